@@ -1,0 +1,13 @@
+//! # fedproof-prover
+//!
+//! The round statement of fedproof — what one round of robust federated aggregation is, in
+//! integers — implemented natively and as a Groth16 circuit over BN254. See `README.md` in this
+//! crate for the statement with formulas.
+//!
+//! The modules follow the life of a round:
+//! - [`fixed_point`]: real values to signed fixed-point integers.
+//! - [`export`]: proofs and keys in snarkjs JSON, Solidity calldata, and a Solidity verifier.
+#![forbid(unsafe_code)]
+
+pub mod export;
+pub mod fixed_point;
