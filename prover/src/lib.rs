@@ -6,8 +6,17 @@
 //!
 //! The modules follow the life of a round:
 //! - [`fixed_point`]: real values to signed fixed-point integers.
+//! - [`shape`] and [`params`]: a job's fixed shape and each round's public parameters.
+//! - [`poseidon`] and [`commitment`]: circomlib Poseidon and the commitments to updates and models.
 //! - [`export`]: proofs and keys in snarkjs JSON, Solidity calldata, and a Solidity verifier.
 #![forbid(unsafe_code)]
 
+pub mod commitment;
+pub mod error;
 pub mod export;
 pub mod fixed_point;
+pub mod params;
+pub mod poseidon;
+pub mod shape;
+
+pub use error::{Error, Result};
