@@ -8,6 +8,8 @@
 //! - [`fixed_point`]: real values to signed fixed-point integers.
 //! - [`shape`] and [`params`]: a job's fixed shape and each round's public parameters.
 //! - [`poseidon`] and [`commitment`]: circomlib Poseidon and the commitments to updates and models.
+//! - [`round`]: the round statement — native reference, public inputs, circuit.
+//! - [`gadgets`]: range checks and comparisons in R1CS.
 //! - [`export`]: proofs and keys in snarkjs JSON, Solidity calldata, and a Solidity verifier.
 #![forbid(unsafe_code)]
 
@@ -15,8 +17,10 @@ pub mod commitment;
 pub mod error;
 pub mod export;
 pub mod fixed_point;
+pub mod gadgets;
 pub mod params;
 pub mod poseidon;
+pub mod round;
 pub mod shape;
 
 pub use error::{Error, Result};

@@ -1,0 +1,166 @@
+//! One round of robust aggregation: its inputs, the native reference that computes it, the
+//! public inputs that state it, and the circuit that proves it.
+//!
+//! [`reference::run`] is the specification in plain integer arithmetic; [`constraints`] proves
+//! the same computation and is tested against it.
+
+pub mod constraints;
+pub mod public_inputs;
+pub mod reference;
+pub mod sample;
+
+use ark_bn254::Fr;
+use serde::{Deserialize, Serialize};
+
+use crate::commitment;
+use crate::error::{Error, Result};
+use crate::fixed_point::{Encoding, Rounding, MODEL_BITS, UPDATE_BITS};
+use crate::params::RoundParams;
+use crate::shape::Shape;
+
+pub use public_inputs::PublicInputs;
+pub use constraints::{RoundCircuit, RoundWitness};
+pub use reference::run;
+
+/// Everything a round starts from: the previous model and each slot's update (if any).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoundInput {
+    /// The job's shape.
+    pub shape: Shape,
+    /// Public parameters of this round.
+    pub params: RoundParams,
+    /// The global model `w` in the model encoding.
+    pub model: Vec<i64>,
+    /// Each slot's update `Δ_i` in the update encoding; `None` for an empty slot.
+    pub updates: Vec<Option<Vec<i64>>>,
+}
+
+impl RoundInput {
+    /// Encodes real-valued model and updates (f64 in, integers out) and validates the result.
+    pub fn from_real(
+        shape: Shape,
+        params: RoundParams,
+        model: &[f64],
+        model_encoding: Encoding,
+        updates: &[Option<Vec<f64>>],
+        update_encoding: Encoding,
+        rounding: Rounding,
+    ) -> Result<Self> {
+        let encode = |values: &[f64], enc: Encoding, what: String, rounding| {
+            enc.encode(values, rounding).map_err(|source| Error::Encoding { what, source })
+        };
+        let model = encode(model, model_encoding, "model".into(), Rounding::Nearest)?;
+        let updates = updates
+            .iter()
+            .enumerate()
+            .map(|(slot, u)| {
+                u.as_ref()
+                    .map(|u| {
+                        // Each slot gets its own rounding stream so that identical inputs stay identical.
+                        encode(u, update_encoding, format!("update of slot {slot}"), rounding)
+                    })
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let input = RoundInput { shape, params, model, updates };
+        input.validate()?;
+        Ok(input)
+    }
+
+    /// Checks lengths, value ranges and parameters against the shape.
+    pub fn validate(&self) -> Result<()> {
+        let shape = Shape::new(self.shape.trainers, self.shape.params)?;
+        self.params.validate(&shape)?;
+        let len = |what: String, expected: usize, found: usize| {
+            if expected == found {
+                Ok(())
+            } else {
+                Err(Error::LengthMismatch { what, expected, found })
+            }
+        };
+        len("model".into(), shape.params, self.model.len())?;
+        len("update slots".into(), shape.trainers, self.updates.len())?;
+        commitment::check(&self.model, MODEL_BITS, "model")?;
+        for (slot, u) in self.updates.iter().enumerate() {
+            if let Some(u) = u {
+                len(format!("update of slot {slot}"), shape.params, u.len())?;
+                commitment::check(u, UPDATE_BITS, &format!("update of slot {slot}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Which slots hold an update.
+    pub fn presence(&self) -> Vec<bool> {
+        self.updates.iter().map(Option::is_some).collect()
+    }
+
+    /// `C_i` per slot, zero for an empty slot.
+    pub fn update_commitments(&self) -> Vec<Fr> {
+        self.updates
+            .iter()
+            .map(|u| match u {
+                Some(u) => commitment::commit_packed(
+                    commitment::UPDATE_TAG,
+                    self.params.job_id,
+                    self.params.round,
+                    &commitment::pack(u, UPDATE_BITS),
+                ),
+                None => Fr::from(0u8),
+            })
+            .collect()
+    }
+}
+
+/// The outcome of a round: the claims the proof makes, and the intermediate values behind them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoundOutput {
+    /// Slots whose update was averaged into the model.
+    pub inliers: Vec<bool>,
+    /// Contribution score per slot (0 for outliers and empty slots).
+    pub scores: Vec<u64>,
+    /// The new global model `w'`.
+    pub new_model: Vec<i64>,
+    /// Intermediate values: the reasons behind the outcome and the circuit's hints.
+    pub trace: RoundTrace,
+}
+
+/// Intermediate values of a round, in the order the statement computes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoundTrace {
+    /// Gram matrix `G_ij = ⟨Δ_i, Δ_j⟩` (empty slots count as zero vectors).
+    pub gram: Vec<Vec<i128>>,
+    /// Slots that copy an earlier present slot (squared distance ≤ `dup_tol`).
+    pub duplicate: Vec<bool>,
+    /// Present, non-duplicate slots: the candidates `U`.
+    pub unique: Vec<bool>,
+    /// Neighbours per Krum score, `k = max(1, |U| − f − 2)` (0 when |U| ≤ 1).
+    pub k: usize,
+    /// `selected[i][j]`: j is one of i's k nearest candidates.
+    pub selected: Vec<Vec<bool>>,
+    /// The k-th smallest distance from i (the selection threshold).
+    pub threshold: Vec<i128>,
+    /// Krum score: sum of squared distances to the k nearest candidates.
+    pub krum: Vec<i128>,
+    /// Lower median of the candidates' Krum scores.
+    pub median: i128,
+    /// Rank of the median, `⌊(|U| − 1)/2⌋`.
+    pub median_rank: usize,
+    /// Candidates whose Krum score is within τ × median.
+    pub krum_inlier: Vec<bool>,
+    /// `⟨Δ_i, Σ_{Krum inliers} Δ_j⟩`: alignment with the robust direction.
+    pub alignment: Vec<i128>,
+    /// `γ = ⌊lr / |I|⌋`, the per-update learning rate.
+    pub gamma: u64,
+    /// `lr − γ·|I|`.
+    pub gamma_rem: u64,
+    /// `⟨Δ_i, S⟩` with `S` the sum of inlier updates.
+    pub contribution: Vec<i128>,
+    /// `max(0, ⟨Δ_i,S⟩)² mod ‖Δ_i‖²` for inliers (the score division's remainder).
+    pub score_rem: Vec<i128>,
+}
+
+/// The fixed-point default: 8-bit updates with 2^-10 quantum, 24-bit model with 2^-20 quantum.
+pub fn default_encodings() -> (Encoding, Encoding) {
+    (Encoding::update(10), Encoding::model(20))
+}

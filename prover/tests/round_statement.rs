@@ -1,0 +1,199 @@
+//! The circuit agrees with the native reference, and rejects every wrong claim.
+
+use ark_bn254::Fr;
+use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystem};
+use fedproof_prover::commitment;
+use fedproof_prover::round::sample::{synthetic, Attack};
+use fedproof_prover::round::{run, RoundCircuit, RoundInput, RoundWitness};
+use fedproof_prover::shape::Shape;
+use proptest::prelude::*;
+
+fn satisfied(w: &RoundWitness) -> bool {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    RoundCircuit { shape: w.input.shape, witness: Some(w.clone()) }
+        .generate_constraints(cs.clone())
+        .expect("synthesis");
+    cs.is_satisfied().expect("satisfiability check")
+}
+
+fn witness(shape: (usize, usize), malicious: usize, seed: u64) -> RoundWitness {
+    let s = synthetic(Shape::new(shape.0, shape.1).unwrap(), malicious, seed);
+    RoundWitness::new(s.input).unwrap()
+}
+
+/// Recomputes the public inputs after a test tampered with the claimed outputs.
+fn reclaim(w: &mut RoundWitness) {
+    let p = &w.input.params;
+    w.public = fedproof_prover::round::PublicInputs::new(
+        p,
+        w.public.model,
+        commitment::commit_model(p.job_id, p.round + 1, &w.output.new_model).unwrap(),
+        w.public.updates.clone(),
+        &w.input.presence(),
+        &w.output.inliers,
+        &w.output.scores,
+    );
+}
+
+#[test]
+fn honest_round_satisfies_and_flags_the_attackers() {
+    let w = witness((7, 12), 3, 1);
+    assert!(satisfied(&w));
+    assert_eq!(w.output.inliers, vec![true, true, true, true, false, false, false]);
+    assert!(w.output.scores[..4].iter().all(|s| *s > 0));
+}
+
+#[test]
+fn public_input_count_matches_the_layout() {
+    let w = witness((6, 5), 1, 2);
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    RoundCircuit { shape: w.input.shape, witness: Some(w.clone()) }.generate_constraints(cs.clone()).unwrap();
+    assert_eq!(cs.num_instance_variables(), w.input.shape.num_public_inputs() + 1);
+    assert_eq!(w.public.to_vec().len(), w.input.shape.num_public_inputs());
+}
+
+#[test]
+fn wrong_inlier_mask_is_rejected() {
+    let mut w = witness((6, 9), 2, 3);
+    let flip = w.output.inliers.iter().position(|b| !*b).unwrap();
+    w.output.inliers[flip] = true;
+    reclaim(&mut w);
+    assert!(!satisfied(&w));
+    let mut w = witness((6, 9), 2, 3);
+    w.output.inliers[0] = false;
+    w.output.scores[0] = 0;
+    reclaim(&mut w);
+    assert!(!satisfied(&w));
+}
+
+#[test]
+fn wrong_score_is_rejected() {
+    for delta in [1i64, -1] {
+        let mut w = witness((5, 8), 1, 4);
+        w.output.scores[1] = (w.output.scores[1] as i64 + delta) as u64;
+        reclaim(&mut w);
+        assert!(!satisfied(&w), "score off by {delta}");
+    }
+    // Paying an outlier is rejected too.
+    let mut w = witness((5, 8), 1, 4);
+    w.output.scores[4] = 10;
+    reclaim(&mut w);
+    assert!(!satisfied(&w));
+}
+
+#[test]
+fn wrong_new_model_is_rejected() {
+    let mut w = witness((5, 8), 1, 5);
+    w.output.new_model[3] += 1;
+    reclaim(&mut w);
+    assert!(!satisfied(&w));
+    // A correct model under the wrong commitment round is rejected as well.
+    let mut w = witness((5, 8), 1, 5);
+    w.public.new_model = commitment::commit_model(1, 0, &w.output.new_model).unwrap();
+    assert!(!satisfied(&w));
+}
+
+#[test]
+fn commitment_mismatch_is_rejected() {
+    let mut w = witness((5, 8), 1, 6);
+    w.public.updates[2] = w.public.updates[1];
+    assert!(!satisfied(&w));
+    let mut w = witness((5, 8), 1, 6);
+    w.public.model = commitment::commit_model(1, 0, &vec![0; 8]).unwrap();
+    assert!(!satisfied(&w));
+}
+
+#[test]
+fn out_of_range_value_is_rejected() {
+    // An aggregator swapping in a value outside the 8-bit range (here 200) cannot match any
+    // commitment: the range check reads the low 8 bits, which differ from the committed packing.
+    let mut w = witness((4, 6), 0, 7);
+    w.input.updates[0].as_mut().unwrap()[2] = 200;
+    let bad = commitment::commit_packed(commitment::UPDATE_TAG, 1, 0, &commitment::pack(w.input.updates[0].as_ref().unwrap(), 8));
+    w.public.updates[0] = bad;
+    assert!(!satisfied(&w));
+    assert!(run(&w.input).is_err(), "the reference refuses the same input");
+}
+
+#[test]
+fn sybil_copies_do_not_all_survive() {
+    let s = synthetic(Shape::new(8, 10).unwrap(), 4, 8);
+    let out = run(&s.input).unwrap();
+    let sybils: Vec<usize> = (0..8).filter(|&i| s.attacks[i] == Some(Attack::Sybil)).collect();
+    assert!(!sybils.is_empty());
+    for i in sybils {
+        assert!(out.trace.duplicate[i], "slot {i} copies slot {} and is a duplicate", i - 1);
+        assert!(!out.inliers[i]);
+    }
+    // Honest copies: the first survives, later ones are duplicates.
+    let mut input = synthetic(Shape::new(5, 6).unwrap(), 0, 9).input;
+    input.updates[3] = input.updates[1].clone();
+    let out = run(&input).unwrap();
+    assert!(out.inliers[1] && !out.inliers[3] && out.trace.duplicate[3]);
+    assert!(satisfied(&RoundWitness::new(input).unwrap()));
+}
+
+#[test]
+fn edge_rounds_satisfy() {
+    let shape = Shape::new(4, 5).unwrap();
+    let base = synthetic(shape, 0, 10).input;
+    let cases: Vec<RoundInput> = vec![
+        RoundInput { updates: vec![None; 4], ..base.clone() },
+        RoundInput { updates: vec![base.updates[0].clone(), None, None, None], ..base.clone() },
+        RoundInput { updates: vec![Some(vec![0; 5]); 4], ..base.clone() },
+        RoundInput { updates: vec![base.updates[0].clone(); 4], ..base.clone() },
+        RoundInput { updates: vec![Some(vec![-128; 5]), Some(vec![127; 5]), None, Some(vec![127; 5])], ..base },
+    ];
+    for (k, input) in cases.into_iter().enumerate() {
+        let w = RoundWitness::new(input).unwrap();
+        assert!(satisfied(&w), "edge case {k}: {:?}", w.output.inliers);
+    }
+}
+
+fn arb_round() -> impl Strategy<Value = RoundInput> {
+    (2usize..=6, 1usize..=9, 0u64..1000).prop_flat_map(|(n, d, seed)| {
+        let base = synthetic(Shape::new(n, d).unwrap(), n / 3, seed).input;
+        let updates = proptest::collection::vec(
+            prop_oneof![
+                3 => proptest::collection::vec(-128i64..=127, d).prop_map(Some),
+                1 => Just(None),
+                1 => Just(Some(vec![0; d])),
+            ],
+            n,
+        );
+        (Just(base), updates, 0u8..(n as u8), 1u32 << 16..1 << 19, 0u32..500, 0u32..200)
+            .prop_map(|(base, updates, f, tau, lr, dup)| {
+                let mut input = base;
+                input.params.max_malicious = f;
+                input.params.tau = tau;
+                input.params.lr = lr;
+                input.params.dup_tol = dup;
+                // Half the time, plant copies to exercise duplicate detection.
+                if updates.len() > 2 && lr % 2 == 0 {
+                    input.updates = updates.clone();
+                    input.updates[updates.len() - 1] = updates[0].clone();
+                } else {
+                    input.updates = updates;
+                }
+                input.model = input.model.iter().map(|m| m / 64).collect();
+                input
+            })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn circuit_agrees_with_reference(input in arb_round()) {
+        let w = RoundWitness::new(input).unwrap();
+        prop_assert!(satisfied(&w), "outcome {:?}", w.output.inliers);
+        // Any single changed score is rejected.
+        if let Some(i) = w.output.inliers.iter().position(|b| *b) {
+            let mut bad = w.clone();
+            bad.output.scores[i] += 1;
+            reclaim(&mut bad);
+            prop_assert!(!satisfied(&bad));
+        }
+    }
+}
