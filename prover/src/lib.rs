@@ -10,6 +10,7 @@
 //! - [`poseidon`] and [`commitment`]: circomlib Poseidon and the commitments to updates and models.
 //! - [`round`]: the round statement — native reference, public inputs, circuit.
 //! - [`gadgets`]: range checks and comparisons in R1CS.
+//! - [`snark`] and [`keys`]: Groth16 setup, prove and verify; keys cached on disk by shape.
 //! - [`export`]: proofs and keys in snarkjs JSON, Solidity calldata, and a Solidity verifier.
 #![forbid(unsafe_code)]
 
@@ -18,9 +19,11 @@ pub mod error;
 pub mod export;
 pub mod fixed_point;
 pub mod gadgets;
+pub mod keys;
 pub mod params;
 pub mod poseidon;
 pub mod round;
 pub mod shape;
+pub mod snark;
 
 pub use error::{Error, Result};

@@ -1,0 +1,152 @@
+//! Proving and verifying keys on disk, cached by shape.
+//!
+//! Each key file starts with a header — magic, kind, circuit version, shape, SHA-256 of the body —
+//! so that a key for another shape or a damaged file is a clear error, not a wrong proof. The
+//! verifying key body is compressed arkworks serialization; the proving key body is uncompressed,
+//! because decompressing ~2 M curve points costs far more than reading the larger file.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use ark_bn254::Bn254;
+use ark_groth16::{ProvingKey, VerifyingKey};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
+use rand::{CryptoRng, RngCore};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::shape::Shape;
+
+/// Bumped whenever the circuit changes, so stale cached keys are regenerated, never misused.
+pub const CIRCUIT_VERSION: u32 = 1;
+const MAGIC: &[u8; 8] = b"FEDPROOF";
+const HEADER_LEN: usize = 8 + 1 + 4 + 4 + 4 + 32;
+
+/// Which key a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// The proving key.
+    Proving = 1,
+    /// The verifying key.
+    Verifying = 2,
+}
+
+/// A directory of keys, one subdirectory per shape and circuit version.
+#[derive(Debug, Clone)]
+pub struct KeyStore {
+    dir: PathBuf,
+}
+
+/// Keys for one shape, and how long it took to get them.
+pub struct Keys {
+    /// The proving key.
+    pub pk: ProvingKey<Bn254>,
+    /// The verifying key.
+    pub vk: VerifyingKey<Bn254>,
+    /// Whether setup ran now (false when loaded from the cache).
+    pub generated: bool,
+    /// Seconds spent in setup or loading.
+    pub seconds: f64,
+}
+
+impl KeyStore {
+    /// A store rooted at `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        KeyStore { dir: dir.into() }
+    }
+
+    /// `$FEDPROOF_HOME/keys`, or `.fedproof/keys` in the working directory.
+    pub fn default_dir() -> PathBuf {
+        std::env::var_os("FEDPROOF_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".fedproof")).join("keys")
+    }
+
+    /// Where the keys of a shape live.
+    pub fn shape_dir(&self, shape: &Shape) -> PathBuf {
+        self.dir.join(format!("{}-v{}", shape.id(), CIRCUIT_VERSION))
+    }
+
+    /// Path of one key file.
+    pub fn path(&self, shape: &Shape, kind: KeyKind) -> PathBuf {
+        self.shape_dir(shape).join(match kind {
+            KeyKind::Proving => "proving_key.bin",
+            KeyKind::Verifying => "verifying_key.bin",
+        })
+    }
+
+    /// Loads the keys of a shape, running setup (and caching the result) when absent.
+    pub fn load_or_setup<R: RngCore + CryptoRng>(&self, shape: Shape, rng: &mut R) -> Result<Keys> {
+        let start = std::time::Instant::now();
+        if self.path(&shape, KeyKind::Proving).exists() && self.path(&shape, KeyKind::Verifying).exists() {
+            let pk = self.load_proving_key(&shape)?;
+            let vk = self.load_verifying_key(&shape)?;
+            return Ok(Keys { pk, vk, generated: false, seconds: start.elapsed().as_secs_f64() });
+        }
+        tracing::info!(%shape, "running Groth16 setup");
+        let (pk, vk) = crate::snark::setup(shape, rng)?;
+        let dir = self.shape_dir(&shape);
+        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        write_key(&self.path(&shape, KeyKind::Proving), KeyKind::Proving, &shape, &pk, Compress::No)?;
+        write_key(&self.path(&shape, KeyKind::Verifying), KeyKind::Verifying, &shape, &vk, Compress::Yes)?;
+        Ok(Keys { pk, vk, generated: true, seconds: start.elapsed().as_secs_f64() })
+    }
+
+    /// Loads the proving key of a shape.
+    pub fn load_proving_key(&self, shape: &Shape) -> Result<ProvingKey<Bn254>> {
+        // The digest in the header already vouches for the body; point validation would
+        // add minutes at this size.
+        read_key(&self.path(shape, KeyKind::Proving), KeyKind::Proving, shape, Compress::No, Validate::No)
+    }
+
+    /// Loads the verifying key of a shape.
+    pub fn load_verifying_key(&self, shape: &Shape) -> Result<VerifyingKey<Bn254>> {
+        read_key(&self.path(shape, KeyKind::Verifying), KeyKind::Verifying, shape, Compress::Yes, Validate::Yes)
+    }
+}
+
+/// Writes a key with its header; the file appears whole or not at all.
+pub fn write_key<T: CanonicalSerialize>(path: &Path, kind: KeyKind, shape: &Shape, key: &T, compress: Compress) -> Result<()> {
+    let mut body = Vec::with_capacity(key.serialized_size(compress));
+    key.serialize_with_mode(&mut body, compress)
+        .map_err(|e| Error::Corrupt { what: "key", path: path.display().to_string(), reason: e.to_string() })?;
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    header.extend_from_slice(MAGIC);
+    header.push(kind as u8);
+    header.extend_from_slice(&CIRCUIT_VERSION.to_le_bytes());
+    header.extend_from_slice(&(shape.trainers as u32).to_le_bytes());
+    header.extend_from_slice(&(shape.params as u32).to_le_bytes());
+    header.extend_from_slice(&Sha256::digest(&body));
+    let tmp = path.with_extension("tmp");
+    let mut file = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    file.write_all(&header).and_then(|_| file.write_all(&body)).and_then(|_| file.sync_all()).map_err(|e| Error::io(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+/// Reads a key, checking its header against the expected kind, version and shape.
+pub fn read_key<T: CanonicalDeserialize>(path: &Path, kind: KeyKind, shape: &Shape, compress: Compress, validate: Validate) -> Result<T> {
+    let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let corrupt = |reason: String| Error::Corrupt { what: "key file", path: path.display().to_string(), reason };
+    if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+        return Err(corrupt("not a fedproof key file (bad magic or too short)".into()));
+    }
+    let u32_at = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    let (file_kind, version, trainers, params) = (bytes[8], u32_at(9), u32_at(13) as usize, u32_at(17) as usize);
+    let found = format!("a {} key, circuit v{version}, {trainers} trainers × {params} params", kind_name(file_kind));
+    let expected = format!("a {} key, circuit v{CIRCUIT_VERSION}, {shape}", kind_name(kind as u8));
+    if file_kind != kind as u8 || version != CIRCUIT_VERSION || trainers != shape.trainers || params != shape.params {
+        return Err(Error::WrongKey { path: path.display().to_string(), expected, found });
+    }
+    let body = &bytes[HEADER_LEN..];
+    if Sha256::digest(body).as_slice() != &bytes[21..HEADER_LEN] {
+        return Err(corrupt("SHA-256 of the key does not match its header; delete it to regenerate".into()));
+    }
+    T::deserialize_with_mode(body, compress, validate).map_err(|e| corrupt(e.to_string()))
+}
+
+fn kind_name(kind: u8) -> &'static str {
+    match kind {
+        1 => "proving",
+        2 => "verifying",
+        _ => "unknown",
+    }
+}

@@ -1,0 +1,68 @@
+//! Groth16 over BN254 for the round circuit: setup, prove, verify.
+
+use ark_bn254::{Bn254, Fr};
+use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, ProvingKey, VerifyingKey};
+use ark_snark::SNARK;
+use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisError};
+use ark_std::UniformRand;
+use rand::{CryptoRng, RngCore};
+
+use crate::error::{Error, Result};
+use crate::round::{PublicInputs, RoundCircuit, RoundWitness};
+use crate::shape::Shape;
+
+/// Circuit-specific setup for a shape. The randomness is toxic waste: whoever knows it can forge
+/// proofs, so production keys come from a multi-party ceremony, not from one machine.
+pub fn setup<R: RngCore + CryptoRng>(shape: Shape, rng: &mut R) -> Result<(ProvingKey<Bn254>, VerifyingKey<Bn254>)> {
+    Ok(Groth16::<Bn254>::circuit_specific_setup(RoundCircuit::blank(shape), rng)?)
+}
+
+/// Proves a round; refuses (rather than emitting a useless proof) when the witness is wrong.
+pub fn prove<R: RngCore + CryptoRng>(pk: &ProvingKey<Bn254>, witness: RoundWitness, rng: &mut R) -> Result<Proof<Bn254>> {
+    let shape = witness.input.shape;
+    // Synthesize once, check satisfaction, then prove from the matrices: arkworks' own
+    // `prove` would synthesize again and, in debug builds, panic on an unsatisfied system.
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    RoundCircuit { shape, witness: Some(witness) }.generate_constraints(cs.clone())?;
+    cs.finalize();
+    if let Some(index) = cs.which_is_unsatisfied()? {
+        return Err(Error::Unsatisfied(format!(
+            "constraint {index} fails: the claimed outcome or a commitment does not match the inputs"
+        )));
+    }
+    let matrices = cs.to_matrices().ok_or(SynthesisError::MissingCS)?;
+    let (num_inputs, num_constraints) = (cs.num_instance_variables(), cs.num_constraints());
+    let assignment = {
+        let inner = cs.borrow().ok_or(SynthesisError::MissingCS)?;
+        [inner.instance_assignment.as_slice(), inner.witness_assignment.as_slice()].concat()
+    };
+    let (r, s) = (Fr::rand(rng), Fr::rand(rng));
+    Ok(Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
+        pk, r, s, &matrices, num_inputs, num_constraints, &assignment,
+    )?)
+}
+
+/// Verifies a proof against a round's public inputs.
+pub fn verify(vk: &VerifyingKey<Bn254>, public: &PublicInputs, proof: &Proof<Bn254>) -> Result<bool> {
+    verify_inputs(vk, &public.to_vec(), proof)
+}
+
+/// Verifies a proof against raw public inputs (checked for count first).
+pub fn verify_inputs(vk: &VerifyingKey<Bn254>, inputs: &[Fr], proof: &Proof<Bn254>) -> Result<bool> {
+    if inputs.len() + 1 != vk.gamma_abc_g1.len() {
+        return Err(Error::LengthMismatch {
+            what: "public inputs".into(),
+            expected: vk.gamma_abc_g1.len() - 1,
+            found: inputs.len(),
+        });
+    }
+    let pvk: PreparedVerifyingKey<Bn254> = Groth16::<Bn254>::process_vk(vk)?;
+    Ok(Groth16::<Bn254>::verify_with_processed_vk(&pvk, inputs, proof)?)
+}
+
+/// The shape a verifying key was made for, read off its input count (`3 + n + 1 + ⌈n/5⌉`).
+pub fn trainers_of(vk: &VerifyingKey<Bn254>) -> Option<usize> {
+    let inputs = vk.gamma_abc_g1.len().checked_sub(1)?;
+    (1..=crate::shape::MAX_TRAINERS).find(|&n| 4 + n + n.div_ceil(crate::shape::SCORES_PER_INPUT) == inputs)
+}
