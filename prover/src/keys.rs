@@ -48,7 +48,12 @@ pub struct Keys {
     pub generated: bool,
     /// Seconds spent in setup or loading.
     pub seconds: f64,
+    /// Seconds the setup of these keys took when it ran (recorded next to cached keys).
+    pub setup_seconds: Option<f64>,
 }
+
+/// File next to cached keys recording how long their setup took.
+const SETUP_NOTE: &str = "setup_seconds.txt";
 
 impl KeyStore {
     /// A store rooted at `dir`.
@@ -80,15 +85,24 @@ impl KeyStore {
         if self.path(&shape, KeyKind::Proving).exists() && self.path(&shape, KeyKind::Verifying).exists() {
             let pk = self.load_proving_key(&shape)?;
             let vk = self.load_verifying_key(&shape)?;
-            return Ok(Keys { pk, vk, generated: false, seconds: start.elapsed().as_secs_f64() });
+            let setup_seconds = self.setup_seconds(&shape);
+            return Ok(Keys { pk, vk, generated: false, seconds: start.elapsed().as_secs_f64(), setup_seconds });
         }
         tracing::info!(%shape, "running Groth16 setup");
         let (pk, vk) = crate::snark::setup(shape, rng)?;
         let dir = self.shape_dir(&shape);
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         write_key(&self.path(&shape, KeyKind::Proving), KeyKind::Proving, &shape, &pk, Compress::No)?;
+        let setup_seconds = start.elapsed().as_secs_f64();
         write_key(&self.path(&shape, KeyKind::Verifying), KeyKind::Verifying, &shape, &vk, Compress::Yes)?;
-        Ok(Keys { pk, vk, generated: true, seconds: start.elapsed().as_secs_f64() })
+        let note = dir.join(SETUP_NOTE);
+        fs::write(&note, format!("{setup_seconds}\n")).map_err(|e| Error::io(&note, e))?;
+        Ok(Keys { pk, vk, generated: true, seconds: start.elapsed().as_secs_f64(), setup_seconds: Some(setup_seconds) })
+    }
+
+    /// How long the setup of the cached keys took, if recorded.
+    pub fn setup_seconds(&self, shape: &Shape) -> Option<f64> {
+        fs::read_to_string(self.shape_dir(shape).join(SETUP_NOTE)).ok()?.trim().parse().ok()
     }
 
     /// Loads the proving key of a shape.

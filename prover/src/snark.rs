@@ -66,3 +66,12 @@ pub fn trainers_of(vk: &VerifyingKey<Bn254>) -> Option<usize> {
     let inputs = vk.gamma_abc_g1.len().checked_sub(1)?;
     (1..=crate::shape::MAX_TRAINERS).find(|&n| 4 + n + n.div_ceil(crate::shape::SCORES_PER_INPUT) == inputs)
 }
+
+/// Number of R1CS constraints of the round circuit for a shape.
+pub fn constraint_count(shape: Shape) -> Result<usize> {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(ark_relations::r1cs::SynthesisMode::Setup);
+    RoundCircuit::blank(shape).generate_constraints(cs.clone())?;
+    Ok(cs.num_constraints())
+}

@@ -160,7 +160,8 @@ pub struct RoundTrace {
     pub score_rem: Vec<i128>,
 }
 
-/// The fixed-point default: 8-bit updates with 2^-10 quantum, 24-bit model with 2^-20 quantum.
+/// The fixed-point default, measured by `fedproof bench quantization`: 8-bit updates with a
+/// 2^-8 quantum (clip ±0.496) and a 24-bit model with a 2^-20 quantum (range ±8).
 pub fn default_encodings() -> (Encoding, Encoding) {
-    (Encoding::update(10), Encoding::model(20))
+    (Encoding::update(8), Encoding::model(20))
 }
