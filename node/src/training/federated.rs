@@ -29,6 +29,19 @@ pub struct FixedPointConfig {
     pub model_frac_bits: u32,
 }
 
+/// The recommended encoding: 8 fractional update bits (clip bound ±0.496, above the 99.9th
+/// percentile of |Δ| on the digits benchmark, so almost nothing is clipped while the rounding
+/// noise stays small) and 20 fractional model bits (so `γ`'s floor costs under 0.2 % of η with
+/// ten trainers). It gave the smallest drift from float FedAvg in `fedproof bench quantization`.
+impl Default for FixedPointConfig {
+    fn default() -> Self {
+        Self {
+            update_frac_bits: 8,
+            model_frac_bits: 20,
+        }
+    }
+}
+
 impl FixedPointConfig {
     /// The trainers' update encoding.
     pub fn update(&self) -> Encoding {
@@ -174,7 +187,9 @@ pub fn run_federated(
             let delta = train_local(&weights, shard, &config.local, train_seed)
                 .with_context(|| format!("trainer {trainer} in round {round}"))?;
             outcome.update_values += delta.len();
-            outcome.update_magnitudes.extend(delta.iter().map(|d| d.abs()));
+            outcome
+                .update_magnitudes
+                .extend(delta.iter().map(|d| d.abs()));
             updates.push(delta);
         }
         match (&mut global, aggregation) {
@@ -196,9 +211,9 @@ pub fn run_federated(
                     let rounding = Rounding::Stochastic {
                         seed: derive_seed(seed, SeedUse::Rounding, round, trainer),
                     };
-                    let q = update_enc
-                        .encode(&delta, rounding)
-                        .with_context(|| format!("encoding trainer {trainer}'s update in round {round}"))?;
+                    let q = update_enc.encode(&delta, rounding).with_context(|| {
+                        format!("encoding trainer {trainer}'s update in round {round}")
+                    })?;
                     for (s, qi) in sum.iter_mut().zip(q) {
                         *s += qi;
                     }
@@ -207,9 +222,9 @@ pub fn run_federated(
                 for (w, s) in ints.iter_mut().zip(&sum) {
                     *w += gamma * s;
                 }
-                encoding
-                    .check(ints)
-                    .with_context(|| format!("global model left the 24-bit range in round {round}"))?;
+                encoding.check(ints).with_context(|| {
+                    format!("global model left the 24-bit range in round {round}")
+                })?;
             }
             (GlobalModel::Fixed { .. }, Aggregation::Float) => {
                 unreachable!("the model representation follows the aggregation mode")
@@ -230,11 +245,17 @@ mod tests {
 
     #[test]
     fn gamma_follows_the_round_statement() {
-        let fp = FixedPointConfig { update_frac_bits: 10, model_frac_bits: 16 };
+        let fp = FixedPointConfig {
+            update_frac_bits: 10,
+            model_frac_bits: 16,
+        };
         // lr_num = round(1.0 · 2^6) = 64, γ = floor(64 / 10) = 6.
         assert_eq!(fp.gamma(1.0, 10).expect("gamma"), 6);
         assert!((fp.effective_server_lr(1.0, 10).expect("lr") - 0.9375).abs() < 1e-12);
-        let fine = FixedPointConfig { update_frac_bits: 10, model_frac_bits: 20 };
+        let fine = FixedPointConfig {
+            update_frac_bits: 10,
+            model_frac_bits: 20,
+        };
         assert_eq!(fine.gamma(1.0, 10).expect("gamma"), 102);
         assert!(fp.gamma(1.0, 0).is_err());
     }
@@ -260,14 +281,25 @@ mod tests {
         let config = FederatedConfig {
             rounds: 3,
             server_lr: 1.0,
-            local: TrainConfig { lr: 0.1, epochs: 2, batch_size: 16 },
+            local: TrainConfig {
+                lr: 0.1,
+                epochs: 2,
+                batch_size: 16,
+            },
         };
         let initial = Mlp::init(1).to_flat();
         let start = Mlp::init(1).accuracy(&test);
-        let float =
-            run_federated(&initial, &shards, &test, &config, Aggregation::Float, 1, &mut || {})
-                .expect("float run");
-        let fp = FixedPointConfig { update_frac_bits: 8, model_frac_bits: 20 };
+        let float = run_federated(
+            &initial,
+            &shards,
+            &test,
+            &config,
+            Aggregation::Float,
+            1,
+            &mut || {},
+        )
+        .expect("float run");
+        let fp = FixedPointConfig::default();
         let fixed = run_federated(
             &initial,
             &shards,
@@ -282,7 +314,10 @@ mod tests {
         assert!(f > start + 0.3, "float run did not learn: {start} → {f}");
         assert!((f - q).abs() < 0.03, "float {f} vs fixed-point {q}");
         assert_eq!(float.clipped, 0);
-        assert_eq!(fixed.update_values, 3 * 5 * crate::training::mlp::PARAM_COUNT);
+        assert_eq!(
+            fixed.update_values,
+            3 * 5 * crate::training::mlp::PARAM_COUNT
+        );
         // Same training seeds, and starting points that differ only by the model grid's
         // rounding, so the first round's updates nearly coincide.
         let first = 5 * crate::training::mlp::PARAM_COUNT;
@@ -302,12 +337,19 @@ mod tests {
         let config = FederatedConfig {
             rounds: 1,
             server_lr: 1e6,
-            local: TrainConfig { lr: 0.5, epochs: 3, batch_size: 8 },
+            local: TrainConfig {
+                lr: 0.5,
+                epochs: 3,
+                batch_size: 8,
+            },
         };
-        let fp = FixedPointConfig { update_frac_bits: 4, model_frac_bits: 20 };
+        let fp = FixedPointConfig {
+            update_frac_bits: 4,
+            model_frac_bits: 20,
+        };
         let err = run_federated(
             &Mlp::init(1).to_flat(),
-            &[shard.clone()],
+            std::slice::from_ref(&shard),
             &shard,
             &config,
             Aggregation::FixedPoint(fp),
