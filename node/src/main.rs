@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod training;
 
 use clap::{Parser, Subcommand};
 

@@ -1,6 +1,7 @@
 //! `fedproof bench …`: benchmarks that print a table and optionally write JSON figures.
 
 mod prover;
+mod quantization;
 
 use std::path::Path;
 
@@ -14,12 +15,15 @@ use serde::Serialize;
 pub enum BenchCommand {
     /// Setup, prove and verify one synthetic round of a shape.
     Prover(prover::ProverArgs),
+    /// Accuracy cost of fixed-point aggregation versus float FedAvg on the digits data set.
+    Quantization(quantization::QuantizationArgs),
 }
 
 /// Runs one benchmark.
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Prover(args) => prover::run(args),
+        BenchCommand::Quantization(args) => quantization::run(&args),
     }
 }
 
