@@ -26,6 +26,17 @@ pub fn sum(vars: impl IntoIterator<Item = FpVar<Fr>>) -> FpVar<Fr> {
     }
 }
 
+/// A fresh witness equal to `x`, tied to it by one constraint. Worth it for a long linear
+/// combination used many times: arkworks inlines a combination into every constraint using it.
+pub fn materialize(x: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
+    if let FpVar::Constant(_) = x {
+        return Ok(x.clone());
+    }
+    let v = FpVar::new_witness(x.cs(), || x.value())?;
+    v.enforce_equal(x)?;
+    Ok(v)
+}
+
 /// Allocates a `bits`-wide unsigned witness as booleans; returns their packed value.
 pub fn alloc_uint(
     cs: &ConstraintSystemRef<Fr>,

@@ -22,11 +22,16 @@ pub fn prove<R: RngCore + CryptoRng>(pk: &ProvingKey<Bn254>, witness: RoundWitne
     let shape = witness.input.shape;
     // Synthesize once, check satisfaction, then prove from the matrices: arkworks' own
     // `prove` would synthesize again and, in debug builds, panic on an unsatisfied system.
+    let clock = std::time::Instant::now();
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
     RoundCircuit { shape, witness: Some(witness) }.generate_constraints(cs.clone())?;
+    tracing::info!(seconds = clock.elapsed().as_secs_f64(), "synthesized");
     cs.finalize();
-    if let Some(index) = cs.which_is_unsatisfied()? {
+    tracing::info!(seconds = clock.elapsed().as_secs_f64(), "linear combinations inlined");
+    let unsatisfied = cs.which_is_unsatisfied()?;
+    tracing::info!(seconds = clock.elapsed().as_secs_f64(), "satisfaction checked");
+    if let Some(index) = unsatisfied {
         return Err(Error::Unsatisfied(format!(
             "constraint {index} fails: the claimed outcome or a commitment does not match the inputs"
         )));
@@ -38,9 +43,12 @@ pub fn prove<R: RngCore + CryptoRng>(pk: &ProvingKey<Bn254>, witness: RoundWitne
         [inner.instance_assignment.as_slice(), inner.witness_assignment.as_slice()].concat()
     };
     let (r, s) = (Fr::rand(rng), Fr::rand(rng));
-    Ok(Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
+    tracing::info!(seconds = clock.elapsed().as_secs_f64(), "matrices built");
+    let proof = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
         pk, r, s, &matrices, num_inputs, num_constraints, &assignment,
-    )?)
+    )?;
+    tracing::info!(seconds = clock.elapsed().as_secs_f64(), "proved");
+    Ok(proof)
 }
 
 /// Verifies a proof against a round's public inputs.

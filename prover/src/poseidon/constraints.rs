@@ -3,6 +3,7 @@
 use ark_bn254::Fr;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::prelude::*;
+use ark_ff::Zero;
 use ark_relations::r1cs::SynthesisError;
 
 use super::{params, MAX_INPUTS};
@@ -14,22 +15,34 @@ pub fn hash(inputs: &[FpVar<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
     // circomlib's state starts with a zero domain tag, then the inputs.
     let mut state: Vec<FpVar<Fr>> = std::iter::once(FpVar::zero()).chain(inputs.iter().cloned()).collect();
     let half = p.full_rounds / 2;
-    for round in 0..p.full_rounds + p.partial_rounds {
-        for (i, s) in state.iter_mut().enumerate() {
-            *s += p.ark[round * p.width + i];
-        }
-        let full = round < half || round >= half + p.partial_rounds;
-        let sboxed = if full { p.width } else { 1 };
-        for s in state.iter_mut().take(sboxed) {
-            *s = sbox(s)?;
-        }
-        state = p
-            .mds
-            .iter()
-            .map(|row| row.iter().zip(&state).map(|(m, s)| s * *m).sum::<FpVar<Fr>>())
-            .collect();
+    for round in 0..half {
+        state = full_round(p, round, state)?;
+    }
+    // Partial rounds: affine maps precomputed over a basis of the entering state and each S-box.
+    let plan = p.partial.as_ref().expect("plans are built with the parameters");
+    let mut basis = state;
+    for input in &plan.sbox_inputs {
+        let x = affine(&basis, input);
+        basis.push(sbox(&x)?);
+    }
+    state = plan.outputs.iter().map(|row| affine(&basis, row)).collect();
+    for round in half + p.partial_rounds..p.full_rounds + p.partial_rounds {
+        state = full_round(p, round, state)?;
     }
     Ok(state.swap_remove(0))
+}
+
+/// Round constants, S-box on every element, MDS mix.
+fn full_round(p: &super::Params, round: usize, mut state: Vec<FpVar<Fr>>) -> Result<Vec<FpVar<Fr>>, SynthesisError> {
+    for (i, s) in state.iter_mut().enumerate() {
+        *s = sbox(&(&*s + p.ark[round * p.width + i]))?;
+    }
+    Ok(p.mds.iter().map(|row| row.iter().zip(&state).map(|(m, s)| s * *m).sum::<FpVar<Fr>>()).collect())
+}
+
+/// `Σ coeffs[b]·basis[b] + constant`, skipping zero coefficients.
+fn affine(basis: &[FpVar<Fr>], (coeffs, constant): &super::Affine) -> FpVar<Fr> {
+    crate::gadgets::sum(basis.iter().zip(coeffs).filter(|(_, c)| !c.is_zero()).map(|(b, c)| b * *c)) + *constant
 }
 
 /// x ↦ x^5 in three multiplications.

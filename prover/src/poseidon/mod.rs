@@ -30,8 +30,60 @@ pub(crate) fn params(width: usize) -> &'static Params {
     static CACHE: [OnceLock<Params>; MAX_INPUTS + 2] = [const { OnceLock::new() }; MAX_INPUTS + 2];
     CACHE[width].get_or_init(|| {
         let p = get_poseidon_parameters::<Fr>(width as u8).expect("widths 2..=13 are built into light-poseidon");
-        Params { ark: p.ark, mds: p.mds, full_rounds: p.full_rounds, partial_rounds: p.partial_rounds, width }
+        let mut params =
+            Params { ark: p.ark, mds: p.mds, full_rounds: p.full_rounds, partial_rounds: p.partial_rounds, width, partial: None };
+        params.partial = Some(PartialPlan::new(&params));
+        params
     })
+}
+
+/// An affine form `Σ coeffs[b]·basis[b] + constant` over the partial-round basis.
+pub(crate) type Affine = (Vec<Fr>, Fr);
+
+/// The partial rounds as affine maps over a basis (the state entering them, then each
+/// S-box output). They do not depend on the input, so they are computed once per width; the
+/// gadget then builds one flat combination per S-box instead of chaining 13 per round.
+pub(crate) struct PartialPlan {
+    /// For each partial round, state[0] just before its S-box.
+    pub sbox_inputs: Vec<Affine>,
+    /// The state after the last partial round.
+    pub outputs: Vec<Affine>,
+}
+
+impl PartialPlan {
+    fn new(p: &Params) -> Self {
+        let w = p.width;
+        let half = p.full_rounds / 2;
+        let zero = Fr::from(0u8);
+        let mut rows: Vec<Affine> =
+            (0..w).map(|i| ((0..w).map(|j| Fr::from(u8::from(i == j))).collect(), zero)).collect();
+        let mut sbox_inputs = Vec::with_capacity(p.partial_rounds);
+        for (r, round) in (half..half + p.partial_rounds).enumerate() {
+            for (i, row) in rows.iter_mut().enumerate() {
+                row.1 += p.ark[round * w + i];
+            }
+            sbox_inputs.push(rows[0].clone());
+            for row in rows.iter_mut() {
+                row.0.push(zero);
+            }
+            rows[0] = ((0..w + r + 1).map(|b| Fr::from(u8::from(b == w + r))).collect(), zero);
+            rows = p
+                .mds
+                .iter()
+                .map(|m| {
+                    let mut acc = (vec![zero; w + r + 1], zero);
+                    for (mij, row) in m.iter().zip(&rows) {
+                        for (a, x) in acc.0.iter_mut().zip(&row.0) {
+                            *a += *mij * x;
+                        }
+                        acc.1 += *mij * row.1;
+                    }
+                    acc
+                })
+                .collect();
+        }
+        PartialPlan { sbox_inputs, outputs: rows }
+    }
 }
 
 /// The permutation's constants for one width.
@@ -41,6 +93,7 @@ pub(crate) struct Params {
     pub full_rounds: usize,
     pub partial_rounds: usize,
     pub width: usize,
+    pub partial: Option<PartialPlan>,
 }
 
 impl Params {

@@ -16,7 +16,7 @@ use crate::commitment::{self, constraints::commit_packed, MODEL_TAG, MODEL_VALUE
 use crate::commitment::UPDATE_VALUES_PER_ELEMENT;
 use crate::error::Result;
 use crate::fixed_point::{MODEL_BITS, UPDATE_BITS};
-use crate::gadgets::{alloc_uint, big, enforce_range, fr, is_le, is_positive, pow2, sum};
+use crate::gadgets::{alloc_uint, big, enforce_range, fr, is_le, is_positive, materialize, pow2, sum};
 use crate::params::{CONTEXT_LAYOUT, TAU_FRAC_BITS};
 use crate::shape::{Shape, SCORES_PER_INPUT, SCORE_BITS};
 
@@ -159,12 +159,14 @@ impl Synth<'_> {
 
         // Gram matrix on offset values x = Δ + 128 (products stay small and non-negative):
         // ⟨Δ_i,Δ_j⟩ = ⟨x_i,x_j⟩ − 128(Σx_i + Σx_j) + 128²·d.
-        let sums: Vec<Var> = values.iter().map(|xs| sum(xs.iter().cloned())).collect();
+        let sums = values.iter().map(|xs| materialize(&sum(xs.iter().cloned()))).collect::<Result<Vec<_>, _>>()?;
         let mut gram = vec![vec![FpVar::zero(); n]; n];
         for i in 0..n {
             for j in i..n {
                 let dot = sum(values[i].iter().zip(&values[j]).map(|(a, b)| a * b));
-                let g = dot - (&sums[i] + &sums[j]) * Fr::from(offset as u64) + Fr::from((offset * offset) as u64 * d as u64);
+                let g = materialize(
+                    &(dot - (&sums[i] + &sums[j]) * Fr::from(offset as u64) + Fr::from((offset * offset) as u64 * d as u64)),
+                )?;
                 gram[i][j] = g.clone();
                 gram[j][i] = g;
             }
