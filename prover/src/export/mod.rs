@@ -6,6 +6,7 @@
 pub mod calldata;
 pub mod field;
 pub mod snarkjs;
+pub mod solidity;
 
 #[cfg(test)]
 #[path = "../../tests/support/toy_circuit.rs"]
