@@ -124,13 +124,13 @@ contract GeneratedVerifierTest {
         uint256[2] memory accumulated; // (0, 0): the point at infinity
         uint256 passed;
         for (uint256 i = 0; i < 3; ++i) {
-            if (mask & (1 << i) == 0) ++passed;
+            if ((mask >> i) & 1 == 0) ++passed;
         }
         uint256[] memory indices = new uint256[](passed);
         uint256[] memory values = new uint256[](passed);
         uint256 k;
         for (uint256 i = 0; i < 3; ++i) {
-            if (mask & (1 << i) != 0) {
+            if ((mask >> i) & 1 == 1) {
                 (uint256 x, uint256 y) = verifier.inputPoint(i, values_[i]);
                 accumulated = _ecAdd(accumulated, [x, y]);
             } else {
