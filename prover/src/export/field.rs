@@ -64,11 +64,12 @@ pub fn from_decimal<F: PrimeField>(value: &str) -> Result<F, FieldParseError> {
     Ok(F::from(integer))
 }
 
-/// The 32-byte big-endian EVM word (`uint256`) holding a field element.
+/// The 32-byte big-endian EVM word (`uint256`) holding a field element of at most 256 bits, as
+/// both BN254 fields are (a wider field's element would be cut to its low 32 bytes).
 pub fn to_word<F: PrimeField>(value: &F) -> [u8; 32] {
     let bytes = value.into_bigint().to_bytes_be();
     let mut word = [0u8; 32];
-    // BN254 elements take exactly 32 bytes; right-align in case a smaller field is used.
+    // BN254 elements take exactly 32 bytes; right-align so that a narrower field also fits.
     let start = 32usize.saturating_sub(bytes.len());
     word[start..].copy_from_slice(&bytes[bytes.len().saturating_sub(32)..]);
     word
