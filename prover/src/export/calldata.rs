@@ -1,0 +1,245 @@
+//! Solidity calldata for a proof and its public inputs: the words the generated verifier's
+//! `verifyProof(uint256[8], uint256[N])` takes (like `snarkjs zkey export soliditycalldata`),
+//! and the ABI-encoded call itself.
+//!
+//! The EVM's pairing precompile (EIP-197) writes an Fq2 element `c0 + c1·u` as `(c1, c0)`, the
+//! reverse of arkworks and snarkjs JSON, so G2 coordinates are swapped here.
+
+use std::fmt;
+
+use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G2Affine};
+use ark_ec::AffineRepr;
+use ark_ff::{PrimeField, Zero};
+use ark_groth16::Proof;
+use num_bigint::BigUint;
+use serde::{Serialize, Serializer};
+use sha3::{Digest, Keccak256};
+
+use super::field::to_word;
+
+/// Why calldata cannot be encoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CalldataError {
+    /// There are no public inputs; the verifier's `uint256[N]` needs `N ≥ 1`.
+    #[error("no public inputs: verifyProof takes uint256[N] with N >= 1 (Solidity has no zero-length static arrays)")]
+    NoPublicInputs,
+}
+
+/// One EVM word (`uint256`), big-endian. Serializes as a decimal string, the form snarkjs JSON
+/// and Foundry's `vm.parseJson` read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Word(pub [u8; 32]);
+
+impl Word {
+    /// The word holding a field element.
+    pub fn from_field<F: PrimeField>(value: &F) -> Self {
+        Self(to_word(value))
+    }
+
+    /// `0x` and 64 lowercase hex digits, as `snarkjs zkey export soliditycalldata` prints.
+    pub fn to_hex(&self) -> String {
+        format!("0x{}", hex::encode(self.0))
+    }
+
+    /// The word as an unsigned decimal integer.
+    pub fn to_decimal(&self) -> String {
+        BigUint::from_bytes_be(&self.0).to_string()
+    }
+}
+
+impl fmt::Display for Word {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl Serialize for Word {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_decimal())
+    }
+}
+
+/// The arguments of `verifyProof` for one proof, in the EVM's encoding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SolidityCalldata {
+    /// A as `(x, y)`.
+    pub a: [Word; 2],
+    /// B as `[[x.c1, x.c0], [y.c1, y.c0]]` (EIP-197 order).
+    pub b: [[Word; 2]; 2],
+    /// C as `(x, y)`.
+    pub c: [Word; 2],
+    /// The public inputs, in circuit order.
+    pub inputs: Vec<Word>,
+}
+
+impl SolidityCalldata {
+    /// The calldata of a proof and its public inputs. The point at infinity is encoded as all
+    /// zero coordinates, the EIP-196/197 convention.
+    pub fn new(proof: &Proof<Bn254>, inputs: &[Fr]) -> Self {
+        Self {
+            a: g1_words(&proof.a),
+            b: g2_words(&proof.b),
+            c: g1_words(&proof.c),
+            inputs: inputs.iter().map(Word::from_field).collect(),
+        }
+    }
+
+    /// The proof as the verifier's `uint256[8]`: `[a.x, a.y, b.x.c1, b.x.c0, b.y.c1, b.y.c0,
+    /// c.x, c.y]`.
+    pub fn proof_words(&self) -> [Word; 8] {
+        let [[bx1, bx0], [by1, by0]] = self.b;
+        [
+            self.a[0], self.a[1], bx1, bx0, by1, by0, self.c[0], self.c[1],
+        ]
+    }
+
+    /// The arguments in the text form of `snarkjs zkey export soliditycalldata`:
+    /// `[a],[[b]],[c],[inputs]` with hex words.
+    pub fn to_snarkjs_string(&self) -> String {
+        let pair = |words: &[Word; 2]| format!("[\"{}\", \"{}\"]", words[0], words[1]);
+        let inputs: Vec<String> = self.inputs.iter().map(|w| format!("\"{w}\"")).collect();
+        format!(
+            "{},[{},{}],{},[{}]",
+            pair(&self.a),
+            pair(&self.b[0]),
+            pair(&self.b[1]),
+            pair(&self.c),
+            inputs.join(",")
+        )
+    }
+
+    /// The Solidity signature of the verifier function these arguments are for.
+    pub fn function_signature(&self) -> String {
+        format!("verifyProof(uint256[8],uint256[{}])", self.inputs.len())
+    }
+
+    /// The ABI-encoded call `verifyProof(proof, inputs)`: the 4-byte selector, then the words
+    /// (static arrays are encoded in place, one 32-byte word per element).
+    pub fn encode_call(&self) -> Result<Vec<u8>, CalldataError> {
+        if self.inputs.is_empty() {
+            return Err(CalldataError::NoPublicInputs);
+        }
+        let mut call = Vec::with_capacity(4 + 32 * (8 + self.inputs.len()));
+        call.extend_from_slice(&selector(&self.function_signature()));
+        for word in self.proof_words().iter().chain(&self.inputs) {
+            call.extend_from_slice(&word.0);
+        }
+        Ok(call)
+    }
+}
+
+/// The 4-byte function selector: the first bytes of the Keccak-256 of the signature.
+pub fn selector(signature: &str) -> [u8; 4] {
+    let hash = Keccak256::digest(signature.as_bytes());
+    [hash[0], hash[1], hash[2], hash[3]]
+}
+
+fn g1_words(point: &G1Affine) -> [Word; 2] {
+    let (x, y) = point.xy().unwrap_or((Fq::zero(), Fq::zero()));
+    [Word::from_field(&x), Word::from_field(&y)]
+}
+
+fn g2_words(point: &G2Affine) -> [[Word; 2]; 2] {
+    let (x, y) = point.xy().unwrap_or((Fq2::zero(), Fq2::zero()));
+    [
+        [Word::from_field(&x.c1), Word::from_field(&x.c0)],
+        [Word::from_field(&y.c1), Word::from_field(&y.c0)],
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::field::to_decimal;
+    use crate::export::toy_circuit::toy_proof;
+
+    #[test]
+    fn selector_matches_a_known_one() {
+        // ERC-20 `transfer`, the best-known selector there is.
+        assert_eq!(
+            hex::encode(selector("transfer(address,uint256)")),
+            "a9059cbb"
+        );
+    }
+
+    #[test]
+    fn words_follow_the_proof_with_g2_coordinates_swapped() {
+        let toy = toy_proof(1);
+        let calldata = SolidityCalldata::new(&toy.proof, &toy.inputs);
+        let (ax, ay) = toy.proof.a.xy().expect("A is finite");
+        let (bx, by) = toy.proof.b.xy().expect("B is finite");
+        let (cx, cy) = toy.proof.c.xy().expect("C is finite");
+        let expected: Vec<String> = [ax, ay, bx.c1, bx.c0, by.c1, by.c0, cx, cy]
+            .iter()
+            .map(to_decimal)
+            .collect();
+        let words: Vec<String> = calldata
+            .proof_words()
+            .iter()
+            .map(Word::to_decimal)
+            .collect();
+        assert_eq!(words, expected);
+        let inputs: Vec<String> = calldata.inputs.iter().map(Word::to_decimal).collect();
+        assert_eq!(inputs, ["33", "14", "99"]);
+    }
+
+    #[test]
+    fn encoded_call_is_selector_then_words() {
+        let toy = toy_proof(1);
+        let calldata = SolidityCalldata::new(&toy.proof, &toy.inputs);
+        let call = calldata.encode_call().expect("three inputs");
+        assert_eq!(call.len(), 4 + 32 * 11);
+        assert_eq!(
+            calldata.function_signature(),
+            "verifyProof(uint256[8],uint256[3])"
+        );
+        assert_eq!(call[..4], selector("verifyProof(uint256[8],uint256[3])"));
+        let words: Vec<&[u8]> = call[4..].chunks(32).collect();
+        for (word, expected) in words
+            .iter()
+            .zip(calldata.proof_words().iter().chain(&calldata.inputs))
+        {
+            assert_eq!(*word, expected.0);
+        }
+        assert_eq!(words[10][31], 99);
+    }
+
+    #[test]
+    fn no_inputs_cannot_be_encoded() {
+        let calldata = SolidityCalldata::new(&toy_proof(1).proof, &[]);
+        assert_eq!(calldata.encode_call(), Err(CalldataError::NoPublicInputs));
+    }
+
+    #[test]
+    fn infinity_is_all_zero_words() {
+        let proof = Proof::<Bn254> {
+            a: G1Affine::identity(),
+            b: G2Affine::identity(),
+            c: G1Affine::identity(),
+        };
+        let calldata = SolidityCalldata::new(&proof, &[Fr::from(1u64)]);
+        assert!(calldata.proof_words().iter().all(|w| *w == Word::default()));
+    }
+
+    #[test]
+    fn text_and_json_forms() {
+        let toy = toy_proof(1);
+        let calldata = SolidityCalldata::new(&toy.proof, &toy.inputs);
+        let text = calldata.to_snarkjs_string();
+        assert!(
+            text.starts_with(&format!("[\"{}\", ", calldata.a[0].to_hex())),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(&format!("\"{}\"]", calldata.inputs[2].to_hex())),
+            "{text}"
+        );
+        assert_eq!(calldata.inputs[2].to_hex().len(), 66);
+        let json = serde_json::to_value(&calldata).expect("json");
+        assert_eq!(json["inputs"], serde_json::json!(["33", "14", "99"]));
+        assert_eq!(
+            json["b"][0][0],
+            serde_json::json!(calldata.b[0][0].to_decimal())
+        );
+    }
+}

@@ -1,0 +1,23 @@
+//! The committed forge fixtures (`contracts/src/generated/ToyVerifier.sol`,
+//! `contracts/test/fixtures/toy_proof.json`) must be what the current code renders, or the forge
+//! tests would check a stale verifier.
+
+#[path = "support/toy_circuit.rs"]
+mod toy_circuit;
+#[path = "support/toy_fixture.rs"]
+mod toy_fixture;
+
+use std::fs;
+
+#[test]
+fn committed_fixtures_match_the_renderer() {
+    let contracts = toy_fixture::contracts_dir();
+    for (path, expected) in toy_fixture::fixture_files() {
+        let committed = fs::read_to_string(contracts.join(path)).unwrap_or_default();
+        assert!(
+            committed == expected,
+            "contracts/{path} is missing or stale; regenerate it with `{}`",
+            "cargo run -p fedproof-prover --example toy_verifier_fixture"
+        );
+    }
+}
