@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod prover_cmd;
 mod training;
 
 use clap::{Parser, Subcommand};
@@ -19,6 +20,9 @@ enum Command {
     /// Measure the prover and the encoding.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Groth16 keys for a shape, and verifier/proof exports.
+    #[command(subcommand)]
+    Prover(prover_cmd::ProverCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -32,6 +36,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Prover(cmd) => prover_cmd::run(cmd),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,0 +1,163 @@
+//! `fedproof prover …`: keys for a shape, and exports for third parties and the contracts.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use fedproof_prover::export::{calldata::SolidityCalldata, field::to_decimal, snarkjs, solidity};
+use fedproof_prover::keys::{KeyKind, KeyStore};
+use fedproof_prover::round::sample::synthetic;
+use fedproof_prover::round::RoundWitness;
+use fedproof_prover::shape::Shape;
+use fedproof_prover::snark;
+use rand::rngs::OsRng;
+use rand::SeedableRng;
+use serde::Serialize;
+
+/// Key and export commands.
+#[derive(Subcommand)]
+pub enum ProverCommand {
+    /// Run (or load cached) Groth16 setup for a shape and print where the keys are.
+    Setup(ShapeArgs),
+    /// Write the verifier contract, snarkjs files and a proof fixture of a seeded synthetic round.
+    Export(ExportArgs),
+}
+
+/// A shape and the key cache it lives in.
+#[derive(Args)]
+pub struct ShapeArgs {
+    /// Trainer slots n.
+    #[arg(long, default_value_t = 10)]
+    trainers: usize,
+    /// Model parameters d.
+    #[arg(long, default_value_t = 2410)]
+    params: usize,
+    /// Key cache directory (default: $FEDPROOF_HOME/keys or .fedproof/keys).
+    #[arg(long)]
+    keys: Option<PathBuf>,
+    /// Print a JSON summary instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Options of `fedproof prover export`.
+#[derive(Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    shape: ShapeArgs,
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
+    /// Name of the Solidity verifier contract (and its file).
+    #[arg(long, default_value = "RoundVerifier")]
+    contract: String,
+    /// Planted malicious updates in the fixture round.
+    #[arg(long, default_value_t = 1)]
+    malicious: usize,
+    /// Seed of the fixture round and its proof randomness.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// Everything a contract test needs about the fixture round, as decimal strings.
+#[derive(Serialize)]
+struct RoundFixture {
+    trainers: usize,
+    params: usize,
+    job_id: u64,
+    round: u32,
+    context: String,
+    model_commitment: String,
+    new_model_commitment: String,
+    update_commitments: Vec<String>,
+    presence: Vec<bool>,
+    inliers: Vec<bool>,
+    scores: Vec<u64>,
+    flags: String,
+    public_inputs: Vec<String>,
+    proof: Vec<String>,
+}
+
+/// Runs a prover command.
+pub fn run(cmd: ProverCommand) -> anyhow::Result<()> {
+    match cmd {
+        ProverCommand::Setup(args) => setup(&args),
+        ProverCommand::Export(args) => export(&args),
+    }
+}
+
+fn store_and_shape(args: &ShapeArgs) -> anyhow::Result<(KeyStore, Shape)> {
+    let shape = Shape::new(args.trainers, args.params)?;
+    Ok((KeyStore::new(args.keys.clone().unwrap_or_else(KeyStore::default_dir)), shape))
+}
+
+fn setup(args: &ShapeArgs) -> anyhow::Result<()> {
+    let (store, shape) = store_and_shape(args)?;
+    let keys = store.load_or_setup(shape, &mut OsRng)?;
+    let summary = serde_json::json!({
+        "trainers": shape.trainers,
+        "params": shape.params,
+        "generated": keys.generated,
+        "seconds": keys.seconds,
+        "proving_key": store.path(&shape, KeyKind::Proving),
+        "verifying_key": store.path(&shape, KeyKind::Verifying),
+    });
+    if args.json {
+        println!("{summary}");
+    } else {
+        println!("{} keys for {shape} in {:.1} s", if keys.generated { "generated" } else { "loaded" }, keys.seconds);
+        println!("  proving key   {}", store.path(&shape, KeyKind::Proving).display());
+        println!("  verifying key {}", store.path(&shape, KeyKind::Verifying).display());
+    }
+    Ok(())
+}
+
+fn export(args: &ExportArgs) -> anyhow::Result<()> {
+    let (store, shape) = store_and_shape(&args.shape)?;
+    anyhow::ensure!(args.malicious < shape.trainers, "--malicious must be below --trainers ({})", shape.trainers);
+    let keys = store.load_or_setup(shape, &mut OsRng)?;
+    let witness = RoundWitness::new(synthetic(shape, args.malicious, args.seed).input)?;
+    let inputs = witness.public.to_vec();
+    let fixture_base = (witness.input.params, witness.input.presence(), witness.output.clone(), witness.public.clone());
+    let proof = snark::prove(&keys.pk, witness, &mut rand_chacha::ChaCha20Rng::seed_from_u64(args.seed))?;
+    anyhow::ensure!(snark::verify_inputs(&keys.vk, &inputs, &proof)?, "the exported proof does not verify");
+
+    let (params, presence, output, public) = fixture_base;
+    let calldata = SolidityCalldata::new(&proof, &inputs);
+    let fixture = RoundFixture {
+        trainers: shape.trainers,
+        params: shape.params,
+        job_id: params.job_id,
+        round: params.round,
+        context: to_decimal(&public.context),
+        model_commitment: to_decimal(&public.model),
+        new_model_commitment: to_decimal(&public.new_model),
+        update_commitments: public.updates.iter().map(to_decimal).collect(),
+        presence,
+        inliers: output.inliers,
+        scores: output.scores,
+        flags: to_decimal(&public.flags),
+        public_inputs: inputs.iter().map(to_decimal).collect(),
+        proof: calldata.proof_words().iter().map(|w| w.to_decimal()).collect(),
+    };
+    let out = &args.out;
+    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    write(out, &format!("{}.sol", args.contract), solidity::render_verifier(&keys.vk, &args.contract)?)?;
+    write(out, "verification_key.json", snarkjs::verifying_key_to_json(&keys.vk)?)?;
+    write(out, "proof.json", snarkjs::proof_to_json(&proof)?)?;
+    write(out, "public.json", snarkjs::public_to_json(&inputs)?)?;
+    write(out, "calldata.txt", calldata.to_snarkjs_string())?;
+    write(out, "round.json", serde_json::to_string_pretty(&fixture)?)?;
+    if args.shape.json {
+        println!("{}", serde_json::json!({ "out": out, "contract": args.contract, "public_inputs": inputs.len() }));
+    }
+    Ok(())
+}
+
+fn write(dir: &Path, name: &str, contents: String) -> anyhow::Result<()> {
+    let path = dir.join(name);
+    fs::write(&path, contents + "\n").with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
