@@ -94,7 +94,8 @@ impl Encoding {
 
     /// The largest encoded magnitude, `2^(bits-1) - 1`.
     pub fn max_int(&self) -> i64 {
-        (1i64 << (self.bits - 1)) - 1
+        // Clamped so a hand-built invalid encoding cannot overflow the shift; `encode` rejects it.
+        (1i64 << (self.bits.clamp(1, 62) - 1)) - 1
     }
 
     /// The value of one integer step.

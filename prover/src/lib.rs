@@ -11,6 +11,7 @@
 //! - [`round`]: the round statement — native reference, public inputs, circuit.
 //! - [`gadgets`]: range checks and comparisons in R1CS.
 //! - [`snark`] and [`keys`]: Groth16 setup, prove and verify; keys cached on disk by shape.
+//! - [`vectors`]: JSON test vectors for other implementations.
 //! - [`export`]: proofs and keys in snarkjs JSON, Solidity calldata, and a Solidity verifier.
 #![forbid(unsafe_code)]
 
@@ -25,5 +26,6 @@ pub mod poseidon;
 pub mod round;
 pub mod shape;
 pub mod snark;
+pub mod vectors;
 
 pub use error::{Error, Result};

@@ -197,3 +197,41 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn each_stage_of_the_rule_catches_its_attack() {
+    // Over many seeded rounds: Sybil copies fall to de-duplication, sign-flip and noise to the
+    // Krum threshold, zero updates to Krum or alignment; no honest slot is ever flagged.
+    let shape = Shape::new(10, 64).unwrap();
+    for seed in 0..20 {
+        let s = synthetic(shape, 4, seed);
+        let out = run(&s.input).unwrap();
+        for (i, attack) in s.attacks.iter().enumerate() {
+            let t = &out.trace;
+            match attack {
+                None => assert!(out.inliers[i], "seed {seed}: honest slot {i} flagged"),
+                Some(Attack::Sybil) => assert!(t.duplicate[i]),
+                Some(Attack::SignFlip) | Some(Attack::Noise) => assert!(t.unique[i] && !t.krum_inlier[i]),
+                Some(Attack::Zero) => assert!(!out.inliers[i], "seed {seed}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn alignment_catches_a_free_rider_that_krum_keeps() {
+    // Diverse honest updates (a small shared component, large individual parts) make the zero
+    // update the most central point: Krum alone keeps it, the alignment check removes it.
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+    let mut input = synthetic(Shape::new(7, 32).unwrap(), 0, 3).input;
+    for u in input.updates.iter_mut().take(6) {
+        *u = Some((0..32).map(|_| 10 + rng.gen_range(-60..=60)).collect());
+    }
+    input.updates[6] = Some(vec![0; 32]);
+    let out = run(&input).unwrap();
+    assert!(out.trace.krum_inlier[6], "Krum keeps the zero update");
+    assert!(!out.inliers[6], "alignment drops it");
+    assert_eq!(out.scores[6], 0);
+    assert!(satisfied(&RoundWitness::new(input).unwrap()));
+}

@@ -129,3 +129,23 @@ fn snarkjs_computes_the_same_alphabeta() {
         "vk_alphabeta_12 differs from snarkjs's e(alpha, beta):\n{text}"
     );
 }
+
+#[test]
+fn snarkjs_verifies_a_real_round_proof() {
+    use fedproof_prover::round::{sample::synthetic, RoundWitness};
+    use fedproof_prover::{shape::Shape, snark};
+    use rand::SeedableRng;
+
+    let snarkjs = snarkjs();
+    let shape = Shape::new(3, 4).expect("shape");
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(17);
+    let (pk, vk) = snark::setup(shape, &mut rng).expect("setup");
+    let w = RoundWitness::new(synthetic(shape, 1, 2).input).expect("round");
+    let inputs = w.public.to_vec();
+    let proof = snark::prove(&pk, w, &mut rng).expect("prove");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let toy = toy_circuit::ToyProof { vk, proof, inputs };
+    let [vk, public, proof] = write_files(dir.path(), &toy);
+    let (output, text) = run(Command::new(&snarkjs).args(["groth16", "verify"]).args([&vk, &public, &proof]));
+    assert!(output.status.success() && text.contains("OK"), "snarkjs rejected a round proof:\n{text}");
+}
