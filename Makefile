@@ -11,7 +11,7 @@ FORGE_FLAGS := --offline --use ./solc.js
 
 .PHONY: demo test build build-release test-rust contracts-deps test-contracts contracts-fixtures
 
-demo: build-release
+demo: contracts-deps build-release
 	./target/release/fedproof bench prover --trainers 10 --params 2410 --malicious 1 --json target/bench-prover.json
 
 test: contracts-deps test-rust test-contracts
