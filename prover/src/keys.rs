@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::shape::Shape;
 
 /// Bumped whenever the circuit changes, so stale cached keys are regenerated, never misused.
-pub const CIRCUIT_VERSION: u32 = 2;
+pub const CIRCUIT_VERSION: u32 = 3;
 const MAGIC: &[u8; 8] = b"FEDPROOF";
 const HEADER_LEN: usize = 8 + 1 + 4 + 4 + 4 + 32;
 
@@ -119,10 +119,19 @@ impl KeyStore {
 }
 
 /// Writes a key with its header; the file appears whole or not at all.
-pub fn write_key<T: CanonicalSerialize>(path: &Path, kind: KeyKind, shape: &Shape, key: &T, compress: Compress) -> Result<()> {
+pub fn write_key<T: CanonicalSerialize>(
+    path: &Path,
+    kind: KeyKind,
+    shape: &Shape,
+    key: &T,
+    compress: Compress,
+) -> Result<()> {
     let mut body = Vec::with_capacity(key.serialized_size(compress));
-    key.serialize_with_mode(&mut body, compress)
-        .map_err(|e| Error::Corrupt { what: "key", path: path.display().to_string(), reason: e.to_string() })?;
+    key.serialize_with_mode(&mut body, compress).map_err(|e| Error::Corrupt {
+        what: "key",
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
     let mut header = Vec::with_capacity(HEADER_LEN);
     header.extend_from_slice(MAGIC);
     header.push(kind as u8);
@@ -132,12 +141,21 @@ pub fn write_key<T: CanonicalSerialize>(path: &Path, kind: KeyKind, shape: &Shap
     header.extend_from_slice(&Sha256::digest(&body));
     let tmp = path.with_extension("tmp");
     let mut file = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    file.write_all(&header).and_then(|_| file.write_all(&body)).and_then(|_| file.sync_all()).map_err(|e| Error::io(&tmp, e))?;
+    file.write_all(&header)
+        .and_then(|_| file.write_all(&body))
+        .and_then(|_| file.sync_all())
+        .map_err(|e| Error::io(&tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
 /// Reads a key, checking its header against the expected kind, version and shape.
-pub fn read_key<T: CanonicalDeserialize>(path: &Path, kind: KeyKind, shape: &Shape, compress: Compress, validate: Validate) -> Result<T> {
+pub fn read_key<T: CanonicalDeserialize>(
+    path: &Path,
+    kind: KeyKind,
+    shape: &Shape,
+    compress: Compress,
+    validate: Validate,
+) -> Result<T> {
     let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
     let corrupt = |reason: String| Error::Corrupt { what: "key file", path: path.display().to_string(), reason };
     if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {

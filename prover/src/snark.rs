@@ -2,8 +2,8 @@
 
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, ProvingKey, VerifyingKey};
-use ark_snark::SNARK;
 use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisError};
+use ark_snark::SNARK;
 use ark_std::UniformRand;
 use rand::{CryptoRng, RngCore};
 
@@ -18,7 +18,11 @@ pub fn setup<R: RngCore + CryptoRng>(shape: Shape, rng: &mut R) -> Result<(Provi
 }
 
 /// Proves a round; refuses (rather than emitting a useless proof) when the witness is wrong.
-pub fn prove<R: RngCore + CryptoRng>(pk: &ProvingKey<Bn254>, witness: RoundWitness, rng: &mut R) -> Result<Proof<Bn254>> {
+pub fn prove<R: RngCore + CryptoRng>(
+    pk: &ProvingKey<Bn254>,
+    witness: RoundWitness,
+    rng: &mut R,
+) -> Result<Proof<Bn254>> {
     let shape = witness.input.shape;
     // Synthesize once, check satisfaction, then prove from the matrices: arkworks' own
     // `prove` would synthesize again and, in debug builds, panic on an unsatisfied system.
@@ -45,7 +49,13 @@ pub fn prove<R: RngCore + CryptoRng>(pk: &ProvingKey<Bn254>, witness: RoundWitne
     let (r, s) = (Fr::rand(rng), Fr::rand(rng));
     tracing::info!(seconds = clock.elapsed().as_secs_f64(), "matrices built");
     let proof = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
-        pk, r, s, &matrices, num_inputs, num_constraints, &assignment,
+        pk,
+        r,
+        s,
+        &matrices,
+        num_inputs,
+        num_constraints,
+        &assignment,
     )?;
     tracing::info!(seconds = clock.elapsed().as_secs_f64(), "proved");
     Ok(proof)

@@ -1,4 +1,5 @@
 //! Bad input is a typed error that says what is wrong and where — never a panic.
+#![allow(clippy::unwrap_used)] // a failing test should panic
 
 use fedproof_prover::fixed_point::{Encoding, Rounding};
 use fedproof_prover::params::RoundParams;
@@ -12,7 +13,15 @@ fn params() -> RoundParams {
 
 fn from_real(model: &[f64], updates: &[Option<Vec<f64>>]) -> Result<RoundInput, Error> {
     let (update, model_enc) = default_encodings();
-    RoundInput::from_real(Shape::new(3, 2).unwrap(), params(), model, model_enc, updates, update, Rounding::Stochastic { seed: 1 })
+    RoundInput::from_real(
+        Shape::new(3, 2).unwrap(),
+        params(),
+        model,
+        model_enc,
+        updates,
+        update,
+        Rounding::Stochastic { seed: 1 },
+    )
 }
 
 #[test]
@@ -42,14 +51,16 @@ fn mismatched_lengths_and_shapes_are_reported() {
     assert_eq!(err.to_string(), "model has length 1, expected 2");
     let err = from_real(&[0.0, 0.0], &[None, None]).unwrap_err();
     assert_eq!(err.to_string(), "update slots has length 2, expected 3");
-    let bad_shape = RoundInput { shape: Shape { trainers: 0, params: 2 }, params: params(), model: vec![0, 0], updates: vec![] };
+    let bad_shape =
+        RoundInput { shape: Shape { trainers: 0, params: 2 }, params: params(), model: vec![0, 0], updates: vec![] };
     assert!(matches!(run(&bad_shape), Err(Error::InvalidShape { .. })));
 }
 
 #[test]
 fn encoded_values_out_of_range_and_bad_parameters_are_rejected() {
     let shape = Shape::new(3, 2).unwrap();
-    let input = RoundInput { shape, params: params(), model: vec![0, 0], updates: vec![Some(vec![300, 0]), None, None] };
+    let input =
+        RoundInput { shape, params: params(), model: vec![0, 0], updates: vec![Some(vec![300, 0]), None, None] };
     let err = run(&input).unwrap_err().to_string();
     assert!(err.contains("update of slot 0") && err.contains("index 0 is 300"), "{err}");
     let input = RoundInput { params: RoundParams { tau: 10, ..params() }, updates: vec![None; 3], ..input };

@@ -1,4 +1,5 @@
 //! The circuit agrees with the native reference, and rejects every wrong claim.
+#![allow(clippy::unwrap_used)] // a failing test should panic
 
 use ark_bn254::Fr;
 use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystem};
@@ -99,7 +100,7 @@ fn commitment_mismatch_is_rejected() {
     w.public.updates[2] = w.public.updates[1];
     assert!(!satisfied(&w));
     let mut w = witness((5, 8), 1, 6);
-    w.public.model = commitment::commit_model(1, 0, &vec![0; 8]).unwrap();
+    w.public.model = commitment::commit_model(1, 0, &[0; 8]).unwrap();
     assert!(!satisfied(&w));
 }
 
@@ -109,7 +110,12 @@ fn out_of_range_value_is_rejected() {
     // commitment: the range check reads the low 8 bits, which differ from the committed packing.
     let mut w = witness((4, 6), 0, 7);
     w.input.updates[0].as_mut().unwrap()[2] = 200;
-    let bad = commitment::commit_packed(commitment::UPDATE_TAG, 1, 0, &commitment::pack(w.input.updates[0].as_ref().unwrap(), 8));
+    let bad = commitment::commit_packed(
+        commitment::UPDATE_TAG,
+        1,
+        0,
+        &commitment::pack(w.input.updates[0].as_ref().unwrap(), 8),
+    );
     w.public.updates[0] = bad;
     assert!(!satisfied(&w));
     assert!(run(&w.input).is_err(), "the reference refuses the same input");
@@ -161,8 +167,8 @@ fn arb_round() -> impl Strategy<Value = RoundInput> {
             ],
             n,
         );
-        (Just(base), updates, 0u8..(n as u8), 1u32 << 16..1 << 19, 0u32..500, 0u32..200)
-            .prop_map(|(base, updates, f, tau, lr, dup)| {
+        (Just(base), updates, 0u8..(n as u8), 1u32 << 16..1 << 19, 0u32..500, 0u32..200).prop_map(
+            |(base, updates, f, tau, lr, dup)| {
                 let mut input = base;
                 input.params.max_malicious = f;
                 input.params.tau = tau;
@@ -177,7 +183,8 @@ fn arb_round() -> impl Strategy<Value = RoundInput> {
                 }
                 input.model = input.model.iter().map(|m| m / 64).collect();
                 input
-            })
+            },
+        )
     })
 }
 

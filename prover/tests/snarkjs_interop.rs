@@ -4,6 +4,7 @@
 //!
 //! Needs `contracts/node_modules` (`make contracts-deps`); without it the test fails, so that a
 //! missing toolchain is never mistaken for a pass.
+#![allow(clippy::unwrap_used)] // a failing test should panic
 
 #[path = "support/toy_circuit.rs"]
 mod toy_circuit;
@@ -32,14 +33,8 @@ fn snarkjs() -> PathBuf {
 }
 
 fn run(command: &mut Command) -> (Output, String) {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("could not run {command:?}: {e} (is node installed?)"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = command.output().unwrap_or_else(|e| panic!("could not run {command:?}: {e} (is node installed?)"));
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output, text)
 }
 
@@ -64,20 +59,13 @@ fn snarkjs_verifies_our_proof_and_rejects_a_tampered_input() {
     let toy = toy_circuit::toy_proof(3);
     let [vk, public, proof] = write_files(dir.path(), &toy);
 
-    let (output, text) = run(Command::new(&snarkjs)
-        .args(["groth16", "verify"])
-        .args([&vk, &public, &proof]));
-    assert!(
-        output.status.success() && text.contains("OK"),
-        "snarkjs rejected our proof:\n{text}"
-    );
+    let (output, text) = run(Command::new(&snarkjs).args(["groth16", "verify"]).args([&vk, &public, &proof]));
+    assert!(output.status.success() && text.contains("OK"), "snarkjs rejected our proof:\n{text}");
 
     let mut tampered = toy.inputs.clone();
     tampered[1] += ark_bn254::Fr::from(1u64);
     fs::write(&public, public_to_json(&tampered).expect("JSON export")).expect("write");
-    let (output, text) = run(Command::new(&snarkjs)
-        .args(["groth16", "verify"])
-        .args([&vk, &public, &proof]));
+    let (output, text) = run(Command::new(&snarkjs).args(["groth16", "verify"]).args([&vk, &public, &proof]));
     assert!(
         !output.status.success() && text.contains("Invalid proof") && !text.contains("OK"),
         "snarkjs accepted a tampered public input:\n{text}"
@@ -91,9 +79,8 @@ fn snarkjs_prints_the_same_solidity_calldata() {
     let toy = toy_circuit::toy_proof(3);
     let [_, public, proof] = write_files(dir.path(), &toy);
 
-    let (output, text) = run(Command::new(&snarkjs)
-        .args(["zkey", "export", "soliditycalldata"])
-        .args([&public, &proof]));
+    let (output, text) =
+        run(Command::new(&snarkjs).args(["zkey", "export", "soliditycalldata"]).args([&public, &proof]));
     assert!(output.status.success(), "snarkjs failed:\n{text}");
     let ours = SolidityCalldata::new(&toy.proof, &toy.inputs).to_snarkjs_string();
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), ours);
@@ -120,10 +107,7 @@ fn snarkjs_computes_the_same_alphabeta() {
             await curve.terminate();
         })();
     "#;
-    let (output, text) = run(Command::new("node")
-        .current_dir(contracts_dir())
-        .args(["-e", script])
-        .arg(&vk));
+    let (output, text) = run(Command::new("node").current_dir(contracts_dir()).args(["-e", script]).arg(&vk));
     assert!(
         output.status.success() && text.trim() == "MATCH",
         "vk_alphabeta_12 differs from snarkjs's e(alpha, beta):\n{text}"

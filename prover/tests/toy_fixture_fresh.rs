@@ -1,6 +1,7 @@
 //! The committed forge fixtures (`contracts/src/generated/ToyVerifier.sol`,
 //! `contracts/test/fixtures/toy_proof.json`) must be what the current code renders, or the forge
 //! tests would check a stale verifier.
+#![allow(clippy::unwrap_used)] // a failing test should panic
 
 #[path = "support/toy_circuit.rs"]
 mod toy_circuit;

@@ -11,9 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::training::data::{dirichlet_partition, load_digits, train_test_split, Dataset};
-use crate::training::federated::{
-    run_federated, Aggregation, FederatedConfig, FederatedOutcome, FixedPointConfig,
-};
+use crate::training::federated::{run_federated, Aggregation, FederatedConfig, FederatedOutcome, FixedPointConfig};
 use crate::training::mlp::{Mlp, TrainConfig};
 
 /// Share of the data the owner holds back for evaluation.
@@ -126,21 +124,11 @@ struct Setup {
 
 fn setup(data: &Dataset, args: &QuantizationArgs, seed: u64) -> anyhow::Result<Setup> {
     let (train, test) = train_test_split(data, TEST_FRACTION, seed)?;
-    let shards = dirichlet_partition(
-        &train.labels,
-        args.trainers,
-        args.alpha,
-        MIN_SAMPLES_PER_TRAINER,
-        seed,
-    )?
-    .iter()
-    .map(|rows| train.select(rows))
-    .collect();
-    Ok(Setup {
-        shards,
-        test,
-        initial: Mlp::init(seed).to_flat(),
-    })
+    let shards = dirichlet_partition(&train.labels, args.trainers, args.alpha, MIN_SAMPLES_PER_TRAINER, seed)?
+        .iter()
+        .map(|rows| train.select(rows))
+        .collect();
+    Ok(Setup { shards, test, initial: Mlp::init(seed).to_flat() })
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -156,16 +144,10 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 /// i.e. noise, while the model distance shows the rounding-versus-clipping trade-off clearly.
 /// Without such a config, the one with the smallest cost.
 fn recommend(configs: &[ConfigResult]) -> Option<ConfigResult> {
-    let within = configs
-        .iter()
-        .filter(|c| c.delta_points > -TARGET_COST_POINTS);
+    let within = configs.iter().filter(|c| c.delta_points > -TARGET_COST_POINTS);
     within
         .min_by(|a, b| a.model_rms_diff.total_cmp(&b.model_rms_diff))
-        .or_else(|| {
-            configs
-                .iter()
-                .max_by(|a, b| a.delta_points.total_cmp(&b.delta_points))
-        })
+        .or_else(|| configs.iter().max_by(|a, b| a.delta_points.total_cmp(&b.delta_points)))
         .cloned()
 }
 
@@ -181,29 +163,17 @@ fn mean(xs: &[f64]) -> f64 {
 /// Runs the benchmark and prints the table.
 pub fn run(args: &QuantizationArgs) -> anyhow::Result<()> {
     ensure!(args.repeats > 0, "need at least one seed");
-    ensure!(
-        !args.update_frac_bits.is_empty() && !args.model_frac_bits.is_empty(),
-        "no configs"
-    );
+    ensure!(!args.update_frac_bits.is_empty() && !args.model_frac_bits.is_empty(), "no configs");
     let config = FederatedConfig {
         rounds: args.rounds,
         server_lr: args.server_lr,
-        local: TrainConfig {
-            lr: args.local_lr,
-            epochs: args.local_epochs,
-            batch_size: args.batch_size,
-        },
+        local: TrainConfig { lr: args.local_lr, epochs: args.local_epochs, batch_size: args.batch_size },
     };
     let fixed_configs: Vec<FixedPointConfig> = args
         .model_frac_bits
         .iter()
         .flat_map(|&m| {
-            args.update_frac_bits
-                .iter()
-                .map(move |&u| FixedPointConfig {
-                    update_frac_bits: u,
-                    model_frac_bits: m,
-                })
+            args.update_frac_bits.iter().map(move |&u| FixedPointConfig { update_frac_bits: u, model_frac_bits: m })
         })
         .collect();
     let seeds: Vec<u64> = (0..args.repeats).map(|i| args.seed + i).collect();
@@ -227,38 +197,18 @@ pub fn run(args: &QuantizationArgs) -> anyhow::Result<()> {
         let s = setup(&data, args, seed)?;
         let mut tick = || progress.inc(1);
         progress.set_message(format!("seed {seed}: float"));
-        let float: FederatedOutcome = run_federated(
-            &s.initial,
-            &s.shards,
-            &s.test,
-            &config,
-            Aggregation::Float,
-            seed,
-            &mut tick,
-        )
-        .with_context(|| format!("float run, seed {seed}"))?;
+        let float: FederatedOutcome =
+            run_federated(&s.initial, &s.shards, &s.test, &config, Aggregation::Float, seed, &mut tick)
+                .with_context(|| format!("float run, seed {seed}"))?;
         float_accuracy.push(100.0 * float.final_accuracy());
         magnitudes.extend(float.update_magnitudes.iter());
         for (i, fp) in fixed_configs.iter().enumerate() {
-            progress.set_message(format!(
-                "seed {seed}: u.f{} m.f{}",
-                fp.update_frac_bits, fp.model_frac_bits
-            ));
-            let outcome = run_federated(
-                &s.initial,
-                &s.shards,
-                &s.test,
-                &config,
-                Aggregation::FixedPoint(*fp),
-                seed,
-                &mut tick,
-            )
-            .with_context(|| {
-                format!(
-                    "fixed point u.f{} m.f{}, seed {seed}",
-                    fp.update_frac_bits, fp.model_frac_bits
-                )
-            })?;
+            progress.set_message(format!("seed {seed}: u.f{} m.f{}", fp.update_frac_bits, fp.model_frac_bits));
+            let outcome =
+                run_federated(&s.initial, &s.shards, &s.test, &config, Aggregation::FixedPoint(*fp), seed, &mut tick)
+                    .with_context(|| {
+                    format!("fixed point u.f{} m.f{}, seed {seed}", fp.update_frac_bits, fp.model_frac_bits)
+                })?;
             accuracy[i].push(100.0 * outcome.final_accuracy());
             clipped[i].push(outcome.clipped_fraction());
             rms_diff[i].push(rms_distance(&outcome.final_model, &float.final_model));
@@ -277,11 +227,7 @@ pub fn run(args: &QuantizationArgs) -> anyhow::Result<()> {
 
     let mut configs = Vec::with_capacity(fixed_configs.len());
     for (i, fp) in fixed_configs.iter().enumerate() {
-        let deltas: Vec<f64> = accuracy[i]
-            .iter()
-            .zip(&float_accuracy)
-            .map(|(q, f)| q - f)
-            .collect();
+        let deltas: Vec<f64> = accuracy[i].iter().zip(&float_accuracy).map(|(q, f)| q - f).collect();
         configs.push(ConfigResult {
             update_frac_bits: fp.update_frac_bits,
             model_frac_bits: fp.model_frac_bits,
@@ -300,9 +246,7 @@ pub fn run(args: &QuantizationArgs) -> anyhow::Result<()> {
     let report = Report {
         float_accuracy: mean(&float_accuracy),
         float_accuracy_per_seed: float_accuracy,
-        recommended_meets_target: recommended
-            .as_ref()
-            .is_some_and(|r| r.delta_points > -TARGET_COST_POINTS),
+        recommended_meets_target: recommended.as_ref().is_some_and(|r| r.delta_points > -TARGET_COST_POINTS),
         configs,
         recommended,
         target_cost_points: TARGET_COST_POINTS,
@@ -327,36 +271,20 @@ fn print_report(r: &Report, update_frac_bits: &[u32]) {
     println!(
         "digits, {} trainers, {} rounds, Dirichlet α={}, seeds {:?}; local lr {} × {} epochs, \
          batch {}; server η {}",
-        r.trainers,
-        r.rounds,
-        r.alpha,
-        r.seeds,
-        r.local_lr,
-        r.local_epochs,
-        r.batch_size,
-        r.server_lr
+        r.trainers, r.rounds, r.alpha, r.seeds, r.local_lr, r.local_epochs, r.batch_size, r.server_lr
     );
     let m = &r.update_magnitudes;
     println!(
         "update |Δ| (float runs, all values): p50 {:.4}  p90 {:.4}  p99 {:.4}  p99.9 {:.4}  max {:.4}",
         m.p50, m.p90, m.p99, m.p999, m.max
     );
-    let bounds: Vec<String> = update_frac_bits
-        .iter()
-        .map(|&f| format!("f{f}: ±{:.4}", Encoding::update(f).clip_bound()))
-        .collect();
+    let bounds: Vec<String> =
+        update_frac_bits.iter().map(|&f| format!("f{f}: ±{:.4}", Encoding::update(f).clip_bound())).collect();
     println!("8-bit clip bounds: {}", bounds.join("  "));
     println!();
     println!(
         "{:<18} {:>10} {:>7} {:>9} {:>10} {:>10} {:>14} {:>9}",
-        "config",
-        "clip bound",
-        "eff. η",
-        "clipped %",
-        "accuracy %",
-        "Δ vs float",
-        "Δ range (pts)",
-        "rms Δw"
+        "config", "clip bound", "eff. η", "clipped %", "accuracy %", "Δ vs float", "Δ range (pts)", "rms Δw"
     );
     println!(
         "{:<18} {:>10} {:>7.4} {:>9} {:>10.2} {:>10} {:>14} {:>9}",
@@ -364,18 +292,10 @@ fn print_report(r: &Report, update_frac_bits: &[u32]) {
     );
     for c in &r.configs {
         let is_default = FixedPointConfig::default()
-            == FixedPointConfig {
-                update_frac_bits: c.update_frac_bits,
-                model_frac_bits: c.model_frac_bits,
-            };
+            == FixedPointConfig { update_frac_bits: c.update_frac_bits, model_frac_bits: c.model_frac_bits };
         println!(
             "{:<18} {:>10.4} {:>7.4} {:>9.3} {:>10.2} {:>+10.2} {:>14} {:>9.5}",
-            format!(
-                "u8.f{} / m24.f{}{}",
-                c.update_frac_bits,
-                c.model_frac_bits,
-                if is_default { " *" } else { "" }
-            ),
+            format!("u8.f{} / m24.f{}{}", c.update_frac_bits, c.model_frac_bits, if is_default { " *" } else { "" }),
             c.clip_bound,
             c.effective_server_lr,
             100.0 * c.clipped_fraction,

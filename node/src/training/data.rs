@@ -47,9 +47,7 @@ impl Dataset {
 pub fn load_digits() -> anyhow::Result<Dataset> {
     let raw = smartcore::dataset::digits::load_dataset();
     ensure!(
-        raw.num_features == NUM_FEATURES
-            && raw.num_samples == NUM_SAMPLES
-            && raw.target.len() == NUM_SAMPLES,
+        raw.num_features == NUM_FEATURES && raw.num_samples == NUM_SAMPLES && raw.target.len() == NUM_SAMPLES,
         "digits data set has an unexpected shape: {} samples × {} features, {} labels",
         raw.num_samples,
         raw.num_features,
@@ -77,15 +75,8 @@ pub fn load_digits() -> anyhow::Result<Dataset> {
 
 /// Splits off a seeded random `test_fraction` of the samples as the owner's held-out test set.
 /// Returns `(train, test)`.
-pub fn train_test_split(
-    data: &Dataset,
-    test_fraction: f64,
-    seed: u64,
-) -> anyhow::Result<(Dataset, Dataset)> {
-    ensure!(
-        test_fraction > 0.0 && test_fraction < 1.0,
-        "test fraction must be in (0, 1), got {test_fraction}"
-    );
+pub fn train_test_split(data: &Dataset, test_fraction: f64, seed: u64) -> anyhow::Result<(Dataset, Dataset)> {
+    ensure!(test_fraction > 0.0 && test_fraction < 1.0, "test fraction must be in (0, 1), got {test_fraction}");
     let mut rows: Vec<usize> = (0..data.len()).collect();
     rows.shuffle(&mut ChaCha20Rng::seed_from_u64(seed));
     let test_len = (data.len() as f64 * test_fraction).round() as usize;
@@ -106,10 +97,7 @@ pub fn dirichlet_partition(
     seed: u64,
 ) -> anyhow::Result<Vec<Vec<usize>>> {
     ensure!(trainers > 0, "need at least one trainer");
-    ensure!(
-        alpha.is_finite() && alpha > 0.0,
-        "Dirichlet α must be positive, got {alpha}"
-    );
+    ensure!(alpha.is_finite() && alpha > 0.0, "Dirichlet α must be positive, got {alpha}");
     ensure!(
         labels.len() >= trainers * min_samples,
         "{} samples cannot give {trainers} trainers {min_samples} each",
@@ -118,10 +106,7 @@ pub fn dirichlet_partition(
     let gamma = Gamma::new(alpha, 1.0).context("Dirichlet α")?;
     let mut by_class = vec![Vec::new(); NUM_CLASSES];
     for (i, &label) in labels.iter().enumerate() {
-        ensure!(
-            label < NUM_CLASSES,
-            "label {label} at index {i} is not a class"
-        );
+        ensure!(label < NUM_CLASSES, "label {label} at index {i} is not a class");
         by_class[label].push(i);
     }
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
@@ -184,10 +169,7 @@ mod tests {
         // Every class is present with roughly its UCI count (~180 each).
         assert!(seen.iter().all(|&c| c > 150), "{seen:?}");
         assert!(d.features.iter().all(|&v| (0.0..=1.0).contains(&v)));
-        assert!(
-            d.features.iter().any(|&v| v == 1.0),
-            "pixel max should map to 1"
-        );
+        assert!(d.features.iter().any(|&v| v == 1.0), "pixel max should map to 1");
     }
 
     #[test]
@@ -215,14 +197,8 @@ mod tests {
         assert_eq!(shards.len(), 10);
         assert!(shards.iter().all(|s| s.len() >= 10));
         assert_eq!(sorted_union(&shards), (0..labels.len()).collect::<Vec<_>>());
-        assert_eq!(
-            shards,
-            dirichlet_partition(&labels, 10, 0.5, 10, 1).expect("partition")
-        );
-        assert_ne!(
-            shards,
-            dirichlet_partition(&labels, 10, 0.5, 10, 2).expect("partition")
-        );
+        assert_eq!(shards, dirichlet_partition(&labels, 10, 0.5, 10, 1).expect("partition"));
+        assert_ne!(shards, dirichlet_partition(&labels, 10, 0.5, 10, 2).expect("partition"));
     }
 
     /// Mean over trainers of the share of a trainer's samples in its most frequent class.
@@ -247,10 +223,7 @@ mod tests {
         let mild = dirichlet_partition(&labels, 10, 100.0, 5, 7).expect("partition");
         assert_ne!(skewed, mild);
         assert_eq!(sorted_union(&skewed), (0..labels.len()).collect::<Vec<_>>());
-        let (s, m) = (
-            mean_dominant_share(&labels, &skewed),
-            mean_dominant_share(&labels, &mild),
-        );
+        let (s, m) = (mean_dominant_share(&labels, &skewed), mean_dominant_share(&labels, &mild));
         assert!(s > 0.4 && m < 0.2, "dominant share: α=0.1 {s}, α=100 {m}");
     }
 

@@ -35,10 +35,7 @@ pub struct FixedPointConfig {
 /// ten trainers). It gave the smallest drift from float FedAvg in `fedproof bench quantization`.
 impl Default for FixedPointConfig {
     fn default() -> Self {
-        Self {
-            update_frac_bits: 8,
-            model_frac_bits: 20,
-        }
+        Self { update_frac_bits: 8, model_frac_bits: 20 }
     }
 }
 
@@ -166,9 +163,7 @@ pub fn run_federated(
         Aggregation::Float => GlobalModel::Float(initial.to_vec()),
         Aggregation::FixedPoint(fp) => {
             let encoding = fp.model();
-            let ints = encoding
-                .encode(initial, Rounding::Nearest)
-                .context("encoding the initial model")?;
+            let ints = encoding.encode(initial, Rounding::Nearest).context("encoding the initial model")?;
             GlobalModel::Fixed { ints, encoding }
         }
     };
@@ -187,9 +182,7 @@ pub fn run_federated(
             let delta = train_local(&weights, shard, &config.local, train_seed)
                 .with_context(|| format!("trainer {trainer} in round {round}"))?;
             outcome.update_values += delta.len();
-            outcome
-                .update_magnitudes
-                .extend(delta.iter().map(|d| d.abs()));
+            outcome.update_magnitudes.extend(delta.iter().map(|d| d.abs()));
             updates.push(delta);
         }
         match (&mut global, aggregation) {
@@ -208,12 +201,10 @@ pub fn run_federated(
                 for (trainer, mut delta) in updates.into_iter().enumerate() {
                     outcome.clipped += delta.iter().filter(|d| d.abs() > bound).count();
                     update_enc.clip(&mut delta);
-                    let rounding = Rounding::Stochastic {
-                        seed: derive_seed(seed, SeedUse::Rounding, round, trainer),
-                    };
-                    let q = update_enc.encode(&delta, rounding).with_context(|| {
-                        format!("encoding trainer {trainer}'s update in round {round}")
-                    })?;
+                    let rounding = Rounding::Stochastic { seed: derive_seed(seed, SeedUse::Rounding, round, trainer) };
+                    let q = update_enc
+                        .encode(&delta, rounding)
+                        .with_context(|| format!("encoding trainer {trainer}'s update in round {round}"))?;
                     for (s, qi) in sum.iter_mut().zip(q) {
                         *s += qi;
                     }
@@ -222,9 +213,7 @@ pub fn run_federated(
                 for (w, s) in ints.iter_mut().zip(&sum) {
                     *w += gamma * s;
                 }
-                encoding.check(ints).with_context(|| {
-                    format!("global model left the 24-bit range in round {round}")
-                })?;
+                encoding.check(ints).with_context(|| format!("global model left the 24-bit range in round {round}"))?;
             }
             (GlobalModel::Fixed { .. }, Aggregation::Float) => {
                 unreachable!("the model representation follows the aggregation mode")
@@ -245,17 +234,11 @@ mod tests {
 
     #[test]
     fn gamma_follows_the_round_statement() {
-        let fp = FixedPointConfig {
-            update_frac_bits: 10,
-            model_frac_bits: 16,
-        };
+        let fp = FixedPointConfig { update_frac_bits: 10, model_frac_bits: 16 };
         // lr_num = round(1.0 · 2^6) = 64, γ = floor(64 / 10) = 6.
         assert_eq!(fp.gamma(1.0, 10).expect("gamma"), 6);
         assert!((fp.effective_server_lr(1.0, 10).expect("lr") - 0.9375).abs() < 1e-12);
-        let fine = FixedPointConfig {
-            update_frac_bits: 10,
-            model_frac_bits: 20,
-        };
+        let fine = FixedPointConfig { update_frac_bits: 10, model_frac_bits: 20 };
         assert_eq!(fine.gamma(1.0, 10).expect("gamma"), 102);
         assert!(fp.gamma(1.0, 0).is_err());
     }
@@ -278,46 +261,20 @@ mod tests {
             .iter()
             .map(|rows| train.select(rows))
             .collect();
-        let config = FederatedConfig {
-            rounds: 3,
-            server_lr: 1.0,
-            local: TrainConfig {
-                lr: 0.1,
-                epochs: 2,
-                batch_size: 16,
-            },
-        };
+        let config =
+            FederatedConfig { rounds: 3, server_lr: 1.0, local: TrainConfig { lr: 0.1, epochs: 2, batch_size: 16 } };
         let initial = Mlp::init(1).to_flat();
         let start = Mlp::init(1).accuracy(&test);
-        let float = run_federated(
-            &initial,
-            &shards,
-            &test,
-            &config,
-            Aggregation::Float,
-            1,
-            &mut || {},
-        )
-        .expect("float run");
+        let float =
+            run_federated(&initial, &shards, &test, &config, Aggregation::Float, 1, &mut || {}).expect("float run");
         let fp = FixedPointConfig::default();
-        let fixed = run_federated(
-            &initial,
-            &shards,
-            &test,
-            &config,
-            Aggregation::FixedPoint(fp),
-            1,
-            &mut || {},
-        )
-        .expect("fixed-point run");
+        let fixed = run_federated(&initial, &shards, &test, &config, Aggregation::FixedPoint(fp), 1, &mut || {})
+            .expect("fixed-point run");
         let (f, q) = (float.final_accuracy(), fixed.final_accuracy());
         assert!(f > start + 0.3, "float run did not learn: {start} → {f}");
         assert!((f - q).abs() < 0.03, "float {f} vs fixed-point {q}");
         assert_eq!(float.clipped, 0);
-        assert_eq!(
-            fixed.update_values,
-            3 * 5 * crate::training::mlp::PARAM_COUNT
-        );
+        assert_eq!(fixed.update_values, 3 * 5 * crate::training::mlp::PARAM_COUNT);
         // Same training seeds, and starting points that differ only by the model grid's
         // rounding, so the first round's updates nearly coincide.
         let first = 5 * crate::training::mlp::PARAM_COUNT;
@@ -334,19 +291,9 @@ mod tests {
         let data = load_digits().expect("digits");
         let shard = data.select(&(0..50).collect::<Vec<_>>());
         // A huge η with few model bits pushes weights past ±2^23 quanta.
-        let config = FederatedConfig {
-            rounds: 1,
-            server_lr: 1e6,
-            local: TrainConfig {
-                lr: 0.5,
-                epochs: 3,
-                batch_size: 8,
-            },
-        };
-        let fp = FixedPointConfig {
-            update_frac_bits: 4,
-            model_frac_bits: 20,
-        };
+        let config =
+            FederatedConfig { rounds: 1, server_lr: 1e6, local: TrainConfig { lr: 0.5, epochs: 3, batch_size: 8 } };
+        let fp = FixedPointConfig { update_frac_bits: 4, model_frac_bits: 20 };
         let err = run_federated(
             &Mlp::init(1).to_flat(),
             std::slice::from_ref(&shard),

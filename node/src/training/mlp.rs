@@ -69,21 +69,12 @@ impl Mlp {
         };
         let w1 = normal(INPUT, HIDDEN, 2.0 / INPUT as f64);
         let w2 = normal(HIDDEN, OUTPUT, 2.0 / (HIDDEN + OUTPUT) as f64);
-        Self {
-            w1,
-            b1: Array1::zeros(HIDDEN),
-            w2,
-            b2: Array1::zeros(OUTPUT),
-        }
+        Self { w1, b1: Array1::zeros(HIDDEN), w2, b2: Array1::zeros(OUTPUT) }
     }
 
     /// Loads the model from the flat layout documented at the top of this module.
     pub fn from_flat(params: &[f64]) -> anyhow::Result<Self> {
-        ensure!(
-            params.len() == PARAM_COUNT,
-            "expected {PARAM_COUNT} parameters, got {}",
-            params.len()
-        );
+        ensure!(params.len() == PARAM_COUNT, "expected {PARAM_COUNT} parameters, got {}", params.len());
         let (w1, rest) = params.split_at(INPUT * HIDDEN);
         let (b1, rest) = rest.split_at(HIDDEN);
         let (w2, b2) = rest.split_at(HIDDEN * OUTPUT);
@@ -117,11 +108,7 @@ impl Mlp {
             let total = row.sum();
             row /= total;
         }
-        Forward {
-            pre_hidden,
-            hidden,
-            probs,
-        }
+        Forward { pre_hidden, hidden, probs }
     }
 
     /// Mean cross-entropy of the model on the given samples (training only needs it alongside
@@ -142,13 +129,11 @@ impl Mlp {
         }
         d_logits /= labels.len() as f64;
         let mut d_hidden = d_logits.dot(&self.w2.t());
-        Zip::from(&mut d_hidden)
-            .and(&fwd.pre_hidden)
-            .for_each(|d, &pre| {
-                if pre <= 0.0 {
-                    *d = 0.0;
-                }
-            });
+        Zip::from(&mut d_hidden).and(&fwd.pre_hidden).for_each(|d, &pre| {
+            if pre <= 0.0 {
+                *d = 0.0;
+            }
+        });
         let grad = Mlp {
             w1: x.t().dot(&d_hidden),
             b1: d_hidden.sum_axis(Axis(0)),
@@ -170,10 +155,7 @@ impl Mlp {
     /// generator seeded by `seed`.
     pub fn train(&mut self, data: &Dataset, config: &TrainConfig, seed: u64) -> anyhow::Result<()> {
         ensure!(config.batch_size > 0, "batch size must be positive");
-        ensure!(
-            config.lr.is_finite() && config.lr > 0.0,
-            "learning rate must be positive"
-        );
+        ensure!(config.lr.is_finite() && config.lr > 0.0, "learning rate must be positive");
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let mut order: Vec<usize> = (0..data.len()).collect();
         for _ in 0..config.epochs {
@@ -197,13 +179,7 @@ impl Mlp {
             .map(|row| {
                 row.iter()
                     .enumerate()
-                    .fold((0, f64::NEG_INFINITY), |best, (k, &p)| {
-                        if p > best.1 {
-                            (k, p)
-                        } else {
-                            best
-                        }
-                    })
+                    .fold((0, f64::NEG_INFINITY), |best, (k, &p)| if p > best.1 { (k, p) } else { best })
                     .0
             })
             .collect()
@@ -214,23 +190,14 @@ impl Mlp {
         if data.len() == 0 {
             return 0.0;
         }
-        let correct = self
-            .predict(data.features.view())
-            .iter()
-            .zip(&data.labels)
-            .filter(|(p, l)| p == l)
-            .count();
+        let correct = self.predict(data.features.view()).iter().zip(&data.labels).filter(|(p, l)| p == l).count();
         correct as f64 / data.len() as f64
     }
 }
 
 fn cross_entropy(probs: &Array2<f64>, labels: &[usize]) -> f64 {
     // Floor the probability so a confidently wrong prediction gives a large, finite loss.
-    let total: f64 = labels
-        .iter()
-        .enumerate()
-        .map(|(i, &l)| -probs[[i, l]].max(1e-300).ln())
-        .sum();
+    let total: f64 = labels.iter().enumerate().map(|(i, &l)| -probs[[i, l]].max(1e-300).ln()).sum();
     total / labels.len() as f64
 }
 
@@ -276,21 +243,14 @@ mod tests {
             plus[i] += eps;
             let mut minus = base.clone();
             minus[i] -= eps;
-            let lp = Mlp::from_flat(&plus)
-                .expect("flat")
-                .loss(batch.features.view(), &batch.labels);
-            let lm = Mlp::from_flat(&minus)
-                .expect("flat")
-                .loss(batch.features.view(), &batch.labels);
+            let lp = Mlp::from_flat(&plus).expect("flat").loss(batch.features.view(), &batch.labels);
+            let lm = Mlp::from_flat(&minus).expect("flat").loss(batch.features.view(), &batch.labels);
             let numeric = (lp - lm) / (2.0 * eps);
             let err = (numeric - analytic[i]).abs() / (1e-4 + numeric.abs() + analytic[i].abs());
             worst = worst.max(err);
         }
         assert!(worst < 1e-4, "worst relative gradient error {worst}");
-        assert!(
-            analytic.iter().any(|g| g.abs() > 1e-3),
-            "gradient should not vanish"
-        );
+        assert!(analytic.iter().any(|g| g.abs() > 1e-3), "gradient should not vanish");
     }
 
     #[test]
@@ -299,16 +259,7 @@ mod tests {
         let (train, test) = train_test_split(&data, 0.2, 1).expect("split");
         let mut m = Mlp::init(1);
         let before = m.accuracy(&test);
-        m.train(
-            &train,
-            &TrainConfig {
-                lr: 0.1,
-                epochs: 15,
-                batch_size: 32,
-            },
-            1,
-        )
-        .expect("train");
+        m.train(&train, &TrainConfig { lr: 0.1, epochs: 15, batch_size: 32 }, 1).expect("train");
         let after = m.accuracy(&test);
         assert!(after > 0.9, "test accuracy {before} → {after}");
     }

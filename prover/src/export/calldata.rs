@@ -88,9 +88,7 @@ impl SolidityCalldata {
     /// c.x, c.y]`.
     pub fn proof_words(&self) -> [Word; 8] {
         let [[bx1, bx0], [by1, by0]] = self.b;
-        [
-            self.a[0], self.a[1], bx1, bx0, by1, by0, self.c[0], self.c[1],
-        ]
+        [self.a[0], self.a[1], bx1, bx0, by1, by0, self.c[0], self.c[1]]
     }
 
     /// The arguments in the text form of `snarkjs zkey export soliditycalldata`:
@@ -141,10 +139,7 @@ fn g1_words(point: &G1Affine) -> [Word; 2] {
 
 fn g2_words(point: &G2Affine) -> [[Word; 2]; 2] {
     let (x, y) = point.xy().unwrap_or((Fq2::zero(), Fq2::zero()));
-    [
-        [Word::from_field(&x.c1), Word::from_field(&x.c0)],
-        [Word::from_field(&y.c1), Word::from_field(&y.c0)],
-    ]
+    [[Word::from_field(&x.c1), Word::from_field(&x.c0)], [Word::from_field(&y.c1), Word::from_field(&y.c0)]]
 }
 
 #[cfg(test)]
@@ -156,10 +151,7 @@ mod tests {
     #[test]
     fn selector_matches_a_known_one() {
         // ERC-20 `transfer`, the best-known selector there is.
-        assert_eq!(
-            hex::encode(selector("transfer(address,uint256)")),
-            "a9059cbb"
-        );
+        assert_eq!(hex::encode(selector("transfer(address,uint256)")), "a9059cbb");
     }
 
     #[test]
@@ -169,15 +161,8 @@ mod tests {
         let (ax, ay) = toy.proof.a.xy().expect("A is finite");
         let (bx, by) = toy.proof.b.xy().expect("B is finite");
         let (cx, cy) = toy.proof.c.xy().expect("C is finite");
-        let expected: Vec<String> = [ax, ay, bx.c1, bx.c0, by.c1, by.c0, cx, cy]
-            .iter()
-            .map(to_decimal)
-            .collect();
-        let words: Vec<String> = calldata
-            .proof_words()
-            .iter()
-            .map(Word::to_decimal)
-            .collect();
+        let expected: Vec<String> = [ax, ay, bx.c1, bx.c0, by.c1, by.c0, cx, cy].iter().map(to_decimal).collect();
+        let words: Vec<String> = calldata.proof_words().iter().map(Word::to_decimal).collect();
         assert_eq!(words, expected);
         let inputs: Vec<String> = calldata.inputs.iter().map(Word::to_decimal).collect();
         assert_eq!(inputs, ["33", "14", "99"]);
@@ -189,16 +174,10 @@ mod tests {
         let calldata = SolidityCalldata::new(&toy.proof, &toy.inputs);
         let call = calldata.encode_call().expect("three inputs");
         assert_eq!(call.len(), 4 + 32 * 11);
-        assert_eq!(
-            calldata.function_signature(),
-            "verifyProof(uint256[8],uint256[3])"
-        );
+        assert_eq!(calldata.function_signature(), "verifyProof(uint256[8],uint256[3])");
         assert_eq!(call[..4], selector("verifyProof(uint256[8],uint256[3])"));
         let words: Vec<&[u8]> = call[4..].chunks(32).collect();
-        for (word, expected) in words
-            .iter()
-            .zip(calldata.proof_words().iter().chain(&calldata.inputs))
-        {
+        for (word, expected) in words.iter().zip(calldata.proof_words().iter().chain(&calldata.inputs)) {
             assert_eq!(*word, expected.0);
         }
         assert_eq!(words[10][31], 99);
@@ -212,11 +191,7 @@ mod tests {
 
     #[test]
     fn infinity_is_all_zero_words() {
-        let proof = Proof::<Bn254> {
-            a: G1Affine::identity(),
-            b: G2Affine::identity(),
-            c: G1Affine::identity(),
-        };
+        let proof = Proof::<Bn254> { a: G1Affine::identity(), b: G2Affine::identity(), c: G1Affine::identity() };
         let calldata = SolidityCalldata::new(&proof, &[Fr::from(1u64)]);
         assert!(calldata.proof_words().iter().all(|w| *w == Word::default()));
     }
@@ -226,20 +201,11 @@ mod tests {
         let toy = toy_proof(1);
         let calldata = SolidityCalldata::new(&toy.proof, &toy.inputs);
         let text = calldata.to_snarkjs_string();
-        assert!(
-            text.starts_with(&format!("[\"{}\", ", calldata.a[0].to_hex())),
-            "{text}"
-        );
-        assert!(
-            text.ends_with(&format!("\"{}\"]", calldata.inputs[2].to_hex())),
-            "{text}"
-        );
+        assert!(text.starts_with(&format!("[\"{}\", ", calldata.a[0].to_hex())), "{text}");
+        assert!(text.ends_with(&format!("\"{}\"]", calldata.inputs[2].to_hex())), "{text}");
         assert_eq!(calldata.inputs[2].to_hex().len(), 66);
         let json = serde_json::to_value(&calldata).expect("json");
         assert_eq!(json["inputs"], serde_json::json!(["33", "14", "99"]));
-        assert_eq!(
-            json["b"][0][0],
-            serde_json::json!(calldata.b[0][0].to_decimal())
-        );
+        assert_eq!(json["b"][0][0], serde_json::json!(calldata.b[0][0].to_decimal()));
     }
 }

@@ -46,20 +46,13 @@ pub fn to_decimal<F: PrimeField>(value: &F) -> String {
 pub fn from_decimal<F: PrimeField>(value: &str) -> Result<F, FieldParseError> {
     // BigUint's own parser accepts `+` and `_`; snarkjs never writes them, so neither do we accept.
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(FieldParseError::NotDecimal {
-            value: value.to_owned(),
-        });
+        return Err(FieldParseError::NotDecimal { value: value.to_owned() });
     }
-    let integer =
-        BigUint::parse_bytes(value.as_bytes(), 10).ok_or_else(|| FieldParseError::NotDecimal {
-            value: value.to_owned(),
-        })?;
+    let integer = BigUint::parse_bytes(value.as_bytes(), 10)
+        .ok_or_else(|| FieldParseError::NotDecimal { value: value.to_owned() })?;
     let modulus: BigUint = F::MODULUS.into();
     if integer >= modulus {
-        return Err(FieldParseError::NotInField {
-            value: integer.to_string(),
-            field: field_name::<F>(),
-        });
+        return Err(FieldParseError::NotInField { value: integer.to_string(), field: field_name::<F>() });
     }
     Ok(F::from(integer))
 }
@@ -91,21 +84,12 @@ mod tests {
     #[test]
     fn rejects_non_canonical_and_non_decimal() {
         let r = BigUint::from(Fr::MODULUS).to_string();
-        assert!(matches!(
-            from_decimal::<Fr>(&r),
-            Err(FieldParseError::NotInField {
-                field: "scalar field r",
-                ..
-            })
-        ));
+        assert!(matches!(from_decimal::<Fr>(&r), Err(FieldParseError::NotInField { field: "scalar field r", .. })));
         // r is below q, so it is a fine base field element.
         assert!(from_decimal::<Fq>(&r).is_ok());
         for bad in ["", "-1", "+1", "1_000", " 1", "0x10", "1.0"] {
             assert!(
-                matches!(
-                    from_decimal::<Fr>(bad),
-                    Err(FieldParseError::NotDecimal { .. })
-                ),
+                matches!(from_decimal::<Fr>(bad), Err(FieldParseError::NotDecimal { .. })),
                 "{bad:?} should be rejected"
             );
         }

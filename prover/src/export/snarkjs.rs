@@ -177,11 +177,7 @@ impl SnarkjsPublic {
 
     /// The public inputs as field elements; each must be a canonical decimal below r.
     pub fn to_arkworks(&self) -> Result<Vec<Fr>, SnarkjsError> {
-        self.0
-            .iter()
-            .enumerate()
-            .map(|(i, value)| parse(&format!("public[{i}]"), value))
-            .collect()
+        self.0.iter().enumerate().map(|(i, value)| parse(&format!("public[{i}]"), value)).collect()
     }
 }
 
@@ -206,10 +202,7 @@ impl SnarkjsVerifyingKey {
     pub fn to_arkworks(&self) -> Result<VerifyingKey<Bn254>, SnarkjsError> {
         check_protocol_and_curve(&self.protocol, &self.curve)?;
         if self.ic.len() != self.n_public + 1 {
-            return Err(SnarkjsError::IcLength {
-                n_public: self.n_public,
-                ic: self.ic.len(),
-            });
+            return Err(SnarkjsError::IcLength { n_public: self.n_public, ic: self.ic.len() });
         }
         let vk = VerifyingKey {
             alpha_g1: g1_from_strings("vk_alpha_1", &self.vk_alpha_1)?,
@@ -254,10 +247,7 @@ pub fn public_from_json(json: &str) -> Result<Vec<Fr>, SnarkjsError> {
 
 /// `verification_key.json` text for a verifying key.
 pub fn verifying_key_to_json(vk: &VerifyingKey<Bn254>) -> Result<String, SnarkjsError> {
-    to_json(
-        "verification_key.json",
-        &SnarkjsVerifyingKey::from_arkworks(vk),
-    )
+    to_json("verification_key.json", &SnarkjsVerifyingKey::from_arkworks(vk))
 }
 
 /// Reads `verification_key.json` text into a checked arkworks verifying key.
@@ -269,24 +259,17 @@ fn to_json<T: Serialize>(file: &'static str, value: &T) -> Result<String, Snarkj
     serde_json::to_string_pretty(value).map_err(|source| SnarkjsError::Serialize { file, source })
 }
 
-fn from_json<T: for<'de> Deserialize<'de>>(
-    file: &'static str,
-    json: &str,
-) -> Result<T, SnarkjsError> {
+fn from_json<T: for<'de> Deserialize<'de>>(file: &'static str, json: &str) -> Result<T, SnarkjsError> {
     serde_json::from_str(json).map_err(|source| SnarkjsError::Json { file, source })
 }
 
 fn check_protocol_and_curve(protocol: &str, curve: &str) -> Result<(), SnarkjsError> {
     if protocol != PROTOCOL {
-        return Err(SnarkjsError::WrongProtocol {
-            found: protocol.to_owned(),
-        });
+        return Err(SnarkjsError::WrongProtocol { found: protocol.to_owned() });
     }
     // Other tools in the ecosystem write the curve's modern name; it is the same curve.
     if !curve.eq_ignore_ascii_case(CURVE) && !curve.eq_ignore_ascii_case("bn254") {
-        return Err(SnarkjsError::WrongCurve {
-            found: curve.to_owned(),
-        });
+        return Err(SnarkjsError::WrongCurve { found: curve.to_owned() });
     }
     Ok(())
 }
@@ -297,21 +280,14 @@ fn alpha_beta(vk: &VerifyingKey<Bn254>) -> Fq12 {
 }
 
 fn parse<F: ark_ff::PrimeField>(field: &str, value: &str) -> Result<F, SnarkjsError> {
-    from_decimal(value).map_err(|source| SnarkjsError::Field {
-        field: field.to_owned(),
-        source,
-    })
+    from_decimal(value).map_err(|source| SnarkjsError::Field { field: field.to_owned(), source })
 }
 
 fn expect_len<T>(field: &str, values: &[T], expected: usize) -> Result<(), SnarkjsError> {
     if values.len() == expected {
         Ok(())
     } else {
-        Err(SnarkjsError::WrongLength {
-            field: field.to_owned(),
-            expected,
-            found: values.len(),
-        })
+        Err(SnarkjsError::WrongLength { field: field.to_owned(), expected, found: values.len() })
     }
 }
 
@@ -321,10 +297,7 @@ fn fq2_to_strings(value: &Fq2) -> Vec<String> {
 
 fn fq2_from_strings(field: &str, values: &[String]) -> Result<Fq2, SnarkjsError> {
     expect_len(field, values, 2)?;
-    Ok(Fq2::new(
-        parse(&format!("{field}[0]"), &values[0])?,
-        parse(&format!("{field}[1]"), &values[1])?,
-    ))
+    Ok(Fq2::new(parse(&format!("{field}[0]"), &values[0])?, parse(&format!("{field}[1]"), &values[1])?))
 }
 
 fn g1_to_strings(point: &G1Affine) -> Vec<String> {
@@ -344,20 +317,14 @@ fn g1_from_strings(field: &str, values: &[String]) -> Result<G1Affine, SnarkjsEr
         return Ok(G1Affine::identity());
     }
     if !z.is_one() {
-        return Err(SnarkjsError::BadProjectiveZ {
-            field: field.to_owned(),
-        });
+        return Err(SnarkjsError::BadProjectiveZ { field: field.to_owned() });
     }
     checked_point(field, G1Affine::new_unchecked(x, y))
 }
 
 fn g2_to_strings(point: &G2Affine) -> Vec<Vec<String>> {
     match point.xy() {
-        Some((x, y)) => vec![
-            fq2_to_strings(&x),
-            fq2_to_strings(&y),
-            vec!["1".to_owned(), "0".to_owned()],
-        ],
+        Some((x, y)) => vec![fq2_to_strings(&x), fq2_to_strings(&y), vec!["1".to_owned(), "0".to_owned()]],
         None => vec![
             vec!["0".to_owned(), "0".to_owned()],
             vec!["1".to_owned(), "0".to_owned()],
@@ -375,9 +342,7 @@ fn g2_from_strings(field: &str, values: &[Vec<String>]) -> Result<G2Affine, Snar
         return Ok(G2Affine::identity());
     }
     if !z.is_one() {
-        return Err(SnarkjsError::BadProjectiveZ {
-            field: field.to_owned(),
-        });
+        return Err(SnarkjsError::BadProjectiveZ { field: field.to_owned() });
     }
     checked_point(field, G2Affine::new_unchecked(x, y))
 }
@@ -392,28 +357,16 @@ where
     P: ark_ec::short_weierstrass::SWCurveConfig,
 {
     if !point.is_on_curve() {
-        return Err(SnarkjsError::NotOnCurve {
-            field: field.to_owned(),
-        });
+        return Err(SnarkjsError::NotOnCurve { field: field.to_owned() });
     }
     if !point.is_in_correct_subgroup_assuming_on_curve() {
-        return Err(SnarkjsError::NotInSubgroup {
-            field: field.to_owned(),
-        });
+        return Err(SnarkjsError::NotInSubgroup { field: field.to_owned() });
     }
     Ok(point)
 }
 
 fn fq12_to_strings(value: &Fq12) -> Vec<Vec<Vec<String>>> {
-    [value.c0, value.c1]
-        .iter()
-        .map(|fq6| {
-            [fq6.c0, fq6.c1, fq6.c2]
-                .iter()
-                .map(fq2_to_strings)
-                .collect()
-        })
-        .collect()
+    [value.c0, value.c1].iter().map(|fq6| [fq6.c0, fq6.c1, fq6.c2].iter().map(fq2_to_strings).collect()).collect()
 }
 
 fn fq12_from_strings(field: &str, values: &[Vec<Vec<String>>]) -> Result<Fq12, SnarkjsError> {
@@ -443,8 +396,7 @@ mod tests {
         let toy = toy_proof(1);
         let proof = proof_from_json(&proof_to_json(&toy.proof).expect("json")).expect("proof");
         let inputs = public_from_json(&public_to_json(&toy.inputs).expect("json")).expect("inputs");
-        let vk =
-            verifying_key_from_json(&verifying_key_to_json(&toy.vk).expect("json")).expect("vk");
+        let vk = verifying_key_from_json(&verifying_key_to_json(&toy.vk).expect("json")).expect("vk");
         assert_eq!(proof, toy.proof);
         assert_eq!(inputs, toy.inputs);
         assert_eq!(vk, toy.vk);
@@ -458,10 +410,7 @@ mod tests {
         assert_eq!(proof.pi_a.len(), 3);
         assert_eq!(proof.pi_a[2], "1");
         assert_eq!(proof.pi_b[2], ["1", "0"]);
-        assert_eq!(
-            (proof.protocol.as_str(), proof.curve.as_str()),
-            ("groth16", "bn128")
-        );
+        assert_eq!((proof.protocol.as_str(), proof.curve.as_str()), ("groth16", "bn128"));
         let a = toy.proof.a.xy().expect("A is not infinity");
         assert_eq!(proof.pi_a[0], to_decimal(&a.0));
 
@@ -470,18 +419,11 @@ mod tests {
         assert_eq!(vk.ic.len(), 4);
         let alphabeta = vk.vk_alphabeta_12.as_ref().expect("always written");
         assert_eq!(alphabeta.len(), 2);
-        assert!(alphabeta
-            .iter()
-            .all(|fq6| fq6.len() == 3 && fq6.iter().all(|fq2| fq2.len() == 2)));
+        assert!(alphabeta.iter().all(|fq6| fq6.len() == 3 && fq6.iter().all(|fq2| fq2.len() == 2)));
 
         let json: serde_json::Value =
             serde_json::from_str(&verifying_key_to_json(&toy.vk).expect("json")).expect("value");
-        let keys: Vec<&str> = json
-            .as_object()
-            .expect("object")
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let keys: Vec<&str> = json.as_object().expect("object").keys().map(String::as_str).collect();
         for key in [
             "protocol",
             "curve",
@@ -495,10 +437,7 @@ mod tests {
         ] {
             assert!(keys.contains(&key), "missing {key}");
         }
-        assert!(
-            serde_json::from_str::<Vec<String>>(&public_to_json(&toy.inputs).expect("json"))
-                .is_ok()
-        );
+        assert!(serde_json::from_str::<Vec<String>>(&public_to_json(&toy.inputs).expect("json")).is_ok());
     }
 
     #[test]
@@ -517,17 +456,8 @@ mod tests {
 
     #[test]
     fn malformed_proofs_give_typed_errors() {
-        assert!(matches!(
-            proof_from_json("{"),
-            Err(SnarkjsError::Json {
-                file: "proof.json",
-                ..
-            })
-        ));
-        assert!(matches!(
-            proof_from_json(r#"{"pi_a": 1}"#),
-            Err(SnarkjsError::Json { .. })
-        ));
+        assert!(matches!(proof_from_json("{"), Err(SnarkjsError::Json { file: "proof.json", .. })));
+        assert!(matches!(proof_from_json(r#"{"pi_a": 1}"#), Err(SnarkjsError::Json { .. })));
 
         let short = proof_json_with(|p| {
             p.pi_a.pop();
@@ -569,21 +499,12 @@ mod tests {
         ));
 
         let bad_z = proof_json_with(|p| p.pi_a[2] = "2".to_owned());
-        assert!(matches!(
-            proof_from_json(&bad_z),
-            Err(SnarkjsError::BadProjectiveZ { .. })
-        ));
+        assert!(matches!(proof_from_json(&bad_z), Err(SnarkjsError::BadProjectiveZ { .. })));
 
         let plonk = proof_json_with(|p| p.protocol = "plonk".to_owned());
-        assert!(matches!(
-            proof_from_json(&plonk),
-            Err(SnarkjsError::WrongProtocol { .. })
-        ));
+        assert!(matches!(proof_from_json(&plonk), Err(SnarkjsError::WrongProtocol { .. })));
         let bls = proof_json_with(|p| p.curve = "bls12381".to_owned());
-        assert!(matches!(
-            proof_from_json(&bls),
-            Err(SnarkjsError::WrongCurve { .. })
-        ));
+        assert!(matches!(proof_from_json(&bls), Err(SnarkjsError::WrongCurve { .. })));
     }
 
     #[test]
@@ -591,9 +512,7 @@ mod tests {
         // Almost every point on BN254's twist lies outside the r-order subgroup (the cofactor is
         // about 2^254), so the first x with a point on the curve serves.
         let point = (1u64..)
-            .find_map(|i| {
-                G2Affine::get_point_from_x_unchecked(Fq2::new(Fq::from(i), Fq::one()), true)
-            })
+            .find_map(|i| G2Affine::get_point_from_x_unchecked(Fq2::new(Fq::from(i), Fq::one()), true))
             .expect("some x is on the curve");
         assert!(point.is_on_curve() && !point.is_in_correct_subgroup_assuming_on_curve());
         let json = proof_json_with(|p| p.pi_b = g2_to_strings(&point));
@@ -605,13 +524,7 @@ mod tests {
 
     #[test]
     fn malformed_public_inputs_give_typed_errors() {
-        assert!(matches!(
-            public_from_json(r#"{"a": 1}"#),
-            Err(SnarkjsError::Json {
-                file: "public.json",
-                ..
-            })
-        ));
+        assert!(matches!(public_from_json(r#"{"a": 1}"#), Err(SnarkjsError::Json { file: "public.json", .. })));
         assert!(matches!(
             public_from_json(r#"["1", "abc"]"#),
             Err(SnarkjsError::Field { ref field, source: FieldParseError::NotDecimal { .. } }) if field == "public[1]"
@@ -619,13 +532,7 @@ mod tests {
         let r = num_bigint::BigUint::from(<Fr as ark_ff::PrimeField>::MODULUS).to_string();
         assert!(matches!(
             public_from_json(&format!(r#"["{r}"]"#)),
-            Err(SnarkjsError::Field {
-                source: FieldParseError::NotInField {
-                    field: "scalar field r",
-                    ..
-                },
-                ..
-            })
+            Err(SnarkjsError::Field { source: FieldParseError::NotInField { field: "scalar field r", .. }, .. })
         ));
     }
 
@@ -635,25 +542,17 @@ mod tests {
 
         let mut missing_ic = vk.clone();
         missing_ic.ic.pop();
-        assert!(matches!(
-            missing_ic.to_arkworks(),
-            Err(SnarkjsError::IcLength { n_public: 3, ic: 3 })
-        ));
+        assert!(matches!(missing_ic.to_arkworks(), Err(SnarkjsError::IcLength { n_public: 3, ic: 3 })));
 
         let mut bad_ic = vk.clone();
         bad_ic.ic[2][0] = "5".to_owned();
-        assert!(
-            matches!(bad_ic.to_arkworks(), Err(SnarkjsError::NotOnCurve { ref field }) if field == "IC[2]")
-        );
+        assert!(matches!(bad_ic.to_arkworks(), Err(SnarkjsError::NotOnCurve { ref field }) if field == "IC[2]"));
 
         let mut bad_pairing = vk.clone();
         if let Some(alphabeta) = bad_pairing.vk_alphabeta_12.as_mut() {
             alphabeta[1][2][0] = "7".to_owned();
         }
-        assert!(matches!(
-            bad_pairing.to_arkworks(),
-            Err(SnarkjsError::AlphaBetaMismatch)
-        ));
+        assert!(matches!(bad_pairing.to_arkworks(), Err(SnarkjsError::AlphaBetaMismatch)));
 
         let mut short_pairing = vk.clone();
         if let Some(alphabeta) = short_pairing.vk_alphabeta_12.as_mut() {
@@ -666,19 +565,12 @@ mod tests {
 
         // vk_alphabeta_12 is redundant, so a key without it is still usable.
         let mut no_pairing = serde_json::to_value(&vk).expect("value");
-        no_pairing
-            .as_object_mut()
-            .expect("object")
-            .remove("vk_alphabeta_12");
+        no_pairing.as_object_mut().expect("object").remove("vk_alphabeta_12");
         assert!(verifying_key_from_json(&no_pairing.to_string()).is_ok());
 
         let mut no_n_public = serde_json::to_value(&vk).expect("value");
-        no_n_public
-            .as_object_mut()
-            .expect("object")
-            .remove("nPublic");
-        let err =
-            verifying_key_from_json(&no_n_public.to_string()).expect_err("nPublic is required");
+        no_n_public.as_object_mut().expect("object").remove("nPublic");
+        let err = verifying_key_from_json(&no_n_public.to_string()).expect_err("nPublic is required");
         assert!(err.to_string().contains("nPublic"), "{err}");
     }
 }

@@ -39,16 +39,11 @@ pub enum SolidityError {
 }
 
 /// Renders the verifier contract `contract_name` for `vk`.
-pub fn render_verifier(
-    vk: &VerifyingKey<Bn254>,
-    contract_name: &str,
-) -> Result<String, SolidityError> {
+pub fn render_verifier(vk: &VerifyingKey<Bn254>, contract_name: &str) -> Result<String, SolidityError> {
     check_identifier(contract_name)?;
     let n_public = vk.gamma_abc_g1.len().saturating_sub(1);
     if n_public == 0 {
-        return Err(SolidityError::NoPublicInputs {
-            points: vk.gamma_abc_g1.len(),
-        });
+        return Err(SolidityError::NoPublicInputs { points: vk.gamma_abc_g1.len() });
     }
 
     let (alpha_x, alpha_y) = g1_decimal(&vk.alpha_g1);
@@ -83,15 +78,11 @@ pub fn render_verifier(
 
 fn check_identifier(name: &str) -> Result<(), SolidityError> {
     let mut chars = name.chars();
-    let valid_start = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$');
+    let valid_start = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$');
     if valid_start && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$') {
         Ok(())
     } else {
-        Err(SolidityError::InvalidContractName {
-            name: name.to_owned(),
-        })
+        Err(SolidityError::InvalidContractName { name: name.to_owned() })
     }
 }
 
@@ -113,14 +104,8 @@ fn ic_table(points: &[G1Affine]) -> String {
     let mut lines = Vec::with_capacity(points.len() * 2);
     for (i, point) in points.iter().enumerate() {
         let (x, y) = point.xy().unwrap_or((Fq::zero(), Fq::zero()));
-        lines.push(format!(
-            "        hex\"{}\" /* IC[{i}].x */",
-            hex::encode(to_word(&x))
-        ));
-        lines.push(format!(
-            "        hex\"{}\" /* IC[{i}].y */",
-            hex::encode(to_word(&y))
-        ));
+        lines.push(format!("        hex\"{}\" /* IC[{i}].x */", hex::encode(to_word(&x))));
+        lines.push(format!("        hex\"{}\" /* IC[{i}].y */", hex::encode(to_word(&y))));
     }
     lines.join("\n")
 }
@@ -133,10 +118,7 @@ mod tests {
     #[test]
     fn renders_every_placeholder() {
         let contract = render_verifier(&toy_proof(1).vk, "ToyVerifier").expect("render");
-        assert!(
-            !contract.contains("{{"),
-            "unfilled placeholder in:\n{contract}"
-        );
+        assert!(!contract.contains("{{"), "unfilled placeholder in:\n{contract}");
         assert!(contract.contains("contract ToyVerifier {"));
         assert!(contract.contains("uint256[3] calldata input"));
         assert!(contract.contains("uint256 public constant N_PUBLIC = 3;"));
@@ -152,10 +134,7 @@ mod tests {
         assert!(contract.contains(&format!("BETA_X1 = {};", to_decimal(&beta_x.c1))));
         assert!(contract.contains(&format!("BETA_X0 = {};", to_decimal(&beta_x.c0))));
         let (ic0_x, _) = vk.gamma_abc_g1[0].xy().expect("IC[0] is finite");
-        assert!(contract.contains(&format!(
-            "hex\"{}\" /* IC[0].x */",
-            hex::encode(to_word(&ic0_x))
-        )));
+        assert!(contract.contains(&format!("hex\"{}\" /* IC[0].x */", hex::encode(to_word(&ic0_x)))));
     }
 
     #[test]
@@ -163,18 +142,12 @@ mod tests {
         let mut vk = toy_proof(1).vk;
         for name in ["", "1Verifier", "My Verifier", "Verifier;", "Vérifier"] {
             assert!(
-                matches!(
-                    render_verifier(&vk, name),
-                    Err(SolidityError::InvalidContractName { .. })
-                ),
+                matches!(render_verifier(&vk, name), Err(SolidityError::InvalidContractName { .. })),
                 "{name:?} should be rejected"
             );
         }
         assert!(render_verifier(&vk, "_$Verifier2").is_ok());
         vk.gamma_abc_g1.truncate(1);
-        assert_eq!(
-            render_verifier(&vk, "V"),
-            Err(SolidityError::NoPublicInputs { points: 1 })
-        );
+        assert_eq!(render_verifier(&vk, "V"), Err(SolidityError::NoPublicInputs { points: 1 }));
     }
 }

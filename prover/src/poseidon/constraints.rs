@@ -1,9 +1,9 @@
 //! The Poseidon permutation as R1CS, step for step the same as `light-poseidon`'s native code.
 
 use ark_bn254::Fr;
+use ark_ff::Zero;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::prelude::*;
-use ark_ff::Zero;
 use ark_relations::r1cs::SynthesisError;
 
 use super::{params, MAX_INPUTS};

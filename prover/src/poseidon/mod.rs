@@ -20,9 +20,7 @@ pub fn hash(inputs: &[Fr]) -> Fr {
         (1..=MAX_INPUTS).contains(&inputs.len()),
         "internal: Poseidon takes 1..=12 inputs, callers chunk their data"
     );
-    Poseidon::<Fr>::new(params(inputs.len() + 1).clone_params())
-        .hash(inputs)
-        .expect("input count checked above")
+    Poseidon::<Fr>::new(params(inputs.len() + 1).clone_params()).hash(inputs).expect("input count checked above")
 }
 
 /// Parameters for a width (number of inputs + 1), built once and shared.
@@ -30,8 +28,14 @@ pub(crate) fn params(width: usize) -> &'static Params {
     static CACHE: [OnceLock<Params>; MAX_INPUTS + 2] = [const { OnceLock::new() }; MAX_INPUTS + 2];
     CACHE[width].get_or_init(|| {
         let p = get_poseidon_parameters::<Fr>(width as u8).expect("widths 2..=13 are built into light-poseidon");
-        let mut params =
-            Params { ark: p.ark, mds: p.mds, full_rounds: p.full_rounds, partial_rounds: p.partial_rounds, width, partial: None };
+        let mut params = Params {
+            ark: p.ark,
+            mds: p.mds,
+            full_rounds: p.full_rounds,
+            partial_rounds: p.partial_rounds,
+            width,
+            partial: None,
+        };
         params.partial = Some(PartialPlan::new(&params));
         params
     })
@@ -98,7 +102,14 @@ pub(crate) struct Params {
 
 impl Params {
     fn clone_params(&self) -> PoseidonParameters<Fr> {
-        PoseidonParameters::new(self.ark.clone(), self.mds.clone(), self.full_rounds, self.partial_rounds, self.width, 5)
+        PoseidonParameters::new(
+            self.ark.clone(),
+            self.mds.clone(),
+            self.full_rounds,
+            self.partial_rounds,
+            self.width,
+            5,
+        )
     }
 }
 
@@ -112,10 +123,12 @@ mod tests {
     fn matches_circomlib_reference_values() {
         // circomlibjs: poseidon([1, 2])
         let h = hash(&[Fr::from(1u8), Fr::from(2u8)]);
-        let want = Fr::from_str("7853200120776062878684798364095072458815029376092732009249414926327459813530").unwrap();
+        let want =
+            Fr::from_str("7853200120776062878684798364095072458815029376092732009249414926327459813530").unwrap();
         assert_eq!(h, want);
         // circomlibjs: poseidon([1])
-        let want1 = Fr::from_str("18586133768512220936620570745912940619677854269274689475585506675881198879027").unwrap();
+        let want1 =
+            Fr::from_str("18586133768512220936620570745912940619677854269274689475585506675881198879027").unwrap();
         assert_eq!(hash(&[Fr::from(1u8)]), want1);
         assert_eq!(Fr::MODULUS_BIT_SIZE, 254);
     }

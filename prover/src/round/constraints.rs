@@ -12,8 +12,8 @@ use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisE
 use num_bigint::BigUint;
 
 use super::{PublicInputs, RoundInput, RoundOutput};
-use crate::commitment::{self, constraints::commit_packed, MODEL_TAG, MODEL_VALUES_PER_ELEMENT, UPDATE_TAG};
 use crate::commitment::UPDATE_VALUES_PER_ELEMENT;
+use crate::commitment::{self, constraints::commit_packed, MODEL_TAG, MODEL_VALUES_PER_ELEMENT, UPDATE_TAG};
 use crate::error::Result;
 use crate::fixed_point::{MODEL_BITS, UPDATE_BITS};
 use crate::gadgets::{alloc_uint, big, enforce_range, fr, is_le, is_positive, materialize, pow2, sum};
@@ -129,8 +129,8 @@ impl Synth<'_> {
             .map(|(k, (_, _, width))| self.uint(*width, |w| big(w.input.params.fields()[k])))
             .collect::<Result<Vec<_>, _>>()?;
         sum(CONTEXT_LAYOUT.iter().zip(&fields).map(|((_, off, _), v)| v * pow2(*off))).enforce_equal(&context)?;
-        let [job_id, round, max_malicious, tau, lr, _next_lr, dup_tol] = <[Var; 7]>::try_from(fields)
-            .map_err(|_| SynthesisError::Unsatisfiable)?;
+        let [job_id, round, max_malicious, tau, lr, _next_lr, dup_tol] =
+            <[Var; 7]>::try_from(fields).map_err(|_| SynthesisError::Unsatisfiable)?;
 
         // Updates: every value range-checked as UPDATE_BITS bits of `Δ + 2^(b-1)` (the offset
         // value, which is also what packing uses); each present slot matches its commitment.
@@ -165,7 +165,8 @@ impl Synth<'_> {
             for j in i..n {
                 let dot = sum(values[i].iter().zip(&values[j]).map(|(a, b)| a * b));
                 let g = materialize(
-                    &(dot - (&sums[i] + &sums[j]) * Fr::from(offset as u64) + Fr::from((offset * offset) as u64 * d as u64)),
+                    &(dot - (&sums[i] + &sums[j]) * Fr::from(offset as u64)
+                        + Fr::from((offset * offset) as u64 * d as u64)),
                 )?;
                 gram[i][j] = g.clone();
                 gram[j][i] = g;
@@ -195,27 +196,22 @@ impl Synth<'_> {
 
         // 2. Krum: selections of k nearest candidates, below/above a per-slot threshold.
         let dbits = shape.distance_bits();
-        let mut both = vec![vec![Boolean::FALSE; n]; n];
-        for i in 0..n {
-            for j in i + 1..n {
-                let b = &unique[i] & &unique[j];
-                both[i][j] = b.clone();
-                both[j][i] = b;
-            }
-        }
+        let both: Vec<Vec<Boolean<Fr>>> = (0..n)
+            .map(|i| (0..n).map(|j| if i == j { Boolean::FALSE } else { &unique[i] & &unique[j] }).collect())
+            .collect();
         let mut krum = Vec::with_capacity(n);
-        for i in 0..n {
+        for (i, candidates) in both.iter().enumerate() {
             let threshold = self.witness(|w| fr(w.output.trace.threshold[i]))?;
             let mut selected_sum = Vec::new();
             let mut score = Vec::new();
             for j in (0..n).filter(|&j| j != i) {
                 let sel = self.boolean(|w| w.output.trace.selected[i][j])?;
                 let sel_f = FpVar::from(sel.clone());
-                sel_f.mul_equals(&(FpVar::one() - FpVar::from(both[i][j].clone())), &FpVar::zero())?;
+                sel_f.mul_equals(&(FpVar::one() - FpVar::from(candidates[j].clone())), &FpVar::zero())?;
                 let dij = dist(i, j);
                 // Selected: threshold − d ≥ 0; not selected (but a candidate): d − threshold ≥ 0.
                 let signed = (&threshold - &dij) * (sel_f.double()? - FpVar::one());
-                enforce_range(&(FpVar::from(both[i][j].clone()) * signed), dbits)?;
+                enforce_range(&(FpVar::from(candidates[j].clone()) * signed), dbits)?;
                 score.push(&sel_f * &dij);
                 selected_sum.push(sel_f);
             }
@@ -282,7 +278,8 @@ impl Synth<'_> {
             let expected = old + &gamma * aggregate - &gamma_count * (ones * Fr::from(offset as u64));
             new.enforce_equal(&expected)?;
         }
-        commit_packed(MODEL_TAG, &job_id, &(&round + FpVar::one()), &new_model)?.enforce_equal(&new_model_commitment)?;
+        commit_packed(MODEL_TAG, &job_id, &(&round + FpVar::one()), &new_model)?
+            .enforce_equal(&new_model_commitment)?;
 
         // 6. Scores: ⌊max(0, ⟨Δ_i,S⟩)² / ‖Δ_i‖²⌋ for inliers, 0 otherwise.
         let gbits = shape.gram_bits();
@@ -319,8 +316,5 @@ fn unique_count(w: &RoundWitness) -> usize {
 
 /// Packs offset values `per` to a field element with `bits`-wide slots (linear, no constraints).
 fn pack(values: &[Var], per: usize, bits: u32) -> Vec<Var> {
-    values
-        .chunks(per)
-        .map(|chunk| sum(chunk.iter().enumerate().map(|(t, v)| v * pow2(bits * t as u32))))
-        .collect()
+    values.chunks(per).map(|chunk| sum(chunk.iter().enumerate().map(|(t, v)| v * pow2(bits * t as u32)))).collect()
 }

@@ -137,7 +137,8 @@ mod tests {
     #[test]
     fn layout_round_trips() {
         let shape = Shape::new(7, 3).unwrap();
-        let params = RoundParams { job_id: 9, round: 1, max_malicious: 1, tau: 1 << 17, lr: 10, next_lr: 9, dup_tol: 0 };
+        let params =
+            RoundParams { job_id: 9, round: 1, max_malicious: 1, tau: 1 << 17, lr: 10, next_lr: 9, dup_tol: 0 };
         let presence = [true, false, true, true, true, false, true];
         let inliers = [true, false, false, true, true, false, true];
         let scores = [5, 0, 0, (1 << 48) - 1, 7, 0, 123];

@@ -16,15 +16,12 @@ pub fn run(input: &RoundInput) -> Result<RoundOutput> {
     let delta: Vec<&[i64]> = input.updates.iter().map(|u| u.as_deref().unwrap_or(&zero)).collect();
     let present = input.presence();
 
-    let gram: Vec<Vec<i128>> = (0..n)
-        .map(|i| (0..n).map(|j| dot(delta[i], delta[j])).collect())
-        .collect();
+    let gram: Vec<Vec<i128>> = (0..n).map(|i| (0..n).map(|j| dot(delta[i], delta[j])).collect()).collect();
     let dist = |i: usize, j: usize| gram[i][i] + gram[j][j] - 2 * gram[i][j];
 
     // 1. Copies of an earlier present update are Sybils: only the first copy stays a candidate.
-    let duplicate: Vec<bool> = (0..n)
-        .map(|i| present[i] && (0..i).any(|j| present[j] && dist(i, j) <= p.dup_tol as i128))
-        .collect();
+    let duplicate: Vec<bool> =
+        (0..n).map(|i| present[i] && (0..i).any(|j| present[j] && dist(i, j) <= p.dup_tol as i128)).collect();
     let unique: Vec<bool> = (0..n).map(|i| present[i] && !duplicate[i]).collect();
     let u = unique.iter().filter(|x| **x).count();
     let f = p.max_malicious as usize;
@@ -35,8 +32,7 @@ pub fn run(input: &RoundInput) -> Result<RoundOutput> {
     let mut threshold = vec![0i128; n];
     let mut krum = vec![0i128; n];
     for i in (0..n).filter(|&i| unique[i]) {
-        let mut others: Vec<(i128, usize)> =
-            (0..n).filter(|&j| j != i && unique[j]).map(|j| (dist(i, j), j)).collect();
+        let mut others: Vec<(i128, usize)> = (0..n).filter(|&j| j != i && unique[j]).map(|j| (dist(i, j), j)).collect();
         others.sort();
         for &(dij, j) in &others[..k] {
             selected[i][j] = true;
@@ -50,9 +46,8 @@ pub fn run(input: &RoundInput) -> Result<RoundOutput> {
     sorted.sort();
     let median_rank = u.saturating_sub(1) / 2;
     let median = sorted.get(median_rank).copied().unwrap_or(0);
-    let krum_inlier: Vec<bool> = (0..n)
-        .map(|i| unique[i] && (krum[i] << TAU_FRAC_BITS) <= p.tau as i128 * median)
-        .collect();
+    let krum_inlier: Vec<bool> =
+        (0..n).map(|i| unique[i] && (krum[i] << TAU_FRAC_BITS) <= p.tau as i128 * median).collect();
 
     // 4. Alignment: an update pointing away from (or orthogonal to) the robust sum is dropped.
     let alignment: Vec<i128> = (0..n).map(|i| (0..n).filter(|&j| krum_inlier[j]).map(|j| gram[i][j]).sum()).collect();
@@ -60,7 +55,8 @@ pub fn run(input: &RoundInput) -> Result<RoundOutput> {
 
     // 5. Aggregate and new model: w' = w + γ·S with γ = ⌊lr / |I|⌋.
     let count = inliers.iter().filter(|x| **x).count() as u64;
-    let (gamma, gamma_rem) = if count == 0 { (0, 0) } else { (p.lr as u64 / count, p.lr as u64 % count) };
+    let gamma = (p.lr as u64).checked_div(count).unwrap_or(0);
+    let gamma_rem = (p.lr as u64).checked_rem(count).unwrap_or(0);
     let half = 1i128 << (MODEL_BITS - 1);
     let new_model = (0..d)
         .map(|k| {
@@ -75,8 +71,7 @@ pub fn run(input: &RoundInput) -> Result<RoundOutput> {
         .collect::<Result<Vec<i64>>>()?;
 
     // 6. Contribution score: max(0, ⟨Δ_i,S⟩)² / ‖Δ_i‖², invariant to scaling one's own update.
-    let contribution: Vec<i128> =
-        (0..n).map(|i| (0..n).filter(|&j| inliers[j]).map(|j| gram[i][j]).sum()).collect();
+    let contribution: Vec<i128> = (0..n).map(|i| (0..n).filter(|&j| inliers[j]).map(|j| gram[i][j]).sum()).collect();
     let mut scores = vec![0u64; n];
     let mut score_rem = vec![0i128; n];
     for i in (0..n).filter(|&i| inliers[i]) {

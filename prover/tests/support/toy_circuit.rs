@@ -56,18 +56,10 @@ pub struct ToyProof {
 pub fn toy_proof(seed: u64) -> ToyProof {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let (pk, vk) =
-        Groth16::<Bn254>::circuit_specific_setup(ToyCircuit { x: None, y: None }, &mut rng)
-            .expect("toy circuit setup");
+        Groth16::<Bn254>::circuit_specific_setup(ToyCircuit { x: None, y: None }, &mut rng).expect("toy circuit setup");
     let (x, y) = (Fr::from(3u64), Fr::from(11u64));
-    let proof = Groth16::<Bn254>::prove(
-        &pk,
-        ToyCircuit {
-            x: Some(x),
-            y: Some(y),
-        },
-        &mut rng,
-    )
-    .expect("toy circuit proof");
+    let proof =
+        Groth16::<Bn254>::prove(&pk, ToyCircuit { x: Some(x), y: Some(y) }, &mut rng).expect("toy circuit proof");
     let inputs = vec![x * y, x + y, x * y * x];
     ToyProof { vk, proof, inputs }
 }

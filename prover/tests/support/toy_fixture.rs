@@ -24,17 +24,12 @@ pub fn fixture_files() -> Vec<(&'static str, String)> {
     let toy = toy_proof(FIXTURE_SEED);
     let verifier = render_verifier(&toy.vk, "ToyVerifier").expect("the toy key renders");
     let calldata = SolidityCalldata::new(&toy.proof, &toy.inputs);
-    let call = calldata
-        .encode_call()
-        .expect("the toy circuit has public inputs");
+    let call = calldata.encode_call().expect("the toy circuit has public inputs");
     let fixture = serde_json::json!({
         "proof": calldata.proof_words(),
         "inputs": calldata.inputs,
         "calldata": format!("0x{}", hex::encode(call)),
     });
     let fixture = serde_json::to_string_pretty(&fixture).expect("plain JSON") + "\n";
-    vec![
-        ("src/generated/ToyVerifier.sol", verifier),
-        ("test/fixtures/toy_proof.json", fixture),
-    ]
+    vec![("src/generated/ToyVerifier.sol", verifier), ("test/fixtures/toy_proof.json", fixture)]
 }
