@@ -3,7 +3,8 @@
 //! Each key file starts with a header — magic, kind, circuit version, shape, SHA-256 of the body —
 //! so that a key for another shape or a damaged file is a clear error, not a wrong proof. The
 //! verifying key body is compressed arkworks serialization; the proving key body is uncompressed,
-//! because decompressing ~2 M curve points costs far more than reading the larger file.
+//! because decompressing its curve points costs far more than reading the larger file (demo
+//! shape: 1.6 s uncompressed versus 64 s compressed, see `examples/key_formats.rs`).
 
 use std::fs;
 use std::io::Write;
