@@ -230,11 +230,11 @@ contract JobMarket is ReentrancyGuard, EIP712 {
     event UpdateSubmitted(
         uint256 indexed jobId, uint256 indexed round, uint256 slot, address indexed trainer, uint256 commitment, bytes32 blobRef
     );
-    /// @notice A round was proven. Claims and disputes restate (unavailableBits, finalizedAt, scoreWords).
+    /// @notice A round was proven (its context is `context(jobId, round)`). Claims and disputes
+    ///         restate (unavailableBits, finalizedAt, scoreWords).
     event RoundFinalized(
         uint256 indexed jobId,
         uint256 indexed round,
-        uint256 context,
         uint256 model,
         uint256 newModel,
         uint256 flags,
@@ -734,7 +734,6 @@ contract JobMarket is ReentrancyGuard, EIP712 {
         emit RoundFinalized(
             jobId,
             round,
-            context(jobId, round),
             oldModel,
             f.newModel,
             flags,

@@ -34,7 +34,8 @@ contract ReliabilityRegistry is AccessControl {
     /// @notice Moving-average weight of a new observation, in (0, ONE].
     uint64 public weight;
 
-    mapping(bytes32 id => Record) internal records;
+    /// @dev score | observations << 64 | lastUpdate << 128 (one slot per source).
+    mapping(bytes32 id => uint256) internal records;
 
     /// @notice An observation is above ONE.
     /// @param index Position in the batch (0 for a single update).
@@ -86,9 +87,9 @@ contract ReliabilityRegistry is AccessControl {
     /// @param observation Observation in [0, ONE].
     function update(bytes32 id, uint256 observation) external onlyRole(WRITER_ROLE) {
         if (observation > ONE) revert ObservationOutOfRange(0, observation);
-        Record memory r = _fold(records[id], observation, weight);
-        records[id] = r;
-        emit ReliabilityUpdated(id, observation, r.score, r.observations);
+        uint256 packed = _fold(records[id], observation, weight);
+        records[id] = packed;
+        emit ReliabilityUpdated(id, observation, uint64(packed), uint64(packed >> 64));
     }
 
     /// @notice Folds `observations[k]` into `ids[k]`'s record, for every k, in one call.
@@ -98,7 +99,7 @@ contract ReliabilityRegistry is AccessControl {
     function updateBatch(bytes32[] calldata ids, uint256[] calldata observations) external onlyRole(WRITER_ROLE) {
         uint256 len = ids.length;
         if (observations.length != len) revert LengthMismatch(len, observations.length);
-        uint64 w = weight;
+        uint256 w = weight;
         for (uint256 k; k < len;) {
             uint256 observation = observations[k];
             if (observation > ONE) revert ObservationOutOfRange(k, observation);
@@ -115,7 +116,7 @@ contract ReliabilityRegistry is AccessControl {
     /// @param id The source.
     /// @return The record.
     function get(bytes32 id) external view returns (Record memory) {
-        return records[id];
+        return _unpack(records[id]);
     }
 
     /// @notice Records of many sources.
@@ -124,21 +125,29 @@ contract ReliabilityRegistry is AccessControl {
     function getBatch(bytes32[] calldata ids) external view returns (Record[] memory out) {
         out = new Record[](ids.length);
         for (uint256 k; k < ids.length; ++k) {
-            out[k] = records[ids[k]];
+            out[k] = _unpack(records[ids[k]]);
         }
     }
 
-    function _fold(Record memory r, uint256 observation, uint64 w) internal view returns (Record memory) {
-        uint256 score;
-        if (r.observations == 0) {
-            score = observation;
-        } else if (observation >= r.score) {
-            score = r.score + (uint256(w) * (observation - r.score)) / ONE;
-        } else {
-            score = r.score - (uint256(w) * (r.score - observation) + ONE - 1) / ONE;
+    function _unpack(uint256 packed) internal pure returns (Record memory) {
+        return Record(uint64(packed), uint64(packed >> 64), uint64(packed >> 128));
+    }
+
+    /// @dev The packed record after folding in `observation` (<= ONE) with weight `w` (<= ONE).
+    function _fold(uint256 packed, uint256 observation, uint256 w) internal view returns (uint256) {
+        uint256 score = packed & type(uint64).max;
+        uint256 count = (packed >> 64) & type(uint64).max;
+        unchecked {
+            if (count == 0) {
+                score = observation;
+            } else if (observation >= score) {
+                score += (w * (observation - score)) / ONE;
+            } else {
+                score -= (w * (score - observation) + ONE - 1) / ONE;
+            }
+            // score <= ONE < 2^64; the count cannot realistically reach 2^64.
+            return score | ((count + 1) << 64) | (block.timestamp << 128);
         }
-        // score <= ONE < 2^64; observations cannot realistically reach 2^64.
-        return Record(uint64(score), r.observations + 1, uint64(block.timestamp));
     }
 
     function _checkWeight(uint256 w) internal pure {

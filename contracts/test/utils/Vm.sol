@@ -12,6 +12,15 @@ interface Vm {
         address emitter;
     }
 
+    struct Gas {
+        uint64 gasLimit;
+        uint64 gasTotalUsed;
+        uint64 gasMemoryUsed;
+        int64 gasRefunded;
+        uint64 gasRemaining;
+    }
+
+    function lastCallGas() external view returns (Gas memory gas);
     function projectRoot() external view returns (string memory path);
     function readFile(string calldata path) external view returns (string memory data);
     function parseJsonUint(string calldata json, string calldata key) external pure returns (uint256);
@@ -35,6 +44,7 @@ interface Vm {
     function label(address account, string calldata newLabel) external;
     function toString(uint256 value) external pure returns (string memory);
     function load(address target, bytes32 slot) external view returns (bytes32 data);
+    function cool(address target) external;
     function pauseGasMetering() external;
     function resumeGasMetering() external;
 }
