@@ -45,6 +45,7 @@ interface Vm {
     function toString(uint256 value) external pure returns (string memory);
     function load(address target, bytes32 slot) external view returns (bytes32 data);
     function cool(address target) external;
+    function etch(address target, bytes calldata newRuntimeBytecode) external;
     function pauseGasMetering() external;
     function resumeGasMetering() external;
 }
