@@ -815,14 +815,15 @@ contract JobMarket is ReentrancyGuard, EIP712 {
         returns (uint256 total, uint256 allocated)
     {
         uint256 inliers = f.inlierBits;
+        uint256[] calldata words = f.scoreWords;
         for (uint256 i; i < n; ++i) {
-            uint256 sc = (f.scoreWords[i / 5] >> (SCORE_BITS * (i % 5))) & SCORE_MASK;
+            uint256 sc = (words[i / 5] >> (SCORE_BITS * (i % 5))) & SCORE_MASK;
             if (sc != 0 && (inliers >> i) & 1 == 0) revert ScoreOfNonInlier(i);
             total += sc;
         }
         if (total == 0) return (0, 0);
         for (uint256 i; i < n; ++i) {
-            uint256 sc = (f.scoreWords[i / 5] >> (SCORE_BITS * (i % 5))) & SCORE_MASK;
+            uint256 sc = (words[i / 5] >> (SCORE_BITS * (i % 5))) & SCORE_MASK;
             allocated += (roundBudget * sc) / total;
         }
     }
@@ -833,12 +834,14 @@ contract JobMarket is ReentrancyGuard, EIP712 {
         if (count == 0) return;
         bytes32[] memory ids = new bytes32[](count);
         uint256[] memory obs = new uint256[](count);
+        address[] calldata roster = f.roster;
+        uint256[] calldata words = f.scoreWords;
         uint256 k;
         for (uint256 i; i < n; ++i) {
             if ((presence >> i) & 1 == 0) continue;
-            ids[k] = bytes32(uint256(uint160(f.roster[i])));
+            ids[k] = bytes32(uint256(uint160(roster[i])));
             if (total != 0) {
-                obs[k] = (((f.scoreWords[i / 5] >> (SCORE_BITS * (i % 5))) & SCORE_MASK) * ONE) / total;
+                obs[k] = (((words[i / 5] >> (SCORE_BITS * (i % 5))) & SCORE_MASK) * ONE) / total;
             }
             ++k;
         }
