@@ -116,6 +116,60 @@ contract JobMarketTest is MarketBase {
         assertEq(token.balanceOf(address(market)), BUDGET + BOND, "budget + bond held");
     }
 
+    /// @dev A whole ERC-20 job: escrow, stakes, bond, a round, claims, recover, bond release,
+    ///      leave, withdrawals; the market ends with a zero token balance.
+    function test_Erc20JobEndToEnd() public {
+        TestToken token = new TestToken();
+        JobMarket.JobParams memory p = _params(1);
+        p.token = address(token);
+        token.mint(owner, BUDGET);
+        vm.prank(owner);
+        token.approve(address(market), BUDGET);
+        vm.prank(owner);
+        uint256 jobId = market.createJob(p);
+        token.mint(aggregator, BOND);
+        vm.prank(aggregator);
+        token.approve(address(market), BOND);
+        vm.prank(aggregator);
+        market.postBond(jobId);
+        delete trainers;
+        for (uint256 i; i < N; ++i) {
+            trainers.push(_trainer(i));
+            token.mint(_trainer(i), STAKE);
+            vm.prank(_trainer(i));
+            token.approve(address(market), STAKE);
+            vm.prank(_trainer(i));
+            market.join(jobId);
+        }
+        vm.warp(block.timestamp + 100);
+        _submit(jobId, 0, 0xF);
+        JobMarket.Finalization memory f = _fin(0xB, 0);
+        uint40 t = _finalize(jobId, 0, f);
+        for (uint256 i; i < N; ++i) {
+            if (i != 2) market.claim(jobId, 0, i, outcome(f, t));
+        }
+        vm.prank(owner);
+        market.recover(jobId);
+        vm.warp(t + WINDOW + 1);
+        market.releaseBond(jobId);
+        address[] memory who = new address[](N + 2);
+        for (uint256 i; i < N; ++i) {
+            who[i] = trainers[i];
+            vm.prank(trainers[i]);
+            market.leave(jobId);
+        }
+        who[N] = owner;
+        who[N + 1] = aggregator;
+        for (uint256 i; i < who.length; ++i) {
+            vm.prank(who[i]);
+            market.withdraw(address(token));
+        }
+        assertEq(token.balanceOf(address(market)), 0, "all tokens paid out");
+        // scores 1, 2, 0, 4 of 7
+        assertEq(token.balanceOf(trainers[3]), STAKE + (BUDGET * 4) / 7, "pro rata in tokens");
+        assertEq(token.balanceOf(aggregator), BOND, "bond back");
+    }
+
     function test_CreateJobRefusesFeeOnTransferTokens() public {
         FeeToken token = new FeeToken();
         token.mint(owner, BUDGET);

@@ -48,6 +48,14 @@ contract JobMarketProofTest is MarketBase {
         uint256 jobId = setUpJob(f, deployVerifier(name), 1);
         submitAll(jobId, 0, f);
         JobMarket.Finalization memory fin = finalization(f);
+        uint256 total;
+        for (uint256 i; i < f.n; ++i) total += f.scores[i];
+        uint256 allocated;
+        for (uint256 i; i < f.n; ++i) allocated += (BUDGET * f.scores[i]) / total;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit JobMarket.RoundFinalized(
+            jobId, 0, f.model, f.newModel, f.flags, 0, uint40(block.timestamp), fin.scoreWords, total, allocated
+        );
         vm.prank(aggregator);
         market.finalizeRound(jobId, 0, fin);
 
@@ -56,8 +64,6 @@ contract JobMarketProofTest is MarketBase {
         assertEq(s.model, f.newModel, "model advanced");
         assertEq(s.round, 1, "round advanced");
 
-        uint256 total;
-        for (uint256 i; i < f.n; ++i) total += f.scores[i];
         JobMarket.RoundOutcome memory o = outcome(fin, uint40(block.timestamp));
         uint256 paid;
         for (uint256 i; i < f.n; ++i) {
