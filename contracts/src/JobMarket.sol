@@ -703,7 +703,7 @@ contract JobMarket is ReentrancyGuard, EIP712 {
         uint256 words = (n + 4) / 5;
         if (f.scoreWords.length != words) revert LengthMismatch(f.scoreWords.length, words);
         if (f.roster.length != n) revert LengthMismatch(f.roster.length, n);
-        if (keccak256(abi.encodePacked(f.roster)) != j.s.rosterHash) revert RosterMismatch();
+        if (_calldataRosterHash(f.roster) != j.s.rosterHash) revert RosterMismatch();
         uint64 submitted = j.s.submittedBits;
         if (f.unavailableBits & ~submitted != 0) revert BadUnavailableBits(f.unavailableBits);
         presence = submitted & ~f.unavailableBits;
@@ -766,6 +766,18 @@ contract JobMarket is ReentrancyGuard, EIP712 {
         }
     }
 
+    /// @dev keccak256(abi.encodePacked(roster)) straight from calldata: abi.encodePacked pads each
+    ///      address to 32 bytes, as the ABI encoding of the array does, so the bytes are the same
+    ///      for clean addresses (dirty ones hash differently and are refused as a mismatch).
+    function _calldataRosterHash(address[] calldata roster) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            let len := mul(roster.length, 0x20)
+            calldatacopy(m, roster.offset, len)
+            h := keccak256(m, len)
+        }
+    }
+
     function _rosterHash(uint256 jobId, uint256 n) internal view returns (bytes32) {
         address[] memory roster = new address[](n);
         for (uint256 i; i < n; ++i) {
@@ -815,16 +827,18 @@ contract JobMarket is ReentrancyGuard, EIP712 {
         returns (uint256 total, uint256 allocated)
     {
         uint256 inliers = f.inlierBits;
-        uint256[] calldata words = f.scoreWords;
-        for (uint256 i; i < n; ++i) {
-            uint256 sc = (words[i / 5] >> (SCORE_BITS * (i % 5))) & SCORE_MASK;
-            if (sc != 0 && (inliers >> i) & 1 == 0) revert ScoreOfNonInlier(i);
-            total += sc;
-        }
-        if (total == 0) return (0, 0);
-        for (uint256 i; i < n; ++i) {
-            uint256 sc = (words[i / 5] >> (SCORE_BITS * (i % 5))) & SCORE_MASK;
-            allocated += (roundBudget * sc) / total;
+        uint256[] calldata words = f.scoreWords; // length ceil(n/5), checked by _checkClaims
+        unchecked {
+            for (uint256 i; i < n; ++i) {
+                uint256 sc = (words[i / 5] >> (SCORE_BITS * (i % 5))) & SCORE_MASK;
+                if (sc != 0 && (inliers >> i) & 1 == 0) revert ScoreOfNonInlier(i);
+                total += sc; // at most 64 scores of 48 bits
+            }
+            if (total == 0) return (0, 0);
+            for (uint256 i; i < n; ++i) {
+                uint256 sc = (words[i / 5] >> (SCORE_BITS * (i % 5))) & SCORE_MASK;
+                allocated += (roundBudget * sc) / total; // < 2^128 * 2^48; the sum is <= roundBudget
+            }
         }
     }
 
@@ -834,16 +848,19 @@ contract JobMarket is ReentrancyGuard, EIP712 {
         if (count == 0) return;
         bytes32[] memory ids = new bytes32[](count);
         uint256[] memory obs = new uint256[](count);
-        address[] calldata roster = f.roster;
+        address[] calldata roster = f.roster; // length n, checked by _checkClaims
         uint256[] calldata words = f.scoreWords;
         uint256 k;
-        for (uint256 i; i < n; ++i) {
-            if ((presence >> i) & 1 == 0) continue;
-            ids[k] = bytes32(uint256(uint160(roster[i])));
-            if (total != 0) {
-                obs[k] = (((words[i / 5] >> (SCORE_BITS * (i % 5))) & SCORE_MASK) * ONE) / total;
+        unchecked {
+            for (uint256 i; i < n; ++i) {
+                if ((presence >> i) & 1 == 0) continue;
+                ids[k] = bytes32(uint256(uint160(roster[i])));
+                if (total != 0) {
+                    // score <= total < 2^54, so score * 1e18 < 2^114
+                    obs[k] = (((words[i / 5] >> (SCORE_BITS * (i % 5))) & SCORE_MASK) * ONE) / total;
+                }
+                ++k;
             }
-            ++k;
         }
         registry.updateBatch(ids, obs);
     }
