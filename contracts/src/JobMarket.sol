@@ -148,8 +148,12 @@ contract JobMarket is ReentrancyGuard, EIP712 {
 
     /// @notice Where `finalizeRound` writes reliability (this contract must hold `WRITER_ROLE`).
     ReliabilityRegistry public immutable registry;
+    /// @notice May approve round verifiers.
+    address public immutable governor;
     /// @notice Number of jobs created; job ids are 1, 2, ...
     uint256 public jobCount;
+    /// @notice Verifiers new jobs may use.
+    mapping(address verifier => bool) public approvedVerifier;
 
     mapping(uint256 jobId => Job) internal jobs;
     /// @notice Slot owner of each job slot.
@@ -168,6 +172,8 @@ contract JobMarket is ReentrancyGuard, EIP712 {
     // ---------------------------------------------------------------- errors
 
     error ZeroBudget();
+    error NotGovernor(address caller);
+    error VerifierNotApproved(address verifier);
     error BudgetTooSmall(uint256 budget, uint256 rounds);
     error InvalidSlots(uint256 trainers);
     error InvalidMaxMalicious(uint256 maxMalicious, uint256 trainers);
@@ -224,6 +230,7 @@ contract JobMarket is ReentrancyGuard, EIP712 {
     event JobCreated(
         uint256 indexed jobId, address indexed owner, address indexed aggregator, JobParams params, uint256 roundBudget
     );
+    event VerifierApproval(address indexed verifier, bool approved);
     event BondPosted(uint256 indexed jobId, address indexed aggregator, uint256 bond);
     event Joined(uint256 indexed jobId, address indexed trainer, uint256 slot, uint256 stake);
     event Left(uint256 indexed jobId, address indexed trainer, uint256 slot, uint256 stakeReturned);
@@ -254,9 +261,23 @@ contract JobMarket is ReentrancyGuard, EIP712 {
 
     /// @notice Deploys the market.
     /// @param registry_ Reliability registry written at every finalization.
-    constructor(ReliabilityRegistry registry_) EIP712("fedproof JobMarket", "1") {
-        if (address(registry_) == address(0)) revert ZeroAddress();
+    /// @param governor_ May approve and revoke round verifiers (see `setVerifierApproval`).
+    constructor(ReliabilityRegistry registry_, address governor_) EIP712("fedproof JobMarket", "1") {
+        if (address(registry_) == address(0) || governor_ == address(0)) revert ZeroAddress();
         registry = registry_;
+        governor = governor_;
+    }
+
+    /// @notice Approves or revokes a round verifier for new jobs. Only verifiers generated from a
+    ///         real setup may be approved: a job settles money and writes shared reliability on
+    ///         the verifier's word, so an owner must not be able to bring a verifier that accepts
+    ///         anything. Jobs already created keep their verifier.
+    /// @param verifier The verifier contract.
+    /// @param approved Whether new jobs may use it.
+    function setVerifierApproval(address verifier, bool approved) external {
+        if (msg.sender != governor) revert NotGovernor(msg.sender);
+        approvedVerifier[verifier] = approved;
+        emit VerifierApproval(verifier, approved);
     }
 
     // ---------------------------------------------------------------- job setup
@@ -613,6 +634,7 @@ contract JobMarket is ReentrancyGuard, EIP712 {
         if (p.trainers == 0 || p.trainers > MAX_SLOTS) revert InvalidSlots(p.trainers);
         if (p.maxMalicious >= p.trainers) revert InvalidMaxMalicious(p.maxMalicious, p.trainers);
         if (p.aggregator == address(0) || address(p.verifier) == address(0)) revert ZeroAddress();
+        if (!approvedVerifier[address(p.verifier)]) revert VerifierNotApproved(address(p.verifier));
         if (p.startTime <= block.timestamp) revert StartInPast(p.startTime, block.timestamp);
         if (p.submitWindow == 0 || p.finalizeWindow == 0) revert InvalidWindow();
         if (uint256(p.rounds) * p.lrDecay >= p.lr) revert InvalidLearningRate();

@@ -19,7 +19,31 @@ contract JobMarketTest is MarketBase {
     function setUp() public {
         _deployMarket();
         mock = new MockVerifier(N);
+        market.setVerifierApproval(address(mock), true);
         vm.warp(1_000_000);
+    }
+
+    function test_OnlyApprovedVerifiers() public {
+        MockVerifier rogue = new MockVerifier(N);
+        JobMarket.JobParams memory p = _params(2);
+        p.verifier = IRoundVerifier(address(rogue));
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.VerifierNotApproved.selector, address(rogue)));
+        market.createJob{value: p.budget}(p);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.NotGovernor.selector, owner));
+        market.setVerifierApproval(address(rogue), true);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit JobMarket.VerifierApproval(address(rogue), true);
+        market.setVerifierApproval(address(rogue), true);
+        assertTrue(market.approvedVerifier(address(rogue)), "approved");
+        createEthJob(p);
+        market.setVerifierApproval(address(rogue), false);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.VerifierNotApproved.selector, address(rogue)));
+        market.createJob{value: p.budget}(p);
+        vm.expectRevert(JobMarket.ZeroAddress.selector);
+        new JobMarket(registry, address(0));
     }
 
     function _params(uint32 rounds) internal view returns (JobMarket.JobParams memory p) {

@@ -326,9 +326,11 @@ contract JobMarketInvariantTest is Test {
 
     function setUp() public {
         ReliabilityRegistry registry = new ReliabilityRegistry(address(this), 0.2e18);
-        market = new JobMarket(registry);
+        market = new JobMarket(registry, address(this));
         registry.grantRole(registry.WRITER_ROLE(), address(market));
-        handler = new MarketHandler(market, IRoundVerifier(address(new MockVerifier(4))));
+        MockVerifier mock = new MockVerifier(4);
+        market.setVerifierApproval(address(mock), true);
+        handler = new MarketHandler(market, IRoundVerifier(address(mock)));
         targetContract(address(handler));
         vm.warp(1_000_000);
     }

@@ -44,7 +44,7 @@ abstract contract MarketBase is Test {
     function _deployMarket() internal {
         aggregator = vm.addr(AGG_KEY);
         registry = new ReliabilityRegistry(address(this), WEIGHT);
-        market = new JobMarket(registry);
+        market = new JobMarket(registry, address(this));
         registry.grantRole(registry.WRITER_ROLE(), address(market));
         vm.deal(owner, 1e9 ether);
         vm.deal(aggregator, 1e9 ether);
@@ -71,13 +71,15 @@ abstract contract MarketBase is Test {
         for (uint256 i; i < 8; ++i) f.proof[i] = p[i];
     }
 
-    function deployVerifier(string memory name) internal returns (IRoundVerifier) {
+    /// @dev Deploys the generated verifier of a fixture and approves it in the market.
+    function deployVerifier(string memory name) internal returns (IRoundVerifier v) {
         bytes32 h = keccak256(bytes(name));
-        if (h == keccak256("n4")) return IRoundVerifier(address(new RoundVerifierN4()));
-        if (h == keccak256("n10")) return IRoundVerifier(address(new RoundVerifierN10()));
-        if (h == keccak256("n16")) return IRoundVerifier(address(new RoundVerifierN16()));
-        if (h == keccak256("demo")) return IRoundVerifier(address(new RoundVerifierDemo()));
-        revert("unknown fixture");
+        if (h == keccak256("n4")) v = IRoundVerifier(address(new RoundVerifierN4()));
+        else if (h == keccak256("n10")) v = IRoundVerifier(address(new RoundVerifierN10()));
+        else if (h == keccak256("n16")) v = IRoundVerifier(address(new RoundVerifierN16()));
+        else if (h == keccak256("demo")) v = IRoundVerifier(address(new RoundVerifierDemo()));
+        else revert("unknown fixture");
+        market.setVerifierApproval(address(v), true);
     }
 
     /// @dev Job terms that reproduce the fixture's context (job 1, round 0, f = 1, tau = 1.5,
