@@ -7,6 +7,7 @@
 //! (`BYTECODE`, `DEPLOYED_BYTECODE`).
 
 #![allow(missing_docs)] // the items are generated from the ABI; the contracts' NatSpec documents them
+#![allow(clippy::too_many_arguments)] // generated constructors of wide events
 
 alloy_sol_types::sol!(
     #[sol(all_derives)]
@@ -39,7 +40,10 @@ mod tests {
             JobMarket::finalizeRoundCall::SIGNATURE,
             "finalizeRound(uint256,uint32,(uint256,uint64,uint64,uint256[],address[],uint256[8]))"
         );
-        assert_eq!(ReliabilityRegistry::updateBatchCall::SIGNATURE, "updateBatch(bytes32[],uint256[])");
+        assert_eq!(
+            ReliabilityRegistry::updateBatchCall::SIGNATURE,
+            "updateBatch(bytes32[],uint256[])"
+        );
         assert_eq!(JobMarket::InvalidProof::SIGNATURE, "InvalidProof()");
         assert!(JobMarket::RoundFinalized::SIGNATURE.starts_with("RoundFinalized(uint256,uint256,"));
     }
@@ -67,7 +71,10 @@ mod tests {
         let back = JobMarket::claimCall::abi_decode(&data).expect("decodes");
         assert_eq!(back.slot, U256::from(3));
         assert_eq!(back.o.scoreWords, vec![U256::from(7)]);
-        let w = JobMarket::withdrawCall { token: Address::ZERO }.abi_encode();
+        let w = JobMarket::withdrawCall {
+            token: Address::ZERO,
+        }
+        .abi_encode();
         assert_eq!(&w[..4], &JobMarket::withdrawCall::SELECTOR);
     }
 }
