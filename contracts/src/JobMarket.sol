@@ -235,7 +235,12 @@ contract JobMarket is ReentrancyGuard, EIP712 {
     event Joined(uint256 indexed jobId, address indexed trainer, uint256 slot, uint256 stake);
     event Left(uint256 indexed jobId, address indexed trainer, uint256 slot, uint256 stakeReturned);
     event UpdateSubmitted(
-        uint256 indexed jobId, uint256 indexed round, uint256 slot, address indexed trainer, uint256 commitment, bytes32 blobRef
+        uint256 indexed jobId,
+        uint256 indexed round,
+        uint256 slot,
+        address indexed trainer,
+        uint256 commitment,
+        bytes32 blobRef
     );
     /// @notice A round was proven (its context is `context(jobId, round)`). Claims and disputes
     ///         restate (unavailableBits, finalizedAt, scoreWords).
@@ -252,11 +257,15 @@ contract JobMarket is ReentrancyGuard, EIP712 {
         uint256 allocated
     );
     event Claimed(uint256 indexed jobId, uint256 indexed round, uint256 slot, address indexed trainer, uint256 amount);
-    event RoundExpired(uint256 indexed jobId, uint256 indexed round, uint256 refunded, uint256 bondSlashed, uint64 submittedBits);
+    event RoundExpired(
+        uint256 indexed jobId, uint256 indexed round, uint256 refunded, uint256 bondSlashed, uint64 submittedBits
+    );
     event JobCancelled(uint256 indexed jobId, uint256 refunded);
     event Recovered(uint256 indexed jobId, address indexed owner, uint256 amount);
     event BondReleased(uint256 indexed jobId, address indexed aggregator, uint256 amount);
-    event Disputed(uint256 indexed jobId, uint256 indexed round, uint256 slot, address indexed trainer, uint256 slashed);
+    event Disputed(
+        uint256 indexed jobId, uint256 indexed round, uint256 slot, address indexed trainer, uint256 slashed
+    );
     event Withdrawn(address indexed token, address indexed account, uint256 amount);
 
     /// @notice Deploys the market.
@@ -754,16 +763,7 @@ contract JobMarket is ReentrancyGuard, EIP712 {
         if (round + 1 == j.c.rounds) s.status = Status.Completed;
         roundHash[jobId][round] = keccak256(abi.encode(f.unavailableBits, nowTs, f.scoreWords));
         emit RoundFinalized(
-            jobId,
-            round,
-            oldModel,
-            f.newModel,
-            flags,
-            f.unavailableBits,
-            nowTs,
-            f.scoreWords,
-            total,
-            allocated
+            jobId, round, oldModel, f.newModel, flags, f.unavailableBits, nowTs, f.scoreWords, total, allocated
         );
     }
 
@@ -866,7 +866,9 @@ contract JobMarket is ReentrancyGuard, EIP712 {
 
     function _writeReliability(Finalization calldata f, uint64 presence, uint256 total, uint256 n) internal {
         uint256 count;
-        for (uint64 p = presence; p != 0; p &= p - 1) ++count;
+        for (uint64 p = presence; p != 0; p &= p - 1) {
+            ++count;
+        }
         if (count == 0) return;
         bytes32[] memory ids = new bytes32[](count);
         uint256[] memory obs = new uint256[](count);
@@ -889,8 +891,10 @@ contract JobMarket is ReentrancyGuard, EIP712 {
 
     function _checkOutcome(uint256 jobId, uint32 round, RoundOutcome calldata o) internal view {
         bytes32 h = roundHash[jobId][round];
-        if (h == bytes32(0) || h == PENDING || h != keccak256(abi.encode(o.unavailableBits, o.finalizedAt, o.scoreWords)))
-        {
+        if (
+            h == bytes32(0) || h == PENDING
+                || h != keccak256(abi.encode(o.unavailableBits, o.finalizedAt, o.scoreWords))
+        ) {
             revert UnknownOutcome(jobId, round);
         }
     }

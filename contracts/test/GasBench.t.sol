@@ -15,10 +15,12 @@ import {IRoundVerifier} from "../src/IRoundVerifier.sol";
 ///      (4 per zero byte, 16 per non-zero byte), minus the 2,600 cold access of the called
 ///      contract (a transaction's `to` is warm from the start).
 contract GasBench is MarketBase {
-
     IRoundVerifier internal verifier;
 
-    function _measure(address target, bytes memory data, address sender) internal returns (uint256 exec, uint256 txGas) {
+    function _measure(address target, bytes memory data, address sender)
+        internal
+        returns (uint256 exec, uint256 txGas)
+    {
         vm.cool(target);
         vm.cool(address(market));
         vm.cool(address(registry));
@@ -36,7 +38,9 @@ contract GasBench is MarketBase {
     }
 
     function _calldataGas(bytes memory data) internal pure returns (uint256 g) {
-        for (uint256 i; i < data.length; ++i) g += data[i] == 0 ? 4 : 16;
+        for (uint256 i; i < data.length; ++i) {
+            g += data[i] == 0 ? 4 : 16;
+        }
     }
 
     function _finalizeGas(string memory name, bool seeded) internal returns (uint256 exec, uint256 txGas) {
@@ -47,7 +51,9 @@ contract GasBench is MarketBase {
         if (seeded) {
             // Steady state: every trainer already has a reliability record from earlier jobs.
             registry.grantRole(registry.WRITER_ROLE(), address(this));
-            for (uint256 i; i < f.n; ++i) registry.update(bytes32(uint256(uint160(trainers[i]))), 0.5e18);
+            for (uint256 i; i < f.n; ++i) {
+                registry.update(bytes32(uint256(uint160(trainers[i]))), 0.5e18);
+            }
         }
         submitAll(jobId, 0, f);
         bytes memory data = abi.encodeCall(JobMarket.finalizeRound, (jobId, 0, finalization(f)));
@@ -98,14 +104,17 @@ contract GasBench is MarketBase {
         registry.grantRole(registry.WRITER_ROLE(), address(this));
         // Seed records so that updates are the steady-state case (existing record changes).
         (bytes32[] memory seedIds, uint256[] memory seedObs) = _ids(200, 0);
-        for (uint256 i; i < seedObs.length; ++i) seedObs[i] = 0.1e18;
+        for (uint256 i; i < seedObs.length; ++i) {
+            seedObs[i] = 0.1e18;
+        }
         registry.updateBatch(seedIds, seedObs);
 
-        (uint256 e1, uint256 t1) = _measure(
-            address(registry), abi.encodeCall(ReliabilityRegistry.update, (seedIds[0], 0.9e18)), address(this)
-        );
+        (uint256 e1, uint256 t1) =
+            _measure(address(registry), abi.encodeCall(ReliabilityRegistry.update, (seedIds[0], 0.9e18)), address(this));
         (uint256 ef, uint256 tf) = _measure(
-            address(registry), abi.encodeCall(ReliabilityRegistry.update, (bytes32(uint256(999_999)), 0.9e18)), address(this)
+            address(registry),
+            abi.encodeCall(ReliabilityRegistry.update, (bytes32(uint256(999_999)), 0.9e18)),
+            address(this)
         );
         emit log_named_uint("reliability_single_exec", e1);
         emit log_named_uint("reliability_single_tx", t1);
@@ -120,7 +129,8 @@ contract GasBench is MarketBase {
             emit log_named_uint(string.concat("reliability_batch_exec_", names[j]), e);
             emit log_named_uint(string.concat("reliability_batch_tx_", names[j]), t);
             (ids, obs) = _ids(ks[j], 10_000 + 1000 * j); // never seen
-            (e, t) = _measure(address(registry), abi.encodeCall(ReliabilityRegistry.updateBatch, (ids, obs)), address(this));
+            (e, t) =
+                _measure(address(registry), abi.encodeCall(ReliabilityRegistry.updateBatch, (ids, obs)), address(this));
             emit log_named_uint(string.concat("reliability_batch_fresh_exec_", names[j]), e);
             emit log_named_uint(string.concat("reliability_batch_fresh_tx_", names[j]), t);
         }

@@ -527,7 +527,9 @@ contract JobMarketTest is MarketBase {
         assertEq(uint256(market.jobState(jobId).status), uint256(JobMarket.Status.Completed), "completed");
         assertEq(market.jobState(jobId).model, 777, "model");
 
-        for (uint256 i; i < 3; ++i) market.claim(jobId, 0, i, o0);
+        for (uint256 i; i < 3; ++i) {
+            market.claim(jobId, 0, i, o0);
+        }
         market.claim(jobId, 1, 0, o1);
         market.claim(jobId, 1, 3, o1);
         vm.expectRevert(abi.encodeWithSelector(JobMarket.NothingToClaim.selector, 3));
@@ -741,7 +743,9 @@ contract JobMarketTest is MarketBase {
 
     function _withdrawAll() internal {
         address[] memory who = new address[](N + 2);
-        for (uint256 i; i < N; ++i) who[i] = _trainer(i);
+        for (uint256 i; i < N; ++i) {
+            who[i] = _trainer(i);
+        }
         who[N] = owner;
         who[N + 1] = aggregator;
         for (uint256 i; i < who.length; ++i) {

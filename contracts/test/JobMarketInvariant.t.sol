@@ -40,15 +40,21 @@ contract MarketHandler {
         market = market_;
         verifier = verifier_;
         aggregator = vm.addr(AGG_KEY);
-        for (uint256 i; i < 6; ++i) actors.push(address(uint160(0x7000 + i)));
+        for (uint256 i; i < 6; ++i) {
+            actors.push(address(uint160(0x7000 + i)));
+        }
         vm.deal(OWNER, 1e30);
         vm.deal(aggregator, 1e30);
-        for (uint256 i; i < 6; ++i) vm.deal(actors[i], 1e30);
+        for (uint256 i; i < 6; ++i) {
+            vm.deal(actors[i], 1e30);
+        }
     }
 
     function allActors() external view returns (address[] memory a) {
         a = new address[](actors.length + 2);
-        for (uint256 i; i < actors.length; ++i) a[i] = actors[i];
+        for (uint256 i; i < actors.length; ++i) {
+            a[i] = actors[i];
+        }
         a[actors.length] = OWNER;
         a[actors.length + 1] = aggregator;
     }
@@ -205,7 +211,9 @@ contract MarketHandler {
             }
         }
         f.roster = new address[](N);
-        for (uint256 i; i < N; ++i) f.roster[i] = market.slotOwner(jobId, i);
+        for (uint256 i; i < N; ++i) {
+            f.roster[i] = market.slotOwner(jobId, i);
+        }
         vm.prank(aggregator);
         try market.finalizeRound(jobId, s.round, f) {
             outcomes[jobId][s.round] = JobMarket.RoundOutcome(f.unavailableBits, uint40(block.timestamp), f.scoreWords);
@@ -345,7 +353,9 @@ contract JobMarketInvariantTest is Test {
             liabilities += uint256(s.escrow) + s.unclaimed + s.stakesHeld + s.bondHeld;
         }
         address[] memory actors = handler.allActors();
-        for (uint256 i; i < actors.length; ++i) liabilities += market.owed(address(0), actors[i]);
+        for (uint256 i; i < actors.length; ++i) {
+            liabilities += market.owed(address(0), actors[i]);
+        }
         assertEq(address(market).balance, liabilities, "balance = escrow + unclaimed + stakes + bonds + owed");
         assertEq(address(market).balance, handler.deposited() - handler.withdrawn(), "balance = in - out");
     }
@@ -360,13 +370,21 @@ contract JobMarketInvariantTest is Test {
     function test_HandlerDrivesAFullRound() public {
         handler.createJob(1e20, 0, 5, 7);
         handler.postBond(0);
-        for (uint256 i; i < 4; ++i) handler.join(0, i);
+        for (uint256 i; i < 4; ++i) {
+            handler.join(0, i);
+        }
         handler.warp(199);
         handler.warp(199);
-        for (uint256 i; i < 4; ++i) handler.submit(0, i + 1, 100 + i);
+        for (uint256 i; i < 4; ++i) {
+            handler.submit(0, i + 1, 100 + i);
+        }
         handler.finalize(0, type(uint256).max, 0xF, 0);
-        for (uint256 i; i < 4; ++i) handler.claim(0, 0, i);
-        for (uint256 i; i < 8; ++i) handler.withdraw(i);
+        for (uint256 i; i < 4; ++i) {
+            handler.claim(0, 0, i);
+        }
+        for (uint256 i; i < 8; ++i) {
+            handler.withdraw(i);
+        }
         assertEq(handler.okBy(MarketHandler.claim.selector), 4, "claims");
         invariant_BalanceIsFullyAccountedFor();
         invariant_NoOneIsPaidTwice();

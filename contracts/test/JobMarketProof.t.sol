@@ -49,9 +49,13 @@ contract JobMarketProofTest is MarketBase {
         submitAll(jobId, 0, f);
         JobMarket.Finalization memory fin = finalization(f);
         uint256 total;
-        for (uint256 i; i < f.n; ++i) total += f.scores[i];
+        for (uint256 i; i < f.n; ++i) {
+            total += f.scores[i];
+        }
         uint256 allocated;
-        for (uint256 i; i < f.n; ++i) allocated += (BUDGET * f.scores[i]) / total;
+        for (uint256 i; i < f.n; ++i) {
+            allocated += (BUDGET * f.scores[i]) / total;
+        }
         vm.expectEmit(true, true, true, true, address(market));
         emit JobMarket.RoundFinalized(
             jobId, 0, f.model, f.newModel, f.flags, 0, uint40(block.timestamp), fin.scoreWords, total, allocated
@@ -199,7 +203,9 @@ contract JobMarketProofTest is MarketBase {
     // ---------------------------------------------------------------- the committed demo verifier
 
     function _demoInputs(RoundFixture memory f) internal pure returns (uint256[16] memory x) {
-        for (uint256 i; i < 16; ++i) x[i] = f.publicInputs[i];
+        for (uint256 i; i < 16; ++i) {
+            x[i] = f.publicInputs[i];
+        }
     }
 
     function test_DemoVerifierAcceptsTheFixture() public {

@@ -50,7 +50,9 @@ contract ReliabilityRegistryTest is Test {
         (obs[0], obs[1], obs[2], obs[3]) = (0.3e18, ONE, 0.9e18, 0);
         vm.startPrank(writer);
         reg.updateBatch(ids, obs);
-        for (uint256 k; k < 4; ++k) other.update(ids[k], obs[k]);
+        for (uint256 k; k < 4; ++k) {
+            other.update(ids[k], obs[k]);
+        }
         vm.stopPrank();
         ReliabilityRegistry.Record[] memory a = reg.getBatch(ids);
         ReliabilityRegistry.Record[] memory b = other.getBatch(ids);
@@ -74,13 +76,19 @@ contract ReliabilityRegistryTest is Test {
 
     function test_RevertsForNonWriters() public {
         bytes32 role = reg.WRITER_ROLE();
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, address(this), role));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, address(this), role)
+        );
         reg.update(_id(0), 1);
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, address(this), role));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, address(this), role)
+        );
         reg.updateBatch(new bytes32[](0), new uint256[](0));
         bytes32 config = reg.CONFIG_ROLE();
         vm.prank(writer);
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, writer, config));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, writer, config)
+        );
         reg.setWeight(1);
     }
 

@@ -68,7 +68,9 @@ abstract contract MarketBase is Test {
         f.publicInputs = vm.parseJsonUintArray(json, ".public_inputs");
         uint256[] memory p = vm.parseJsonUintArray(json, ".proof");
         require(p.length == 8, "fixture proof");
-        for (uint256 i; i < 8; ++i) f.proof[i] = p[i];
+        for (uint256 i; i < 8; ++i) {
+            f.proof[i] = p[i];
+        }
     }
 
     /// @dev Deploys the generated verifier of a fixture and approves it in the market.
@@ -150,7 +152,10 @@ abstract contract MarketBase is Test {
             fin.scoreWords[k] = f.publicInputs[4 + f.n + k];
         }
         fin.roster = trainers;
-        for (uint256 i; i < 8; ++i) fin.proof[i] = f.proof[i]; // a copy, not an alias
+        // Element by element: a copy, not an alias of the fixture's proof.
+        for (uint256 i; i < 8; ++i) {
+            fin.proof[i] = f.proof[i];
+        }
     }
 
     function outcome(JobMarket.Finalization memory fin, uint40 finalizedAt)

@@ -25,11 +25,12 @@ contract MockVerifier {
         return (1, 2);
     }
 
-    function verifyProofWithPartialInputs(uint256[8] calldata, uint256[2] calldata, uint256[] calldata, uint256[] calldata)
-        external
-        view
-        returns (bool)
-    {
+    function verifyProofWithPartialInputs(
+        uint256[8] calldata,
+        uint256[2] calldata,
+        uint256[] calldata,
+        uint256[] calldata
+    ) external view returns (bool) {
         return answer;
     }
 }
