@@ -9,7 +9,8 @@ CONTRACTS := contracts
 FORGE := cd $(CONTRACTS) && ./node_modules/.bin/forge
 FORGE_FLAGS := --offline --use ./solc.js
 
-.PHONY: demo test build build-release test-rust contracts-deps test-contracts contracts-fixtures
+.PHONY: demo test build build-release test-rust contracts-deps test-contracts contracts-fixtures \
+	contracts-build contracts-abi contracts-abi-check bench-gas
 
 demo: contracts-deps build-release
 	./target/release/fedproof bench prover --trainers 10 --params 2410 --malicious 1 --json target/bench-prover.json
@@ -34,9 +35,38 @@ $(CONTRACTS)/node_modules/.package-lock.json: $(CONTRACTS)/package-lock.json
 	$(NPM) ci --prefix $(CONTRACTS)
 	@touch $@
 
-test-contracts: contracts-deps
+test-contracts: contracts-abi-check
 	$(FORGE) test $(FORGE_FLAGS)
 
-# Rewrites the generated verifier and proof fixture the forge tests use.
-contracts-fixtures:
+contracts-build: contracts-deps
+	$(FORGE) build $(FORGE_FLAGS)
+
+# The ABIs and bytecode Rust uses are committed under contracts/abi: `contracts-abi` rewrites
+# them, `contracts-abi-check` (part of `make test`) fails if they differ from a fresh build.
+contracts-abi: contracts-build
+	node $(CONTRACTS)/scripts/abi.js
+
+contracts-abi-check: contracts-build
+	node $(CONTRACTS)/scripts/abi.js --check
+
+# Gas of finalizeRound (real proofs, n = 4, 10, 16) and of reliability updates: a table, then
+# one JSON line.
+bench-gas: contracts-deps
+	set -o pipefail; $(FORGE) test $(FORGE_FLAGS) --match-contract GasBench -vv | node scripts/bench-gas.js
+
+# Rewrites the generated verifiers and proof fixtures the forge tests use: the toy verifier, the
+# round verifiers for n = 4, 10, 16 trainers (8 parameters: gas depends on n only) and the demo
+# shape (10 x 2410; its setup takes about 100 s and the keys about 180 MB under
+# $(FIXTURE_KEYS), which are never committed).
+FIXTURE_KEYS ?= .fedproof/keys
+FIXTURE_TMP ?= target/contract-fixtures
+contracts-fixtures: build-release
 	$(CARGO) run -p fedproof-prover --example toy_verifier_fixture
+	set -e; for shape in n4:4:8:RoundVerifierN4 n10:10:8:RoundVerifierN10 n16:16:8:RoundVerifierN16 \
+	    demo:10:2410:RoundVerifierDemo; do \
+	  IFS=: read name n d contract <<< "$$shape"; \
+	  ./target/release/fedproof prover export --trainers $$n --params $$d --malicious 1 --seed 1 \
+	    --keys $(FIXTURE_KEYS) --out $(FIXTURE_TMP)/$$name --contract $$contract; \
+	  cp $(FIXTURE_TMP)/$$name/$$contract.sol $(CONTRACTS)/src/generated/; \
+	  cp $(FIXTURE_TMP)/$$name/round.json $(CONTRACTS)/test/fixtures/round_$$name.json; \
+	done

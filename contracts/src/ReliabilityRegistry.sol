@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+
+/// @title ReliabilityRegistry
+/// @notice Reliability of data sources (trainers, aggregators, retrieval sources), one record per
+///         `bytes32` id. A record is an exponential moving average of observations in [0, 1],
+///         kept as 1e18 fixed point, with its number of observations and the time of its last
+///         update, packed into one storage slot. Anyone can read; only `WRITER_ROLE` can write.
+/// @dev A trainer's id is `bytes32(uint256(uint160(trainer)))` (see `idOf`).
+///      Update rule: the first observation sets the score; later ones set
+///      `score <- score + weight * (observation - score)`, rounded down, with `weight` in 1e18 fixed
+///      point. `updateBatch` exists to amortise the per-transaction and per-call costs over many
+///      sources: it writes each record once and emits a single event for the batch.
+contract ReliabilityRegistry is AccessControl {
+    /// @notice May write observations.
+    bytes32 public constant WRITER_ROLE = keccak256("WRITER_ROLE");
+    /// @notice May change the moving-average weight.
+    bytes32 public constant CONFIG_ROLE = keccak256("CONFIG_ROLE");
+    /// @notice Fixed-point one (scores, observations and the weight use 18 decimals).
+    uint256 public constant ONE = 1e18;
+
+    /// @notice A source's record: all three fields share one storage slot.
+    /// @param score Reliability in [0, ONE].
+    /// @param observations Number of observations folded in.
+    /// @param lastUpdate Timestamp of the last observation.
+    struct Record {
+        uint64 score;
+        uint64 observations;
+        uint64 lastUpdate;
+    }
+
+    /// @notice Moving-average weight of a new observation, in (0, ONE].
+    uint64 public weight;
+
+    /// @dev score | observations << 64 | lastUpdate << 128 (one slot per source).
+    mapping(bytes32 id => uint256) internal records;
+
+    /// @notice An observation is above ONE.
+    /// @param index Position in the batch (0 for a single update).
+    /// @param observation The offending value.
+    error ObservationOutOfRange(uint256 index, uint256 observation);
+    /// @notice The weight is 0 or above ONE.
+    /// @param weight The offending value.
+    error InvalidWeight(uint256 weight);
+    /// @notice `ids` and `observations` have different lengths.
+    /// @param ids Length of `ids`.
+    /// @param observations Length of `observations`.
+    error LengthMismatch(uint256 ids, uint256 observations);
+
+    /// @notice One source was updated.
+    event ReliabilityUpdated(bytes32 indexed id, uint256 observation, uint256 score, uint256 observations);
+    /// @notice A batch was written: `observations[k]` was folded into `ids[k]`'s record.
+    event ReliabilityBatchUpdated(bytes32[] ids, uint256[] observations);
+    /// @notice The moving-average weight changed.
+    event WeightChanged(uint256 oldWeight, uint256 newWeight);
+
+    /// @notice Deploys the registry.
+    /// @param admin Holder of the admin and config roles (grants `WRITER_ROLE`).
+    /// @param weight_ Initial moving-average weight in (0, ONE].
+    constructor(address admin, uint256 weight_) {
+        _checkWeight(weight_);
+        weight = uint64(weight_);
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(CONFIG_ROLE, admin);
+        emit WeightChanged(0, weight_);
+    }
+
+    /// @notice The id of a trainer (or any account) in this registry.
+    /// @param account The account.
+    /// @return The account as a left-padded `bytes32`.
+    function idOf(address account) external pure returns (bytes32) {
+        return bytes32(uint256(uint160(account)));
+    }
+
+    /// @notice Sets the moving-average weight.
+    /// @param newWeight New weight in (0, ONE].
+    function setWeight(uint256 newWeight) external onlyRole(CONFIG_ROLE) {
+        _checkWeight(newWeight);
+        emit WeightChanged(weight, newWeight);
+        weight = uint64(newWeight);
+    }
+
+    /// @notice Folds one observation into one source's record.
+    /// @param id The source.
+    /// @param observation Observation in [0, ONE].
+    function update(bytes32 id, uint256 observation) external onlyRole(WRITER_ROLE) {
+        if (observation > ONE) revert ObservationOutOfRange(0, observation);
+        uint256 packed = _fold(records[id], observation, weight);
+        records[id] = packed;
+        emit ReliabilityUpdated(id, observation, uint64(packed), uint64(packed >> 64));
+    }
+
+    /// @notice Folds `observations[k]` into `ids[k]`'s record, for every k, in one call.
+    /// @dev An id may appear more than once; its observations are folded in order.
+    /// @param ids The sources.
+    /// @param observations Observations in [0, ONE], one per id.
+    function updateBatch(bytes32[] calldata ids, uint256[] calldata observations) external onlyRole(WRITER_ROLE) {
+        uint256 len = ids.length;
+        if (observations.length != len) revert LengthMismatch(len, observations.length);
+        uint256 w = weight;
+        for (uint256 k; k < len;) {
+            uint256 observation = observations[k];
+            if (observation > ONE) revert ObservationOutOfRange(k, observation);
+            bytes32 id = ids[k];
+            records[id] = _fold(records[id], observation, w);
+            unchecked {
+                ++k;
+            }
+        }
+        emit ReliabilityBatchUpdated(ids, observations);
+    }
+
+    /// @notice A source's record (all zero if it was never observed).
+    /// @param id The source.
+    /// @return The record.
+    function get(bytes32 id) external view returns (Record memory) {
+        return _unpack(records[id]);
+    }
+
+    /// @notice Records of many sources.
+    /// @param ids The sources.
+    /// @return out `out[k]` is the record of `ids[k]`.
+    function getBatch(bytes32[] calldata ids) external view returns (Record[] memory out) {
+        out = new Record[](ids.length);
+        for (uint256 k; k < ids.length; ++k) {
+            out[k] = _unpack(records[ids[k]]);
+        }
+    }
+
+    function _unpack(uint256 packed) internal pure returns (Record memory) {
+        return Record(uint64(packed), uint64(packed >> 64), uint64(packed >> 128));
+    }
+
+    /// @dev The packed record after folding in `observation` (<= ONE) with weight `w` (<= ONE).
+    function _fold(uint256 packed, uint256 observation, uint256 w) internal view returns (uint256) {
+        uint256 score = packed & type(uint64).max;
+        uint256 count = (packed >> 64) & type(uint64).max;
+        unchecked {
+            if (count == 0) {
+                score = observation;
+            } else if (observation >= score) {
+                score += (w * (observation - score)) / ONE;
+            } else {
+                score -= (w * (score - observation) + ONE - 1) / ONE;
+            }
+            // score <= ONE < 2^64; the count cannot realistically reach 2^64.
+            return score | ((count + 1) << 64) | (block.timestamp << 128);
+        }
+    }
+
+    function _checkWeight(uint256 w) internal pure {
+        if (w == 0 || w > ONE) revert InvalidWeight(w);
+    }
+}

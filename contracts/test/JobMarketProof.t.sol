@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {vm} from "./utils/Vm.sol";
+import {MarketBase, RoundFixture} from "./utils/MarketBase.sol";
+import {JobMarket} from "../src/JobMarket.sol";
+import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
+import {IRoundVerifier} from "../src/IRoundVerifier.sol";
+import {RoundVerifierDemo} from "../src/generated/RoundVerifierDemo.sol";
+
+/// @notice JobMarket with the real generated verifiers and real proofs of the prover's fixture
+///         rounds (n = 4, 10, 16 with 8 parameters, and the demo shape 10 x 2410).
+contract JobMarketProofTest is MarketBase {
+    function setUp() public {
+        _deployMarket();
+    }
+
+    function test_ContextMatchesFixture() public {
+        string[4] memory names = ["n4", "n10", "n16", "demo"];
+        for (uint256 k; k < 4; ++k) {
+            _deployMarket();
+            RoundFixture memory f = loadFixture(names[k]);
+            uint256 jobId = createEthJob(jobParams(f, deployVerifier(names[k]), address(0), 1));
+            assertEq(jobId, 1, "fixture job id");
+            assertEq(market.context(jobId, 0), f.context, "context");
+            assertEq(f.publicInputs[0], f.context, "fixture context input");
+        }
+    }
+
+    function test_FinalizeAndPay_n4() public {
+        _fullRound("n4");
+    }
+
+    function test_FinalizeAndPay_n10() public {
+        _fullRound("n10");
+    }
+
+    function test_FinalizeAndPay_n16() public {
+        _fullRound("n16");
+    }
+
+    function test_FinalizeAndPay_demo() public {
+        _fullRound("demo");
+    }
+
+    function _fullRound(string memory name) internal {
+        RoundFixture memory f = loadFixture(name);
+        uint256 jobId = setUpJob(f, deployVerifier(name), 1);
+        submitAll(jobId, 0, f);
+        JobMarket.Finalization memory fin = finalization(f);
+        uint256 total;
+        for (uint256 i; i < f.n; ++i) {
+            total += f.scores[i];
+        }
+        uint256 allocated;
+        for (uint256 i; i < f.n; ++i) {
+            allocated += (BUDGET * f.scores[i]) / total;
+        }
+        vm.expectEmit(true, true, true, true, address(market));
+        emit JobMarket.RoundFinalized(
+            jobId, 0, f.model, f.newModel, f.flags, 0, uint40(block.timestamp), fin.scoreWords, total, allocated
+        );
+        vm.prank(aggregator);
+        market.finalizeRound(jobId, 0, fin);
+
+        JobMarket.State memory s = market.jobState(jobId);
+        assertEq(uint256(s.status), uint256(JobMarket.Status.Completed), "completed");
+        assertEq(s.model, f.newModel, "model advanced");
+        assertEq(s.round, 1, "round advanced");
+
+        JobMarket.RoundOutcome memory o = outcome(fin, uint40(block.timestamp));
+        uint256 paid;
+        for (uint256 i; i < f.n; ++i) {
+            bytes32 id = bytes32(uint256(uint160(trainers[i])));
+            ReliabilityRegistry.Record memory r = registry.get(id);
+            assertEq(r.observations, 1, "one observation");
+            assertEq(r.score, (f.scores[i] * 1e18) / total, "reliability = score share");
+            if (f.scores[i] == 0) {
+                assertTrue(!f.inliers[i], "zero score only for outliers here");
+                vm.expectRevert(abi.encodeWithSelector(JobMarket.NothingToClaim.selector, i));
+                market.claim(jobId, 0, i, o);
+                continue;
+            }
+            market.claim(jobId, 0, i, o);
+            uint256 expected = (BUDGET * f.scores[i]) / total;
+            assertEq(market.owed(address(0), trainers[i]), expected, "pro-rata share");
+            paid += expected;
+            vm.expectRevert(abi.encodeWithSelector(JobMarket.AlreadySettled.selector, i));
+            market.claim(jobId, 0, i, o);
+            uint256 before = trainers[i].balance;
+            vm.prank(trainers[i]);
+            market.withdraw(address(0));
+            assertEq(trainers[i].balance - before, expected, "withdrawn");
+        }
+        s = market.jobState(jobId);
+        assertEq(s.unclaimed, 0, "all claimed");
+        assertEq(s.escrow, BUDGET - paid, "dust stays in escrow");
+        vm.prank(owner);
+        market.recover(jobId);
+        assertEq(market.owed(address(0), owner), BUDGET - paid, "owner recovers the dust");
+        assertEq(address(market).balance, BUDGET - paid + BOND + f.n * STAKE, "balance = owed + bond + stakes");
+    }
+
+    function test_RejectsTamperedClaims() public {
+        RoundFixture memory f = loadFixture("n4");
+        uint256 jobId = setUpJob(f, deployVerifier("n4"), 1);
+        submitAll(jobId, 0, f);
+        vm.startPrank(aggregator);
+
+        JobMarket.Finalization memory fin = finalization(f);
+        fin.newModel += 1;
+        vm.expectRevert(JobMarket.InvalidProof.selector);
+        market.finalizeRound(jobId, 0, fin);
+
+        fin = finalization(f);
+        fin.scoreWords[0] += 1; // slot 0's score + 1
+        vm.expectRevert(JobMarket.InvalidProof.selector);
+        market.finalizeRound(jobId, 0, fin);
+
+        fin = finalization(f);
+        fin.inlierBits |= 2; // slot 1 is an outlier with score 0: claim it is an inlier
+        vm.expectRevert(JobMarket.InvalidProof.selector);
+        market.finalizeRound(jobId, 0, fin);
+
+        fin = finalization(f);
+        fin.unavailableBits = 2; // drop an outlier: the presence bits change
+        vm.expectRevert(JobMarket.InvalidProof.selector);
+        market.finalizeRound(jobId, 0, fin);
+
+        fin = finalization(f);
+        fin.proof[0] = f.proof[6];
+        fin.proof[1] = f.proof[7];
+        fin.proof[6] = f.proof[0];
+        fin.proof[7] = f.proof[1];
+        vm.expectRevert(JobMarket.InvalidProof.selector);
+        market.finalizeRound(jobId, 0, fin);
+        vm.stopPrank();
+
+        // The untampered proof still goes through.
+        vm.prank(aggregator);
+        market.finalizeRound(jobId, 0, finalization(f));
+    }
+
+    function test_RejectsAProofForADifferentCommitment() public {
+        RoundFixture memory f = loadFixture("n4");
+        uint256 jobId = setUpJob(f, deployVerifier("n4"), 1);
+        f.commitments[2] += 1;
+        submitAll(jobId, 0, f);
+        vm.prank(aggregator);
+        vm.expectRevert(JobMarket.InvalidProof.selector);
+        market.finalizeRound(jobId, 0, finalization(f));
+    }
+
+    function test_RejectsAProofForADifferentContext() public {
+        RoundFixture memory f = loadFixture("n4");
+        IRoundVerifier v = deployVerifier("n4");
+        JobMarket.JobParams memory p = jobParams(f, v, address(0), 1);
+        p.tau += 1; // the owner's hyper-parameters are not the proven ones
+        uint256 jobId = createEthJob(p);
+        vm.prank(aggregator);
+        market.postBond{value: BOND}(jobId);
+        for (uint256 i; i < f.n; ++i) {
+            trainers.push(_trainer(i));
+            vm.deal(_trainer(i), 10 ether);
+            vm.prank(_trainer(i));
+            market.join{value: STAKE}(jobId);
+        }
+        vm.warp(block.timestamp + 100);
+        submitAll(jobId, 0, f);
+        vm.prank(aggregator);
+        vm.expectRevert(JobMarket.InvalidProof.selector);
+        market.finalizeRound(jobId, 0, finalization(f));
+    }
+
+    function test_RejectsTheWrongInitialModel() public {
+        RoundFixture memory f = loadFixture("n4");
+        f.model += 1;
+        uint256 jobId = setUpJob(f, deployVerifier("n4"), 1);
+        f.model -= 1;
+        submitAll(jobId, 0, f);
+        vm.prank(aggregator);
+        vm.expectRevert(JobMarket.InvalidProof.selector);
+        market.finalizeRound(jobId, 0, finalization(f));
+    }
+
+    function test_NextRoundStartsFromTheProvenModel() public {
+        RoundFixture memory f = loadFixture("n4");
+        uint256 jobId = setUpJob(f, deployVerifier("n4"), 3);
+        submitAll(jobId, 0, f);
+        vm.prank(aggregator);
+        market.finalizeRound(jobId, 0, finalization(f));
+        JobMarket.State memory s = market.jobState(jobId);
+        assertEq(uint256(s.status), uint256(JobMarket.Status.Active), "still active");
+        assertEq(s.model, f.newModel, "C(w) of round 1 = C(w') of round 0");
+        assertEq(s.escrow, BUDGET - s.unclaimed, "one round allocated");
+        assertTrue(s.unclaimed <= BUDGET / 3, "at most one round budget");
+        // Round 0 cannot be finalized twice, and round 1 needs its own submissions.
+        vm.prank(aggregator);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.WrongRound.selector, 0, 1));
+        market.finalizeRound(jobId, 0, finalization(f));
+    }
+
+    // ---------------------------------------------------------------- the committed demo verifier
+
+    function _demoInputs(RoundFixture memory f) internal pure returns (uint256[16] memory x) {
+        for (uint256 i; i < 16; ++i) {
+            x[i] = f.publicInputs[i];
+        }
+    }
+
+    function test_DemoVerifierAcceptsTheFixture() public {
+        RoundFixture memory f = loadFixture("demo");
+        assertEq(f.publicInputs.length, 16, "demo shape has 16 inputs");
+        RoundVerifierDemo v = new RoundVerifierDemo();
+        assertTrue(v.verifyProof(f.proof, _demoInputs(f)), "fixture rejected");
+    }
+
+    function test_DemoVerifierRejectsATamperedProof() public {
+        RoundFixture memory f = loadFixture("demo");
+        RoundVerifierDemo v = new RoundVerifierDemo();
+        uint256[8] memory p = f.proof;
+        (p[0], p[1], p[6], p[7]) = (f.proof[6], f.proof[7], f.proof[0], f.proof[1]);
+        assertTrue(!v.verifyProof(p, _demoInputs(f)), "swapped proof accepted");
+        p = f.proof;
+        p[0] = (p[0] + 1) % 21888242871839275222246405745257275088696311157297823662689037894645226208583;
+        vm.expectRevert(abi.encodeWithSelector(RoundVerifierDemo.PrecompileFailed.selector, 8));
+        v.verifyProof(p, _demoInputs(f));
+    }
+
+    function test_DemoVerifierRejectsATamperedInput() public {
+        RoundFixture memory f = loadFixture("demo");
+        RoundVerifierDemo v = new RoundVerifierDemo();
+        for (uint256 i; i < 16; ++i) {
+            uint256[16] memory x = _demoInputs(f);
+            x[i] = (x[i] + 1) % market.R();
+            assertTrue(!v.verifyProof(f.proof, x), "tampered input accepted");
+        }
+    }
+
+    function test_DemoVerifierRevertsOnAnInputNotInField() public {
+        RoundFixture memory f = loadFixture("demo");
+        RoundVerifierDemo v = new RoundVerifierDemo();
+        uint256[16] memory x = _demoInputs(f);
+        x[7] += market.R();
+        vm.expectRevert(abi.encodeWithSelector(RoundVerifierDemo.PublicInputNotInField.selector, 7));
+        v.verifyProof(f.proof, x);
+    }
+}

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Test} from "./Test.sol";
+import {vm} from "./Vm.sol";
+import {JobMarket} from "../../src/JobMarket.sol";
+import {ReliabilityRegistry} from "../../src/ReliabilityRegistry.sol";
+import {IRoundVerifier} from "../../src/IRoundVerifier.sol";
+import {RoundVerifierN4} from "../../src/generated/RoundVerifierN4.sol";
+import {RoundVerifierN10} from "../../src/generated/RoundVerifierN10.sol";
+import {RoundVerifierN16} from "../../src/generated/RoundVerifierN16.sol";
+import {RoundVerifierDemo} from "../../src/generated/RoundVerifierDemo.sol";
+
+/// @dev A proven round written by `fedproof prover export` (test/fixtures/round_*.json).
+struct RoundFixture {
+    uint256 n;
+    uint256 params;
+    uint256 context;
+    uint256 model;
+    uint256 newModel;
+    uint256[] commitments;
+    bool[] inliers;
+    uint256[] scores;
+    uint256 flags;
+    uint256[] publicInputs;
+    uint256[8] proof;
+}
+
+/// @dev Deploys a market with its registry and drives jobs through the fixture rounds.
+abstract contract MarketBase is Test {
+    uint256 internal constant AGG_KEY = 0xA66;
+    uint256 internal constant BUDGET = 1000 ether;
+    uint256 internal constant STAKE = 1 ether;
+    uint256 internal constant BOND = 10 ether;
+    uint256 internal constant WEIGHT = 0.2e18;
+    uint32 internal constant WINDOW = 1 hours;
+
+    JobMarket internal market;
+    ReliabilityRegistry internal registry;
+    address internal owner = address(0x0A11CE);
+    address internal aggregator;
+    address[] internal trainers;
+
+    function _deployMarket() internal {
+        aggregator = vm.addr(AGG_KEY);
+        registry = new ReliabilityRegistry(address(this), WEIGHT);
+        market = new JobMarket(registry, address(this));
+        registry.grantRole(registry.WRITER_ROLE(), address(market));
+        vm.deal(owner, 1e9 ether);
+        vm.deal(aggregator, 1e9 ether);
+    }
+
+    function _trainer(uint256 i) internal pure returns (address) {
+        return address(uint160(0x7000 + i));
+    }
+
+    function loadFixture(string memory name) internal view returns (RoundFixture memory f) {
+        string memory json = vm.readFile(string.concat(vm.projectRoot(), "/test/fixtures/round_", name, ".json"));
+        f.n = vm.parseJsonUint(json, ".trainers");
+        f.params = vm.parseJsonUint(json, ".params");
+        f.context = vm.parseJsonUint(json, ".context");
+        f.model = vm.parseJsonUint(json, ".model_commitment");
+        f.newModel = vm.parseJsonUint(json, ".new_model_commitment");
+        f.commitments = vm.parseJsonUintArray(json, ".update_commitments");
+        f.inliers = vm.parseJsonBoolArray(json, ".inliers");
+        f.scores = vm.parseJsonUintArray(json, ".scores");
+        f.flags = vm.parseJsonUint(json, ".flags");
+        f.publicInputs = vm.parseJsonUintArray(json, ".public_inputs");
+        uint256[] memory p = vm.parseJsonUintArray(json, ".proof");
+        require(p.length == 8, "fixture proof");
+        for (uint256 i; i < 8; ++i) {
+            f.proof[i] = p[i];
+        }
+    }
+
+    /// @dev Deploys the generated verifier of a fixture and approves it in the market.
+    function deployVerifier(string memory name) internal returns (IRoundVerifier v) {
+        bytes32 h = keccak256(bytes(name));
+        if (h == keccak256("n4")) v = IRoundVerifier(address(new RoundVerifierN4()));
+        else if (h == keccak256("n10")) v = IRoundVerifier(address(new RoundVerifierN10()));
+        else if (h == keccak256("n16")) v = IRoundVerifier(address(new RoundVerifierN16()));
+        else if (h == keccak256("demo")) v = IRoundVerifier(address(new RoundVerifierDemo()));
+        else revert("unknown fixture");
+        market.setVerifierApproval(address(v), true);
+    }
+
+    /// @dev Job terms that reproduce the fixture's context (job 1, round 0, f = 1, tau = 1.5,
+    ///      lr = next lr = 64, dup_tol = params).
+    function jobParams(RoundFixture memory f, IRoundVerifier verifier, address token, uint32 rounds)
+        internal
+        view
+        returns (JobMarket.JobParams memory p)
+    {
+        p.token = token;
+        p.budget = uint128(BUDGET);
+        p.stake = uint128(STAKE);
+        p.bond = uint128(BOND);
+        p.aggregator = aggregator;
+        p.verifier = verifier;
+        p.specHash = keccak256("digits-mlp-64-32-10");
+        p.specURI = "ipfs://spec";
+        p.initialModel = f.model;
+        p.rounds = rounds;
+        p.trainers = uint8(f.n);
+        p.maxMalicious = 1;
+        p.tau = 3 << 15;
+        p.lr = 64;
+        p.lrDecay = 0;
+        p.dupTol = uint32(f.params);
+        p.startTime = uint40(block.timestamp + 100);
+        p.submitWindow = WINDOW;
+        p.finalizeWindow = WINDOW;
+        p.disputeWindow = WINDOW;
+    }
+
+    function createEthJob(JobMarket.JobParams memory p) internal returns (uint256 jobId) {
+        vm.prank(owner);
+        jobId = market.createJob{value: p.budget}(p);
+    }
+
+    /// @dev Creates the job, posts the bond, joins every trainer slot and opens round 0.
+    function setUpJob(RoundFixture memory f, IRoundVerifier verifier, uint32 rounds) internal returns (uint256 jobId) {
+        jobId = createEthJob(jobParams(f, verifier, address(0), rounds));
+        vm.prank(aggregator);
+        market.postBond{value: BOND}(jobId);
+        delete trainers;
+        for (uint256 i; i < f.n; ++i) {
+            address t = _trainer(i);
+            trainers.push(t);
+            vm.deal(t, 100 ether);
+            vm.prank(t);
+            market.join{value: STAKE}(jobId);
+        }
+        vm.warp(block.timestamp + 100);
+    }
+
+    function submitAll(uint256 jobId, uint32 round, RoundFixture memory f) internal {
+        for (uint256 i; i < f.n; ++i) {
+            vm.prank(trainers[i]);
+            market.submitUpdate(jobId, round, f.commitments[i], keccak256(abi.encode(i)));
+        }
+    }
+
+    function finalization(RoundFixture memory f) internal view returns (JobMarket.Finalization memory fin) {
+        fin.newModel = f.newModel;
+        for (uint256 i; i < f.n; ++i) {
+            if (f.inliers[i]) fin.inlierBits |= uint64(1 << i);
+        }
+        uint256 words = (f.n + 4) / 5;
+        fin.scoreWords = new uint256[](words);
+        for (uint256 k; k < words; ++k) {
+            fin.scoreWords[k] = f.publicInputs[4 + f.n + k];
+        }
+        fin.roster = trainers;
+        // Element by element: a copy, not an alias of the fixture's proof.
+        for (uint256 i; i < 8; ++i) {
+            fin.proof[i] = f.proof[i];
+        }
+    }
+
+    function outcome(JobMarket.Finalization memory fin, uint40 finalizedAt)
+        internal
+        pure
+        returns (JobMarket.RoundOutcome memory o)
+    {
+        o.unavailableBits = fin.unavailableBits;
+        o.finalizedAt = finalizedAt;
+        o.scoreWords = fin.scoreWords;
+    }
+}
