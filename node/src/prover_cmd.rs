@@ -58,6 +58,16 @@ pub struct ExportArgs {
     /// Seed of the fixture round and its proof randomness.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Job id of the fixture round.
+    #[arg(long, default_value_t = 1)]
+    job: u64,
+    /// Round number of the fixture round.
+    #[arg(long, default_value_t = 0)]
+    round: u32,
+    /// Slots that submitted a commitment but are declared unavailable (comma-separated): their
+    /// commitment stays in the public inputs, their presence bit is 0.
+    #[arg(long, value_delimiter = ',')]
+    unavailable: Vec<usize>,
 }
 
 /// Everything a contract test needs about the fixture round, as decimal strings.
@@ -116,8 +126,21 @@ fn setup(args: &ShapeArgs) -> anyhow::Result<()> {
 fn export(args: &ExportArgs) -> anyhow::Result<()> {
     let (store, shape) = store_and_shape(&args.shape)?;
     anyhow::ensure!(args.malicious < shape.trainers, "--malicious must be below --trainers ({})", shape.trainers);
+    if let Some(slot) = args.unavailable.iter().find(|&&s| s >= shape.trainers) {
+        anyhow::bail!("--unavailable slot {slot} does not exist (slots are 0..{})", shape.trainers);
+    }
     let keys = store.load_or_setup(shape, &mut OsRng)?;
-    let witness = RoundWitness::new(synthetic(shape, args.malicious, args.seed).input)?;
+    let mut input = synthetic(shape, args.malicious, args.seed).input;
+    input.params.job_id = args.job;
+    input.params.round = args.round;
+    let submitted = input.update_commitments();
+    for &slot in &args.unavailable {
+        input.updates[slot] = None;
+    }
+    let mut witness = RoundWitness::new(input)?;
+    for &slot in &args.unavailable {
+        witness.public.updates[slot] = submitted[slot];
+    }
     let inputs = witness.public.to_vec();
     let fixture_base = (witness.input.params, witness.input.presence(), witness.output.clone(), witness.public.clone());
     let proof = snark::prove(&keys.pk, witness, &mut rand_chacha::ChaCha20Rng::seed_from_u64(args.seed))?;

@@ -19,7 +19,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (validate, label) in [(Validate::No, "without"), (Validate::Yes, "with")] {
         let start = Instant::now();
         let _pk = ProvingKey::<Bn254>::deserialize_with_mode(bytes.as_slice(), Compress::Yes, validate)?;
-        println!("compressed:   {} bytes, {label} validation: load {:.2} s", bytes.len(), start.elapsed().as_secs_f64());
+        println!(
+            "compressed:   {} bytes, {label} validation: load {:.2} s",
+            bytes.len(),
+            start.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }

@@ -242,3 +242,23 @@ fn alignment_catches_a_free_rider_that_krum_keeps() {
     assert_eq!(out.scores[6], 0);
     assert!(satisfied(&RoundWitness::new(input).unwrap()));
 }
+
+#[test]
+fn an_unavailable_slot_keeps_its_commitment_but_counts_as_absent() {
+    // The contract accumulates every submitted commitment; a slot the aggregator declares
+    // unavailable keeps C_i in the public inputs with presence 0. The circuit must accept that,
+    // and must not let the slot's update count.
+    let s = synthetic(Shape::new(6, 8).unwrap(), 1, 12);
+    let submitted = s.input.update_commitments()[2];
+    let mut input = s.input.clone();
+    input.updates[2] = None;
+    let mut w = RoundWitness::new(input).unwrap();
+    assert_eq!(w.public.updates[2], Fr::from(0u8));
+    w.public.updates[2] = submitted;
+    assert!(satisfied(&w), "unavailable slot with its commitment still in the inputs");
+    assert!(!w.output.inliers[2] && w.output.scores[2] == 0);
+    // Claiming it present without its update is rejected.
+    let mut bad = w.clone();
+    bad.public.flags = fedproof_prover::round::public_inputs::pack_flags(&[true; 6], &bad.output.inliers);
+    assert!(!satisfied(&bad));
+}

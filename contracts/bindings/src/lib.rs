@@ -40,10 +40,7 @@ mod tests {
             JobMarket::finalizeRoundCall::SIGNATURE,
             "finalizeRound(uint256,uint32,(uint256,uint64,uint64,uint256[],address[],uint256[8]))"
         );
-        assert_eq!(
-            ReliabilityRegistry::updateBatchCall::SIGNATURE,
-            "updateBatch(bytes32[],uint256[])"
-        );
+        assert_eq!(ReliabilityRegistry::updateBatchCall::SIGNATURE, "updateBatch(bytes32[],uint256[])");
         assert_eq!(JobMarket::InvalidProof::SIGNATURE, "InvalidProof()");
         assert!(JobMarket::RoundFinalized::SIGNATURE.starts_with("RoundFinalized(uint256,uint256,"));
     }
@@ -71,10 +68,7 @@ mod tests {
         let back = JobMarket::claimCall::abi_decode(&data).expect("decodes");
         assert_eq!(back.slot, U256::from(3));
         assert_eq!(back.o.scoreWords, vec![U256::from(7)]);
-        let w = JobMarket::withdrawCall {
-            token: Address::ZERO,
-        }
-        .abi_encode();
+        let w = JobMarket::withdrawCall { token: Address::ZERO }.abi_encode();
         assert_eq!(&w[..4], &JobMarket::withdrawCall::SELECTOR);
     }
 }
