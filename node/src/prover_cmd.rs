@@ -99,7 +99,7 @@ pub fn run(cmd: ProverCommand) -> anyhow::Result<()> {
 
 fn store_and_shape(args: &ShapeArgs) -> anyhow::Result<(KeyStore, Shape)> {
     let shape = Shape::new(args.trainers, args.params)?;
-    Ok((KeyStore::new(args.keys.clone().unwrap_or_else(KeyStore::default_dir)), shape))
+    Ok((KeyStore::at(args.keys.clone()), shape))
 }
 
 fn setup(args: &ShapeArgs) -> anyhow::Result<()> {

@@ -62,6 +62,11 @@ impl KeyStore {
         KeyStore { dir: dir.into() }
     }
 
+    /// A store at `dir`, or at [`KeyStore::default_dir`] when none is given.
+    pub fn at(dir: Option<PathBuf>) -> Self {
+        KeyStore::new(dir.unwrap_or_else(Self::default_dir))
+    }
+
     /// `$FEDPROOF_HOME/keys`, or `.fedproof/keys` in the working directory.
     pub fn default_dir() -> PathBuf {
         std::env::var_os("FEDPROOF_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".fedproof")).join("keys")

@@ -63,7 +63,7 @@ struct ProverFigures {
 pub fn run(args: ProverArgs) -> anyhow::Result<()> {
     let shape = Shape::new(args.trainers, args.params)?;
     anyhow::ensure!(args.malicious < shape.trainers, "--malicious must be below --trainers ({})", shape.trainers);
-    let store = KeyStore::new(args.keys.clone().unwrap_or_else(KeyStore::default_dir));
+    let store = KeyStore::at(args.keys.clone());
 
     let bar = progress(format!("{shape}: counting constraints"));
     let constraints = snark::constraint_count(shape)?;

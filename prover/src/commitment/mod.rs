@@ -81,7 +81,12 @@ pub fn commit_packed(tag: u64, job_id: u64, round: u32, elements: &[Fr]) -> Fr {
 /// Commitment to a trainer's encoded update for `(job_id, round)`.
 pub fn commit_update(job_id: u64, round: u32, update: &[i64]) -> Result<Fr> {
     check(update, UPDATE_BITS, "update")?;
-    Ok(commit_packed(UPDATE_TAG, job_id, round, &pack(update, UPDATE_BITS)))
+    Ok(commit_checked_update(job_id, round, update))
+}
+
+/// [`commit_update`] for values already range-checked.
+pub(crate) fn commit_checked_update(job_id: u64, round: u32, update: &[i64]) -> Fr {
+    commit_packed(UPDATE_TAG, job_id, round, &pack(update, UPDATE_BITS))
 }
 
 /// Commitment to an encoded global model, the model trainers start `round` from.

@@ -100,12 +100,7 @@ impl RoundInput {
         self.updates
             .iter()
             .map(|u| match u {
-                Some(u) => commitment::commit_packed(
-                    commitment::UPDATE_TAG,
-                    self.params.job_id,
-                    self.params.round,
-                    &commitment::pack(u, UPDATE_BITS),
-                ),
+                Some(u) => commitment::commit_checked_update(self.params.job_id, self.params.round, u),
                 None => Fr::from(0u8),
             })
             .collect()

@@ -50,7 +50,7 @@ pub fn run(input: &RoundInput) -> Result<RoundOutput> {
         (0..n).map(|i| unique[i] && (krum[i] << TAU_FRAC_BITS) <= p.tau as i128 * median).collect();
 
     // 4. Alignment: an update pointing away from (or orthogonal to) the robust sum is dropped.
-    let alignment: Vec<i128> = (0..n).map(|i| (0..n).filter(|&j| krum_inlier[j]).map(|j| gram[i][j]).sum()).collect();
+    let alignment = weighted(&gram, &krum_inlier);
     let inliers: Vec<bool> = (0..n).map(|i| krum_inlier[i] && alignment[i] > 0).collect();
 
     // 5. Aggregate and new model: w' = w + γ·S with γ = ⌊lr / |I|⌋.
@@ -71,7 +71,7 @@ pub fn run(input: &RoundInput) -> Result<RoundOutput> {
         .collect::<Result<Vec<i64>>>()?;
 
     // 6. Contribution score: max(0, ⟨Δ_i,S⟩)² / ‖Δ_i‖², invariant to scaling one's own update.
-    let contribution: Vec<i128> = (0..n).map(|i| (0..n).filter(|&j| inliers[j]).map(|j| gram[i][j]).sum()).collect();
+    let contribution = weighted(&gram, &inliers);
     let mut scores = vec![0u64; n];
     let mut score_rem = vec![0i128; n];
     for i in (0..n).filter(|&i| inliers[i]) {
@@ -103,6 +103,11 @@ pub fn run(input: &RoundInput) -> Result<RoundOutput> {
             score_rem,
         },
     })
+}
+
+/// `Σ_{j ∈ mask} G_ij` for every i: `⟨Δ_i, Σ_{j ∈ mask} Δ_j⟩` (the circuit's `weighted`).
+fn weighted(gram: &[Vec<i128>], mask: &[bool]) -> Vec<i128> {
+    gram.iter().map(|row| row.iter().zip(mask).filter(|(_, m)| **m).map(|(g, _)| g).sum()).collect()
 }
 
 fn dot(a: &[i64], b: &[i64]) -> i128 {
