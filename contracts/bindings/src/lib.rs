@@ -3,26 +3,27 @@
 //! `make contracts-abi` rewrites those files and `make test` fails if they are stale).
 //!
 //! Each module exposes the contract's call and event types (`JobMarket::finalizeRoundCall`,
-//! `JobMarket::RoundFinalized`, …), its errors, and its creation and runtime bytecode
-//! (`BYTECODE`, `DEPLOYED_BYTECODE`).
+//! `JobMarket::RoundFinalized`, …), its errors, its creation and runtime bytecode
+//! (`BYTECODE`, `DEPLOYED_BYTECODE`), and a typed instance (`JobMarket::new(address, provider)`,
+//! `JobMarket::deploy(provider, …)`) for alloy providers.
 
 #![allow(missing_docs)] // the items are generated from the ABI; the contracts' NatSpec documents them
 #![allow(clippy::too_many_arguments)] // generated constructors of wide events
 
-alloy_sol_types::sol!(
-    #[sol(all_derives)]
+alloy::sol!(
+    #[sol(rpc, all_derives)]
     JobMarket,
     "../abi/JobMarket.json"
 );
 
-alloy_sol_types::sol!(
-    #[sol(all_derives)]
+alloy::sol!(
+    #[sol(rpc, all_derives)]
     ReliabilityRegistry,
     "../abi/ReliabilityRegistry.json"
 );
 
-alloy_sol_types::sol!(
-    #[sol(all_derives)]
+alloy::sol!(
+    #[sol(rpc, all_derives)]
     RoundVerifierDemo,
     "../abi/RoundVerifierDemo.json"
 );
@@ -30,8 +31,8 @@ alloy_sol_types::sol!(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloy_primitives::{Address, U256};
-    use alloy_sol_types::{SolCall, SolError, SolEvent};
+    use alloy::primitives::{Address, U256};
+    use alloy::sol_types::{SolCall, SolError, SolEvent};
 
     #[test]
     fn selectors_match_the_solidity_signatures() {
@@ -60,7 +61,7 @@ mod tests {
             slot: U256::from(3),
             o: JobMarket::RoundOutcome {
                 unavailableBits: 2,
-                finalizedAt: alloy_primitives::aliases::U40::from(1_000u64),
+                finalizedAt: alloy::primitives::aliases::U40::from(1_000u64),
                 scoreWords: vec![U256::from(7)],
             },
         };
