@@ -34,8 +34,8 @@ async fn snapshot(db: &Db, job: i64) -> String {
     let mut history = Vec::new();
     for t in &trainers {
         let source = format!("0x{:0>64}", t.trainer.trim_start_matches("0x"));
-        history.push(db.reliability_history(&source).await.expect("history"));
-        history.push(db.reliability(&source).await.expect("record").into_iter().map(|r| format!("{r:?}")).collect());
+        history.push(format!("{:?}", db.reliability_history(&source).await.expect("history")));
+        history.push(format!("{:?}", db.reliability(&source).await.expect("record")));
     }
     let counts = count_rows(db).await;
     format!("{jobs:?}{total}{rounds:?}{slots:?}{subs:?}{trainers:?}{history:?}{counts:?}")
