@@ -79,7 +79,7 @@ async fn follows_restarts_and_reindexes(engine: Engine) {
     let (out, fin) = stack.finalize(&verifier, &input).await;
     let finalized = stack
         .provider
-        .get_logs(&Filter::new().address(stack.market).event_signature(<JobMarket::RoundFinalized as alloy::sol_types::SolEvent>::SIGNATURE_HASH))
+        .get_logs(&Filter::new().from_block(0).address(stack.market).event_signature(<JobMarket::RoundFinalized as alloy::sol_types::SolEvent>::SIGNATURE_HASH))
         .await
         .expect("logs");
     let event = finalized[0].log_decode::<JobMarket::RoundFinalized>().expect("decodes").inner.data;
@@ -95,7 +95,7 @@ async fn follows_restarts_and_reindexes(engine: Engine) {
     // No gaps: every event on chain is in the index, with the values the contract computed.
     let claimed = stack
         .provider
-        .get_logs(&Filter::new().address(stack.market).event_signature(<JobMarket::Claimed as alloy::sol_types::SolEvent>::SIGNATURE_HASH))
+        .get_logs(&Filter::new().from_block(0).address(stack.market).event_signature(<JobMarket::Claimed as alloy::sol_types::SolEvent>::SIGNATURE_HASH))
         .await
         .expect("logs");
     let job_row = db.job(1).await.expect("job").expect("job row");
