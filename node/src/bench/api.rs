@@ -55,7 +55,8 @@ pub fn run(args: ApiArgs) -> anyhow::Result<()> {
 
 async fn bench(args: ApiArgs) -> anyhow::Result<()> {
     let bar = super::progress("deploying contracts and a job on anvil".into());
-    let anvil = Anvil::at(&args.anvil).try_spawn().with_context(|| format!("spawning {}", args.anvil.display()))?;
+    // The demo verifier is for 10 trainers: owner, aggregator and 10 trainers need 12 accounts.
+    let anvil = Anvil::at(&args.anvil).args(["--accounts", "12"]).try_spawn().with_context(|| format!("spawning {}", args.anvil.display()))?;
     let signers: Vec<PrivateKeySigner> = anvil.keys().iter().map(|k| PrivateKeySigner::from(k.clone())).collect();
     let mut wallet = EthereumWallet::from(signers[0].clone());
     for s in &signers[1..] {
