@@ -105,6 +105,18 @@ impl Stack {
     /// Creates a one-round job for `input` (its job id must be the next one), posts the bond,
     /// joins every slot and opens round 0.
     pub async fn open_job(&self, verifier: Address, input: &RoundInput) -> U256 {
+        let job = self.create_job(verifier, input).await;
+        let market = self.market();
+        send(market.postBond(job).value(U256::from(BOND)).from(self.aggregator())).await;
+        for slot in 0..input.shape.trainers {
+            send(market.join(job).value(U256::from(STAKE)).from(self.trainer(slot))).await;
+        }
+        self.warp(100).await;
+        job
+    }
+
+    /// Creates a one-round job for `input` starting in 100 s (its job id must be the next one).
+    pub async fn create_job(&self, verifier: Address, input: &RoundInput) -> U256 {
         let market = self.market();
         let p = &input.params;
         let now = self.provider.get_block(alloy::eips::BlockId::latest()).await.expect("rpc").expect("block").header.timestamp;
@@ -141,13 +153,7 @@ impl Stack {
             .await
             .expect("created");
         assert!(receipt.status(), "createJob reverted");
-        let job = U256::from(p.job_id);
-        send(market.postBond(job).value(U256::from(BOND)).from(self.aggregator())).await;
-        for slot in 0..input.shape.trainers {
-            send(market.join(job).value(U256::from(STAKE)).from(self.trainer(slot))).await;
-        }
-        self.warp(100).await;
-        job
+        U256::from(p.job_id)
     }
 
     /// Every present slot submits its commitment for round 0.
