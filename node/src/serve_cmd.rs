@@ -82,7 +82,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         public_rpc_url: args.public_rpc,
         market: args.market,
         listen: args.listen,
-        indexer: IndexerConfig { confirmations: args.confirmations, start_block: args.start_block, ..Default::default() },
+        indexer: IndexerConfig {
+            confirmations: args.confirmations,
+            start_block: args.start_block,
+            ..Default::default()
+        },
         dashboard: args.dashboard,
         aggregator,
         sealing_key,

@@ -3,9 +3,9 @@
 
 use crate::blobs::BlobStore;
 use crate::db::{Db, DbError};
-use crate::sealed::AggregatorKey;
 use crate::http::{router, AppState};
 use crate::indexer::{Chain, Indexer, IndexerConfig};
+use crate::sealed::AggregatorKey;
 use alloy::primitives::Address;
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;

@@ -38,7 +38,8 @@ async fn serves_a_finished_job(engine: Engine) {
     let (out, fin) = stack.finalize(&verifier, &input).await;
     let state = stack.market().jobState(job).call().await.expect("state");
     let test_db = TestDb::new(engine).await;
-    let server = start_server(&stack, &test_db.url, HashMap::from([(verifier.address, verifier.vk.clone())]), None).await;
+    let server =
+        start_server(&stack, &test_db.url, HashMap::from([(verifier.address, verifier.vk.clone())]), None).await;
     wait_indexed(&stack, &server).await;
     let base = format!("http://{}", server.addr);
     let client = reqwest::Client::new();
@@ -67,13 +68,19 @@ async fn serves_a_finished_job(engine: Engine) {
     assert_eq!(detail["rounds_detail"][0]["total_score"], out.scores.iter().sum::<u64>().to_string());
     let trainers = detail["trainers"].as_array().expect("trainers");
     assert_eq!(trainers.len(), 3);
-    let earned: U256 = trainers.iter().map(|t| t["earned"].as_str().expect("earned").parse::<U256>().expect("wei")).sum();
+    let earned: U256 =
+        trainers.iter().map(|t| t["earned"].as_str().expect("earned").parse::<U256>().expect("wei")).sum();
     assert_eq!(earned, U256::from(state.unclaimed), "what the API says was earned is what the contract allocated");
     assert!(trainers.iter().all(|t| t["reliability"].is_number()));
 
     let (status, round) = get(&client, &base, "/api/jobs/1/rounds/0").await;
     assert_eq!(status, 200);
-    let scores: Vec<u64> = round["slots"].as_array().expect("slots").iter().map(|s| s["score"].as_str().expect("s").parse().expect("n")).collect();
+    let scores: Vec<u64> = round["slots"]
+        .as_array()
+        .expect("slots")
+        .iter()
+        .map(|s| s["score"].as_str().expect("s").parse().expect("n"))
+        .collect();
     assert_eq!(scores, out.scores);
     let expected_outliers: Vec<i64> = (0..3).filter(|&i| !out.inliers[i as usize]).collect();
     assert_eq!(round["outliers"], serde_json::json!(expected_outliers));

@@ -43,8 +43,20 @@ async fn snapshot(db: &Db, job: i64) -> String {
 
 async fn count_rows(db: &Db) -> Vec<i64> {
     let mut counts = Vec::new();
-    for table in ["jobs", "job_trainers", "submissions", "rounds", "round_slots", "claims", "withdrawals", "reliability_events", "reliability"] {
-        counts.push(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(db.pool()).await.expect("count"));
+    for table in [
+        "jobs",
+        "job_trainers",
+        "submissions",
+        "rounds",
+        "round_slots",
+        "claims",
+        "withdrawals",
+        "reliability_events",
+        "reliability",
+    ] {
+        counts.push(
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(db.pool()).await.expect("count"),
+        );
     }
     counts
 }
@@ -79,7 +91,12 @@ async fn follows_restarts_and_reindexes(engine: Engine) {
     let (out, fin) = stack.finalize(&verifier, &input).await;
     let finalized = stack
         .provider
-        .get_logs(&Filter::new().from_block(0).address(stack.market).event_signature(<JobMarket::RoundFinalized as alloy::sol_types::SolEvent>::SIGNATURE_HASH))
+        .get_logs(
+            &Filter::new()
+                .from_block(0)
+                .address(stack.market)
+                .event_signature(<JobMarket::RoundFinalized as alloy::sol_types::SolEvent>::SIGNATURE_HASH),
+        )
         .await
         .expect("logs");
     let event = finalized[0].log_decode::<JobMarket::RoundFinalized>().expect("decodes").inner.data;
@@ -95,7 +112,12 @@ async fn follows_restarts_and_reindexes(engine: Engine) {
     // No gaps: every event on chain is in the index, with the values the contract computed.
     let claimed = stack
         .provider
-        .get_logs(&Filter::new().from_block(0).address(stack.market).event_signature(<JobMarket::Claimed as alloy::sol_types::SolEvent>::SIGNATURE_HASH))
+        .get_logs(
+            &Filter::new()
+                .from_block(0)
+                .address(stack.market)
+                .event_signature(<JobMarket::Claimed as alloy::sol_types::SolEvent>::SIGNATURE_HASH),
+        )
         .await
         .expect("logs");
     let job_row = db.job(1).await.expect("job").expect("job row");
@@ -122,7 +144,8 @@ async fn follows_restarts_and_reindexes(engine: Engine) {
         let slot = i64::try_from(e.slot).expect("slot");
         assert_eq!(slots[slot as usize].payout, e.amount.to_string(), "claim of slot {slot} equals its allocation");
     }
-    let withdrawals: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM withdrawals").fetch_one(db.pool()).await.expect("count");
+    let withdrawals: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM withdrawals").fetch_one(db.pool()).await.expect("count");
     assert_eq!(withdrawals, 1);
     // Reliability: every present trainer got one observation from this round's finalization.
     let source = format!("0x{:0>64}", format!("{:x}", stack.trainer(0)));

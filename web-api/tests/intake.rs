@@ -20,7 +20,15 @@ use support::server::start_server;
 use support::{Engine, TestDb};
 
 /// The body a trainer sends: its update sealed to the aggregator, signed over (job, round, commitment).
-fn body(signer: &PrivateKeySigner, trainer: Address, round: u32, commitment: U256, values: &[i64], slot: u32, recipient: &str) -> Value {
+fn body(
+    signer: &PrivateKeySigner,
+    trainer: Address,
+    round: u32,
+    commitment: U256,
+    values: &[i64],
+    slot: u32,
+    recipient: &str,
+) -> Value {
     let blob = UpdateBlob { job_id: 1, round, slot, values: values.to_vec() };
     let sealed = sealed::seal(recipient, &blob.encode()).expect("sealed");
     let digest = keccak256((U256::from(1), U256::from(round), commitment).abi_encode());
@@ -48,7 +56,8 @@ async fn intake_stores_valid_updates_and_refuses_bad_ones() {
     let key = Arc::new(AggregatorKey::generate());
     let recipient = key.recipient();
     let blob_dir = tempfile::tempdir().expect("dir");
-    let server = start_server(&stack, &test_db.url, HashMap::new(), Some((key, blob_dir.path().display().to_string()))).await;
+    let server =
+        start_server(&stack, &test_db.url, HashMap::new(), Some((key, blob_dir.path().display().to_string()))).await;
     let url = |round: u32| format!("http://{}/api/jobs/1/rounds/{round}/updates", server.addr);
     let client = reqwest::Client::new();
     let t0 = &stack.signers[2];
@@ -59,12 +68,42 @@ async fn intake_stores_valid_updates_and_refuses_bad_ones() {
     let mut tampered = slot0.clone();
     tampered[0] = if tampered[0] == 0 { 1 } else { 0 };
     let cases = [
-        ("bad signature", url(0), body(t1, t0.address(), 0, commitments[0], &slot0, 0, &recipient), 403, "bad_signature"),
+        (
+            "bad signature",
+            url(0),
+            body(t1, t0.address(), 0, commitments[0], &slot0, 0, &recipient),
+            403,
+            "bad_signature",
+        ),
         ("wrong round", url(1), body(t0, t0.address(), 1, commitments[0], &slot0, 0, &recipient), 400, "wrong_round"),
-        ("unregistered trainer", url(0), body(outsider, outsider.address(), 0, commitments[0], &slot0, 0, &recipient), 403, "not_a_trainer"),
-        ("commitment not on-chain", url(0), body(t0, t0.address(), 0, commitments[1], &slot0, 0, &recipient), 400, "commitment_mismatch"),
-        ("blob does not match", url(0), body(t0, t0.address(), 0, commitments[0], &tampered, 0, &recipient), 400, "commitment_mismatch"),
-        ("blob of another slot", url(0), body(t0, t0.address(), 0, commitments[0], &slot0, 1, &recipient), 400, "commitment_mismatch"),
+        (
+            "unregistered trainer",
+            url(0),
+            body(outsider, outsider.address(), 0, commitments[0], &slot0, 0, &recipient),
+            403,
+            "not_a_trainer",
+        ),
+        (
+            "commitment not on-chain",
+            url(0),
+            body(t0, t0.address(), 0, commitments[1], &slot0, 0, &recipient),
+            400,
+            "commitment_mismatch",
+        ),
+        (
+            "blob does not match",
+            url(0),
+            body(t0, t0.address(), 0, commitments[0], &tampered, 0, &recipient),
+            400,
+            "commitment_mismatch",
+        ),
+        (
+            "blob of another slot",
+            url(0),
+            body(t0, t0.address(), 0, commitments[0], &slot0, 1, &recipient),
+            400,
+            "commitment_mismatch",
+        ),
     ];
     for (what, url, body, status, code) in cases {
         let res = client.post(&url).json(&body).send().await.expect("post");
@@ -93,8 +132,13 @@ async fn intake_stores_valid_updates_and_refuses_bad_ones() {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].cid, answer["cid"].as_str().expect("cid"));
     let sig: Signature = answer["receipt"]["signature"].as_str().expect("sig").parse().expect("signature");
-    let digest = stack.market().receiptDigest(job, U256::ZERO, U256::ZERO, commitments[0]).call().await.expect("digest");
-    assert_eq!(sig.recover_address_from_prehash(&digest).expect("recovers"), stack.aggregator(), "JobMarket._checkReceipt accepts it");
+    let digest =
+        stack.market().receiptDigest(job, U256::ZERO, U256::ZERO, commitments[0]).call().await.expect("digest");
+    assert_eq!(
+        sig.recover_address_from_prehash(&digest).expect("recovers"),
+        stack.aggregator(),
+        "JobMarket._checkReceipt accepts it"
+    );
     // A retry gets the same receipt and stores nothing new.
     let again: Value = client.post(url(0)).json(&good).send().await.expect("post").json().await.expect("json");
     assert_eq!(again["receipt"]["signature"], answer["receipt"]["signature"]);

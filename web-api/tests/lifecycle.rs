@@ -60,5 +60,9 @@ async fn lifecycle(engine: Engine) {
     assert_eq!(rounds[0].status, "expired");
     assert_eq!(rounds[0].presence_bits, Some(0b010), "only slot 1 submitted");
     assert_eq!(rounds[0].bond_slashed.as_deref(), Some(BOND.to_string().as_str()));
-    assert_eq!(rounds[0].refunded.as_deref(), Some((support::chain::BUDGET).to_string().as_str()), "a one-round job refunds its whole budget");
+    assert_eq!(
+        rounds[0].refunded.as_deref(),
+        Some((support::chain::BUDGET).to_string().as_str()),
+        "a one-round job refunds its whole budget"
+    );
 }

@@ -9,16 +9,16 @@ use std::time::{Duration, Instant};
 
 use alloy::network::EthereumWallet;
 use alloy::node_bindings::Anvil;
+use alloy::primitives::keccak256;
 use alloy::primitives::{aliases::U40, Address, B256, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
-use anyhow::Context;
-use clap::Args;
-use fedproof_contracts::{JobMarket, ReliabilityRegistry, RoundVerifierDemo};
-use alloy::primitives::keccak256;
 use alloy::signers::SignerSync;
 use alloy::sol_types::SolValue;
+use anyhow::Context;
 use base64::Engine as _;
+use clap::Args;
+use fedproof_contracts::{JobMarket, ReliabilityRegistry, RoundVerifierDemo};
 use fedproof_web_api::codec::UpdateBlob;
 use fedproof_web_api::indexer::IndexerConfig;
 use fedproof_web_api::sealed::AggregatorKey;
@@ -63,7 +63,10 @@ pub fn run(args: ApiArgs) -> anyhow::Result<()> {
 async fn bench(args: ApiArgs) -> anyhow::Result<()> {
     let bar = super::progress("deploying contracts and a job on anvil".into());
     // The demo verifier is for 10 trainers: owner, aggregator and 10 trainers need 12 accounts.
-    let anvil = Anvil::at(&args.anvil).args(["--accounts", "12"]).try_spawn().with_context(|| format!("spawning {}", args.anvil.display()))?;
+    let anvil = Anvil::at(&args.anvil)
+        .args(["--accounts", "12"])
+        .try_spawn()
+        .with_context(|| format!("spawning {}", args.anvil.display()))?;
     let signers: Vec<PrivateKeySigner> = anvil.keys().iter().map(|k| PrivateKeySigner::from(k.clone())).collect();
     let mut wallet = EthereumWallet::from(signers[0].clone());
     for s in &signers[1..] {
@@ -193,9 +196,20 @@ async fn bench(args: ApiArgs) -> anyhow::Result<()> {
     server.shutdown().await;
     println!(
         "{}: {} requests, {} concurrent, {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
-        figures.endpoint, figures.requests, figures.concurrency, figures.requests_per_second, figures.p50_ms, figures.p99_ms, figures.errors
+        figures.endpoint,
+        figures.requests,
+        figures.concurrency,
+        figures.requests_per_second,
+        figures.p50_ms,
+        figures.p99_ms,
+        figures.errors
     );
-    println!("intake: {} concurrent uploads, {} answered 201, {} stored", JOBS as usize * signers[2..].len(), stored, uploads_stored);
+    println!(
+        "intake: {} concurrent uploads, {} answered 201, {} stored",
+        JOBS as usize * signers[2..].len(),
+        stored,
+        uploads_stored
+    );
     let figures = serde_json::json!({ "read": figures, "intake": {
         "concurrent_uploads": JOBS as usize * signers[2..].len(), "accepted": stored, "stored": uploads_stored } });
     if let Some(path) = &args.json {
@@ -226,17 +240,26 @@ async fn intake(
             let values: Vec<i64> = (0..64).map(|k| ((job as i64 * 31 + i as i64 * 7 + k) % 200) - 100).collect();
             let c = fedproof_prover::commitment::commit_update(job, 0, &values)?;
             let commitment = U256::from_be_bytes(fedproof_prover::export::field::to_word(&c));
-            market.submitUpdate(U256::from(job), 0, commitment, B256::ZERO).from(t.address()).send().await?.get_receipt().await?;
+            market
+                .submitUpdate(U256::from(job), 0, commitment, B256::ZERO)
+                .from(t.address())
+                .send()
+                .await?
+                .get_receipt()
+                .await?;
             let blob = UpdateBlob { job_id: job, round: 0, slot: i as u32, values };
             let sealed = fedproof_web_api::sealed::seal(recipient, &blob.encode())?;
             let digest = keccak256((U256::from(job), U256::ZERO, commitment).abi_encode());
             let signature = t.sign_message_sync(digest.as_slice())?;
-            bodies.push((job, serde_json::json!({
-                "trainer": format!("{:#x}", t.address()),
-                "commitment": fedproof_web_api::format::word(&commitment),
-                "blob": base64::engine::general_purpose::STANDARD.encode(sealed),
-                "signature": signature.to_string(),
-            })));
+            bodies.push((
+                job,
+                serde_json::json!({
+                    "trainer": format!("{:#x}", t.address()),
+                    "commitment": fedproof_web_api::format::word(&commitment),
+                    "blob": base64::engine::general_purpose::STANDARD.encode(sealed),
+                    "signature": signature.to_string(),
+                }),
+            ));
         }
     }
     bar.finish_and_clear();

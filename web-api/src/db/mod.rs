@@ -5,8 +5,8 @@ mod reads;
 mod writes;
 
 pub use reads::{
-    JobFilter, JobRow, ReliabilityEventRow, ReliabilityRow, RoundRow, SubmissionRow, TrainerEarning,
-    TrainerRow, UploadRow,
+    JobFilter, JobRow, ReliabilityEventRow, ReliabilityRow, RoundRow, SubmissionRow, TrainerEarning, TrainerRow,
+    UploadRow,
 };
 pub use writes::{Upload, UploadOutcome};
 

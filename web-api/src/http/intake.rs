@@ -56,7 +56,9 @@ pub async fn upload(
     if signer != trainer {
         return Err(ApiError::Forbidden {
             code: "bad_signature",
-            message: format!("the signature over (job {job}, round {round}, commitment) is by {signer}, not by {trainer}"),
+            message: format!(
+                "the signature over (job {job}, round {round}, commitment) is by {signer}, not by {trainer}"
+            ),
         });
     }
 
@@ -76,23 +78,34 @@ pub async fn upload(
         return Err(ApiError::bad("round_closed", format!("job {job} is not active")));
     }
     if state.round != round {
-        return Err(ApiError::bad("wrong_round", format!("round {round} is not job {job}'s current round {}", state.round)));
+        return Err(ApiError::bad(
+            "wrong_round",
+            format!("round {round} is not job {job}'s current round {}", state.round),
+        ));
     }
     let on_chain = market.commitments(jid, U256::from(round), U256::from(slot)).call().await?;
     if on_chain.is_zero() {
-        return Err(ApiError::bad("not_submitted", format!("slot {slot} has no commitment on-chain for round {round}")));
+        return Err(ApiError::bad(
+            "not_submitted",
+            format!("slot {slot} has no commitment on-chain for round {round}"),
+        ));
     }
     if on_chain != commitment {
         return Err(ApiError::bad(
             "commitment_mismatch",
-            format!("commitment {} differs from the one on-chain for slot {slot}: {}", word(&commitment), word(&on_chain)),
+            format!(
+                "commitment {} differs from the one on-chain for slot {slot}: {}",
+                word(&commitment),
+                word(&on_chain)
+            ),
         ));
     }
 
     // The blob must open to this very update.
     let plain = crate::sealed::open(key, &sealed)
         .map_err(|e| ApiError::bad("invalid_blob", format!("blob does not open with the aggregator's key: {e}")))?;
-    let update = UpdateBlob::decode(&plain).map_err(|e| ApiError::bad("invalid_blob", format!("blob is not an update: {e}")))?;
+    let update =
+        UpdateBlob::decode(&plain).map_err(|e| ApiError::bad("invalid_blob", format!("blob is not an update: {e}")))?;
     if (update.job_id, update.round, update.slot) != (job, round, slot) {
         return Err(ApiError::bad(
             "commitment_mismatch",
@@ -129,7 +142,9 @@ pub async fn upload(
         UploadOutcome::Stored => row.receipt_signature.clone(),
         UploadOutcome::AlreadyStored(sig) => sig,
         UploadOutcome::Conflict => {
-            return Err(ApiError::Conflict(format!("another update is already stored for slot {slot} of round {round}")))
+            return Err(ApiError::Conflict(format!(
+                "another update is already stored for slot {slot} of round {round}"
+            )))
         }
     };
     Ok((
@@ -137,7 +152,13 @@ pub async fn upload(
         Json(UploadAnswer {
             cid: row.cid,
             slot: row.slot,
-            receipt: Receipt { job_id: row.job_id, round: row.round, slot: row.slot, commitment: row.commitment, signature: receipt_signature },
+            receipt: Receipt {
+                job_id: row.job_id,
+                round: row.round,
+                slot: row.slot,
+                commitment: row.commitment,
+                signature: receipt_signature,
+            },
         }),
     ))
 }

@@ -32,12 +32,8 @@ pub async fn list(
     if page < 1 || !(1..=100).contains(&per_page) {
         return Err(ApiError::bad("invalid_page", "page must be >= 1 and per_page in 1..=100"));
     }
-    let filter = JobFilter {
-        status: q.status.clone(),
-        owner: owner.map(|a| crate::format::address(&a)),
-        page,
-        per_page,
-    };
+    let filter =
+        JobFilter { status: q.status.clone(), owner: owner.map(|a| crate::format::address(&a)), page, per_page };
     let (rows, total) = s.db.jobs(&filter).await?;
     Ok(Json(JobPage { items: rows.iter().map(summary).collect(), page, per_page, total }))
 }

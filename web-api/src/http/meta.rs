@@ -11,7 +11,10 @@ use utoipa::OpenApi;
 /// The OpenAPI 3 document, generated from the handlers' annotations.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "fedproof API", description = "Jobs, rounds, proofs, trainers and update intake of the fedproof marketplace."),
+    info(
+        title = "fedproof API",
+        description = "Jobs, rounds, proofs, trainers and update intake of the fedproof marketplace."
+    ),
     paths(
         config,
         super::jobs::list,

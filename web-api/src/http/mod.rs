@@ -80,7 +80,8 @@ impl MakeRequestId for Counter {
 
 /// Parses a 0x address from the request, naming the field on failure.
 pub(crate) fn parse_address(what: &str, s: &str) -> Result<alloy::primitives::Address, ApiError> {
-    s.parse().map_err(|_| ApiError::bad("invalid_address", format!("{what} {s:?} is not a 0x-prefixed 20-byte address")))
+    s.parse()
+        .map_err(|_| ApiError::bad("invalid_address", format!("{what} {s:?} is not a 0x-prefixed 20-byte address")))
 }
 
 /// A 1e18 fixed-point reliability value as a float in [0, 1].

@@ -189,11 +189,10 @@ pub(super) fn recover(signature: &str, message: &[u8]) -> Result<alloy::primitiv
 
 async fn settled(s: &AppState, id: i64, r: i64) -> Result<(JobRow, RoundRow), ApiError> {
     let job = find(s, id).await?;
-    let round = s
-        .db
-        .round(id, r)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("round {r} of job {id} is not settled (or not indexed yet)")))?;
+    let round =
+        s.db.round(id, r)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("round {r} of job {id} is not settled (or not indexed yet)")))?;
     Ok((job, round))
 }
 
@@ -228,7 +227,8 @@ fn public_inputs(job: &JobRow, round: &RoundRow, commitments: &[U256]) -> Vec<U2
     // too: its presence bit is 0 and the circuit ignores it); 0 for a slot that never submitted.
     inputs.extend_from_slice(commitments);
     inputs.push(flags);
-    let words: Vec<String> = round.score_words.as_deref().and_then(|w| serde_json::from_str(w).ok()).unwrap_or_default();
+    let words: Vec<String> =
+        round.score_words.as_deref().and_then(|w| serde_json::from_str(w).ok()).unwrap_or_default();
     inputs.extend(words.iter().map(|w| crate::format::amount(w)));
     inputs
 }

@@ -2,8 +2,8 @@
 
 use crate::blobs::BlobStore;
 use crate::db::Db;
-use crate::sealed::AggregatorKey;
 use crate::indexer::Chain;
+use crate::sealed::AggregatorKey;
 use alloy::signers::local::PrivateKeySigner;
 use ark_bn254::Bn254;
 use ark_groth16::VerifyingKey;

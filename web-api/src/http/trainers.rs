@@ -29,19 +29,18 @@ pub async fn trainer(
     }
     let source = hash(&source_of(&trainer));
     let record = s.db.reliability(&source).await?;
-    let history = s
-        .db
-        .reliability_history(&source)
-        .await?
-        .into_iter()
-        .map(|h| ReliabilityPoint {
-            block: h.block,
-            score: reliability_fraction(&h.score),
-            observation: reliability_fraction(&h.observation),
-            job_id: h.job_id,
-            round: h.round,
-        })
-        .collect();
+    let history =
+        s.db.reliability_history(&source)
+            .await?
+            .into_iter()
+            .map(|h| ReliabilityPoint {
+                block: h.block,
+                score: reliability_fraction(&h.score),
+                observation: reliability_fraction(&h.observation),
+                job_id: h.job_id,
+                round: h.round,
+            })
+            .collect();
     Ok(Json(Trainer {
         address: key,
         earned_total: total.to_string(),
@@ -64,7 +63,9 @@ pub async fn source(
     let Path(id) = id?;
     let source: B256 = match id.len() {
         42 => source_of(&parse_address("id", &id)?),
-        _ => id.parse().map_err(|_| ApiError::bad("invalid_id", format!("{id:?} is neither a bytes32 nor an address")))?,
+        _ => id
+            .parse()
+            .map_err(|_| ApiError::bad("invalid_id", format!("{id:?} is neither a bytes32 nor an address")))?,
     };
     let key = hash(&source);
     let r = s.db.reliability(&key).await?.ok_or_else(|| ApiError::NotFound(format!("source {key} has no record")))?;

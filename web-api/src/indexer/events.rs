@@ -72,7 +72,9 @@ pub async fn decode(chain: &Chain, log: &Log) -> Result<Option<Event>, IndexerEr
     if log.address() == chain.registry {
         let block = log.block_number.ok_or(IndexerError::Pending)?;
         let (ids, observations) = match ReliabilityRegistry::ReliabilityRegistryEvents::decode_raw_log(topics, data) {
-            Ok(ReliabilityRegistry::ReliabilityRegistryEvents::ReliabilityUpdated(e)) => (vec![e.id], vec![e.observation]),
+            Ok(ReliabilityRegistry::ReliabilityRegistryEvents::ReliabilityUpdated(e)) => {
+                (vec![e.id], vec![e.observation])
+            }
             Ok(ReliabilityRegistry::ReliabilityRegistryEvents::ReliabilityBatchUpdated(e)) => (e.ids, e.observations),
             _ => return Ok(None),
         };

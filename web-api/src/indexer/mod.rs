@@ -104,10 +104,7 @@ impl Indexer {
     /// Indexes blocks `from..=to` in one transaction and moves the cursor to `to` if it is behind.
     /// Re-indexing a stored range is harmless: it changes no row.
     pub async fn index_range(&self, from: u64, to: u64) -> Result<(), IndexerError> {
-        let filter = Filter::new()
-            .address(vec![self.chain.market, self.chain.registry])
-            .from_block(from)
-            .to_block(to);
+        let filter = Filter::new().address(vec![self.chain.market, self.chain.registry]).from_block(from).to_block(to);
         let mut logs = self.chain.provider.get_logs(&filter).await?;
         logs.sort_by_key(|l| (l.block_number, l.log_index));
         // Decode (with its RPC look-ups) before opening the transaction, to keep it short.

@@ -161,10 +161,16 @@ async fn apply_market(conn: &mut AnyConnection, at: Position, e: &E, fin: Option
             .bind(tx)
             .execute(&mut *conn)
             .await?;
-            sqlx::query("UPDATE jobs SET status = 'expired' WHERE id = $1").bind(id(e.jobId)).execute(&mut *conn).await?;
+            sqlx::query("UPDATE jobs SET status = 'expired' WHERE id = $1")
+                .bind(id(e.jobId))
+                .execute(&mut *conn)
+                .await?;
         }
         E::JobCancelled(e) => {
-            sqlx::query("UPDATE jobs SET status = 'cancelled' WHERE id = $1").bind(id(e.jobId)).execute(&mut *conn).await?;
+            sqlx::query("UPDATE jobs SET status = 'cancelled' WHERE id = $1")
+                .bind(id(e.jobId))
+                .execute(&mut *conn)
+                .await?;
         }
         E::Claimed(e) => {
             sqlx::query(
@@ -226,7 +232,10 @@ async fn finalized(
     let job = id(e.jobId);
     let round = id(e.round);
     let (n, rounds, round_budget): (i64, i64, String) =
-        sqlx::query_as("SELECT trainers, rounds, round_budget FROM jobs WHERE id = $1").bind(job).fetch_one(&mut *conn).await?;
+        sqlx::query_as("SELECT trainers, rounds, round_budget FROM jobs WHERE id = $1")
+            .bind(job)
+            .fetch_one(&mut *conn)
+            .await?;
     let flags = e.flags;
     let presence = flags.to::<u128>() as u64; // the low 64 bits
     let inliers = (flags >> 64usize).to::<u128>() as u64;
@@ -271,12 +280,14 @@ async fn finalized(
         let payout = if e.totalScore.is_zero() { U256::ZERO } else { budget * score / e.totalScore };
         let trainer = match fin.and_then(|f| f.roster.get(slot)) {
             Some(a) => address(a),
-            None => sqlx::query_scalar("SELECT trainer FROM job_trainers WHERE job_id = $1 AND slot = $2 AND active = 1")
-                .bind(job)
-                .bind(slot as i64)
-                .fetch_optional(&mut *conn)
-                .await?
-                .unwrap_or_default(),
+            None => {
+                sqlx::query_scalar("SELECT trainer FROM job_trainers WHERE job_id = $1 AND slot = $2 AND active = 1")
+                    .bind(job)
+                    .bind(slot as i64)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .unwrap_or_default()
+            }
         };
         sqlx::query(
             "INSERT INTO round_slots (job_id, round, slot, trainer, present, inlier, score, payout) \

@@ -119,7 +119,14 @@ impl Stack {
     pub async fn create_job(&self, verifier: Address, input: &RoundInput) -> U256 {
         let market = self.market();
         let p = &input.params;
-        let now = self.provider.get_block(alloy::eips::BlockId::latest()).await.expect("rpc").expect("block").header.timestamp;
+        let now = self
+            .provider
+            .get_block(alloy::eips::BlockId::latest())
+            .await
+            .expect("rpc")
+            .expect("block")
+            .header
+            .timestamp;
         let params = JobMarket::JobParams {
             token: Address::ZERO,
             budget: BUDGET,

@@ -44,7 +44,10 @@ impl TestDb {
                     "fedproof_t{}_{}_{}",
                     std::process::id(),
                     COUNTER.fetch_add(1, Ordering::SeqCst),
-                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.subsec_nanos())
+                        .unwrap_or(0)
                 );
                 admin_exec(&admin, &format!("CREATE DATABASE {name}")).await;
                 let mut url = url::Url::parse(&admin).expect("DATABASE_URL is a URL");
