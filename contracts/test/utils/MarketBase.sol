@@ -10,6 +10,7 @@ import {RoundVerifierN4} from "../../src/generated/RoundVerifierN4.sol";
 import {RoundVerifierN10} from "../../src/generated/RoundVerifierN10.sol";
 import {RoundVerifierN16} from "../../src/generated/RoundVerifierN16.sol";
 import {RoundVerifierDemo} from "../../src/generated/RoundVerifierDemo.sol";
+import {RoundVerifier} from "../../src/RoundVerifier.sol";
 
 /// @dev A proven round written by `fedproof prover export` (test/fixtures/round_*.json).
 struct RoundFixture {
@@ -24,6 +25,16 @@ struct RoundFixture {
     uint256 flags;
     uint256[] publicInputs;
     uint256[8] proof;
+}
+
+/// @dev The constructor arguments of the generic RoundVerifier for a fixture's key
+///      (test/fixtures/verifier_args_*.json, written by `fedproof prover export`).
+struct VerifierArgs {
+    uint256[2] alpha;
+    uint256[4] beta;
+    uint256[4] gamma;
+    uint256[4] delta;
+    uint256[] ic;
 }
 
 /// @dev Deploys a market with its registry and drives jobs through the fixture rounds.
@@ -82,6 +93,28 @@ abstract contract MarketBase is Test {
         else if (h == keccak256("demo")) v = IRoundVerifier(address(new RoundVerifierDemo()));
         else revert("unknown fixture");
         market.setVerifierApproval(address(v), true);
+    }
+
+    /// @dev The generic verifier's constructor arguments for a fixture's key.
+    function loadVerifierArgs(string memory name) internal view returns (VerifierArgs memory a) {
+        string memory json =
+            vm.readFile(string.concat(vm.projectRoot(), "/test/fixtures/verifier_args_", name, ".json"));
+        uint256[] memory alpha = vm.parseJsonUintArray(json, ".alpha");
+        uint256[] memory beta = vm.parseJsonUintArray(json, ".beta");
+        uint256[] memory gamma = vm.parseJsonUintArray(json, ".gamma");
+        uint256[] memory delta = vm.parseJsonUintArray(json, ".delta");
+        require(alpha.length == 2 && beta.length == 4 && gamma.length == 4 && delta.length == 4, "verifier args");
+        (a.alpha[0], a.alpha[1]) = (alpha[0], alpha[1]);
+        for (uint256 i; i < 4; ++i) {
+            (a.beta[i], a.gamma[i], a.delta[i]) = (beta[i], gamma[i], delta[i]);
+        }
+        a.ic = vm.parseJsonUintArray(json, ".ic");
+    }
+
+    /// @dev Deploys the generic RoundVerifier with a fixture's key (not approved in the market).
+    function deployGenericVerifier(string memory name) internal returns (RoundVerifier) {
+        VerifierArgs memory a = loadVerifierArgs(name);
+        return new RoundVerifier(a.alpha, a.beta, a.gamma, a.delta, a.ic);
     }
 
     /// @dev Job terms that reproduce the fixture's context (job 1, round 0, f = 1, tau = 1.5,
