@@ -96,13 +96,13 @@ async function run(browser) {
   let job = null;
   for (const item of jobs.items) {
     const detail = await apiGet(`/api/jobs/${item.id}`);
-    if (detail.rounds_detail.some((r) => r.tx_hash)) {
+    if (detail.rounds_detail.some((r) => r.status === "finalized")) {
       job = detail;
       break;
     }
   }
   assert.ok(job, "no listed job has a finalized round");
-  const settled = job.rounds_detail.find((r) => r.tx_hash);
+  const settled = job.rounds_detail.find((r) => r.status === "finalized");
   const round = await apiGet(`/api/jobs/${job.id}/rounds/${settled.round}`);
 
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });

@@ -11,6 +11,12 @@ function trainersOf(job) {
   return Array.isArray(job.trainers) ? job.trainers : [];
 }
 
+// The model spec is {uri, hash}: where the owner published it and the hash the job commits to.
+function modelSpec(spec) {
+  if (!spec) return "—";
+  return [spec.uri || "—", " · hash ", hex(spec.hash)];
+}
+
 function summary(job) {
   return facts([
     ["status", badge(job.status)],
@@ -19,9 +25,9 @@ function summary(job) {
     ["budget", amount(job.budget, job.token)],
     ["stake / bond", `${amount(job.stake, job.token)} / ${amount(job.bond, job.token)}`],
     ["rounds", `${job.current_round} of ${job.rounds}`],
-    ["trainers", `${trainersOf(job).length} joined`],
+    ["trainers", `${trainersOf(job).length} of ${job.slots ?? "?"} slots joined`],
     ["verifier", hex(job.verifier, 4)],
-    ["model spec", job.model_spec === undefined || job.model_spec === null ? "—" : typeof job.model_spec === "string" ? job.model_spec : JSON.stringify(job.model_spec)],
+    ["model spec", modelSpec(job.model_spec)],
     ["created", ["block ", job.created_block, " · tx ", hex(job.created_tx)]],
   ]);
 }

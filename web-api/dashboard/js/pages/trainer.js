@@ -41,8 +41,9 @@ startPage(async () => {
       ? table(
           [
             ["block", (h) => h.block],
-            ["job", (h) => jobLink(h.job_id)],
-            ["round", (h) => roundLink(h.job_id, h.round)],
+            // A history point may come from a writer other than a job's settlement (no job/round).
+            ["job", (h) => (h.job_id === null || h.job_id === undefined ? "—" : jobLink(h.job_id))],
+            ["round", (h) => (h.job_id === null || h.job_id === undefined ? "—" : roundLink(h.job_id, h.round))],
             ["observation", (h) => score(h.observation)],
             ["score after", (h) => score(h.score)],
           ],
