@@ -31,7 +31,7 @@ pub fn amount(s: &str) -> U256 {
 
 /// Parses a stored 0x word.
 pub fn parse_word(s: &str) -> U256 {
-    s.parse::<B256>().map(U256::from_be_bytes).unwrap_or_default()
+    s.parse::<B256>().map(|b| U256::from_be_bytes(b.0)).unwrap_or_default()
 }
 
 /// Bit `i` of a flags word.

@@ -1,7 +1,9 @@
 //! Starts the whole service in-process: database, indexer and HTTP server, with graceful
 //! shutdown. Used by `fedproof serve`, the demo, the tests and the API benchmark.
 
+use crate::blobs::BlobStore;
 use crate::db::{Db, DbError};
+use crate::sealed::AggregatorKey;
 use crate::http::{router, AppState};
 use crate::indexer::{Chain, Indexer, IndexerConfig};
 use alloy::primitives::Address;
@@ -35,6 +37,10 @@ pub struct ServeConfig {
     pub dashboard: Option<PathBuf>,
     /// The aggregator's key (signs upload receipts).
     pub aggregator: Option<PrivateKeySigner>,
+    /// The aggregator's age key (opens sealed update blobs).
+    pub sealing_key: Option<Arc<AggregatorKey>>,
+    /// Blob store location (path, file:// or s3://) for accepted updates.
+    pub blobs: Option<String>,
     /// Verifying keys by verifier address.
     pub keys: HashMap<Address, VerifyingKey<Bn254>>,
 }
@@ -51,6 +57,9 @@ pub enum ServeError {
     /// Reading the market failed (wrong address?).
     #[error("reading JobMarket: {0}")]
     Contract(#[from] alloy::contract::Error),
+    /// The blob store could not be opened.
+    #[error("blob store: {0}")]
+    Blobs(#[from] crate::blobs::BlobError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -88,6 +97,8 @@ pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
         public_rpc: config.public_rpc_url.clone().unwrap_or_else(|| config.rpc_url.to_string()),
         keys: Arc::new(keys),
         aggregator: config.aggregator.clone(),
+        sealing_key: config.sealing_key.clone(),
+        blobs: config.blobs.as_deref().map(BlobStore::open).transpose()?,
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -4,15 +4,12 @@
 mod support;
 
 use alloy::primitives::U256;
-use alloy::providers::Provider;
 use alloy::signers::SignerSync;
 use fedproof_prover::shape::Shape;
-use fedproof_web_api::indexer::IndexerConfig;
-use fedproof_web_api::serve::{self, ServeConfig, Server};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::time::Duration;
 use support::chain::{round_input, Stack};
+use support::server::{start_server, wait_indexed};
 use support::{Engine, TestDb};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -23,35 +20,6 @@ async fn api_serves_a_finished_job_on_sqlite() {
 #[tokio::test(flavor = "multi_thread")]
 async fn api_serves_a_finished_job_on_postgres() {
     serves_a_finished_job(Engine::Postgres).await;
-}
-
-/// Starts the service on a free loopback port, indexing from block 0 with no confirmations.
-pub async fn start_server(stack: &Stack, db_url: &str, keys: HashMap<alloy::primitives::Address, ark_groth16::VerifyingKey<ark_bn254::Bn254>>) -> Server {
-    serve::start(ServeConfig {
-        db_url: db_url.to_owned(),
-        rpc_url: stack.anvil.endpoint_url(),
-        public_rpc_url: None,
-        market: stack.market,
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        indexer: IndexerConfig { confirmations: 0, start_block: 0, max_range: 1000, poll: Duration::from_millis(20) },
-        dashboard: None,
-        aggregator: Some(stack.signers[1].clone()),
-        keys,
-    })
-    .await
-    .expect("server starts")
-}
-
-/// Waits until the server's indexer has stored the chain head.
-async fn wait_indexed(stack: &Stack, server: &Server) {
-    let head = stack.provider.get_block_number().await.expect("head") as i64;
-    for _ in 0..500 {
-        if server.db.cursor("chain").await.expect("cursor").unwrap_or(-1) >= head {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the indexer never reached block {head}");
 }
 
 async fn get(client: &reqwest::Client, base: &str, path: &str) -> (u16, Value) {
@@ -70,7 +38,7 @@ async fn serves_a_finished_job(engine: Engine) {
     let (out, fin) = stack.finalize(&verifier, &input).await;
     let state = stack.market().jobState(job).call().await.expect("state");
     let test_db = TestDb::new(engine).await;
-    let server = start_server(&stack, &test_db.url, HashMap::from([(verifier.address, verifier.vk.clone())])).await;
+    let server = start_server(&stack, &test_db.url, HashMap::from([(verifier.address, verifier.vk.clone())]), None).await;
     wait_indexed(&stack, &server).await;
     let base = format!("http://{}", server.addr);
     let client = reqwest::Client::new();

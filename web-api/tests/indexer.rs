@@ -34,8 +34,8 @@ async fn snapshot(db: &Db, job: i64) -> String {
     let mut history = Vec::new();
     for t in &trainers {
         let source = format!("0x{:0>64}", t.trainer.trim_start_matches("0x"));
-        history.push(db.reliability_history(&source).await.expect("history"));
-        history.push(db.reliability(&source).await.expect("record").into_iter().map(|r| format!("{r:?}")).collect());
+        history.push(format!("{:?}", db.reliability_history(&source).await.expect("history")));
+        history.push(format!("{:?}", db.reliability(&source).await.expect("record")));
     }
     let counts = count_rows(db).await;
     format!("{jobs:?}{total}{rounds:?}{slots:?}{subs:?}{trainers:?}{history:?}{counts:?}")
@@ -79,7 +79,7 @@ async fn follows_restarts_and_reindexes(engine: Engine) {
     let (out, fin) = stack.finalize(&verifier, &input).await;
     let finalized = stack
         .provider
-        .get_logs(&Filter::new().address(stack.market).event_signature(<JobMarket::RoundFinalized as alloy::sol_types::SolEvent>::SIGNATURE_HASH))
+        .get_logs(&Filter::new().from_block(0).address(stack.market).event_signature(<JobMarket::RoundFinalized as alloy::sol_types::SolEvent>::SIGNATURE_HASH))
         .await
         .expect("logs");
     let event = finalized[0].log_decode::<JobMarket::RoundFinalized>().expect("decodes").inner.data;
@@ -95,7 +95,7 @@ async fn follows_restarts_and_reindexes(engine: Engine) {
     // No gaps: every event on chain is in the index, with the values the contract computed.
     let claimed = stack
         .provider
-        .get_logs(&Filter::new().address(stack.market).event_signature(<JobMarket::Claimed as alloy::sol_types::SolEvent>::SIGNATURE_HASH))
+        .get_logs(&Filter::new().from_block(0).address(stack.market).event_signature(<JobMarket::Claimed as alloy::sol_types::SolEvent>::SIGNATURE_HASH))
         .await
         .expect("logs");
     let job_row = db.job(1).await.expect("job").expect("job row");

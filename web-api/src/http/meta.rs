@@ -20,6 +20,7 @@ use utoipa::OpenApi;
         super::rounds::audit,
         super::rounds::metrics,
         super::rounds::verifying_key,
+        super::intake::upload,
         super::trainers::trainer,
         super::trainers::source,
     ),

@@ -2,6 +2,7 @@
 //! the JSON bodies in [`schema`], errors in [`error`].
 
 pub mod error;
+mod intake;
 mod jobs;
 mod meta;
 mod rounds;
@@ -43,6 +44,7 @@ pub fn router(state: AppState, dashboard: Option<&Path>) -> Router {
         .route("/api/jobs/{id}/rounds/{r}", get(rounds::detail))
         .route("/api/jobs/{id}/rounds/{r}/audit", get(rounds::audit))
         .route("/api/jobs/{id}/rounds/{r}/metrics", post(rounds::metrics))
+        .route("/api/jobs/{id}/rounds/{r}/updates", post(intake::upload))
         .route("/api/trainers/{address}", get(trainers::trainer))
         .route("/api/sources/{id}/reliability", get(trainers::source))
         .route("/api/{*rest}", get(meta::not_found).post(meta::not_found))

@@ -1,6 +1,8 @@
 //! The state every handler shares.
 
+use crate::blobs::BlobStore;
 use crate::db::Db;
+use crate::sealed::AggregatorKey;
 use crate::indexer::Chain;
 use alloy::signers::local::PrivateKeySigner;
 use ark_bn254::Bn254;
@@ -23,4 +25,8 @@ pub struct AppState {
     pub keys: Arc<HashMap<String, VerifyingKey<Bn254>>>,
     /// The aggregator's key, which signs upload receipts (no intake without it).
     pub aggregator: Option<PrivateKeySigner>,
+    /// The aggregator's age key, which opens sealed update blobs.
+    pub sealing_key: Option<Arc<AggregatorKey>>,
+    /// Where accepted blobs are stored.
+    pub blobs: Option<BlobStore>,
 }

@@ -229,7 +229,7 @@ async fn finalized(
         sqlx::query_as("SELECT trainers, rounds, round_budget FROM jobs WHERE id = $1").bind(job).fetch_one(&mut *conn).await?;
     let flags = e.flags;
     let presence = flags.to::<u128>() as u64; // the low 64 bits
-    let inliers = (flags >> 64).to::<u128>() as u64;
+    let inliers = (flags >> 64usize).to::<u128>() as u64;
     let words: Vec<String> = e.scoreWords.iter().map(|w| w.to_string()).collect();
     let proof = fin.map(|f| serde_json::to_string(&f.proof.iter().map(word).collect::<Vec<_>>()).unwrap_or_default());
     let inserted = sqlx::query(
@@ -265,7 +265,7 @@ async fn finalized(
         let score = e
             .scoreWords
             .get(slot / 5)
-            .map(|w| (w >> (SCORE_BITS * (slot % 5))) & U256::from((1u64 << SCORE_BITS) - 1))
+            .map(|w| (*w >> (SCORE_BITS * (slot % 5))) & U256::from((1u64 << SCORE_BITS) - 1))
             .unwrap_or_default();
         // As JobMarket._allocate: floor(roundBudget * s_i / total).
         let payout = if e.totalScore.is_zero() { U256::ZERO } else { budget * score / e.totalScore };

@@ -3,6 +3,7 @@
 #![allow(dead_code, missing_docs)] // each test binary uses a part of it
 
 pub mod chain;
+pub mod server;
 pub mod verifier;
 
 use fedproof_web_api::db::Db;
