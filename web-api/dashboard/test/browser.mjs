@@ -51,6 +51,14 @@ async function open(page, path) {
   return errors;
 }
 
+/** Opens a page that must refuse its input; returns the message its status box shows. */
+async function openFailing(page, path) {
+  await page.goto(`${base}${path}`);
+  await page.waitForFunction(() => document.body.dataset.ready === "true" || document.querySelector("#status.error"));
+  assert.equal(await page.locator("#status.error").count(), 1, `${path} rendered although its input is bad`);
+  return page.locator("#status").innerText();
+}
+
 /** What a chart plots: its labels, its first dataset, and the labels drawn on its x axis. */
 function chartData(page, id) {
   return page.evaluate((canvasId) => {
@@ -211,6 +219,15 @@ async function run(browser) {
     assert.equal(await page.locator("tr[data-job-id]").count(), trainer.jobs.length, "one row per job");
     assert.deepEqual(errors, []);
     await screenshot("trainer");
+  });
+
+  await step("bad URLs get a clear error naming what is wrong", async () => {
+    assert.match(await openFailing(page, "/jobs.html?id=abc"), /id="abc" is not a job number/);
+    assert.match(await openFailing(page, "/round.html?job=1"), /needs \?round= in its URL/);
+    assert.match(await openFailing(page, "/trainer.html?address=0x12"), /address="0x12" is not an address/);
+    const missing = (BigInt(jobs.items[0].id) + 1000n).toString();
+    assert.match(await openFailing(page, `/jobs.html?id=${missing}`), new RegExp(`^not_found: job ${missing} `));
+    await screenshot("error");
   });
 
   await step("create a job from the jobs page through the browser wallet", async () => {
