@@ -1,6 +1,7 @@
 //! `fedproof bench api`: the REST API under load. Spawns anvil, deploys the contracts, creates a
 //! job with trainers, serves it in-process on loopback (SQLite), and fires concurrent requests at
-//! the job's page: requests per second, p50 and p99 latency.
+//! the job's page: requests per second, p50 and p99 latency; then 100 concurrent intake uploads
+//! (10 jobs x 10 trainers, each committed on-chain), counted stored.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,7 +15,13 @@ use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use clap::Args;
 use fedproof_contracts::{JobMarket, ReliabilityRegistry, RoundVerifierDemo};
+use alloy::primitives::keccak256;
+use alloy::signers::SignerSync;
+use alloy::sol_types::SolValue;
+use base64::Engine as _;
+use fedproof_web_api::codec::UpdateBlob;
 use fedproof_web_api::indexer::IndexerConfig;
+use fedproof_web_api::sealed::AggregatorKey;
 use fedproof_web_api::serve::{self, ServeConfig};
 use serde::Serialize;
 
@@ -55,7 +62,8 @@ pub fn run(args: ApiArgs) -> anyhow::Result<()> {
 
 async fn bench(args: ApiArgs) -> anyhow::Result<()> {
     let bar = super::progress("deploying contracts and a job on anvil".into());
-    let anvil = Anvil::at(&args.anvil).try_spawn().with_context(|| format!("spawning {}", args.anvil.display()))?;
+    // The demo verifier is for 10 trainers: owner, aggregator and 10 trainers need 12 accounts.
+    let anvil = Anvil::at(&args.anvil).args(["--accounts", "12"]).try_spawn().with_context(|| format!("spawning {}", args.anvil.display()))?;
     let signers: Vec<PrivateKeySigner> = anvil.keys().iter().map(|k| PrivateKeySigner::from(k.clone())).collect();
     let mut wallet = EthereumWallet::from(signers[0].clone());
     for s in &signers[1..] {
@@ -92,11 +100,18 @@ async fn bench(args: ApiArgs) -> anyhow::Result<()> {
         finalizeWindow: 3_600,
         disputeWindow: 3_600,
     };
-    market.createJob(params).value(U256::from(budget)).send().await?.get_receipt().await?;
-    for s in &signers[2..] {
-        market.join(U256::from(1)).value(U256::from(1)).from(s.address()).send().await?.get_receipt().await?;
+    // Every trainer joins every job: JOBS x 10 slots for the concurrent intake uploads.
+    for job in 1..=JOBS {
+        market.createJob(params.clone()).value(U256::from(budget)).send().await?.get_receipt().await?;
+        let id = U256::from(job);
+        market.postBond(id).value(U256::from(1)).from(signers[1].address()).send().await?.get_receipt().await?;
+        for s in &signers[2..] {
+            market.join(id).value(U256::from(1)).from(s.address()).send().await?.get_receipt().await?;
+        }
     }
     let dir = tempfile::tempdir()?;
+    let sealing_key = Arc::new(AggregatorKey::generate());
+    let recipient = sealing_key.recipient();
     let server = serve::start(ServeConfig {
         db_url: format!("sqlite://{}", dir.path().join("bench.db").display()),
         rpc_url: anvil.endpoint_url(),
@@ -105,9 +120,9 @@ async fn bench(args: ApiArgs) -> anyhow::Result<()> {
         listen: "127.0.0.1:0".parse()?,
         indexer: IndexerConfig { confirmations: 0, poll: Duration::from_millis(50), ..Default::default() },
         dashboard: None,
-        aggregator: None,
-        sealing_key: None,
-        blobs: None,
+        aggregator: Some(signers[1].clone()),
+        sealing_key: Some(sealing_key),
+        blobs: Some(dir.path().join("blobs").display().to_string()),
         keys: Default::default(),
     })
     .await?;
@@ -167,13 +182,71 @@ async fn bench(args: ApiArgs) -> anyhow::Result<()> {
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
     };
+    let stored = intake(&provider, &market, &signers[2..], &recipient, server.addr).await?;
+    let uploads_stored = {
+        let mut n = 0;
+        for job in 1..=JOBS {
+            n += server.db.uploads(job as i64, 0).await?.len();
+        }
+        n
+    };
     server.shutdown().await;
     println!(
         "{}: {} requests, {} concurrent, {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
         figures.endpoint, figures.requests, figures.concurrency, figures.requests_per_second, figures.p50_ms, figures.p99_ms, figures.errors
     );
+    println!("intake: {} concurrent uploads, {} answered 201, {} stored", JOBS as usize * signers[2..].len(), stored, uploads_stored);
+    let figures = serde_json::json!({ "read": figures, "intake": {
+        "concurrent_uploads": JOBS as usize * signers[2..].len(), "accepted": stored, "stored": uploads_stored } });
     if let Some(path) = &args.json {
         super::write_json(path, &figures)?;
     }
     Ok(())
+}
+
+/// Jobs of the intake phase (10 trainer slots each: 100 uploads).
+const JOBS: u64 = 10;
+
+/// Opens round 0 of every job, lets each trainer commit on-chain, then sends every sealed update
+/// at once; returns how many were answered 201.
+async fn intake(
+    provider: &alloy::providers::DynProvider,
+    market: &JobMarket::JobMarketInstance<&alloy::providers::DynProvider>,
+    trainers: &[PrivateKeySigner],
+    recipient: &str,
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<usize> {
+    let bar = super::progress("opening rounds and committing updates on-chain".into());
+    let _: serde_json::Value = provider.raw_request("evm_increaseTime".into(), (1_000u64,)).await?;
+    let _: serde_json::Value = provider.raw_request("evm_mine".into(), ()).await?;
+    let mut bodies = Vec::new();
+    for job in 1..=JOBS {
+        for (i, t) in trainers.iter().enumerate() {
+            // A small deterministic update per (job, trainer): the intake's checks do not depend on its size.
+            let values: Vec<i64> = (0..64).map(|k| ((job as i64 * 31 + i as i64 * 7 + k) % 200) - 100).collect();
+            let c = fedproof_prover::commitment::commit_update(job, 0, &values)?;
+            let commitment = U256::from_be_bytes(fedproof_prover::export::field::to_word(&c));
+            market.submitUpdate(U256::from(job), 0, commitment, B256::ZERO).from(t.address()).send().await?.get_receipt().await?;
+            let blob = UpdateBlob { job_id: job, round: 0, slot: i as u32, values };
+            let sealed = fedproof_web_api::sealed::seal(recipient, &blob.encode())?;
+            let digest = keccak256((U256::from(job), U256::ZERO, commitment).abi_encode());
+            let signature = t.sign_message_sync(digest.as_slice())?;
+            bodies.push((job, serde_json::json!({
+                "trainer": format!("{:#x}", t.address()),
+                "commitment": fedproof_web_api::format::word(&commitment),
+                "blob": base64::engine::general_purpose::STANDARD.encode(sealed),
+                "signature": signature.to_string(),
+            })));
+        }
+    }
+    bar.finish_and_clear();
+    let client = reqwest::Client::new();
+    let uploads = bodies.into_iter().map(|(job, body)| {
+        let client = client.clone();
+        async move {
+            let url = format!("http://{addr}/api/jobs/{job}/rounds/0/updates");
+            matches!(client.post(url).json(&body).send().await, Ok(r) if r.status().as_u16() == 201)
+        }
+    });
+    Ok(futures::future::join_all(uploads).await.into_iter().filter(|ok| *ok).count())
 }

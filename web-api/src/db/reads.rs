@@ -140,6 +140,8 @@ pub struct TrainerRow {
     pub trainer: String,
     /// Whether its stake is live (0/1).
     pub active: i64,
+    /// Its reliability score (1e18 fixed point), if it has a record.
+    pub reliability: Option<String>,
 }
 
 /// One slot's outcome in a round.
@@ -281,7 +283,11 @@ impl Db {
     /// The trainers that joined a job, by slot.
     pub async fn trainers(&self, job_id: i64) -> DbResult<Vec<TrainerRow>> {
         Ok(sqlx::query_as::<_, TrainerRow>(
-            "SELECT slot, trainer, active FROM job_trainers WHERE job_id = $1 ORDER BY slot, trainer",
+            // The source id of an address is the address left-padded to 32 bytes (see `format::source_of`);
+            // joining on it answers a job page in one query instead of one per trainer.
+            "SELECT t.slot, t.trainer, t.active, r.score AS reliability FROM job_trainers t \
+             LEFT JOIN reliability r ON r.source = '0x000000000000000000000000' || substr(t.trainer, 3) \
+             WHERE t.job_id = $1 ORDER BY t.slot, t.trainer",
         )
         .bind(job_id)
         .fetch_all(self.pool())

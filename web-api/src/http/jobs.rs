@@ -76,12 +76,10 @@ pub async fn detail(
         .collect();
     let mut trainers = Vec::new();
     for t in s.db.trainers(id).await? {
-        let address = parse_address("trainer", &t.trainer)?;
-        let record = s.db.reliability(&crate::format::hash(&crate::format::source_of(&address))).await?;
         trainers.push(JobTrainer {
             slot: t.slot,
             earned: earned.get(&t.slot).copied().unwrap_or_default().to_string(),
-            reliability: record.map(|r| reliability_fraction(&r.score)),
+            reliability: t.reliability.as_deref().map(reliability_fraction),
             address: t.trainer,
         });
     }

@@ -50,7 +50,7 @@ pub struct Finalization {
 #[derive(Debug, Clone)]
 pub enum Event {
     /// A JobMarket event (the finalization calldata attached to `RoundFinalized` when found).
-    Market(Box<JobMarket::JobMarketEvents>, Option<Finalization>),
+    Market(Box<JobMarket::JobMarketEvents>, Option<Box<Finalization>>),
     /// Registry records written by one event.
     Reliability(Vec<SourceUpdate>),
 }
@@ -64,7 +64,7 @@ pub async fn decode(chain: &Chain, log: &Log) -> Result<Option<Event>, IndexerEr
             return Ok(None);
         };
         let fin = match &event {
-            JobMarket::JobMarketEvents::RoundFinalized(_) => finalization(chain, log).await?,
+            JobMarket::JobMarketEvents::RoundFinalized(_) => finalization(chain, log).await?.map(Box::new),
             _ => None,
         };
         return Ok(Some(Event::Market(Box::new(event), fin)));

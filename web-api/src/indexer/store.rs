@@ -13,7 +13,7 @@ const SCORE_BITS: usize = 48;
 /// Stores one event.
 pub async fn apply(conn: &mut AnyConnection, at: Position, event: &Event) -> sqlx::Result<()> {
     match event {
-        Event::Market(e, fin) => apply_market(conn, at, e, fin.as_ref()).await,
+        Event::Market(e, fin) => apply_market(conn, at, e, fin.as_deref()).await,
         Event::Reliability(updates) => {
             // A registry write inside a finalization belongs to that round.
             let round: Option<(i64, i64)> =
