@@ -10,9 +10,9 @@ FORGE := cd $(CONTRACTS) && ./node_modules/.bin/forge
 FORGE_FLAGS := --offline --use ./solc.js
 
 .PHONY: demo test build build-release test-rust contracts-deps test-contracts contracts-fixtures \
-	contracts-build contracts-abi contracts-abi-check bench-gas
+	contracts-build contracts-abi contracts-abi-check bench-gas dashboard-deps chromium test-browser
 
-demo: contracts-deps build-release
+demo: contracts-deps dashboard-deps build-release
 	./target/release/fedproof bench prover --trainers 10 --params 2410 --malicious 1 --json target/bench-prover.json
 
 test: contracts-deps test-rust test-contracts
@@ -23,8 +23,9 @@ build:
 build-release:
 	$(CARGO) build --release -p fedproof
 
-# The snarkjs interop test runs the npm snarkjs, so the Rust tests need the npm toolchain too.
-test-rust: contracts-deps
+# The snarkjs interop test runs the npm snarkjs, and the dashboard's browser test (a cargo test of
+# web-api) runs node with the dashboard's npm packages and Debian's chromium.
+test-rust: contracts-deps dashboard-deps chromium
 	$(CARGO) test --workspace
 
 # npm's hidden lockfile in node_modules is rewritten by every install: when it is older than
@@ -80,3 +81,24 @@ contracts-fixtures: build-release
 	  cp $(FIXTURE_TMP)/chain$$round/round.json $(CONTRACTS)/test/fixtures/round_n4_chain$$round.json; \
 	done
 	cp $(FIXTURE_TMP)/chain0/verifier_args.json $(CONTRACTS)/test/fixtures/verifier_args_n4_chain.json
+
+# The dashboard's npm packages (ethers, Chart.js, playwright-core); their postinstall script copies
+# the browser builds into web-api/dashboard/vendor/, which the server serves as /vendor/.
+DASHBOARD := web-api/dashboard
+CHROMIUM ?= /usr/bin/chromium
+
+dashboard-deps: $(DASHBOARD)/node_modules/.package-lock.json
+	@test -f $(DASHBOARD)/vendor/ethers.min.js || $(NPM) run --prefix $(DASHBOARD) vendor
+
+$(DASHBOARD)/node_modules/.package-lock.json: $(DASHBOARD)/package-lock.json
+	$(NPM) ci --prefix $(DASHBOARD)
+	@touch $@
+
+# Debian's chromium for the browser test (playwright-core drives it; it downloads no browser).
+chromium:
+	@test -x $(CHROMIUM) || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+# The browser test alone: anvil with a settled round, the real server, then
+# web-api/dashboard/test/browser.mjs in headless chromium (screenshots in target/screenshots/).
+test-browser: dashboard-deps chromium
+	$(CARGO) test -p fedproof-web-api --test dashboard_browser

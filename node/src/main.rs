@@ -3,6 +3,7 @@
 
 mod bench;
 mod prover_cmd;
+mod serve_cmd;
 mod training;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,8 @@ enum Command {
     /// Groth16 keys for a shape, and verifier/proof exports.
     #[command(subcommand)]
     Prover(prover_cmd::ProverCommand),
+    /// Serve the REST API, chain indexer, update intake and dashboard.
+    Serve(serve_cmd::ServeArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -37,6 +40,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Bench(cmd) => bench::run(cmd),
         Command::Prover(cmd) => prover_cmd::run(cmd),
+        Command::Serve(args) => serve_cmd::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! `fedproof bench …`: benchmarks that print a table and optionally write JSON figures.
 
+mod api;
 mod prover;
 mod quantization;
 
@@ -17,6 +18,8 @@ pub enum BenchCommand {
     Prover(prover::ProverArgs),
     /// Accuracy cost of fixed-point aggregation versus float FedAvg on the digits data set.
     Quantization(quantization::QuantizationArgs),
+    /// Requests per second and latency of the REST API on a job's page (in-process, loopback).
+    Api(api::ApiArgs),
 }
 
 /// Runs one benchmark.
@@ -24,6 +27,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Prover(args) => prover::run(args),
         BenchCommand::Quantization(args) => quantization::run(&args),
+        BenchCommand::Api(args) => api::run(args),
     }
 }
 

@@ -1,0 +1,127 @@
+//! Job endpoints: the list and a job's page.
+
+use super::error::ApiError;
+use super::schema::{JobDetail, JobPage, JobSummary, JobTrainer, JobsQuery, ModelSpec, RoundSummary};
+use super::{parse_address, reliability_fraction, AppState};
+use crate::db::{JobFilter, JobRow};
+use crate::format::amount;
+use alloy::primitives::U256;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use std::collections::BTreeMap;
+
+const STATUSES: [&str; 5] = ["open", "active", "completed", "expired", "cancelled"];
+
+/// Lists jobs, newest first, filtered by status and owner.
+#[utoipa::path(get, path = "/api/jobs", params(JobsQuery),
+    responses((status = 200, body = JobPage), (status = 400, body = super::error::ErrorBody)))]
+pub async fn list(
+    State(s): State<AppState>,
+    q: Result<Query<JobsQuery>, QueryRejection>,
+) -> Result<Json<JobPage>, ApiError> {
+    let Query(q) = q?;
+    if let Some(status) = &q.status {
+        if !STATUSES.contains(&status.as_str()) {
+            return Err(ApiError::bad("invalid_status", format!("status {status:?} is not one of {STATUSES:?}")));
+        }
+    }
+    let owner = q.owner.as_deref().map(|o| parse_address("owner", o)).transpose()?;
+    let page = q.page.unwrap_or(1);
+    let per_page = q.per_page.unwrap_or(20);
+    if page < 1 || !(1..=100).contains(&per_page) {
+        return Err(ApiError::bad("invalid_page", "page must be >= 1 and per_page in 1..=100"));
+    }
+    let filter = JobFilter {
+        status: q.status.clone(),
+        owner: owner.map(|a| crate::format::address(&a)),
+        page,
+        per_page,
+    };
+    let (rows, total) = s.db.jobs(&filter).await?;
+    Ok(Json(JobPage { items: rows.iter().map(summary).collect(), page, per_page, total }))
+}
+
+/// A job with its rounds and trainers.
+#[utoipa::path(get, path = "/api/jobs/{id}", params(("id" = i64, Path, description = "job id")),
+    responses((status = 200, body = JobDetail), (status = 404, body = super::error::ErrorBody)))]
+pub async fn detail(
+    State(s): State<AppState>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<JobDetail>, ApiError> {
+    let Path(id) = id?;
+    let job = find(&s, id).await?;
+    let rounds = s.db.rounds(id).await?;
+    let slots = s.db.round_slots(id, None).await?;
+    let mut earned: BTreeMap<i64, U256> = BTreeMap::new();
+    for slot in &slots {
+        *earned.entry(slot.slot).or_default() += amount(&slot.payout);
+    }
+    let rounds_detail = rounds
+        .iter()
+        .map(|r| {
+            let inliers = r.inlier_bits.unwrap_or(0) as u64;
+            let present = r.presence_bits.unwrap_or(0) as u64;
+            RoundSummary {
+                round: r.round,
+                status: r.status.clone(),
+                accuracy: r.accuracy,
+                inliers: inliers.count_ones(),
+                outliers: (present & !inliers).count_ones(),
+                total_score: r.total_score.clone().unwrap_or_else(|| "0".into()),
+                allocated: r.allocated.clone().unwrap_or_else(|| "0".into()),
+                tx_hash: r.tx_hash.clone(),
+            }
+        })
+        .collect();
+    let mut trainers = Vec::new();
+    for t in s.db.trainers(id).await? {
+        trainers.push(JobTrainer {
+            slot: t.slot,
+            earned: earned.get(&t.slot).copied().unwrap_or_default().to_string(),
+            reliability: t.reliability.as_deref().map(reliability_fraction),
+            address: t.trainer,
+        });
+    }
+    Ok(Json(JobDetail {
+        id: job.id,
+        owner: job.owner.clone(),
+        aggregator: job.aggregator.clone(),
+        token: job.token.clone(),
+        budget: job.budget.clone(),
+        rounds: job.rounds,
+        current_round: job.current_round,
+        slots: job.trainers,
+        status: job.status.clone(),
+        verifier: job.verifier.clone(),
+        created_block: job.created_block,
+        created_tx: job.created_tx.clone(),
+        stake: job.stake.clone(),
+        bond: job.bond.clone(),
+        model_spec: ModelSpec { hash: job.spec_hash.clone(), uri: job.spec_uri.clone() },
+        rounds_detail,
+        trainers,
+    }))
+}
+
+/// The job or a 404.
+pub(super) async fn find(s: &AppState, id: i64) -> Result<JobRow, ApiError> {
+    s.db.job(id).await?.ok_or_else(|| ApiError::NotFound(format!("job {id} does not exist (or is not indexed yet)")))
+}
+
+fn summary(j: &JobRow) -> JobSummary {
+    JobSummary {
+        id: j.id,
+        owner: j.owner.clone(),
+        aggregator: j.aggregator.clone(),
+        token: j.token.clone(),
+        budget: j.budget.clone(),
+        rounds: j.rounds,
+        current_round: j.current_round,
+        trainers: j.trainers,
+        status: j.status.clone(),
+        verifier: j.verifier.clone(),
+        created_block: j.created_block,
+        created_tx: j.created_tx.clone(),
+    }
+}

@@ -1,0 +1,89 @@
+//! The HTTP API (axum). This file is the route table; handlers live in one module per resource,
+//! the JSON bodies in [`schema`], errors in [`error`].
+
+pub mod error;
+mod intake;
+mod jobs;
+mod meta;
+mod rounds;
+pub mod schema;
+mod state;
+mod trainers;
+
+pub use state::AppState;
+
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+use error::ApiError;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::services::ServeDir;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// Largest accepted request body (a sealed update blob of the demo shape is ~3 KB; 1 MiB leaves
+/// room for larger shapes).
+pub const BODY_LIMIT: usize = 1 << 20;
+/// A request that takes longer is answered with 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The API routes, with request ids, tracing, timeouts and the body limit; the dashboard's static
+/// files (if `dashboard` is given) answer every other path.
+pub fn router(state: AppState, dashboard: Option<&Path>) -> Router {
+    let api = Router::new()
+        .route("/api/config", get(meta::config))
+        .route("/api/openapi.json", get(meta::openapi))
+        .route("/api/jobs", get(jobs::list))
+        .route("/api/jobs/{id}", get(jobs::detail))
+        .route("/api/jobs/{id}/verifying-key", get(rounds::verifying_key))
+        .route("/api/jobs/{id}/rounds/{r}", get(rounds::detail))
+        .route("/api/jobs/{id}/rounds/{r}/audit", get(rounds::audit))
+        .route("/api/jobs/{id}/rounds/{r}/metrics", post(rounds::metrics))
+        .route("/api/jobs/{id}/rounds/{r}/updates", post(intake::upload))
+        .route("/api/trainers/{address}", get(trainers::trainer))
+        .route("/api/sources/{id}/reliability", get(trainers::source))
+        .route("/api/{*rest}", get(meta::not_found).post(meta::not_found))
+        .with_state(state);
+    let app = match dashboard {
+        Some(dir) => api.fallback_service(ServeDir::new(dir)),
+        None => api,
+    };
+    let request_id = HeaderName::from_static("x-request-id");
+    app.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(request_id.clone(), Counter::default()))
+            .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("request", request_id = %id, method = %req.method(), uri = %req.uri())
+            }))
+            .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+            .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT)),
+    )
+}
+
+/// Request ids: a process-wide counter (unique per server run, cheaper than random UUIDs).
+#[derive(Clone, Default)]
+struct Counter(Arc<AtomicU64>);
+
+impl MakeRequestId for Counter {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let n = self.0.fetch_add(1, Ordering::Relaxed);
+        axum::http::HeaderValue::from_str(&n.to_string()).ok().map(RequestId::new)
+    }
+}
+
+/// Parses a 0x address from the request, naming the field on failure.
+pub(crate) fn parse_address(what: &str, s: &str) -> Result<alloy::primitives::Address, ApiError> {
+    s.parse().map_err(|_| ApiError::bad("invalid_address", format!("{what} {s:?} is not a 0x-prefixed 20-byte address")))
+}
+
+/// A 1e18 fixed-point reliability value as a float in [0, 1].
+pub(crate) fn reliability_fraction(s: &str) -> f64 {
+    s.parse::<f64>().map(|v| v / 1e18).unwrap_or(0.0)
+}

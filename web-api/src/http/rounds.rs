@@ -1,0 +1,234 @@
+//! Round endpoints: a round's outcome and proof, its off-chain audit, the owner's metrics, and the
+//! verifying key of a job's shape.
+
+use super::error::ApiError;
+use super::jobs::find;
+use super::schema::{Audit, MetricsBody, RoundDetail, RoundSlot};
+use super::AppState;
+use crate::db::{JobRow, RoundRow};
+use crate::format::{bit, parse_word, word};
+use alloy::primitives::{Signature, U256};
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use fedproof_prover::export::{field, snarkjs};
+
+/// A settled round: presence, outliers, scores, payouts, public inputs, proof.
+#[utoipa::path(get, path = "/api/jobs/{id}/rounds/{r}",
+    params(("id" = i64, Path, description = "job id"), ("r" = i64, Path, description = "round")),
+    responses((status = 200, body = RoundDetail), (status = 404, body = super::error::ErrorBody)))]
+pub async fn detail(
+    State(s): State<AppState>,
+    p: Result<Path<(i64, i64)>, PathRejection>,
+) -> Result<Json<RoundDetail>, ApiError> {
+    let Path((id, r)) = p?;
+    let (job, round) = settled(&s, id, r).await?;
+    let subs = s.db.submissions(id, r).await?;
+    let outcome = s.db.round_slots(id, Some(r)).await?;
+    let presence = round.presence_bits.unwrap_or(0) as u64;
+    let inliers = round.inlier_bits.unwrap_or(0) as u64;
+    let mut commitments = vec![U256::ZERO; job.trainers as usize];
+    for sub in &subs {
+        if let Some(c) = commitments.get_mut(sub.slot as usize) {
+            *c = parse_word(&sub.commitment);
+        }
+    }
+    let slots = (0..job.trainers)
+        .map(|slot| {
+            let o = outcome.iter().find(|o| o.slot == slot);
+            let sub = subs.iter().find(|x| x.slot == slot);
+            RoundSlot {
+                slot,
+                trainer: o.map(|o| o.trainer.clone()).or_else(|| sub.map(|x| x.trainer.clone())).unwrap_or_default(),
+                commitment: word(&commitments[slot as usize]),
+                present: bit(presence, slot as usize),
+                inlier: bit(inliers, slot as usize),
+                score: o.map_or_else(|| "0".into(), |o| o.score.clone()),
+                payout: o.map_or_else(|| "0".into(), |o| o.payout.clone()),
+            }
+        })
+        .collect();
+    let outliers = (0..job.trainers).filter(|&i| bit(presence, i as usize) && !bit(inliers, i as usize)).collect();
+    Ok(Json(RoundDetail {
+        job_id: id,
+        round: r,
+        status: round.status.clone(),
+        presence_bits: presence.to_string(),
+        inlier_bits: inliers.to_string(),
+        unavailable_bits: round.unavailable_bits.unwrap_or(0).to_string(),
+        outliers,
+        slots,
+        old_model: round.model.clone(),
+        new_model: round.new_model.clone(),
+        public_inputs: public_inputs(&job, &round, &commitments).iter().map(word).collect(),
+        proof: proof_words(&round),
+        verifier: job.verifier.clone(),
+        tx_hash: round.tx_hash.clone(),
+        block: round.block,
+        finalized_at: round.finalized_at,
+        accuracy: round.accuracy,
+    }))
+}
+
+/// Verifies the round's proof on the server with arkworks against the job's verifying key.
+#[utoipa::path(get, path = "/api/jobs/{id}/rounds/{r}/audit",
+    params(("id" = i64, Path, description = "job id"), ("r" = i64, Path, description = "round")),
+    responses((status = 200, body = Audit), (status = 404, body = super::error::ErrorBody)))]
+pub async fn audit(
+    State(s): State<AppState>,
+    p: Result<Path<(i64, i64)>, PathRejection>,
+) -> Result<Json<Audit>, ApiError> {
+    let Json(round) = detail(State(s.clone()), p).await?;
+    let mut audit = Audit {
+        ok: false,
+        verified_offchain: false,
+        public_inputs: round.public_inputs.clone(),
+        proof: round.proof.clone(),
+        reason: None,
+    };
+    if round.status != "finalized" || round.proof.len() != 8 {
+        audit.reason = Some("the round has no proof (expired, or finalized through a relaying contract)".into());
+        return Ok(Json(audit));
+    }
+    let Some(vk) = s.keys.get(&round.verifier).cloned() else {
+        audit.reason = Some(format!("the server has no verifying key for verifier {}", round.verifier));
+        return Ok(Json(audit));
+    };
+    let words: Vec<String> = round.proof.iter().map(|w| parse_word(w).to_string()).collect();
+    let inputs: Vec<String> = round.public_inputs.iter().map(|w| parse_word(w).to_string()).collect();
+    // Pairings take milliseconds: keep them off the async workers.
+    let result = tokio::task::spawn_blocking(move || -> Result<bool, String> {
+        let proof = snarkjs::SnarkjsProof {
+            pi_a: vec![words[0].clone(), words[1].clone(), "1".into()],
+            pi_b: vec![
+                vec![words[3].clone(), words[2].clone()],
+                vec![words[5].clone(), words[4].clone()],
+                vec!["1".into(), "0".into()],
+            ],
+            pi_c: vec![words[6].clone(), words[7].clone(), "1".into()],
+            protocol: "groth16".into(),
+            curve: "bn128".into(),
+        }
+        .to_arkworks()
+        .map_err(|e| format!("the stored proof is not a valid Groth16 proof: {e}"))?;
+        let inputs = inputs
+            .iter()
+            .map(|x| field::from_decimal::<ark_bn254::Fr>(x))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("a public input is not a field element: {e}"))?;
+        fedproof_prover::snark::verify_inputs(&vk, &inputs, &proof).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    audit.verified_offchain = true;
+    match result {
+        Ok(true) => audit.ok = true,
+        Ok(false) => audit.reason = Some("the proof does not verify against these public inputs".into()),
+        Err(reason) => audit.reason = Some(reason),
+    }
+    Ok(Json(audit))
+}
+
+/// The job owner publishes its held-out accuracy for a round (EIP-191 signed).
+#[utoipa::path(post, path = "/api/jobs/{id}/rounds/{r}/metrics", request_body = MetricsBody,
+    params(("id" = i64, Path, description = "job id"), ("r" = i64, Path, description = "round")),
+    responses((status = 204), (status = 400, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody)))]
+pub async fn metrics(
+    State(s): State<AppState>,
+    p: Result<Path<(i64, i64)>, PathRejection>,
+    body: Result<Json<MetricsBody>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Path((id, r)) = p?;
+    let Json(body) = body?;
+    let job = find(&s, id).await?;
+    if !(0.0..=1.0).contains(&body.accuracy) {
+        return Err(ApiError::bad("invalid_accuracy", format!("accuracy {} is not in [0, 1]", body.accuracy)));
+    }
+    if r < 0 || r >= job.rounds {
+        return Err(ApiError::bad("invalid_round", format!("job {id} has rounds 0..{}", job.rounds)));
+    }
+    let message = format!("fedproof metrics {id} {r} {}", body.accuracy);
+    let signer = recover(&body.signature, message.as_bytes())?;
+    if crate::format::address(&signer) != job.owner {
+        return Err(ApiError::Forbidden {
+            code: "not_owner",
+            message: format!("the signature is by {signer}, not by the job owner {}", job.owner),
+        });
+    }
+    s.db.store_metrics(id, r, body.accuracy, &body.signature).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The verifying key of the job's shape, in snarkjs's `verification_key.json` format.
+#[utoipa::path(get, path = "/api/jobs/{id}/verifying-key", params(("id" = i64, Path, description = "job id")),
+    responses((status = 200, description = "snarkjs verification_key.json"), (status = 404, body = super::error::ErrorBody)))]
+pub async fn verifying_key(
+    State(s): State<AppState>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(id) = id?;
+    let job = find(&s, id).await?;
+    let vk = s
+        .keys
+        .get(&job.verifier)
+        .ok_or_else(|| ApiError::NotFound(format!("no verifying key is known for verifier {}", job.verifier)))?;
+    let json = snarkjs::verifying_key_to_json(vk).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// Recovers the EIP-191 (personal_sign) signer of `message`.
+pub(super) fn recover(signature: &str, message: &[u8]) -> Result<alloy::primitives::Address, ApiError> {
+    let sig: Signature = signature
+        .parse()
+        .map_err(|e| ApiError::bad("invalid_signature", format!("signature is not a 65-byte hex signature: {e}")))?;
+    sig.recover_address_from_msg(message)
+        .map_err(|e| ApiError::bad("invalid_signature", format!("signature does not recover: {e}")))
+}
+
+async fn settled(s: &AppState, id: i64, r: i64) -> Result<(JobRow, RoundRow), ApiError> {
+    let job = find(s, id).await?;
+    let round = s
+        .db
+        .round(id, r)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("round {r} of job {id} is not settled (or not indexed yet)")))?;
+    Ok((job, round))
+}
+
+fn proof_words(round: &RoundRow) -> Vec<String> {
+    round.proof.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default()
+}
+
+/// The public inputs of a finalized round in verifier order, assembled as JobMarket does:
+/// context from the job's terms, C(w), C(w'), the submitted commitments, flags, score words.
+fn public_inputs(job: &JobRow, round: &RoundRow, commitments: &[U256]) -> Vec<U256> {
+    if round.status != "finalized" {
+        return Vec::new();
+    }
+    let r = round.round as u64;
+    let u = |v: i64| U256::from(v as u64);
+    let lr = |k: u64| U256::from((job.lr as u64).saturating_sub(k * job.lr_decay as u64));
+    let context = u(job.id)
+        | (U256::from(r) << 64)
+        | (u(job.max_malicious) << 96)
+        | (u(job.tau) << 104)
+        | (lr(r) << 136)
+        | (lr(r + 1) << 168)
+        | (u(job.dup_tol) << 200);
+    let presence = U256::from(round.presence_bits.unwrap_or(0) as u64);
+    let flags = presence | (U256::from(round.inlier_bits.unwrap_or(0) as u64) << 64);
+    let mut inputs = vec![
+        context,
+        round.model.as_deref().map(parse_word).unwrap_or_default(),
+        round.new_model.as_deref().map(parse_word).unwrap_or_default(),
+    ];
+    // Every submitted commitment, as the contract folded it at submission (an unavailable slot's
+    // too: its presence bit is 0 and the circuit ignores it); 0 for a slot that never submitted.
+    inputs.extend_from_slice(commitments);
+    inputs.push(flags);
+    let words: Vec<String> = round.score_words.as_deref().and_then(|w| serde_json::from_str(w).ok()).unwrap_or_default();
+    inputs.extend(words.iter().map(|w| crate::format::amount(w)));
+    inputs
+}

@@ -1,0 +1,122 @@
+//! Turns raw logs of JobMarket and ReliabilityRegistry into the facts the database stores,
+//! fetching what a log does not carry (the proof and roster from the `finalizeRound` calldata,
+//! the registry records after a batch).
+
+use super::{Chain, IndexerError};
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::Provider;
+use alloy::rpc::types::Log;
+use alloy::sol_types::{SolCall, SolEventInterface};
+use fedproof_contracts::{JobMarket, ReliabilityRegistry};
+
+/// Where a log sits in the chain.
+#[derive(Debug, Clone, Copy)]
+pub struct Position {
+    /// Block number.
+    pub block: u64,
+    /// Transaction hash.
+    pub tx: B256,
+    /// Index of the log in its block.
+    pub log_index: u64,
+}
+
+/// A registry record read at the block of its update.
+#[derive(Debug, Clone)]
+pub struct SourceUpdate {
+    /// Source id.
+    pub id: B256,
+    /// The observation folded in (1e18).
+    pub observation: U256,
+    /// Score after it (1e18).
+    pub score: u64,
+    /// Observations folded in so far.
+    pub observations: u64,
+    /// Timestamp of the record's last update.
+    pub last_update: u64,
+}
+
+/// What `finalizeRound`'s calldata adds to `RoundFinalized`.
+#[derive(Debug, Clone)]
+pub struct Finalization {
+    /// Inlier bits claimed by the aggregator.
+    pub inlier_bits: u64,
+    /// Slot owners in slot order.
+    pub roster: Vec<Address>,
+    /// The Groth16 proof as 8 words.
+    pub proof: [U256; 8],
+}
+
+/// One decoded event, ready to store.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A JobMarket event (the finalization calldata attached to `RoundFinalized` when found).
+    Market(Box<JobMarket::JobMarketEvents>, Option<Box<Finalization>>),
+    /// Registry records written by one event.
+    Reliability(Vec<SourceUpdate>),
+}
+
+/// Decodes a log emitted by `market` or `registry`; `None` for events the index does not keep.
+pub async fn decode(chain: &Chain, log: &Log) -> Result<Option<Event>, IndexerError> {
+    let topics = log.topics();
+    let data = &log.data().data;
+    if log.address() == chain.market {
+        let Ok(event) = JobMarket::JobMarketEvents::decode_raw_log(topics, data) else {
+            return Ok(None);
+        };
+        let fin = match &event {
+            JobMarket::JobMarketEvents::RoundFinalized(_) => finalization(chain, log).await?.map(Box::new),
+            _ => None,
+        };
+        return Ok(Some(Event::Market(Box::new(event), fin)));
+    }
+    if log.address() == chain.registry {
+        let block = log.block_number.ok_or(IndexerError::Pending)?;
+        let (ids, observations) = match ReliabilityRegistry::ReliabilityRegistryEvents::decode_raw_log(topics, data) {
+            Ok(ReliabilityRegistry::ReliabilityRegistryEvents::ReliabilityUpdated(e)) => (vec![e.id], vec![e.observation]),
+            Ok(ReliabilityRegistry::ReliabilityRegistryEvents::ReliabilityBatchUpdated(e)) => (e.ids, e.observations),
+            _ => return Ok(None),
+        };
+        // The batch event carries no scores; the records as of that block hold them.
+        let registry = ReliabilityRegistry::new(chain.registry, &chain.provider);
+        let records = registry.getBatch(ids.clone()).block(block.into()).call().await?;
+        let updates = ids
+            .into_iter()
+            .zip(observations)
+            .zip(records)
+            .map(|((id, observation), r)| SourceUpdate {
+                id,
+                observation,
+                score: r.score,
+                observations: r.observations,
+                last_update: r.lastUpdate,
+            })
+            .collect();
+        return Ok(Some(Event::Reliability(updates)));
+    }
+    Ok(None)
+}
+
+/// Reads the proof, inlier bits and roster from the transaction that emitted `RoundFinalized`.
+/// A finalization relayed through another contract has no direct calldata: the round is still
+/// indexed, without its proof.
+async fn finalization(chain: &Chain, log: &Log) -> Result<Option<Finalization>, IndexerError> {
+    let hash = log.transaction_hash.ok_or(IndexerError::Pending)?;
+    let Some(tx) = chain.provider.get_transaction_by_hash(hash).await? else {
+        return Ok(None);
+    };
+    let input = alloy::consensus::Transaction::input(&tx);
+    let Ok(call) = JobMarket::finalizeRoundCall::abi_decode(input) else {
+        tracing::warn!(%hash, "RoundFinalized from a transaction that is not a direct finalizeRound call");
+        return Ok(None);
+    };
+    Ok(Some(Finalization { inlier_bits: call.f.inlierBits, roster: call.f.roster, proof: call.f.proof }))
+}
+
+/// The position of a mined log.
+pub fn position(log: &Log) -> Result<Position, IndexerError> {
+    Ok(Position {
+        block: log.block_number.ok_or(IndexerError::Pending)?,
+        tx: log.transaction_hash.ok_or(IndexerError::Pending)?,
+        log_index: log.log_index.ok_or(IndexerError::Pending)?,
+    })
+}

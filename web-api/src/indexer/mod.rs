@@ -1,0 +1,158 @@
+//! Follows JobMarket and ReliabilityRegistry into the database with `eth_getLogs` over block
+//! ranges. Each range is stored in one transaction together with the cursor (the last stored
+//! block), so a killed indexer resumes exactly where it stopped; it only reads blocks that have
+//! `confirmations` blocks on top of them; every write is idempotent.
+
+pub mod events;
+mod store;
+
+use crate::db::{Db, DbError};
+use alloy::primitives::Address;
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::Filter;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Name of the cursor row this indexer owns.
+const CURSOR: &str = "chain";
+
+/// Errors of the indexer.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexerError {
+    /// The RPC node failed or is unreachable.
+    #[error("RPC error: {0}")]
+    Rpc(#[from] alloy::transports::TransportError),
+    /// A contract call failed.
+    #[error("contract call failed: {0}")]
+    Contract(#[from] alloy::contract::Error),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// A log without its block or transaction (pending): never stored.
+    #[error("the node returned a pending log for a mined range")]
+    Pending,
+}
+
+impl From<sqlx::Error> for IndexerError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Db(DbError::Sqlx(e))
+    }
+}
+
+/// The contracts the indexer follows and the provider it reads them through.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    /// JSON-RPC provider.
+    pub provider: DynProvider,
+    /// JobMarket address.
+    pub market: Address,
+    /// ReliabilityRegistry address.
+    pub registry: Address,
+}
+
+/// Indexer settings.
+#[derive(Debug, Clone)]
+pub struct IndexerConfig {
+    /// Blocks a block needs on top of it before it is indexed (0: index the head).
+    pub confirmations: u64,
+    /// First block to index when there is no cursor yet (the deployment block).
+    pub start_block: u64,
+    /// Largest block range of one `eth_getLogs` call (and one DB transaction).
+    pub max_range: u64,
+    /// Wait between polls of the chain head.
+    pub poll: Duration,
+}
+
+impl Default for IndexerConfig {
+    fn default() -> Self {
+        Self { confirmations: 2, start_block: 0, max_range: 2_000, poll: Duration::from_secs(2) }
+    }
+}
+
+/// The chain indexer.
+#[derive(Debug, Clone)]
+pub struct Indexer {
+    chain: Chain,
+    db: Db,
+    config: IndexerConfig,
+}
+
+impl Indexer {
+    /// An indexer of `chain` into `db`.
+    pub fn new(chain: Chain, db: Db, config: IndexerConfig) -> Self {
+        Self { chain, db, config }
+    }
+
+    /// Indexes every confirmed block not indexed yet; returns the cursor afterwards.
+    pub async fn catch_up(&self) -> Result<Option<u64>, IndexerError> {
+        let head = self.chain.provider.get_block_number().await?;
+        let Some(safe) = head.checked_sub(self.config.confirmations) else {
+            return self.cursor().await;
+        };
+        let mut from = match self.cursor().await? {
+            Some(c) => c + 1,
+            None => self.config.start_block,
+        };
+        while from <= safe {
+            let to = safe.min(from + self.config.max_range.max(1) - 1);
+            self.index_range(from, to).await?;
+            from = to + 1;
+        }
+        self.cursor().await
+    }
+
+    /// Indexes blocks `from..=to` in one transaction and moves the cursor to `to` if it is behind.
+    /// Re-indexing a stored range is harmless: it changes no row.
+    pub async fn index_range(&self, from: u64, to: u64) -> Result<(), IndexerError> {
+        let filter = Filter::new()
+            .address(vec![self.chain.market, self.chain.registry])
+            .from_block(from)
+            .to_block(to);
+        let mut logs = self.chain.provider.get_logs(&filter).await?;
+        logs.sort_by_key(|l| (l.block_number, l.log_index));
+        // Decode (with its RPC look-ups) before opening the transaction, to keep it short.
+        let mut decoded = Vec::with_capacity(logs.len());
+        for log in &logs {
+            if log.removed {
+                continue;
+            }
+            if let Some(event) = events::decode(&self.chain, log).await? {
+                decoded.push((events::position(log)?, event));
+            }
+        }
+        let mut tx = self.db.pool().begin().await?;
+        for (at, event) in &decoded {
+            store::apply(&mut tx, *at, event).await?;
+        }
+        sqlx::query(
+            "INSERT INTO indexer_cursor (name, last_block) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE \
+             SET last_block = excluded.last_block WHERE indexer_cursor.last_block < excluded.last_block",
+        )
+        .bind(CURSOR)
+        .bind(to as i64)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::debug!(from, to, events = decoded.len(), "indexed");
+        Ok(())
+    }
+
+    /// The last stored block.
+    pub async fn cursor(&self) -> Result<Option<u64>, IndexerError> {
+        Ok(self.db.cursor(CURSOR).await?.map(|b| b as u64))
+    }
+
+    /// Follows the chain until `shutdown` turns true. Errors are logged and retried at the next
+    /// poll (the cursor only moves with committed rows).
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if let Err(e) = self.catch_up().await {
+                tracing::warn!(error = %e, "indexing failed; retrying");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.config.poll) => {}
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! Writes decoded events into the database. Every statement is idempotent (natural primary keys
+//! with `ON CONFLICT DO NOTHING`, monotone status updates), so re-indexing a range changes nothing.
+
+use super::events::{Event, Finalization, Position};
+use crate::format::{address, amount, bit, hash, word};
+use alloy::primitives::U256;
+use fedproof_contracts::JobMarket::{self, JobMarketEvents as E};
+use sqlx::AnyConnection;
+
+/// Bits per packed score, as in the round statement.
+const SCORE_BITS: usize = 48;
+
+/// Stores one event.
+pub async fn apply(conn: &mut AnyConnection, at: Position, event: &Event) -> sqlx::Result<()> {
+    match event {
+        Event::Market(e, fin) => apply_market(conn, at, e, fin.as_deref()).await,
+        Event::Reliability(updates) => {
+            // A registry write inside a finalization belongs to that round.
+            let round: Option<(i64, i64)> =
+                sqlx::query_as("SELECT job_id, round FROM rounds WHERE tx_hash = $1 AND status = 'finalized'")
+                    .bind(hash(&at.tx))
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            for (k, u) in updates.iter().enumerate() {
+                let source = hash(&u.id);
+                sqlx::query(
+                    "INSERT INTO reliability_events (tx_hash, log_index, position, source, observation, score, \
+                     observations, block, job_id, round) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(hash(&at.tx))
+                .bind(at.log_index as i64)
+                .bind(k as i64)
+                .bind(&source)
+                .bind(u.observation.to_string())
+                .bind(u.score.to_string())
+                .bind(u.observations as i64)
+                .bind(at.block as i64)
+                .bind(round.map(|r| r.0))
+                .bind(round.map(|r| r.1))
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO reliability (source, score, observations, last_update, block) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (source) DO UPDATE SET score = excluded.score, observations = excluded.observations, \
+                     last_update = excluded.last_update, block = excluded.block WHERE reliability.block <= excluded.block",
+                )
+                .bind(&source)
+                .bind(u.score.to_string())
+                .bind(u.observations as i64)
+                .bind(u.last_update as i64)
+                .bind(at.block as i64)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn apply_market(conn: &mut AnyConnection, at: Position, e: &E, fin: Option<&Finalization>) -> sqlx::Result<()> {
+    let block = at.block as i64;
+    let tx = hash(&at.tx);
+    match e {
+        E::JobCreated(e) => {
+            let p = &e.params;
+            sqlx::query(
+                "INSERT INTO jobs (id, owner, aggregator, token, budget, round_budget, stake, bond, verifier, spec_hash, \
+                 spec_uri, initial_model, rounds, trainers, max_malicious, tau, lr, lr_decay, dup_tol, start_time, \
+                 submit_window, finalize_window, dispute_window, current_round, status, bond_posted, created_block, \
+                 created_tx) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+                 $19, $20, $21, $22, $23, 0, 'open', 0, $24, $25) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(id(e.jobId))
+            .bind(address(&e.owner))
+            .bind(address(&e.aggregator))
+            .bind(address(&p.token))
+            .bind(p.budget.to_string())
+            .bind(e.roundBudget.to_string())
+            .bind(p.stake.to_string())
+            .bind(p.bond.to_string())
+            .bind(address(&p.verifier))
+            .bind(hash(&p.specHash))
+            .bind(p.specURI.clone())
+            .bind(word(&p.initialModel))
+            .bind(i64::from(p.rounds))
+            .bind(i64::from(p.trainers))
+            .bind(i64::from(p.maxMalicious))
+            .bind(i64::from(p.tau))
+            .bind(i64::from(p.lr))
+            .bind(i64::from(p.lrDecay))
+            .bind(i64::from(p.dupTol))
+            .bind(p.startTime.to::<i64>())
+            .bind(i64::from(p.submitWindow))
+            .bind(i64::from(p.finalizeWindow))
+            .bind(i64::from(p.disputeWindow))
+            .bind(block)
+            .bind(tx)
+            .execute(&mut *conn)
+            .await?;
+        }
+        E::BondPosted(e) => {
+            sqlx::query("UPDATE jobs SET bond_posted = 1 WHERE id = $1").bind(id(e.jobId)).execute(&mut *conn).await?;
+        }
+        E::Joined(e) => {
+            // A trainer who left before the start may join again (possibly another slot): the later
+            // join wins, an older one replayed changes nothing.
+            sqlx::query(
+                "INSERT INTO job_trainers (job_id, trainer, slot, stake, active, joined_block) VALUES ($1, $2, $3, $4, 1, $5) \
+                 ON CONFLICT (job_id, trainer) DO UPDATE SET slot = excluded.slot, stake = excluded.stake, active = 1, \
+                 joined_block = excluded.joined_block WHERE job_trainers.joined_block < excluded.joined_block",
+            )
+            .bind(id(e.jobId))
+            .bind(address(&e.trainer))
+            .bind(id(e.slot))
+            .bind(e.stake.to_string())
+            .bind(block)
+            .execute(&mut *conn)
+            .await?;
+        }
+        E::Left(e) => {
+            sqlx::query("UPDATE job_trainers SET active = 0 WHERE job_id = $1 AND trainer = $2 AND joined_block <= $3")
+                .bind(id(e.jobId))
+                .bind(address(&e.trainer))
+                .bind(block)
+                .execute(&mut *conn)
+                .await?;
+        }
+        E::UpdateSubmitted(e) => {
+            sqlx::query(
+                "INSERT INTO submissions (job_id, round, slot, trainer, commitment, blob_ref, block, tx_hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            )
+            .bind(id(e.jobId))
+            .bind(id(e.round))
+            .bind(id(e.slot))
+            .bind(address(&e.trainer))
+            .bind(word(&e.commitment))
+            .bind(hash(&e.blobRef))
+            .bind(block)
+            .bind(tx)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("UPDATE jobs SET status = 'active' WHERE id = $1 AND status = 'open'")
+                .bind(id(e.jobId))
+                .execute(&mut *conn)
+                .await?;
+        }
+        E::RoundFinalized(e) => finalized(conn, block, &tx, e, fin).await?,
+        E::RoundExpired(e) => {
+            sqlx::query(
+                "INSERT INTO rounds (job_id, round, status, refunded, bond_slashed, presence_bits, block, tx_hash) \
+                 VALUES ($1, $2, 'expired', $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            )
+            .bind(id(e.jobId))
+            .bind(id(e.round))
+            .bind(e.refunded.to_string())
+            .bind(e.bondSlashed.to_string())
+            .bind(e.submittedBits as i64)
+            .bind(block)
+            .bind(tx)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("UPDATE jobs SET status = 'expired' WHERE id = $1").bind(id(e.jobId)).execute(&mut *conn).await?;
+        }
+        E::JobCancelled(e) => {
+            sqlx::query("UPDATE jobs SET status = 'cancelled' WHERE id = $1").bind(id(e.jobId)).execute(&mut *conn).await?;
+        }
+        E::Claimed(e) => {
+            sqlx::query(
+                "INSERT INTO claims (job_id, round, slot, trainer, amount, block, tx_hash) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(id(e.jobId))
+            .bind(id(e.round))
+            .bind(id(e.slot))
+            .bind(address(&e.trainer))
+            .bind(e.amount.to_string())
+            .bind(block)
+            .bind(tx)
+            .execute(&mut *conn)
+            .await?;
+        }
+        E::Disputed(e) => {
+            sqlx::query(
+                "INSERT INTO disputes (job_id, round, slot, trainer, slashed, block, tx_hash) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(id(e.jobId))
+            .bind(id(e.round))
+            .bind(id(e.slot))
+            .bind(address(&e.trainer))
+            .bind(e.slashed.to_string())
+            .bind(block)
+            .bind(tx)
+            .execute(&mut *conn)
+            .await?;
+        }
+        E::Withdrawn(e) => {
+            sqlx::query(
+                "INSERT INTO withdrawals (tx_hash, log_index, token, account, amount, block) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(tx)
+            .bind(at.log_index as i64)
+            .bind(address(&e.token))
+            .bind(address(&e.account))
+            .bind(e.amount.to_string())
+            .bind(block)
+            .execute(&mut *conn)
+            .await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Stores a finalized round, its per-slot outcome and payouts, and advances the job.
+async fn finalized(
+    conn: &mut AnyConnection,
+    block: i64,
+    tx: &str,
+    e: &JobMarket::RoundFinalized,
+    fin: Option<&Finalization>,
+) -> sqlx::Result<()> {
+    let job = id(e.jobId);
+    let round = id(e.round);
+    let (n, rounds, round_budget): (i64, i64, String) =
+        sqlx::query_as("SELECT trainers, rounds, round_budget FROM jobs WHERE id = $1").bind(job).fetch_one(&mut *conn).await?;
+    let flags = e.flags;
+    let presence = flags.to::<u128>() as u64; // the low 64 bits
+    let inliers = (flags >> 64usize).to::<u128>() as u64;
+    let words: Vec<String> = e.scoreWords.iter().map(|w| w.to_string()).collect();
+    let proof = fin.map(|f| serde_json::to_string(&f.proof.iter().map(word).collect::<Vec<_>>()).unwrap_or_default());
+    let inserted = sqlx::query(
+        "INSERT INTO rounds (job_id, round, status, model, new_model, flags, inlier_bits, unavailable_bits, presence_bits, \
+         score_words, total_score, allocated, proof, finalized_at, block, tx_hash) \
+         VALUES ($1, $2, 'finalized', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING",
+    )
+    .bind(job)
+    .bind(round)
+    .bind(word(&e.model))
+    .bind(word(&e.newModel))
+    .bind(word(&flags))
+    .bind(inliers as i64)
+    .bind(e.unavailableBits as i64)
+    .bind(presence as i64)
+    .bind(serde_json::to_string(&words).unwrap_or_default())
+    .bind(e.totalScore.to_string())
+    .bind(e.allocated.to_string())
+    .bind(proof)
+    .bind(e.finalizedAt.to::<i64>())
+    .bind(block)
+    .bind(tx)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(()); // re-indexed: everything below was written with the row
+    }
+    let budget = amount(&round_budget);
+    for slot in 0..n as usize {
+        let present = bit(presence, slot);
+        let inlier = bit(inliers, slot);
+        let score = e
+            .scoreWords
+            .get(slot / 5)
+            .map(|w| (*w >> (SCORE_BITS * (slot % 5))) & U256::from((1u64 << SCORE_BITS) - 1))
+            .unwrap_or_default();
+        // As JobMarket._allocate: floor(roundBudget * s_i / total).
+        let payout = if e.totalScore.is_zero() { U256::ZERO } else { budget * score / e.totalScore };
+        let trainer = match fin.and_then(|f| f.roster.get(slot)) {
+            Some(a) => address(a),
+            None => sqlx::query_scalar("SELECT trainer FROM job_trainers WHERE job_id = $1 AND slot = $2 AND active = 1")
+                .bind(job)
+                .bind(slot as i64)
+                .fetch_optional(&mut *conn)
+                .await?
+                .unwrap_or_default(),
+        };
+        sqlx::query(
+            "INSERT INTO round_slots (job_id, round, slot, trainer, present, inlier, score, payout) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        )
+        .bind(job)
+        .bind(round)
+        .bind(slot as i64)
+        .bind(trainer)
+        .bind(i64::from(present))
+        .bind(i64::from(inlier))
+        .bind(score.to_string())
+        .bind(payout.to_string())
+        .execute(&mut *conn)
+        .await?;
+    }
+    let status = if round + 1 >= rounds { "completed" } else { "active" };
+    sqlx::query(
+        "UPDATE jobs SET current_round = $2, status = $3 WHERE id = $1 AND current_round <= $4 \
+         AND status IN ('open', 'active')",
+    )
+    .bind(job)
+    .bind(round + 1)
+    .bind(status)
+    .bind(round)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A uint256 id, round or slot as stored (all small on a real chain; saturates otherwise).
+fn id(v: U256) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,230 @@
+//! A real anvil chain with ReliabilityRegistry, JobMarket and a real verifier, and a short job
+//! driven through it: create, bond, join, submit, prove and finalize, claim and withdraw.
+
+use super::verifier::{self, Verifier};
+use alloy::network::EthereumWallet;
+use alloy::node_bindings::{Anvil, AnvilInstance};
+use alloy::primitives::{aliases::U40, Address, B256, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use ark_bn254::Fr;
+use fedproof_contracts::{JobMarket, ReliabilityRegistry};
+use fedproof_prover::round::{self, PublicInputs, RoundInput, RoundOutput, RoundWitness};
+use fedproof_prover::shape::Shape;
+use fedproof_prover::{commitment, export};
+use rand::SeedableRng;
+
+/// ETH amounts of the test job (wei).
+pub const BUDGET: u128 = 3_000_000_000_000_000_000;
+pub const STAKE: u128 = 100_000_000_000_000_000;
+pub const BOND: u128 = 500_000_000_000_000_000;
+/// Submission, finalization and dispute windows (s).
+pub const WINDOW: u32 = 3_600;
+
+/// The deployed stack. Accounts: 0 governor/admin/owner, 1 aggregator, 2.. trainers.
+pub struct Stack {
+    pub anvil: AnvilInstance,
+    pub provider: DynProvider,
+    pub signers: Vec<PrivateKeySigner>,
+    pub market: Address,
+    pub registry: Address,
+    pub deploy_block: u64,
+}
+
+pub fn field_to_u256(x: &Fr) -> U256 {
+    U256::from_be_bytes(export::field::to_word(x))
+}
+
+impl Stack {
+    /// Spawns anvil (the npm toolchain's binary) on a free port and deploys the contracts.
+    pub async fn start() -> Self {
+        let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/node_modules/.bin/anvil");
+        let anvil = Anvil::at(bin).spawn();
+        let signers: Vec<PrivateKeySigner> = anvil.keys().iter().map(|k| PrivateKeySigner::from(k.clone())).collect();
+        let mut wallet = EthereumWallet::from(signers[0].clone());
+        for s in &signers[1..] {
+            wallet.register_signer(s.clone());
+        }
+        let provider = ProviderBuilder::new().wallet(wallet).connect_http(anvil.endpoint_url()).erased();
+        let admin = signers[0].address();
+        let registry = ReliabilityRegistry::deploy(&provider, admin, U256::from(200_000_000_000_000_000u64))
+            .await
+            .expect("registry deployed");
+        let market = JobMarket::deploy(&provider, *registry.address(), admin).await.expect("market deployed");
+        let role = registry.WRITER_ROLE().call().await.expect("role");
+        registry.grantRole(role, *market.address()).send().await.expect("sent").get_receipt().await.expect("granted");
+        let deploy_block = provider.get_block_number().await.expect("block");
+        Self { market: *market.address(), registry: *registry.address(), anvil, provider, signers, deploy_block }
+    }
+
+    pub fn owner(&self) -> Address {
+        self.signers[0].address()
+    }
+
+    pub fn aggregator(&self) -> Address {
+        self.signers[1].address()
+    }
+
+    pub fn trainer(&self, slot: usize) -> Address {
+        self.signers[2 + slot].address()
+    }
+
+    pub fn market(&self) -> JobMarket::JobMarketInstance<DynProvider> {
+        JobMarket::new(self.market, self.provider.clone())
+    }
+
+    /// Advances the chain clock by `seconds` and mines a block.
+    pub async fn warp(&self, seconds: u64) {
+        let _: serde_json::Value =
+            self.provider.raw_request("evm_increaseTime".into(), (seconds,)).await.expect("increaseTime");
+        self.mine(1).await;
+    }
+
+    /// Mines `blocks` empty blocks.
+    pub async fn mine(&self, blocks: u64) {
+        for _ in 0..blocks {
+            let _: serde_json::Value = self.provider.raw_request("evm_mine".into(), ()).await.expect("mine");
+        }
+    }
+
+    /// Deploys and approves a verifier for `shape`.
+    pub async fn verifier(&self, shape: Shape) -> Verifier {
+        let v = verifier::deploy(&self.provider, self.owner(), shape, 7).await;
+        self.market()
+            .setVerifierApproval(v.address, true)
+            .from(self.owner())
+            .send()
+            .await
+            .expect("sent")
+            .get_receipt()
+            .await
+            .expect("approved");
+        v
+    }
+
+    /// Creates a one-round job for `input` (its job id must be the next one), posts the bond,
+    /// joins every slot and opens round 0.
+    pub async fn open_job(&self, verifier: Address, input: &RoundInput) -> U256 {
+        let market = self.market();
+        let p = &input.params;
+        let now = self.provider.get_block(alloy::eips::BlockId::latest()).await.expect("rpc").expect("block").header.timestamp;
+        let params = JobMarket::JobParams {
+            token: Address::ZERO,
+            budget: BUDGET,
+            stake: STAKE,
+            bond: BOND,
+            aggregator: self.aggregator(),
+            verifier,
+            specHash: B256::repeat_byte(0x11),
+            specURI: "ipfs://spec".into(),
+            initialModel: field_to_u256(&commitment::commit_model(p.job_id, 0, &input.model).expect("model")),
+            rounds: 1,
+            trainers: input.shape.trainers as u8,
+            maxMalicious: p.max_malicious,
+            tau: p.tau,
+            lr: p.lr,
+            lrDecay: p.lr.saturating_sub(p.next_lr),
+            dupTol: p.dup_tol,
+            startTime: U40::from(now + 100),
+            submitWindow: WINDOW,
+            finalizeWindow: WINDOW,
+            disputeWindow: WINDOW,
+        };
+        let receipt = market
+            .createJob(params)
+            .value(U256::from(BUDGET))
+            .from(self.owner())
+            .send()
+            .await
+            .expect("sent")
+            .get_receipt()
+            .await
+            .expect("created");
+        assert!(receipt.status(), "createJob reverted");
+        let job = U256::from(p.job_id);
+        send(market.postBond(job).value(U256::from(BOND)).from(self.aggregator())).await;
+        for slot in 0..input.shape.trainers {
+            send(market.join(job).value(U256::from(STAKE)).from(self.trainer(slot))).await;
+        }
+        self.warp(100).await;
+        job
+    }
+
+    /// Every present slot submits its commitment for round 0.
+    pub async fn submit_all(&self, input: &RoundInput) {
+        let market = self.market();
+        let job = U256::from(input.params.job_id);
+        for (slot, c) in input.update_commitments().iter().enumerate() {
+            if input.updates[slot].is_some() {
+                let blob = B256::from(U256::from(slot));
+                send(market.submitUpdate(job, 0, field_to_u256(c), blob).from(self.trainer(slot))).await;
+            }
+        }
+    }
+
+    /// Proves round 0 and finalizes it as the aggregator; returns the outcome and the finalization.
+    pub async fn finalize(&self, v: &Verifier, input: &RoundInput) -> (RoundOutput, JobMarket::Finalization) {
+        let out = round::run(input).expect("reference");
+        let p = &input.params;
+        let public = PublicInputs::new(
+            p,
+            commitment::commit_model(p.job_id, 0, &input.model).expect("model"),
+            commitment::commit_model(p.job_id, 1, &out.new_model).expect("new model"),
+            input.update_commitments(),
+            &input.presence(),
+            &out.inliers,
+            &out.scores,
+        );
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+        let proof = fedproof_prover::snark::prove(&v.pk, RoundWitness::new(input.clone()).expect("witness"), &mut rng)
+            .expect("proved");
+        let call = export::calldata::SolidityCalldata::new(&proof, &public.to_vec());
+        let words = call.proof_words().map(|w| U256::from_be_bytes(w.0));
+        let inlier_bits = out.inliers.iter().enumerate().filter(|(_, b)| **b).fold(0u64, |acc, (i, _)| acc | 1 << i);
+        let fin = JobMarket::Finalization {
+            newModel: field_to_u256(&public.new_model),
+            inlierBits: inlier_bits,
+            unavailableBits: 0,
+            scoreWords: public.scores.iter().map(field_to_u256).collect(),
+            roster: (0..input.shape.trainers).map(|s| self.trainer(s)).collect(),
+            proof: words,
+        };
+        let job = U256::from(p.job_id);
+        send(self.market().finalizeRound(job, 0, fin.clone()).from(self.aggregator())).await;
+        (out, fin)
+    }
+
+    /// Claims every slot's share of round 0 and lets trainer 0 withdraw.
+    pub async fn claim_all(&self, job: U256, n: usize, fin: &JobMarket::Finalization, finalized_at: U40) {
+        let market = self.market();
+        let outcome = JobMarket::RoundOutcome {
+            unavailableBits: fin.unavailableBits,
+            finalizedAt: finalized_at,
+            scoreWords: fin.scoreWords.clone(),
+        };
+        for slot in 0..n {
+            // Slots with a zero score have nothing to claim (the contract refuses).
+            let _ = market.claim(job, 0, U256::from(slot), outcome.clone()).from(self.trainer(slot)).send().await;
+        }
+        send(market.withdraw(Address::ZERO).from(self.trainer(0))).await;
+    }
+}
+
+/// A synthetic round of `shape` with one attacker for job `job_id`.
+pub fn round_input(shape: Shape, job_id: u64, seed: u64) -> RoundInput {
+    let mut input = round::sample::synthetic(shape, 1, seed).input;
+    input.params.job_id = job_id;
+    input
+}
+
+/// Sends a call and waits for a successful receipt.
+pub async fn send<P, D, N>(call: alloy::contract::CallBuilder<P, D, N>)
+where
+    P: Provider<N>,
+    D: alloy::contract::CallDecoder,
+    N: alloy::network::Network,
+{
+    let pending = call.send().await.expect("transaction accepted");
+    let receipt = pending.get_receipt().await.expect("mined");
+    assert!(alloy::network::ReceiptResponse::status(&receipt), "transaction reverted");
+}

@@ -1,0 +1,85 @@
+//! Shared test support: throw-away databases (SQLite file or PostgreSQL database) and a real
+//! anvil chain with the fedproof contracts and a short, really proven job.
+#![allow(dead_code, missing_docs)] // each test binary uses a part of it
+
+pub mod chain;
+pub mod server;
+pub mod verifier;
+
+use fedproof_web_api::db::Db;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Which database engine a test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that exists for one test and is removed afterwards.
+pub struct TestDb {
+    pub db: Db,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_drop: Option<(String, String)>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    /// A fresh database on `engine`, migrated.
+    pub async fn new(engine: Engine) -> Self {
+        match engine {
+            Engine::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("fedproof.db").display());
+                let db = Db::connect(&url).await.expect("sqlite connects");
+                Self { db, url, _dir: Some(dir), pg_drop: None }
+            }
+            Engine::Postgres => {
+                let admin = std::env::var("DATABASE_URL")
+                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+                // Unique per process and test so that parallel runs never share a database.
+                let name = format!(
+                    "fedproof_t{}_{}_{}",
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::SeqCst),
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+                );
+                admin_exec(&admin, &format!("CREATE DATABASE {name}")).await;
+                let mut url = url::Url::parse(&admin).expect("DATABASE_URL is a URL");
+                url.set_path(&format!("/{name}"));
+                let url = url.to_string();
+                let db = Db::connect(&url).await.expect("postgres connects");
+                Self { db, url, _dir: None, pg_drop: Some((admin, name)) }
+            }
+        }
+    }
+}
+
+async fn admin_exec(admin: &str, sql: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(admin).await.expect("PostgreSQL at DATABASE_URL");
+    sqlx::query(sql).execute(&pool).await.expect("admin statement");
+    pool.close().await;
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg_drop.take() {
+            let db = self.db.clone();
+            // Drop runs outside async; a private runtime on a plain thread closes and drops it.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(async move {
+                    db.close().await;
+                    admin_exec(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Runs `f` on both engines.
+pub const ENGINES: [Engine; 2] = [Engine::Sqlite, Engine::Postgres];
