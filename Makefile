@@ -10,9 +10,9 @@ FORGE := cd $(CONTRACTS) && ./node_modules/.bin/forge
 FORGE_FLAGS := --offline --use ./solc.js
 
 .PHONY: demo test build build-release test-rust contracts-deps test-contracts contracts-fixtures \
-	contracts-build contracts-abi contracts-abi-check bench-gas
+	contracts-build contracts-abi contracts-abi-check bench-gas dashboard-deps chromium test-browser
 
-demo: contracts-deps build-release
+demo: contracts-deps dashboard-deps build-release
 	./target/release/fedproof bench prover --trainers 10 --params 2410 --malicious 1 --json target/bench-prover.json
 
 test: contracts-deps test-rust test-contracts
@@ -23,8 +23,9 @@ build:
 build-release:
 	$(CARGO) build --release -p fedproof
 
-# The snarkjs interop test runs the npm snarkjs, so the Rust tests need the npm toolchain too.
-test-rust: contracts-deps
+# The snarkjs interop test runs the npm snarkjs, and the dashboard's browser test (a cargo test of
+# web-api) runs node with the dashboard's npm packages and Debian's chromium.
+test-rust: contracts-deps dashboard-deps chromium
 	$(CARGO) test --workspace
 
 # npm's hidden lockfile in node_modules is rewritten by every install: when it is older than
@@ -57,7 +58,8 @@ bench-gas: contracts-deps
 # Rewrites the generated verifiers and proof fixtures the forge tests use: the toy verifier, the
 # round verifiers for n = 4, 10, 16 trainers (8 parameters: gas depends on n only) and the demo
 # shape (10 x 2410; its setup takes about 100 s and the keys about 180 MB under
-# $(FIXTURE_KEYS), which are never committed).
+# $(FIXTURE_KEYS), which are never committed), with the generic RoundVerifier's constructor
+# arguments for the same keys (verifier_args_*.json).
 FIXTURE_KEYS ?= .fedproof/keys
 FIXTURE_TMP ?= target/contract-fixtures
 contracts-fixtures: build-release
@@ -69,4 +71,34 @@ contracts-fixtures: build-release
 	    --keys $(FIXTURE_KEYS) --out $(FIXTURE_TMP)/$$name --contract $$contract; \
 	  cp $(FIXTURE_TMP)/$$name/$$contract.sol $(CONTRACTS)/src/generated/; \
 	  cp $(FIXTURE_TMP)/$$name/round.json $(CONTRACTS)/test/fixtures/round_$$name.json; \
+	  cp $(FIXTURE_TMP)/$$name/verifier_args.json $(CONTRACTS)/test/fixtures/verifier_args_$$name.json; \
 	done
+	# Rounds 0 and 1 of one n = 4 job, slot 1 declared unavailable, round 1 starting from round
+	# 0's model (--chained); the forge tests verify them with the generic RoundVerifier.
+	set -e; for round in 0 1; do \
+	  ./target/release/fedproof prover export --trainers 4 --params 8 --malicious 1 --seed 1 \
+	    --round $$round --unavailable 1 --chained --keys $(FIXTURE_KEYS) --out $(FIXTURE_TMP)/chain$$round; \
+	  cp $(FIXTURE_TMP)/chain$$round/round.json $(CONTRACTS)/test/fixtures/round_n4_chain$$round.json; \
+	done
+	cp $(FIXTURE_TMP)/chain0/verifier_args.json $(CONTRACTS)/test/fixtures/verifier_args_n4_chain.json
+
+# The dashboard's npm packages (ethers, Chart.js, playwright-core); their postinstall script copies
+# the browser builds into web-api/dashboard/vendor/, which the server serves as /vendor/.
+DASHBOARD := web-api/dashboard
+CHROMIUM ?= /usr/bin/chromium
+
+dashboard-deps: $(DASHBOARD)/node_modules/.package-lock.json
+	@test -f $(DASHBOARD)/vendor/ethers.min.js || $(NPM) run --prefix $(DASHBOARD) vendor
+
+$(DASHBOARD)/node_modules/.package-lock.json: $(DASHBOARD)/package-lock.json
+	$(NPM) ci --prefix $(DASHBOARD)
+	@touch $@
+
+# Debian's chromium for the browser test (playwright-core drives it; it downloads no browser).
+chromium:
+	@test -x $(CHROMIUM) || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+# The browser test alone: anvil with a settled round, the real server, then
+# web-api/dashboard/test/browser.mjs in headless chromium (screenshots in target/screenshots/).
+test-browser: dashboard-deps chromium
+	$(CARGO) test -p fedproof-web-api --test dashboard_browser

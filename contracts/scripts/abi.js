@@ -9,6 +9,7 @@ const CONTRACTS = [
   ['ReliabilityRegistry.sol', 'ReliabilityRegistry'],
   ['IRoundVerifier.sol', 'IRoundVerifier'],
   ['RoundVerifierDemo.sol', 'RoundVerifierDemo'],
+  ['RoundVerifier.sol', 'RoundVerifier'],
 ];
 const root = path.join(__dirname, '..');
 const check = process.argv.includes('--check');

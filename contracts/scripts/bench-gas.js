@@ -8,7 +8,8 @@ for (const line of lines) {
   const m = line.match(/^\s+([a-z0-9_]+): (\d+)$/);
   if (m) g[m[1]] = Number(m[2]);
 }
-const need = ['finalize_tx_4', 'finalize_tx_10', 'finalize_tx_16', 'reliability_single_tx',
+const need = ['finalize_tx_4', 'finalize_tx_10', 'finalize_tx_16', 'finalize_generic_tx_10',
+  'generic_verifier_deploy_exec_10', 'reliability_single_tx',
   'reliability_batch_tx_10', 'reliability_batch_tx_100'];
 for (const k of need) {
   if (!(k in g)) {
@@ -24,10 +25,14 @@ for (const n of [4, 10, 16]) {
   row([`finalizeRound n=${n} (trainers have records)`, g[`finalize_exec_${n}`], g[`finalize_tx_${n}`]]);
 }
 for (const n of [4, 10, 16]) {
+  row([`finalizeRound n=${n} (records), generic RoundVerifier`, g[`finalize_generic_exec_${n}`], g[`finalize_generic_tx_${n}`]]);
+}
+for (const n of [4, 10, 16]) {
   row([`finalizeRound n=${n} (first records)`, g[`finalize_fresh_exec_${n}`], g[`finalize_fresh_tx_${n}`]]);
 }
 const per = (a, b) => ((g[`finalize_${a}_16`] - g[`finalize_${a}_4`]) / 12).toFixed(0);
 row(['finalizeRound per extra trainer (4 -> 16)', per('exec'), per('tx')]);
+row(['RoundVerifier deployment (n=10 key)', g.generic_verifier_deploy_exec_10, '']);
 row(['submitUpdate, first of the round', g.submit_first_exec, g.submit_first_tx]);
 row(['submitUpdate, later', g.submit_exec, g.submit_tx]);
 row(['reliability update (existing record)', g.reliability_single_exec, g.reliability_single_tx]);
@@ -46,6 +51,9 @@ for (const k of [10, 100]) {
 }
 console.log(JSON.stringify({
   finalize_round_gas: { 4: g.finalize_tx_4, 10: g.finalize_tx_10, 16: g.finalize_tx_16 },
+  finalize_round_generic_verifier_gas: {
+    4: g.finalize_generic_tx_4, 10: g.finalize_generic_tx_10, 16: g.finalize_generic_tx_16,
+  },
   reliability_single_gas: g.reliability_single_tx,
   reliability_batch_per_source_gas: batch,
 }));

@@ -2,10 +2,11 @@
 pragma solidity ^0.8.24;
 
 import {vm} from "./utils/Vm.sol";
-import {MarketBase, RoundFixture} from "./utils/MarketBase.sol";
+import {MarketBase, RoundFixture, VerifierArgs} from "./utils/MarketBase.sol";
 import {JobMarket} from "../src/JobMarket.sol";
 import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
 import {IRoundVerifier} from "../src/IRoundVerifier.sol";
+import {RoundVerifier} from "../src/RoundVerifier.sol";
 
 /// @notice Gas figures for `make bench-gas` (scripts/bench-gas.js formats them). Finalization uses
 ///         the real generated verifiers and real proofs (fixtures n = 4, 10, 16).
@@ -43,10 +44,20 @@ contract GasBench is MarketBase {
         }
     }
 
-    function _finalizeGas(string memory name, bool seeded) internal returns (uint256 exec, uint256 txGas) {
+    /// @dev `generic`: the generic RoundVerifier deployed with the fixture's key instead of the
+    ///      verifier generated for that key.
+    function _finalizeGas(string memory name, bool seeded, bool generic)
+        internal
+        returns (uint256 exec, uint256 txGas)
+    {
         _deployMarket();
         RoundFixture memory f = loadFixture(name);
-        verifier = deployVerifier(name);
+        if (generic) {
+            verifier = IRoundVerifier(address(deployGenericVerifier(name)));
+            market.setVerifierApproval(address(verifier), true);
+        } else {
+            verifier = deployVerifier(name);
+        }
         uint256 jobId = setUpJob(f, verifier, 2);
         if (seeded) {
             // Steady state: every trainer already has a reliability record from earlier jobs.
@@ -65,13 +76,27 @@ contract GasBench is MarketBase {
         string[3] memory names = ["n4", "n10", "n16"];
         string[3] memory ns = ["4", "10", "16"];
         for (uint256 k; k < 3; ++k) {
-            (uint256 exec, uint256 txGas) = _finalizeGas(names[k], true);
+            (uint256 exec, uint256 txGas) = _finalizeGas(names[k], true, false);
             emit log_named_uint(string.concat("finalize_exec_", ns[k]), exec);
             emit log_named_uint(string.concat("finalize_tx_", ns[k]), txGas);
-            (exec, txGas) = _finalizeGas(names[k], false);
+            (exec, txGas) = _finalizeGas(names[k], true, true);
+            emit log_named_uint(string.concat("finalize_generic_exec_", ns[k]), exec);
+            emit log_named_uint(string.concat("finalize_generic_tx_", ns[k]), txGas);
+            (exec, txGas) = _finalizeGas(names[k], false, false);
             emit log_named_uint(string.concat("finalize_fresh_exec_", ns[k]), exec);
             emit log_named_uint(string.concat("finalize_fresh_tx_", ns[k]), txGas);
         }
+    }
+
+    /// @dev Deployment of the generic verifier (constructor with key checks, plus the IC data
+    ///      contract), for the n = 10 key.
+    function test_BenchGenericVerifierDeploy() public {
+        VerifierArgs memory a = loadVerifierArgs("n10");
+        uint256 before = gasleft();
+        RoundVerifier v = new RoundVerifier(a.alpha, a.beta, a.gamma, a.delta, a.ic);
+        uint256 exec = before - gasleft();
+        require(v.N_PUBLIC() == 16, "deployed");
+        emit log_named_uint("generic_verifier_deploy_exec_10", exec);
     }
 
     function test_BenchSubmit() public {

@@ -43,9 +43,21 @@ contract JobMarketProofTest is MarketBase {
         _fullRound("demo");
     }
 
+    /// @dev The generic verifier, deployed with the key at run time and approved, in place of
+    ///      the generated one.
+    function test_FinalizeAndPay_genericVerifier_n10() public {
+        IRoundVerifier v = IRoundVerifier(address(deployGenericVerifier("n10")));
+        market.setVerifierApproval(address(v), true);
+        _fullRound("n10", v);
+    }
+
     function _fullRound(string memory name) internal {
+        _fullRound(name, deployVerifier(name));
+    }
+
+    function _fullRound(string memory name, IRoundVerifier verifier) internal {
         RoundFixture memory f = loadFixture(name);
-        uint256 jobId = setUpJob(f, deployVerifier(name), 1);
+        uint256 jobId = setUpJob(f, verifier, 1);
         submitAll(jobId, 0, f);
         JobMarket.Finalization memory fin = finalization(f);
         uint256 total;

@@ -20,11 +20,21 @@ pub async fn start_server(
     keys: HashMap<Address, VerifyingKey<Bn254>>,
     intake: Option<(Arc<AggregatorKey>, String)>,
 ) -> Server {
+    serve::start(config(stack, db_url, keys, intake)).await.expect("server starts")
+}
+
+/// The configuration `start_server` uses, for tests that change a part of it (e.g. the dashboard).
+pub fn config(
+    stack: &Stack,
+    db_url: &str,
+    keys: HashMap<Address, VerifyingKey<Bn254>>,
+    intake: Option<(Arc<AggregatorKey>, String)>,
+) -> ServeConfig {
     let (sealing_key, blobs) = match intake {
         Some((k, dir)) => (Some(k), Some(dir)),
         None => (None, None),
     };
-    serve::start(ServeConfig {
+    ServeConfig {
         db_url: db_url.to_owned(),
         rpc_url: stack.anvil.endpoint_url(),
         public_rpc_url: None,
@@ -36,9 +46,7 @@ pub async fn start_server(
         sealing_key,
         blobs,
         keys,
-    })
-    .await
-    .expect("server starts")
+    }
 }
 
 /// Waits until the server's indexer has stored the chain head (bounded; not a timing assertion).
