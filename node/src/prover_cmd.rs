@@ -184,7 +184,12 @@ fn export(args: &ExportArgs) -> anyhow::Result<()> {
 
 /// The witness of round `round` of the seeded synthetic job (starting from `model` if given),
 /// with the --unavailable slots' updates withheld but their commitments kept as submitted.
-fn seeded_witness(shape: Shape, args: &ExportArgs, round: u32, model: Option<Vec<i64>>) -> anyhow::Result<RoundWitness> {
+fn seeded_witness(
+    shape: Shape,
+    args: &ExportArgs,
+    round: u32,
+    model: Option<Vec<i64>>,
+) -> anyhow::Result<RoundWitness> {
     let mut input = synthetic(shape, args.malicious, args.seed).input;
     input.params.job_id = args.job;
     input.params.round = round;

@@ -95,7 +95,7 @@ pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
         chain: chain.clone(),
         chain_id,
         public_rpc: config.public_rpc_url.clone().unwrap_or_else(|| config.rpc_url.to_string()),
-        keys: Arc::new(keys),
+        keys: Arc::new(crate::http::VerifyingKeys::new(keys)),
         aggregator: config.aggregator.clone(),
         sealing_key: config.sealing_key.clone(),
         blobs: config.blobs.as_deref().map(BlobStore::open).transpose()?,

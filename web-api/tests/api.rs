@@ -38,8 +38,7 @@ async fn serves_a_finished_job(engine: Engine) {
     let (out, fin) = stack.finalize(&verifier, &input).await;
     let state = stack.market().jobState(job).call().await.expect("state");
     let test_db = TestDb::new(engine).await;
-    let server =
-        start_server(&stack, &test_db.url, HashMap::from([(verifier.address, verifier.vk.clone())]), None).await;
+    let server = start_server(&stack, &test_db.url, HashMap::new(), None).await; // keys: read from the verifier
     wait_indexed(&stack, &server).await;
     let base = format!("http://{}", server.addr);
     let client = reqwest::Client::new();
@@ -96,6 +95,9 @@ async fn serves_a_finished_job(engine: Engine) {
     let (status, vk) = get(&client, &base, "/api/jobs/1/verifying-key").await;
     assert_eq!(status, 200);
     assert_eq!(vk["nPublic"], 8);
+    // The key read from the verifier contract is the one the prover set up.
+    let expected = fedproof_prover::export::snarkjs::verifying_key_to_json(&verifier.vk).expect("json");
+    assert_eq!(vk, serde_json::from_str::<serde_json::Value>(&expected).expect("parses"));
 
     // Owner metrics: accepted from the owner, refused from anyone else, shown on the job page.
     let msg = "fedproof metrics 1 0 0.875";

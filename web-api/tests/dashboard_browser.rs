@@ -9,11 +9,11 @@ mod support;
 
 use alloy::signers::SignerSync;
 use fedproof_prover::shape::Shape;
+use fedproof_web_api::serve::{self, ServeConfig};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::chain::{round_input, Stack};
-use fedproof_web_api::serve::{self, ServeConfig};
 use support::{server, Engine, TestDb};
 
 fn repo_root() -> PathBuf {

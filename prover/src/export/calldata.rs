@@ -17,6 +17,7 @@ use serde::{Serialize, Serializer};
 use sha3::{Digest, Keccak256};
 
 use super::field::to_word;
+use super::snarkjs::{SnarkjsError, SnarkjsVerifyingKey};
 
 /// Why calldata cannot be encoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -183,6 +184,40 @@ pub fn verifier_constructor_args(vk: &VerifyingKey<Bn254>) -> Result<VerifierCon
     })
 }
 
+/// The verifying key a generic verifier holds, from the words its `verifyingKey()` returns (the
+/// constructor's order: alpha, beta, gamma, delta, then IC flattened), checking every point; so an
+/// auditor can verify against exactly the key the contract uses.
+pub fn verifying_key_from_words(key: &[Word], ic: &[Word]) -> Result<VerifyingKey<Bn254>, SnarkjsError> {
+    let wrong = |field: &str, expected, found| SnarkjsError::WrongLength { field: field.into(), expected, found };
+    if key.len() != 14 {
+        return Err(wrong("verifyingKey().key", 14, key.len()));
+    }
+    if ic.len() < 4 || ic.len() % 2 == 1 {
+        return Err(wrong("verifyingKey().ic", 2 * (ic.len() / 2).max(2), ic.len()));
+    }
+    let dec = |w: &Word| w.to_decimal();
+    // Solidity order [x.c1, x.c0, y.c1, y.c0] -> snarkjs [[x.c0, x.c1], [y.c0, y.c1], [1, 0]]
+    let g2 =
+        |w: &[Word]| vec![vec![dec(&w[1]), dec(&w[0])], vec![dec(&w[3]), dec(&w[2])], vec!["1".into(), "0".into()]];
+    let g1 = |w: &[Word]| {
+        // (0, 0) is how the contract writes the point at infinity; snarkjs writes it with z = 0
+        let z = if w[0] == Word::default() && w[1] == Word::default() { "0" } else { "1" };
+        vec![dec(&w[0]), dec(&w[1]), z.to_string()]
+    };
+    SnarkjsVerifyingKey {
+        protocol: "groth16".into(),
+        curve: "bn128".into(),
+        n_public: ic.len() / 2 - 1,
+        vk_alpha_1: g1(&key[0..2]),
+        vk_beta_2: g2(&key[2..6]),
+        vk_gamma_2: g2(&key[6..10]),
+        vk_delta_2: g2(&key[10..14]),
+        vk_alphabeta_12: None,
+        ic: ic.chunks(2).map(g1).collect(),
+    }
+    .to_arkworks()
+}
+
 /// The 4-byte function selector: the first bytes of the Keccak-256 of the signature.
 pub fn selector(signature: &str) -> [u8; 4] {
     let hash = Keccak256::digest(signature.as_bytes());
@@ -275,6 +310,21 @@ mod tests {
         let json = serde_json::to_value(&args).expect("json");
         assert_eq!(json["delta"][3], serde_json::json!(args.delta[3].to_decimal()));
         assert_eq!(json["ic"].as_array().map(Vec::len), Some(8));
+    }
+
+    #[test]
+    fn verifying_key_round_trips_through_the_verifier_words() {
+        let vk = toy_proof(1).vk;
+        let words = verifier_constructor_args(&vk).expect("three inputs").words();
+        assert_eq!(verifying_key_from_words(&words[..14], &words[14..]).expect("valid key"), vk);
+        let mut bad = words.clone();
+        bad[0].0[31] ^= 1; // alpha.x off the curve
+        assert!(verifying_key_from_words(&bad[..14], &bad[14..]).is_err());
+        assert!(matches!(
+            verifying_key_from_words(&words[..13], &words[14..]),
+            Err(SnarkjsError::WrongLength { expected: 14, found: 13, .. })
+        ));
+        assert!(verifying_key_from_words(&words[..14], &words[14..17]).is_err());
     }
 
     #[test]

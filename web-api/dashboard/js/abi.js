@@ -9,12 +9,19 @@ const verifierErrors = [
   "error PrecompileFailed(uint256 precompile)",
 ];
 
+/** The generic RoundVerifier (contracts/abi/RoundVerifier.json), which jobs deploy per shape. */
+export const genericVerifierAbi = [
+  "function verifyProof(uint256[8] proof, uint256[] input) view returns (bool)",
+  "error InputCountMismatch(uint256 given, uint256 expected)",
+  ...verifierErrors,
+];
+
 /**
- * The verifier's verifyProof for a shape with `inputs` public inputs: the generated verifiers take
- * a fixed-size array (uint256[16] for the demo shape, uint256[9] for n = 4, ...), so the fragment
+ * A generated verifier's verifyProof for a shape with `inputs` public inputs: those take a
+ * fixed-size array (uint256[16] for the demo shape, uint256[9] for n = 4, ...), so the fragment
  * is built for the round at hand.
  */
-export function verifierAbi(inputs) {
+export function generatedVerifierAbi(inputs) {
   return [`function verifyProof(uint256[8] proof, uint256[${inputs}] input) view returns (bool)`, ...verifierErrors];
 }
 

@@ -9,8 +9,10 @@ mod rounds;
 pub mod schema;
 mod state;
 mod trainers;
+mod verifying_keys;
 
 pub use state::AppState;
+pub use verifying_keys::VerifyingKeys;
 
 use axum::http::{HeaderName, Request, StatusCode};
 use axum::routing::{get, post};

@@ -92,9 +92,12 @@ pub async fn audit(
         audit.reason = Some("the round has no proof (expired, or finalized through a relaying contract)".into());
         return Ok(Json(audit));
     }
-    let Some(vk) = s.keys.get(&round.verifier).cloned() else {
-        audit.reason = Some(format!("the server has no verifying key for verifier {}", round.verifier));
-        return Ok(Json(audit));
+    let vk = match s.keys.get(&s.chain.provider, &round.verifier).await {
+        Ok(vk) => vk,
+        Err(reason) => {
+            audit.reason = Some(reason);
+            return Ok(Json(audit));
+        }
     };
     let words: Vec<String> = round.proof.iter().map(|w| parse_word(w).to_string()).collect();
     let inputs: Vec<String> = round.public_inputs.iter().map(|w| parse_word(w).to_string()).collect();
@@ -170,11 +173,8 @@ pub async fn verifying_key(
 ) -> Result<Response, ApiError> {
     let Path(id) = id?;
     let job = find(&s, id).await?;
-    let vk = s
-        .keys
-        .get(&job.verifier)
-        .ok_or_else(|| ApiError::NotFound(format!("no verifying key is known for verifier {}", job.verifier)))?;
-    let json = snarkjs::verifying_key_to_json(vk).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let vk = s.keys.get(&s.chain.provider, &job.verifier).await.map_err(ApiError::NotFound)?;
+    let json = snarkjs::verifying_key_to_json(&vk).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 

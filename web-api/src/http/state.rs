@@ -1,13 +1,11 @@
 //! The state every handler shares.
 
+use super::verifying_keys::VerifyingKeys;
 use crate::blobs::BlobStore;
 use crate::db::Db;
 use crate::indexer::Chain;
 use crate::sealed::AggregatorKey;
 use alloy::signers::local::PrivateKeySigner;
-use ark_bn254::Bn254;
-use ark_groth16::VerifyingKey;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Shared handler state (cheap to clone).
@@ -21,8 +19,8 @@ pub struct AppState {
     pub chain_id: u64,
     /// The RPC URL the browser should use.
     pub public_rpc: String,
-    /// Verifying keys by verifier address (lowercase 0x), for audits and `verifying-key`.
-    pub keys: Arc<HashMap<String, VerifyingKey<Bn254>>>,
+    /// Verifying keys by verifier address, for audits and `verifying-key`.
+    pub keys: Arc<VerifyingKeys>,
     /// The aggregator's key, which signs upload receipts (no intake without it).
     pub aggregator: Option<PrivateKeySigner>,
     /// The aggregator's age key, which opens sealed update blobs.

@@ -89,7 +89,7 @@ impl Stack {
 
     /// Deploys and approves a verifier for `shape`.
     pub async fn verifier(&self, shape: Shape) -> Verifier {
-        let v = verifier::deploy(&self.provider, self.owner(), shape, 7).await;
+        let v = verifier::deploy(&self.provider, shape, 7).await;
         self.market()
             .setVerifierApproval(v.address, true)
             .from(self.owner())
