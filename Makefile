@@ -57,7 +57,8 @@ bench-gas: contracts-deps
 # Rewrites the generated verifiers and proof fixtures the forge tests use: the toy verifier, the
 # round verifiers for n = 4, 10, 16 trainers (8 parameters: gas depends on n only) and the demo
 # shape (10 x 2410; its setup takes about 100 s and the keys about 180 MB under
-# $(FIXTURE_KEYS), which are never committed).
+# $(FIXTURE_KEYS), which are never committed), with the generic RoundVerifier's constructor
+# arguments for the same keys (verifier_args_*.json).
 FIXTURE_KEYS ?= .fedproof/keys
 FIXTURE_TMP ?= target/contract-fixtures
 contracts-fixtures: build-release
@@ -69,4 +70,13 @@ contracts-fixtures: build-release
 	    --keys $(FIXTURE_KEYS) --out $(FIXTURE_TMP)/$$name --contract $$contract; \
 	  cp $(FIXTURE_TMP)/$$name/$$contract.sol $(CONTRACTS)/src/generated/; \
 	  cp $(FIXTURE_TMP)/$$name/round.json $(CONTRACTS)/test/fixtures/round_$$name.json; \
+	  cp $(FIXTURE_TMP)/$$name/verifier_args.json $(CONTRACTS)/test/fixtures/verifier_args_$$name.json; \
 	done
+	# Rounds 0 and 1 of one n = 4 job, slot 1 declared unavailable, round 1 starting from round
+	# 0's model (--chained); the forge tests verify them with the generic RoundVerifier.
+	set -e; for round in 0 1; do \
+	  ./target/release/fedproof prover export --trainers 4 --params 8 --malicious 1 --seed 1 \
+	    --round $$round --unavailable 1 --chained --keys $(FIXTURE_KEYS) --out $(FIXTURE_TMP)/chain$$round; \
+	  cp $(FIXTURE_TMP)/chain$$round/round.json $(CONTRACTS)/test/fixtures/round_n4_chain$$round.json; \
+	done
+	cp $(FIXTURE_TMP)/chain0/verifier_args.json $(CONTRACTS)/test/fixtures/verifier_args_n4_chain.json

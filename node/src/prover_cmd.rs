@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use fedproof_prover::export::{calldata::SolidityCalldata, field::to_decimal, snarkjs, solidity};
+use fedproof_prover::export::calldata::{verifier_constructor_args, SolidityCalldata};
+use fedproof_prover::export::{field::to_decimal, snarkjs, solidity};
 use fedproof_prover::keys::{KeyKind, KeyStore};
 use fedproof_prover::round::sample::synthetic;
 use fedproof_prover::round::RoundWitness;
@@ -20,7 +21,8 @@ use serde::Serialize;
 pub enum ProverCommand {
     /// Run (or load cached) Groth16 setup for a shape and print where the keys are.
     Setup(ShapeArgs),
-    /// Write the verifier contract, snarkjs files and a proof fixture of a seeded synthetic round.
+    /// Write the verifier contract, the generic verifier's constructor arguments, snarkjs files and
+    /// a proof fixture of a seeded synthetic round.
     Export(ExportArgs),
 }
 
@@ -68,6 +70,11 @@ pub struct ExportArgs {
     /// commitment stays in the public inputs, their presence bit is 0.
     #[arg(long, value_delimiter = ',')]
     unavailable: Vec<usize>,
+    /// Start from the model that rounds 0..round-1 of the same seeded job produce (with the same
+    /// --unavailable slots) instead of the seed's initial model, so that the fixtures of
+    /// consecutive rounds chain as on chain: C(w) of round r is C(w') of round r - 1.
+    #[arg(long)]
+    chained: bool,
 }
 
 /// Everything a contract test needs about the fixture round, as decimal strings.
@@ -130,17 +137,13 @@ fn export(args: &ExportArgs) -> anyhow::Result<()> {
         anyhow::bail!("--unavailable slot {slot} does not exist (slots are 0..{})", shape.trainers);
     }
     let keys = store.load_or_setup(shape, &mut OsRng)?;
-    let mut input = synthetic(shape, args.malicious, args.seed).input;
-    input.params.job_id = args.job;
-    input.params.round = args.round;
-    let submitted = input.update_commitments();
-    for &slot in &args.unavailable {
-        input.updates[slot] = None;
+    let mut model = None;
+    if args.chained {
+        for round in 0..args.round {
+            model = Some(seeded_witness(shape, args, round, model)?.output.new_model);
+        }
     }
-    let mut witness = RoundWitness::new(input)?;
-    for &slot in &args.unavailable {
-        witness.public.updates[slot] = submitted[slot];
-    }
+    let witness = seeded_witness(shape, args, args.round, model)?;
     let inputs = witness.public.to_vec();
     let fixture_base = (witness.input.params, witness.input.presence(), witness.output.clone(), witness.public.clone());
     let proof = snark::prove(&keys.pk, witness, &mut rand_chacha::ChaCha20Rng::seed_from_u64(args.seed))?;
@@ -167,6 +170,7 @@ fn export(args: &ExportArgs) -> anyhow::Result<()> {
     let out = &args.out;
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     write(out, &format!("{}.sol", args.contract), solidity::render_verifier(&keys.vk, &args.contract)?)?;
+    write(out, "verifier_args.json", serde_json::to_string_pretty(&verifier_constructor_args(&keys.vk)?)?)?;
     write(out, "verification_key.json", snarkjs::verifying_key_to_json(&keys.vk)?)?;
     write(out, "proof.json", snarkjs::proof_to_json(&proof)?)?;
     write(out, "public.json", snarkjs::public_to_json(&inputs)?)?;
@@ -176,6 +180,26 @@ fn export(args: &ExportArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::json!({ "out": out, "contract": args.contract, "public_inputs": inputs.len() }));
     }
     Ok(())
+}
+
+/// The witness of round `round` of the seeded synthetic job (starting from `model` if given),
+/// with the --unavailable slots' updates withheld but their commitments kept as submitted.
+fn seeded_witness(shape: Shape, args: &ExportArgs, round: u32, model: Option<Vec<i64>>) -> anyhow::Result<RoundWitness> {
+    let mut input = synthetic(shape, args.malicious, args.seed).input;
+    input.params.job_id = args.job;
+    input.params.round = round;
+    if let Some(model) = model {
+        input.model = model;
+    }
+    let submitted = input.update_commitments();
+    for &slot in &args.unavailable {
+        input.updates[slot] = None;
+    }
+    let mut witness = RoundWitness::new(input)?;
+    for &slot in &args.unavailable {
+        witness.public.updates[slot] = submitted[slot];
+    }
+    Ok(witness)
 }
 
 fn write(dir: &Path, name: &str, contents: String) -> anyhow::Result<()> {

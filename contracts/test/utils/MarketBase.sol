@@ -11,6 +11,7 @@ import {RoundVerifierN10} from "../../src/generated/RoundVerifierN10.sol";
 import {RoundVerifierN16} from "../../src/generated/RoundVerifierN16.sol";
 import {RoundVerifierDemo} from "../../src/generated/RoundVerifierDemo.sol";
 import {RoundVerifier} from "../../src/RoundVerifier.sol";
+import {MockVerifier} from "./Mocks.sol";
 
 /// @dev A proven round written by `fedproof prover export` (test/fixtures/round_*.json).
 struct RoundFixture {
@@ -154,17 +155,23 @@ abstract contract MarketBase is Test {
     /// @dev Creates the job, posts the bond, joins every trainer slot and opens round 0.
     function setUpJob(RoundFixture memory f, IRoundVerifier verifier, uint32 rounds) internal returns (uint256 jobId) {
         jobId = createEthJob(jobParams(f, verifier, address(0), rounds));
+        bondAndJoinAll(jobId, f.n);
+        vm.warp(block.timestamp + 100);
+    }
+
+    /// @dev The aggregator posts the bond; trainers 0..n-1 (funded with 100 ether) join in slot
+    ///      order and become `trainers`.
+    function bondAndJoinAll(uint256 jobId, uint256 n) internal {
         vm.prank(aggregator);
         market.postBond{value: BOND}(jobId);
         delete trainers;
-        for (uint256 i; i < f.n; ++i) {
+        for (uint256 i; i < n; ++i) {
             address t = _trainer(i);
             trainers.push(t);
             vm.deal(t, 100 ether);
             vm.prank(t);
             market.join{value: STAKE}(jobId);
         }
-        vm.warp(block.timestamp + 100);
     }
 
     function submitAll(uint256 jobId, uint32 round, RoundFixture memory f) internal {
@@ -199,5 +206,83 @@ abstract contract MarketBase is Test {
         o.unavailableBits = fin.unavailableBits;
         o.finalizedAt = finalizedAt;
         o.scoreWords = fin.scoreWords;
+    }
+}
+
+/// @dev A market with an approved MockVerifier for N = 4 slots, and jobs driven with arbitrary
+///      outputs: the setup the JobMarket{Escrow,Settlement,Liveness} tests share.
+abstract contract MockMarketBase is MarketBase {
+    uint256 internal constant N = 4;
+    MockVerifier internal mock;
+
+    function setUp() public virtual {
+        _deployMarket();
+        mock = new MockVerifier(N);
+        market.setVerifierApproval(address(mock), true);
+        vm.warp(1_000_000);
+    }
+
+    /// @dev Job terms for the mock verifier: N slots, `rounds` rounds, initial model 12345.
+    function _params(uint32 rounds) internal view returns (JobMarket.JobParams memory p) {
+        RoundFixture memory f;
+        f.n = N;
+        f.params = 8;
+        f.model = 12345;
+        p = jobParams(f, IRoundVerifier(address(mock)), address(0), rounds);
+    }
+
+    /// @dev A job with the bond posted, all N slots joined, and round 0 open.
+    function _job(uint32 rounds) internal returns (uint256 jobId) {
+        jobId = _jobBeforeStart(rounds);
+        vm.warp(block.timestamp + 100);
+    }
+
+    /// @dev A job with the bond posted and all N slots joined, before its start time.
+    function _jobBeforeStart(uint32 rounds) internal returns (uint256 jobId) {
+        jobId = createEthJob(_params(rounds));
+        bondAndJoinAll(jobId, N);
+    }
+
+    /// @dev The trainers whose bit is set in `mask` submit commitment 1000 + 10 * round + slot.
+    function _submit(uint256 jobId, uint32 round, uint256 mask) internal {
+        for (uint256 i; i < N; ++i) {
+            if ((mask >> i) & 1 == 0) continue;
+            vm.prank(trainers[i]);
+            market.submitUpdate(jobId, round, 1000 + 10 * round + i, bytes32(i));
+        }
+    }
+
+    /// @dev Scores 1..N for inliers in `inliers`, packed 5 per word.
+    function _fin(uint64 inliers, uint64 unavailable) internal view returns (JobMarket.Finalization memory f) {
+        f.newModel = 777;
+        f.inlierBits = inliers;
+        f.unavailableBits = unavailable;
+        f.scoreWords = new uint256[]((N + 4) / 5);
+        for (uint256 i; i < N; ++i) {
+            if ((inliers >> i) & 1 == 1) f.scoreWords[i / 5] |= (i + 1) << (48 * (i % 5));
+        }
+        f.roster = trainers;
+    }
+
+    /// @dev The aggregator finalizes; returns the finalization time.
+    function _finalize(uint256 jobId, uint32 round, JobMarket.Finalization memory f) internal returns (uint40 at) {
+        vm.prank(aggregator);
+        market.finalizeRound(jobId, round, f);
+        return uint40(block.timestamp);
+    }
+
+    /// @dev Every trainer, the owner and the aggregator withdraw what they are owed in ETH.
+    function _withdrawAll() internal {
+        address[] memory who = new address[](N + 2);
+        for (uint256 i; i < N; ++i) {
+            who[i] = _trainer(i);
+        }
+        who[N] = owner;
+        who[N + 1] = aggregator;
+        for (uint256 i; i < who.length; ++i) {
+            if (market.owed(address(0), who[i]) == 0) continue;
+            vm.prank(who[i]);
+            market.withdraw(address(0));
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Solidity calldata for a proof and its public inputs: the words the generated verifier's
 //! `verifyProof(uint256[8], uint256[N])` takes (like `snarkjs zkey export soliditycalldata`),
-//! and the ABI-encoded call itself.
+//! the ABI-encoded call itself, and the constructor arguments of the generic verifier contract
+//! (`contracts/src/RoundVerifier.sol`) for a verifying key.
 //!
 //! The EVM's pairing precompile (EIP-197) writes an Fq2 element `c0 + c1·u` as `(c1, c0)`, the
 //! reverse of arkworks and snarkjs JSON, so G2 coordinates are swapped here.
@@ -10,7 +11,7 @@ use std::fmt;
 use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
 use ark_ff::{PrimeField, Zero};
-use ark_groth16::Proof;
+use ark_groth16::{Proof, VerifyingKey};
 use num_bigint::BigUint;
 use serde::{Serialize, Serializer};
 use sha3::{Digest, Keccak256};
@@ -23,7 +24,18 @@ pub enum CalldataError {
     /// There are no public inputs; the verifier's `uint256[N]` needs `N ≥ 1`.
     #[error("no public inputs: verifyProof takes uint256[N] with N >= 1 (Solidity has no zero-length static arrays)")]
     NoPublicInputs,
+    /// The verifying key has fewer than 2 IC points (no public input) or more than the generic
+    /// verifier can store.
+    #[error("verifying key has {points} IC points; the generic verifier takes 2 to {MAX_IC_POINTS} (1 to {} public inputs)", MAX_IC_POINTS - 1)]
+    IcPointCount {
+        /// Points in the key's `gamma_abc_g1` (IC).
+        points: usize,
+    },
 }
+
+/// Most IC points the generic verifier accepts: its `MAX_IC_POINTS`, set by the contract size
+/// limit on the code that stores them (1 + 64 bytes per point <= 24,576 bytes, EIP-170).
+pub const MAX_IC_POINTS: usize = 383;
 
 /// One EVM word (`uint256`), big-endian. Serializes as a decimal string, the form snarkjs JSON
 /// and Foundry's `vm.parseJson` read.
@@ -126,6 +138,51 @@ impl SolidityCalldata {
     }
 }
 
+/// The constructor arguments of the generic `RoundVerifier` contract for one verifying key.
+/// Serializes (decimal words) as the `verifier_args.json` that `fedproof prover export` writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifierConstructorArgs {
+    /// alpha as `(x, y)`.
+    pub alpha: [Word; 2],
+    /// beta as `[x.c1, x.c0, y.c1, y.c0]` (EIP-197 order).
+    pub beta: [Word; 4],
+    /// gamma, same order as beta.
+    pub gamma: [Word; 4],
+    /// delta, same order as beta.
+    pub delta: [Word; 4],
+    /// IC[0..=N] flattened as `x0, y0, x1, y1, …` (`(0, 0)` for the point at infinity).
+    pub ic: Vec<Word>,
+}
+
+impl VerifierConstructorArgs {
+    /// Every word in constructor order (alpha, beta, gamma, delta, then IC): the positions the
+    /// contract's `KeyCoordinateNotInField(word)` and `KeyPointInvalid(word)` errors name.
+    pub fn words(&self) -> Vec<Word> {
+        let key = self.alpha.iter().chain(&self.beta).chain(&self.gamma).chain(&self.delta);
+        key.chain(&self.ic).copied().collect()
+    }
+}
+
+/// The constructor arguments of the generic verifier (`RoundVerifier`) for `vk`, as 32-byte
+/// big-endian words, so that a node can deploy a verifier for any key without compiling Solidity.
+pub fn verifier_constructor_args(vk: &VerifyingKey<Bn254>) -> Result<VerifierConstructorArgs, CalldataError> {
+    let points = vk.gamma_abc_g1.len();
+    if !(2..=MAX_IC_POINTS).contains(&points) {
+        return Err(CalldataError::IcPointCount { points });
+    }
+    let flat_g2 = |point: &G2Affine| {
+        let [[x1, x0], [y1, y0]] = g2_words(point);
+        [x1, x0, y1, y0]
+    };
+    Ok(VerifierConstructorArgs {
+        alpha: g1_words(&vk.alpha_g1),
+        beta: flat_g2(&vk.beta_g2),
+        gamma: flat_g2(&vk.gamma_g2),
+        delta: flat_g2(&vk.delta_g2),
+        ic: vk.gamma_abc_g1.iter().flat_map(g1_words).collect(),
+    })
+}
+
 /// The 4-byte function selector: the first bytes of the Keccak-256 of the signature.
 pub fn selector(signature: &str) -> [u8; 4] {
     let hash = Keccak256::digest(signature.as_bytes());
@@ -194,6 +251,42 @@ mod tests {
         let proof = Proof::<Bn254> { a: G1Affine::identity(), b: G2Affine::identity(), c: G1Affine::identity() };
         let calldata = SolidityCalldata::new(&proof, &[Fr::from(1u64)]);
         assert!(calldata.proof_words().iter().all(|w| *w == Word::default()));
+    }
+
+    #[test]
+    fn constructor_args_match_the_generated_verifier_constants() {
+        let vk = toy_proof(1).vk;
+        let args = verifier_constructor_args(&vk).expect("three inputs");
+        let contract = crate::export::solidity::render_verifier(&vk, "ToyVerifier").expect("render");
+        let names = ["ALPHA_X", "ALPHA_Y", "BETA_X1", "BETA_X0", "BETA_Y1", "BETA_Y0", "GAMMA_X1", "GAMMA_X0"]
+            .into_iter()
+            .chain(["GAMMA_Y1", "GAMMA_Y0", "DELTA_X1", "DELTA_X0", "DELTA_Y1", "DELTA_Y0"]);
+        let words = args.words();
+        for (name, word) in names.zip(&words) {
+            let line = format!("uint256 internal constant {name} = {};", word.to_decimal());
+            assert!(contract.contains(&line), "{line} not in the generated verifier");
+        }
+        assert_eq!(args.ic.len(), 2 * 4, "IC[0..=3], two words each");
+        for (k, word) in words[14..].iter().enumerate() {
+            let coordinate = if k % 2 == 0 { "x" } else { "y" };
+            let line = format!("hex\"{}\" /* IC[{}].{coordinate} */", hex::encode(word.0), k / 2);
+            assert!(contract.contains(&line), "{line} not in the generated verifier");
+        }
+        let json = serde_json::to_value(&args).expect("json");
+        assert_eq!(json["delta"][3], serde_json::json!(args.delta[3].to_decimal()));
+        assert_eq!(json["ic"].as_array().map(Vec::len), Some(8));
+    }
+
+    #[test]
+    fn constructor_args_reject_keys_the_contract_would() {
+        let mut vk = toy_proof(1).vk;
+        vk.gamma_abc_g1.truncate(1);
+        assert_eq!(verifier_constructor_args(&vk), Err(CalldataError::IcPointCount { points: 1 }));
+        vk.gamma_abc_g1 = vec![G1Affine::identity(); MAX_IC_POINTS + 1];
+        assert_eq!(verifier_constructor_args(&vk), Err(CalldataError::IcPointCount { points: MAX_IC_POINTS + 1 }));
+        vk.gamma_abc_g1.truncate(MAX_IC_POINTS);
+        let args = verifier_constructor_args(&vk).expect("the largest key that fits");
+        assert!(args.ic.iter().all(|w| *w == Word::default()), "infinity is (0, 0)");
     }
 
     #[test]

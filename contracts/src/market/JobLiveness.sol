@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {JobMarket} from "../JobMarket.sol";
+import {MarketStorage, MarketLookup, MAX_SLOTS} from "./MarketStorage.sol";
+import {RoundSettlement} from "./RoundSettlement.sol";
+
+/// @dev JobMarket's disputes and liveness: data-availability disputes that slash the bond,
+///      expiry of a round nobody finalized, recovery of the unallocated budget and release of
+///      the bond. Internal functions run in JobMarket's context; see JobMarket for each entry
+///      point's notice.
+library JobLiveness {
+    using MarketLookup for MarketStorage;
+
+    /// @dev dispute: `digest` is the EIP-712 digest of the slot's upload receipt, which
+    ///      JobMarket computes (its domain separator lives there).
+    function dispute(
+        MarketStorage storage $,
+        uint256 jobId,
+        uint32 round,
+        uint256 slot,
+        JobMarket.RoundOutcome calldata o,
+        bytes32 digest,
+        bytes calldata signature
+    ) internal {
+        JobMarket.Job storage j = $.job(jobId);
+        RoundSettlement.checkOutcome($, jobId, round, o);
+        if (slot >= MAX_SLOTS || (o.unavailableBits >> slot) & 1 == 0) revert JobMarket.SlotNotUnavailable(slot);
+        uint256 deadline = uint256(o.finalizedAt) + j.c.disputeWindow;
+        if (block.timestamp > deadline) revert JobMarket.DisputeWindowClosed(deadline, block.timestamp);
+        uint256 settled = $.settledBits[jobId][round];
+        if ((settled >> (64 + slot)) & 1 == 1) revert JobMarket.AlreadySettled(slot);
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
+        if (err != ECDSA.RecoverError.NoError || signer != j.c.aggregator) revert JobMarket.InvalidReceipt(signer);
+        $.settledBits[jobId][round] = settled | (1 << (64 + slot));
+        (address trainer, uint256 slash) = _slash($, jobId, j, slot);
+        emit JobMarket.Disputed(jobId, round, slot, trainer, slash);
+    }
+
+    /// @dev expireRound: ends the job after a missed finalization deadline.
+    function expireRound(MarketStorage storage $, uint256 jobId) internal {
+        JobMarket.Job storage j = $.job(jobId);
+        JobMarket.State storage s = j.s;
+        if (s.status != JobMarket.Status.Active) revert JobMarket.NotActive(jobId, s.status);
+        uint256 deadline = uint256(s.roundStart) + j.c.submitWindow + j.c.finalizeWindow;
+        if (block.timestamp <= deadline) revert JobMarket.DeadlineNotPassed(deadline, block.timestamp);
+        uint128 refund = j.c.roundBudget;
+        uint128 bond = s.bondHeld;
+        s.status = JobMarket.Status.Expired;
+        s.escrow -= refund;
+        s.bondHeld = 0;
+        $.owed[j.c.token][j.c.owner] += refund;
+        _splitBond($, jobId, j, bond);
+        emit JobMarket.RoundExpired(jobId, s.round, refund, bond, s.submittedBits);
+    }
+
+    /// @dev recover: the owner takes back the unallocated budget of an ended job.
+    function recover(MarketStorage storage $, uint256 jobId) internal {
+        JobMarket.Job storage j = $.job(jobId);
+        if (msg.sender != j.c.owner) revert JobMarket.NotOwner(msg.sender);
+        JobMarket.Status status = j.s.status;
+        if (status == JobMarket.Status.Active) revert JobMarket.NotEnded(jobId);
+        uint128 amount = j.s.escrow;
+        if (amount == 0) revert JobMarket.NothingToRecover(jobId);
+        j.s.escrow = 0;
+        $.owed[j.c.token][msg.sender] += amount;
+        emit JobMarket.Recovered(jobId, msg.sender, amount);
+    }
+
+    /// @dev releaseBond: the rest of the bond goes back to the aggregator after the last dispute window.
+    function releaseBond(MarketStorage storage $, uint256 jobId) internal {
+        JobMarket.Job storage j = $.job(jobId);
+        if (j.s.status != JobMarket.Status.Completed) revert JobMarket.NotEnded(jobId);
+        uint256 until = uint256(j.s.roundStart) + j.c.disputeWindow;
+        if (block.timestamp <= until) revert JobMarket.BondLocked(until);
+        uint128 amount = j.s.bondHeld;
+        if (amount == 0) revert JobMarket.NothingToSlash(jobId);
+        j.s.bondHeld = 0;
+        address aggregator = j.c.aggregator;
+        $.owed[j.c.token][aggregator] += amount;
+        emit JobMarket.BondReleased(jobId, aggregator, amount);
+    }
+
+    /// @dev bond / n (at most what is left) from the aggregator's bond to the slot's trainer.
+    function _slash(MarketStorage storage $, uint256 jobId, JobMarket.Job storage j, uint256 slot)
+        private
+        returns (address trainer, uint256 slash)
+    {
+        slash = j.c.bond / j.c.n;
+        uint128 held = j.s.bondHeld;
+        if (slash > held) slash = held;
+        if (slash == 0) revert JobMarket.NothingToSlash(jobId);
+        trainer = $.slotOwner[jobId][slot];
+        j.s.bondHeld = held - uint128(slash);
+        $.owed[j.c.token][trainer] += slash;
+    }
+
+    /// @dev The expired round's submitters share the bond (the first one gets the dust); the
+    ///      owner gets it if nobody submitted.
+    function _splitBond(MarketStorage storage $, uint256 jobId, JobMarket.Job storage j, uint256 bond) private {
+        address token = j.c.token;
+        uint256 count = j.s.submittedCount;
+        if (count == 0) {
+            $.owed[token][j.c.owner] += bond;
+            return;
+        }
+        uint64 submitted = j.s.submittedBits;
+        uint256 share = bond / count;
+        uint256 dust = bond - share * count;
+        for (uint256 i; submitted != 0; ++i) {
+            if (submitted & 1 == 1) {
+                $.owed[token][$.slotOwner[jobId][i]] += share + dust;
+                dust = 0;
+            }
+            submitted >>= 1;
+        }
+    }
+}

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {JobMarket} from "../JobMarket.sol";
+
+/// @dev BN254 scalar field modulus: commitments are field elements.
+uint256 constant SCALAR_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+/// @dev Fixed-point one of reliability observations.
+uint256 constant FIXED_ONE = 1e18;
+/// @dev A score word packs 5 scores of 48 bits.
+uint256 constant SCORE_BITS = 48;
+/// @dev Mask of one score in a score word.
+uint256 constant SCORE_MASK = (1 << 48) - 1;
+/// @dev Slot bitmaps are uint64.
+uint256 constant MAX_SLOTS = 64;
+/// @dev Written by a round's first submitter so that finalization overwrites a warm, non-zero slot.
+bytes32 constant PENDING = bytes32(uint256(1));
+
+/// @dev All of JobMarket's storage in one struct, so that the libraries holding its logic
+///      (JobEscrow, RoundSettlement, JobLiveness) take one storage pointer. The types stay
+///      declared in JobMarket: the ABI names a struct after the contract that declares it, and
+///      the ABI (and the Rust bindings made from it) must not change.
+struct MarketStorage {
+    /// Number of jobs created; job ids are 1, 2, ...
+    uint256 jobCount;
+    /// Verifiers new jobs may use.
+    mapping(address verifier => bool) approvedVerifier;
+    mapping(uint256 jobId => JobMarket.Job) jobs;
+    /// Slot owner of each job slot.
+    mapping(uint256 jobId => mapping(uint256 slot => address)) slotOwner;
+    /// slot + 1 of a trainer with a live stake in a job (0: none).
+    mapping(uint256 jobId => mapping(address trainer => uint256)) slotPlusOne;
+    /// Commitment submitted for (job, round, slot); 0 if none.
+    mapping(uint256 jobId => mapping(uint256 round => mapping(uint256 slot => uint256))) commitments;
+    /// Hash of a finalized round's outcome (`PENDING` while submissions come in).
+    mapping(uint256 jobId => mapping(uint256 round => bytes32)) roundHash;
+    /// Claimed (bit i) and disputed (bit 64 + i) slots of a finalized round.
+    mapping(uint256 jobId => mapping(uint256 round => uint256)) settledBits;
+    /// Withdrawable balances: token (address(0) for ETH) => account => amount.
+    mapping(address token => mapping(address account => uint256)) owed;
+}
+
+/// @dev Lookups every part of the market needs.
+library MarketLookup {
+    /// @dev The job, or UnknownJob if it does not exist.
+    function job(MarketStorage storage $, uint256 jobId) internal view returns (JobMarket.Job storage j) {
+        j = $.jobs[jobId];
+        if (j.s.status == JobMarket.Status.None) revert JobMarket.UnknownJob(jobId);
+    }
+
+    /// @dev The job must be active and before its start time.
+    function requireBeforeStart(uint256 jobId, JobMarket.Job storage j) internal view {
+        if (j.s.status != JobMarket.Status.Active) revert JobMarket.NotActive(jobId, j.s.status);
+        if (block.timestamp >= j.c.startTime) revert JobMarket.AlreadyStarted(jobId);
+    }
+
+    /// @dev keccak256 of the job's slot owners (address(0) for a free slot), in slot order.
+    function rosterHash(MarketStorage storage $, uint256 jobId, uint256 n) internal view returns (bytes32) {
+        address[] memory roster = new address[](n);
+        for (uint256 i; i < n; ++i) {
+            roster[i] = $.slotOwner[jobId][i];
+        }
+        return keccak256(abi.encodePacked(roster));
+    }
+}

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {vm} from "./utils/Vm.sol";
+import {MarketBase, RoundFixture} from "./utils/MarketBase.sol";
+import {JobMarket} from "../src/JobMarket.sol";
+import {IRoundVerifier} from "../src/IRoundVerifier.sol";
+import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
+
+/// @notice Real proofs of two consecutive rounds of one n = 4 job (fixtures round_n4_chain{0,1},
+///         `fedproof prover export --round 0|1 --unavailable 1 --chained`), verified by the
+///         generic RoundVerifier: slot 1 submits but is declared unavailable, its trainer wins a
+///         dispute with the aggregator's upload receipt, and round 1 is proven from the context
+///         and the model round 0 left on chain.
+contract JobMarketProofChainTest is MarketBase {
+    uint64 internal constant UNAVAILABLE = 1 << 1;
+
+    RoundFixture internal f0;
+    RoundFixture internal f1;
+    IRoundVerifier internal verifier;
+
+    function setUp() public {
+        _deployMarket();
+        f0 = loadFixture("n4_chain0");
+        f1 = loadFixture("n4_chain1");
+        verifier = IRoundVerifier(address(deployGenericVerifier("n4_chain")));
+        market.setVerifierApproval(address(verifier), true);
+    }
+
+    function test_FixturesChain() public view {
+        assertEq(f1.model, f0.newModel, "round 1 starts from round 0's model");
+        assertTrue(!f0.inliers[1] && f0.scores[1] == 0, "the unavailable slot is no inlier");
+        assertTrue(!f1.inliers[1] && f1.scores[1] == 0, "the unavailable slot is no inlier");
+    }
+
+    /// @dev Round 0 with slot 1 unavailable; counting slot 1 present is refused by the proof.
+    function _finalizeRound0(uint256 jobId) internal returns (JobMarket.Finalization memory fin, uint40 at) {
+        assertEq(market.context(jobId, 0), f0.context, "context of round 0");
+        submitAll(jobId, 0, f0);
+        fin = finalization(f0);
+        vm.prank(aggregator);
+        vm.expectRevert(JobMarket.InvalidProof.selector);
+        market.finalizeRound(jobId, 0, fin);
+
+        fin.unavailableBits = UNAVAILABLE;
+        vm.prank(aggregator);
+        market.finalizeRound(jobId, 0, fin);
+        at = uint40(block.timestamp);
+        assertEq(market.jobState(jobId).model, f0.newModel, "model advanced");
+    }
+
+    function test_UnavailableSlotIsNotScoredAndWinsTheDispute() public {
+        uint256 jobId = setUpJob(f0, verifier, 2);
+        (JobMarket.Finalization memory fin, uint40 at) = _finalizeRound0(jobId);
+
+        // Only present slots get a reliability observation.
+        for (uint256 i; i < f0.n; ++i) {
+            ReliabilityRegistry.Record memory r = registry.get(bytes32(uint256(uint160(trainers[i]))));
+            assertEq(r.observations, i == 1 ? 0 : 1, "observations");
+        }
+        JobMarket.RoundOutcome memory o = outcome(fin, at);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.NothingToClaim.selector, 1));
+        market.claim(jobId, 0, 1, o);
+
+        // The aggregator's EIP-712 receipt for slot 1's commitment proves the upload happened.
+        bytes32 digest = market.receiptDigest(jobId, 0, 1, f0.commitments[1]);
+        (uint8 v, bytes32 r_, bytes32 s) = vm.sign(AGG_KEY, digest);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit JobMarket.Disputed(jobId, 0, 1, trainers[1], BOND / f0.n);
+        market.dispute(jobId, 0, 1, o, abi.encodePacked(r_, s, v));
+        assertEq(market.owed(address(0), trainers[1]), BOND / f0.n, "slashed to the trainer");
+        assertEq(market.jobState(jobId).bondHeld, BOND - BOND / f0.n, "bond reduced");
+        // A present slot cannot dispute, even with a valid receipt.
+        digest = market.receiptDigest(jobId, 0, 0, f0.commitments[0]);
+        (v, r_, s) = vm.sign(AGG_KEY, digest);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.SlotNotUnavailable.selector, 0));
+        market.dispute(jobId, 0, 0, o, abi.encodePacked(r_, s, v));
+    }
+
+    function test_SecondRoundIsProvenFromTheFirst() public {
+        uint256 jobId = setUpJob(f0, verifier, 2);
+        _finalizeRound0(jobId);
+
+        assertEq(market.context(jobId, 1), f1.context, "context of round 1");
+        submitAll(jobId, 1, f1);
+        JobMarket.Finalization memory fin = finalization(f1);
+        fin.unavailableBits = UNAVAILABLE;
+        // Round 0's proof does not settle round 1 (other context, other C(w)).
+        JobMarket.Finalization memory replay = finalization(f0);
+        replay.unavailableBits = UNAVAILABLE;
+        vm.prank(aggregator);
+        vm.expectRevert(JobMarket.InvalidProof.selector);
+        market.finalizeRound(jobId, 1, replay);
+
+        vm.prank(aggregator);
+        market.finalizeRound(jobId, 1, fin);
+        JobMarket.State memory st = market.jobState(jobId);
+        assertEq(uint256(st.status), uint256(JobMarket.Status.Completed), "completed after 2 rounds");
+        assertEq(st.model, f1.newModel, "model of round 1");
+        assertEq(st.round, 2, "round advanced");
+
+        JobMarket.RoundOutcome memory o = outcome(fin, uint40(block.timestamp));
+        uint256 total;
+        for (uint256 i; i < f1.n; ++i) {
+            total += f1.scores[i];
+        }
+        uint256 roundBudget = BUDGET / 2;
+        for (uint256 i; i < f1.n; ++i) {
+            if (f1.scores[i] == 0) continue;
+            uint256 before = market.owed(address(0), trainers[i]);
+            market.claim(jobId, 1, i, o);
+            assertEq(market.owed(address(0), trainers[i]) - before, (roundBudget * f1.scores[i]) / total, "share");
+        }
+        ReliabilityRegistry.Record memory r = registry.get(bytes32(uint256(uint160(trainers[0]))));
+        assertEq(r.observations, 2, "two rounds observed");
+    }
+}

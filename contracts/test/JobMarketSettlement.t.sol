@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {vm} from "./utils/Vm.sol";
+import {MockMarketBase} from "./utils/MarketBase.sol";
+import {JobMarket} from "../src/JobMarket.sol";
+import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
+
+/// @notice Rounds of JobMarket (market/RoundSettlement.sol): submissions, finalization, allocation,
+///         reliability and claims, with bad input and every revert path.
+///         Where a real round-0 proof cannot reach (later rounds, unavailable or absent slots,
+///         arbitrary scores, a verifier answering false) the MockVerifier stands in; real proofs
+///         are in JobMarketProof.t.sol.
+contract JobMarketSettlementTest is MockMarketBase {
+    // ---------------------------------------------------------------- submitUpdate
+
+    function test_SubmitUpdateReverts() public {
+        uint256 jobId = _jobBeforeStart(2);
+        vm.prank(trainers[0]);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.RoundNotOpen.selector, block.timestamp + 100, block.timestamp));
+        market.submitUpdate(jobId, 0, 1, 0);
+        vm.warp(block.timestamp + 100);
+        vm.startPrank(trainers[0]);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.WrongRound.selector, 1, 0));
+        market.submitUpdate(jobId, 1, 1, 0);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.InvalidCommitment.selector, 0));
+        market.submitUpdate(jobId, 0, 0, 0);
+        uint256 r = market.R();
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.InvalidCommitment.selector, r));
+        market.submitUpdate(jobId, 0, r, 0);
+        market.submitUpdate(jobId, 0, 5, 0);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.AlreadySubmitted.selector, 0));
+        market.submitUpdate(jobId, 0, 6, 0);
+        vm.stopPrank();
+        vm.prank(address(0xBAD));
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.NotTrainer.selector, address(0xBAD)));
+        market.submitUpdate(jobId, 0, 5, 0);
+        uint256 deadline = block.timestamp + WINDOW;
+        vm.warp(deadline + 1);
+        vm.prank(trainers[1]);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.SubmissionClosed.selector, deadline, deadline + 1));
+        market.submitUpdate(jobId, 0, 5, 0);
+        assertEq(market.commitments(jobId, 0, 0), 5, "first submission kept");
+        assertEq(market.commitments(jobId, 0, 1), 0, "late one not stored");
+    }
+
+    function test_SubmitNeedsTheBond() public {
+        uint256 jobId = createEthJob(_params(2));
+        vm.deal(_trainer(0), 10 ether);
+        vm.prank(_trainer(0));
+        market.join{value: STAKE}(jobId);
+        vm.warp(block.timestamp + 100);
+        vm.prank(_trainer(0));
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.BondNotPosted.selector, jobId));
+        market.submitUpdate(jobId, 0, 5, 0);
+    }
+
+    function test_SubmitEmitsAndStores() public {
+        uint256 jobId = _job(2);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit JobMarket.UpdateSubmitted(jobId, 0, 2, trainers[2], 99, bytes32("blob"));
+        vm.prank(trainers[2]);
+        market.submitUpdate(jobId, 0, 99, bytes32("blob"));
+        JobMarket.State memory s = market.jobState(jobId);
+        assertEq(s.submittedBits, 4, "bit 2");
+        assertEq(s.submittedCount, 1, "count");
+        assertEq(market.roundHash(jobId, 0), bytes32(uint256(1)), "pending record");
+    }
+
+    // ---------------------------------------------------------------- finalizeRound
+
+    function test_FinalizeReverts() public {
+        uint256 jobId = _job(2);
+        _submit(jobId, 0, 0x7); // slots 0..2; slot 3 has not submitted yet
+        JobMarket.Finalization memory f = _fin(0x7, 0);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.NotAggregator.selector, address(this)));
+        market.finalizeRound(jobId, 0, f);
+        vm.startPrank(aggregator);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.SubmissionsStillOpen.selector, block.timestamp + WINDOW));
+        market.finalizeRound(jobId, 0, f);
+        vm.warp(block.timestamp + WINDOW + 1);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.WrongRound.selector, 1, 0));
+        market.finalizeRound(jobId, 1, f);
+        f.scoreWords = new uint256[](2);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.LengthMismatch.selector, 2, 1));
+        market.finalizeRound(jobId, 0, f);
+        f = _fin(0x7, 0);
+        f.roster = new address[](3);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.LengthMismatch.selector, 3, 4));
+        market.finalizeRound(jobId, 0, f);
+        f = _fin(0x7, 0);
+        f.roster[1] = address(0xBAD);
+        vm.expectRevert(JobMarket.RosterMismatch.selector);
+        market.finalizeRound(jobId, 0, f);
+        f = _fin(0x7, 0x8); // slot 3 did not submit: it cannot be "unavailable"
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.BadUnavailableBits.selector, 0x8));
+        market.finalizeRound(jobId, 0, f);
+        f = _fin(0xF, 0); // slot 3 is absent: it cannot be an inlier
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.BadInlierBits.selector, 0xF));
+        market.finalizeRound(jobId, 0, f);
+        f = _fin(0x7, 0x1); // slot 0 unavailable and inlier
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.BadInlierBits.selector, 0x7));
+        market.finalizeRound(jobId, 0, f);
+        f = _fin(0x7, 0);
+        f.newModel = 0;
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.InvalidCommitment.selector, 0));
+        market.finalizeRound(jobId, 0, f);
+        f = _fin(0x7, 0);
+        f.scoreWords[0] |= 1 << 192; // a fifth score in a word of four slots
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.ScoreWordOutOfRange.selector, 0));
+        market.finalizeRound(jobId, 0, f);
+        f = _fin(0x3, 0);
+        f.scoreWords[0] |= 9 << 96; // slot 2 is an outlier with a score
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.ScoreOfNonInlier.selector, 2));
+        market.finalizeRound(jobId, 0, f);
+        mock.setAnswer(false);
+        vm.expectRevert(JobMarket.InvalidProof.selector);
+        market.finalizeRound(jobId, 0, _fin(0x7, 0));
+        mock.setAnswer(true);
+        uint256 deadline = block.timestamp - 1 + WINDOW;
+        vm.warp(deadline + 1);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.FinalizationClosed.selector, deadline, deadline + 1));
+        market.finalizeRound(jobId, 0, _fin(0x7, 0));
+        vm.stopPrank();
+        assertEq(market.jobState(jobId).round, 0, "nothing changed");
+    }
+
+    function test_FinalizeEarlyWhenEveryoneSubmitted() public {
+        uint256 jobId = _job(2);
+        _submit(jobId, 0, 0xF);
+        _finalize(jobId, 0, _fin(0xF, 0));
+        assertEq(market.jobState(jobId).round, 1, "advanced inside the submission window");
+    }
+
+    JobMarket.RoundOutcome internal o0;
+    JobMarket.RoundOutcome internal o1;
+    JobMarket.RoundOutcome internal o2;
+
+    /// @dev Round 0: all submit, slot 3 is an outlier, scores 1, 2, 3. Round 1: slot 2 absent,
+    ///      slot 1 declared unavailable, scores 1 and 4. Round 2: nobody submits; the aggregator
+    ///      proves an empty round (context and C(w) are passed as inputs, not accumulated).
+    function _threeRounds(uint256 jobId) internal {
+        _submit(jobId, 0, 0xF);
+        JobMarket.Finalization memory f = _fin(0x7, 0);
+        o0 = outcome(f, _finalize(jobId, 0, f));
+        vm.warp(block.timestamp + 10);
+        _submit(jobId, 1, 0xB);
+        vm.warp(block.timestamp + WINDOW + 1);
+        f = _fin(0x9, 0x2);
+        o1 = outcome(f, _finalize(jobId, 1, f));
+        vm.warp(block.timestamp + WINDOW + 1);
+        f = _fin(0, 0);
+        o2 = outcome(f, _finalize(jobId, 2, f));
+    }
+
+    function test_RoundsPaymentsAndReliability() public {
+        uint256 jobId = _job(3);
+        uint256 roundBudget = BUDGET / 3;
+        _threeRounds(jobId);
+        assertEq(uint256(market.jobState(jobId).status), uint256(JobMarket.Status.Completed), "completed");
+        assertEq(market.jobState(jobId).model, 777, "model");
+
+        for (uint256 i; i < 3; ++i) {
+            market.claim(jobId, 0, i, o0);
+        }
+        market.claim(jobId, 1, 0, o1);
+        market.claim(jobId, 1, 3, o1);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.NothingToClaim.selector, 3));
+        market.claim(jobId, 0, 3, o0);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.NothingToClaim.selector, 1));
+        market.claim(jobId, 1, 1, o1);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.NothingToClaim.selector, 0));
+        market.claim(jobId, 2, 0, o2);
+        assertEq(market.owed(address(0), trainers[0]), roundBudget / 6 + roundBudget / 5, "slot 0");
+        assertEq(market.owed(address(0), trainers[1]), (roundBudget * 2) / 6, "slot 1");
+        assertEq(market.owed(address(0), trainers[2]), (roundBudget * 3) / 6, "slot 2");
+        assertEq(market.owed(address(0), trainers[3]), (roundBudget * 4) / 5, "slot 3");
+        // Reliability: round 0 shares (1/6, 2/6, 3/6, 0), then round 1 for the present slots 0, 3.
+        ReliabilityRegistry.Record memory r = registry.get(bytes32(uint256(uint160(trainers[1]))));
+        assertEq(r.observations, 1, "unavailable slot not observed");
+        assertEq(r.score, uint256(2e18) / 6, "share");
+        r = registry.get(bytes32(uint256(uint160(trainers[3]))));
+        assertEq(r.observations, 2, "outlier then inlier");
+        assertEq(r.score, (WEIGHT * 0.8e18) / 1e18, "EMA from 0 towards 4/5");
+        assertEq(market.jobState(jobId).unclaimed, 0, "all claimed");
+        _endOfJob(jobId, o2.finalizedAt);
+    }
+
+    /// @dev The owner recovers the unallocated rest (never what is owed), the bond is released
+    ///      after the dispute window, stakes are freed, and everything is paid out exactly once.
+    function _endOfJob(uint256 jobId, uint40 lastFinalized) internal {
+        vm.prank(owner);
+        market.recover(jobId);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.BondLocked.selector, lastFinalized + WINDOW));
+        market.releaseBond(jobId);
+        vm.warp(lastFinalized + WINDOW + 1);
+        market.releaseBond(jobId);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.NothingToSlash.selector, jobId));
+        market.releaseBond(jobId);
+        for (uint256 i; i < N; ++i) {
+            vm.prank(trainers[i]);
+            market.leave(jobId);
+        }
+        _withdrawAll();
+        assertEq(address(market).balance, 0, "everything paid out, nothing twice");
+    }
+
+    /// @dev Pro-rata shares never exceed the round budget and leave less than n wei of dust.
+    function testFuzz_AllocationIsProRata(uint256[4] memory raw, uint8 inliers) public {
+        uint256 jobId = _job(1);
+        _submit(jobId, 0, 0xF);
+        JobMarket.Finalization memory f = _fin(uint64(inliers & 0xF), 0);
+        f.scoreWords[0] = 0;
+        uint256 total;
+        for (uint256 i; i < N; ++i) {
+            if ((inliers >> i) & 1 == 0) continue;
+            uint256 sc = bound(raw[i], 0, (1 << 48) - 1);
+            f.scoreWords[0] |= sc << (48 * i);
+            total += sc;
+        }
+        uint40 t = _finalize(jobId, 0, f);
+        uint256 paid;
+        for (uint256 i; i < N; ++i) {
+            uint256 sc = (f.scoreWords[0] >> (48 * i)) & ((1 << 48) - 1);
+            if (sc == 0) continue;
+            market.claim(jobId, 0, i, outcome(f, t));
+            assertEq(market.owed(address(0), trainers[i]), (BUDGET * sc) / total, "share");
+            paid += (BUDGET * sc) / total;
+        }
+        assertLe(paid, BUDGET, "within budget");
+        if (total != 0) assertLe(BUDGET - paid, N, "dust below n wei");
+        assertEq(market.jobState(jobId).escrow, BUDGET - paid, "dust stays in escrow");
+        assertEq(market.jobState(jobId).unclaimed, 0, "all claimed");
+    }
+
+    /// @dev The context packs every field at its documented offset.
+    function testFuzz_ContextLayout(uint8 f, uint32 tau, uint32 lr, uint32 dupTol) public {
+        vm.assume(lr > 2);
+        JobMarket.JobParams memory p = _params(2);
+        p.maxMalicious = uint8(bound(f, 0, N - 1));
+        p.tau = tau;
+        p.lr = lr;
+        p.lrDecay = 1;
+        p.dupTol = dupTol;
+        uint256 jobId = createEthJob(p);
+        uint256 c = market.context(jobId, 1);
+        assertEq(c & type(uint64).max, jobId, "job");
+        assertEq((c >> 64) & type(uint32).max, 1, "round");
+        assertEq((c >> 96) & 0xFF, p.maxMalicious, "f");
+        assertEq((c >> 104) & type(uint32).max, tau, "tau");
+        assertEq((c >> 136) & type(uint32).max, lr - 1, "lr of round 1");
+        assertEq((c >> 168) & type(uint32).max, lr - 2, "next lr");
+        assertEq((c >> 200) & type(uint32).max, dupTol, "dup_tol");
+        assertEq(c >> 232, 0, "nothing above");
+    }
+
+    // ---------------------------------------------------------------- claim
+
+    function test_ClaimReverts() public {
+        uint256 jobId = _job(2);
+        JobMarket.Finalization memory f = _fin(0x3, 0);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.UnknownOutcome.selector, jobId, 0));
+        market.claim(jobId, 0, 0, outcome(f, uint40(block.timestamp)));
+        _submit(jobId, 0, 0xF);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.UnknownOutcome.selector, jobId, 0));
+        market.claim(jobId, 0, 0, outcome(f, uint40(block.timestamp))); // pending, not finalized
+        uint40 t = _finalize(jobId, 0, f);
+        JobMarket.RoundOutcome memory o = outcome(f, t);
+        o.scoreWords = new uint256[](1);
+        o.scoreWords[0] = 1 << 200; // a forged outcome
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.UnknownOutcome.selector, jobId, 0));
+        market.claim(jobId, 0, 0, o);
+        market.claim(jobId, 0, 0, outcome(f, t));
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.AlreadySettled.selector, 0));
+        market.claim(jobId, 0, 0, outcome(f, t));
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.NothingToClaim.selector, 7));
+        market.claim(jobId, 0, 7, outcome(f, t));
+    }
+}
