@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use common::Harness;
 
-fn fedproof(args: &[&str], key: &str) -> Output {
+fn fedproof<S: AsRef<std::ffi::OsStr>>(args: &[S], key: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fedproof"))
         .args(args)
         .env("FEDPROOF_PRIVATE_KEY", key)
@@ -35,13 +35,12 @@ async fn bad_input_is_one_clear_error() {
     let market = h.stack.market.to_string();
     let storage = h.storage_dir();
     let job_s = job.to_string();
-    let status = |extra: &[&str]| {
-        let mut args = vec!["owner", "status", "--market", &market, "--storage", &storage];
-        args.extend_from_slice(extra);
-        args
+    let status = |extra: &[&str]| -> Vec<String> {
+        let base = ["owner", "status", "--market", market.as_str(), "--storage", storage.as_str()];
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
     };
 
-    let ok = fedproof(&[status(&["--rpc", &rpc, "--job", &job_s]).as_slice(), &["--json"]].concat(), KEY);
+    let ok = fedproof(&status(&["--rpc", &rpc, "--job", &job_s, "--json"]), KEY);
     assert!(ok.status.success(), "{ok:?}");
     let json: serde_json::Value = serde_json::from_slice(&ok.stdout).expect("json");
     assert_eq!(json["job_id"], job);

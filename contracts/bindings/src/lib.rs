@@ -28,6 +28,12 @@ alloy::sol!(
     "../abi/RoundVerifierDemo.json"
 );
 
+alloy::sol!(
+    #[sol(rpc, all_derives)]
+    RoundVerifier,
+    "../abi/RoundVerifier.json"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 use alloy::primitives::U256;
 use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
-use ark_ff::{PrimeField, Zero};
+use ark_ff::PrimeField;
 use ark_groth16::Proof;
 use fedproof_prover::export::calldata::Word;
 

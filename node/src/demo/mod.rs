@@ -91,7 +91,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .args(["--accounts", &(n + 2).to_string(), "--balance", "1000"])
         .try_spawn()
         .with_context(|| format!("starting anvil from {} (run `make contracts-deps`)", args.anvil.display()))?;
-    let connect = |i: usize| Chain::connect(&anvil.endpoint(), Some(anvil.chain_id()), PrivateKeySigner::from(anvil.keys()[i].clone()));
+    let (endpoint, chain_id, anvil_keys) = (anvil.endpoint(), anvil.chain_id(), anvil.keys().to_vec());
+    let connect = |i: usize| Chain::connect(&endpoint, Some(chain_id), PrivateKeySigner::from(anvil_keys[i].clone()));
     let owner = connect(0).await?;
     let aggregator_chain = connect(1).await?;
     let stack = deploy_stack(&owner, &keys.vk).await?;

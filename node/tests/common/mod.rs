@@ -69,9 +69,10 @@ impl Harness {
     /// Spawns anvil on a free port and deploys the stack.
     pub async fn start() -> Harness {
         let anvil = Anvil::at(anvil_path()).try_spawn().expect("spawn anvil");
+        let endpoint = anvil.endpoint();
         let connect = |i: usize| {
             let signer = PrivateKeySigner::from(anvil.keys()[i].clone());
-            Chain::connect(&anvil.endpoint(), Some(anvil.chain_id()), signer)
+            Chain::connect(&endpoint, Some(anvil.chain_id()), signer)
         };
         let owner = connect(0).await.expect("owner");
         let aggregator = connect(1).await.expect("aggregator");
