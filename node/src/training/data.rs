@@ -34,6 +34,11 @@ impl Dataset {
         self.labels.len()
     }
 
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
     /// The samples at the given row indices, in that order.
     pub fn select(&self, rows: &[usize]) -> Dataset {
         Dataset {
