@@ -13,7 +13,7 @@ FORGE_FLAGS := --offline --use ./solc.js
 	contracts-build contracts-abi contracts-abi-check bench-gas dashboard-deps chromium test-browser
 
 demo: contracts-deps dashboard-deps build-release
-	./target/release/fedproof bench prover --trainers 10 --params 2410 --malicious 1 --json target/bench-prover.json
+	./target/release/fedproof demo --json target/demo.json
 
 test: contracts-deps test-rust test-contracts
 

@@ -2,11 +2,15 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod commands;
 mod prover_cmd;
 mod serve_cmd;
-mod training;
+
+// The bench commands reach the training code as `crate::training`.
+use fedproof::training;
 
 use clap::{Parser, Subcommand};
+use commands::{aggregator, audit, block_on, deploy, owner, trainer};
 
 /// fedproof: verifiable federated learning with proof-of-contribution payouts.
 #[derive(Parser)]
@@ -26,6 +30,27 @@ enum Command {
     Prover(prover_cmd::ProverCommand),
     /// Serve the REST API, chain indexer, update intake and dashboard.
     Serve(serve_cmd::ServeArgs),
+    /// Deploy the contracts with a verifier for one shape.
+    Deploy(deploy::DeployArgs),
+    /// Post jobs, follow them, download models.
+    #[command(subcommand)]
+    Owner(owner::OwnerCommand),
+    /// Take part in a job with private data.
+    #[command(subcommand)]
+    Trainer(trainer::TrainerCommand),
+    /// Prove and settle a job's rounds.
+    #[command(subcommand)]
+    Aggregator(AggregatorCommand),
+    /// Re-check every round of a job (exit status 1 on any mismatch).
+    Audit(audit::AuditArgs),
+    /// Run a whole marketplace on a local anvil: owner, aggregator and trainers.
+    Demo(fedproof::demo::DemoArgs),
+}
+
+#[derive(Subcommand)]
+enum AggregatorCommand {
+    /// Watch the chain and settle every round until the job ends.
+    Run(aggregator::AggregatorArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -41,6 +66,12 @@ fn main() -> std::process::ExitCode {
         Command::Bench(cmd) => bench::run(cmd),
         Command::Prover(cmd) => prover_cmd::run(cmd),
         Command::Serve(args) => serve_cmd::run(args),
+        Command::Deploy(args) => block_on(deploy::run(args)),
+        Command::Owner(cmd) => block_on(owner::run(cmd)),
+        Command::Trainer(cmd) => block_on(trainer::run(cmd)),
+        Command::Aggregator(AggregatorCommand::Run(args)) => block_on(aggregator::run(args)),
+        Command::Audit(args) => block_on(audit::run(args)),
+        Command::Demo(args) => block_on(fedproof::demo::run(args)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -34,6 +34,11 @@ impl Dataset {
         self.labels.len()
     }
 
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
     /// The samples at the given row indices, in that order.
     pub fn select(&self, rows: &[usize]) -> Dataset {
         Dataset {
@@ -70,6 +75,36 @@ pub fn load_digits() -> anyhow::Result<Dataset> {
             Ok(t as usize)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Dataset { features, labels })
+}
+
+/// Loads a trainer's private data from a CSV file: one sample per line, 64 pixel values in
+/// 0..=16 followed by the label in 0..=9 (the UCI digits layout). Errors name the line.
+pub fn load_csv(path: &std::path::Path) -> anyhow::Result<Dataset> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let (mut features, mut labels) = (Vec::new(), Vec::new());
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let at = || format!("{} line {}", path.display(), i + 1);
+        let values: Vec<f64> = line
+            .split(',')
+            .map(|v| v.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("{}: not a list of numbers", at()))?;
+        ensure!(
+            values.len() == NUM_FEATURES + 1,
+            "{}: {} values, expected {} (64 pixels and a label)",
+            at(),
+            values.len(),
+            NUM_FEATURES + 1
+        );
+        let label = values[NUM_FEATURES];
+        ensure!(label.fract() == 0.0 && (0.0..NUM_CLASSES as f64).contains(&label), "{}: label {label} is not in 0..=9", at());
+        ensure!(values[..NUM_FEATURES].iter().all(|v| (0.0..=PIXEL_MAX).contains(v)), "{}: pixel values must be in 0..=16", at());
+        features.extend(values[..NUM_FEATURES].iter().map(|v| v / PIXEL_MAX));
+        labels.push(label as usize);
+    }
+    ensure!(!labels.is_empty(), "{} holds no samples", path.display());
+    let features = Array2::from_shape_vec((labels.len(), NUM_FEATURES), features).context("reshaping the features")?;
     Ok(Dataset { features, labels })
 }
 

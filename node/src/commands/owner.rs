@@ -1,0 +1,144 @@
+//! `fedproof owner …`: post a job, follow it, download its model.
+
+use std::path::PathBuf;
+
+use alloy::primitives::Address;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use fedproof::roles::owner::{create_job, latest_model, status, JobSpec};
+use fedproof::storage::Storage;
+use fedproof::training::federated::FixedPointConfig;
+use fedproof::training::mlp::Mlp;
+use fedproof_prover::fixed_point::Rounding;
+use fedproof_prover::params::TAU_FRAC_BITS;
+
+use super::{print, ChainArgs, JobArgs};
+
+/// Owner commands.
+#[derive(Subcommand, Debug)]
+pub enum OwnerCommand {
+    /// Escrow a budget and post a job training the 64-32-10 MLP.
+    CreateJob(CreateArgs),
+    /// Print a job's state.
+    Status(JobArgs),
+    /// Write the latest global model (checked against the chain) to a JSON file.
+    DownloadModel {
+        #[command(flatten)]
+        job: JobArgs,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// Options of `owner create-job`.
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// JobMarket address.
+    #[arg(long)]
+    market: Address,
+    /// Blob storage directory.
+    #[arg(long, default_value = ".fedproof/storage")]
+    storage: PathBuf,
+    /// The aggregator's address.
+    #[arg(long)]
+    aggregator: Address,
+    /// An approved verifier for (trainers × 2410).
+    #[arg(long)]
+    verifier: Address,
+    /// Trainer slots.
+    #[arg(long, default_value_t = 10)]
+    trainers: u8,
+    /// Rounds.
+    #[arg(long, default_value_t = 5)]
+    rounds: u32,
+    /// Budget in wei.
+    #[arg(long)]
+    budget: u128,
+    /// Stake per trainer in wei.
+    #[arg(long, default_value_t = 0)]
+    stake: u128,
+    /// Aggregator bond in wei.
+    #[arg(long, default_value_t = 0)]
+    bond: u128,
+    /// Bound on malicious trainers.
+    #[arg(long, default_value_t = 3)]
+    max_malicious: u8,
+    /// Outlier threshold τ (Krum score relative to the median).
+    #[arg(long, default_value_t = 1.5)]
+    tau: f64,
+    /// Server learning rate η of round 0.
+    #[arg(long, default_value_t = 1.0)]
+    lr: f64,
+    /// Seconds until round 0 opens (trainers join before).
+    #[arg(long, default_value_t = 60)]
+    start_delay: u64,
+    /// Submission window per round (seconds).
+    #[arg(long, default_value_t = 600)]
+    submit_window: u32,
+    /// Finalization window per round (seconds).
+    #[arg(long, default_value_t = 600)]
+    finalize_window: u32,
+    /// Seed of the initial model.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// Runs an owner command.
+pub async fn run(cmd: OwnerCommand) -> anyhow::Result<()> {
+    match cmd {
+        OwnerCommand::CreateJob(a) => {
+            let chain = a.chain.connect().await?;
+            let storage = Storage::open(&a.storage)?;
+            let spec = mlp_job_spec(&a)?;
+            let id = create_job(&chain, a.market, &storage, &spec).await?;
+            print(a.chain.json, &serde_json::json!({ "job_id": id }), || format!("created job {id}"))
+        }
+        OwnerCommand::Status(a) => {
+            let (job, _) = a.open().await?;
+            let s = status(&job).await?;
+            print(a.chain.json, &s, || {
+                format!(
+                    "job {}: {} round {}/{}, {}/{} joined, {} submitted, escrow {} wei",
+                    s.job_id, s.status, s.round, s.rounds, s.joined, s.trainers, s.submitted, s.escrow
+                )
+            })
+        }
+        OwnerCommand::DownloadModel { job: a, out } => {
+            let (job, storage) = a.open().await?;
+            let model = latest_model(&job, &storage).await?;
+            std::fs::write(&out, serde_json::to_vec(&model)?).with_context(|| format!("writing {}", out.display()))?;
+            let summary = serde_json::json!({ "job_id": model.job_id, "round": model.round, "out": out });
+            print(a.chain.json, &summary, || format!("model of round {} written to {}", model.round, out.display()))
+        }
+    }
+}
+
+/// The job spec of an MLP job from the command line (the model encoding fixes lr's units).
+fn mlp_job_spec(a: &CreateArgs) -> anyhow::Result<JobSpec> {
+    let fp = FixedPointConfig::default();
+    anyhow::ensure!(a.tau >= 1.0 && a.tau < 65_536.0, "--tau must be in [1, 65536), got {}", a.tau);
+    anyhow::ensure!(a.lr > 0.0 && a.lr < 1024.0, "--lr must be in (0, 1024), got {}", a.lr);
+    let initial = fp.model().encode(&Mlp::init(a.seed).to_flat(), Rounding::Nearest)?;
+    Ok(JobSpec {
+        trainers: a.trainers,
+        rounds: a.rounds,
+        budget: a.budget,
+        stake: a.stake,
+        bond: a.bond,
+        aggregator: a.aggregator,
+        verifier: a.verifier,
+        max_malicious: a.max_malicious,
+        tau: (a.tau * f64::from(1u32 << TAU_FRAC_BITS)).round() as u32,
+        lr: (a.lr * ((fp.model_frac_bits - fp.update_frac_bits) as f64).exp2()).round() as u32,
+        lr_decay: 0,
+        dup_tol: initial.len() as u32,
+        start_delay: a.start_delay,
+        submit_window: a.submit_window,
+        finalize_window: a.finalize_window,
+        dispute_window: 3600,
+        initial_model: initial,
+    })
+}

@@ -1,0 +1,221 @@
+//! The aggregator: posts its bond, then for each round waits for the submissions, fetches and
+//! checks every committed update against its commitment (a missing or mismatching blob makes the
+//! slot unavailable, with the reason logged), runs the round, proves it, publishes the new model
+//! and finalizes on-chain.
+//!
+//! It keeps no state of its own: everything is read back from the chain and storage, so it can be
+//! killed at any moment and started again. It publishes the next model before finalizing (the
+//! publication is idempotent) and re-reads the round just before sending, so a restarted
+//! aggregator never submits a round twice.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use alloy::primitives::{B256, U256};
+use anyhow::Context;
+use fedproof_contracts::JobMarket;
+use fedproof_prover::commitment::commit_update;
+use fedproof_prover::export::calldata::SolidityCalldata;
+use fedproof_prover::keys::Keys;
+use fedproof_prover::round::{RoundInput, RoundWitness};
+use fedproof_prover::snark;
+use serde::Serialize;
+
+use crate::chain::client::call_error;
+use crate::chain::words::{bits_to_u64, to_fr, to_u256};
+use crate::roles::job::{status, JobView, POLL};
+use crate::storage::{ModelBlob, Storage, UpdateBlob};
+
+/// What happened in one finalized round.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoundReport {
+    /// The round.
+    pub round: u32,
+    /// Slots that submitted a commitment.
+    pub submitted: Vec<bool>,
+    /// Slots declared unavailable, with the reason.
+    pub unavailable: Vec<(usize, String)>,
+    /// Slots averaged into the model.
+    pub inliers: Vec<bool>,
+    /// Contribution scores.
+    pub scores: Vec<u64>,
+    /// Seconds spent proving.
+    pub prove_seconds: f64,
+    /// Gas used by `finalizeRound`.
+    pub finalize_gas: u64,
+    /// The `finalizeRound` transaction.
+    pub tx: String,
+    /// The new model (model encoding).
+    #[serde(skip)]
+    pub new_model: Vec<i64>,
+}
+
+/// One submitted update as logged on-chain.
+struct Submitted {
+    slot: usize,
+    commitment: U256,
+    blob_ref: B256,
+}
+
+/// Runs the aggregator until the job ends, calling `on_round` after each finalized round.
+pub async fn run(
+    job: &JobView,
+    storage: &Storage,
+    keys: Arc<Keys>,
+    mut on_round: impl FnMut(&RoundReport) + Send,
+) -> anyhow::Result<Vec<RoundReport>> {
+    let id = U256::from(job.id);
+    let mut reports = Vec::new();
+    loop {
+        let s = job.state().await?;
+        if s.status != status::ACTIVE {
+            return Ok(reports);
+        }
+        if !s.bondPosted {
+            let call = job.market.postBond(id).value(U256::from(job.config.bond));
+            job.chain.send("postBond", call).await?;
+            continue;
+        }
+        let now = job.chain_time().await?;
+        let start = s.roundStart.to::<u64>();
+        let submit_deadline = start + job.config.submitWindow as u64;
+        let finalize_deadline = submit_deadline + job.config.finalizeWindow as u64;
+        anyhow::ensure!(
+            now <= finalize_deadline,
+            "round {} of job {} missed its finalization deadline ({finalize_deadline}); anyone may now call expireRound",
+            s.round,
+            job.id
+        );
+        let all_in = s.joinedCount > 0 && s.submittedCount >= s.joinedCount;
+        if now <= start || !(all_in || now > submit_deadline) {
+            tokio::time::sleep(POLL).await;
+            continue;
+        }
+        let report = finalize(job, storage, &keys, s.round, s.model).await?;
+        if let Some(report) = report {
+            on_round(&report);
+            reports.push(report);
+        }
+    }
+}
+
+/// Proves and finalizes `round`; `None` when another run finalized it meanwhile.
+async fn finalize(
+    job: &JobView,
+    storage: &Storage,
+    keys: &Arc<Keys>,
+    round: u32,
+    onchain_model: U256,
+) -> anyhow::Result<Option<RoundReport>> {
+    let id = U256::from(job.id);
+    let n = job.shape.trainers;
+    let model = job
+        .checked_model(storage, round, onchain_model)?
+        .with_context(|| format!("the model of job {} round {round} is not in storage", job.id))?;
+    let submitted = submissions(job, round).await?;
+    let mut updates: Vec<Option<Vec<i64>>> = vec![None; n];
+    let mut present = vec![false; n];
+    let mut unavailable = Vec::new();
+    for sub in &submitted {
+        present[sub.slot] = true;
+        match fetch_update(job, storage, round, sub) {
+            Ok(values) => updates[sub.slot] = Some(values),
+            Err(reason) => {
+                tracing::warn!(job = job.id, round, slot = sub.slot, %reason, "slot unavailable");
+                unavailable.push((sub.slot, reason));
+            }
+        }
+    }
+    let input = RoundInput { shape: job.shape, params: job.round_params(round), model: model.values, updates };
+    let mut witness = RoundWitness::new(input)?;
+    // An unavailable slot's commitment stays in the public inputs (the contract folded it in at
+    // submission); its presence bit is 0, so the circuit ignores it.
+    for (slot, _) in &unavailable {
+        if let Some(sub) = submitted.iter().find(|s| s.slot == *slot) {
+            witness.public.updates[*slot] = to_fr(sub.commitment);
+        }
+    }
+    let inputs = witness.public.to_vec();
+    let output = witness.output.clone();
+    let new_model_commitment = to_u256(&witness.public.new_model);
+    let clock = Instant::now();
+    let pk_keys = Arc::clone(keys);
+    let proof = tokio::task::spawn_blocking(move || snark::prove(&pk_keys.pk, witness, &mut rand::rngs::OsRng))
+        .await
+        .context("the prover task failed")??;
+    let prove_seconds = clock.elapsed().as_secs_f64();
+    anyhow::ensure!(snark::verify_inputs(&keys.vk, &inputs, &proof)?, "the round's proof does not verify off-chain");
+    storage.publish_model(&ModelBlob { job_id: job.id, round: round + 1, values: output.new_model.clone() })?;
+
+    if job.state().await?.round != round {
+        tracing::info!(job = job.id, round, "round already finalized (resumed run)");
+        return Ok(None);
+    }
+    let words = SolidityCalldata::new(&proof, &inputs).proof_words();
+    let unavailable_bits = bits_to_u64(&(0..n).map(|i| unavailable.iter().any(|(s, _)| *s == i)).collect::<Vec<_>>());
+    let finalization = JobMarket::Finalization {
+        newModel: new_model_commitment,
+        inlierBits: bits_to_u64(&output.inliers),
+        unavailableBits: unavailable_bits,
+        scoreWords: fedproof_prover::round::public_inputs::pack_scores(&output.scores).iter().map(to_u256).collect(),
+        roster: job.roster().await?,
+        proof: words.map(|w| U256::from_be_bytes(w.0)),
+    };
+    let receipt = job
+        .chain
+        .send(&format!("finalizeRound {round}"), job.market.finalizeRound(id, round, finalization))
+        .await?;
+    tracing::info!(job = job.id, round, tx = %receipt.transaction_hash, gas = receipt.gas_used, "round finalized");
+    Ok(Some(RoundReport {
+        round,
+        submitted: present,
+        unavailable,
+        inliers: output.inliers,
+        scores: output.scores,
+        prove_seconds,
+        finalize_gas: receipt.gas_used,
+        tx: receipt.transaction_hash.to_string(),
+        new_model: output.new_model,
+    }))
+}
+
+/// The round's submissions from `UpdateSubmitted` events.
+async fn submissions(job: &JobView, round: u32) -> anyhow::Result<Vec<Submitted>> {
+    let events = job
+        .market
+        .UpdateSubmitted_filter()
+        .topic1(U256::from(job.id))
+        .topic2(U256::from(round))
+        .from_block(0)
+        .query()
+        .await
+        .map_err(|e| call_error("reading UpdateSubmitted events", e))?;
+    events
+        .into_iter()
+        .map(|(ev, _)| {
+            let slot: usize = ev.slot.try_into().context("slot out of range")?;
+            anyhow::ensure!(slot < job.shape.trainers, "event names slot {slot} beyond the job's slots");
+            Ok(Submitted { slot, commitment: ev.commitment, blob_ref: ev.blobRef })
+        })
+        .collect()
+}
+
+/// Fetches a slot's update and checks it against its commitment; the error is the reason the
+/// slot is unavailable.
+fn fetch_update(job: &JobView, storage: &Storage, round: u32, sub: &Submitted) -> Result<Vec<i64>, String> {
+    let blob: UpdateBlob = storage.get_json(&sub.blob_ref, "update blob").map_err(|e| e.to_string())?;
+    if (blob.job_id, blob.round, blob.slot as usize) != (job.id, round, sub.slot) {
+        return Err(format!(
+            "blob {} is for job {} round {} slot {}",
+            sub.blob_ref, blob.job_id, blob.round, blob.slot
+        ));
+    }
+    if blob.values.len() != job.shape.params {
+        return Err(format!("blob {} has {} values, expected {}", sub.blob_ref, blob.values.len(), job.shape.params));
+    }
+    let commitment = commit_update(job.id, round, &blob.values).map_err(|e| format!("blob {}: {e}", sub.blob_ref))?;
+    if to_u256(&commitment) != sub.commitment {
+        return Err(format!("blob {} does not match the on-chain commitment", sub.blob_ref));
+    }
+    Ok(blob.values)
+}

@@ -1,0 +1,146 @@
+//! The auditor: re-checks every finalized round of a job from public data. It rebuilds each
+//! round's public inputs from events and contract storage, reads the proof from the
+//! `finalizeRound` calldata, verifies it off-chain with the verifying key and on-chain through
+//! the job's verifier (eth_call), and with `recompute` re-runs the round from the stored blobs
+//! and compares every claim.
+
+use alloy::primitives::U256;
+use alloy::sol_types::SolCall;
+use ark_bn254::{Bn254, Fr};
+use ark_groth16::VerifyingKey;
+use fedproof_contracts::{JobMarket, RoundVerifier};
+use fedproof_prover::round::{RoundInput, RoundWitness};
+use fedproof_prover::snark;
+use serde::Serialize;
+
+use crate::chain::client::call_error;
+use crate::chain::words::{proof_from_words, to_fr, to_u256, u64_to_bits};
+use crate::roles::job::JobView;
+use crate::storage::{Storage, UpdateBlob};
+
+/// The audit of one round.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRow {
+    /// The round.
+    pub round: u32,
+    /// The proof verifies off-chain with the verifying key.
+    pub offchain: bool,
+    /// The job's verifier contract accepts it (eth_call).
+    pub onchain: bool,
+    /// With `recompute`: `Ok` when re-running the round reproduces every claim, else why not.
+    pub recompute: Option<Result<(), String>>,
+    /// The `finalizeRound` transaction.
+    pub tx: String,
+}
+
+impl AuditRow {
+    /// Whether every check of this round passed.
+    pub fn ok(&self) -> bool {
+        self.offchain && self.onchain && self.recompute.as_ref().is_none_or(|r| r.is_ok())
+    }
+}
+
+/// Audits every finalized round of `job`.
+pub async fn audit(job: &JobView, vk: &VerifyingKey<Bn254>, recompute: Option<&Storage>) -> anyhow::Result<Vec<AuditRow>> {
+    let id = U256::from(job.id);
+    let events = job
+        .market
+        .RoundFinalized_filter()
+        .topic1(id)
+        .from_block(0)
+        .query()
+        .await
+        .map_err(|e| call_error("reading RoundFinalized events", e))?;
+    let verifier = RoundVerifier::new(job.config.verifier, job.chain.provider.clone());
+    let mut rows = Vec::new();
+    for (ev, log) in events {
+        let round: u32 = ev.round.try_into()?;
+        let tx = log.transaction_hash.ok_or_else(|| anyhow::anyhow!("RoundFinalized log without transaction"))?;
+        let call = JobMarket::finalizeRoundCall::abi_decode(&job.chain.transaction_input(tx).await?)?;
+        let context = job.market.context(id, U256::from(round)).call().await.map_err(|e| call_error("context", e))?;
+        let mut commitments = Vec::with_capacity(job.shape.trainers);
+        for slot in 0..job.shape.trainers {
+            let c = job.market.commitments(id, U256::from(round), U256::from(slot)).call().await;
+            commitments.push(c.map_err(|e| call_error("reading commitments", e))?);
+        }
+        let mut words = vec![context, ev.model, ev.newModel];
+        words.extend(&commitments);
+        words.push(ev.flags);
+        words.extend(&ev.scoreWords);
+        let inputs: Vec<Fr> = words.iter().map(|w| to_fr(*w)).collect();
+        let offchain = match proof_from_words(&call.f.proof) {
+            Some(proof) => snark::verify_inputs(vk, &inputs, &proof).unwrap_or(false),
+            None => false,
+        };
+        let onchain = verifier.verifyProof(call.f.proof, words.clone()).call().await.unwrap_or(false);
+        let recompute = match recompute {
+            Some(storage) => Some(recompute_round(job, storage, round, &ev, &commitments).await),
+            None => None,
+        };
+        rows.push(AuditRow { round, offchain, onchain, recompute, tx: tx.to_string() });
+    }
+    Ok(rows)
+}
+
+/// Re-runs a round from the stored model and update blobs and compares it with what was proven.
+async fn recompute_round(
+    job: &JobView,
+    storage: &Storage,
+    round: u32,
+    ev: &JobMarket::RoundFinalized,
+    commitments: &[U256],
+) -> Result<(), String> {
+    let n = job.shape.trainers;
+    let model = job.checked_model(storage, round, ev.model).map_err(|e| e.to_string())?;
+    let model = model.ok_or_else(|| format!("the model of round {round} is not in storage"))?;
+    let flags = ev.flags;
+    let presence = u64_to_bits(flags.to::<u128>() as u64, n);
+    let mut updates = vec![None; n];
+    for (slot, c) in commitments.iter().enumerate() {
+        if !presence[slot] {
+            continue;
+        }
+        let blob = update_blob(job, storage, round, slot).await?;
+        let mine = fedproof_prover::commitment::commit_update(job.id, round, &blob.values).map_err(|e| e.to_string())?;
+        if to_u256(&mine) != *c {
+            return Err(format!("the stored update of slot {slot} does not match its commitment"));
+        }
+        updates[slot] = Some(blob.values);
+    }
+    let input = RoundInput { shape: job.shape, params: job.round_params(round), model: model.values, updates };
+    let witness = RoundWitness::new(input).map_err(|e| e.to_string())?;
+    let claimed = (to_u256(&witness.public.new_model), to_u256(&witness.public.flags));
+    if claimed.0 != ev.newModel {
+        return Err("re-running the round gives another new model".into());
+    }
+    if claimed.1 != flags {
+        return Err("re-running the round gives other outliers".into());
+    }
+    let scores: Vec<U256> = witness.public.scores.iter().map(to_u256).collect();
+    if scores != ev.scoreWords {
+        return Err("re-running the round gives other scores".into());
+    }
+    let published = storage.model(job.id, round + 1).map_err(|e| e.to_string())?;
+    if published.map(|m| m.values) != Some(witness.output.new_model) {
+        return Err(format!("the published model of round {} is not the proven one", round + 1));
+    }
+    Ok(())
+}
+
+/// The update blob a slot committed to in `round`, found through its `UpdateSubmitted` event.
+async fn update_blob(job: &JobView, storage: &Storage, round: u32, slot: usize) -> Result<UpdateBlob, String> {
+    let refs = job
+        .market
+        .UpdateSubmitted_filter()
+        .topic1(U256::from(job.id))
+        .topic2(U256::from(round))
+        .from_block(0)
+        .query()
+        .await
+        .map_err(|e| e.to_string())?;
+    let (ev, _) = refs
+        .into_iter()
+        .find(|(ev, _)| ev.slot == U256::from(slot))
+        .ok_or_else(|| format!("no submission of slot {slot} in round {round}"))?;
+    storage.get_json(&ev.blobRef, "update blob").map_err(|e| e.to_string())
+}

@@ -1,0 +1,108 @@
+//! One job as every role sees it: its on-chain configuration and state, its shape, and the
+//! public parameters of each round.
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, Provider};
+use anyhow::Context;
+use fedproof_contracts::JobMarket::{self, JobMarketInstance};
+use fedproof_prover::params::RoundParams;
+use fedproof_prover::shape::Shape;
+
+use crate::chain::client::call_error;
+use crate::chain::Chain;
+use crate::storage::{ModelBlob, Storage};
+
+/// `JobMarket.Status`.
+pub mod status {
+    /// Rounds are running (or about to).
+    pub const ACTIVE: u8 = 1;
+    /// Every round was finalized.
+    pub const COMPLETED: u8 = 2;
+    /// A round missed its finalization deadline.
+    pub const EXPIRED: u8 = 3;
+}
+
+/// How often roles poll the chain while waiting.
+pub const POLL: Duration = Duration::from_millis(200);
+
+/// A job on a market, seen through one signer.
+#[derive(Clone)]
+pub struct JobView {
+    /// The signer's connection.
+    pub chain: Chain,
+    /// The market contract.
+    pub market: JobMarketInstance<DynProvider>,
+    /// The job id.
+    pub id: u64,
+    /// The job's fixed terms.
+    pub config: JobMarket::Config,
+    /// Trainer slots × model parameters (parameters read off the initial model blob).
+    pub shape: Shape,
+}
+
+impl JobView {
+    /// Loads a job; an unknown job is an error naming the market.
+    pub async fn load(chain: &Chain, market: Address, id: u64, storage: &Storage) -> anyhow::Result<Self> {
+        let instance = chain.market(market);
+        let code = chain.provider.get_code_at(market).await.map_err(|e| anyhow::anyhow!("reading market {market}: {e}"))?;
+        anyhow::ensure!(!code.is_empty(), "no JobMarket contract at {market} on chain {} (check --market)", chain.chain_id);
+        let state = instance.jobState(U256::from(id)).call().await.map_err(|e| call_error("reading the job", e))?;
+        anyhow::ensure!(state.status != 0, "job {id} does not exist on market {market} (check --job)");
+        let config = instance.jobConfig(U256::from(id)).call().await.map_err(|e| call_error("reading the job", e))?;
+        let initial = storage
+            .model(id, 0)?
+            .with_context(|| format!("the initial model of job {id} is not in storage (check --storage)"))?;
+        let shape = Shape::new(config.n as usize, initial.values.len())?;
+        Ok(JobView { chain: chain.clone(), market: instance, id, config, shape })
+    }
+
+    /// The job's current state.
+    pub async fn state(&self) -> anyhow::Result<JobMarket::State> {
+        Ok(self.market.jobState(U256::from(self.id)).call().await.map_err(|e| call_error("reading the job state", e))?)
+    }
+
+    /// The public parameters of `round` (the learning-rate schedule is the contract's).
+    pub fn round_params(&self, round: u32) -> RoundParams {
+        let c = &self.config;
+        RoundParams {
+            job_id: self.id,
+            round,
+            max_malicious: c.maxMalicious,
+            tau: c.tau,
+            lr: c.lr - round * c.lrDecay,
+            next_lr: c.lr - (round + 1) * c.lrDecay,
+            dup_tol: c.dupTol,
+        }
+    }
+
+    /// The slot owners, in slot order.
+    pub async fn roster(&self) -> anyhow::Result<Vec<Address>> {
+        let mut roster = Vec::with_capacity(self.shape.trainers);
+        for slot in 0..self.shape.trainers {
+            let owner = self.market.slotOwner(U256::from(self.id), U256::from(slot)).call().await;
+            roster.push(owner.map_err(|e| call_error("reading the roster", e))?);
+        }
+        Ok(roster)
+    }
+
+    /// The model round `round` starts from, checked against its on-chain commitment.
+    pub fn checked_model(&self, storage: &Storage, round: u32, onchain: U256) -> anyhow::Result<Option<ModelBlob>> {
+        let Some(model) = storage.model(self.id, round)? else { return Ok(None) };
+        let commitment = fedproof_prover::commitment::commit_model(self.id, round, &model.values)?;
+        anyhow::ensure!(
+            crate::chain::words::to_u256(&commitment) == onchain,
+            "the stored model of job {} round {round} does not match its on-chain commitment",
+            self.id
+        );
+        Ok(Some(model))
+    }
+
+    /// Chain time for deadline checks: the later of the latest block and the wall clock (anvil
+    /// and real chains stamp new blocks with the wall clock, or later after time travel).
+    pub async fn chain_time(&self) -> anyhow::Result<u64> {
+        let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        Ok(self.chain.now().await?.max(wall))
+    }
+}

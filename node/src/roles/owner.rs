@@ -1,0 +1,151 @@
+//! The job owner: posts a job (escrowing its budget and publishing the initial model), and reads
+//! its status and models.
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::aliases::U40;
+use anyhow::Context;
+use fedproof_contracts::JobMarket;
+use fedproof_prover::commitment::commit_model;
+use fedproof_prover::shape::Shape;
+use serde::Serialize;
+
+use crate::chain::client::call_error;
+use crate::chain::words::to_u256;
+use crate::chain::Chain;
+use crate::roles::job::JobView;
+use crate::storage::{ModelBlob, Storage};
+
+/// Everything a job fixes, in the units the contract takes.
+#[derive(Debug, Clone)]
+pub struct JobSpec {
+    /// Trainer slots.
+    pub trainers: u8,
+    /// Rounds.
+    pub rounds: u32,
+    /// Whole budget in wei (split evenly across rounds).
+    pub budget: u128,
+    /// Stake per trainer in wei.
+    pub stake: u128,
+    /// Aggregator bond in wei.
+    pub bond: u128,
+    /// The aggregator's address.
+    pub aggregator: Address,
+    /// An approved verifier for the job's shape.
+    pub verifier: Address,
+    /// Bound on malicious trainers f.
+    pub max_malicious: u8,
+    /// Outlier threshold τ, 16.16 fixed point.
+    pub tau: u32,
+    /// Server learning rate of round 0 and its decrease per round.
+    pub lr: u32,
+    /// Decrease of lr per round.
+    pub lr_decay: u32,
+    /// Duplicate tolerance (squared distance).
+    pub dup_tol: u32,
+    /// Seconds from now until round 0 opens (joining closes then).
+    pub start_delay: u64,
+    /// Seconds trainers have to submit in each round.
+    pub submit_window: u32,
+    /// Seconds the aggregator has after that to finalize.
+    pub finalize_window: u32,
+    /// Seconds a trainer has to dispute an unavailability claim.
+    pub dispute_window: u32,
+    /// The initial model in the model encoding (its length is the job's parameter count).
+    pub initial_model: Vec<i64>,
+}
+
+/// Creates a job: escrows the budget, commits to and publishes the initial model. Returns its id.
+pub async fn create_job(chain: &Chain, market: Address, storage: &Storage, spec: &JobSpec) -> anyhow::Result<u64> {
+    Shape::new(spec.trainers as usize, spec.initial_model.len())?;
+    let instance = chain.market(market);
+    // The initial model's commitment binds the job id, which the contract assigns in order.
+    let count = instance.jobCount().call().await.map_err(|e| call_error("reading the market", e))?;
+    let id: u64 = (count + U256::from(1)).try_into().context("job id overflows u64")?;
+    let model = to_u256(&commit_model(id, 0, &spec.initial_model)?);
+    let start = chain.now().await?.max(wall_now()) + spec.start_delay;
+    let params = JobMarket::JobParams {
+        token: Address::ZERO,
+        budget: spec.budget,
+        stake: spec.stake,
+        bond: spec.bond,
+        aggregator: spec.aggregator,
+        verifier: spec.verifier,
+        specHash: B256::ZERO,
+        specURI: format!("fedproof:params={}", spec.initial_model.len()),
+        initialModel: model,
+        rounds: spec.rounds,
+        trainers: spec.trainers,
+        maxMalicious: spec.max_malicious,
+        tau: spec.tau,
+        lr: spec.lr,
+        lrDecay: spec.lr_decay,
+        dupTol: spec.dup_tol,
+        startTime: U40::from(start),
+        submitWindow: spec.submit_window,
+        finalizeWindow: spec.finalize_window,
+        disputeWindow: spec.dispute_window,
+    };
+    let receipt = chain.send("createJob", instance.createJob(params).value(U256::from(spec.budget))).await?;
+    let created = receipt
+        .decoded_log::<JobMarket::JobCreated>()
+        .context("createJob emitted no JobCreated event")?;
+    let got: u64 = created.data.jobId.try_into().context("job id overflows u64")?;
+    anyhow::ensure!(got == id, "another job was created concurrently (got id {got}, committed for {id}); retry");
+    storage.publish_model(&ModelBlob { job_id: id, round: 0, values: spec.initial_model.clone() })?;
+    tracing::info!(job = id, tx = %receipt.transaction_hash, "job created");
+    Ok(id)
+}
+
+fn wall_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// A job's status as `owner status` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobStatus {
+    /// The job.
+    pub job_id: u64,
+    /// Active, Completed, Expired or Cancelled.
+    pub status: String,
+    /// The current (or final) round.
+    pub round: u32,
+    /// Rounds in total.
+    pub rounds: u32,
+    /// Trainers joined / slots.
+    pub joined: u8,
+    /// Slots.
+    pub trainers: u8,
+    /// Submissions in the current round.
+    pub submitted: u8,
+    /// Unallocated budget (wei).
+    pub escrow: String,
+    /// Allocated, not yet claimed (wei).
+    pub unclaimed: String,
+    /// Commitment of the current model.
+    pub model: String,
+}
+
+/// Reads a job's status.
+pub async fn status(job: &JobView) -> anyhow::Result<JobStatus> {
+    let s = job.state().await?;
+    let status = ["None", "Active", "Completed", "Expired", "Cancelled"].get(s.status as usize).unwrap_or(&"?");
+    Ok(JobStatus {
+        job_id: job.id,
+        status: status.to_string(),
+        round: s.round,
+        rounds: job.config.rounds,
+        joined: s.joinedCount,
+        trainers: job.config.n,
+        submitted: s.submittedCount,
+        escrow: s.escrow.to_string(),
+        unclaimed: s.unclaimed.to_string(),
+        model: format!("{:#x}", s.model),
+    })
+}
+
+/// The latest model of a job (checked against the chain), with the round it starts.
+pub async fn latest_model(job: &JobView, storage: &Storage) -> anyhow::Result<ModelBlob> {
+    let s = job.state().await?;
+    job.checked_model(storage, s.round, s.model)?
+        .with_context(|| format!("the model of job {} round {} is not in storage yet", job.id, s.round))
+}

@@ -1,0 +1,141 @@
+//! A trainer: joins a job with its stake, then each round fetches the global model, computes an
+//! update, uploads it and commits to it on-chain; at the end claims its shares and withdraws.
+
+use alloy::primitives::{Address, B256, U256};
+use anyhow::Context;
+use fedproof_contracts::JobMarket;
+use fedproof_prover::commitment::commit_update;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::chain::client::call_error;
+use crate::chain::words::to_u256;
+use crate::roles::job::{status, JobView, POLL};
+use crate::storage::{Storage, UpdateBlob};
+
+/// Computes a trainer's update for a round from the global model (both fixed-point encoded).
+pub trait UpdateSource: Send {
+    /// The update for `round`, starting from `model`.
+    fn update(&mut self, round: u32, model: &[i64]) -> anyhow::Result<Vec<i64>>;
+}
+
+/// What a trainer does with the blob behind its commitment (misbehaviour for tests and the demo).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upload {
+    /// Uploads the update it committed to.
+    Honest,
+    /// Commits but never uploads.
+    Never,
+    /// Uploads a different update than the one it committed to.
+    Mismatched,
+}
+
+/// One submitted round.
+#[derive(Debug, Clone, Serialize)]
+pub struct Submission {
+    /// The round.
+    pub round: u32,
+    /// The commitment.
+    pub commitment: String,
+    /// The `submitUpdate` transaction.
+    pub tx: String,
+}
+
+/// Joins the job (idempotent) and returns the slot.
+pub async fn join(job: &JobView) -> anyhow::Result<u32> {
+    let id = U256::from(job.id);
+    let (staked, slot) = slot_of(job).await?;
+    if staked {
+        return Ok(slot);
+    }
+    let stake = job.config.stake;
+    job.chain.send("join", job.market.join(id).value(U256::from(stake))).await?;
+    let (_, slot) = slot_of(job).await?;
+    tracing::info!(job = job.id, slot, "joined");
+    Ok(slot)
+}
+
+async fn slot_of(job: &JobView) -> anyhow::Result<(bool, u32)> {
+    let r = job.market.slotOf(U256::from(job.id), job.chain.address).call().await.map_err(|e| call_error("slotOf", e))?;
+    Ok((r.staked, r.slot.try_into().context("slot out of range")?))
+}
+
+/// Runs the trainer until the job ends: for each open round it has not submitted to, computes its
+/// update from the published model and submits it. Safe to restart.
+pub async fn run(job: &JobView, storage: &Storage, source: &mut dyn UpdateSource, upload: Upload) -> anyhow::Result<Vec<Submission>> {
+    let (staked, slot) = slot_of(job).await?;
+    anyhow::ensure!(staked, "{} has not joined job {} (run `trainer join` before the job starts)", job.chain.address, job.id);
+    let mut done = Vec::new();
+    loop {
+        let s = job.state().await?;
+        if s.status != status::ACTIVE {
+            return Ok(done);
+        }
+        let round = s.round;
+        if s.submittedBits >> slot & 1 == 1 || job.chain_time().await? <= s.roundStart.to::<u64>() {
+            tokio::time::sleep(POLL).await;
+            continue;
+        }
+        let Some(model) = job.checked_model(storage, round, s.model)? else {
+            tokio::time::sleep(POLL).await;
+            continue;
+        };
+        let values = source.update(round, &model.values)?;
+        anyhow::ensure!(
+            values.len() == job.shape.params,
+            "the update has {} values but job {} has {} parameters",
+            values.len(),
+            job.id,
+            job.shape.params
+        );
+        let commitment = to_u256(&commit_update(job.id, round, &values)?);
+        let blob = UpdateBlob { job_id: job.id, round, slot, values };
+        let blob_ref = match upload {
+            Upload::Honest => storage.put_json(&blob)?,
+            Upload::Never => B256::from_slice(&Sha256::digest(serde_json::to_vec(&blob)?)),
+            Upload::Mismatched => {
+                let mut other = blob.clone();
+                other.values.iter_mut().for_each(|v| *v = -*v);
+                storage.put_json(&other)?
+            }
+        };
+        let call = job.market.submitUpdate(U256::from(job.id), round, commitment, blob_ref);
+        let receipt = job.chain.send(&format!("submitUpdate for round {round}"), call).await?;
+        tracing::info!(job = job.id, round, slot, tx = %receipt.transaction_hash, "update submitted");
+        done.push(Submission { round, commitment: format!("{commitment:#x}"), tx: receipt.transaction_hash.to_string() });
+    }
+}
+
+/// Claims this trainer's share of every finalized round not yet claimed, then withdraws
+/// everything owed. Returns the amount withdrawn (wei).
+pub async fn withdraw(job: &JobView) -> anyhow::Result<U256> {
+    let id = U256::from(job.id);
+    let (_, slot) = slot_of(job).await?;
+    let events = job
+        .market
+        .RoundFinalized_filter()
+        .topic1(id)
+        .from_block(0)
+        .query()
+        .await
+        .map_err(|e| call_error("reading RoundFinalized events", e))?;
+    for (ev, _) in events {
+        let settled = job.market.settledBits(id, ev.round).call().await.map_err(|e| call_error("settledBits", e))?;
+        let score = ev.scoreWords[slot as usize / 5] >> (48 * (slot as usize % 5)) & U256::from((1u64 << 48) - 1);
+        if score.is_zero() || settled.bit(slot as usize) {
+            continue;
+        }
+        let round: u32 = ev.round.try_into().context("round out of range")?;
+        let outcome = JobMarket::RoundOutcome {
+            unavailableBits: ev.unavailableBits,
+            finalizedAt: ev.finalizedAt,
+            scoreWords: ev.scoreWords.clone(),
+        };
+        job.chain.send(&format!("claim round {round}"), job.market.claim(id, round, U256::from(slot), outcome)).await?;
+    }
+    let owed = job.market.owed(Address::ZERO, job.chain.address).call().await.map_err(|e| call_error("owed", e))?;
+    if !owed.is_zero() {
+        job.chain.send("withdraw", job.market.withdraw(Address::ZERO)).await?;
+    }
+    Ok(owed)
+}

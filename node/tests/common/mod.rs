@@ -1,0 +1,174 @@
+//! Shared harness of the node's integration tests: a real anvil, the deployed stack, a small
+//! job shape with keys cached under the test target directory, and seeded synthetic trainers.
+#![allow(dead_code)] // each test binary uses part of the harness
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use alloy::node_bindings::{Anvil, AnvilInstance};
+use alloy::primitives::U256;
+use alloy::providers::Provider;
+use alloy::signers::local::PrivateKeySigner;
+use fedproof::chain::deploy::deploy_stack;
+use fedproof::chain::{Chain, Stack};
+use fedproof::roles::owner::{create_job, JobSpec};
+use fedproof::roles::trainer::UpdateSource;
+use fedproof::roles::JobView;
+use fedproof::storage::Storage;
+use fedproof_prover::keys::{KeyStore, Keys};
+use fedproof_prover::params::TAU_FRAC_BITS;
+use fedproof_prover::shape::Shape;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+/// Trainer slots of the test shape.
+pub const TRAINERS: usize = 4;
+/// Model parameters of the test shape.
+pub const PARAMS: usize = 16;
+/// Seconds until round 0 opens after the job is created.
+pub const START_DELAY: u64 = 3;
+/// Submission window (seconds).
+pub const SUBMIT_WINDOW: u32 = 600;
+/// Finalization window (seconds).
+pub const FINALIZE_WINDOW: u32 = 600;
+/// Budget of a test job (wei).
+pub const BUDGET: u128 = 1_000_000_000_000_000_000;
+/// Aggregator bond (wei).
+pub const BOND: u128 = 400_000_000_000_000_000;
+
+/// Keys of the test shape, set up once per test binary (cached on disk across runs).
+pub fn keys() -> Arc<Keys> {
+    static KEYS: OnceLock<Arc<Keys>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("node-test-keys");
+        let shape = Shape::new(TRAINERS, PARAMS).expect("shape");
+        let keys = KeyStore::new(dir).load_or_setup(shape, &mut ChaCha20Rng::seed_from_u64(1)).expect("setup");
+        Arc::new(keys)
+    })
+    .clone()
+}
+
+/// A running anvil with the stack deployed and one connection per role.
+pub struct Harness {
+    /// The node (killed on drop).
+    pub anvil: AnvilInstance,
+    /// Deployer, governor and job owner.
+    pub owner: Chain,
+    /// The aggregator.
+    pub aggregator: Chain,
+    /// One connection per trainer.
+    pub trainers: Vec<Chain>,
+    /// Deployed contracts.
+    pub stack: Stack,
+    /// Blob storage (a temp dir).
+    pub storage: Storage,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    /// Spawns anvil on a free port and deploys the stack.
+    pub async fn start() -> Harness {
+        let anvil = Anvil::at(anvil_path()).try_spawn().expect("spawn anvil");
+        let endpoint = anvil.endpoint();
+        let connect = |i: usize| {
+            let signer = PrivateKeySigner::from(anvil.keys()[i].clone());
+            Chain::connect(&endpoint, Some(anvil.chain_id()), signer)
+        };
+        let owner = connect(0).await.expect("owner");
+        let aggregator = connect(1).await.expect("aggregator");
+        let mut trainers = Vec::new();
+        for i in 0..TRAINERS {
+            trainers.push(connect(2 + i).await.expect("trainer"));
+        }
+        let stack = deploy_stack(&owner, &keys().vk).await.expect("deploy");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = Storage::open(dir.path()).expect("storage");
+        Harness { anvil, owner, aggregator, trainers, stack, storage, _dir: dir }
+    }
+
+    /// Creates a job of the test shape and returns its id.
+    pub async fn create_job(&self, rounds: u32) -> u64 {
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let spec = JobSpec {
+            trainers: TRAINERS as u8,
+            rounds,
+            budget: BUDGET,
+            stake: 1_000_000_000_000_000,
+            bond: BOND,
+            aggregator: self.aggregator.address,
+            verifier: self.stack.verifier,
+            max_malicious: 1,
+            tau: 3 << (TAU_FRAC_BITS - 1),
+            lr: 64,
+            lr_decay: 0,
+            dup_tol: PARAMS as u32,
+            start_delay: START_DELAY,
+            submit_window: SUBMIT_WINDOW,
+            finalize_window: FINALIZE_WINDOW,
+            dispute_window: 60,
+            initial_model: (0..PARAMS).map(|_| rng.gen_range(-(1 << 20)..(1 << 20))).collect(),
+        };
+        create_job(&self.owner, self.stack.market, &self.storage, &spec).await.expect("create job")
+    }
+
+    /// The job as `chain` sees it.
+    pub async fn view(&self, chain: &Chain, job: u64) -> JobView {
+        JobView::load(chain, self.stack.market, job, &self.storage).await.expect("load job")
+    }
+
+    /// The storage directory as a command-line argument.
+    pub fn storage_dir(&self) -> String {
+        self._dir.path().to_string_lossy().into_owned()
+    }
+
+    /// Moves chain time forward and mines a block.
+    pub async fn advance(&self, seconds: u64) {
+        let p = &self.owner.provider;
+        let _: serde_json::Value = p.raw_request("evm_increaseTime".into(), (seconds,)).await.expect("increaseTime");
+        let _: serde_json::Value = p.raw_request("evm_mine".into(), ()).await.expect("mine");
+    }
+
+    /// Number of transactions `chain`'s signer has sent.
+    pub async fn nonce(&self, chain: &Chain) -> u64 {
+        self.owner.provider.get_transaction_count(chain.address).await.expect("nonce")
+    }
+
+    /// Balance of an address (wei).
+    pub async fn balance(&self, chain: &Chain) -> U256 {
+        self.owner.provider.get_balance(chain.address).await.expect("balance")
+    }
+}
+
+/// anvil from the npm toolchain in `contracts/node_modules`.
+pub fn anvil_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts/node_modules/.bin/anvil")
+}
+
+/// A seeded synthetic trainer: honest updates are a shared direction plus small noise; a
+/// malicious one sends the direction reversed and amplified.
+pub struct Synthetic {
+    direction: Vec<f64>,
+    rng: ChaCha20Rng,
+    malicious: bool,
+}
+
+impl Synthetic {
+    /// Trainer `index` of a job (all trainers share the direction seed).
+    pub fn new(index: usize, malicious: bool) -> Self {
+        let mut shared = ChaCha20Rng::seed_from_u64(42);
+        let direction = (0..PARAMS).map(|_| shared.gen_range(-40.0..40.0)).collect();
+        Synthetic { direction, rng: ChaCha20Rng::seed_from_u64(100 + index as u64), malicious }
+    }
+}
+
+impl UpdateSource for Synthetic {
+    fn update(&mut self, _round: u32, model: &[i64]) -> anyhow::Result<Vec<i64>> {
+        anyhow::ensure!(model.len() == PARAMS, "model has {} values", model.len());
+        let clamp = |x: f64| x.round().clamp(-127.0, 127.0) as i64;
+        Ok(if self.malicious {
+            self.direction.iter().map(|x| clamp(-3.0 * x)).collect()
+        } else {
+            self.direction.iter().map(|x| clamp(x + self.rng.gen_range(-10.0..10.0))).collect()
+        })
+    }
+}
