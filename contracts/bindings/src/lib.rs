@@ -28,6 +28,12 @@ alloy::sol!(
     "../abi/RoundVerifierDemo.json"
 );
 
+alloy::sol!(
+    #[sol(rpc, all_derives)]
+    RoundVerifier,
+    "../abi/RoundVerifier.json"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +57,7 @@ mod tests {
         assert!(JobMarket::BYTECODE.len() > 1000);
         assert!(JobMarket::DEPLOYED_BYTECODE.len() > 1000);
         assert!(RoundVerifierDemo::DEPLOYED_BYTECODE.len() > 1000);
+        assert!(RoundVerifier::BYTECODE.len() > 1000);
     }
 
     #[test]
