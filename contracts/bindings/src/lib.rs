@@ -57,6 +57,7 @@ mod tests {
         assert!(JobMarket::BYTECODE.len() > 1000);
         assert!(JobMarket::DEPLOYED_BYTECODE.len() > 1000);
         assert!(RoundVerifierDemo::DEPLOYED_BYTECODE.len() > 1000);
+        assert!(RoundVerifier::BYTECODE.len() > 1000);
     }
 
     #[test]
