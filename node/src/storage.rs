@@ -118,7 +118,11 @@ impl Storage {
 
     /// Reads a JSON blob.
     pub fn get_json<T: for<'de> Deserialize<'de>>(&self, r: &B256, what: &'static str) -> Result<T, StorageError> {
-        serde_json::from_slice(&self.get(r)?).map_err(|e| StorageError::Decode { blob: *r, what, reason: e.to_string() })
+        serde_json::from_slice(&self.get(r)?).map_err(|e| StorageError::Decode {
+            blob: *r,
+            what,
+            reason: e.to_string(),
+        })
     }
 
     /// Publishes the model round `round` of `job_id` starts from.

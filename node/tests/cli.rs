@@ -56,14 +56,18 @@ async fn bad_input_is_one_clear_error() {
     assert!(unreachable.contains("cannot reach the Ethereum node"), "{unreachable}");
 
     let no_key = error_line(&fedproof(&status(&["--rpc", &rpc, "--job", &job_s]), "not-a-key"));
-    assert!(no_key.contains("FEDPROOF_PRIVATE_KEY is not a valid private key") && !no_key.contains("not-a-key"), "{no_key}");
+    assert!(
+        no_key.contains("FEDPROOF_PRIVATE_KEY is not a valid private key") && !no_key.contains("not-a-key"),
+        "{no_key}"
+    );
 
     // A data file of the wrong shape is refused before anything is sent: the trainer stays unjoined.
     let bad = tempfile::NamedTempFile::new().expect("temp");
     std::fs::write(bad.path(), "1,2,3\n").expect("write");
     let trainer_key = format!("0x{}", hex::encode(h.anvil.keys()[2].to_bytes()));
     let data = bad.path().to_str().expect("utf-8").to_string();
-    let args = ["trainer", "run", "--rpc", &rpc, "--market", &market, "--job", &job_s, "--storage", &storage, "--data", &data];
+    let args =
+        ["trainer", "run", "--rpc", &rpc, "--market", &market, "--job", &job_s, "--storage", &storage, "--data", &data];
     let wrong_shape = error_line(&fedproof(&args, &trainer_key));
     assert!(wrong_shape.contains("line 1: 3 values, expected 65"), "{wrong_shape}");
     let state = h.view(&h.owner, job).await.state().await.expect("state");

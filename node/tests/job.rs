@@ -4,7 +4,7 @@
 mod common;
 
 use alloy::primitives::{Address, U256};
-use common::{Harness, Synthetic, BUDGET, BOND, FINALIZE_WINDOW, SUBMIT_WINDOW, TRAINERS};
+use common::{Harness, Synthetic, BOND, BUDGET, FINALIZE_WINDOW, SUBMIT_WINDOW, TRAINERS};
 use fedproof::roles::aggregator::{self, RoundReport};
 use fedproof::roles::job::status;
 use fedproof::roles::trainer::{self, Upload};
@@ -14,7 +14,12 @@ use tokio::task::JoinHandle;
 
 /// Joins every trainer and starts their loops; `uploads[i]` says what trainer i uploads, and
 /// `malicious` trainers send a reversed update.
-async fn start_trainers(h: &Harness, job: u64, uploads: &[Upload], malicious: &[usize]) -> Vec<JoinHandle<anyhow::Result<usize>>> {
+async fn start_trainers(
+    h: &Harness,
+    job: u64,
+    uploads: &[Upload],
+    malicious: &[usize],
+) -> Vec<JoinHandle<anyhow::Result<usize>>> {
     let mut handles = Vec::new();
     for (i, chain) in h.trainers.iter().enumerate() {
         let view = h.view(chain, job).await;
@@ -117,7 +122,8 @@ async fn missing_and_mismatching_blobs_make_slots_unavailable() {
     assert_eq!(reasons[1].0, 3);
     assert!(reasons[1].1.contains("does not match the on-chain commitment"), "{reasons:?}");
     assert_eq!(r.inliers, vec![true, true, false, false]);
-    let events = agg_view.market.RoundFinalized_filter().topic1(U256::from(job)).from_block(0).query().await.expect("events");
+    let events =
+        agg_view.market.RoundFinalized_filter().topic1(U256::from(job)).from_block(0).query().await.expect("events");
     assert_eq!(events[0].0.unavailableBits, 0b1100);
     let rows = audit::audit(&agg_view, &common::keys().vk, Some(&h.storage)).await.expect("audit");
     assert!(rows[0].ok(), "{rows:?}");
@@ -144,7 +150,8 @@ async fn a_restarted_aggregator_resumes_without_double_submission() {
     finish(trainers).await;
 
     assert_eq!(agg_view.state().await.expect("state").status, status::COMPLETED);
-    let events = agg_view.market.RoundFinalized_filter().topic1(U256::from(job)).from_block(0).query().await.expect("events");
+    let events =
+        agg_view.market.RoundFinalized_filter().topic1(U256::from(job)).from_block(0).query().await.expect("events");
     assert_eq!(events.iter().map(|(e, _)| e.round.to::<u64>()).collect::<Vec<_>>(), vec![0, 1]);
     // postBond plus one finalizeRound per round: nothing was sent twice.
     assert_eq!(h.nonce(&h.aggregator).await, 3);
@@ -158,7 +165,10 @@ async fn an_aggregator_missing_its_deadline_lets_anyone_expire_the_round() {
     let agg_view = h.view(&h.aggregator, job).await;
     let market = h.owner.market(h.stack.market);
     // The aggregator accepts the job (posts its bond) but never finalizes.
-    h.aggregator.send("postBond", agg_view.market.postBond(U256::from(job)).value(U256::from(BOND))).await.expect("bond");
+    h.aggregator
+        .send("postBond", agg_view.market.postBond(U256::from(job)).value(U256::from(BOND)))
+        .await
+        .expect("bond");
     let trainers = start_trainers(&h, job, &[Upload::Honest; TRAINERS], &[]).await;
     loop {
         if agg_view.state().await.expect("state").submittedCount as usize == TRAINERS {

@@ -65,9 +65,8 @@ fn chain() -> (AnvilInstance, impl Provider + Clone) {
 async fn deployed_with_a_fixture_key_it_verifies_the_fixture_proof() {
     let (_anvil, provider) = chain();
     let a = args();
-    let verifier = RoundVerifier::deploy(&provider, a.alpha, a.beta, a.gamma, a.delta, a.ic.clone())
-        .await
-        .expect("deploys");
+    let verifier =
+        RoundVerifier::deploy(&provider, a.alpha, a.beta, a.gamma, a.delta, a.ic.clone()).await.expect("deploys");
 
     let round = fixture("round_n4.json");
     let proof: [U256; 8] = array(&round, "proof");

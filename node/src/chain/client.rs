@@ -120,10 +120,7 @@ impl Connection {
 impl Chain {
     /// Connects `signer` to the node at `rpc`, checking the chain id when `expected` is given.
     pub async fn connect(rpc: &str, expected: Option<u64>, signer: PrivateKeySigner) -> Result<Chain, ChainError> {
-        let url = rpc.parse::<Url>().map_err(|e| ChainError::BadUrl {
-            url: rpc.to_string(),
-            reason: e.to_string(),
-        })?;
+        let url = rpc.parse::<Url>().map_err(|e| ChainError::BadUrl { url: rpc.to_string(), reason: e.to_string() })?;
         // Retries rate limits and transient node errors with exponential backoff (alloy's layer).
         let client = RpcClient::builder().layer(RetryBackoffLayer::new(5, 200, 10_000)).http(url);
         let address = signer.address();
@@ -151,13 +148,18 @@ impl Chain {
     }
 
     /// Sends a transaction, awaits its receipt, and fails unless it succeeded.
-    pub async fn send<P, D>(&self, what: &str, call: CallBuilder<P, D, Ethereum>) -> Result<TransactionReceipt, ChainError>
+    pub async fn send<P, D>(
+        &self,
+        what: &str,
+        call: CallBuilder<P, D, Ethereum>,
+    ) -> Result<TransactionReceipt, ChainError>
     where
         P: Provider<Ethereum>,
         D: CallDecoder,
     {
         let pending = call.send().await.map_err(|e| call_error(what, e))?;
-        let receipt = pending.get_receipt().await.map_err(|e| ChainError::Call { what: what.into(), reason: e.to_string() })?;
+        let receipt =
+            pending.get_receipt().await.map_err(|e| ChainError::Call { what: what.into(), reason: e.to_string() })?;
         if !receipt.status() {
             return Err(ChainError::Call {
                 what: what.into(),

@@ -7,7 +7,6 @@ use ark_ff::PrimeField;
 use ark_groth16::Proof;
 use fedproof_prover::export::calldata::Word;
 
-
 /// A BN254 scalar as the `uint256` the contracts store.
 pub fn to_u256(value: &Fr) -> U256 {
     U256::from_be_bytes(Word::from_field(value).0)

@@ -26,7 +26,10 @@ pub async fn run(args: AggregatorArgs) -> anyhow::Result<()> {
     let json = args.job.chain.json;
     let reports = aggregator::run(&job, &storage, Arc::new(keys), |r| {
         if !json {
-            println!("round {}: inliers {:?}, proved in {:.1} s, finalize gas {}, tx {}", r.round, r.inliers, r.prove_seconds, r.finalize_gas, r.tx);
+            println!(
+                "round {}: inliers {:?}, proved in {:.1} s, finalize gas {}, tx {}",
+                r.round, r.inliers, r.prove_seconds, r.finalize_gas, r.tx
+            );
         }
     })
     .await?;

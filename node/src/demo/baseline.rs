@@ -10,7 +10,13 @@ use crate::training::source::MlpSource;
 
 /// Runs `rounds` of FedAvg (`w ← w + η · mean(Δ_i)` in floats over the decoded updates) with the
 /// given trainers, returning the test accuracy after the last round.
-pub fn fedavg(initial: &[i64], trainers: &mut [MlpSource], rounds: u32, eta: f64, test: &Dataset) -> anyhow::Result<f64> {
+pub fn fedavg(
+    initial: &[i64],
+    trainers: &mut [MlpSource],
+    rounds: u32,
+    eta: f64,
+    test: &Dataset,
+) -> anyhow::Result<f64> {
     let fp = FixedPointConfig::default();
     let (model_enc, update_enc) = (fp.model(), fp.update());
     let mut w = model_enc.decode(initial);

@@ -5,6 +5,7 @@
 
 mod baseline;
 pub mod report;
+mod serve;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -66,6 +67,10 @@ pub struct DemoArgs {
     /// Key cache directory (default: $FEDPROOF_HOME/keys or .fedproof/keys).
     #[arg(long)]
     pub keys: Option<PathBuf>,
+    /// After the demo, keep the chain up and serve the REST API and dashboard on this address
+    /// (e.g. 127.0.0.1:8080) until interrupted.
+    #[arg(long)]
+    pub serve: Option<std::net::SocketAddr>,
     /// The anvil binary.
     #[arg(long, default_value = "contracts/node_modules/.bin/anvil")]
     pub anvil: PathBuf,
@@ -78,13 +83,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.malicious < n, "--malicious must be below --trainers ({n})");
     anyhow::ensure!(args.rounds > 0, "--rounds must be at least 1");
     let shape = Shape::new(n, PARAM_COUNT)?;
-    let attacks: Vec<Option<Attack>> = (0..n).map(|i| (i >= n - args.malicious).then(|| ATTACKS[(i + args.malicious - n) % ATTACKS.len()])).collect();
+    let attacks: Vec<Option<Attack>> =
+        (0..n).map(|i| (i >= n - args.malicious).then(|| ATTACKS[(i + args.malicious - n) % ATTACKS.len()])).collect();
     let malicious: Vec<usize> = (0..n).filter(|i| attacks[*i].is_some()).collect();
 
-    let spinner = ProgressBar::new_spinner().with_message(format!("Groth16 keys for {shape} (setup runs once, then cached)"));
+    let spinner =
+        ProgressBar::new_spinner().with_message(format!("Groth16 keys for {shape} (setup runs once, then cached)"));
     spinner.enable_steady_tick(std::time::Duration::from_millis(200));
     let store = KeyStore::at(args.keys.clone());
-    let keys = Arc::new(tokio::task::spawn_blocking(move || store.load_or_setup(shape, &mut rand::rngs::OsRng)).await??);
+    let keys =
+        Arc::new(tokio::task::spawn_blocking(move || store.load_or_setup(shape, &mut rand::rngs::OsRng)).await??);
     spinner.finish_with_message(format!("keys for {shape} ready in {:.1} s", keys.seconds));
 
     let anvil = Anvil::at(&args.anvil)
@@ -101,8 +109,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let data = load_digits()?;
     let (train, test) = train_test_split(&data, 0.2, args.seed)?;
-    let shards: Vec<Dataset> =
-        dirichlet_partition(&train.labels, n, args.alpha, 20, args.seed)?.iter().map(|rows| train.select(rows)).collect();
+    let shards: Vec<Dataset> = dirichlet_partition(&train.labels, n, args.alpha, 20, args.seed)?
+        .iter()
+        .map(|rows| train.select(rows))
+        .collect();
     let fp = FixedPointConfig::default();
     let initial = fp.model().encode(&Mlp::init(args.seed).to_flat(), Rounding::Nearest)?;
     // A Sybil copies the previous malicious trainer: same data and seed, so the same update.
@@ -150,7 +160,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
 
     let bar = ProgressBar::new(args.rounds as u64).with_style(
-        ProgressStyle::with_template("{bar:30} round {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{bar:30} round {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_message("training, proving, settling…");
     let mut rows = Vec::new();
@@ -170,7 +181,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         });
         final_model = r.new_model.clone();
         bar.inc(1);
-        bar.println(format!("round {}: accuracy {:.2}%, flagged {:?}, proved in {:.1} s", r.round, 100.0 * accuracy, rows.last().map(|x| &x.flagged), r.prove_seconds));
+        bar.println(format!(
+            "round {}: accuracy {:.2}%, flagged {:?}, proved in {:.1} s",
+            r.round,
+            100.0 * accuracy,
+            rows.last().map(|x| &x.flagged),
+            r.prove_seconds
+        ));
     }
     bar.finish_with_message("done");
     agg.await??;
@@ -186,15 +203,25 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut reliability = Vec::new();
     for view in &trainer_views {
         let id = B256::left_padding_from(view.chain.address.as_slice());
-        let rec = registry.get(id).call().await.map_err(|e| crate::chain::client::call_error("reading reliability", e))?;
+        let rec =
+            registry.get(id).call().await.map_err(|e| crate::chain::client::call_error("reading reliability", e))?;
         reliability.push(rec.score as f64 / 1e18);
     }
     let audit_rows = audit::audit(&agg_view, &keys.vk, Some(&storage)).await?;
 
     let spinner = ProgressBar::new_spinner().with_message("FedAvg baselines off-chain (clean and under attack)");
     spinner.enable_steady_tick(std::time::Duration::from_millis(200));
-    let clean_accuracy = baseline::fedavg(&initial, &mut (0..n).map(|i| MlpSource::new(shards[i].clone(), LOCAL, args.seed * 1000 + i as u64, None)).collect::<Vec<_>>(), args.rounds, ETA, &test)?;
-    let fedavg_attacked_accuracy = baseline::fedavg(&initial, &mut (0..n).map(source).collect::<Vec<_>>(), args.rounds, ETA, &test)?;
+    let clean_accuracy = baseline::fedavg(
+        &initial,
+        &mut (0..n)
+            .map(|i| MlpSource::new(shards[i].clone(), LOCAL, args.seed * 1000 + i as u64, None))
+            .collect::<Vec<_>>(),
+        args.rounds,
+        ETA,
+        &test,
+    )?;
+    let fedavg_attacked_accuracy =
+        baseline::fedavg(&initial, &mut (0..n).map(source).collect::<Vec<_>>(), args.rounds, ETA, &test)?;
     spinner.finish_and_clear();
 
     let total: U256 = payouts.iter().copied().sum();
@@ -219,9 +246,22 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
     println!("{}", report.table());
     if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&report)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
     anyhow::ensure!(report.audit_ok, "the audit of the demo job failed");
+    if let Some(listen) = args.serve {
+        serve::serve_until_interrupted(serve::DemoService {
+            rpc: anvil.endpoint_url(),
+            market: stack.market,
+            owner: PrivateKeySigner::from(anvil_keys[0].clone()),
+            job_id,
+            accuracy: report.per_round.iter().map(|r| r.accuracy).collect(),
+            listen,
+            dir: dir.path(),
+        })
+        .await?;
+    }
     Ok(())
 }

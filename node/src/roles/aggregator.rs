@@ -161,10 +161,8 @@ async fn finalize(
         roster: job.roster().await?,
         proof: words.map(|w| U256::from_be_bytes(w.0)),
     };
-    let receipt = job
-        .chain
-        .send(&format!("finalizeRound {round}"), job.market.finalizeRound(id, round, finalization))
-        .await?;
+    let receipt =
+        job.chain.send(&format!("finalizeRound {round}"), job.market.finalizeRound(id, round, finalization)).await?;
     tracing::info!(job = job.id, round, tx = %receipt.transaction_hash, gas = receipt.gas_used, "round finalized");
     Ok(Some(RoundReport {
         round,

@@ -41,7 +41,11 @@ impl AuditRow {
 }
 
 /// Audits every finalized round of `job`.
-pub async fn audit(job: &JobView, vk: &VerifyingKey<Bn254>, recompute: Option<&Storage>) -> anyhow::Result<Vec<AuditRow>> {
+pub async fn audit(
+    job: &JobView,
+    vk: &VerifyingKey<Bn254>,
+    recompute: Option<&Storage>,
+) -> anyhow::Result<Vec<AuditRow>> {
     let id = U256::from(job.id);
     let events = job
         .market
@@ -101,7 +105,8 @@ async fn recompute_round(
             continue;
         }
         let blob = update_blob(job, storage, round, slot).await?;
-        let mine = fedproof_prover::commitment::commit_update(job.id, round, &blob.values).map_err(|e| e.to_string())?;
+        let mine =
+            fedproof_prover::commitment::commit_update(job.id, round, &blob.values).map_err(|e| e.to_string())?;
         if to_u256(&mine) != *c {
             return Err(format!("the stored update of slot {slot} does not match its commitment"));
         }

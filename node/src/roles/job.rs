@@ -46,8 +46,13 @@ impl JobView {
     /// Loads a job; an unknown job is an error naming the market.
     pub async fn load(chain: &Chain, market: Address, id: u64, storage: &Storage) -> anyhow::Result<Self> {
         let instance = chain.market(market);
-        let code = chain.provider.get_code_at(market).await.map_err(|e| anyhow::anyhow!("reading market {market}: {e}"))?;
-        anyhow::ensure!(!code.is_empty(), "no JobMarket contract at {market} on chain {} (check --market)", chain.chain_id);
+        let code =
+            chain.provider.get_code_at(market).await.map_err(|e| anyhow::anyhow!("reading market {market}: {e}"))?;
+        anyhow::ensure!(
+            !code.is_empty(),
+            "no JobMarket contract at {market} on chain {} (check --market)",
+            chain.chain_id
+        );
         let state = instance.jobState(U256::from(id)).call().await.map_err(|e| call_error("reading the job", e))?;
         anyhow::ensure!(state.status != 0, "job {id} does not exist on market {market} (check --job)");
         let config = instance.jobConfig(U256::from(id)).call().await.map_err(|e| call_error("reading the job", e))?;
@@ -60,7 +65,12 @@ impl JobView {
 
     /// The job's current state.
     pub async fn state(&self) -> anyhow::Result<JobMarket::State> {
-        Ok(self.market.jobState(U256::from(self.id)).call().await.map_err(|e| call_error("reading the job state", e))?)
+        Ok(self
+            .market
+            .jobState(U256::from(self.id))
+            .call()
+            .await
+            .map_err(|e| call_error("reading the job state", e))?)
     }
 
     /// The public parameters of `round` (the learning-rate schedule is the contract's).

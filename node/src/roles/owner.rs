@@ -1,8 +1,8 @@
 //! The job owner: posts a job (escrowing its budget and publishing the initial model), and reads
 //! its status and models.
 
-use alloy::primitives::{Address, B256, U256};
 use alloy::primitives::aliases::U40;
+use alloy::primitives::{Address, B256, U256};
 use anyhow::Context;
 use fedproof_contracts::JobMarket;
 use fedproof_prover::commitment::commit_model;
@@ -86,9 +86,7 @@ pub async fn create_job(chain: &Chain, market: Address, storage: &Storage, spec:
         disputeWindow: spec.dispute_window,
     };
     let receipt = chain.send("createJob", instance.createJob(params).value(U256::from(spec.budget))).await?;
-    let created = receipt
-        .decoded_log::<JobMarket::JobCreated>()
-        .context("createJob emitted no JobCreated event")?;
+    let created = receipt.decoded_log::<JobMarket::JobCreated>().context("createJob emitted no JobCreated event")?;
     let got: u64 = created.data.jobId.try_into().context("job id overflows u64")?;
     anyhow::ensure!(got == id, "another job was created concurrently (got id {got}, committed for {id}); retry");
     storage.publish_model(&ModelBlob { job_id: id, round: 0, values: spec.initial_model.clone() })?;

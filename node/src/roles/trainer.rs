@@ -56,15 +56,26 @@ pub async fn join(job: &JobView) -> anyhow::Result<u32> {
 }
 
 async fn slot_of(job: &JobView) -> anyhow::Result<(bool, u32)> {
-    let r = job.market.slotOf(U256::from(job.id), job.chain.address).call().await.map_err(|e| call_error("slotOf", e))?;
+    let r =
+        job.market.slotOf(U256::from(job.id), job.chain.address).call().await.map_err(|e| call_error("slotOf", e))?;
     Ok((r.staked, r.slot.try_into().context("slot out of range")?))
 }
 
 /// Runs the trainer until the job ends: for each open round it has not submitted to, computes its
 /// update from the published model and submits it. Safe to restart.
-pub async fn run(job: &JobView, storage: &Storage, source: &mut dyn UpdateSource, upload: Upload) -> anyhow::Result<Vec<Submission>> {
+pub async fn run(
+    job: &JobView,
+    storage: &Storage,
+    source: &mut dyn UpdateSource,
+    upload: Upload,
+) -> anyhow::Result<Vec<Submission>> {
     let (staked, slot) = slot_of(job).await?;
-    anyhow::ensure!(staked, "{} has not joined job {} (run `trainer join` before the job starts)", job.chain.address, job.id);
+    anyhow::ensure!(
+        staked,
+        "{} has not joined job {} (run `trainer join` before the job starts)",
+        job.chain.address,
+        job.id
+    );
     let mut done = Vec::new();
     loop {
         let s = job.state().await?;
@@ -102,7 +113,11 @@ pub async fn run(job: &JobView, storage: &Storage, source: &mut dyn UpdateSource
         let call = job.market.submitUpdate(U256::from(job.id), round, commitment, blob_ref);
         let receipt = job.chain.send(&format!("submitUpdate for round {round}"), call).await?;
         tracing::info!(job = job.id, round, slot, tx = %receipt.transaction_hash, "update submitted");
-        done.push(Submission { round, commitment: format!("{commitment:#x}"), tx: receipt.transaction_hash.to_string() });
+        done.push(Submission {
+            round,
+            commitment: format!("{commitment:#x}"),
+            tx: receipt.transaction_hash.to_string(),
+        });
     }
 }
 

@@ -98,8 +98,16 @@ pub fn load_csv(path: &std::path::Path) -> anyhow::Result<Dataset> {
             NUM_FEATURES + 1
         );
         let label = values[NUM_FEATURES];
-        ensure!(label.fract() == 0.0 && (0.0..NUM_CLASSES as f64).contains(&label), "{}: label {label} is not in 0..=9", at());
-        ensure!(values[..NUM_FEATURES].iter().all(|v| (0.0..=PIXEL_MAX).contains(v)), "{}: pixel values must be in 0..=16", at());
+        ensure!(
+            label.fract() == 0.0 && (0.0..NUM_CLASSES as f64).contains(&label),
+            "{}: label {label} is not in 0..=9",
+            at()
+        );
+        ensure!(
+            values[..NUM_FEATURES].iter().all(|v| (0.0..=PIXEL_MAX).contains(v)),
+            "{}: pixel values must be in 0..=16",
+            at()
+        );
         features.extend(values[..NUM_FEATURES].iter().map(|v| v / PIXEL_MAX));
         labels.push(label as usize);
     }

@@ -71,8 +71,6 @@ impl UpdateSource for MlpSource {
         }
         let encoding = self.encoding.update();
         encoding.clip(&mut delta);
-        encoding
-            .encode(&delta, Rounding::Stochastic { seed: round_seed })
-            .context("quantizing the update")
+        encoding.encode(&delta, Rounding::Stochastic { seed: round_seed }).context("quantizing the update")
     }
 }
