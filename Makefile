@@ -12,8 +12,10 @@ FORGE_FLAGS := --offline --use ./solc.js
 .PHONY: demo test build build-release test-rust contracts-deps test-contracts contracts-fixtures \
 	contracts-build contracts-abi contracts-abi-check bench-gas dashboard-deps chromium test-browser
 
+# The whole marketplace on a local anvil, then its chain, API and dashboard stay up (Ctrl-C ends).
+DEMO_LISTEN ?= 127.0.0.1:8080
 demo: contracts-deps dashboard-deps build-release
-	./target/release/fedproof demo --json target/demo.json
+	./target/release/fedproof demo --json target/demo.json --serve $(DEMO_LISTEN)
 
 test: contracts-deps test-rust test-contracts
 
