@@ -40,29 +40,9 @@ pub enum StorageError {
     },
 }
 
-/// A trainer's quantized update for one round.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UpdateBlob {
-    /// The job.
-    pub job_id: u64,
-    /// The round.
-    pub round: u32,
-    /// The trainer's slot.
-    pub slot: u32,
-    /// The update in the update encoding.
-    pub values: Vec<i64>,
-}
-
-/// A global model: the one round `round` starts from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ModelBlob {
-    /// The job.
-    pub job_id: u64,
-    /// The round that starts from this model.
-    pub round: u32,
-    /// The model in the model encoding.
-    pub values: Vec<i64>,
-}
+// The blob types are the shared ones (fedproof_web_api::codec), so the node and the web API agree
+// on one definition; this module still stores them as plain JSON until it moves to BlobStore.
+pub use fedproof_web_api::codec::{ModelBlob, UpdateBlob};
 
 /// A blob directory.
 #[derive(Debug, Clone)]

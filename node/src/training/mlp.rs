@@ -187,7 +187,7 @@ impl Mlp {
 
     /// Fraction of `data` classified correctly, in [0, 1].
     pub fn accuracy(&self, data: &Dataset) -> f64 {
-        if data.len() == 0 {
+        if data.is_empty() {
             return 0.0;
         }
         let correct = self.predict(data.features.view()).iter().zip(&data.labels).filter(|(p, l)| p == l).count();
