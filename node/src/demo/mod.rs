@@ -55,6 +55,10 @@ pub struct DemoArgs {
     /// Rounds.
     #[arg(long, default_value_t = 5)]
     pub rounds: u32,
+    /// Krum threshold τ: updates whose Krum score exceeds τ × the median score are outliers. The
+    /// non-IID split makes honest updates spread widely, so a tight τ flags honest trainers.
+    #[arg(long, default_value_t = 3.0)]
+    pub tau: f64,
     /// Dirichlet α of the non-IID split.
     #[arg(long, default_value_t = 0.5)]
     pub alpha: f64,
@@ -82,6 +86,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let n = args.trainers;
     anyhow::ensure!(args.malicious < n, "--malicious must be below --trainers ({n})");
     anyhow::ensure!(args.rounds > 0, "--rounds must be at least 1");
+    anyhow::ensure!((1.0..=1000.0).contains(&args.tau), "--tau must be between 1 and 1000 (got {})", args.tau);
     let shape = Shape::new(n, PARAM_COUNT)?;
     let attacks: Vec<Option<Attack>> =
         (0..n).map(|i| (i >= n - args.malicious).then(|| ATTACKS[(i + args.malicious - n) % ATTACKS.len()])).collect();
@@ -130,7 +135,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         aggregator: aggregator_chain.address,
         verifier: stack.verifier,
         max_malicious: args.malicious as u8,
-        tau: 3 << (TAU_FRAC_BITS - 1),
+        tau: (args.tau * f64::from(1u32 << TAU_FRAC_BITS)).round() as u32,
         lr: (ETA * ((fp.model_frac_bits - fp.update_frac_bits) as f64).exp2()) as u32,
         lr_decay: 0,
         dup_tol: PARAM_COUNT as u32,
