@@ -21,7 +21,6 @@ use fedproof_prover::round::{RoundInput, RoundWitness};
 use fedproof_prover::snark;
 use serde::Serialize;
 
-use crate::chain::client::call_error;
 use crate::chain::words::{bits_to_u64, to_fr, to_u256};
 use crate::roles::job::{status, JobView, POLL};
 use crate::storage::{ModelBlob, Storage, UpdateBlob};
@@ -179,18 +178,10 @@ async fn finalize(
 
 /// The round's submissions from `UpdateSubmitted` events.
 async fn submissions(job: &JobView, round: u32) -> anyhow::Result<Vec<Submitted>> {
-    let events = job
-        .market
-        .UpdateSubmitted_filter()
-        .topic1(U256::from(job.id))
-        .topic2(U256::from(round))
-        .from_block(0)
-        .query()
-        .await
-        .map_err(|e| call_error("reading UpdateSubmitted events", e))?;
-    events
+    job.submitted_events(round)
+        .await?
         .into_iter()
-        .map(|(ev, _)| {
+        .map(|ev| {
             let slot: usize = ev.slot.try_into().context("slot out of range")?;
             anyhow::ensure!(slot < job.shape.trainers, "event names slot {slot} beyond the job's slots");
             Ok(Submitted { slot, commitment: ev.commitment, blob_ref: ev.blobRef })

@@ -47,14 +47,7 @@ pub async fn audit(
     recompute: Option<&Storage>,
 ) -> anyhow::Result<Vec<AuditRow>> {
     let id = U256::from(job.id);
-    let events = job
-        .market
-        .RoundFinalized_filter()
-        .topic1(id)
-        .from_block(0)
-        .query()
-        .await
-        .map_err(|e| call_error("reading RoundFinalized events", e))?;
+    let events = job.finalized_events().await?;
     let verifier = RoundVerifier::new(job.config.verifier, job.chain.provider.clone());
     let mut rows = Vec::new();
     for (ev, log) in events {
@@ -134,18 +127,10 @@ async fn recompute_round(
 
 /// The update blob a slot committed to in `round`, found through its `UpdateSubmitted` event.
 async fn update_blob(job: &JobView, storage: &Storage, round: u32, slot: usize) -> Result<UpdateBlob, String> {
-    let refs = job
-        .market
-        .UpdateSubmitted_filter()
-        .topic1(U256::from(job.id))
-        .topic2(U256::from(round))
-        .from_block(0)
-        .query()
-        .await
-        .map_err(|e| e.to_string())?;
-    let (ev, _) = refs
+    let refs = job.submitted_events(round).await.map_err(|e| format!("{e:#}"))?;
+    let ev = refs
         .into_iter()
-        .find(|(ev, _)| ev.slot == U256::from(slot))
+        .find(|ev| ev.slot == U256::from(slot))
         .ok_or_else(|| format!("no submission of slot {slot} in round {round}"))?;
     storage.get_json(&ev.blobRef, "update blob").map_err(|e| e.to_string())
 }

@@ -43,6 +43,31 @@ pub struct JobView {
 }
 
 impl JobView {
+    /// The job's `UpdateSubmitted` events of `round`, in chain order.
+    pub async fn submitted_events(&self, round: u32) -> anyhow::Result<Vec<JobMarket::UpdateSubmitted>> {
+        let events = self
+            .market
+            .UpdateSubmitted_filter()
+            .topic1(U256::from(self.id))
+            .topic2(U256::from(round))
+            .from_block(0)
+            .query()
+            .await
+            .map_err(|e| call_error("reading UpdateSubmitted events", e))?;
+        Ok(events.into_iter().map(|(ev, _)| ev).collect())
+    }
+
+    /// The job's `RoundFinalized` events with their logs, in chain order.
+    pub async fn finalized_events(&self) -> anyhow::Result<Vec<(JobMarket::RoundFinalized, alloy::rpc::types::Log)>> {
+        self.market
+            .RoundFinalized_filter()
+            .topic1(U256::from(self.id))
+            .from_block(0)
+            .query()
+            .await
+            .map_err(|e| call_error("reading RoundFinalized events", e).into())
+    }
+
     /// Loads a job; an unknown job is an error naming the market.
     pub async fn load(chain: &Chain, market: Address, id: u64, storage: &Storage) -> anyhow::Result<Self> {
         let instance = chain.market(market);

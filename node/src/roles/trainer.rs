@@ -126,14 +126,7 @@ pub async fn run(
 pub async fn withdraw(job: &JobView) -> anyhow::Result<U256> {
     let id = U256::from(job.id);
     let (_, slot) = slot_of(job).await?;
-    let events = job
-        .market
-        .RoundFinalized_filter()
-        .topic1(id)
-        .from_block(0)
-        .query()
-        .await
-        .map_err(|e| call_error("reading RoundFinalized events", e))?;
+    let events = job.finalized_events().await?;
     for (ev, _) in events {
         let settled = job.market.settledBits(id, ev.round).call().await.map_err(|e| call_error("settledBits", e))?;
         let score = ev.scoreWords[slot as usize / 5] >> (48 * (slot as usize % 5)) & U256::from((1u64 << 48) - 1);
