@@ -136,6 +136,30 @@ impl BlobStore {
         Ok(bytes)
     }
 
+    /// Points a mutable name (e.g. `models/<market>/<job>/<round>`) at a blob. Names live under
+    /// `names/`, beside the content-addressed blobs; whoever resolves one still gets the blob
+    /// checked against its CID, and callers check its content against the chain.
+    pub async fn set_name(&self, name: &str, cid: &Cid) -> Result<()> {
+        check_cid(cid)?;
+        let payload = PutPayload::from(Bytes::from(cid.to_string()));
+        self.store
+            .put(&name_path(name), payload)
+            .await
+            .map_err(|source| BlobError::Store { cid: format!("name {name}"), source })?;
+        Ok(())
+    }
+
+    /// The blob a name points at, if the name is set.
+    pub async fn resolve(&self, name: &str) -> Result<Option<Cid>> {
+        let bytes = match self.store.get(&name_path(name)).await {
+            Ok(found) => found.bytes().await,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => Err(e),
+        }
+        .map_err(|source| BlobError::Store { cid: format!("name {name}"), source })?;
+        parse_cid(&String::from_utf8_lossy(&bytes)).map(Some)
+    }
+
     /// Whether a blob with this name is stored (its content is not checked).
     pub async fn contains(&self, cid: &Cid) -> Result<bool> {
         match self.store.head(&Path::from(cid.to_string())).await {
@@ -144,6 +168,10 @@ impl BlobStore {
             Err(source) => Err(BlobError::Store { cid: cid.to_string(), source }),
         }
     }
+}
+
+fn name_path(name: &str) -> Path {
+    Path::from(format!("names/{name}"))
 }
 
 fn local(path: &str) -> std::result::Result<LocalFileSystem, String> {
@@ -219,6 +247,11 @@ mod tests {
         let err = store.get(&cid).await.expect_err("corrupt");
         assert!(matches!(err, BlobError::Corrupt { .. }), "{err}");
         assert!(err.to_string().contains(&cid.to_string()));
+
+        assert_eq!(store.resolve("models/1/0").await.expect("unset"), None);
+        store.set_name("models/1/0", &cid).await.expect("set");
+        store.set_name("models/1/0", &missing).await.expect("moved");
+        assert_eq!(store.resolve("models/1/0").await.expect("resolves"), Some(missing));
 
         let url = format!("file://{}", dir.path().display());
         assert!(BlobStore::open(&url).expect("file url").contains(&missing).await.is_ok());

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 const UPDATE_FORMAT: &str = "fedproof-update-v1";
 /// Format tag of model blobs.
 const MODEL_FORMAT: &str = "fedproof-model-v1";
+/// Format tag of job spec blobs.
+const SPEC_FORMAT: &str = "fedproof-job-spec-v1";
 
 /// A blob that is not what it claims to be.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +53,21 @@ pub struct ModelBlob {
     pub round: u32,
     /// The model in the job's model encoding (what the model commitment is over).
     pub values: Vec<i64>,
+}
+
+/// What a job's `specHash` names: the off-chain terms every participant needs before round 0.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSpecBlob {
+    /// The job.
+    pub job_id: u64,
+    /// Model parameters (the contract stores only the trainer count of the shape).
+    pub params: usize,
+    /// The model architecture, e.g. `mlp-64-32-10`.
+    pub model: String,
+    /// The aggregator's age public key (`age1…`): trainers seal their updates to it.
+    pub aggregator_recipient: String,
+    /// CID of the initial model blob (its commitment is the job's `initialModel`).
+    pub initial_model: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -103,6 +120,18 @@ impl ModelBlob {
     }
 }
 
+impl JobSpecBlob {
+    /// The blob's bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        encode(SPEC_FORMAT, self)
+    }
+
+    /// Parses a blob's bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        decode(SPEC_FORMAT, bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +143,15 @@ mod tests {
         let model = ModelBlob { job_id: 3, round: 2, values: vec![1 << 23, -5] };
         assert_eq!(ModelBlob::decode(&model.encode()).expect("decodes"), model);
         assert!(matches!(ModelBlob::decode(&update.encode()), Err(CodecError::WrongFormat { .. })));
+        let spec = JobSpecBlob {
+            job_id: 3,
+            params: 2,
+            model: "mlp-64-32-10".into(),
+            aggregator_recipient: "age1…".into(),
+            initial_model: "bafkrei…".into(),
+        };
+        assert_eq!(JobSpecBlob::decode(&spec.encode()).expect("decodes"), spec);
+        assert!(matches!(JobSpecBlob::decode(&model.encode()), Err(CodecError::WrongFormat { .. })));
         assert!(matches!(UpdateBlob::decode(b"{\"format\":"), Err(CodecError::Malformed { .. })));
     }
 }
