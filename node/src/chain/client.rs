@@ -63,6 +63,18 @@ pub enum ChainError {
         /// The chain id the node reports.
         found: u64,
     },
+    /// The signer cannot pay for a transaction.
+    #[error(
+        "{what} failed: account {address} has {balance} wei, too little for the value and gas (fund it and retry)"
+    )]
+    InsufficientFunds {
+        /// What was attempted.
+        what: String,
+        /// The signer.
+        address: Address,
+        /// Its balance (wei).
+        balance: alloy::primitives::U256,
+    },
     /// A call or transaction failed; `reason` names the contract error when there is one.
     #[error("{what} failed: {reason}")]
     Call {
@@ -93,6 +105,8 @@ pub struct Chain {
     pub address: Address,
     /// The chain id the node reports.
     pub chain_id: u64,
+    /// The signer itself, for off-chain signatures (intake uploads).
+    pub signer: PrivateKeySigner,
 }
 
 /// Loads the signing key: a keystore file if given (password from [`KEYSTORE_PASSWORD_ENV`]),
@@ -126,7 +140,7 @@ impl Chain {
         let address = signer.address();
         // The recommended fillers include a cached nonce manager: one per signer, since every
         // role connects with its own key.
-        let provider = ProviderBuilder::new().wallet(signer).connect_client(client).erased();
+        let provider = ProviderBuilder::new().wallet(signer.clone()).connect_client(client).erased();
         let found = provider
             .get_chain_id()
             .await
@@ -134,7 +148,7 @@ impl Chain {
         if let Some(expected) = expected.filter(|&e| e != found) {
             return Err(ChainError::WrongChain { url: rpc.to_string(), expected, found });
         }
-        Ok(Chain { provider, address, chain_id: found })
+        Ok(Chain { provider, address, chain_id: found, signer })
     }
 
     /// A JobMarket instance at `address`.
@@ -157,7 +171,20 @@ impl Chain {
         P: Provider<Ethereum>,
         D: CallDecoder,
     {
-        let pending = call.send().await.map_err(|e| call_error(what, e))?;
+        // Estimating first (which takes no nonce) keeps a refused transaction from consuming a
+        // nonce in the cached nonce manager: alloy's fillers take the nonce before they estimate,
+        // so a revert there would leave a gap that stalls every later transaction of this signer.
+        // Against the pending block: its timestamp is the one the transaction will see.
+        let call = call.block(BlockNumberOrTag::Pending.into());
+        let gas = match call.estimate_gas().await {
+            Ok(gas) => gas,
+            Err(e) if e.to_string().to_lowercase().contains("insufficient funds") => {
+                let balance = self.provider.get_balance(self.address).await.unwrap_or_default();
+                return Err(ChainError::InsufficientFunds { what: what.into(), address: self.address, balance });
+            }
+            Err(e) => return Err(call_error(what, e)),
+        };
+        let pending = call.gas(gas).send().await.map_err(|e| call_error(what, e))?;
         let receipt =
             pending.get_receipt().await.map_err(|e| ChainError::Call { what: what.into(), reason: e.to_string() })?;
         if !receipt.status() {
