@@ -49,6 +49,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AggregatorCommand {
+    /// Make the age key trainers seal their updates to; prints its public half.
+    Keygen(aggregator::KeygenArgs),
     /// Watch the chain and settle every round until the job ends.
     Run(aggregator::AggregatorArgs),
 }
@@ -69,6 +71,7 @@ fn main() -> std::process::ExitCode {
         Command::Deploy(args) => block_on(deploy::run(args)),
         Command::Owner(cmd) => block_on(owner::run(cmd)),
         Command::Trainer(cmd) => block_on(trainer::run(cmd)),
+        Command::Aggregator(AggregatorCommand::Keygen(args)) => aggregator::keygen(args),
         Command::Aggregator(AggregatorCommand::Run(args)) => block_on(aggregator::run(args)),
         Command::Audit(args) => block_on(audit::run(args)),
         Command::Demo(args) => block_on(fedproof::demo::run(args)),

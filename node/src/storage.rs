@@ -1,160 +1,161 @@
-//! Blob storage the roles meet through: content-addressed blobs (named by their SHA-256, which is
-//! the `blobRef` put on-chain) in a directory, plus a pointer per (job, round) to the model blob
-//! the aggregator published, so trainers can find the model a round starts from.
+//! The blobs the roles meet through, on the shared content-addressed store
+//! ([`fedproof_web_api::blobs`]: CIDv1 names, a local directory or S3, every read checked):
+//! the job spec, the models (public) and the updates (sealed to the aggregator with age).
 //!
-//! Every read is checked against its hash. Blobs are JSON ([`UpdateBlob`], [`ModelBlob`]).
+//! On-chain a blob is named by the sha2-256 digest inside its CID (`specHash`, `blobRef`). A
+//! model is found through a name per (market, job, round) that its publisher sets; whoever reads
+//! it checks it against the model commitment on-chain.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use alloy::primitives::{Address, B256};
+use bytes::Bytes;
+use cid::Cid;
+use fedproof_web_api::blobs::{self, BlobError, BlobStore};
+use fedproof_web_api::codec::CodecError;
+use fedproof_web_api::sealed::{self, AggregatorKey, SealError};
 
-use alloy::primitives::B256;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+// The blob types are the shared ones, so the node and the web API agree on one definition.
+pub use fedproof_web_api::codec::{JobSpecBlob, ModelBlob, UpdateBlob};
 
-/// A storage failure, naming the blob or file.
+/// A storage failure, naming the blob.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    /// Reading or writing a file failed.
-    #[error("storage {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+    /// Storing or fetching failed, or the blob is missing or corrupt.
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    /// A sealed update does not open with the aggregator's key.
+    #[error("update blob {cid}: {source}")]
+    Sealed {
+        /// The blob's CID.
+        cid: String,
+        /// Why.
+        source: SealError,
     },
-    /// No blob with this reference is stored.
-    #[error("blob {0} is not in storage")]
-    Missing(B256),
-    /// The stored bytes do not hash to their name.
-    #[error("blob {0} is corrupt: its SHA-256 does not match its name")]
-    Corrupt(B256),
-    /// The blob is not the JSON expected.
-    #[error("blob {blob} is not a valid {what}: {reason}")]
+    /// Sealing to the job's recipient failed (a malformed `age1…` key in the spec).
+    #[error(transparent)]
+    Seal(SealError),
+    /// The blob is not the document expected.
+    #[error("blob {cid}: {source}")]
     Decode {
-        /// The blob.
-        blob: B256,
-        /// What it should have been.
-        what: &'static str,
-        /// Why it is not.
-        reason: String,
+        /// The blob's CID.
+        cid: String,
+        /// Why.
+        source: CodecError,
     },
 }
 
-// The blob types are the shared ones (fedproof_web_api::codec), so the node and the web API agree
-// on one definition; this module still stores them as plain JSON until it moves to BlobStore.
-pub use fedproof_web_api::codec::{ModelBlob, UpdateBlob};
-
-/// A blob directory.
+/// The node's view of a blob store.
 #[derive(Debug, Clone)]
 pub struct Storage {
-    dir: PathBuf,
+    blobs: BlobStore,
 }
 
 impl Storage {
-    /// Opens (creating if needed) the storage directory.
-    pub fn open(dir: impl Into<PathBuf>) -> Result<Self, StorageError> {
-        let dir = dir.into();
-        for sub in ["blobs", "models"] {
-            let path = dir.join(sub);
-            fs::create_dir_all(&path).map_err(|source| StorageError::Io { path, source })?;
+    /// Opens a store: a directory (created if missing), `file://…` or `s3://bucket/prefix`.
+    pub fn open(location: &str) -> Result<Self, StorageError> {
+        Ok(Storage { blobs: BlobStore::open(location)? })
+    }
+
+    /// The underlying content-addressed store.
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    /// Stores a job spec and returns its CID.
+    pub async fn put_spec(&self, spec: &JobSpecBlob) -> Result<Cid, StorageError> {
+        Ok(self.blobs.put(Bytes::from(spec.encode())).await?)
+    }
+
+    /// The job spec `specHash` names.
+    pub async fn spec(&self, spec_hash: B256) -> Result<JobSpecBlob, StorageError> {
+        let cid = blobs::cid_from_ref(spec_hash.0);
+        let bytes = self.blobs.get(&cid).await?;
+        JobSpecBlob::decode(&bytes).map_err(|source| StorageError::Decode { cid: cid.to_string(), source })
+    }
+
+    /// Stores a model blob (without publishing it under a name) and returns its CID.
+    pub async fn put_model(&self, model: &ModelBlob) -> Result<Cid, StorageError> {
+        Ok(self.blobs.put(Bytes::from(model.encode())).await?)
+    }
+
+    /// Stores `model` and makes it the published model of its (job, round) on `market`.
+    pub async fn publish_model(&self, market: Address, model: &ModelBlob) -> Result<Cid, StorageError> {
+        let cid = self.put_model(model).await?;
+        self.blobs.set_name(&model_name(market, model.job_id, model.round), &cid).await?;
+        Ok(cid)
+    }
+
+    /// The model blob named `cid`.
+    pub async fn model_at(&self, cid: &Cid) -> Result<ModelBlob, StorageError> {
+        let bytes = self.blobs.get(cid).await?;
+        ModelBlob::decode(&bytes).map_err(|source| StorageError::Decode { cid: cid.to_string(), source })
+    }
+
+    /// The published model of (market, job, round), if any.
+    pub async fn model(&self, market: Address, job_id: u64, round: u32) -> Result<Option<ModelBlob>, StorageError> {
+        match self.blobs.resolve(&model_name(market, job_id, round)).await? {
+            Some(cid) => self.model_at(&cid).await.map(Some),
+            None => Ok(None),
         }
-        Ok(Storage { dir })
     }
 
-    fn blob_path(&self, r: &B256) -> PathBuf {
-        self.dir.join("blobs").join(hex::encode(r))
+    /// Stores already sealed update bytes and returns their CID.
+    pub async fn put_sealed(&self, sealed: Vec<u8>) -> Result<Cid, StorageError> {
+        Ok(self.blobs.put(Bytes::from(sealed)).await?)
     }
 
-    fn model_pointer(&self, job_id: u64, round: u32) -> PathBuf {
-        self.dir.join("models").join(format!("{job_id}-{round}"))
-    }
-
-    /// Stores bytes and returns their reference (SHA-256).
-    pub fn put(&self, bytes: &[u8]) -> Result<B256, StorageError> {
-        let r = B256::from_slice(&Sha256::digest(bytes));
-        write_atomic(&self.blob_path(&r), bytes)?;
-        Ok(r)
-    }
-
-    /// Reads a blob, checking it against its reference.
-    pub fn get(&self, r: &B256) -> Result<Vec<u8>, StorageError> {
-        let path = self.blob_path(r);
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(StorageError::Missing(*r)),
-            Err(source) => return Err(StorageError::Io { path, source }),
-        };
-        if Sha256::digest(&bytes).as_slice() != r.as_slice() {
-            return Err(StorageError::Corrupt(*r));
-        }
-        Ok(bytes)
-    }
-
-    /// Stores a JSON value as a blob.
-    pub fn put_json<T: Serialize>(&self, value: &T) -> Result<B256, StorageError> {
-        // Serializing plain structs of integers cannot fail.
-        self.put(&serde_json::to_vec(value).unwrap_or_default())
-    }
-
-    /// Reads a JSON blob.
-    pub fn get_json<T: for<'de> Deserialize<'de>>(&self, r: &B256, what: &'static str) -> Result<T, StorageError> {
-        serde_json::from_slice(&self.get(r)?).map_err(|e| StorageError::Decode {
-            blob: *r,
-            what,
-            reason: e.to_string(),
-        })
-    }
-
-    /// Publishes the model round `round` of `job_id` starts from.
-    pub fn publish_model(&self, model: &ModelBlob) -> Result<B256, StorageError> {
-        let r = self.put_json(model)?;
-        write_atomic(&self.model_pointer(model.job_id, model.round), hex::encode(r).as_bytes())?;
-        Ok(r)
-    }
-
-    /// The published model of (job, round), if any.
-    pub fn model(&self, job_id: u64, round: u32) -> Result<Option<ModelBlob>, StorageError> {
-        let path = self.model_pointer(job_id, round);
-        let text = match fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(StorageError::Io { path, source }),
-        };
-        let r: B256 = text.trim().parse().map_err(|_| StorageError::Io {
-            path: path.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not a blob reference"),
-        })?;
-        self.get_json(&r, "model blob").map(Some)
+    /// Fetches the update `blobRef` names and opens it with the aggregator's key.
+    pub async fn update(&self, key: &AggregatorKey, blob_ref: B256) -> Result<UpdateBlob, StorageError> {
+        let cid = blobs::cid_from_ref(blob_ref.0);
+        let sealed = self.blobs.get(&cid).await?;
+        let plain =
+            sealed::open(key, &sealed).map_err(|source| StorageError::Sealed { cid: cid.to_string(), source })?;
+        UpdateBlob::decode(&plain).map_err(|source| StorageError::Decode { cid: cid.to_string(), source })
     }
 }
 
-/// Writes a file whole or not at all (a reader never sees half a blob).
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
-    // Unique per process and call: concurrent tasks may write the same blob at once.
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
-    fs::write(&tmp, bytes)
-        .and_then(|_| fs::rename(&tmp, path))
-        .map_err(|source| StorageError::Io { path: path.to_path_buf(), source })
+/// Seals an update to the aggregator's public key (`age1…`).
+pub fn seal_update(recipient: &str, update: &UpdateBlob) -> Result<Vec<u8>, StorageError> {
+    sealed::seal(recipient, &update.encode()).map_err(StorageError::Seal)
+}
+
+/// The on-chain name (`blobRef`, `specHash`) of a blob's bytes.
+pub fn blob_ref_of(bytes: &[u8]) -> B256 {
+    B256::from_slice(blobs::cid_of(bytes).hash().digest())
+}
+
+/// The name under which a round's model is published.
+fn model_name(market: Address, job_id: u64, round: u32) -> String {
+    format!("models/{market:#x}/{job_id}/{round}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn blobs_are_checked_and_models_found() {
+    #[tokio::test]
+    async fn updates_are_sealed_and_models_found_by_name() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Storage::open(dir.path()).expect("open");
-        let r = store.put(b"hello").expect("put");
-        assert_eq!(store.get(&r).expect("get"), b"hello");
-        fs::write(store.blob_path(&r), b"hellO").expect("tamper");
-        assert!(matches!(store.get(&r), Err(StorageError::Corrupt(_))));
-        assert!(matches!(store.get(&B256::ZERO), Err(StorageError::Missing(_))));
-        assert_eq!(store.model(1, 0).expect("model"), None);
+        let store = Storage::open(dir.path().to_str().expect("utf-8")).expect("open");
+        let key = AggregatorKey::generate();
+        let update = UpdateBlob { job_id: 1, round: 0, slot: 2, values: vec![17, -3, 99] };
+        let sealed = seal_update(&key.recipient(), &update).expect("seal");
+        let cid = store.put_sealed(sealed.clone()).await.expect("put");
+        let blob_ref = blob_ref_of(&sealed);
+        assert_eq!(blob_ref.as_slice(), cid.hash().digest());
+        assert_eq!(store.update(&key, blob_ref).await.expect("opens"), update);
+
+        // The stored bytes are ciphertext: no JSON, no values.
+        let stored = std::fs::read(dir.path().join(cid.to_string())).expect("stored file");
+        assert!(UpdateBlob::decode(&stored).is_err());
+        assert!(!stored.windows(6).any(|w| w == b"values"), "the stored update is plaintext");
+        let err = store.update(&AggregatorKey::generate(), blob_ref).await.expect_err("wrong key");
+        assert!(err.to_string().contains(&cid.to_string()), "{err}");
+
+        let market = Address::repeat_byte(7);
+        assert_eq!(store.model(market, 1, 0).await.expect("model"), None);
         let m = ModelBlob { job_id: 1, round: 0, values: vec![1, -2] };
-        store.publish_model(&m).expect("publish");
-        assert_eq!(store.model(1, 0).expect("model"), Some(m));
+        store.publish_model(market, &m).await.expect("publish");
+        assert_eq!(store.model(market, 1, 0).await.expect("model"), Some(m));
+        assert_eq!(store.model(Address::ZERO, 1, 0).await.expect("other market"), None);
     }
 }

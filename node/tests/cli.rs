@@ -72,4 +72,42 @@ async fn bad_input_is_one_clear_error() {
     assert!(wrong_shape.contains("line 1: 3 values, expected 65"), "{wrong_shape}");
     let state = h.view(&h.owner, job).await.state().await.expect("state");
     assert_eq!(state.joinedCount, 0);
+
+    // A budget beyond the owner's balance: refused before sending, with the balance, no job posted.
+    let aggregator = h.aggregator.address.to_string();
+    let verifier = h.stack.verifier.to_string();
+    let recipient = h.sealing.recipient();
+    let create = [
+        "owner",
+        "create-job",
+        "--rpc",
+        &rpc,
+        "--market",
+        &market,
+        "--storage",
+        &storage,
+        "--aggregator",
+        &aggregator,
+        "--aggregator-recipient",
+        &recipient,
+        "--verifier",
+        &verifier,
+        "--trainers",
+        "4",
+        "--budget",
+        "1000000000000000000000000000",
+    ];
+    let poor = error_line(&fedproof(&create, KEY));
+    assert!(poor.contains("too little for the value and gas") && poor.contains("fund it"), "{poor}");
+    let count = h.owner.market(h.stack.market).jobCount().call().await.expect("jobCount");
+    assert_eq!(count, alloy::primitives::U256::from(job));
+
+    // A malformed sealing key is refused before any money moves.
+    let mut bad_recipient = create.map(str::to_string);
+    bad_recipient[11] = "age1nope".into();
+    bad_recipient[17] = "1000".into();
+    let refused = error_line(&fedproof(&bad_recipient, KEY));
+    assert!(refused.contains("--aggregator-recipient") && refused.contains("age1nope"), "{refused}");
+    let count = h.owner.market(h.stack.market).jobCount().call().await.expect("jobCount");
+    assert_eq!(count, alloy::primitives::U256::from(job));
 }

@@ -9,15 +9,12 @@ use std::time::{Duration, Instant};
 
 use alloy::network::EthereumWallet;
 use alloy::node_bindings::Anvil;
-use alloy::primitives::keccak256;
 use alloy::primitives::{aliases::U40, Address, B256, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
-use alloy::signers::SignerSync;
-use alloy::sol_types::SolValue;
 use anyhow::Context;
-use base64::Engine as _;
 use clap::Args;
+use fedproof::roles::intake::upload_body;
 use fedproof_contracts::{JobMarket, ReliabilityRegistry, RoundVerifierDemo};
 use fedproof_web_api::codec::UpdateBlob;
 use fedproof_web_api::indexer::IndexerConfig;
@@ -249,17 +246,7 @@ async fn intake(
                 .await?;
             let blob = UpdateBlob { job_id: job, round: 0, slot: i as u32, values };
             let sealed = fedproof_web_api::sealed::seal(recipient, &blob.encode())?;
-            let digest = keccak256((U256::from(job), U256::ZERO, commitment).abi_encode());
-            let signature = t.sign_message_sync(digest.as_slice())?;
-            bodies.push((
-                job,
-                serde_json::json!({
-                    "trainer": format!("{:#x}", t.address()),
-                    "commitment": fedproof_web_api::format::word(&commitment),
-                    "blob": base64::engine::general_purpose::STANDARD.encode(sealed),
-                    "signature": signature.to_string(),
-                }),
-            ));
+            bodies.push((job, upload_body(t, job, 0, commitment, &sealed)?));
         }
     }
     bar.finish_and_clear();

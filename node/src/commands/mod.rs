@@ -45,9 +45,9 @@ pub struct JobArgs {
     /// Job id.
     #[arg(long)]
     pub job: u64,
-    /// Blob storage directory.
+    /// Blob storage: a directory, file://… or s3://bucket/prefix (AWS_* variables configure S3).
     #[arg(long, default_value = ".fedproof/storage")]
-    pub storage: PathBuf,
+    pub storage: String,
 }
 
 impl ChainArgs {

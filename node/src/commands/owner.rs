@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use fedproof::roles::owner::{create_job, latest_model, status, JobSpec};
 use fedproof::storage::Storage;
 use fedproof::training::federated::FixedPointConfig;
-use fedproof::training::mlp::Mlp;
+use fedproof::training::mlp::{Mlp, MLP_ARCHITECTURE};
 use fedproof_prover::fixed_point::Rounding;
 use fedproof_prover::params::TAU_FRAC_BITS;
 
@@ -39,12 +39,16 @@ pub struct CreateArgs {
     /// JobMarket address.
     #[arg(long)]
     market: Address,
-    /// Blob storage directory.
+    /// Blob storage: a directory, file://… or s3://bucket/prefix.
     #[arg(long, default_value = ".fedproof/storage")]
-    storage: PathBuf,
+    storage: String,
     /// The aggregator's address.
     #[arg(long)]
     aggregator: Address,
+    /// The aggregator's age public key (age1…, from `aggregator keygen`): trainers seal their
+    /// updates to it.
+    #[arg(long)]
+    aggregator_recipient: String,
     /// An approved verifier for (trainers × 2410).
     #[arg(long)]
     verifier: Address,
@@ -140,5 +144,7 @@ fn mlp_job_spec(a: &CreateArgs) -> anyhow::Result<JobSpec> {
         finalize_window: a.finalize_window,
         dispute_window: 3600,
         initial_model: initial,
+        architecture: MLP_ARCHITECTURE.into(),
+        aggregator_recipient: a.aggregator_recipient.clone(),
     })
 }

@@ -9,7 +9,7 @@ mod serve;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use alloy::node_bindings::Anvil;
 use alloy::primitives::{B256, U256};
@@ -20,6 +20,7 @@ use fedproof_prover::fixed_point::Rounding;
 use fedproof_prover::keys::KeyStore;
 use fedproof_prover::params::TAU_FRAC_BITS;
 use fedproof_prover::shape::Shape;
+use fedproof_web_api::sealed::AggregatorKey;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
 
@@ -31,7 +32,7 @@ use crate::roles::{aggregator, audit, JobView};
 use crate::storage::Storage;
 use crate::training::data::{dirichlet_partition, load_digits, train_test_split, Dataset};
 use crate::training::federated::FixedPointConfig;
-use crate::training::mlp::{Mlp, TrainConfig, PARAM_COUNT};
+use crate::training::mlp::{Mlp, TrainConfig, MLP_ARCHITECTURE, PARAM_COUNT};
 use crate::training::source::{Attack, MlpSource};
 use report::{DemoReport, RoundRow};
 
@@ -110,7 +111,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let aggregator_chain = connect(1).await?;
     let stack = deploy_stack(&owner, &keys.vk).await?;
     let dir = tempfile::tempdir()?;
-    let storage = Storage::open(dir.path())?;
+    let storage = Storage::open(&dir.path().join("blobs").to_string_lossy())?;
+    // The aggregator's age key: trainers seal their updates to its public half (in the job spec).
+    let sealing = Arc::new(AggregatorKey::generate());
 
     let data = load_digits()?;
     let (train, test) = train_test_split(&data, 0.2, args.seed)?;
@@ -144,6 +147,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         finalize_window: 3600,
         dispute_window: 60,
         initial_model: initial.clone(),
+        architecture: MLP_ARCHITECTURE.into(),
+        aggregator_recipient: sealing.recipient(),
     };
     let job_id = create_job(&owner, stack.market, &storage, &spec).await?;
 
@@ -151,8 +156,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let agg_view = JobView::load(&aggregator_chain, stack.market, job_id, &storage).await?;
     let agg = {
-        let (view, storage, keys) = (agg_view.clone(), storage.clone(), Arc::clone(&keys));
-        tokio::spawn(async move { aggregator::run(&view, &storage, keys, move |r| drop(tx.send(r.clone()))).await })
+        // Trainers store their sealed updates before committing, so no upload grace is needed.
+        let settings =
+            aggregator::Settings { keys: Arc::clone(&keys), sealing: sealing.clone(), upload_grace: Duration::ZERO };
+        let (view, storage) = (agg_view.clone(), storage.clone());
+        tokio::spawn(
+            async move { aggregator::run(&view, &storage, &settings, move |r| drop(tx.send(r.clone()))).await },
+        )
     };
     let mut trainer_views = Vec::new();
     let mut trainer_tasks = Vec::new();
@@ -160,7 +170,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         let view = JobView::load(&connect(2 + i).await?, stack.market, job_id, &storage).await?;
         trainer::join(&view).await?;
         let (v, storage, mut src) = (view.clone(), storage.clone(), source(i));
-        trainer_tasks.push(tokio::spawn(async move { trainer::run(&v, &storage, &mut src, Upload::Honest).await }));
+        trainer_tasks
+            .push(tokio::spawn(async move { trainer::run(&v, &storage, None, &mut src, Upload::Honest).await }));
         trainer_views.push(view);
     }
 
@@ -202,7 +213,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let mut payouts = Vec::new();
     for view in &trainer_views {
-        payouts.push(trainer::withdraw(view).await?);
+        payouts.push(trainer::withdraw(view, None).await?);
     }
     let registry = owner.registry(stack.registry);
     let mut reliability = Vec::new();
@@ -212,7 +223,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             registry.get(id).call().await.map_err(|e| crate::chain::client::call_error("reading reliability", e))?;
         reliability.push(rec.score as f64 / 1e18);
     }
-    let audit_rows = audit::audit(&agg_view, &keys.vk, Some(&storage)).await?;
+    let recompute = audit::Recompute { storage: &storage, key: &sealing };
+    let audit_rows = audit::audit(&agg_view, &keys.vk, Some(recompute)).await?;
 
     let spinner = ProgressBar::new_spinner().with_message("FedAvg baselines off-chain (clean and under attack)");
     spinner.enable_steady_tick(std::time::Duration::from_millis(200));

@@ -9,7 +9,7 @@
 //! aggregator never submits a round twice.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use alloy::primitives::{B256, U256};
 use anyhow::Context;
@@ -23,7 +23,8 @@ use serde::Serialize;
 
 use crate::chain::words::{bits_to_u64, to_fr, to_u256};
 use crate::roles::job::{status, JobView, POLL};
-use crate::storage::{ModelBlob, Storage, UpdateBlob};
+use crate::storage::Storage;
+use fedproof_web_api::sealed::AggregatorKey;
 
 /// What happened in one finalized round.
 #[derive(Debug, Clone, Serialize)]
@@ -56,15 +57,37 @@ struct Submitted {
     blob_ref: B256,
 }
 
+/// What the aggregator works with besides the job and the blob store.
+#[derive(Clone)]
+pub struct Settings {
+    /// Groth16 keys of the job's shape.
+    pub keys: Arc<Keys>,
+    /// Opens the updates; its recipient must be the one the job's spec names.
+    pub sealing: Arc<AggregatorKey>,
+    /// Once every trainer has committed, how long to wait for updates still being uploaded
+    /// (through the intake they arrive after their commitment) before calling them unavailable.
+    pub upload_grace: Duration,
+}
+
 /// Runs the aggregator until the job ends, calling `on_round` after each finalized round.
 pub async fn run(
     job: &JobView,
     storage: &Storage,
-    keys: Arc<Keys>,
+    settings: &Settings,
     mut on_round: impl FnMut(&RoundReport) + Send,
 ) -> anyhow::Result<Vec<RoundReport>> {
+    let sealing = &settings.sealing;
+    anyhow::ensure!(
+        sealing.recipient() == job.spec.aggregator_recipient,
+        "this aggregator's sealing key ({}) is not the one job {} names ({}): trainers' updates would not open",
+        sealing.recipient(),
+        job.id,
+        job.spec.aggregator_recipient
+    );
     let id = U256::from(job.id);
     let mut reports = Vec::new();
+    // When the current round was first seen with every commitment in but some blob missing.
+    let mut waiting_since: Option<(u32, Instant)> = None;
     loop {
         let s = job.state().await?;
         if s.status != status::ACTIVE {
@@ -90,7 +113,17 @@ pub async fn run(
             tokio::time::sleep(POLL).await;
             continue;
         }
-        let report = finalize(job, storage, &keys, s.round, s.model).await?;
+        if now <= submit_deadline && !blobs_present(job, storage, s.round).await? {
+            let since = match waiting_since {
+                Some((round, since)) if round == s.round => since,
+                _ => waiting_since.insert((s.round, Instant::now())).1,
+            };
+            if since.elapsed() < settings.upload_grace {
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+        }
+        let report = finalize(job, storage, &settings.keys, sealing, s.round, s.model).await?;
         if let Some(report) = report {
             on_round(&report);
             reports.push(report);
@@ -98,18 +131,30 @@ pub async fn run(
     }
 }
 
+/// Whether every update committed in `round` is in the store.
+async fn blobs_present(job: &JobView, storage: &Storage, round: u32) -> anyhow::Result<bool> {
+    for sub in submissions(job, round).await? {
+        if !storage.blobs().contains(&fedproof_web_api::blobs::cid_from_ref(sub.blob_ref.0)).await? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Proves and finalizes `round`; `None` when another run finalized it meanwhile.
 async fn finalize(
     job: &JobView,
     storage: &Storage,
     keys: &Arc<Keys>,
+    sealing: &AggregatorKey,
     round: u32,
     onchain_model: U256,
 ) -> anyhow::Result<Option<RoundReport>> {
     let id = U256::from(job.id);
     let n = job.shape.trainers;
     let model = job
-        .checked_model(storage, round, onchain_model)?
+        .checked_model(storage, round, onchain_model)
+        .await?
         .with_context(|| format!("the model of job {} round {round} is not in storage", job.id))?;
     let submitted = submissions(job, round).await?;
     let mut updates: Vec<Option<Vec<i64>>> = vec![None; n];
@@ -117,7 +162,7 @@ async fn finalize(
     let mut unavailable = Vec::new();
     for sub in &submitted {
         present[sub.slot] = true;
-        match fetch_update(job, storage, round, sub) {
+        match fetch_update(job, storage, sealing, round, sub).await {
             Ok(values) => updates[sub.slot] = Some(values),
             Err(reason) => {
                 tracing::warn!(job = job.id, round, slot = sub.slot, %reason, "slot unavailable");
@@ -125,6 +170,8 @@ async fn finalize(
             }
         }
     }
+    // Events come in chain order; reports list slots in slot order.
+    unavailable.sort_by_key(|(slot, _)| *slot);
     let input = RoundInput { shape: job.shape, params: job.round_params(round), model: model.values, updates };
     let mut witness = RoundWitness::new(input)?;
     // An unavailable slot's commitment stays in the public inputs (the contract folded it in at
@@ -144,7 +191,7 @@ async fn finalize(
         .context("the prover task failed")??;
     let prove_seconds = clock.elapsed().as_secs_f64();
     anyhow::ensure!(snark::verify_inputs(&keys.vk, &inputs, &proof)?, "the round's proof does not verify off-chain");
-    storage.publish_model(&ModelBlob { job_id: job.id, round: round + 1, values: output.new_model.clone() })?;
+    job.publish_model(storage, round + 1, output.new_model.clone()).await?;
 
     if job.state().await?.round != round {
         tracing::info!(job = job.id, round, "round already finalized (resumed run)");
@@ -189,22 +236,26 @@ async fn submissions(job: &JobView, round: u32) -> anyhow::Result<Vec<Submitted>
         .collect()
 }
 
-/// Fetches a slot's update and checks it against its commitment; the error is the reason the
-/// slot is unavailable.
-fn fetch_update(job: &JobView, storage: &Storage, round: u32, sub: &Submitted) -> Result<Vec<i64>, String> {
-    let blob: UpdateBlob = storage.get_json(&sub.blob_ref, "update blob").map_err(|e| e.to_string())?;
+/// Fetches a slot's update, opens it and checks it against its commitment; the error is the
+/// reason the slot is unavailable.
+async fn fetch_update(
+    job: &JobView,
+    storage: &Storage,
+    sealing: &AggregatorKey,
+    round: u32,
+    sub: &Submitted,
+) -> Result<Vec<i64>, String> {
+    let blob = storage.update(sealing, sub.blob_ref).await.map_err(|e| e.to_string())?;
+    let name = fedproof_web_api::blobs::cid_from_ref(sub.blob_ref.0);
     if (blob.job_id, blob.round, blob.slot as usize) != (job.id, round, sub.slot) {
-        return Err(format!(
-            "blob {} is for job {} round {} slot {}",
-            sub.blob_ref, blob.job_id, blob.round, blob.slot
-        ));
+        return Err(format!("blob {name} is for job {} round {} slot {}", blob.job_id, blob.round, blob.slot));
     }
     if blob.values.len() != job.shape.params {
-        return Err(format!("blob {} has {} values, expected {}", sub.blob_ref, blob.values.len(), job.shape.params));
+        return Err(format!("blob {name} has {} values, expected {}", blob.values.len(), job.shape.params));
     }
-    let commitment = commit_update(job.id, round, &blob.values).map_err(|e| format!("blob {}: {e}", sub.blob_ref))?;
+    let commitment = commit_update(job.id, round, &blob.values).map_err(|e| format!("blob {name}: {e}"))?;
     if to_u256(&commitment) != sub.commitment {
-        return Err(format!("blob {} does not match the on-chain commitment", sub.blob_ref));
+        return Err(format!("blob {name} does not match the on-chain commitment"));
     }
     Ok(blob.values)
 }

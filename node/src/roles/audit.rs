@@ -2,7 +2,7 @@
 //! round's public inputs from events and contract storage, reads the proof from the
 //! `finalizeRound` calldata, verifies it off-chain with the verifying key and on-chain through
 //! the job's verifier (eth_call), and with `recompute` re-runs the round from the stored blobs
-//! and compares every claim.
+//! and compares every claim. Updates are sealed to the aggregator, so recomputing takes its key.
 
 use alloy::primitives::U256;
 use alloy::sol_types::SolCall;
@@ -17,6 +17,16 @@ use crate::chain::client::call_error;
 use crate::chain::words::{proof_from_words, to_fr, to_u256, u64_to_bits};
 use crate::roles::job::JobView;
 use crate::storage::{Storage, UpdateBlob};
+use fedproof_web_api::sealed::AggregatorKey;
+
+/// What re-running rounds needs: the blobs, and the key the updates are sealed to.
+#[derive(Debug, Clone, Copy)]
+pub struct Recompute<'a> {
+    /// Where the models and sealed updates are.
+    pub storage: &'a Storage,
+    /// The aggregator's sealing key.
+    pub key: &'a AggregatorKey,
+}
 
 /// The audit of one round.
 #[derive(Debug, Clone, Serialize)]
@@ -44,7 +54,7 @@ impl AuditRow {
 pub async fn audit(
     job: &JobView,
     vk: &VerifyingKey<Bn254>,
-    recompute: Option<&Storage>,
+    recompute: Option<Recompute<'_>>,
 ) -> anyhow::Result<Vec<AuditRow>> {
     let id = U256::from(job.id);
     let events = job.finalized_events().await?;
@@ -71,7 +81,7 @@ pub async fn audit(
         };
         let onchain = verifier.verifyProof(call.f.proof, words.clone()).call().await.unwrap_or(false);
         let recompute = match recompute {
-            Some(storage) => Some(recompute_round(job, storage, round, &ev, &commitments).await),
+            Some(with) => Some(recompute_round(job, with, round, &ev, &commitments).await),
             None => None,
         };
         rows.push(AuditRow { round, offchain, onchain, recompute, tx: tx.to_string() });
@@ -82,13 +92,13 @@ pub async fn audit(
 /// Re-runs a round from the stored model and update blobs and compares it with what was proven.
 async fn recompute_round(
     job: &JobView,
-    storage: &Storage,
+    with: Recompute<'_>,
     round: u32,
     ev: &JobMarket::RoundFinalized,
     commitments: &[U256],
 ) -> Result<(), String> {
     let n = job.shape.trainers;
-    let model = job.checked_model(storage, round, ev.model).map_err(|e| e.to_string())?;
+    let model = job.checked_model(with.storage, round, ev.model).await.map_err(|e| format!("{e:#}"))?;
     let model = model.ok_or_else(|| format!("the model of round {round} is not in storage"))?;
     let flags = ev.flags;
     let presence = u64_to_bits(flags.to::<u128>() as u64, n);
@@ -97,7 +107,7 @@ async fn recompute_round(
         if !presence[slot] {
             continue;
         }
-        let blob = update_blob(job, storage, round, slot).await?;
+        let blob = update_blob(job, with, round, slot).await?;
         let mine =
             fedproof_prover::commitment::commit_update(job.id, round, &blob.values).map_err(|e| e.to_string())?;
         if to_u256(&mine) != *c {
@@ -118,7 +128,7 @@ async fn recompute_round(
     if scores != ev.scoreWords {
         return Err("re-running the round gives other scores".into());
     }
-    let published = storage.model(job.id, round + 1).map_err(|e| e.to_string())?;
+    let published = with.storage.model(*job.market.address(), job.id, round + 1).await.map_err(|e| e.to_string())?;
     if published.map(|m| m.values) != Some(witness.output.new_model) {
         return Err(format!("the published model of round {} is not the proven one", round + 1));
     }
@@ -126,11 +136,11 @@ async fn recompute_round(
 }
 
 /// The update blob a slot committed to in `round`, found through its `UpdateSubmitted` event.
-async fn update_blob(job: &JobView, storage: &Storage, round: u32, slot: usize) -> Result<UpdateBlob, String> {
+async fn update_blob(job: &JobView, with: Recompute<'_>, round: u32, slot: usize) -> Result<UpdateBlob, String> {
     let refs = job.submitted_events(round).await.map_err(|e| format!("{e:#}"))?;
     let ev = refs
         .into_iter()
         .find(|ev| ev.slot == U256::from(slot))
         .ok_or_else(|| format!("no submission of slot {slot} in round {round}"))?;
-    storage.get_json(&ev.blobRef, "update blob").map_err(|e| e.to_string())
+    with.storage.update(with.key, ev.blobRef).await.map_err(|e| e.to_string())
 }

@@ -12,7 +12,7 @@ use fedproof_prover::shape::Shape;
 
 use crate::chain::client::call_error;
 use crate::chain::Chain;
-use crate::storage::{ModelBlob, Storage};
+use crate::storage::{JobSpecBlob, ModelBlob, Storage};
 
 /// `JobMarket.Status`.
 pub mod status {
@@ -38,8 +38,10 @@ pub struct JobView {
     pub id: u64,
     /// The job's fixed terms.
     pub config: JobMarket::Config,
-    /// Trainer slots × model parameters (parameters read off the initial model blob).
+    /// Trainer slots × model parameters (parameters read off the job spec blob).
     pub shape: Shape,
+    /// The off-chain terms `specHash` names: parameters, aggregator's sealing key, initial model.
+    pub spec: JobSpecBlob,
 }
 
 impl JobView {
@@ -68,7 +70,7 @@ impl JobView {
             .map_err(|e| call_error("reading RoundFinalized events", e).into())
     }
 
-    /// Loads a job; an unknown job is an error naming the market.
+    /// Loads a job and its spec blob; an unknown job is an error naming the market.
     pub async fn load(chain: &Chain, market: Address, id: u64, storage: &Storage) -> anyhow::Result<Self> {
         let instance = chain.market(market);
         let code =
@@ -81,11 +83,21 @@ impl JobView {
         let state = instance.jobState(U256::from(id)).call().await.map_err(|e| call_error("reading the job", e))?;
         anyhow::ensure!(state.status != 0, "job {id} does not exist on market {market} (check --job)");
         let config = instance.jobConfig(U256::from(id)).call().await.map_err(|e| call_error("reading the job", e))?;
-        let initial = storage
-            .model(id, 0)?
-            .with_context(|| format!("the initial model of job {id} is not in storage (check --storage)"))?;
-        let shape = Shape::new(config.n as usize, initial.values.len())?;
-        Ok(JobView { chain: chain.clone(), market: instance, id, config, shape })
+        let created = instance
+            .JobCreated_filter()
+            .topic1(U256::from(id))
+            .from_block(0)
+            .query()
+            .await
+            .map_err(|e| call_error("reading the JobCreated event", e))?;
+        let (created, _) = created.into_iter().next().with_context(|| format!("job {id} has no JobCreated event"))?;
+        let spec = storage
+            .spec(created.params.specHash)
+            .await
+            .with_context(|| format!("reading the spec of job {id} ({}; check --storage)", created.params.specURI))?;
+        anyhow::ensure!(spec.job_id == id, "the spec blob of job {id} is for job {}", spec.job_id);
+        let shape = Shape::new(config.n as usize, spec.params)?;
+        Ok(JobView { chain: chain.clone(), market: instance, id, config, shape, spec })
     }
 
     /// The job's current state.
@@ -122,9 +134,28 @@ impl JobView {
         Ok(roster)
     }
 
-    /// The model round `round` starts from, checked against its on-chain commitment.
-    pub fn checked_model(&self, storage: &Storage, round: u32, onchain: U256) -> anyhow::Result<Option<ModelBlob>> {
-        let Some(model) = storage.model(self.id, round)? else { return Ok(None) };
+    /// The model round `round` starts from (round 0's is named by the spec, later ones by their
+    /// publisher), checked against its on-chain commitment; `None` while it is not published.
+    pub async fn checked_model(
+        &self,
+        storage: &Storage,
+        round: u32,
+        onchain: U256,
+    ) -> anyhow::Result<Option<ModelBlob>> {
+        let model = if round == 0 {
+            let cid = fedproof_web_api::blobs::parse_cid(&self.spec.initial_model)?;
+            Some(storage.model_at(&cid).await?)
+        } else {
+            storage.model(*self.market.address(), self.id, round).await?
+        };
+        let Some(model) = model else { return Ok(None) };
+        anyhow::ensure!(
+            (model.job_id, model.round) == (self.id, round),
+            "the model published for job {} round {round} is labelled job {} round {}",
+            self.id,
+            model.job_id,
+            model.round
+        );
         let commitment = fedproof_prover::commitment::commit_model(self.id, round, &model.values)?;
         anyhow::ensure!(
             crate::chain::words::to_u256(&commitment) == onchain,
@@ -132,6 +163,13 @@ impl JobView {
             self.id
         );
         Ok(Some(model))
+    }
+
+    /// Publishes the model `round` starts from (the aggregator, after proving `round - 1`).
+    pub async fn publish_model(&self, storage: &Storage, round: u32, values: Vec<i64>) -> anyhow::Result<()> {
+        let model = ModelBlob { job_id: self.id, round, values };
+        storage.publish_model(*self.market.address(), &model).await?;
+        Ok(())
     }
 
     /// Chain time for deadline checks: the later of the latest block and the wall clock (anvil

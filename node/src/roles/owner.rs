@@ -13,7 +13,7 @@ use crate::chain::client::call_error;
 use crate::chain::words::to_u256;
 use crate::chain::Chain;
 use crate::roles::job::JobView;
-use crate::storage::{ModelBlob, Storage};
+use crate::storage::{JobSpecBlob, ModelBlob, Storage};
 
 /// Everything a job fixes, in the units the contract takes.
 #[derive(Debug, Clone)]
@@ -52,16 +52,34 @@ pub struct JobSpec {
     pub dispute_window: u32,
     /// The initial model in the model encoding (its length is the job's parameter count).
     pub initial_model: Vec<i64>,
+    /// The model architecture, e.g. `mlp-64-32-10` (recorded in the spec blob).
+    pub architecture: String,
+    /// The aggregator's age public key (`age1…`) trainers seal their updates to.
+    pub aggregator_recipient: String,
 }
 
-/// Creates a job: escrows the budget, commits to and publishes the initial model. Returns its id.
+/// Creates a job: stores the initial model and the spec blob (which names the model and the
+/// aggregator's sealing key), then escrows the budget and posts the job. Returns its id.
 pub async fn create_job(chain: &Chain, market: Address, storage: &Storage, spec: &JobSpec) -> anyhow::Result<u64> {
     Shape::new(spec.trainers as usize, spec.initial_model.len())?;
+    // Refuse a malformed recipient before any money moves.
+    fedproof_web_api::sealed::seal(&spec.aggregator_recipient, b"")
+        .context("the aggregator's sealing key (--aggregator-recipient)")?;
     let instance = chain.market(market);
     // The initial model's commitment binds the job id, which the contract assigns in order.
     let count = instance.jobCount().call().await.map_err(|e| call_error("reading the market", e))?;
     let id: u64 = (count + U256::from(1)).try_into().context("job id overflows u64")?;
     let model = to_u256(&commit_model(id, 0, &spec.initial_model)?);
+    // Blobs first: a job whose spec is not stored could not be joined.
+    let initial = storage.put_model(&ModelBlob { job_id: id, round: 0, values: spec.initial_model.clone() }).await?;
+    let blob = JobSpecBlob {
+        job_id: id,
+        params: spec.initial_model.len(),
+        model: spec.architecture.clone(),
+        aggregator_recipient: spec.aggregator_recipient.clone(),
+        initial_model: initial.to_string(),
+    };
+    let spec_cid = storage.put_spec(&blob).await?;
     let start = chain.now().await?.max(wall_now()) + spec.start_delay;
     let params = JobMarket::JobParams {
         token: Address::ZERO,
@@ -70,8 +88,8 @@ pub async fn create_job(chain: &Chain, market: Address, storage: &Storage, spec:
         bond: spec.bond,
         aggregator: spec.aggregator,
         verifier: spec.verifier,
-        specHash: B256::ZERO,
-        specURI: format!("fedproof:params={}", spec.initial_model.len()),
+        specHash: B256::from_slice(spec_cid.hash().digest()),
+        specURI: format!("ipfs://{spec_cid}"),
         initialModel: model,
         rounds: spec.rounds,
         trainers: spec.trainers,
@@ -89,7 +107,6 @@ pub async fn create_job(chain: &Chain, market: Address, storage: &Storage, spec:
     let created = receipt.decoded_log::<JobMarket::JobCreated>().context("createJob emitted no JobCreated event")?;
     let got: u64 = created.data.jobId.try_into().context("job id overflows u64")?;
     anyhow::ensure!(got == id, "another job was created concurrently (got id {got}, committed for {id}); retry");
-    storage.publish_model(&ModelBlob { job_id: id, round: 0, values: spec.initial_model.clone() })?;
     tracing::info!(job = id, tx = %receipt.transaction_hash, "job created");
     Ok(id)
 }
@@ -144,6 +161,7 @@ pub async fn status(job: &JobView) -> anyhow::Result<JobStatus> {
 /// The latest model of a job (checked against the chain), with the round it starts.
 pub async fn latest_model(job: &JobView, storage: &Storage) -> anyhow::Result<ModelBlob> {
     let s = job.state().await?;
-    job.checked_model(storage, s.round, s.model)?
+    job.checked_model(storage, s.round, s.model)
+        .await?
         .with_context(|| format!("the model of job {} round {} is not in storage yet", job.id, s.round))
 }

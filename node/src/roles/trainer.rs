@@ -6,12 +6,12 @@ use anyhow::Context;
 use fedproof_contracts::JobMarket;
 use fedproof_prover::commitment::commit_update;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::chain::client::call_error;
 use crate::chain::words::to_u256;
+use crate::roles::intake::{Intake, KeptReceipt};
 use crate::roles::job::{status, JobView, POLL};
-use crate::storage::{Storage, UpdateBlob};
+use crate::storage::{blob_ref_of, seal_update, Storage, UpdateBlob};
 
 /// Computes a trainer's update for a round from the global model (both fixed-point encoded).
 pub trait UpdateSource: Send {
@@ -39,6 +39,8 @@ pub struct Submission {
     pub commitment: String,
     /// The `submitUpdate` transaction.
     pub tx: String,
+    /// The aggregator's receipt, when the update went through its intake.
+    pub receipt: Option<KeptReceipt>,
 }
 
 /// Joins the job (idempotent) and returns the slot.
@@ -62,10 +64,13 @@ async fn slot_of(job: &JobView) -> anyhow::Result<(bool, u32)> {
 }
 
 /// Runs the trainer until the job ends: for each open round it has not submitted to, computes its
-/// update from the published model and submits it. Safe to restart.
+/// update from the published model, seals it to the aggregator and submits it. The sealed update
+/// goes into `storage`, or through the aggregator's `intake` when one is given (keeping its
+/// receipt). Safe to restart.
 pub async fn run(
     job: &JobView,
     storage: &Storage,
+    intake: Option<&Intake>,
     source: &mut dyn UpdateSource,
     upload: Upload,
 ) -> anyhow::Result<Vec<Submission>> {
@@ -77,17 +82,27 @@ pub async fn run(
         job.id
     );
     let mut done = Vec::new();
+    // The round whose pending upload this run has tried to deliver after a restart.
+    let mut resumed = None;
     loop {
         let s = job.state().await?;
         if s.status != status::ACTIVE {
             return Ok(done);
         }
         let round = s.round;
-        if s.submittedBits >> slot & 1 == 1 || job.chain_time().await? <= s.roundStart.to::<u64>() {
+        if s.submittedBits >> slot & 1 == 1 {
+            if let Some(intake) = intake.filter(|_| resumed != Some(round)) {
+                resumed = Some(round);
+                deliver(intake, job, round, slot).await;
+            }
             tokio::time::sleep(POLL).await;
             continue;
         }
-        let Some(model) = job.checked_model(storage, round, s.model)? else {
+        if job.chain_time().await? <= s.roundStart.to::<u64>() {
+            tokio::time::sleep(POLL).await;
+            continue;
+        }
+        let Some(model) = job.checked_model(storage, round, s.model).await? else {
             tokio::time::sleep(POLL).await;
             continue;
         };
@@ -100,45 +115,83 @@ pub async fn run(
             job.shape.params
         );
         let commitment = to_u256(&commit_update(job.id, round, &values)?);
-        let blob = UpdateBlob { job_id: job.id, round, slot, values };
-        let blob_ref = match upload {
-            Upload::Honest => storage.put_json(&blob)?,
-            Upload::Never => B256::from_slice(&Sha256::digest(serde_json::to_vec(&blob)?)),
-            Upload::Mismatched => {
-                let mut other = blob.clone();
-                other.values.iter_mut().for_each(|v| *v = -*v);
-                storage.put_json(&other)?
-            }
-        };
+        let mut blob = UpdateBlob { job_id: job.id, round, slot, values };
+        if upload == Upload::Mismatched {
+            blob.values.iter_mut().for_each(|v| *v = -*v);
+        }
+        // Only the aggregator can open it; the commitment is over the plaintext.
+        let sealed = seal_update(&job.spec.aggregator_recipient, &blob)?;
+        let blob_ref: B256 = blob_ref_of(&sealed);
+        // Stored before the commitment goes on-chain, so a committed update is never missing
+        // because the trainer stopped in between.
+        match (upload, intake) {
+            (Upload::Never, _) => {}
+            (_, Some(intake)) => intake.keep_pending(job, round, &sealed)?,
+            (_, None) => drop(storage.put_sealed(sealed).await?),
+        }
         let call = job.market.submitUpdate(U256::from(job.id), round, commitment, blob_ref);
         let receipt = job.chain.send(&format!("submitUpdate for round {round}"), call).await?;
         tracing::info!(job = job.id, round, slot, tx = %receipt.transaction_hash, "update submitted");
+        resumed = Some(round);
+        let kept = match intake {
+            Some(intake) if upload != Upload::Never => deliver(intake, job, round, slot).await,
+            _ => None,
+        };
         done.push(Submission {
             round,
-            commitment: format!("{commitment:#x}"),
+            commitment: fedproof_web_api::format::word(&commitment),
             tx: receipt.transaction_hash.to_string(),
+            receipt: kept,
         });
     }
 }
 
-/// Claims this trainer's share of every finalized round not yet claimed, then withdraws
-/// everything owed. Returns the amount withdrawn (wei).
-pub async fn withdraw(job: &JobView) -> anyhow::Result<U256> {
+/// Delivers a committed update through the intake. A refusal is logged, not fatal: the update is
+/// then unavailable to the aggregator, which is its call to make on-chain, and the trainer goes on
+/// with the next round.
+async fn deliver(intake: &Intake, job: &JobView, round: u32, slot: u32) -> Option<KeptReceipt> {
+    match intake.deliver(job, round, slot).await {
+        Ok(kept) => kept,
+        Err(e) => {
+            tracing::warn!(job = job.id, round, slot, error = format!("{e:#}"), "update not delivered");
+            None
+        }
+    }
+}
+
+/// Disputes every round that called this trainer's update unavailable although the aggregator
+/// receipted it (with `intake`'s kept receipts), claims its share of every finalized round not yet
+/// claimed, then withdraws everything owed. Returns the amount withdrawn (wei).
+pub async fn withdraw(job: &JobView, intake: Option<&Intake>) -> anyhow::Result<U256> {
     let id = U256::from(job.id);
     let (_, slot) = slot_of(job).await?;
     let events = job.finalized_events().await?;
     for (ev, _) in events {
-        let settled = job.market.settledBits(id, ev.round).call().await.map_err(|e| call_error("settledBits", e))?;
-        let score = ev.scoreWords[slot as usize / 5] >> (48 * (slot as usize % 5)) & U256::from((1u64 << 48) - 1);
-        if score.is_zero() || settled.bit(slot as usize) {
-            continue;
-        }
         let round: u32 = ev.round.try_into().context("round out of range")?;
         let outcome = JobMarket::RoundOutcome {
             unavailableBits: ev.unavailableBits,
             finalizedAt: ev.finalizedAt,
             scoreWords: ev.scoreWords.clone(),
         };
+        let kept = match intake {
+            Some(intake) if ev.unavailableBits >> slot & 1 == 1 => intake.receipt(job, round)?,
+            _ => None,
+        };
+        if let Some(kept) = kept {
+            let signature: alloy::primitives::Bytes =
+                kept.signature.parse().context("a kept receipt's signature is not hex")?;
+            let call = job.market.dispute(id, round, U256::from(slot), outcome.clone(), signature);
+            // A closed window or an already settled dispute is not worth stopping the withdrawal for.
+            match job.chain.send(&format!("dispute round {round}"), call).await {
+                Ok(r) => tracing::info!(job = job.id, round, slot, tx = %r.transaction_hash, "disputed with receipt"),
+                Err(e) => tracing::warn!(job = job.id, round, slot, error = %e, "dispute not accepted"),
+            }
+        }
+        let settled = job.market.settledBits(id, ev.round).call().await.map_err(|e| call_error("settledBits", e))?;
+        let score = ev.scoreWords[slot as usize / 5] >> (48 * (slot as usize % 5)) & U256::from((1u64 << 48) - 1);
+        if score.is_zero() || settled.bit(slot as usize) {
+            continue;
+        }
         job.chain.send(&format!("claim round {round}"), job.market.claim(id, round, U256::from(slot), outcome)).await?;
     }
     let owed = job.market.owed(Address::ZERO, job.chain.address).call().await.map_err(|e| call_error("owed", e))?;

@@ -19,6 +19,8 @@ pub const INPUT: usize = NUM_FEATURES;
 pub const HIDDEN: usize = 32;
 /// Output width: one logit per class.
 pub const OUTPUT: usize = NUM_CLASSES;
+/// The architecture's name in job specs.
+pub const MLP_ARCHITECTURE: &str = "mlp-64-32-10";
 /// Length of the flat parameter vector: `64·32 + 32 + 32·10 + 10 = 2410`.
 pub const PARAM_COUNT: usize = INPUT * HIDDEN + HIDDEN + HIDDEN * OUTPUT + OUTPUT;
 

@@ -11,6 +11,8 @@ use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use fedproof::chain::deploy::deploy_stack;
 use fedproof::chain::{Chain, Stack};
+use fedproof::roles::aggregator::Settings;
+use fedproof::roles::audit::Recompute;
 use fedproof::roles::owner::{create_job, JobSpec};
 use fedproof::roles::trainer::UpdateSource;
 use fedproof::roles::JobView;
@@ -18,6 +20,7 @@ use fedproof::storage::Storage;
 use fedproof_prover::keys::{KeyStore, Keys};
 use fedproof_prover::params::TAU_FRAC_BITS;
 use fedproof_prover::shape::Shape;
+use fedproof_web_api::sealed::AggregatorKey;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -62,6 +65,8 @@ pub struct Harness {
     pub stack: Stack,
     /// Blob storage (a temp dir).
     pub storage: Storage,
+    /// The aggregator's sealing key (its recipient is in every test job's spec).
+    pub sealing: Arc<AggregatorKey>,
     _dir: tempfile::TempDir,
 }
 
@@ -82,8 +87,9 @@ impl Harness {
         }
         let stack = deploy_stack(&owner, &keys().vk).await.expect("deploy");
         let dir = tempfile::tempdir().expect("tempdir");
-        let storage = Storage::open(dir.path()).expect("storage");
-        Harness { anvil, owner, aggregator, trainers, stack, storage, _dir: dir }
+        let storage = Storage::open(&dir.path().to_string_lossy()).expect("storage");
+        let sealing = Arc::new(AggregatorKey::generate());
+        Harness { anvil, owner, aggregator, trainers, stack, storage, sealing, _dir: dir }
     }
 
     /// Creates a job of the test shape and returns its id.
@@ -107,6 +113,8 @@ impl Harness {
             finalize_window: FINALIZE_WINDOW,
             dispute_window: 60,
             initial_model: (0..PARAMS).map(|_| rng.gen_range(-(1 << 20)..(1 << 20))).collect(),
+            architecture: "synthetic".into(),
+            aggregator_recipient: self.sealing.recipient(),
         };
         create_job(&self.owner, self.stack.market, &self.storage, &spec).await.expect("create job")
     }
@@ -119,6 +127,16 @@ impl Harness {
     /// The storage directory as a command-line argument.
     pub fn storage_dir(&self) -> String {
         self._dir.path().to_string_lossy().into_owned()
+    }
+
+    /// The aggregator's settings with `upload_grace`.
+    pub fn aggregator_settings(&self, upload_grace: std::time::Duration) -> Settings {
+        Settings { keys: keys(), sealing: self.sealing.clone(), upload_grace }
+    }
+
+    /// What the auditor needs to re-run rounds.
+    pub fn recompute(&self) -> Recompute<'_> {
+        Recompute { storage: &self.storage, key: &self.sealing }
     }
 
     /// Moves chain time forward and mines a block.

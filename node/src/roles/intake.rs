@@ -1,0 +1,199 @@
+//! A trainer's side of the aggregator's intake (`POST /api/jobs/{id}/rounds/{r}/updates`): it
+//! uploads the sealed update it committed to, checks the aggregator's EIP-712 receipt and keeps
+//! it, so the trainer can dispute if the aggregator later calls its update unavailable.
+//!
+//! The sealed bytes are kept beside the receipts before the commitment goes on-chain, so a
+//! trainer stopped between committing and uploading uploads them when it starts again.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use alloy::primitives::{keccak256, Signature, U256};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::signers::SignerSync;
+use alloy::sol_types::SolValue;
+use anyhow::Context;
+use base64::Engine as _;
+use fedproof_web_api::format::word;
+use fedproof_web_api::http::schema::{UploadAnswer, UploadBody};
+use serde::{Deserialize, Serialize};
+
+use crate::chain::client::call_error;
+use crate::roles::job::JobView;
+
+/// Attempts per upload when the server cannot be reached or answers 5xx.
+const ATTEMPTS: u32 = 5;
+
+/// A receipt as the trainer keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptReceipt {
+    /// The job.
+    pub job_id: u64,
+    /// The round.
+    pub round: u32,
+    /// The trainer's slot.
+    pub slot: u32,
+    /// The update's commitment.
+    pub commitment: String,
+    /// CID of the sealed blob the aggregator stored.
+    pub cid: String,
+    /// The aggregator's EIP-712 `UploadReceipt` signature (what `JobMarket.dispute` takes).
+    pub signature: String,
+}
+
+/// The body of an upload: the sealed blob and the trainer's EIP-191 signature over
+/// `keccak256(abi.encode(jobId, round, commitment))`.
+pub fn upload_body(
+    signer: &PrivateKeySigner,
+    job_id: u64,
+    round: u32,
+    commitment: U256,
+    sealed: &[u8],
+) -> anyhow::Result<UploadBody> {
+    let digest = keccak256((U256::from(job_id), U256::from(round), commitment).abi_encode());
+    let signature = signer.sign_message_sync(digest.as_slice())?;
+    Ok(UploadBody {
+        trainer: format!("{:#x}", signer.address()),
+        commitment: word(&commitment),
+        blob: base64::engine::general_purpose::STANDARD.encode(sealed),
+        signature: signature.to_string(),
+    })
+}
+
+/// The aggregator's intake, and the directory where this trainer keeps its receipts.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    http: reqwest::Client,
+    api: url::Url,
+    receipts: PathBuf,
+}
+
+impl Intake {
+    /// An intake at `api` (the web API's base URL), keeping receipts under `receipts`.
+    pub fn new(api: url::Url, receipts: PathBuf) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+        Ok(Intake { http, api, receipts })
+    }
+
+    fn dir(&self, job: &JobView) -> PathBuf {
+        self.receipts.join(format!("{:#x}", job.market.address())).join(job.id.to_string())
+    }
+
+    fn pending_path(&self, job: &JobView, round: u32) -> PathBuf {
+        self.dir(job).join(format!("round-{round}.sealed"))
+    }
+
+    fn receipt_path(&self, job: &JobView, round: u32) -> PathBuf {
+        self.dir(job).join(format!("round-{round}.receipt.json"))
+    }
+
+    /// Keeps the sealed update of `round` until it is uploaded (call before committing).
+    pub fn keep_pending(&self, job: &JobView, round: u32, sealed: &[u8]) -> anyhow::Result<()> {
+        let path = self.pending_path(job, round);
+        write_whole(&path, sealed)
+    }
+
+    /// The receipt kept for `round`, if any.
+    pub fn receipt(&self, job: &JobView, round: u32) -> anyhow::Result<Option<KeptReceipt>> {
+        let path = self.receipt_path(job, round);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(
+                serde_json::from_slice(&bytes)
+                    .with_context(|| format!("receipt file {} is damaged", path.display()))?,
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(anyhow::Error::new(e).context(format!("reading {}", path.display()))),
+        }
+    }
+
+    /// Uploads the pending update of `round` (committed on-chain by `slot`) unless its receipt is
+    /// already kept; returns the receipt, or `None` when nothing is pending.
+    pub async fn deliver(&self, job: &JobView, round: u32, slot: u32) -> anyhow::Result<Option<KeptReceipt>> {
+        if let Some(kept) = self.receipt(job, round)? {
+            return Ok(Some(kept));
+        }
+        let pending = self.pending_path(job, round);
+        let sealed = match std::fs::read(&pending) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", pending.display()))),
+        };
+        let id = U256::from(job.id);
+        let commitment = job
+            .market
+            .commitments(id, U256::from(round), U256::from(slot))
+            .call()
+            .await
+            .map_err(|e| call_error("reading the commitment", e))?;
+        let body = upload_body(&job.chain.signer, job.id, round, commitment, &sealed)?;
+        let answer = self.post(job.id, round, &body).await?;
+        let receipt = answer.receipt;
+        let signature: Signature = receipt.signature.parse().context("the intake's receipt signature is malformed")?;
+        let digest = job
+            .market
+            .receiptDigest(id, U256::from(round), U256::from(slot), commitment)
+            .call()
+            .await
+            .map_err(|e| call_error("reading the receipt digest", e))?;
+        let signer =
+            signature.recover_address_from_prehash(&digest).context("the receipt's signature does not recover")?;
+        anyhow::ensure!(
+            signer == job.config.aggregator,
+            "the intake at {} answered with a receipt signed by {signer}, not by job {}'s aggregator {}",
+            self.api,
+            job.id,
+            job.config.aggregator
+        );
+        let kept = KeptReceipt {
+            job_id: job.id,
+            round,
+            slot,
+            commitment: word(&commitment),
+            cid: answer.cid,
+            signature: receipt.signature,
+        };
+        write_whole(&self.receipt_path(job, round), &serde_json::to_vec_pretty(&kept)?)?;
+        // The receipt is what matters now; a leftover pending file would only be re-read.
+        let _ = std::fs::remove_file(&pending);
+        tracing::info!(job = job.id, round, slot, cid = %kept.cid, "update delivered, receipt kept");
+        Ok(Some(kept))
+    }
+
+    /// Posts an upload, retrying unreachable servers and 5xx answers with backoff; a 4xx answer is
+    /// the server's reason, returned as the error.
+    async fn post(&self, job_id: u64, round: u32, body: &UploadBody) -> anyhow::Result<UploadAnswer> {
+        let url = self.api.join(&format!("api/jobs/{job_id}/rounds/{round}/updates"))?;
+        let mut delay = Duration::from_millis(200);
+        for attempt in 1..=ATTEMPTS {
+            let failure = match self.http.post(url.clone()).json(body).send().await {
+                Ok(res) if res.status().is_success() => {
+                    return res.json().await.with_context(|| format!("the intake at {url} answered with no receipt"))
+                }
+                Ok(res) if res.status().is_client_error() => {
+                    let status = res.status();
+                    let text = res.text().await.unwrap_or_default();
+                    anyhow::bail!("the intake at {url} refused the update of round {round} ({status}): {text}");
+                }
+                Ok(res) => format!("{}", res.status()),
+                Err(e) => e.to_string(),
+            };
+            tracing::warn!(attempt, %url, %failure, "upload failed, retrying");
+            if attempt < ATTEMPTS {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+        }
+        anyhow::bail!("cannot deliver the update of round {round} to the intake at {url} after {ATTEMPTS} attempts (is `fedproof serve` running? check --api)")
+    }
+}
+
+/// Writes a file whole or not at all, creating its directory.
+fn write_whole(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,137 @@
+//! Trainers delivering through the aggregator's intake (`fedproof serve` in-process on a free
+//! port over a real anvil): every update is receipted and reaches the aggregator, and a trainer
+//! whose receipted update is then called unavailable wins the dispute with its kept receipt.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use alloy::primitives::U256;
+use alloy::signers::local::PrivateKeySigner;
+use common::{Harness, Synthetic, BOND, TRAINERS};
+use fedproof::roles::aggregator::{self, RoundReport};
+use fedproof::roles::intake::Intake;
+use fedproof::roles::trainer::{self, Submission, Upload};
+use fedproof::roles::{audit, JobView};
+use fedproof_web_api::indexer::IndexerConfig;
+use fedproof_web_api::serve::{self, ServeConfig, Server};
+use tokio::task::JoinHandle;
+
+/// Starts the web API as job's aggregator: it signs receipts with the aggregator's chain key,
+/// opens updates with its sealing key and stores them in `blobs`.
+async fn start_intake(h: &Harness, blobs: String, db: &std::path::Path) -> Server {
+    let config = ServeConfig {
+        db_url: format!("sqlite://{}", db.join("fedproof.db").display()),
+        rpc_url: h.anvil.endpoint_url(),
+        public_rpc_url: None,
+        market: h.stack.market,
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        indexer: IndexerConfig { confirmations: 0, start_block: 0, max_range: 1000, poll: Duration::from_millis(50) },
+        dashboard: None,
+        aggregator: Some(PrivateKeySigner::from(h.anvil.keys()[1].clone())),
+        sealing_key: Some(h.sealing.clone()),
+        blobs: Some(blobs),
+        keys: HashMap::new(),
+    };
+    serve::start(config).await.expect("server starts")
+}
+
+/// Runs one job of `rounds` rounds: trainer i delivers through `intakes[i]` (or into storage);
+/// the aggregator waits up to `grace` for updates still being uploaded.
+async fn run_job(
+    h: &Harness,
+    rounds: u32,
+    intakes: &[Option<Intake>],
+    grace: Duration,
+) -> (JobView, Vec<RoundReport>, Vec<Vec<Submission>>) {
+    let job = h.create_job(rounds).await;
+    let agg_view = h.view(&h.aggregator, job).await;
+    let aggregator = {
+        let (view, storage, settings) = (agg_view.clone(), h.storage.clone(), h.aggregator_settings(grace));
+        tokio::spawn(async move { aggregator::run(&view, &storage, &settings, |_| {}).await })
+    };
+    let mut handles: Vec<JoinHandle<anyhow::Result<Vec<Submission>>>> = Vec::new();
+    for (i, chain) in h.trainers.iter().enumerate() {
+        let view = h.view(chain, job).await;
+        trainer::join(&view).await.expect("join");
+        let (storage, intake) = (h.storage.clone(), intakes[i].clone());
+        handles.push(tokio::spawn(async move {
+            let mut source = Synthetic::new(i, false);
+            trainer::run(&view, &storage, intake.as_ref(), &mut source, Upload::Honest).await
+        }));
+    }
+    let reports = aggregator.await.expect("task").expect("aggregator");
+    let mut submissions = Vec::new();
+    for t in handles {
+        submissions.push(t.await.expect("task").expect("trainer"));
+    }
+    (agg_view, reports, submissions)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trainers_deliver_through_the_intake_and_keep_receipts() {
+    let h = Harness::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The server stores into the aggregator's own blob store.
+    let server = start_intake(&h, h.storage_dir(), dir.path()).await;
+    let api: url::Url = format!("http://{}", server.addr).parse().expect("url");
+    let receipts = dir.path().join("receipts");
+    let intakes: Vec<_> =
+        (0..TRAINERS).map(|i| Some(Intake::new(api.clone(), receipts.join(i.to_string())).expect("intake"))).collect();
+    // Uploads follow their commitments: the aggregator waits for them (the wait ends when the
+    // last one is stored; the bound is only there so that a lost upload cannot hang the test).
+    let (agg_view, reports, submissions) = run_job(&h, 2, &intakes, Duration::from_secs(120)).await;
+
+    assert_eq!(reports.len(), 2);
+    for r in &reports {
+        assert!(r.unavailable.is_empty(), "round {}: {:?}", r.round, r.unavailable);
+        assert_eq!(r.submitted, vec![true; TRAINERS]);
+    }
+    for (i, subs) in submissions.iter().enumerate() {
+        assert_eq!(subs.len(), 2, "trainer {i}");
+        for s in subs {
+            let kept = s.receipt.as_ref().unwrap_or_else(|| panic!("trainer {i} round {} has no receipt", s.round));
+            assert_eq!((kept.round, kept.slot as usize, &kept.commitment), (s.round, i, &s.commitment));
+            // The receipt is kept on disk, and is what a later run reads back.
+            let view = h.view(&h.trainers[i], agg_view.id).await;
+            assert_eq!(intakes[i].as_ref().and_then(|k| k.receipt(&view, s.round).expect("read")), Some(kept.clone()));
+            // What the intake stored is the blob named on-chain.
+            let cid = fedproof_web_api::blobs::parse_cid(&kept.cid).expect("cid");
+            assert!(h.storage.blobs().contains(&cid).await.expect("store"));
+        }
+    }
+    let rows = audit::audit(&agg_view, &common::keys().vk, Some(h.recompute())).await.expect("audit");
+    assert!(rows.iter().all(|r| r.ok()), "{rows:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipted_update_called_unavailable_wins_the_dispute() {
+    let h = Harness::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The server stores into a store the aggregator never reads: trainer 3's receipted update is
+    // lost to it, as if the aggregator withheld it.
+    let elsewhere = dir.path().join("server-blobs").to_string_lossy().into_owned();
+    let server = start_intake(&h, elsewhere, dir.path()).await;
+    let api: url::Url = format!("http://{}", server.addr).parse().expect("url");
+    let intake = Intake::new(api, dir.path().join("receipts")).expect("intake");
+    let intakes = [None, None, None, Some(intake.clone())];
+    // Trainer 3's update never reaches the aggregator's store: after the grace it is unavailable.
+    let (agg_view, reports, submissions) = run_job(&h, 1, &intakes, Duration::from_secs(2)).await;
+
+    assert_eq!(reports[0].unavailable.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![3]);
+    assert!(submissions[3][0].receipt.is_some(), "the intake receipted trainer 3's update");
+    let view = h.view(&h.trainers[3], agg_view.id).await;
+    let withdrawn = trainer::withdraw(&view, Some(&intake)).await.expect("withdraw");
+    // Unavailable slots score nothing; the dispute slashes bond / n in the trainer's favour.
+    assert_eq!(withdrawn, U256::from(BOND / TRAINERS as u128));
+    let disputes = agg_view.market.Disputed_filter().from_block(0).query().await.expect("events");
+    assert_eq!(disputes.len(), 1);
+    assert_eq!((disputes[0].0.slot, disputes[0].0.trainer), (U256::from(3), h.trainers[3].address));
+    // An honest trainer without receipts has nothing to dispute, and is paid its share.
+    let honest = trainer::withdraw(&h.view(&h.trainers[0], agg_view.id).await, None).await.expect("withdraw");
+    assert!(honest > U256::ZERO);
+    assert_eq!(agg_view.market.Disputed_filter().from_block(0).query().await.expect("events").len(), 1);
+    server.shutdown().await;
+}
