@@ -37,7 +37,8 @@ use crate::training::source::{Attack, MlpSource};
 use report::{DemoReport, RoundRow};
 
 /// Attacks given to the malicious trainers, in order.
-const ATTACKS: [Attack; 5] = [Attack::SignFlip, Attack::Noise, Attack::FreeRide, Attack::LabelFlip, Attack::Sybil];
+const ATTACKS: [Attack; 6] =
+    [Attack::SignFlip, Attack::Noise, Attack::FreeRide, Attack::LabelFlip, Attack::Sybil, Attack::Stale];
 /// Local SGD of every trainer.
 const LOCAL: TrainConfig = TrainConfig { lr: 0.1, epochs: 2, batch_size: 16 };
 /// Server learning rate η.

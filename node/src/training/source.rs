@@ -26,6 +26,8 @@ pub enum Attack {
     Noise,
     /// Free-rides: sends an all-zero update.
     FreeRide,
+    /// Free-rides on stale work: trains once, then resubmits that round-0 update every round.
+    Stale,
     /// A Sybil: several stakes submitting the same update (trainers with this attack and the
     /// same seed and data produce identical updates).
     Sybil,
@@ -38,6 +40,8 @@ pub struct MlpSource {
     encoding: FixedPointConfig,
     seed: u64,
     attack: Option<Attack>,
+    /// The update a [`Attack::Stale`] trainer keeps resubmitting.
+    stale: Option<Vec<i64>>,
 }
 
 impl MlpSource {
@@ -49,12 +53,15 @@ impl MlpSource {
             }
             _ => data,
         };
-        MlpSource { data, config, encoding: FixedPointConfig::default(), seed, attack }
+        MlpSource { data, config, encoding: FixedPointConfig::default(), seed, attack, stale: None }
     }
 }
 
 impl UpdateSource for MlpSource {
     fn update(&mut self, round: u32, model: &[i64]) -> anyhow::Result<Vec<i64>> {
+        if let Some(stale) = &self.stale {
+            return Ok(stale.clone());
+        }
         let global = self.encoding.model().decode(model);
         let round_seed = self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(round);
         let mut delta = match self.attack {
@@ -71,6 +78,35 @@ impl UpdateSource for MlpSource {
         }
         let encoding = self.encoding.update();
         encoding.clip(&mut delta);
-        encoding.encode(&delta, Rounding::Stochastic { seed: round_seed }).context("quantizing the update")
+        let update =
+            encoding.encode(&delta, Rounding::Stochastic { seed: round_seed }).context("quantizing the update")?;
+        if self.attack == Some(Attack::Stale) {
+            self.stale = Some(update.clone());
+        }
+        Ok(update)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::training::data::load_digits;
+    use crate::training::mlp::Mlp;
+
+    #[test]
+    fn a_stale_trainer_resubmits_its_first_update_and_an_honest_one_does_not() {
+        let data = load_digits().expect("digits");
+        let shard = data.select(&(0..60).collect::<Vec<_>>());
+        let config = TrainConfig { lr: 0.1, epochs: 1, batch_size: 16 };
+        let fp = FixedPointConfig::default();
+        let model0 = fp.model().encode(&Mlp::init(1).to_flat(), Rounding::Nearest).expect("encode");
+        let mut model1 = model0.clone();
+        model1.iter_mut().step_by(7).for_each(|v| *v += 1 << 14);
+        let mut honest = MlpSource::new(shard.clone(), config, 5, None);
+        let mut stale = MlpSource::new(shard, config, 5, Some(Attack::Stale));
+        let (h0, s0) = (honest.update(0, &model0).expect("h0"), stale.update(0, &model0).expect("s0"));
+        assert_eq!(h0, s0, "round 0 is honest work");
+        assert_ne!(honest.update(1, &model1).expect("h1"), h0);
+        assert_eq!(stale.update(1, &model1).expect("s1"), s0);
     }
 }
