@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {Bn254} from "./Bn254.sol";
 import {IRoundVerifier} from "./IRoundVerifier.sol";
 
 /// @title Groth16 verifier over BN254 whose verifying key is given at deployment
@@ -308,36 +309,17 @@ contract RoundVerifier is IRoundVerifier {
         }
     }
 
-    /// @dev (ax, ay) + (bx, by) with the ecAdd precompile (0x06).
+    /// @dev (ax, ay) + (bx, by); a failed precompile is PrecompileFailed(0x06).
     function _ecAdd(uint256 ax, uint256 ay, uint256 bx, uint256 by) private view returns (uint256 x, uint256 y) {
         bool ok;
-        assembly ("memory-safe") {
-            // Scratch memory past the free memory pointer: used and dropped, never allocated.
-            let m := mload(0x40)
-            mstore(m, ax)
-            mstore(add(m, 0x20), ay)
-            mstore(add(m, 0x40), bx)
-            mstore(add(m, 0x60), by)
-            ok := staticcall(gas(), 0x06, m, 0x80, m, 0x40)
-            x := mload(m)
-            y := mload(add(m, 0x20))
-        }
+        (x, y, ok) = Bn254.add(ax, ay, bx, by);
         if (!ok) revert PrecompileFailed(0x06);
     }
 
-    /// @dev s * (px, py) with the ecMul precompile (0x07).
+    /// @dev s · (px, py); a failed precompile is PrecompileFailed(0x07).
     function _ecMul(uint256 px, uint256 py, uint256 s) private view returns (uint256 x, uint256 y) {
         bool ok;
-        assembly ("memory-safe") {
-            // Scratch memory past the free memory pointer: used and dropped, never allocated.
-            let m := mload(0x40)
-            mstore(m, px)
-            mstore(add(m, 0x20), py)
-            mstore(add(m, 0x40), s)
-            ok := staticcall(gas(), 0x07, m, 0x60, m, 0x40)
-            x := mload(m)
-            y := mload(add(m, 0x20))
-        }
+        (x, y, ok) = Bn254.mul(px, py, s);
         if (!ok) revert PrecompileFailed(0x07);
     }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {Bn254} from "../Bn254.sol";
 import {IRoundVerifier} from "../IRoundVerifier.sol";
 import {ReliabilityRegistry} from "../ReliabilityRegistry.sol";
 import {JobMarket} from "../JobMarket.sol";
@@ -311,20 +312,11 @@ library RoundSettlement {
         }
     }
 
-    /// @dev (ax, ay) + (bx, by) with the ecAdd precompile; it fails only on a point off the curve,
-    ///      which a verifier's inputPoint never returns.
+    /// @dev (ax, ay) + (bx, by); the precompile fails only on a point off the curve, which a
+    ///      verifier's inputPoint never returns.
     function _ecAdd(uint256 ax, uint256 ay, uint256 bx, uint256 by) private view returns (uint256 x, uint256 y) {
         bool ok;
-        assembly ("memory-safe") {
-            let m := mload(0x40)
-            mstore(m, ax)
-            mstore(add(m, 0x20), ay)
-            mstore(add(m, 0x40), bx)
-            mstore(add(m, 0x60), by)
-            ok := staticcall(gas(), 0x06, m, 0x80, m, 0x40)
-            x := mload(m)
-            y := mload(add(m, 0x20))
-        }
+        (x, y, ok) = Bn254.add(ax, ay, bx, by);
         if (!ok) revert JobMarket.InvalidCommitment(0);
     }
 }
