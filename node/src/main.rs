@@ -10,7 +10,7 @@ mod serve_cmd;
 use fedproof::training;
 
 use clap::{Parser, Subcommand};
-use commands::{aggregator, audit, block_on, deploy, owner, trainer};
+use commands::{aggregator, audit, block_on, data, deploy, owner, trainer};
 
 /// fedproof: verifiable federated learning with proof-of-contribution payouts.
 #[derive(Parser)]
@@ -30,6 +30,9 @@ enum Command {
     Prover(prover_cmd::ProverCommand),
     /// Serve the REST API, chain indexer, update intake and dashboard.
     Serve(serve_cmd::ServeArgs),
+    /// The digits data set as CSV: the owner's test set and one non-IID shard per trainer.
+    #[command(subcommand)]
+    Data(data::DataCommand),
     /// Deploy the contracts with a verifier for one shape.
     Deploy(deploy::DeployArgs),
     /// Post jobs, follow them, download models.
@@ -68,6 +71,7 @@ fn main() -> std::process::ExitCode {
         Command::Bench(cmd) => bench::run(cmd),
         Command::Prover(cmd) => prover_cmd::run(cmd),
         Command::Serve(args) => serve_cmd::run(args),
+        Command::Data(cmd) => data::run(cmd),
         Command::Deploy(args) => block_on(deploy::run(args)),
         Command::Owner(cmd) => block_on(owner::run(cmd)),
         Command::Trainer(cmd) => block_on(trainer::run(cmd)),

@@ -2,17 +2,12 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::Harness;
 
 fn fedproof<S: AsRef<std::ffi::OsStr>>(args: &[S], key: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fedproof"))
-        .args(args)
-        .env("FEDPROOF_PRIVATE_KEY", key)
-        .env_remove("FEDPROOF_KEYSTORE_PASSWORD")
-        .output()
-        .expect("run fedproof")
+    common::fedproof(args, key).output().expect("run fedproof")
 }
 
 /// The error line, checking there is exactly one and the exit status is a failure.
@@ -77,35 +72,23 @@ async fn bad_input_is_one_clear_error() {
     let aggregator = h.aggregator.address.to_string();
     let verifier = h.stack.verifier.to_string();
     let recipient = h.sealing.recipient();
-    let create = [
-        "owner",
-        "create-job",
-        "--rpc",
-        &rpc,
-        "--market",
-        &market,
-        "--storage",
-        &storage,
-        "--aggregator",
-        &aggregator,
-        "--aggregator-recipient",
-        &recipient,
-        "--verifier",
-        &verifier,
-        "--trainers",
-        "4",
-        "--budget",
-        "1000000000000000000000000000",
-    ];
+    let mut job_cli = common::CliJob {
+        rpc: &rpc,
+        market: &market,
+        storage: &storage,
+        aggregator: &aggregator,
+        recipient: &recipient,
+        verifier: &verifier,
+    };
+    let create = job_cli.create_args("1000000000000000000000000000", &[]);
     let poor = error_line(&fedproof(&create, KEY));
     assert!(poor.contains("too little for the value and gas") && poor.contains("fund it"), "{poor}");
     let count = h.owner.market(h.stack.market).jobCount().call().await.expect("jobCount");
     assert_eq!(count, alloy::primitives::U256::from(job));
 
     // A malformed sealing key is refused before any money moves.
-    let mut bad_recipient = create.map(str::to_string);
-    bad_recipient[11] = "age1nope".into();
-    bad_recipient[17] = "1000".into();
+    job_cli.recipient = "age1nope";
+    let bad_recipient = job_cli.create_args("1000", &[]);
     let refused = error_line(&fedproof(&bad_recipient, KEY));
     assert!(refused.contains("--aggregator-recipient") && refused.contains("age1nope"), "{refused}");
     let count = h.owner.market(h.stack.market).jobCount().call().await.expect("jobCount");

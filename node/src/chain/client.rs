@@ -184,6 +184,9 @@ impl Chain {
             }
             Err(e) => return Err(call_error(what, e)),
         };
+        // Headroom: the estimate is for the state it ran on, and concurrent transactions (other
+        // trainers joining, say) can make this one cost a little more (a cold slot, a first write).
+        let gas = gas + gas / 4 + 10_000;
         let pending = call.gas(gas).send().await.map_err(|e| call_error(what, e))?;
         let receipt =
             pending.get_receipt().await.map_err(|e| ChainError::Call { what: what.into(), reason: e.to_string() })?;

@@ -3,6 +3,7 @@
 
 pub mod aggregator;
 pub mod audit;
+pub mod data;
 pub mod deploy;
 pub mod owner;
 pub mod trainer;

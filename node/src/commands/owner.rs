@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use fedproof::roles::owner::{create_job, latest_model, status, JobSpec};
 use fedproof::storage::Storage;
+use fedproof::training::data::load_csv;
 use fedproof::training::federated::FixedPointConfig;
 use fedproof::training::mlp::{Mlp, MLP_ARCHITECTURE};
 use fedproof_prover::fixed_point::Rounding;
@@ -28,6 +29,10 @@ pub enum OwnerCommand {
         /// Output file.
         #[arg(long)]
         out: PathBuf,
+        /// The owner's held-out test set (CSV, as `data split` writes it): also report the
+        /// model's accuracy on it.
+        #[arg(long)]
+        test_data: Option<PathBuf>,
     },
 }
 
@@ -110,12 +115,27 @@ pub async fn run(cmd: OwnerCommand) -> anyhow::Result<()> {
                 )
             })
         }
-        OwnerCommand::DownloadModel { job: a, out } => {
+        OwnerCommand::DownloadModel { job: a, out, test_data } => {
+            let test = test_data.as_deref().map(load_csv).transpose()?;
             let (job, storage) = a.open().await?;
             let model = latest_model(&job, &storage).await?;
             std::fs::write(&out, serde_json::to_vec(&model)?).with_context(|| format!("writing {}", out.display()))?;
-            let summary = serde_json::json!({ "job_id": model.job_id, "round": model.round, "out": out });
-            print(a.chain.json, &summary, || format!("model of round {} written to {}", model.round, out.display()))
+            let accuracy = match &test {
+                Some(test) => {
+                    let weights = FixedPointConfig::default().model().decode(&model.values);
+                    Some(Mlp::from_flat(&weights).context("the job's model is not the digits MLP")?.accuracy(test))
+                }
+                None => None,
+            };
+            let summary =
+                serde_json::json!({ "job_id": model.job_id, "round": model.round, "out": out, "accuracy": accuracy });
+            print(a.chain.json, &summary, || {
+                let mut line = format!("model of round {} written to {}", model.round, out.display());
+                if let Some(acc) = accuracy {
+                    line += &format!(" (held-out accuracy {:.2} %)", 100.0 * acc);
+                }
+                line
+            })
         }
     }
 }

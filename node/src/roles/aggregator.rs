@@ -109,7 +109,7 @@ pub async fn run(
             job.id
         );
         let all_in = s.joinedCount > 0 && s.submittedCount >= s.joinedCount;
-        if now <= start || !(all_in || now > submit_deadline) {
+        if now < start || !(all_in || now > submit_deadline) {
             tokio::time::sleep(POLL).await;
             continue;
         }

@@ -76,7 +76,11 @@ impl Intake {
     }
 
     fn dir(&self, job: &JobView) -> PathBuf {
-        self.receipts.join(format!("{:#x}", job.market.address())).join(job.id.to_string())
+        // One directory per (market, job, trainer): trainers may share a receipts directory.
+        self.receipts
+            .join(format!("{:#x}", job.market.address()))
+            .join(job.id.to_string())
+            .join(format!("{:#x}", job.chain.address))
     }
 
     fn pending_path(&self, job: &JobView, round: u32) -> PathBuf {

@@ -98,7 +98,10 @@ pub async fn run(
             tokio::time::sleep(POLL).await;
             continue;
         }
-        if job.chain_time().await? <= s.roundStart.to::<u64>() {
+        // The round opens at roundStart (inclusive); the next block is stamped later than the
+        // latest, so once chain time reaches it a submission lands in the open round. Waiting
+        // for chain time to pass it would stall on a chain that mines only on demand.
+        if job.chain_time().await? < s.roundStart.to::<u64>() {
             tokio::time::sleep(POLL).await;
             continue;
         }

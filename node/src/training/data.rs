@@ -116,6 +116,18 @@ pub fn load_csv(path: &std::path::Path) -> anyhow::Result<Dataset> {
     Ok(Dataset { features, labels })
 }
 
+/// Writes samples in the layout [`load_csv`] reads (pixels back in 0..=16).
+pub fn write_csv(path: &std::path::Path, data: &Dataset) -> anyhow::Result<()> {
+    let mut text = String::new();
+    for (row, label) in data.features.rows().into_iter().zip(&data.labels) {
+        for v in row {
+            text += &format!("{},", (v * PIXEL_MAX).round());
+        }
+        text += &format!("{label}\n");
+    }
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
 /// Splits off a seeded random `test_fraction` of the samples as the owner's held-out test set.
 /// Returns `(train, test)`.
 pub fn train_test_split(data: &Dataset, test_fraction: f64, seed: u64) -> anyhow::Result<(Dataset, Dataset)> {
@@ -198,6 +210,16 @@ mod tests {
 
     fn digits() -> Dataset {
         load_digits().expect("digits load")
+    }
+
+    #[test]
+    fn csv_round_trips() {
+        let data = digits().select(&[0, 5, 17]);
+        let file = tempfile::NamedTempFile::new().expect("temp");
+        write_csv(file.path(), &data).expect("write");
+        let back = load_csv(file.path()).expect("read");
+        assert_eq!(back.labels, data.labels);
+        assert_eq!(back.features, data.features);
     }
 
     #[test]

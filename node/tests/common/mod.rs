@@ -157,6 +157,56 @@ impl Harness {
     }
 }
 
+/// The `fedproof` binary with `args`, signing with `key` (never a keystore).
+pub fn fedproof<S: AsRef<std::ffi::OsStr>>(args: &[S], key: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fedproof"));
+    cmd.args(args).env("FEDPROOF_PRIVATE_KEY", key).env_remove("FEDPROOF_KEYSTORE_PASSWORD");
+    cmd
+}
+
+/// Where a job is posted from the command line, and to whom.
+pub struct CliJob<'a> {
+    /// RPC URL.
+    pub rpc: &'a str,
+    /// JobMarket address.
+    pub market: &'a str,
+    /// Blob storage.
+    pub storage: &'a str,
+    /// The aggregator's address.
+    pub aggregator: &'a str,
+    /// The aggregator's age recipient.
+    pub recipient: &'a str,
+    /// An approved verifier.
+    pub verifier: &'a str,
+}
+
+impl CliJob<'_> {
+    /// `fedproof owner create-job` for 4 trainers with `budget` wei, then `extra` arguments.
+    pub fn create_args(&self, budget: &str, extra: &[&str]) -> Vec<String> {
+        let base = [
+            "owner",
+            "create-job",
+            "--rpc",
+            self.rpc,
+            "--market",
+            self.market,
+            "--storage",
+            self.storage,
+            "--aggregator",
+            self.aggregator,
+            "--aggregator-recipient",
+            self.recipient,
+            "--verifier",
+            self.verifier,
+            "--trainers",
+            "4",
+            "--budget",
+            budget,
+        ];
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    }
+}
+
 /// anvil from the npm toolchain in `contracts/node_modules`.
 pub fn anvil_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts/node_modules/.bin/anvil")

@@ -1,0 +1,219 @@
+//! A whole job through the `fedproof` binary, as its users run it: `deploy`, `data split`,
+//! `aggregator keygen`, `owner create-job`, `serve` (the aggregator's intake), four
+//! `trainer run --api` processes, `aggregator run`, `audit --recompute` and
+//! `owner download-model --test-data`, each a separate process on one anvil.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+
+use common::fedproof;
+use std::time::{Duration, Instant};
+
+use alloy::node_bindings::Anvil;
+use alloy::primitives::{Address, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use fedproof_contracts::JobMarket;
+
+const TRAINERS: usize = 4;
+
+/// A child process killed (and reaped) when dropped, so a failing test leaves nothing running.
+/// Its stdout and stderr go to files (a full pipe could block it).
+struct Running {
+    child: Child,
+    what: String,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Running {
+    fn spawn(mut cmd: Command, what: &str, logs: &Path) -> Running {
+        let (stdout, stderr) = (logs.join(format!("{what}.out")), logs.join(format!("{what}.err")));
+        let file = |p: &Path| std::fs::File::create(p).expect("log file");
+        let child = cmd.stdout(file(&stdout)).stderr(file(&stderr)).spawn().expect("spawn fedproof");
+        Running { child, what: what.to_string(), stdout, stderr }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Waits for the process to exit (bounded, so a hang fails instead of stalling CI) and
+    /// parses the JSON it printed.
+    fn finish(mut self) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(900);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "{} did not finish: {}", self.what, self.stderr());
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert!(status.success(), "{} failed: {}", self.what, self.stderr());
+        let out = std::fs::read(&self.stdout).expect("stdout");
+        serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{} printed no JSON ({e})", self.what))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs to completion and parses the JSON it prints.
+fn json(args: &[&str], key: &str) -> serde_json::Value {
+    let out: Output = fedproof(args, key).output().expect("run fedproof");
+    assert!(out.status.success(), "fedproof {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("fedproof {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn path(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_runs_end_to_end_through_the_command_line() {
+    let anvil = Anvil::at(common::anvil_path()).try_spawn().expect("spawn anvil");
+    let rpc = anvil.endpoint();
+    let key = |i: usize| format!("0x{}", hex::encode(anvil.keys()[i].to_bytes()));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (storage, data, sealing) = (dir.path().join("blobs"), dir.path().join("data"), dir.path().join("agg.age"));
+    // Keys of the 4 x 2410 shape, cached across runs of this test.
+    let keys = path(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-keys"));
+
+    let stack =
+        json(&["deploy", "--rpc", &rpc, "--trainers", "4", "--params", "2410", "--keys", &keys, "--json"], &key(0));
+    let market = stack["market"].as_str().expect("market").to_string();
+    let verifier = stack["verifier"].as_str().expect("verifier").to_string();
+    let split = json(&["data", "split", "--trainers", "4", "--alpha", "1.0", "--out", &path(&data), "--json"], "");
+    assert_eq!(split["trainer_samples"].as_array().map(Vec::len), Some(TRAINERS));
+    let recipient = json(&["aggregator", "keygen", "--out", &path(&sealing), "--json"], "")["recipient"]
+        .as_str()
+        .expect("recipient")
+        .to_string();
+    let aggregator = format!("{:#x}", anvil.addresses()[1]);
+    let (storage_s, sealing_s) = (path(&storage), path(&sealing));
+    let job_cli = common::CliJob {
+        rpc: &rpc,
+        market: &market,
+        storage: &storage_s,
+        aggregator: &aggregator,
+        recipient: &recipient,
+        verifier: &verifier,
+    };
+    // Round 0 opens an hour later: the test moves chain time once everyone has joined.
+    let extra = ["--rounds", "1", "--max-malicious", "1", "--start-delay", "3600", "--json"];
+    let create = job_cli.create_args("1000000000000000000", &extra);
+    let created = json(&create.iter().map(String::as_str).collect::<Vec<_>>(), &key(0));
+    let job = created["job_id"].as_u64().expect("job id").to_string();
+    let job_args = ["--rpc", rpc.as_str(), "--market", market.as_str(), "--job", job.as_str(), "--storage", &storage_s];
+
+    // The aggregator's intake: receipts signed with its chain key, updates opened with its age key.
+    let db = format!("sqlite://{}", path(&dir.path().join("api.db")));
+    let mut serve = fedproof(
+        &[
+            "serve",
+            "--rpc",
+            &rpc,
+            "--market",
+            &market,
+            "--db",
+            &db,
+            "--listen",
+            "127.0.0.1:0",
+            "--confirmations",
+            "0",
+            "--sealing-key",
+            &path(&sealing),
+            "--blobs",
+            &storage_s,
+            "--json",
+        ],
+        "",
+    );
+    serve.env("FEDPROOF_AGGREGATOR_KEY", key(1));
+    let serve = Running::spawn(serve, "serve", dir.path());
+    // The first line it prints says where it listens.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let api = loop {
+        let line = std::fs::read_to_string(&serve.stdout).unwrap_or_default();
+        if let Some(first) = line.lines().next() {
+            let listen: serde_json::Value = serde_json::from_str(first).expect("listen json");
+            break format!("http://{}", listen["listen"].as_str().expect("listen"));
+        }
+        assert!(Instant::now() < deadline, "serve did not start: {}", serve.stderr());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    let aggregator_run = {
+        let mut args = vec!["aggregator", "run"];
+        args.extend(job_args);
+        args.extend(["--keys", &keys, "--sealing-key", &sealing_s, "--upload-grace", "300"]);
+        args.push("--json");
+        Running::spawn(fedproof(&args, &key(1)), "aggregator", dir.path())
+    };
+    let receipts = path(&dir.path().join("receipts"));
+    let mut trainers = Vec::new();
+    for i in 0..TRAINERS {
+        let csv = path(&data.join(format!("trainer-{i}.csv")));
+        let seed = i.to_string();
+        let mut args = vec!["trainer", "run"];
+        args.extend(job_args);
+        args.extend(["--data", &csv, "--seed", &seed, "--api", &api, "--receipts", &receipts, "--json"]);
+        trainers.push(Running::spawn(fedproof(&args, &key(2 + i)), &format!("trainer-{i}"), dir.path()));
+    }
+
+    // Once the aggregator has posted its bond and every trainer has joined, open round 0 by moving chain time to the job's start.
+    let provider = ProviderBuilder::new().connect_http(anvil.endpoint_url());
+    let market_addr: Address = market.parse().expect("address");
+    let contract = JobMarket::new(market_addr, &provider);
+    let id = U256::from(job.parse::<u64>().expect("id"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let state = contract.jobState(id).call().await.expect("state");
+        if state.bondPosted && state.joinedCount == TRAINERS as u8 {
+            break;
+        }
+        let logs: Vec<String> = trainers.iter().chain([&aggregator_run]).map(Running::stderr).collect();
+        assert!(Instant::now() < deadline, "the aggregator or the trainers did not join: {logs:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _: serde_json::Value = provider.raw_request("evm_increaseTime".into(), (3600u64,)).await.expect("time");
+    let _: serde_json::Value = provider.raw_request("evm_mine".into(), ()).await.expect("mine");
+
+    let rounds = tokio::task::spawn_blocking(move || aggregator_run.finish()).await.expect("task");
+    assert_eq!(rounds.as_array().map(Vec::len), Some(1), "{rounds}");
+    assert_eq!(rounds[0]["unavailable"].as_array().map(Vec::len), Some(0), "{rounds}");
+    let mut slots = Vec::new();
+    for (i, t) in trainers.into_iter().enumerate() {
+        let done = tokio::task::spawn_blocking(move || t.finish()).await.expect("task");
+        let submission = &done["submissions"][0];
+        slots.push(done["slot"].as_u64().expect("slot"));
+        assert_eq!(submission["receipt"]["commitment"], submission["commitment"], "trainer {i}: {done}");
+        assert!(submission["receipt"]["signature"].as_str().is_some_and(|s| s.len() == 132), "{done}");
+    }
+    slots.sort_unstable();
+    assert_eq!(slots, [0, 1, 2, 3], "slots are given in join order, one each");
+
+    let mut audit = vec!["audit"];
+    audit.extend(job_args);
+    audit.extend(["--keys", &keys, "--recompute", "--aggregator-key", &sealing_s, "--json"]);
+    let report = json(&audit, &key(0));
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["rounds"][0]["recompute"], serde_json::json!({ "Ok": null }), "{report}");
+
+    let model = path(&dir.path().join("model.json"));
+    let test = path(&data.join("test.csv"));
+    let mut download = vec!["owner", "download-model"];
+    download.extend(job_args);
+    download.extend(["--out", &model, "--test-data", &test, "--json"]);
+    let got = json(&download, &key(0));
+    assert_eq!(got["round"], 1);
+    // One round of federated training from a random start beats guessing (10 %).
+    assert!(got["accuracy"].as_f64().is_some_and(|a| a > 0.2), "{got}");
+    drop(serve);
+}
