@@ -4,10 +4,9 @@
 
 mod support;
 
-use alloy::primitives::{keccak256, Address, Signature, U256};
+use alloy::primitives::{Address, Signature, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::signers::SignerSync;
-use alloy::sol_types::SolValue;
 use base64::Engine as _;
 use fedproof_prover::shape::Shape;
 use fedproof_web_api::codec::UpdateBlob;
@@ -31,7 +30,7 @@ fn body(
 ) -> Value {
     let blob = UpdateBlob { job_id: 1, round, slot, values: values.to_vec() };
     let sealed = sealed::seal(recipient, &blob.encode()).expect("sealed");
-    let digest = keccak256((U256::from(1), U256::from(round), commitment).abi_encode());
+    let digest = fedproof_web_api::http::schema::upload_digest(1, round, commitment);
     let sig = signer.sign_message_sync(digest.as_slice()).expect("signed");
     json!({
         "trainer": format!("{trainer:#x}"),

@@ -8,14 +8,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use alloy::primitives::{keccak256, Signature, U256};
+use alloy::primitives::{Signature, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::signers::SignerSync;
-use alloy::sol_types::SolValue;
 use anyhow::Context;
 use base64::Engine as _;
 use fedproof_web_api::format::word;
-use fedproof_web_api::http::schema::{UploadAnswer, UploadBody};
+use fedproof_web_api::http::schema::{upload_digest, UploadAnswer, UploadBody};
 use serde::{Deserialize, Serialize};
 
 use crate::chain::client::call_error;
@@ -50,7 +49,7 @@ pub fn upload_body(
     commitment: U256,
     sealed: &[u8],
 ) -> anyhow::Result<UploadBody> {
-    let digest = keccak256((U256::from(job_id), U256::from(round), commitment).abi_encode());
+    let digest = upload_digest(job_id, round, commitment);
     let signature = signer.sign_message_sync(digest.as_slice())?;
     Ok(UploadBody {
         trainer: format!("{:#x}", signer.address()),

@@ -88,7 +88,7 @@ pub async fn create_job(chain: &Chain, market: Address, storage: &Storage, spec:
         bond: spec.bond,
         aggregator: spec.aggregator,
         verifier: spec.verifier,
-        specHash: B256::from_slice(spec_cid.hash().digest()),
+        specHash: B256::from(fedproof_web_api::blobs::blob_ref(&spec_cid)?),
         specURI: format!("ipfs://{spec_cid}"),
         initialModel: model,
         rounds: spec.rounds,

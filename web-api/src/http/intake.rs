@@ -6,14 +6,13 @@
 
 use super::error::ApiError;
 use super::rounds::recover;
-use super::schema::{Receipt, UploadAnswer, UploadBody};
+use super::schema::{upload_digest, Receipt, UploadAnswer, UploadBody};
 use super::{parse_address, AppState};
 use crate::codec::UpdateBlob;
 use crate::db::{Upload, UploadOutcome};
 use crate::format::{address, word};
-use alloy::primitives::{keccak256, B256, U256};
+use alloy::primitives::{B256, U256};
 use alloy::signers::Signer;
-use alloy::sol_types::SolValue;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -50,8 +49,7 @@ pub async fn upload(
         .decode(body.blob.as_bytes())
         .map_err(|e| ApiError::bad("invalid_blob", format!("blob is not base64: {e}")))?;
 
-    // The trainer signs keccak256(abi.encode(jobId, round, commitment)) with personal_sign.
-    let digest = keccak256((U256::from(job), U256::from(round), commitment).abi_encode());
+    let digest = upload_digest(job, round, commitment);
     let signer = recover(&body.signature, digest.as_slice())?;
     if signer != trainer {
         return Err(ApiError::Forbidden {
