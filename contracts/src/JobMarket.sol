@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IRoundVerifier} from "./IRoundVerifier.sol";
+import {IJobMarketErrors, IJobMarketEvents} from "./IJobMarket.sol";
 import {ReliabilityRegistry} from "./ReliabilityRegistry.sol";
 import {MarketStorage, FIXED_ONE, SCALAR_FIELD} from "./market/MarketStorage.sol";
 import {JobEscrow} from "./market/JobEscrow.sol";
@@ -22,8 +23,14 @@ import {JobLiveness} from "./market/JobLiveness.sol";
 ///      submission time (paid by the trainers, via `verifier.inputPoint` and ecAdd), so that
 ///      `finalizeRound` only passes C(w'), flags and the score words to the verifier.
 ///      Slot bitmaps are uint64, so n <= 64 (the verifier's flags layout has the same limit).
-///      Layout: this contract declares the ABI (types, errors, events, entry points, views); the
-///      logic lives in internal libraries by job, run in this contract's context on its one
+///      Layout: this contract declares the types, entry points and views of the ABI. Its errors
+///      and events are declared in IJobMarket.sol (`IJobMarketErrors`, `IJobMarketEvents`), where
+///      the libraries raising them find them; they are part of this contract's ABI because its
+///      code raises and emits them (solc >= 0.8.20 lists every error and event of a contract's
+///      call graph). They are not inherited: they need `Status` and `JobParams`, which stay
+///      declared here (see IJobMarket.sol), and solc requires a base contract to be defined
+///      before the contract deriving from it, which a circular import cannot guarantee.
+///      The logic lives in internal libraries by job, run in this contract's context on its one
 ///      storage struct: market/JobEscrow.sol (jobs, bonds, stakes, withdrawals),
 ///      market/RoundSettlement.sol (submissions, finalization, claims) and market/JobLiveness.sol
 ///      (disputes, expiry, recovery, bond release).
@@ -152,110 +159,11 @@ contract JobMarket is ReentrancyGuard, EIP712 {
     /// @dev Everything else: jobs, slots, commitments, round outcomes, balances.
     MarketStorage internal $;
 
-    // ---------------------------------------------------------------- errors
-
-    error ZeroBudget();
-    error NotGovernor(address caller);
-    error VerifierNotApproved(address verifier);
-    error BudgetTooSmall(uint256 budget, uint256 rounds);
-    error InvalidSlots(uint256 trainers);
-    error InvalidMaxMalicious(uint256 maxMalicious, uint256 trainers);
-    error InvalidRounds();
-    error InvalidWindow();
-    error StartInPast(uint256 startTime, uint256 now_);
-    error ZeroAddress();
-    error ShapeMismatch(uint256 verifierInputs, uint256 expected);
-    error InvalidLearningRate();
-    error InvalidCommitment(uint256 commitment);
-    error WrongValue(uint256 sent, uint256 expected);
-    error UnsupportedToken(uint256 received, uint256 expected);
-    error UnknownJob(uint256 jobId);
-    error NotActive(uint256 jobId, Status status);
-    error NotOwner(address caller);
-    error NotAggregator(address caller);
-    error NotTrainer(address caller);
-    error AlreadyJoined(address trainer);
-    error JobFull(uint256 jobId);
-    error AlreadyStarted(uint256 jobId);
-    error BondAlreadyPosted(uint256 jobId);
-    error BondNotPosted(uint256 jobId);
-    error WrongRound(uint256 given, uint256 current);
-    error SubmissionClosed(uint256 deadline, uint256 now_);
-    error RoundNotOpen(uint256 opensAt, uint256 now_);
-    error AlreadySubmitted(uint256 slot);
-    error SubmissionsStillOpen(uint256 deadline);
-    error FinalizationClosed(uint256 deadline, uint256 now_);
-    error LengthMismatch(uint256 given, uint256 expected);
-    error RosterMismatch();
-    error BadUnavailableBits(uint64 bits);
-    error BadInlierBits(uint64 bits);
-    error ScoreWordOutOfRange(uint256 index);
-    error ScoreOfNonInlier(uint256 slot);
-    error InvalidProof();
-    error DeadlineNotPassed(uint256 deadline, uint256 now_);
-    error LeaveNotAllowed(uint256 jobId);
-    error NotEnded(uint256 jobId);
-    error NothingToRecover(uint256 jobId);
-    error NothingToWithdraw();
-    error TransferFailed();
-    error UnknownOutcome(uint256 jobId, uint256 round);
-    error AlreadySettled(uint256 slot);
-    error NothingToClaim(uint256 slot);
-    error SlotNotUnavailable(uint256 slot);
-    error DisputeWindowClosed(uint256 deadline, uint256 now_);
-    error InvalidReceipt(address signer);
-    error NothingToSlash(uint256 jobId);
-    error BondLocked(uint256 until);
-
-    // ---------------------------------------------------------------- events
-
-    /// @notice A job was created and its budget escrowed; `params` are the job's fixed terms.
-    event JobCreated(
-        uint256 indexed jobId, address indexed owner, address indexed aggregator, JobParams params, uint256 roundBudget
-    );
-    event VerifierApproval(address indexed verifier, bool approved);
-    event BondPosted(uint256 indexed jobId, address indexed aggregator, uint256 bond);
-    event Joined(uint256 indexed jobId, address indexed trainer, uint256 slot, uint256 stake);
-    event Left(uint256 indexed jobId, address indexed trainer, uint256 slot, uint256 stakeReturned);
-    event UpdateSubmitted(
-        uint256 indexed jobId,
-        uint256 indexed round,
-        uint256 slot,
-        address indexed trainer,
-        uint256 commitment,
-        bytes32 blobRef
-    );
-    /// @notice A round was proven (its context is `context(jobId, round)`). Claims and disputes
-    ///         restate (unavailableBits, finalizedAt, scoreWords).
-    event RoundFinalized(
-        uint256 indexed jobId,
-        uint256 indexed round,
-        uint256 model,
-        uint256 newModel,
-        uint256 flags,
-        uint64 unavailableBits,
-        uint40 finalizedAt,
-        uint256[] scoreWords,
-        uint256 totalScore,
-        uint256 allocated
-    );
-    event Claimed(uint256 indexed jobId, uint256 indexed round, uint256 slot, address indexed trainer, uint256 amount);
-    event RoundExpired(
-        uint256 indexed jobId, uint256 indexed round, uint256 refunded, uint256 bondSlashed, uint64 submittedBits
-    );
-    event JobCancelled(uint256 indexed jobId, uint256 refunded);
-    event Recovered(uint256 indexed jobId, address indexed owner, uint256 amount);
-    event BondReleased(uint256 indexed jobId, address indexed aggregator, uint256 amount);
-    event Disputed(
-        uint256 indexed jobId, uint256 indexed round, uint256 slot, address indexed trainer, uint256 slashed
-    );
-    event Withdrawn(address indexed token, address indexed account, uint256 amount);
-
     /// @notice Deploys the market.
     /// @param registry_ Reliability registry written at every finalization.
     /// @param governor_ May approve and revoke round verifiers (see `setVerifierApproval`).
     constructor(ReliabilityRegistry registry_, address governor_) EIP712("fedproof JobMarket", "1") {
-        if (address(registry_) == address(0) || governor_ == address(0)) revert ZeroAddress();
+        if (address(registry_) == address(0) || governor_ == address(0)) revert IJobMarketErrors.ZeroAddress();
         registry = registry_;
         governor = governor_;
     }
@@ -267,9 +175,9 @@ contract JobMarket is ReentrancyGuard, EIP712 {
     /// @param verifier The verifier contract.
     /// @param approved Whether new jobs may use it.
     function setVerifierApproval(address verifier, bool approved) external {
-        if (msg.sender != governor) revert NotGovernor(msg.sender);
+        if (msg.sender != governor) revert IJobMarketErrors.NotGovernor(msg.sender);
         $.approvedVerifier[verifier] = approved;
-        emit VerifierApproval(verifier, approved);
+        emit IJobMarketEvents.VerifierApproval(verifier, approved);
     }
 
 

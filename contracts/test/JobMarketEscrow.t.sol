@@ -5,6 +5,7 @@ import {vm} from "./utils/Vm.sol";
 import {MockMarketBase} from "./utils/MarketBase.sol";
 import {TestToken, FeeToken, Reenterer, MockVerifier} from "./utils/Mocks.sol";
 import {JobMarket} from "../src/JobMarket.sol";
+import {IJobMarketErrors, IJobMarketEvents} from "../src/IJobMarket.sol";
 import {IRoundVerifier} from "../src/IRoundVerifier.sol";
 
 /// @notice Job creation and escrow, the bond, joining and leaving, cancellation and withdrawals of
@@ -20,21 +21,21 @@ contract JobMarketEscrowTest is MockMarketBase {
         JobMarket.JobParams memory p = _params(2);
         p.verifier = IRoundVerifier(address(rogue));
         vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.VerifierNotApproved.selector, address(rogue)));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.VerifierNotApproved.selector, address(rogue)));
         market.createJob{value: p.budget}(p);
         vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NotGovernor.selector, owner));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotGovernor.selector, owner));
         market.setVerifierApproval(address(rogue), true);
         vm.expectEmit(true, true, true, true, address(market));
-        emit JobMarket.VerifierApproval(address(rogue), true);
+        emit IJobMarketEvents.VerifierApproval(address(rogue), true);
         market.setVerifierApproval(address(rogue), true);
         assertTrue(market.approvedVerifier(address(rogue)), "approved");
         createEthJob(p);
         market.setVerifierApproval(address(rogue), false);
         vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.VerifierNotApproved.selector, address(rogue)));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.VerifierNotApproved.selector, address(rogue)));
         market.createJob{value: p.budget}(p);
-        vm.expectRevert(JobMarket.ZeroAddress.selector);
+        vm.expectRevert(IJobMarketErrors.ZeroAddress.selector);
         new JobMarket(registry, address(0));
     }
 
@@ -65,7 +66,7 @@ contract JobMarketEscrowTest is MockMarketBase {
         token.mint(aggregator, BOND);
         vm.startPrank(aggregator);
         token.approve(address(market), BOND);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.WrongValue.selector, 1, 0));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.WrongValue.selector, 1, 0));
         market.postBond{value: 1}(jobId);
         market.postBond(jobId);
         vm.stopPrank();
@@ -142,7 +143,7 @@ contract JobMarketEscrowTest is MockMarketBase {
         p.token = address(token);
         vm.startPrank(owner);
         token.approve(address(market), BUDGET);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.UnsupportedToken.selector, BUDGET - BUDGET / 100, BUDGET));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.UnsupportedToken.selector, BUDGET - BUDGET / 100, BUDGET));
         market.createJob(p);
         vm.stopPrank();
     }
@@ -151,53 +152,53 @@ contract JobMarketEscrowTest is MockMarketBase {
         JobMarket.JobParams memory p = _params(2);
         vm.startPrank(owner);
         p.budget = 0;
-        vm.expectRevert(JobMarket.ZeroBudget.selector);
+        vm.expectRevert(IJobMarketErrors.ZeroBudget.selector);
         market.createJob(p);
         p = _params(2);
         p.rounds = 0;
-        vm.expectRevert(JobMarket.InvalidRounds.selector);
+        vm.expectRevert(IJobMarketErrors.InvalidRounds.selector);
         market.createJob{value: p.budget}(p);
         p = _params(2);
         p.budget = 1;
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.BudgetTooSmall.selector, 1, 2));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BudgetTooSmall.selector, 1, 2));
         market.createJob{value: 1}(p);
         p = _params(2);
         p.trainers = 0;
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.InvalidSlots.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidSlots.selector, 0));
         market.createJob{value: p.budget}(p);
         p.trainers = 65;
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.InvalidSlots.selector, 65));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidSlots.selector, 65));
         market.createJob{value: p.budget}(p);
         p = _params(2);
         p.maxMalicious = uint8(N);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.InvalidMaxMalicious.selector, N, N));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidMaxMalicious.selector, N, N));
         market.createJob{value: p.budget}(p);
         p = _params(2);
         p.aggregator = address(0);
-        vm.expectRevert(JobMarket.ZeroAddress.selector);
+        vm.expectRevert(IJobMarketErrors.ZeroAddress.selector);
         market.createJob{value: p.budget}(p);
         p = _params(2);
         p.startTime = uint40(block.timestamp);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.StartInPast.selector, block.timestamp, block.timestamp));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.StartInPast.selector, block.timestamp, block.timestamp));
         market.createJob{value: p.budget}(p);
         p = _params(2);
         p.submitWindow = 0;
-        vm.expectRevert(JobMarket.InvalidWindow.selector);
+        vm.expectRevert(IJobMarketErrors.InvalidWindow.selector);
         market.createJob{value: p.budget}(p);
         p = _params(2);
         p.lrDecay = 32;
-        vm.expectRevert(JobMarket.InvalidLearningRate.selector);
+        vm.expectRevert(IJobMarketErrors.InvalidLearningRate.selector);
         market.createJob{value: p.budget}(p);
         p = _params(2);
         p.initialModel = market.R();
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.InvalidCommitment.selector, market.R()));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidCommitment.selector, market.R()));
         market.createJob{value: p.budget}(p);
         p = _params(2);
         p.trainers = 5;
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.ShapeMismatch.selector, 9, 10));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.ShapeMismatch.selector, 9, 10));
         market.createJob{value: p.budget}(p);
         p = _params(2);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.WrongValue.selector, p.budget - 1, p.budget));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.WrongValue.selector, p.budget - 1, p.budget));
         market.createJob{value: p.budget - 1}(p); // unfunded
         vm.stopPrank();
         assertEq(market.jobCount(), 0, "nothing created");
@@ -208,21 +209,21 @@ contract JobMarketEscrowTest is MockMarketBase {
 
     function test_PostBondReverts() public {
         uint256 jobId = createEthJob(_params(2));
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NotAggregator.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotAggregator.selector, address(this)));
         market.postBond{value: BOND}(jobId);
         vm.startPrank(aggregator);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.UnknownJob.selector, 9));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.UnknownJob.selector, 9));
         market.postBond{value: BOND}(9);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.WrongValue.selector, 1, BOND));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.WrongValue.selector, 1, BOND));
         market.postBond{value: 1}(jobId);
         market.postBond{value: BOND}(jobId);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.BondAlreadyPosted.selector, jobId));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BondAlreadyPosted.selector, jobId));
         market.postBond{value: BOND}(jobId);
         vm.stopPrank();
         uint256 late = createEthJob(_params(2));
         vm.warp(block.timestamp + 100);
         vm.prank(aggregator);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.AlreadyStarted.selector, late));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadyStarted.selector, late));
         market.postBond{value: BOND}(late);
     }
 
@@ -237,10 +238,10 @@ contract JobMarketEscrowTest is MockMarketBase {
         }
         vm.deal(address(0xBEEF), 10 ether);
         vm.prank(address(0xBEEF));
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.JobFull.selector, jobId));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.JobFull.selector, jobId));
         market.join{value: STAKE}(jobId);
         vm.prank(_trainer(1));
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.AlreadyJoined.selector, _trainer(1)));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadyJoined.selector, _trainer(1)));
         market.join{value: STAKE}(jobId);
         // Slot 1 leaves before the start: its stake is owed back and the slot is reused.
         vm.prank(_trainer(1));
@@ -248,45 +249,45 @@ contract JobMarketEscrowTest is MockMarketBase {
         assertEq(market.owed(address(0), _trainer(1)), STAKE, "stake owed");
         assertEq(market.slotOwner(jobId, 1), address(0), "slot freed");
         vm.prank(address(0xBEEF));
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.WrongValue.selector, 0, STAKE));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.WrongValue.selector, 0, STAKE));
         market.join(jobId);
         vm.prank(address(0xBEEF));
         market.join{value: STAKE}(jobId);
         assertEq(market.slotOwner(jobId, 1), address(0xBEEF), "slot reused");
         vm.prank(_trainer(1));
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NotTrainer.selector, _trainer(1)));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotTrainer.selector, _trainer(1)));
         market.leave(jobId);
         // After the start nobody joins or leaves until the job ends.
         vm.warp(block.timestamp + 100);
         vm.deal(_trainer(7), 10 ether);
         vm.prank(_trainer(7));
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.AlreadyStarted.selector, jobId));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadyStarted.selector, jobId));
         market.join{value: STAKE}(jobId);
         vm.prank(_trainer(0));
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.LeaveNotAllowed.selector, jobId));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.LeaveNotAllowed.selector, jobId));
         market.leave(jobId);
     }
 
     function test_CancelBeforeStart() public {
         uint256 jobId = _jobBeforeStart(2);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NotOwner.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotOwner.selector, address(this)));
         market.cancel(jobId);
         vm.prank(owner);
         market.cancel(jobId);
         assertEq(market.owed(address(0), owner), BUDGET, "budget back");
         assertEq(market.owed(address(0), aggregator), BOND, "bond back");
         vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NotActive.selector, jobId, JobMarket.Status.Cancelled));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotActive.selector, jobId, JobMarket.Status.Cancelled));
         market.cancel(jobId);
         vm.prank(_trainer(0));
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NotActive.selector, jobId, JobMarket.Status.Cancelled));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotActive.selector, jobId, JobMarket.Status.Cancelled));
         market.join{value: STAKE}(jobId);
         for (uint256 i; i < N; ++i) {
             vm.prank(_trainer(i));
             market.leave(jobId);
         }
         vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NothingToRecover.selector, jobId));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NothingToRecover.selector, jobId));
         market.recover(jobId);
         _withdrawAll();
         assertEq(address(market).balance, 0, "everything paid out");
@@ -295,12 +296,12 @@ contract JobMarketEscrowTest is MockMarketBase {
     function test_CancelAfterStartOnlyWithoutBond() public {
         uint256 jobId = _job(2);
         vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.AlreadyStarted.selector, jobId));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadyStarted.selector, jobId));
         market.cancel(jobId);
         uint256 noBond = createEthJob(_params(2));
         vm.warp(block.timestamp + 100);
         vm.prank(_trainer(0));
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.AlreadyStarted.selector, noBond));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadyStarted.selector, noBond));
         market.join{value: STAKE}(noBond);
         vm.prank(owner);
         market.cancel(noBond);
@@ -314,7 +315,7 @@ contract JobMarketEscrowTest is MockMarketBase {
         uint256 jobId = createEthJob(_params(2));
         vm.deal(_trainer(0), 100 ether);
         vm.prank(_trainer(0));
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.WrongValue.selector, value, STAKE));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.WrongValue.selector, value, STAKE));
         market.join{value: value}(jobId);
         (bool staked,) = market.slotOf(jobId, _trainer(0));
         assertTrue(!staked, "not joined");
@@ -323,7 +324,7 @@ contract JobMarketEscrowTest is MockMarketBase {
     // ---------------------------------------------------------------- withdraw
 
     function test_WithdrawReverts() public {
-        vm.expectRevert(JobMarket.NothingToWithdraw.selector);
+        vm.expectRevert(IJobMarketErrors.NothingToWithdraw.selector);
         market.withdraw(address(0));
     }
 
@@ -346,7 +347,7 @@ contract JobMarketEscrowTest is MockMarketBase {
         market.cancel(jobId);
         vm.etch(owner, hex"5f5ffd"); // PUSH0 PUSH0 REVERT: refuses ETH
         vm.prank(owner);
-        vm.expectRevert(JobMarket.TransferFailed.selector);
+        vm.expectRevert(IJobMarketErrors.TransferFailed.selector);
         market.withdraw(address(0));
         assertEq(market.owed(address(0), owner), BUDGET, "still owed");
     }

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {vm} from "./utils/Vm.sol";
 import {MockMarketBase} from "./utils/MarketBase.sol";
 import {JobMarket} from "../src/JobMarket.sol";
+import {IJobMarketErrors, IJobMarketEvents} from "../src/IJobMarket.sol";
 
 /// @notice Disputes and liveness of JobMarket (market/JobLiveness.sol): data-availability disputes,
 ///         expiry, recovery, with bad input and every revert path.
@@ -32,26 +33,26 @@ contract JobMarketLivenessTest is MockMarketBase {
         _badReceipts(jobId);
         bytes memory sig = _receipt(AGG_KEY, jobId, 0, 1, market.commitments(jobId, 0, 1));
         vm.expectEmit(true, true, true, true, address(market));
-        emit JobMarket.Disputed(jobId, 0, 1, trainers[1], BOND / N);
+        emit IJobMarketEvents.Disputed(jobId, 0, 1, trainers[1], BOND / N);
         market.dispute(jobId, 0, 1, o0, sig);
         assertEq(market.owed(address(0), trainers[1]), BOND / N, "slashed to the trainer");
         assertEq(market.jobState(jobId).bondHeld, BOND - BOND / N, "bond reduced");
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.AlreadySettled.selector, 1));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadySettled.selector, 1));
         market.dispute(jobId, 0, 1, o0, sig);
     }
 
     function _badReceipts(uint256 jobId) internal {
         uint256 commitment = market.commitments(jobId, 0, 1);
         bytes memory sig0 = _receipt(AGG_KEY, jobId, 0, 0, market.commitments(jobId, 0, 0));
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.SlotNotUnavailable.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SlotNotUnavailable.selector, 0));
         market.dispute(jobId, 0, 0, o0, sig0);
         bytes memory wrongSigner = _receipt(0xBEEF, jobId, 0, 1, commitment);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.InvalidReceipt.selector, vm.addr(0xBEEF)));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidReceipt.selector, vm.addr(0xBEEF)));
         market.dispute(jobId, 0, 1, o0, wrongSigner);
         bytes memory wrongCommitment = _receipt(AGG_KEY, jobId, 0, 1, commitment + 1);
         vm.expectRevert(); // recovers some other address
         market.dispute(jobId, 0, 1, o0, wrongCommitment);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.InvalidReceipt.selector, address(0)));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidReceipt.selector, address(0)));
         market.dispute(jobId, 0, 1, o0, hex"1234");
     }
 
@@ -62,7 +63,7 @@ contract JobMarketLivenessTest is MockMarketBase {
         uint40 t = _finalize(jobId, 0, f);
         bytes memory sig = _receipt(AGG_KEY, jobId, 0, 1, market.commitments(jobId, 0, 1));
         vm.warp(t + WINDOW + 1);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.DisputeWindowClosed.selector, t + WINDOW, t + WINDOW + 1));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.DisputeWindowClosed.selector, t + WINDOW, t + WINDOW + 1));
         market.dispute(jobId, 0, 1, outcome(f, t), sig);
     }
 
@@ -76,7 +77,7 @@ contract JobMarketLivenessTest is MockMarketBase {
         market.expireRound(jobId);
         vm.warp(t + 10);
         bytes memory sig = _receipt(AGG_KEY, jobId, 0, 1, market.commitments(jobId, 0, 1));
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NothingToSlash.selector, jobId));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NothingToSlash.selector, jobId));
         market.dispute(jobId, 0, 1, outcome(f, t), sig);
     }
 
@@ -86,20 +87,20 @@ contract JobMarketLivenessTest is MockMarketBase {
         uint256 jobId = _job(2);
         _submit(jobId, 0, 0x5); // slots 0 and 2 submitted
         uint256 deadline = block.timestamp + 2 * WINDOW;
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.DeadlineNotPassed.selector, deadline, block.timestamp));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.DeadlineNotPassed.selector, deadline, block.timestamp));
         market.expireRound(jobId);
         vm.warp(deadline + 1);
         vm.expectEmit(true, true, true, true, address(market));
-        emit JobMarket.RoundExpired(jobId, 0, BUDGET / 2, BOND, 0x5);
+        emit IJobMarketEvents.RoundExpired(jobId, 0, BUDGET / 2, BOND, 0x5);
         market.expireRound(jobId);
         assertEq(market.owed(address(0), owner), BUDGET / 2, "round budget back");
         assertEq(market.owed(address(0), trainers[0]), BOND / 2, "bond to submitters");
         assertEq(market.owed(address(0), trainers[2]), BOND / 2, "bond to submitters");
         assertEq(market.owed(address(0), trainers[1]), 0, "not to absent trainers");
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NotActive.selector, jobId, JobMarket.Status.Expired));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotActive.selector, jobId, JobMarket.Status.Expired));
         market.expireRound(jobId);
         vm.prank(aggregator);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NotActive.selector, jobId, JobMarket.Status.Expired));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotActive.selector, jobId, JobMarket.Status.Expired));
         market.finalizeRound(jobId, 0, _fin(0x5, 0));
         vm.prank(owner);
         market.recover(jobId);
@@ -122,11 +123,11 @@ contract JobMarketLivenessTest is MockMarketBase {
     function test_RecoverReverts() public {
         uint256 jobId = _job(2);
         vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NotEnded.selector, jobId));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotEnded.selector, jobId));
         market.recover(jobId);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NotOwner.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotOwner.selector, address(this)));
         market.recover(jobId);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NotEnded.selector, jobId));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotEnded.selector, jobId));
         market.releaseBond(jobId);
     }
 }

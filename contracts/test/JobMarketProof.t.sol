@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {vm} from "./utils/Vm.sol";
 import {MarketBase, RoundFixture} from "./utils/MarketBase.sol";
 import {JobMarket} from "../src/JobMarket.sol";
+import {IJobMarketErrors, IJobMarketEvents} from "../src/IJobMarket.sol";
 import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
 import {IRoundVerifier} from "../src/IRoundVerifier.sol";
 import {RoundVerifierDemo} from "../src/generated/RoundVerifierDemo.sol";
@@ -69,7 +70,7 @@ contract JobMarketProofTest is MarketBase {
             allocated += (BUDGET * f.scores[i]) / total;
         }
         vm.expectEmit(true, true, true, true, address(market));
-        emit JobMarket.RoundFinalized(
+        emit IJobMarketEvents.RoundFinalized(
             jobId, 0, f.model, f.newModel, f.flags, 0, uint40(block.timestamp), fin.scoreWords, total, allocated
         );
         vm.prank(aggregator);
@@ -89,7 +90,7 @@ contract JobMarketProofTest is MarketBase {
             assertEq(r.score, (f.scores[i] * 1e18) / total, "reliability = score share");
             if (f.scores[i] == 0) {
                 assertTrue(!f.inliers[i], "zero score only for outliers here");
-                vm.expectRevert(abi.encodeWithSelector(JobMarket.NothingToClaim.selector, i));
+                vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NothingToClaim.selector, i));
                 market.claim(jobId, 0, i, o);
                 continue;
             }
@@ -97,7 +98,7 @@ contract JobMarketProofTest is MarketBase {
             uint256 expected = (BUDGET * f.scores[i]) / total;
             assertEq(market.owed(address(0), trainers[i]), expected, "pro-rata share");
             paid += expected;
-            vm.expectRevert(abi.encodeWithSelector(JobMarket.AlreadySettled.selector, i));
+            vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadySettled.selector, i));
             market.claim(jobId, 0, i, o);
             uint256 before = trainers[i].balance;
             vm.prank(trainers[i]);
@@ -121,22 +122,22 @@ contract JobMarketProofTest is MarketBase {
 
         JobMarket.Finalization memory fin = finalization(f);
         fin.newModel += 1;
-        vm.expectRevert(JobMarket.InvalidProof.selector);
+        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
         market.finalizeRound(jobId, 0, fin);
 
         fin = finalization(f);
         fin.scoreWords[0] += 1; // slot 0's score + 1
-        vm.expectRevert(JobMarket.InvalidProof.selector);
+        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
         market.finalizeRound(jobId, 0, fin);
 
         fin = finalization(f);
         fin.inlierBits |= 2; // slot 1 is an outlier with score 0: claim it is an inlier
-        vm.expectRevert(JobMarket.InvalidProof.selector);
+        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
         market.finalizeRound(jobId, 0, fin);
 
         fin = finalization(f);
         fin.unavailableBits = 2; // drop an outlier: the presence bits change
-        vm.expectRevert(JobMarket.InvalidProof.selector);
+        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
         market.finalizeRound(jobId, 0, fin);
 
         fin = finalization(f);
@@ -144,7 +145,7 @@ contract JobMarketProofTest is MarketBase {
         fin.proof[1] = f.proof[7];
         fin.proof[6] = f.proof[0];
         fin.proof[7] = f.proof[1];
-        vm.expectRevert(JobMarket.InvalidProof.selector);
+        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
         market.finalizeRound(jobId, 0, fin);
         vm.stopPrank();
 
@@ -159,7 +160,7 @@ contract JobMarketProofTest is MarketBase {
         f.commitments[2] += 1;
         submitAll(jobId, 0, f);
         vm.prank(aggregator);
-        vm.expectRevert(JobMarket.InvalidProof.selector);
+        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
         market.finalizeRound(jobId, 0, finalization(f));
     }
 
@@ -180,7 +181,7 @@ contract JobMarketProofTest is MarketBase {
         vm.warp(block.timestamp + 100);
         submitAll(jobId, 0, f);
         vm.prank(aggregator);
-        vm.expectRevert(JobMarket.InvalidProof.selector);
+        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
         market.finalizeRound(jobId, 0, finalization(f));
     }
 
@@ -191,7 +192,7 @@ contract JobMarketProofTest is MarketBase {
         f.model -= 1;
         submitAll(jobId, 0, f);
         vm.prank(aggregator);
-        vm.expectRevert(JobMarket.InvalidProof.selector);
+        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
         market.finalizeRound(jobId, 0, finalization(f));
     }
 
@@ -208,7 +209,7 @@ contract JobMarketProofTest is MarketBase {
         assertTrue(s.unclaimed <= BUDGET / 3, "at most one round budget");
         // Round 0 cannot be finalized twice, and round 1 needs its own submissions.
         vm.prank(aggregator);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.WrongRound.selector, 0, 1));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.WrongRound.selector, 0, 1));
         market.finalizeRound(jobId, 0, finalization(f));
     }
 

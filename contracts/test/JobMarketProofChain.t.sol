@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {vm} from "./utils/Vm.sol";
 import {MarketBase, RoundFixture} from "./utils/MarketBase.sol";
 import {JobMarket} from "../src/JobMarket.sol";
+import {IJobMarketErrors, IJobMarketEvents} from "../src/IJobMarket.sol";
 import {IRoundVerifier} from "../src/IRoundVerifier.sol";
 import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
 
@@ -39,7 +40,7 @@ contract JobMarketProofChainTest is MarketBase {
         submitAll(jobId, 0, f0);
         fin = finalization(f0);
         vm.prank(aggregator);
-        vm.expectRevert(JobMarket.InvalidProof.selector);
+        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
         market.finalizeRound(jobId, 0, fin);
 
         fin.unavailableBits = UNAVAILABLE;
@@ -59,21 +60,21 @@ contract JobMarketProofChainTest is MarketBase {
             assertEq(r.observations, i == 1 ? 0 : 1, "observations");
         }
         JobMarket.RoundOutcome memory o = outcome(fin, at);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NothingToClaim.selector, 1));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NothingToClaim.selector, 1));
         market.claim(jobId, 0, 1, o);
 
         // The aggregator's EIP-712 receipt for slot 1's commitment proves the upload happened.
         bytes32 digest = market.receiptDigest(jobId, 0, 1, f0.commitments[1]);
         (uint8 v, bytes32 r_, bytes32 s) = vm.sign(AGG_KEY, digest);
         vm.expectEmit(true, true, true, true, address(market));
-        emit JobMarket.Disputed(jobId, 0, 1, trainers[1], BOND / f0.n);
+        emit IJobMarketEvents.Disputed(jobId, 0, 1, trainers[1], BOND / f0.n);
         market.dispute(jobId, 0, 1, o, abi.encodePacked(r_, s, v));
         assertEq(market.owed(address(0), trainers[1]), BOND / f0.n, "slashed to the trainer");
         assertEq(market.jobState(jobId).bondHeld, BOND - BOND / f0.n, "bond reduced");
         // A present slot cannot dispute, even with a valid receipt.
         digest = market.receiptDigest(jobId, 0, 0, f0.commitments[0]);
         (v, r_, s) = vm.sign(AGG_KEY, digest);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.SlotNotUnavailable.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SlotNotUnavailable.selector, 0));
         market.dispute(jobId, 0, 0, o, abi.encodePacked(r_, s, v));
     }
 
@@ -89,7 +90,7 @@ contract JobMarketProofChainTest is MarketBase {
         JobMarket.Finalization memory replay = finalization(f0);
         replay.unavailableBits = UNAVAILABLE;
         vm.prank(aggregator);
-        vm.expectRevert(JobMarket.InvalidProof.selector);
+        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
         market.finalizeRound(jobId, 1, replay);
 
         vm.prank(aggregator);

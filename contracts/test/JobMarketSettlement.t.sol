@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {vm} from "./utils/Vm.sol";
 import {MockMarketBase} from "./utils/MarketBase.sol";
 import {JobMarket} from "../src/JobMarket.sol";
+import {IJobMarketErrors, IJobMarketEvents} from "../src/IJobMarket.sol";
 import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
 
 /// @notice Rounds of JobMarket (market/RoundSettlement.sol): submissions, finalization, allocation,
@@ -17,28 +18,28 @@ contract JobMarketSettlementTest is MockMarketBase {
     function test_SubmitUpdateReverts() public {
         uint256 jobId = _jobBeforeStart(2);
         vm.prank(trainers[0]);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.RoundNotOpen.selector, block.timestamp + 100, block.timestamp));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.RoundNotOpen.selector, block.timestamp + 100, block.timestamp));
         market.submitUpdate(jobId, 0, 1, 0);
         vm.warp(block.timestamp + 100);
         vm.startPrank(trainers[0]);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.WrongRound.selector, 1, 0));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.WrongRound.selector, 1, 0));
         market.submitUpdate(jobId, 1, 1, 0);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.InvalidCommitment.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidCommitment.selector, 0));
         market.submitUpdate(jobId, 0, 0, 0);
         uint256 r = market.R();
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.InvalidCommitment.selector, r));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidCommitment.selector, r));
         market.submitUpdate(jobId, 0, r, 0);
         market.submitUpdate(jobId, 0, 5, 0);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.AlreadySubmitted.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadySubmitted.selector, 0));
         market.submitUpdate(jobId, 0, 6, 0);
         vm.stopPrank();
         vm.prank(address(0xBAD));
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NotTrainer.selector, address(0xBAD)));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotTrainer.selector, address(0xBAD)));
         market.submitUpdate(jobId, 0, 5, 0);
         uint256 deadline = block.timestamp + WINDOW;
         vm.warp(deadline + 1);
         vm.prank(trainers[1]);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.SubmissionClosed.selector, deadline, deadline + 1));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SubmissionClosed.selector, deadline, deadline + 1));
         market.submitUpdate(jobId, 0, 5, 0);
         assertEq(market.commitments(jobId, 0, 0), 5, "first submission kept");
         assertEq(market.commitments(jobId, 0, 1), 0, "late one not stored");
@@ -51,14 +52,14 @@ contract JobMarketSettlementTest is MockMarketBase {
         market.join{value: STAKE}(jobId);
         vm.warp(block.timestamp + 100);
         vm.prank(_trainer(0));
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.BondNotPosted.selector, jobId));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BondNotPosted.selector, jobId));
         market.submitUpdate(jobId, 0, 5, 0);
     }
 
     function test_SubmitEmitsAndStores() public {
         uint256 jobId = _job(2);
         vm.expectEmit(true, true, true, true, address(market));
-        emit JobMarket.UpdateSubmitted(jobId, 0, 2, trainers[2], 99, bytes32("blob"));
+        emit IJobMarketEvents.UpdateSubmitted(jobId, 0, 2, trainers[2], 99, bytes32("blob"));
         vm.prank(trainers[2]);
         market.submitUpdate(jobId, 0, 99, bytes32("blob"));
         JobMarket.State memory s = market.jobState(jobId);
@@ -73,53 +74,53 @@ contract JobMarketSettlementTest is MockMarketBase {
         uint256 jobId = _job(2);
         _submit(jobId, 0, 0x7); // slots 0..2; slot 3 has not submitted yet
         JobMarket.Finalization memory f = _fin(0x7, 0);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NotAggregator.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotAggregator.selector, address(this)));
         market.finalizeRound(jobId, 0, f);
         vm.startPrank(aggregator);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.SubmissionsStillOpen.selector, block.timestamp + WINDOW));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SubmissionsStillOpen.selector, block.timestamp + WINDOW));
         market.finalizeRound(jobId, 0, f);
         vm.warp(block.timestamp + WINDOW + 1);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.WrongRound.selector, 1, 0));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.WrongRound.selector, 1, 0));
         market.finalizeRound(jobId, 1, f);
         f.scoreWords = new uint256[](2);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.LengthMismatch.selector, 2, 1));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.LengthMismatch.selector, 2, 1));
         market.finalizeRound(jobId, 0, f);
         f = _fin(0x7, 0);
         f.roster = new address[](3);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.LengthMismatch.selector, 3, 4));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.LengthMismatch.selector, 3, 4));
         market.finalizeRound(jobId, 0, f);
         f = _fin(0x7, 0);
         f.roster[1] = address(0xBAD);
-        vm.expectRevert(JobMarket.RosterMismatch.selector);
+        vm.expectRevert(IJobMarketErrors.RosterMismatch.selector);
         market.finalizeRound(jobId, 0, f);
         f = _fin(0x7, 0x8); // slot 3 did not submit: it cannot be "unavailable"
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.BadUnavailableBits.selector, 0x8));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BadUnavailableBits.selector, 0x8));
         market.finalizeRound(jobId, 0, f);
         f = _fin(0xF, 0); // slot 3 is absent: it cannot be an inlier
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.BadInlierBits.selector, 0xF));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BadInlierBits.selector, 0xF));
         market.finalizeRound(jobId, 0, f);
         f = _fin(0x7, 0x1); // slot 0 unavailable and inlier
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.BadInlierBits.selector, 0x7));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BadInlierBits.selector, 0x7));
         market.finalizeRound(jobId, 0, f);
         f = _fin(0x7, 0);
         f.newModel = 0;
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.InvalidCommitment.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidCommitment.selector, 0));
         market.finalizeRound(jobId, 0, f);
         f = _fin(0x7, 0);
         f.scoreWords[0] |= 1 << 192; // a fifth score in a word of four slots
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.ScoreWordOutOfRange.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.ScoreWordOutOfRange.selector, 0));
         market.finalizeRound(jobId, 0, f);
         f = _fin(0x3, 0);
         f.scoreWords[0] |= 9 << 96; // slot 2 is an outlier with a score
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.ScoreOfNonInlier.selector, 2));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.ScoreOfNonInlier.selector, 2));
         market.finalizeRound(jobId, 0, f);
         mock.setAnswer(false);
-        vm.expectRevert(JobMarket.InvalidProof.selector);
+        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
         market.finalizeRound(jobId, 0, _fin(0x7, 0));
         mock.setAnswer(true);
         uint256 deadline = block.timestamp - 1 + WINDOW;
         vm.warp(deadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.FinalizationClosed.selector, deadline, deadline + 1));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.FinalizationClosed.selector, deadline, deadline + 1));
         market.finalizeRound(jobId, 0, _fin(0x7, 0));
         vm.stopPrank();
         assertEq(market.jobState(jobId).round, 0, "nothing changed");
@@ -165,11 +166,11 @@ contract JobMarketSettlementTest is MockMarketBase {
         }
         market.claim(jobId, 1, 0, o1);
         market.claim(jobId, 1, 3, o1);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NothingToClaim.selector, 3));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NothingToClaim.selector, 3));
         market.claim(jobId, 0, 3, o0);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NothingToClaim.selector, 1));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NothingToClaim.selector, 1));
         market.claim(jobId, 1, 1, o1);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NothingToClaim.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NothingToClaim.selector, 0));
         market.claim(jobId, 2, 0, o2);
         assertEq(market.owed(address(0), trainers[0]), roundBudget / 6 + roundBudget / 5, "slot 0");
         assertEq(market.owed(address(0), trainers[1]), (roundBudget * 2) / 6, "slot 1");
@@ -191,11 +192,11 @@ contract JobMarketSettlementTest is MockMarketBase {
     function _endOfJob(uint256 jobId, uint40 lastFinalized) internal {
         vm.prank(owner);
         market.recover(jobId);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.BondLocked.selector, lastFinalized + WINDOW));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BondLocked.selector, lastFinalized + WINDOW));
         market.releaseBond(jobId);
         vm.warp(lastFinalized + WINDOW + 1);
         market.releaseBond(jobId);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NothingToSlash.selector, jobId));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NothingToSlash.selector, jobId));
         market.releaseBond(jobId);
         for (uint256 i; i < N; ++i) {
             vm.prank(trainers[i]);
@@ -259,21 +260,21 @@ contract JobMarketSettlementTest is MockMarketBase {
     function test_ClaimReverts() public {
         uint256 jobId = _job(2);
         JobMarket.Finalization memory f = _fin(0x3, 0);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.UnknownOutcome.selector, jobId, 0));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.UnknownOutcome.selector, jobId, 0));
         market.claim(jobId, 0, 0, outcome(f, uint40(block.timestamp)));
         _submit(jobId, 0, 0xF);
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.UnknownOutcome.selector, jobId, 0));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.UnknownOutcome.selector, jobId, 0));
         market.claim(jobId, 0, 0, outcome(f, uint40(block.timestamp))); // pending, not finalized
         uint40 t = _finalize(jobId, 0, f);
         JobMarket.RoundOutcome memory o = outcome(f, t);
         o.scoreWords = new uint256[](1);
         o.scoreWords[0] = 1 << 200; // a forged outcome
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.UnknownOutcome.selector, jobId, 0));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.UnknownOutcome.selector, jobId, 0));
         market.claim(jobId, 0, 0, o);
         market.claim(jobId, 0, 0, outcome(f, t));
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.AlreadySettled.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadySettled.selector, 0));
         market.claim(jobId, 0, 0, outcome(f, t));
-        vm.expectRevert(abi.encodeWithSelector(JobMarket.NothingToClaim.selector, 7));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NothingToClaim.selector, 7));
         market.claim(jobId, 0, 7, outcome(f, t));
     }
 }

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {JobMarket} from "../JobMarket.sol";
+import {IJobMarketErrors, IJobMarketEvents} from "../IJobMarket.sol";
 import {MarketStorage, MarketLookup, MAX_SLOTS, SCALAR_FIELD} from "./MarketStorage.sol";
 
 /// @dev JobMarket's money in and out and its membership: job creation with the escrowed budget,
@@ -45,20 +46,20 @@ library JobEscrow {
         s.escrow = p.budget;
         s.model = p.initialModel;
         s.rosterHash = $.rosterHash(jobId, p.trainers);
-        emit JobMarket.JobCreated(jobId, msg.sender, p.aggregator, p, roundBudget);
+        emit IJobMarketEvents.JobCreated(jobId, msg.sender, p.aggregator, p, roundBudget);
         pull(p.token, p.budget);
     }
 
     /// @dev postBond: the aggregator posts its bond before the first round.
     function postBond(MarketStorage storage $, uint256 jobId) internal {
         JobMarket.Job storage j = $.job(jobId);
-        if (msg.sender != j.c.aggregator) revert JobMarket.NotAggregator(msg.sender);
+        if (msg.sender != j.c.aggregator) revert IJobMarketErrors.NotAggregator(msg.sender);
         MarketLookup.requireBeforeStart(jobId, j);
-        if (j.s.bondPosted) revert JobMarket.BondAlreadyPosted(jobId);
+        if (j.s.bondPosted) revert IJobMarketErrors.BondAlreadyPosted(jobId);
         uint128 bond = j.c.bond;
         j.s.bondPosted = true;
         j.s.bondHeld = bond;
-        emit JobMarket.BondPosted(jobId, msg.sender, bond);
+        emit IJobMarketEvents.BondPosted(jobId, msg.sender, bond);
         pull(j.c.token, bond);
     }
 
@@ -66,12 +67,12 @@ library JobEscrow {
     function join(MarketStorage storage $, uint256 jobId) internal {
         JobMarket.Job storage j = $.job(jobId);
         MarketLookup.requireBeforeStart(jobId, j);
-        if ($.slotPlusOne[jobId][msg.sender] != 0) revert JobMarket.AlreadyJoined(msg.sender);
+        if ($.slotPlusOne[jobId][msg.sender] != 0) revert IJobMarketErrors.AlreadyJoined(msg.sender);
         uint256 n = j.c.n;
         uint64 joined = j.s.joinedBits;
         uint256 slot;
         while (slot < n && (joined >> slot) & 1 == 1) ++slot;
-        if (slot == n) revert JobMarket.JobFull(jobId);
+        if (slot == n) revert IJobMarketErrors.JobFull(jobId);
         uint128 stake = j.c.stake;
         $.slotOwner[jobId][slot] = msg.sender;
         $.slotPlusOne[jobId][msg.sender] = slot + 1;
@@ -79,7 +80,7 @@ library JobEscrow {
         j.s.joinedCount += 1;
         j.s.stakesHeld += stake;
         j.s.rosterHash = $.rosterHash(jobId, n);
-        emit JobMarket.Joined(jobId, msg.sender, slot, stake);
+        emit IJobMarketEvents.Joined(jobId, msg.sender, slot, stake);
         pull(j.c.token, stake);
     }
 
@@ -87,13 +88,13 @@ library JobEscrow {
     function leave(MarketStorage storage $, uint256 jobId) internal {
         JobMarket.Job storage j = $.job(jobId);
         uint256 slotP1 = $.slotPlusOne[jobId][msg.sender];
-        if (slotP1 == 0) revert JobMarket.NotTrainer(msg.sender);
+        if (slotP1 == 0) revert IJobMarketErrors.NotTrainer(msg.sender);
         uint256 slot = slotP1 - 1;
         JobMarket.Status status = j.s.status;
         uint128 stake = j.c.stake;
         $.slotPlusOne[jobId][msg.sender] = 0;
         if (status == JobMarket.Status.Active) {
-            if (block.timestamp >= j.c.startTime) revert JobMarket.LeaveNotAllowed(jobId);
+            if (block.timestamp >= j.c.startTime) revert IJobMarketErrors.LeaveNotAllowed(jobId);
             $.slotOwner[jobId][slot] = address(0);
             j.s.joinedBits &= ~uint64(1 << slot);
             j.s.joinedCount -= 1;
@@ -101,15 +102,15 @@ library JobEscrow {
         }
         j.s.stakesHeld -= stake;
         $.owed[j.c.token][msg.sender] += stake;
-        emit JobMarket.Left(jobId, msg.sender, slot, stake);
+        emit IJobMarketEvents.Left(jobId, msg.sender, slot, stake);
     }
 
     /// @dev cancel: the owner ends the job before its first round (or if no bond was posted).
     function cancel(MarketStorage storage $, uint256 jobId) internal {
         JobMarket.Job storage j = $.job(jobId);
-        if (msg.sender != j.c.owner) revert JobMarket.NotOwner(msg.sender);
-        if (j.s.status != JobMarket.Status.Active) revert JobMarket.NotActive(jobId, j.s.status);
-        if (block.timestamp >= j.c.startTime && j.s.bondPosted) revert JobMarket.AlreadyStarted(jobId);
+        if (msg.sender != j.c.owner) revert IJobMarketErrors.NotOwner(msg.sender);
+        if (j.s.status != JobMarket.Status.Active) revert IJobMarketErrors.NotActive(jobId, j.s.status);
+        if (block.timestamp >= j.c.startTime && j.s.bondPosted) revert IJobMarketErrors.AlreadyStarted(jobId);
         address token = j.c.token;
         uint128 escrow = j.s.escrow;
         uint128 bond = j.s.bondHeld;
@@ -118,18 +119,18 @@ library JobEscrow {
         j.s.bondHeld = 0;
         $.owed[token][msg.sender] += escrow;
         if (bond != 0) $.owed[token][j.c.aggregator] += bond;
-        emit JobMarket.JobCancelled(jobId, escrow);
+        emit IJobMarketEvents.JobCancelled(jobId, escrow);
     }
 
     /// @dev withdraw: pays the caller everything owed to it in `token`.
     function withdraw(MarketStorage storage $, address token) internal {
         uint256 amount = $.owed[token][msg.sender];
-        if (amount == 0) revert JobMarket.NothingToWithdraw();
+        if (amount == 0) revert IJobMarketErrors.NothingToWithdraw();
         $.owed[token][msg.sender] = 0;
-        emit JobMarket.Withdrawn(token, msg.sender, amount);
+        emit IJobMarketEvents.Withdrawn(token, msg.sender, amount);
         if (token == address(0)) {
             (bool ok,) = msg.sender.call{value: amount}("");
-            if (!ok) revert JobMarket.TransferFailed();
+            if (!ok) revert IJobMarketErrors.TransferFailed();
         } else {
             IERC20(token).safeTransfer(msg.sender, amount);
         }
@@ -137,34 +138,34 @@ library JobEscrow {
 
     /// @dev The terms createJob accepts.
     function checkParams(MarketStorage storage $, JobMarket.JobParams calldata p) internal view {
-        if (p.budget == 0) revert JobMarket.ZeroBudget();
-        if (p.rounds == 0) revert JobMarket.InvalidRounds();
-        if (p.budget < p.rounds) revert JobMarket.BudgetTooSmall(p.budget, p.rounds);
-        if (p.trainers == 0 || p.trainers > MAX_SLOTS) revert JobMarket.InvalidSlots(p.trainers);
-        if (p.maxMalicious >= p.trainers) revert JobMarket.InvalidMaxMalicious(p.maxMalicious, p.trainers);
-        if (p.aggregator == address(0) || address(p.verifier) == address(0)) revert JobMarket.ZeroAddress();
-        if (!$.approvedVerifier[address(p.verifier)]) revert JobMarket.VerifierNotApproved(address(p.verifier));
-        if (p.startTime <= block.timestamp) revert JobMarket.StartInPast(p.startTime, block.timestamp);
-        if (p.submitWindow == 0 || p.finalizeWindow == 0) revert JobMarket.InvalidWindow();
-        if (uint256(p.rounds) * p.lrDecay >= p.lr) revert JobMarket.InvalidLearningRate();
-        if (p.initialModel == 0 || p.initialModel >= SCALAR_FIELD) revert JobMarket.InvalidCommitment(p.initialModel);
+        if (p.budget == 0) revert IJobMarketErrors.ZeroBudget();
+        if (p.rounds == 0) revert IJobMarketErrors.InvalidRounds();
+        if (p.budget < p.rounds) revert IJobMarketErrors.BudgetTooSmall(p.budget, p.rounds);
+        if (p.trainers == 0 || p.trainers > MAX_SLOTS) revert IJobMarketErrors.InvalidSlots(p.trainers);
+        if (p.maxMalicious >= p.trainers) revert IJobMarketErrors.InvalidMaxMalicious(p.maxMalicious, p.trainers);
+        if (p.aggregator == address(0) || address(p.verifier) == address(0)) revert IJobMarketErrors.ZeroAddress();
+        if (!$.approvedVerifier[address(p.verifier)]) revert IJobMarketErrors.VerifierNotApproved(address(p.verifier));
+        if (p.startTime <= block.timestamp) revert IJobMarketErrors.StartInPast(p.startTime, block.timestamp);
+        if (p.submitWindow == 0 || p.finalizeWindow == 0) revert IJobMarketErrors.InvalidWindow();
+        if (uint256(p.rounds) * p.lrDecay >= p.lr) revert IJobMarketErrors.InvalidLearningRate();
+        if (p.initialModel == 0 || p.initialModel >= SCALAR_FIELD) revert IJobMarketErrors.InvalidCommitment(p.initialModel);
         uint256 expected = 4 + uint256(p.trainers) + (uint256(p.trainers) + 4) / 5;
         uint256 got = p.verifier.N_PUBLIC();
-        if (got != expected) revert JobMarket.ShapeMismatch(got, expected);
+        if (got != expected) revert IJobMarketErrors.ShapeMismatch(got, expected);
     }
 
     /// @dev Takes `amount` of `token` from the caller: exactly `amount` wei for ETH, or an ERC-20
     ///      transfer whose received amount must be exactly `amount`.
     function pull(address token, uint256 amount) internal {
         if (token == address(0)) {
-            if (msg.value != amount) revert JobMarket.WrongValue(msg.value, amount);
+            if (msg.value != amount) revert IJobMarketErrors.WrongValue(msg.value, amount);
             return;
         }
-        if (msg.value != 0) revert JobMarket.WrongValue(msg.value, 0);
+        if (msg.value != 0) revert IJobMarketErrors.WrongValue(msg.value, 0);
         if (amount == 0) return;
         uint256 before = IERC20(token).balanceOf(address(this));
         IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
         uint256 received = IERC20(token).balanceOf(address(this)) - before;
-        if (received != amount) revert JobMarket.UnsupportedToken(received, amount);
+        if (received != amount) revert IJobMarketErrors.UnsupportedToken(received, amount);
     }
 }

@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {JobMarket} from "../JobMarket.sol";
+import {IJobMarketErrors, IJobMarketEvents} from "../IJobMarket.sol";
 import {MarketStorage, MarketLookup, MAX_SLOTS} from "./MarketStorage.sol";
 import {RoundSettlement} from "./RoundSettlement.sol";
 
@@ -26,25 +27,25 @@ library JobLiveness {
     ) internal {
         JobMarket.Job storage j = $.job(jobId);
         RoundSettlement.checkOutcome($, jobId, round, o);
-        if (slot >= MAX_SLOTS || (o.unavailableBits >> slot) & 1 == 0) revert JobMarket.SlotNotUnavailable(slot);
+        if (slot >= MAX_SLOTS || (o.unavailableBits >> slot) & 1 == 0) revert IJobMarketErrors.SlotNotUnavailable(slot);
         uint256 deadline = uint256(o.finalizedAt) + j.c.disputeWindow;
-        if (block.timestamp > deadline) revert JobMarket.DisputeWindowClosed(deadline, block.timestamp);
+        if (block.timestamp > deadline) revert IJobMarketErrors.DisputeWindowClosed(deadline, block.timestamp);
         uint256 settled = $.settledBits[jobId][round];
-        if ((settled >> (64 + slot)) & 1 == 1) revert JobMarket.AlreadySettled(slot);
+        if ((settled >> (64 + slot)) & 1 == 1) revert IJobMarketErrors.AlreadySettled(slot);
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
-        if (err != ECDSA.RecoverError.NoError || signer != j.c.aggregator) revert JobMarket.InvalidReceipt(signer);
+        if (err != ECDSA.RecoverError.NoError || signer != j.c.aggregator) revert IJobMarketErrors.InvalidReceipt(signer);
         $.settledBits[jobId][round] = settled | (1 << (64 + slot));
         (address trainer, uint256 slash) = _slash($, jobId, j, slot);
-        emit JobMarket.Disputed(jobId, round, slot, trainer, slash);
+        emit IJobMarketEvents.Disputed(jobId, round, slot, trainer, slash);
     }
 
     /// @dev expireRound: ends the job after a missed finalization deadline.
     function expireRound(MarketStorage storage $, uint256 jobId) internal {
         JobMarket.Job storage j = $.job(jobId);
         JobMarket.State storage s = j.s;
-        if (s.status != JobMarket.Status.Active) revert JobMarket.NotActive(jobId, s.status);
+        if (s.status != JobMarket.Status.Active) revert IJobMarketErrors.NotActive(jobId, s.status);
         uint256 deadline = uint256(s.roundStart) + j.c.submitWindow + j.c.finalizeWindow;
-        if (block.timestamp <= deadline) revert JobMarket.DeadlineNotPassed(deadline, block.timestamp);
+        if (block.timestamp <= deadline) revert IJobMarketErrors.DeadlineNotPassed(deadline, block.timestamp);
         uint128 refund = j.c.roundBudget;
         uint128 bond = s.bondHeld;
         s.status = JobMarket.Status.Expired;
@@ -52,34 +53,34 @@ library JobLiveness {
         s.bondHeld = 0;
         $.owed[j.c.token][j.c.owner] += refund;
         _splitBond($, jobId, j, bond);
-        emit JobMarket.RoundExpired(jobId, s.round, refund, bond, s.submittedBits);
+        emit IJobMarketEvents.RoundExpired(jobId, s.round, refund, bond, s.submittedBits);
     }
 
     /// @dev recover: the owner takes back the unallocated budget of an ended job.
     function recover(MarketStorage storage $, uint256 jobId) internal {
         JobMarket.Job storage j = $.job(jobId);
-        if (msg.sender != j.c.owner) revert JobMarket.NotOwner(msg.sender);
+        if (msg.sender != j.c.owner) revert IJobMarketErrors.NotOwner(msg.sender);
         JobMarket.Status status = j.s.status;
-        if (status == JobMarket.Status.Active) revert JobMarket.NotEnded(jobId);
+        if (status == JobMarket.Status.Active) revert IJobMarketErrors.NotEnded(jobId);
         uint128 amount = j.s.escrow;
-        if (amount == 0) revert JobMarket.NothingToRecover(jobId);
+        if (amount == 0) revert IJobMarketErrors.NothingToRecover(jobId);
         j.s.escrow = 0;
         $.owed[j.c.token][msg.sender] += amount;
-        emit JobMarket.Recovered(jobId, msg.sender, amount);
+        emit IJobMarketEvents.Recovered(jobId, msg.sender, amount);
     }
 
     /// @dev releaseBond: the rest of the bond goes back to the aggregator after the last dispute window.
     function releaseBond(MarketStorage storage $, uint256 jobId) internal {
         JobMarket.Job storage j = $.job(jobId);
-        if (j.s.status != JobMarket.Status.Completed) revert JobMarket.NotEnded(jobId);
+        if (j.s.status != JobMarket.Status.Completed) revert IJobMarketErrors.NotEnded(jobId);
         uint256 until = uint256(j.s.roundStart) + j.c.disputeWindow;
-        if (block.timestamp <= until) revert JobMarket.BondLocked(until);
+        if (block.timestamp <= until) revert IJobMarketErrors.BondLocked(until);
         uint128 amount = j.s.bondHeld;
-        if (amount == 0) revert JobMarket.NothingToSlash(jobId);
+        if (amount == 0) revert IJobMarketErrors.NothingToSlash(jobId);
         j.s.bondHeld = 0;
         address aggregator = j.c.aggregator;
         $.owed[j.c.token][aggregator] += amount;
-        emit JobMarket.BondReleased(jobId, aggregator, amount);
+        emit IJobMarketEvents.BondReleased(jobId, aggregator, amount);
     }
 
     /// @dev bond / n (at most what is left) from the aggregator's bond to the slot's trainer.
@@ -90,7 +91,7 @@ library JobLiveness {
         slash = j.c.bond / j.c.n;
         uint128 held = j.s.bondHeld;
         if (slash > held) slash = held;
-        if (slash == 0) revert JobMarket.NothingToSlash(jobId);
+        if (slash == 0) revert IJobMarketErrors.NothingToSlash(jobId);
         trainer = $.slotOwner[jobId][slot];
         j.s.bondHeld = held - uint128(slash);
         $.owed[j.c.token][trainer] += slash;

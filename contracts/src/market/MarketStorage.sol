@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {JobMarket} from "../JobMarket.sol";
+import {IJobMarketErrors} from "../IJobMarket.sol";
 
 /// @dev BN254 scalar field modulus: commitments are field elements.
 uint256 constant SCALAR_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
@@ -45,13 +46,13 @@ library MarketLookup {
     /// @dev The job, or UnknownJob if it does not exist.
     function job(MarketStorage storage $, uint256 jobId) internal view returns (JobMarket.Job storage j) {
         j = $.jobs[jobId];
-        if (j.s.status == JobMarket.Status.None) revert JobMarket.UnknownJob(jobId);
+        if (j.s.status == JobMarket.Status.None) revert IJobMarketErrors.UnknownJob(jobId);
     }
 
     /// @dev The job must be active and before its start time.
     function requireBeforeStart(uint256 jobId, JobMarket.Job storage j) internal view {
-        if (j.s.status != JobMarket.Status.Active) revert JobMarket.NotActive(jobId, j.s.status);
-        if (block.timestamp >= j.c.startTime) revert JobMarket.AlreadyStarted(jobId);
+        if (j.s.status != JobMarket.Status.Active) revert IJobMarketErrors.NotActive(jobId, j.s.status);
+        if (block.timestamp >= j.c.startTime) revert IJobMarketErrors.AlreadyStarted(jobId);
     }
 
     /// @dev keccak256 of the job's slot owners (address(0) for a free slot), in slot order.

@@ -5,6 +5,7 @@ import {Bn254} from "../Bn254.sol";
 import {IRoundVerifier} from "../IRoundVerifier.sol";
 import {ReliabilityRegistry} from "../ReliabilityRegistry.sol";
 import {JobMarket} from "../JobMarket.sol";
+import {IJobMarketErrors, IJobMarketEvents} from "../IJobMarket.sol";
 import {
     MarketStorage, MarketLookup, FIXED_ONE, PENDING, SCALAR_FIELD, SCORE_BITS, SCORE_MASK
 } from "./MarketStorage.sol";
@@ -21,25 +22,25 @@ library RoundSettlement {
     {
         JobMarket.Job storage j = $.job(jobId);
         JobMarket.State storage s = j.s;
-        if (s.status != JobMarket.Status.Active) revert JobMarket.NotActive(jobId, s.status);
-        if (round != s.round) revert JobMarket.WrongRound(round, s.round);
+        if (s.status != JobMarket.Status.Active) revert IJobMarketErrors.NotActive(jobId, s.status);
+        if (round != s.round) revert IJobMarketErrors.WrongRound(round, s.round);
         uint256 start = s.roundStart;
-        if (block.timestamp < start) revert JobMarket.RoundNotOpen(start, block.timestamp);
+        if (block.timestamp < start) revert IJobMarketErrors.RoundNotOpen(start, block.timestamp);
         uint256 deadline = start + j.c.submitWindow;
-        if (block.timestamp > deadline) revert JobMarket.SubmissionClosed(deadline, block.timestamp);
-        if (!s.bondPosted) revert JobMarket.BondNotPosted(jobId);
+        if (block.timestamp > deadline) revert IJobMarketErrors.SubmissionClosed(deadline, block.timestamp);
+        if (!s.bondPosted) revert IJobMarketErrors.BondNotPosted(jobId);
         uint256 slotP1 = $.slotPlusOne[jobId][msg.sender];
-        if (slotP1 == 0) revert JobMarket.NotTrainer(msg.sender);
+        if (slotP1 == 0) revert IJobMarketErrors.NotTrainer(msg.sender);
         uint256 slot = slotP1 - 1;
         uint64 bits = s.submittedBits;
-        if ((bits >> slot) & 1 == 1) revert JobMarket.AlreadySubmitted(slot);
-        if (commitment == 0 || commitment >= SCALAR_FIELD) revert JobMarket.InvalidCommitment(commitment);
+        if ((bits >> slot) & 1 == 1) revert IJobMarketErrors.AlreadySubmitted(slot);
+        if (commitment == 0 || commitment >= SCALAR_FIELD) revert IJobMarketErrors.InvalidCommitment(commitment);
 
         _accumulate($, jobId, round, j, slot, commitment);
         s.submittedBits = bits | uint64(1 << slot);
         s.submittedCount += 1;
         $.commitments[jobId][round][slot] = commitment;
-        emit JobMarket.UpdateSubmitted(jobId, round, slot, msg.sender, commitment, blobRef);
+        emit IJobMarketEvents.UpdateSubmitted(jobId, round, slot, msg.sender, commitment, blobRef);
     }
 
     /// @dev finalizeRound: checks the claims, verifies the proof, allocates, writes reliability.
@@ -66,15 +67,15 @@ library RoundSettlement {
         JobMarket.Job storage j = $.job(jobId);
         checkOutcome($, jobId, round, o);
         uint256 settled = $.settledBits[jobId][round];
-        if ((settled >> slot) & 1 == 1) revert JobMarket.AlreadySettled(slot);
+        if ((settled >> slot) & 1 == 1) revert IJobMarketErrors.AlreadySettled(slot);
         (uint256 score, uint256 total) = _scoreOf(o.scoreWords, slot, j.c.n);
-        if (score == 0) revert JobMarket.NothingToClaim(slot);
+        if (score == 0) revert IJobMarketErrors.NothingToClaim(slot);
         uint256 amount = (uint256(j.c.roundBudget) * score) / total;
         address trainer = $.slotOwner[jobId][slot];
         $.settledBits[jobId][round] = settled | (1 << slot);
         j.s.unclaimed -= uint128(amount);
         $.owed[j.c.token][trainer] += amount;
-        emit JobMarket.Claimed(jobId, round, slot, trainer, amount);
+        emit IJobMarketEvents.Claimed(jobId, round, slot, trainer, amount);
     }
 
     /// @dev The packed context public input of (job, round); see JobMarket.context.
@@ -95,7 +96,7 @@ library RoundSettlement {
             h == bytes32(0) || h == PENDING
                 || h != keccak256(abi.encode(o.unavailableBits, o.finalizedAt, o.scoreWords))
         ) {
-            revert JobMarket.UnknownOutcome(jobId, round);
+            revert IJobMarketErrors.UnknownOutcome(jobId, round);
         }
     }
 
@@ -131,16 +132,16 @@ library RoundSettlement {
     function _checkFinalizer(uint256 jobId, uint32 round, JobMarket.Job storage j) private view returns (uint256) {
         JobMarket.State storage s = j.s;
         JobMarket.Config storage c = j.c;
-        if (msg.sender != c.aggregator) revert JobMarket.NotAggregator(msg.sender);
-        if (s.status != JobMarket.Status.Active) revert JobMarket.NotActive(jobId, s.status);
-        if (round != s.round) revert JobMarket.WrongRound(round, s.round);
+        if (msg.sender != c.aggregator) revert IJobMarketErrors.NotAggregator(msg.sender);
+        if (s.status != JobMarket.Status.Active) revert IJobMarketErrors.NotActive(jobId, s.status);
+        if (round != s.round) revert IJobMarketErrors.WrongRound(round, s.round);
         uint256 start = s.roundStart;
         uint256 submitDeadline = start + c.submitWindow;
         if (block.timestamp < start || (block.timestamp <= submitDeadline && s.submittedCount < s.joinedCount)) {
-            revert JobMarket.SubmissionsStillOpen(submitDeadline);
+            revert IJobMarketErrors.SubmissionsStillOpen(submitDeadline);
         }
         uint256 finalizeDeadline = submitDeadline + c.finalizeWindow;
-        if (block.timestamp > finalizeDeadline) revert JobMarket.FinalizationClosed(finalizeDeadline, block.timestamp);
+        if (block.timestamp > finalizeDeadline) revert IJobMarketErrors.FinalizationClosed(finalizeDeadline, block.timestamp);
         return c.n;
     }
 
@@ -151,14 +152,14 @@ library RoundSettlement {
         returns (uint256 flags, uint64 presence)
     {
         uint256 words = (n + 4) / 5;
-        if (f.scoreWords.length != words) revert JobMarket.LengthMismatch(f.scoreWords.length, words);
-        if (f.roster.length != n) revert JobMarket.LengthMismatch(f.roster.length, n);
-        if (_calldataRosterHash(f.roster) != j.s.rosterHash) revert JobMarket.RosterMismatch();
+        if (f.scoreWords.length != words) revert IJobMarketErrors.LengthMismatch(f.scoreWords.length, words);
+        if (f.roster.length != n) revert IJobMarketErrors.LengthMismatch(f.roster.length, n);
+        if (_calldataRosterHash(f.roster) != j.s.rosterHash) revert IJobMarketErrors.RosterMismatch();
         uint64 submitted = j.s.submittedBits;
-        if (f.unavailableBits & ~submitted != 0) revert JobMarket.BadUnavailableBits(f.unavailableBits);
+        if (f.unavailableBits & ~submitted != 0) revert IJobMarketErrors.BadUnavailableBits(f.unavailableBits);
         presence = submitted & ~f.unavailableBits;
-        if (f.inlierBits & ~presence != 0) revert JobMarket.BadInlierBits(f.inlierBits);
-        if (f.newModel == 0 || f.newModel >= SCALAR_FIELD) revert JobMarket.InvalidCommitment(f.newModel);
+        if (f.inlierBits & ~presence != 0) revert IJobMarketErrors.BadInlierBits(f.inlierBits);
+        if (f.newModel == 0 || f.newModel >= SCALAR_FIELD) revert IJobMarketErrors.InvalidCommitment(f.newModel);
         flags = uint256(presence) | (uint256(f.inlierBits) << 64);
     }
 
@@ -185,7 +186,7 @@ library RoundSettlement {
         s.submittedCount = 0;
         if (round + 1 == j.c.rounds) s.status = JobMarket.Status.Completed;
         $.roundHash[jobId][round] = keccak256(abi.encode(f.unavailableBits, nowTs, f.scoreWords));
-        emit JobMarket.RoundFinalized(
+        emit IJobMarketEvents.RoundFinalized(
             jobId, round, oldModel, f.newModel, flags, f.unavailableBits, nowTs, f.scoreWords, total, allocated
         );
     }
@@ -225,7 +226,7 @@ library RoundSettlement {
         for (uint256 k; k < words; ++k) {
             uint256 w = f.scoreWords[k];
             uint256 inWord = n - 5 * k < 5 ? n - 5 * k : 5;
-            if (w >> (SCORE_BITS * inWord) != 0) revert JobMarket.ScoreWordOutOfRange(k);
+            if (w >> (SCORE_BITS * inWord) != 0) revert IJobMarketErrors.ScoreWordOutOfRange(k);
             indices[2 + k] = 4 + n + k;
             values[2 + k] = w;
         }
@@ -240,7 +241,7 @@ library RoundSettlement {
             acc[1] = s.accY;
         }
         if (!j.c.verifier.verifyProofWithPartialInputs(f.proof, acc, indices, values)) {
-            revert JobMarket.InvalidProof();
+            revert IJobMarketErrors.InvalidProof();
         }
     }
 
@@ -255,7 +256,7 @@ library RoundSettlement {
         unchecked {
             for (uint256 i; i < n; ++i) {
                 uint256 sc = (words[i / 5] >> (SCORE_BITS * (i % 5))) & SCORE_MASK;
-                if (sc != 0 && (inliers >> i) & 1 == 0) revert JobMarket.ScoreOfNonInlier(i);
+                if (sc != 0 && (inliers >> i) & 1 == 0) revert IJobMarketErrors.ScoreOfNonInlier(i);
                 total += sc; // at most 64 scores of 48 bits
             }
             if (total == 0) return (0, 0);
@@ -304,7 +305,7 @@ library RoundSettlement {
         pure
         returns (uint256 score, uint256 total)
     {
-        if (slot >= n) revert JobMarket.NothingToClaim(slot);
+        if (slot >= n) revert IJobMarketErrors.NothingToClaim(slot);
         for (uint256 i; i < n; ++i) {
             uint256 sc = (words[i / 5] >> (SCORE_BITS * (i % 5))) & SCORE_MASK;
             total += sc;
@@ -317,6 +318,6 @@ library RoundSettlement {
     function _ecAdd(uint256 ax, uint256 ay, uint256 bx, uint256 by) private view returns (uint256 x, uint256 y) {
         bool ok;
         (x, y, ok) = Bn254.add(ax, ay, bx, by);
-        if (!ok) revert JobMarket.InvalidCommitment(0);
+        if (!ok) revert IJobMarketErrors.InvalidCommitment(0);
     }
 }

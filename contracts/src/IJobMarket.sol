@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+// Only for the types `NotActive` and `JobCreated` carry. They stay declared in JobMarket: the ABI
+// names a struct or enum after the contract that declares it (`struct JobMarket.JobParams`), and
+// the Rust bindings alloy generates from the ABI (`JobMarket::JobParams`) must not change.
+import {JobMarket} from "./JobMarket.sol";
+
+/// @title IJobMarketErrors
+/// @notice The custom errors of JobMarket, declared once here (as OpenZeppelin's `IERC6093`
+///         declares `IERC20Errors`) so that the internal libraries raising them
+///         (market/JobEscrow.sol, market/RoundSettlement.sol, market/JobLiveness.sol,
+///         market/MarketStorage.sol) and JobMarket itself find them in one place. Each error is
+///         part of JobMarket's ABI because JobMarket's code raises it.
+/// @dev Raise them as `revert IJobMarketErrors.Name(...)`; match them in tests as
+///      `IJobMarketErrors.Name.selector`. JobMarket does not inherit this interface: it needs
+///      `JobMarket.Status`, and solc requires a base contract to be defined before the contract
+///      deriving from it, which the resulting circular import cannot guarantee. An error
+///      declared here but raised nowhere would therefore drop out of JobMarket's ABI, and
+///      `node contracts/scripts/abi.js --check` would report it. Time arguments named `now_`
+///      are `block.timestamp` at the revert.
+interface IJobMarketErrors {
+    // ------------------------------------------------------------ deployment and governance
+
+    /// @notice A required address is zero: the registry or the governor given to the
+    ///         constructor, or the aggregator or the verifier of a new job (`createJob`).
+    error ZeroAddress();
+
+    /// @notice `setVerifierApproval` was called by someone other than the governor.
+    /// @param caller The caller.
+    error NotGovernor(address caller);
+
+    // ------------------------------------------------------------ job terms (createJob)
+
+    /// @notice `createJob` with a zero budget.
+    error ZeroBudget();
+
+    /// @notice `createJob` with a verifier the governor has not approved (or has revoked).
+    /// @param verifier The verifier given in the job's terms.
+    error VerifierNotApproved(address verifier);
+
+    /// @notice `createJob` with a budget smaller than the number of rounds (a round's budget,
+    ///         `budget / rounds`, would be 0).
+    /// @param budget The budget.
+    /// @param rounds The number of rounds.
+    error BudgetTooSmall(uint256 budget, uint256 rounds);
+
+    /// @notice `createJob` with 0 trainer slots or more than 64 (slot bitmaps are uint64).
+    /// @param trainers The number of slots asked for.
+    error InvalidSlots(uint256 trainers);
+
+    /// @notice `createJob` with a bound on malicious trainers that is not below the number of
+    ///         slots.
+    /// @param maxMalicious The bound f.
+    /// @param trainers The number of slots n.
+    error InvalidMaxMalicious(uint256 maxMalicious, uint256 trainers);
+
+    /// @notice `createJob` with 0 rounds.
+    error InvalidRounds();
+
+    /// @notice `createJob` with a zero submission or finalization window.
+    error InvalidWindow();
+
+    /// @notice `createJob` with a start time that is not in the future.
+    /// @param startTime The start time given.
+    /// @param now_ The current time.
+    error StartInPast(uint256 startTime, uint256 now_);
+
+    /// @notice `createJob` with a verifier whose number of public inputs is not the round's
+    ///         layout for n slots (4 + n + ceil(n/5)).
+    /// @param verifierInputs The verifier's `N_PUBLIC`.
+    /// @param expected The number of public inputs of a round with the job's n.
+    error ShapeMismatch(uint256 verifierInputs, uint256 expected);
+
+    /// @notice `createJob` with a learning-rate schedule that reaches 0: `rounds * lrDecay`
+    ///         must stay below `lr` (the last round's next lr is `lr - rounds * lrDecay`).
+    error InvalidLearningRate();
+
+    /// @notice A commitment is not a non-zero element of the BN254 scalar field: the initial
+    ///         model (`createJob`), an update (`submitUpdate`) or the new model
+    ///         (`finalizeRound`). Also raised with 0 if the ecAdd precompile rejects a point of
+    ///         the accumulator, which an approved verifier's `inputPoint` never produces.
+    /// @param commitment The offending value.
+    error InvalidCommitment(uint256 commitment);
+
+    // ------------------------------------------------------------ payments in and out
+
+    /// @notice The ETH sent does not match: an ETH job's budget, bond or stake must be sent
+    ///         exactly; an ERC-20 job's calls must send no ETH.
+    /// @param sent `msg.value`.
+    /// @param expected What the call must send.
+    error WrongValue(uint256 sent, uint256 expected);
+
+    /// @notice An ERC-20 transfer into the market delivered another amount than asked
+    ///         (fee-on-transfer and similar tokens are refused).
+    /// @param received What the market's balance grew by.
+    /// @param expected The amount transferred.
+    error UnsupportedToken(uint256 received, uint256 expected);
+
+    /// @notice `withdraw` with nothing owed to the caller in that token.
+    error NothingToWithdraw();
+
+    /// @notice `withdraw` of ETH: the call to the caller failed.
+    error TransferFailed();
+
+    // ------------------------------------------------------------ jobs, roles and membership
+
+    /// @notice No job has this id (ids are 1 .. jobCount).
+    /// @param jobId The id given.
+    error UnknownJob(uint256 jobId);
+
+    /// @notice The job is not `Active` (it completed, expired or was cancelled).
+    /// @param jobId The job.
+    /// @param status Its status.
+    error NotActive(uint256 jobId, JobMarket.Status status);
+
+    /// @notice An owner-only call (`cancel`, `recover`) by someone else.
+    /// @param caller The caller.
+    error NotOwner(address caller);
+
+    /// @notice An aggregator-only call (`postBond`, `finalizeRound`) by someone else.
+    /// @param caller The caller.
+    error NotAggregator(address caller);
+
+    /// @notice `submitUpdate` or `leave` by an account without a live stake in the job.
+    /// @param caller The caller.
+    error NotTrainer(address caller);
+
+    /// @notice `join` by a trainer that already holds a slot of the job.
+    /// @param trainer The caller.
+    error AlreadyJoined(address trainer);
+
+    /// @notice `join` when every slot of the job is taken.
+    /// @param jobId The job.
+    error JobFull(uint256 jobId);
+
+    /// @notice `postBond` or `join` at or after the job's start time, or `cancel` then once the
+    ///         aggregator has posted its bond.
+    /// @param jobId The job.
+    error AlreadyStarted(uint256 jobId);
+
+    /// @notice `postBond` a second time.
+    /// @param jobId The job.
+    error BondAlreadyPosted(uint256 jobId);
+
+    /// @notice `submitUpdate` while the aggregator has not posted its bond (no round runs
+    ///         without it).
+    /// @param jobId The job.
+    error BondNotPosted(uint256 jobId);
+
+    /// @notice `leave` from an active job after its start time (stakes are locked while the job
+    ///         runs).
+    /// @param jobId The job.
+    error LeaveNotAllowed(uint256 jobId);
+
+    // ------------------------------------------------------------ submissions
+
+    /// @notice The round given is not the job's current round.
+    /// @param given The round given.
+    /// @param current The current round.
+    error WrongRound(uint256 given, uint256 current);
+
+    /// @notice `submitUpdate` before the round opens.
+    /// @param opensAt When the round opens (its `roundStart`).
+    /// @param now_ The current time.
+    error RoundNotOpen(uint256 opensAt, uint256 now_);
+
+    /// @notice `submitUpdate` after the round's submission window.
+    /// @param deadline The end of the submission window.
+    /// @param now_ The current time.
+    error SubmissionClosed(uint256 deadline, uint256 now_);
+
+    /// @notice `submitUpdate` a second time in the same round.
+    /// @param slot The caller's slot.
+    error AlreadySubmitted(uint256 slot);
+
+    // ------------------------------------------------------------ finalization
+
+    /// @notice `finalizeRound` before the round opened, or inside the submission window while
+    ///         some joined trainer has not submitted yet.
+    /// @param deadline The end of the submission window.
+    error SubmissionsStillOpen(uint256 deadline);
+
+    /// @notice `finalizeRound` after the finalization window (the round can only be expired).
+    /// @param deadline The end of the finalization window.
+    /// @param now_ The current time.
+    error FinalizationClosed(uint256 deadline, uint256 now_);
+
+    /// @notice `finalizeRound` with `scoreWords` not of ceil(n/5) words or a
+    ///         roster not of n addresses.
+    /// @param given The length given.
+    /// @param expected The length expected.
+    error LengthMismatch(uint256 given, uint256 expected);
+
+    /// @notice `finalizeRound` with a roster whose hash is not the job's stored roster hash.
+    error RosterMismatch();
+
+    /// @notice `finalizeRound` declares unavailable a slot that did not submit this round.
+    /// @param bits The unavailable bits given.
+    error BadUnavailableBits(uint64 bits);
+
+    /// @notice `finalizeRound` declares an inlier a slot that is not present (did not submit,
+    ///         or was declared unavailable).
+    /// @param bits The inlier bits given.
+    error BadInlierBits(uint64 bits);
+
+    /// @notice A score word has bits set above its scores (beyond 48 bits per score of the
+    ///         slots it holds), which the verifier would reduce modulo r.
+    /// @param index The word's index in `scoreWords`.
+    error ScoreWordOutOfRange(uint256 index);
+
+    /// @notice `finalizeRound` gives a non-zero score to a slot that is not an inlier.
+    /// @param slot The slot.
+    error ScoreOfNonInlier(uint256 slot);
+
+    /// @notice The job's verifier rejected the proof with the round's public inputs.
+    error InvalidProof();
+
+    // ------------------------------------------------------------ claims, disputes, liveness
+
+    /// @notice `claim` or `dispute` of a round that is not finalized, or with an outcome that is
+    ///         not the one `RoundFinalized` logged (its hash differs from the stored one).
+    /// @param jobId The job.
+    /// @param round The round.
+    error UnknownOutcome(uint256 jobId, uint256 round);
+
+    /// @notice `claim` of a slot already claimed in that round, or `dispute` of a slot already
+    ///         disputed in that round.
+    /// @param slot The slot.
+    error AlreadySettled(uint256 slot);
+
+    /// @notice `claim` of a slot that scored 0 in the round, or of a slot >= n.
+    /// @param slot The slot.
+    error NothingToClaim(uint256 slot);
+
+    /// @notice `dispute` of a slot the round's outcome does not declare unavailable.
+    /// @param slot The slot.
+    error SlotNotUnavailable(uint256 slot);
+
+    /// @notice `dispute` after the round's dispute window.
+    /// @param deadline The end of the dispute window (finalization time + `disputeWindow`).
+    /// @param now_ The current time.
+    error DisputeWindowClosed(uint256 deadline, uint256 now_);
+
+    /// @notice `dispute` with a signature that does not recover to the job's aggregator over the
+    ///         slot's upload receipt.
+    /// @param signer The recovered signer (address(0) for a malformed signature).
+    error InvalidReceipt(address signer);
+
+    /// @notice Nothing of the aggregator's bond is left to move: a `dispute` whose slash
+    ///         (bond / n, at most what is held) is 0, or `releaseBond` with nothing held.
+    /// @param jobId The job.
+    error NothingToSlash(uint256 jobId);
+
+    /// @notice `expireRound` before the round's finalization deadline.
+    /// @param deadline The end of the finalization window.
+    /// @param now_ The current time.
+    error DeadlineNotPassed(uint256 deadline, uint256 now_);
+
+    /// @notice `recover` while the job is active, or `releaseBond` of a job that did not complete.
+    /// @param jobId The job.
+    error NotEnded(uint256 jobId);
+
+    /// @notice `recover` when the job's unallocated budget is 0.
+    /// @param jobId The job.
+    error NothingToRecover(uint256 jobId);
+
+    /// @notice `releaseBond` before the dispute window of the job's last round has passed.
+    /// @param until The end of that dispute window.
+    error BondLocked(uint256 until);
+}
+
+/// @title IJobMarketEvents
+/// @notice The events of JobMarket, declared once here so that the internal libraries emitting
+///         them need not import the contract that uses them. Each event is part of JobMarket's
+///         ABI because JobMarket's code emits it (not inherited, for the reason given on
+///         `IJobMarketErrors`). Every state change a participant acts on is logged; balances
+///         owed are credited by the calls whose events carry the amount and paid out as
+///         `Withdrawn`.
+/// @dev Emit them as `emit IJobMarketEvents.Name(...)`.
+interface IJobMarketEvents {
+    /// @notice `createJob`: a job was created and its whole budget escrowed.
+    /// @param jobId The new job's id.
+    /// @param owner The job's owner (the caller).
+    /// @param aggregator The aggregator that must post the bond and finalize rounds.
+    /// @param params The job's fixed terms, as given.
+    /// @param roundBudget The budget of each round, `budget / rounds` (the remainder stays in
+    ///        escrow and can be recovered when the job ends).
+    event JobCreated(
+        uint256 indexed jobId,
+        address indexed owner,
+        address indexed aggregator,
+        JobMarket.JobParams params,
+        uint256 roundBudget
+    );
+
+    /// @notice `setVerifierApproval`: the governor approved or revoked a verifier for new jobs.
+    /// @param verifier The verifier contract.
+    /// @param approved Whether new jobs may use it.
+    event VerifierApproval(address indexed verifier, bool approved);
+
+    /// @notice `postBond`: the aggregator accepted the job and its bond is held.
+    /// @param jobId The job.
+    /// @param aggregator The aggregator.
+    /// @param bond The amount held.
+    event BondPosted(uint256 indexed jobId, address indexed aggregator, uint256 bond);
+
+    /// @notice `join`: a trainer took a slot and its stake is held.
+    /// @param jobId The job.
+    /// @param trainer The trainer.
+    /// @param slot Its slot (the lowest free one).
+    /// @param stake The amount held.
+    event Joined(uint256 indexed jobId, address indexed trainer, uint256 slot, uint256 stake);
+
+    /// @notice `leave`: a trainer's stake was credited back to it (withdrawable); before the
+    ///         first round its slot is freed too.
+    /// @param jobId The job.
+    /// @param trainer The trainer.
+    /// @param slot Its slot.
+    /// @param stakeReturned The amount credited.
+    event Left(uint256 indexed jobId, address indexed trainer, uint256 slot, uint256 stakeReturned);
+
+    /// @notice `submitUpdate`: a trainer committed to its update for a round.
+    /// @param jobId The job.
+    /// @param round The round.
+    /// @param slot The trainer's slot.
+    /// @param trainer The trainer.
+    /// @param commitment The update's commitment (public input C_slot).
+    /// @param blobRef Where the aggregator fetches the update (opaque to the contract).
+    event UpdateSubmitted(
+        uint256 indexed jobId,
+        uint256 indexed round,
+        uint256 slot,
+        address indexed trainer,
+        uint256 commitment,
+        bytes32 blobRef
+    );
+
+    /// @notice `finalizeRound`: a round was proven and its budget allocated; the job moves to
+    ///         the next round (or completes). Its context is `context(jobId, round)`. Claims and
+    ///         disputes restate (unavailableBits, finalizedAt, scoreWords).
+    /// @param jobId The job.
+    /// @param round The finalized round.
+    /// @param model C(w), the model the round started from.
+    /// @param newModel C(w'), the model it produced.
+    /// @param flags The flags public input: presence bit i | inlier bit 64 + i.
+    /// @param unavailableBits Slots that submitted but were declared unavailable.
+    /// @param finalizedAt The finalization time; the dispute window runs from it.
+    /// @param scoreWords The scores, 5 per word, score i at bits 48 * (i % 5) of word
+    ///        i / 5.
+    /// @param totalScore The sum of the scores.
+    /// @param allocated The part of the round budget allocated to trainers (the rounding dust
+    ///        stays in escrow).
+    event RoundFinalized(
+        uint256 indexed jobId,
+        uint256 indexed round,
+        uint256 model,
+        uint256 newModel,
+        uint256 flags,
+        uint64 unavailableBits,
+        uint40 finalizedAt,
+        uint256[] scoreWords,
+        uint256 totalScore,
+        uint256 allocated
+    );
+
+    /// @notice `claim`: a slot's share of a finalized round was credited to its trainer.
+    /// @param jobId The job.
+    /// @param round The round.
+    /// @param slot The slot.
+    /// @param trainer The slot's trainer, who receives the amount.
+    /// @param amount `roundBudget * score / totalScore`, now withdrawable.
+    event Claimed(uint256 indexed jobId, uint256 indexed round, uint256 slot, address indexed trainer, uint256 amount);
+
+    /// @notice `expireRound`: nobody finalized the round in time and the job ended.
+    /// @param jobId The job.
+    /// @param round The expired round.
+    /// @param refunded The round's budget, credited to the owner.
+    /// @param bondSlashed The bond held, split among the round's submitters (the first one gets
+    ///        the dust), or credited to the owner if nobody submitted.
+    /// @param submittedBits The slots that submitted in the round.
+    event RoundExpired(
+        uint256 indexed jobId, uint256 indexed round, uint256 refunded, uint256 bondSlashed, uint64 submittedBits
+    );
+
+    /// @notice `cancel`: the owner cancelled the job; its escrow was credited to the owner (and
+    ///         a posted bond back to the aggregator, not logged separately); stakes are freed
+    ///         (`leave`).
+    /// @param jobId The job.
+    /// @param refunded The escrow credited to the owner.
+    event JobCancelled(uint256 indexed jobId, uint256 refunded);
+
+    /// @notice `recover`: the owner took back the unallocated budget of an ended job.
+    /// @param jobId The job.
+    /// @param owner The owner.
+    /// @param amount The amount credited.
+    event Recovered(uint256 indexed jobId, address indexed owner, uint256 amount);
+
+    /// @notice `releaseBond`: what is left of the bond was credited back to the aggregator.
+    /// @param jobId The job.
+    /// @param aggregator The aggregator.
+    /// @param amount The amount credited.
+    event BondReleased(uint256 indexed jobId, address indexed aggregator, uint256 amount);
+
+    /// @notice `dispute`: a trainer proved with the aggregator's receipt that its update was
+    ///         received although its slot was declared unavailable.
+    /// @param jobId The job.
+    /// @param round The round.
+    /// @param slot The slot.
+    /// @param trainer The slot's trainer, who receives the slash.
+    /// @param slashed The amount moved from the bond to the trainer (bond / n, at most what was
+    ///        left).
+    event Disputed(
+        uint256 indexed jobId, uint256 indexed round, uint256 slot, address indexed trainer, uint256 slashed
+    );
+
+    /// @notice `withdraw`: everything owed to an account in a token was paid out.
+    /// @param token The token (address(0) for ETH).
+    /// @param account The account paid.
+    /// @param amount The amount paid.
+    event Withdrawn(address indexed token, address indexed account, uint256 amount);
+}
