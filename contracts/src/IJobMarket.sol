@@ -67,7 +67,7 @@ interface IJobMarketErrors {
     error StartInPast(uint256 startTime, uint256 now_);
 
     /// @notice `createJob` with a verifier whose number of public inputs is not the round's
-    ///         layout for n slots (4 + n + ceil(n/5)).
+    ///         layout for n slots (`PublicInputs.count(n)`, 4 + n + ceil(n/5)).
     /// @param verifierInputs The verifier's `N_PUBLIC`.
     /// @param expected The number of public inputs of a round with the job's n.
     error ShapeMismatch(uint256 verifierInputs, uint256 expected);
@@ -186,7 +186,7 @@ interface IJobMarketErrors {
     /// @param now_ The current time.
     error FinalizationClosed(uint256 deadline, uint256 now_);
 
-    /// @notice `finalizeRound` with `scoreWords` not of ceil(n/5) words or a
+    /// @notice `finalizeRound` with `scoreWords` not of `PublicInputs.scoreWords(n)` words or a
     ///         roster not of n addresses.
     /// @param given The length given.
     /// @param expected The length expected.
@@ -204,7 +204,7 @@ interface IJobMarketErrors {
     /// @param bits The inlier bits given.
     error BadInlierBits(uint64 bits);
 
-    /// @notice A score word has bits set above its scores (beyond 48 bits per score of the
+    /// @notice A score word has bits set above its scores (beyond `SCORE_BITS` per score of the
     ///         slots it holds), which the verifier would reduce modulo r.
     /// @param index The word's index in `scoreWords`.
     error ScoreWordOutOfRange(uint256 index);
@@ -346,8 +346,9 @@ interface IJobMarketEvents {
     /// @param flags The flags public input: presence bit i | inlier bit 64 + i.
     /// @param unavailableBits Slots that submitted but were declared unavailable.
     /// @param finalizedAt The finalization time; the dispute window runs from it.
-    /// @param scoreWords The scores, 5 per word, score i at bits 48 * (i % 5) of word
-    ///        i / 5.
+    /// @param scoreWords The scores, `SCORES_PER_WORD` per word, score i at bits
+    ///        `SCORE_BITS * (i % SCORES_PER_WORD)` of word `i / SCORES_PER_WORD`
+    ///        (market/PublicInputs.sol).
     /// @param totalScore The sum of the scores.
     /// @param allocated The part of the round budget allocated to trainers (the rounding dust
     ///        stays in escrow).

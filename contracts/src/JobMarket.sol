@@ -18,7 +18,9 @@ import {JobLiveness} from "./market/JobLiveness.sol";
 ///         round with a proof. Round budgets are split pro rata to proven scores; payments are
 ///         pull-based (`claim` credits, `withdraw` pays).
 /// @dev Public inputs of a round (prover/src/round/public_inputs.rs), n = trainer slots:
-///      [0] context, [1] C(w), [2] C(w'), [3..3+n) C_i, [3+n] flags, [4+n..) scores (5 per word).
+///      [0] context, [1] C(w), [2] C(w'), [3..3+n) C_i, [3+n] flags, [4+n..) scores (5 per word);
+///      named once for the contracts and tests in market/PublicInputs.sol (`SCORES_PER_WORD`,
+///      `SCORE_BITS`, `INLIER_FLAG_OFFSET`, the `CTX_*` offsets, `PublicInputs.scoreWords(n)`...).
 ///      Gas plan: the terms of the context, C(w) and every C_i are folded into an accumulator at
 ///      submission time (paid by the trainers, via `verifier.inputPoint` and ecAdd), so that
 ///      `finalizeRound` only passes C(w'), flags and the score words to the verifier.
@@ -75,7 +77,7 @@ contract JobMarket is ReentrancyGuard, EIP712 {
         uint256 newModel;
         uint64 inlierBits;
         uint64 unavailableBits;
-        uint256[] scoreWords; // ceil(n/5) words, score i at bits 48*(i%5) of word i/5
+        uint256[] scoreWords; // PublicInputs.scoreWords(n) words, score i at bits 48*(i%5) of word i/5
         address[] roster; // slot owners, checked against the stored roster hash
         uint256[8] proof;
     }
@@ -179,7 +181,6 @@ contract JobMarket is ReentrancyGuard, EIP712 {
         $.approvedVerifier[verifier] = approved;
         emit IJobMarketEvents.VerifierApproval(verifier, approved);
     }
-
 
     // ---------------------------------------------------------------- job setup
 
@@ -307,7 +308,8 @@ contract JobMarket is ReentrancyGuard, EIP712 {
     /// @param jobId The job.
     /// @param round The round.
     /// @return The context: job (bits 0..64) | round (64..96) | f (96..104) | tau (104..136) |
-    ///         lr (136..168) | next lr (168..200) | dup_tol (200..232).
+    ///         lr (136..168) | next lr (168..200) | dup_tol (200..232) (the `CTX_*` offsets of
+    ///         market/PublicInputs.sol, after the prover's `CONTEXT_LAYOUT`).
     function context(uint256 jobId, uint256 round) public view returns (uint256) {
         return RoundSettlement.context($.jobs[jobId].c, jobId, round);
     }
@@ -375,7 +377,8 @@ contract JobMarket is ReentrancyGuard, EIP712 {
         return $.roundHash[jobId][round];
     }
 
-    /// @notice Claimed (bit i) and disputed (bit 64 + i) slots of a finalized round.
+    /// @notice Claimed (bit i) and disputed (bit 64 + i, `DISPUTED_OFFSET` in MarketStorage.sol)
+    ///         slots of a finalized round.
     function settledBits(uint256 jobId, uint256 round) external view returns (uint256) {
         return $.settledBits[jobId][round];
     }

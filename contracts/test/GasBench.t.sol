@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {vm} from "./utils/Vm.sol";
 import {MarketBase, RoundFixture, VerifierArgs} from "./utils/MarketBase.sol";
 import {JobMarket} from "../src/JobMarket.sol";
+import {PublicInputs} from "../src/market/PublicInputs.sol";
 import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
 import {IRoundVerifier} from "../src/IRoundVerifier.sol";
 import {RoundVerifier} from "../src/RoundVerifier.sol";
@@ -95,7 +96,7 @@ contract GasBench is MarketBase {
         uint256 before = gasleft();
         RoundVerifier v = new RoundVerifier(a.alpha, a.beta, a.gamma, a.delta, a.ic);
         uint256 exec = before - gasleft();
-        require(v.N_PUBLIC() == 16, "deployed");
+        require(v.N_PUBLIC() == PublicInputs.count(10), "deployed");
         emit log_named_uint("generic_verifier_deploy_exec_10", exec);
     }
 

@@ -143,7 +143,9 @@ contract JobMarketEscrowTest is MockMarketBase {
         p.token = address(token);
         vm.startPrank(owner);
         token.approve(address(market), BUDGET);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.UnsupportedToken.selector, BUDGET - BUDGET / 100, BUDGET));
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarketErrors.UnsupportedToken.selector, BUDGET - BUDGET / 100, BUDGET)
+        );
         market.createJob(p);
         vm.stopPrank();
     }

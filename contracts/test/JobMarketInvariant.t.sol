@@ -5,6 +5,7 @@ import {vm} from "./utils/Vm.sol";
 import {Test} from "./utils/Test.sol";
 import {MockVerifier} from "./utils/Mocks.sol";
 import {JobMarket} from "../src/JobMarket.sol";
+import {PublicInputs, SCORE_BITS} from "../src/market/PublicInputs.sol";
 import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
 import {IRoundVerifier} from "../src/IRoundVerifier.sol";
 
@@ -203,11 +204,11 @@ contract MarketHandler {
         f.unavailableBits = unavailable & s.submittedBits & uint64(scoreSeed >> 200);
         uint64 presence = s.submittedBits & ~f.unavailableBits;
         f.inlierBits = (inliers % 4 == 1 ? inliers : ~uint64(0)) & presence;
-        f.scoreWords = new uint256[](1);
+        f.scoreWords = new uint256[](PublicInputs.scoreWords(N));
         uint256 dense = uint256(keccak256(abi.encode(scoreSeed)));
         for (uint256 i; i < N; ++i) {
             if ((f.inlierBits >> i) & 1 == 1) {
-                f.scoreWords[0] |= ((dense >> (16 * i)) & 0xFFFF) << (48 * i);
+                f.scoreWords[0] |= ((dense >> (16 * i)) & 0xFFFF) << (SCORE_BITS * i); // N < SCORES_PER_WORD
             }
         }
         f.roster = new address[](N);
@@ -232,7 +233,7 @@ contract MarketHandler {
         if (slotSeed % 8 != 0) {
             for (uint256 k; k < N; ++k) {
                 uint256 c = (slotSeed % N + k) % N;
-                if ((claimedBits[jobId][round] >> c) & 1 == 0 && (word >> (48 * c)) & 0xFFFF != 0) {
+                if ((claimedBits[jobId][round] >> c) & 1 == 0 && (word >> (SCORE_BITS * c)) & 0xFFFF != 0) {
                     slot = c;
                     break;
                 }

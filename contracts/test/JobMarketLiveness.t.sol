@@ -63,7 +63,9 @@ contract JobMarketLivenessTest is MockMarketBase {
         uint40 t = _finalize(jobId, 0, f);
         bytes memory sig = _receipt(AGG_KEY, jobId, 0, 1, market.commitments(jobId, 0, 1));
         vm.warp(t + WINDOW + 1);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.DisputeWindowClosed.selector, t + WINDOW, t + WINDOW + 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarketErrors.DisputeWindowClosed.selector, t + WINDOW, t + WINDOW + 1)
+        );
         market.dispute(jobId, 0, 1, outcome(f, t), sig);
     }
 

@@ -5,6 +5,7 @@ import {vm} from "./utils/Vm.sol";
 import {MarketBase, RoundFixture} from "./utils/MarketBase.sol";
 import {JobMarket} from "../src/JobMarket.sol";
 import {IJobMarketErrors, IJobMarketEvents} from "../src/IJobMarket.sol";
+import {CONTEXT_INPUT} from "../src/market/PublicInputs.sol";
 import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
 import {IRoundVerifier} from "../src/IRoundVerifier.sol";
 import {RoundVerifierDemo} from "../src/generated/RoundVerifierDemo.sol";
@@ -24,7 +25,7 @@ contract JobMarketProofTest is MarketBase {
             uint256 jobId = createEthJob(jobParams(f, deployVerifier(names[k]), address(0), 1));
             assertEq(jobId, 1, "fixture job id");
             assertEq(market.context(jobId, 0), f.context, "context");
-            assertEq(f.publicInputs[0], f.context, "fixture context input");
+            assertEq(f.publicInputs[CONTEXT_INPUT], f.context, "fixture context input");
         }
     }
 

@@ -5,6 +5,7 @@ import {vm} from "./utils/Vm.sol";
 import {MockMarketBase} from "./utils/MarketBase.sol";
 import {JobMarket} from "../src/JobMarket.sol";
 import {IJobMarketErrors, IJobMarketEvents} from "../src/IJobMarket.sol";
+import {SCORE_BITS, SCORE_MASK} from "../src/market/PublicInputs.sol";
 import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
 
 /// @notice Rounds of JobMarket (market/RoundSettlement.sol): submissions, finalization, allocation,
@@ -18,7 +19,9 @@ contract JobMarketSettlementTest is MockMarketBase {
     function test_SubmitUpdateReverts() public {
         uint256 jobId = _jobBeforeStart(2);
         vm.prank(trainers[0]);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.RoundNotOpen.selector, block.timestamp + 100, block.timestamp));
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarketErrors.RoundNotOpen.selector, block.timestamp + 100, block.timestamp)
+        );
         market.submitUpdate(jobId, 0, 1, 0);
         vm.warp(block.timestamp + 100);
         vm.startPrank(trainers[0]);
@@ -77,7 +80,9 @@ contract JobMarketSettlementTest is MockMarketBase {
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotAggregator.selector, address(this)));
         market.finalizeRound(jobId, 0, f);
         vm.startPrank(aggregator);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SubmissionsStillOpen.selector, block.timestamp + WINDOW));
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarketErrors.SubmissionsStillOpen.selector, block.timestamp + WINDOW)
+        );
         market.finalizeRound(jobId, 0, f);
         vm.warp(block.timestamp + WINDOW + 1);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.WrongRound.selector, 1, 0));
@@ -107,11 +112,11 @@ contract JobMarketSettlementTest is MockMarketBase {
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidCommitment.selector, 0));
         market.finalizeRound(jobId, 0, f);
         f = _fin(0x7, 0);
-        f.scoreWords[0] |= 1 << 192; // a fifth score in a word of four slots
+        f.scoreWords[0] |= 1 << (4 * SCORE_BITS); // a fifth score in a word of four slots
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.ScoreWordOutOfRange.selector, 0));
         market.finalizeRound(jobId, 0, f);
         f = _fin(0x3, 0);
-        f.scoreWords[0] |= 9 << 96; // slot 2 is an outlier with a score
+        f.scoreWords[0] |= 9 << (2 * SCORE_BITS); // slot 2 is an outlier with a score
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.ScoreOfNonInlier.selector, 2));
         market.finalizeRound(jobId, 0, f);
         mock.setAnswer(false);
@@ -215,14 +220,14 @@ contract JobMarketSettlementTest is MockMarketBase {
         uint256 total;
         for (uint256 i; i < N; ++i) {
             if ((inliers >> i) & 1 == 0) continue;
-            uint256 sc = bound(raw[i], 0, (1 << 48) - 1);
-            f.scoreWords[0] |= sc << (48 * i);
+            uint256 sc = bound(raw[i], 0, SCORE_MASK);
+            f.scoreWords[0] |= sc << (SCORE_BITS * i); // N < SCORES_PER_WORD: one word
             total += sc;
         }
         uint40 t = _finalize(jobId, 0, f);
         uint256 paid;
         for (uint256 i; i < N; ++i) {
-            uint256 sc = (f.scoreWords[0] >> (48 * i)) & ((1 << 48) - 1);
+            uint256 sc = (f.scoreWords[0] >> (SCORE_BITS * i)) & SCORE_MASK;
             if (sc == 0) continue;
             market.claim(jobId, 0, i, outcome(f, t));
             assertEq(market.owed(address(0), trainers[i]), (BUDGET * sc) / total, "share");

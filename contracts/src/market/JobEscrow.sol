@@ -6,6 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {JobMarket} from "../JobMarket.sol";
 import {IJobMarketErrors, IJobMarketEvents} from "../IJobMarket.sol";
 import {MarketStorage, MarketLookup, MAX_SLOTS, SCALAR_FIELD} from "./MarketStorage.sol";
+import {PublicInputs} from "./PublicInputs.sol";
 
 /// @dev JobMarket's money in and out and its membership: job creation with the escrowed budget,
 ///      the aggregator's bond, trainers joining and leaving with their stake, cancellation, and
@@ -148,8 +149,10 @@ library JobEscrow {
         if (p.startTime <= block.timestamp) revert IJobMarketErrors.StartInPast(p.startTime, block.timestamp);
         if (p.submitWindow == 0 || p.finalizeWindow == 0) revert IJobMarketErrors.InvalidWindow();
         if (uint256(p.rounds) * p.lrDecay >= p.lr) revert IJobMarketErrors.InvalidLearningRate();
-        if (p.initialModel == 0 || p.initialModel >= SCALAR_FIELD) revert IJobMarketErrors.InvalidCommitment(p.initialModel);
-        uint256 expected = 4 + uint256(p.trainers) + (uint256(p.trainers) + 4) / 5;
+        if (p.initialModel == 0 || p.initialModel >= SCALAR_FIELD) {
+            revert IJobMarketErrors.InvalidCommitment(p.initialModel);
+        }
+        uint256 expected = PublicInputs.count(p.trainers);
         uint256 got = p.verifier.N_PUBLIC();
         if (got != expected) revert IJobMarketErrors.ShapeMismatch(got, expected);
     }

@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {JobMarket} from "../JobMarket.sol";
 import {IJobMarketErrors, IJobMarketEvents} from "../IJobMarket.sol";
-import {MarketStorage, MarketLookup, MAX_SLOTS} from "./MarketStorage.sol";
+import {MarketStorage, MarketLookup, MAX_SLOTS, DISPUTED_OFFSET} from "./MarketStorage.sol";
 import {RoundSettlement} from "./RoundSettlement.sol";
 
 /// @dev JobMarket's disputes and liveness: data-availability disputes that slash the bond,
@@ -27,14 +27,18 @@ library JobLiveness {
     ) internal {
         JobMarket.Job storage j = $.job(jobId);
         RoundSettlement.checkOutcome($, jobId, round, o);
-        if (slot >= MAX_SLOTS || (o.unavailableBits >> slot) & 1 == 0) revert IJobMarketErrors.SlotNotUnavailable(slot);
+        if (slot >= MAX_SLOTS || (o.unavailableBits >> slot) & 1 == 0) {
+            revert IJobMarketErrors.SlotNotUnavailable(slot);
+        }
         uint256 deadline = uint256(o.finalizedAt) + j.c.disputeWindow;
         if (block.timestamp > deadline) revert IJobMarketErrors.DisputeWindowClosed(deadline, block.timestamp);
         uint256 settled = $.settledBits[jobId][round];
-        if ((settled >> (64 + slot)) & 1 == 1) revert IJobMarketErrors.AlreadySettled(slot);
+        if ((settled >> (DISPUTED_OFFSET + slot)) & 1 == 1) revert IJobMarketErrors.AlreadySettled(slot);
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
-        if (err != ECDSA.RecoverError.NoError || signer != j.c.aggregator) revert IJobMarketErrors.InvalidReceipt(signer);
-        $.settledBits[jobId][round] = settled | (1 << (64 + slot));
+        if (err != ECDSA.RecoverError.NoError || signer != j.c.aggregator) {
+            revert IJobMarketErrors.InvalidReceipt(signer);
+        }
+        $.settledBits[jobId][round] = settled | (1 << (DISPUTED_OFFSET + slot));
         (address trainer, uint256 slash) = _slash($, jobId, j, slot);
         emit IJobMarketEvents.Disputed(jobId, round, slot, trainer, slash);
     }

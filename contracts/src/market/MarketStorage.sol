@@ -8,12 +8,11 @@ import {IJobMarketErrors} from "../IJobMarket.sol";
 uint256 constant SCALAR_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
 /// @dev Fixed-point one of reliability observations.
 uint256 constant FIXED_ONE = 1e18;
-/// @dev A score word packs 5 scores of 48 bits.
-uint256 constant SCORE_BITS = 48;
-/// @dev Mask of one score in a score word.
-uint256 constant SCORE_MASK = (1 << 48) - 1;
-/// @dev Slot bitmaps are uint64.
+/// @dev Slot bitmaps are uint64 (and the flags public input has room for 64 presence bits,
+///      PublicInputs.sol's INLIER_FLAG_OFFSET).
 uint256 constant MAX_SLOTS = 64;
+/// @dev Bit offset of the disputed bits in `settledBits` (claimed bits start at bit 0).
+uint256 constant DISPUTED_OFFSET = 64;
 /// @dev Written by a round's first submitter so that finalization overwrites a warm, non-zero slot.
 bytes32 constant PENDING = bytes32(uint256(1));
 
@@ -35,7 +34,7 @@ struct MarketStorage {
     mapping(uint256 jobId => mapping(uint256 round => mapping(uint256 slot => uint256))) commitments;
     /// Hash of a finalized round's outcome (`PENDING` while submissions come in).
     mapping(uint256 jobId => mapping(uint256 round => bytes32)) roundHash;
-    /// Claimed (bit i) and disputed (bit 64 + i) slots of a finalized round.
+    /// Claimed (bit i) and disputed (bit DISPUTED_OFFSET + i) slots of a finalized round.
     mapping(uint256 jobId => mapping(uint256 round => uint256)) settledBits;
     /// Withdrawable balances: token (address(0) for ETH) => account => amount.
     mapping(address token => mapping(address account => uint256)) owed;

@@ -6,9 +6,23 @@ import {IRoundVerifier} from "../IRoundVerifier.sol";
 import {ReliabilityRegistry} from "../ReliabilityRegistry.sol";
 import {JobMarket} from "../JobMarket.sol";
 import {IJobMarketErrors, IJobMarketEvents} from "../IJobMarket.sol";
+import {MarketStorage, MarketLookup, FIXED_ONE, PENDING, SCALAR_FIELD} from "./MarketStorage.sol";
 import {
-    MarketStorage, MarketLookup, FIXED_ONE, PENDING, SCALAR_FIELD, SCORE_BITS, SCORE_MASK
-} from "./MarketStorage.sol";
+    PublicInputs,
+    CONTEXT_INPUT,
+    MODEL_INPUT,
+    NEW_MODEL_INPUT,
+    INLIER_FLAG_OFFSET,
+    SCORES_PER_WORD,
+    SCORE_BITS,
+    SCORE_MASK,
+    CTX_ROUND_OFFSET,
+    CTX_MAX_MALICIOUS_OFFSET,
+    CTX_TAU_OFFSET,
+    CTX_LR_OFFSET,
+    CTX_NEXT_LR_OFFSET,
+    CTX_DUP_TOL_OFFSET
+} from "./PublicInputs.sol";
 
 /// @dev JobMarket's rounds: submissions (folded into the verifier accumulator), proof-verified
 ///      finalization (allocation and reliability), and claims of the allocated shares. Internal
@@ -53,17 +67,21 @@ library RoundSettlement {
     ) internal {
         JobMarket.Job storage j = $.job(jobId);
         uint256 n = _checkFinalizer(jobId, round, j);
-        (uint256 flags, uint64 presence) = _checkClaims(j, f, n);
-        uint256 words = (n + 4) / 5;
+        uint256 words = PublicInputs.scoreWords(n);
+        (uint256 flags, uint64 presence) = _checkClaims(j, f, n, words);
         _verify(jobId, round, j, f, flags, words);
         uint256 total = _settle($, jobId, round, j, f, flags);
         _writeReliability(registry, f, presence, total, n);
     }
 
     /// @dev claim: credits a slot's share of a finalized round to its trainer.
-    function claim(MarketStorage storage $, uint256 jobId, uint32 round, uint256 slot, JobMarket.RoundOutcome calldata o)
-        internal
-    {
+    function claim(
+        MarketStorage storage $,
+        uint256 jobId,
+        uint32 round,
+        uint256 slot,
+        JobMarket.RoundOutcome calldata o
+    ) internal {
         JobMarket.Job storage j = $.job(jobId);
         checkOutcome($, jobId, round, o);
         uint256 settled = $.settledBits[jobId][round];
@@ -82,8 +100,9 @@ library RoundSettlement {
     function context(JobMarket.Config storage c, uint256 jobId, uint256 round) internal view returns (uint256) {
         uint256 lr = uint256(c.lr) - round * c.lrDecay;
         uint256 nextLr = uint256(c.lr) - (round + 1) * c.lrDecay;
-        return jobId | (round << 64) | (uint256(c.maxMalicious) << 96) | (uint256(c.tau) << 104) | (lr << 136)
-            | (nextLr << 168) | (uint256(c.dupTol) << 200);
+        return jobId | (round << CTX_ROUND_OFFSET) | (uint256(c.maxMalicious) << CTX_MAX_MALICIOUS_OFFSET)
+            | (uint256(c.tau) << CTX_TAU_OFFSET) | (lr << CTX_LR_OFFSET) | (nextLr << CTX_NEXT_LR_OFFSET)
+            | (uint256(c.dupTol) << CTX_DUP_TOL_OFFSET);
     }
 
     /// @dev Reverts with UnknownOutcome unless `o` is what RoundFinalized logged for the round.
@@ -112,13 +131,13 @@ library RoundSettlement {
     ) private {
         JobMarket.State storage s = j.s;
         IRoundVerifier verifier = j.c.verifier;
-        (uint256 x, uint256 y) = verifier.inputPoint(3 + slot, commitment);
+        (uint256 x, uint256 y) = verifier.inputPoint(PublicInputs.updateIndex(slot), commitment);
         uint256 cx;
         uint256 cy;
         if (s.submittedCount == 0) {
-            (cx, cy) = verifier.inputPoint(0, context(j.c, jobId, round));
+            (cx, cy) = verifier.inputPoint(CONTEXT_INPUT, context(j.c, jobId, round));
             (x, y) = _ecAdd(x, y, cx, cy);
-            (cx, cy) = verifier.inputPoint(1, s.model);
+            (cx, cy) = verifier.inputPoint(MODEL_INPUT, s.model);
             $.roundHash[jobId][round] = PENDING;
         } else {
             (cx, cy) = (s.accX, s.accY);
@@ -141,17 +160,18 @@ library RoundSettlement {
             revert IJobMarketErrors.SubmissionsStillOpen(submitDeadline);
         }
         uint256 finalizeDeadline = submitDeadline + c.finalizeWindow;
-        if (block.timestamp > finalizeDeadline) revert IJobMarketErrors.FinalizationClosed(finalizeDeadline, block.timestamp);
+        if (block.timestamp > finalizeDeadline) {
+            revert IJobMarketErrors.FinalizationClosed(finalizeDeadline, block.timestamp);
+        }
         return c.n;
     }
 
     /// @dev Shape and consistency checks of the claimed outputs; returns the flags input and presence.
-    function _checkClaims(JobMarket.Job storage j, JobMarket.Finalization calldata f, uint256 n)
+    function _checkClaims(JobMarket.Job storage j, JobMarket.Finalization calldata f, uint256 n, uint256 words)
         private
         view
         returns (uint256 flags, uint64 presence)
     {
-        uint256 words = (n + 4) / 5;
         if (f.scoreWords.length != words) revert IJobMarketErrors.LengthMismatch(f.scoreWords.length, words);
         if (f.roster.length != n) revert IJobMarketErrors.LengthMismatch(f.roster.length, n);
         if (_calldataRosterHash(f.roster) != j.s.rosterHash) revert IJobMarketErrors.RosterMismatch();
@@ -160,7 +180,7 @@ library RoundSettlement {
         presence = submitted & ~f.unavailableBits;
         if (f.inlierBits & ~presence != 0) revert IJobMarketErrors.BadInlierBits(f.inlierBits);
         if (f.newModel == 0 || f.newModel >= SCALAR_FIELD) revert IJobMarketErrors.InvalidCommitment(f.newModel);
-        flags = uint256(presence) | (uint256(f.inlierBits) << 64);
+        flags = uint256(presence) | (uint256(f.inlierBits) << INLIER_FLAG_OFFSET);
     }
 
     /// @dev Effects of a verified finalization; returns the total score.
@@ -219,22 +239,23 @@ library RoundSettlement {
         uint256 extra = empty ? 2 : 0;
         uint256[] memory indices = new uint256[](2 + words + extra);
         uint256[] memory values = new uint256[](2 + words + extra);
-        indices[0] = 2;
+        indices[0] = NEW_MODEL_INPUT;
         values[0] = f.newModel;
-        indices[1] = 3 + n;
+        indices[1] = PublicInputs.flagsIndex(n);
         values[1] = flags;
         for (uint256 k; k < words; ++k) {
             uint256 w = f.scoreWords[k];
-            uint256 inWord = n - 5 * k < 5 ? n - 5 * k : 5;
-            if (w >> (SCORE_BITS * inWord) != 0) revert IJobMarketErrors.ScoreWordOutOfRange(k);
-            indices[2 + k] = 4 + n + k;
+            if (w >> (SCORE_BITS * PublicInputs.scoresInWord(n, k)) != 0) {
+                revert IJobMarketErrors.ScoreWordOutOfRange(k);
+            }
+            indices[2 + k] = PublicInputs.scoreIndex(n, k);
             values[2 + k] = w;
         }
         uint256[2] memory acc;
         if (empty) {
-            indices[2 + words] = 0;
+            indices[2 + words] = CONTEXT_INPUT;
             values[2 + words] = context(j.c, jobId, round);
-            indices[3 + words] = 1;
+            indices[3 + words] = MODEL_INPUT;
             values[3 + words] = s.model;
         } else {
             acc[0] = s.accX;
@@ -255,13 +276,13 @@ library RoundSettlement {
         uint256[] calldata words = f.scoreWords; // length ceil(n/5), checked by _checkClaims
         unchecked {
             for (uint256 i; i < n; ++i) {
-                uint256 sc = (words[i / 5] >> (SCORE_BITS * (i % 5))) & SCORE_MASK;
+                uint256 sc = ((words[i / SCORES_PER_WORD] >> (SCORE_BITS * (i % SCORES_PER_WORD))) & SCORE_MASK);
                 if (sc != 0 && (inliers >> i) & 1 == 0) revert IJobMarketErrors.ScoreOfNonInlier(i);
                 total += sc; // at most 64 scores of 48 bits
             }
             if (total == 0) return (0, 0);
             for (uint256 i; i < n; ++i) {
-                uint256 sc = (words[i / 5] >> (SCORE_BITS * (i % 5))) & SCORE_MASK;
+                uint256 sc = ((words[i / SCORES_PER_WORD] >> (SCORE_BITS * (i % SCORES_PER_WORD))) & SCORE_MASK);
                 allocated += (roundBudget * sc) / total; // < 2^128 * 2^48; the sum is <= roundBudget
             }
         }
@@ -291,7 +312,9 @@ library RoundSettlement {
                 ids[k] = bytes32(uint256(uint160(roster[i])));
                 if (total != 0) {
                     // score <= total < 2^54, so score * 1e18 < 2^114
-                    obs[k] = (((words[i / 5] >> (SCORE_BITS * (i % 5))) & SCORE_MASK) * FIXED_ONE) / total;
+                    obs[k] =
+                        (((words[i / SCORES_PER_WORD] >> (SCORE_BITS * (i % SCORES_PER_WORD))) & SCORE_MASK)
+                                * FIXED_ONE) / total;
                 }
                 ++k;
             }
@@ -307,7 +330,7 @@ library RoundSettlement {
     {
         if (slot >= n) revert IJobMarketErrors.NothingToClaim(slot);
         for (uint256 i; i < n; ++i) {
-            uint256 sc = (words[i / 5] >> (SCORE_BITS * (i % 5))) & SCORE_MASK;
+            uint256 sc = ((words[i / SCORES_PER_WORD] >> (SCORE_BITS * (i % SCORES_PER_WORD))) & SCORE_MASK);
             total += sc;
             if (i == slot) score = sc;
         }

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {Test} from "./Test.sol";
 import {vm} from "./Vm.sol";
 import {JobMarket} from "../../src/JobMarket.sol";
+import {PublicInputs, SCORES_PER_WORD, SCORE_BITS} from "../../src/market/PublicInputs.sol";
 import {ReliabilityRegistry} from "../../src/ReliabilityRegistry.sol";
 import {IRoundVerifier} from "../../src/IRoundVerifier.sol";
 import {RoundVerifierN4} from "../../src/generated/RoundVerifierN4.sol";
@@ -186,10 +187,10 @@ abstract contract MarketBase is Test {
         for (uint256 i; i < f.n; ++i) {
             if (f.inliers[i]) fin.inlierBits |= uint64(1 << i);
         }
-        uint256 words = (f.n + 4) / 5;
+        uint256 words = PublicInputs.scoreWords(f.n);
         fin.scoreWords = new uint256[](words);
         for (uint256 k; k < words; ++k) {
-            fin.scoreWords[k] = f.publicInputs[4 + f.n + k];
+            fin.scoreWords[k] = f.publicInputs[PublicInputs.scoreIndex(f.n, k)];
         }
         fin.roster = trainers;
         // Element by element: a copy, not an alias of the fixture's proof.
@@ -252,14 +253,16 @@ abstract contract MockMarketBase is MarketBase {
         }
     }
 
-    /// @dev Scores 1..N for inliers in `inliers`, packed 5 per word.
+    /// @dev Scores 1..N for inliers in `inliers`, packed SCORES_PER_WORD per word.
     function _fin(uint64 inliers, uint64 unavailable) internal view returns (JobMarket.Finalization memory f) {
         f.newModel = 777;
         f.inlierBits = inliers;
         f.unavailableBits = unavailable;
-        f.scoreWords = new uint256[]((N + 4) / 5);
+        f.scoreWords = new uint256[](PublicInputs.scoreWords(N));
         for (uint256 i; i < N; ++i) {
-            if ((inliers >> i) & 1 == 1) f.scoreWords[i / 5] |= (i + 1) << (48 * (i % 5));
+            if ((inliers >> i) & 1 == 1) {
+                f.scoreWords[i / SCORES_PER_WORD] |= (i + 1) << (SCORE_BITS * (i % SCORES_PER_WORD));
+            }
         }
         f.roster = trainers;
     }

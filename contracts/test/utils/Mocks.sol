@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {PublicInputs} from "../../src/market/PublicInputs.sol";
 
 /// @dev A verifier that accepts whatever it is told to. Used ONLY where a real proof cannot reach
 ///      a path: rounds after round 0 (the prover fixtures are round-0 proofs), rounds with slots
@@ -13,7 +14,7 @@ contract MockVerifier {
     bool public answer = true;
 
     constructor(uint256 trainers) {
-        N_PUBLIC = 4 + trainers + (trainers + 4) / 5;
+        N_PUBLIC = PublicInputs.count(trainers);
     }
 
     function setAnswer(bool a) external {
