@@ -37,23 +37,34 @@ contract ReliabilityRegistry is AccessControl {
     /// @dev score | observations << 64 | lastUpdate << 128 (one slot per source).
     mapping(bytes32 id => uint256) internal records;
 
-    /// @notice An observation is above ONE.
+    /// @notice An observation is above ONE; raised by `update` and `updateBatch` (nothing of a
+    ///         batch is written).
     /// @param index Position in the batch (0 for a single update).
     /// @param observation The offending value.
     error ObservationOutOfRange(uint256 index, uint256 observation);
-    /// @notice The weight is 0 or above ONE.
+    /// @notice The weight is 0 or above ONE; raised by the constructor and `setWeight`.
     /// @param weight The offending value.
     error InvalidWeight(uint256 weight);
-    /// @notice `ids` and `observations` have different lengths.
+    /// @notice `updateBatch` with `ids` and `observations` of different lengths.
     /// @param ids Length of `ids`.
     /// @param observations Length of `observations`.
     error LengthMismatch(uint256 ids, uint256 observations);
 
-    /// @notice One source was updated.
+    /// @notice `update`: one observation was folded into one source's record.
+    /// @param id The source.
+    /// @param observation The observation, in [0, ONE].
+    /// @param score The source's score after the update, in [0, ONE].
+    /// @param observations The source's number of observations after the update.
     event ReliabilityUpdated(bytes32 indexed id, uint256 observation, uint256 score, uint256 observations);
-    /// @notice A batch was written: `observations[k]` was folded into `ids[k]`'s record.
+    /// @notice `updateBatch`: `observations[k]` was folded into `ids[k]`'s record, for every k,
+    ///         in order (one event for the batch; the new records are read with `getBatch`).
+    /// @param ids The sources, as given (an id may repeat).
+    /// @param observations The observations, in [0, ONE], one per id.
     event ReliabilityBatchUpdated(bytes32[] ids, uint256[] observations);
-    /// @notice The moving-average weight changed.
+    /// @notice The moving-average weight changed: set by the constructor (from 0) or by
+    ///         `setWeight`.
+    /// @param oldWeight The previous weight (0 at deployment).
+    /// @param newWeight The new weight, in (0, ONE].
     event WeightChanged(uint256 oldWeight, uint256 newWeight);
 
     /// @notice Deploys the registry.
@@ -129,6 +140,7 @@ contract ReliabilityRegistry is AccessControl {
         }
     }
 
+    /// @dev The record of a packed slot (score | observations << 64 | lastUpdate << 128).
     function _unpack(uint256 packed) internal pure returns (Record memory) {
         return Record(uint64(packed), uint64(packed >> 64), uint64(packed >> 128));
     }
@@ -150,6 +162,7 @@ contract ReliabilityRegistry is AccessControl {
         }
     }
 
+    /// @dev Reverts with InvalidWeight unless 0 < w <= ONE.
     function _checkWeight(uint256 w) internal pure {
         if (w == 0 || w > ONE) revert InvalidWeight(w);
     }
