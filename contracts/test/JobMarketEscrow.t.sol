@@ -54,13 +54,9 @@ contract JobMarketEscrowTest is MockMarketBase {
 
     function test_CreateJobEscrowsAnErc20() public {
         TestToken token = new TestToken();
-        token.mint(owner, BUDGET);
-        JobMarket.JobParams memory p = _params(2);
-        p.token = address(token);
-        vm.startPrank(owner);
-        token.approve(address(market), BUDGET);
+        JobMarket.JobParams memory p = _tokenParams(token, 2);
+        vm.prank(owner);
         uint256 jobId = market.createJob(p);
-        vm.stopPrank();
         assertEq(token.balanceOf(address(market)), BUDGET, "escrowed");
         // Stake and bond are in the job's token too.
         token.mint(aggregator, BOND);
@@ -137,17 +133,12 @@ contract JobMarketEscrowTest is MockMarketBase {
     }
 
     function test_CreateJobRefusesFeeOnTransferTokens() public {
-        FeeToken token = new FeeToken();
-        token.mint(owner, BUDGET);
-        JobMarket.JobParams memory p = _params(2);
-        p.token = address(token);
-        vm.startPrank(owner);
-        token.approve(address(market), BUDGET);
+        JobMarket.JobParams memory p = _tokenParams(new FeeToken(), 2);
+        vm.prank(owner);
         vm.expectRevert(
             abi.encodeWithSelector(IJobMarketErrors.UnsupportedToken.selector, BUDGET - BUDGET / 100, BUDGET)
         );
         market.createJob(p);
-        vm.stopPrank();
     }
 
     function test_CreateJobRevertsOnBadParams() public {
@@ -284,10 +275,7 @@ contract JobMarketEscrowTest is MockMarketBase {
         vm.prank(_trainer(0));
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotActive.selector, jobId, JobMarket.Status.Cancelled));
         market.join{value: STAKE}(jobId);
-        for (uint256 i; i < N; ++i) {
-            vm.prank(_trainer(i));
-            market.leave(jobId);
-        }
+        _leaveAll(jobId);
         vm.prank(owner);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NothingToRecover.selector, jobId));
         market.recover(jobId);

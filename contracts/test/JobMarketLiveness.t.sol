@@ -107,10 +107,7 @@ contract JobMarketLivenessTest is MockMarketBase {
         vm.prank(owner);
         market.recover(jobId);
         assertEq(market.owed(address(0), owner), BUDGET, "the rest recovered");
-        for (uint256 i; i < N; ++i) {
-            vm.prank(trainers[i]);
-            market.leave(jobId);
-        }
+        _leaveAll(jobId);
         _withdrawAll();
         assertEq(address(market).balance, 0, "everything paid out");
     }

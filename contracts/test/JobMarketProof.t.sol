@@ -159,10 +159,7 @@ contract JobMarketProofTest is MarketBase {
         RoundFixture memory f = loadFixture("n4");
         uint256 jobId = setUpJob(f, deployVerifier("n4"), 1);
         f.commitments[2] += 1;
-        submitAll(jobId, 0, f);
-        vm.prank(aggregator);
-        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
-        market.finalizeRound(jobId, 0, finalization(f));
+        _submitAndExpectInvalidProof(jobId, f);
     }
 
     function test_RejectsAProofForADifferentContext() public {
@@ -171,19 +168,9 @@ contract JobMarketProofTest is MarketBase {
         JobMarket.JobParams memory p = jobParams(f, v, address(0), 1);
         p.tau += 1; // the owner's hyper-parameters are not the proven ones
         uint256 jobId = createEthJob(p);
-        vm.prank(aggregator);
-        market.postBond{value: BOND}(jobId);
-        for (uint256 i; i < f.n; ++i) {
-            trainers.push(_trainer(i));
-            vm.deal(_trainer(i), 10 ether);
-            vm.prank(_trainer(i));
-            market.join{value: STAKE}(jobId);
-        }
+        bondAndJoinAll(jobId, f.n);
         vm.warp(block.timestamp + 100);
-        submitAll(jobId, 0, f);
-        vm.prank(aggregator);
-        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
-        market.finalizeRound(jobId, 0, finalization(f));
+        _submitAndExpectInvalidProof(jobId, f);
     }
 
     function test_RejectsTheWrongInitialModel() public {
@@ -191,10 +178,7 @@ contract JobMarketProofTest is MarketBase {
         f.model += 1;
         uint256 jobId = setUpJob(f, deployVerifier("n4"), 1);
         f.model -= 1;
-        submitAll(jobId, 0, f);
-        vm.prank(aggregator);
-        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
-        market.finalizeRound(jobId, 0, finalization(f));
+        _submitAndExpectInvalidProof(jobId, f);
     }
 
     function test_NextRoundStartsFromTheProvenModel() public {
@@ -258,5 +242,14 @@ contract JobMarketProofTest is MarketBase {
         x[7] += market.R();
         vm.expectRevert(abi.encodeWithSelector(RoundVerifierDemo.PublicInputNotInField.selector, 7));
         v.verifyProof(f.proof, x);
+    }
+
+    /// @dev The trainers submit `f`'s commitments in round 0; the aggregator's finalization with
+    ///      `f`'s outputs and proof must be refused by the verifier.
+    function _submitAndExpectInvalidProof(uint256 jobId, RoundFixture memory f) internal {
+        submitAll(jobId, 0, f);
+        vm.prank(aggregator);
+        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
+        market.finalizeRound(jobId, 0, finalization(f));
     }
 }

@@ -203,10 +203,7 @@ contract JobMarketSettlementTest is MockMarketBase {
         market.releaseBond(jobId);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NothingToSlash.selector, jobId));
         market.releaseBond(jobId);
-        for (uint256 i; i < N; ++i) {
-            vm.prank(trainers[i]);
-            market.leave(jobId);
-        }
+        _leaveAll(jobId);
         _withdrawAll();
         assertEq(address(market).balance, 0, "everything paid out, nothing twice");
     }

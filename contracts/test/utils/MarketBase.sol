@@ -12,7 +12,7 @@ import {RoundVerifierN10} from "../../src/generated/RoundVerifierN10.sol";
 import {RoundVerifierN16} from "../../src/generated/RoundVerifierN16.sol";
 import {RoundVerifierDemo} from "../../src/generated/RoundVerifierDemo.sol";
 import {RoundVerifier} from "../../src/RoundVerifier.sol";
-import {MockVerifier} from "./Mocks.sol";
+import {MockVerifier, TestToken} from "./Mocks.sol";
 
 /// @dev A proven round written by `fedproof prover export` (test/fixtures/round_*.json).
 struct RoundFixture {
@@ -272,6 +272,23 @@ abstract contract MockMarketBase is MarketBase {
         vm.prank(aggregator);
         market.finalizeRound(jobId, round, f);
         return uint40(block.timestamp);
+    }
+
+    /// @dev Trainers 0..N-1 (the slots `bondAndJoinAll` filled) leave the job.
+    function _leaveAll(uint256 jobId) internal {
+        for (uint256 i; i < N; ++i) {
+            vm.prank(_trainer(i));
+            market.leave(jobId);
+        }
+    }
+
+    /// @dev Job terms paid in `token`: BUDGET is minted to the owner and approved to the market.
+    function _tokenParams(TestToken token, uint32 rounds) internal returns (JobMarket.JobParams memory p) {
+        token.mint(owner, BUDGET);
+        vm.prank(owner);
+        token.approve(address(market), BUDGET);
+        p = _params(rounds);
+        p.token = address(token);
     }
 
     /// @dev Every trainer, the owner and the aggregator withdraw what they are owed in ETH.

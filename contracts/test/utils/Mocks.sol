@@ -46,13 +46,7 @@ contract TestToken is ERC20 {
 }
 
 /// @dev An ERC-20 that burns 1 % of every transfer: the market must refuse it.
-contract FeeToken is ERC20 {
-    constructor() ERC20("Fee", "FEE") {}
-
-    function mint(address to, uint256 amount) external {
-        _mint(to, amount);
-    }
-
+contract FeeToken is TestToken {
     function _update(address from, address to, uint256 value) internal override {
         if (from != address(0) && to != address(0)) {
             uint256 fee = value / 100;
