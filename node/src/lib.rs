@@ -1,9 +1,8 @@
-//! The fedproof node as a library: the chain client, blob storage, the marketplace roles and the
+//! The fedproof node as a library: the chain client, the marketplace roles and the
 //! end-to-end demo, shared by the `fedproof` binary and its integration tests.
 #![forbid(unsafe_code)]
 
 pub mod chain;
 pub mod demo;
 pub mod roles;
-pub mod storage;
 pub mod training;

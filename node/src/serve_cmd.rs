@@ -9,8 +9,8 @@ use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use clap::Args;
+use fedproof_storage::sealed::AggregatorKey;
 use fedproof_web_api::indexer::IndexerConfig;
-use fedproof_web_api::sealed::AggregatorKey;
 use fedproof_web_api::serve::{self, ServeConfig};
 
 /// Options of `fedproof serve`.

@@ -97,7 +97,7 @@ async fn trainers_deliver_through_the_intake_and_keep_receipts() {
             let view = h.view(&h.trainers[i], agg_view.id).await;
             assert_eq!(intakes[i].as_ref().and_then(|k| k.receipt(&view, s.round).expect("read")), Some(kept.clone()));
             // What the intake stored is the blob named on-chain.
-            let cid = fedproof_web_api::blobs::parse_cid(&kept.cid).expect("cid");
+            let cid = fedproof_storage::blobs::parse_cid(&kept.cid).expect("cid");
             assert!(h.storage.blobs().contains(&cid).await.expect("store"));
         }
     }

@@ -6,9 +6,9 @@ mod common;
 use alloy::primitives::{Address, U256};
 use common::{Harness, Synthetic, BOND, BUDGET, FINALIZE_WINDOW, SUBMIT_WINDOW, TRAINERS};
 use fedproof::roles::aggregator::{self, RoundReport};
-use fedproof::roles::job::status;
 use fedproof::roles::trainer::{self, Upload};
 use fedproof::roles::{audit, JobView};
+use fedproof_contracts::JobStatus;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
@@ -67,7 +67,7 @@ async fn a_full_job_pays_honest_trainers_and_passes_the_audit() {
         assert!(r.scores[..3].iter().all(|s| *s > 0));
     }
     let state = agg_view.state().await.expect("state");
-    assert_eq!(state.status, status::COMPLETED);
+    assert_eq!(state.status, JobStatus::Completed as u8);
     assert_eq!(state.round, 2);
     // The model after the last round is published and matches the chain.
     let last = agg_view.checked_model(&h.storage, 2, state.model).await.expect("model").expect("published");
@@ -89,11 +89,11 @@ async fn a_full_job_pays_honest_trainers_and_passes_the_audit() {
     // Updates are stored sealed to the aggregator: the stored bytes are no update, and only the
     // aggregator's key opens them.
     for ev in agg_view.submitted_events(0).await.expect("events") {
-        let cid = fedproof_web_api::blobs::cid_from_ref(ev.blobRef.0);
+        let cid = fedproof_storage::blobs::cid_from_ref(ev.blobRef.0);
         let stored = h.storage.blobs().get(&cid).await.expect("stored");
-        assert!(fedproof_web_api::codec::UpdateBlob::decode(&stored).is_err(), "slot {} is plaintext", ev.slot);
+        assert!(fedproof_storage::codec::UpdateBlob::decode(&stored).is_err(), "slot {} is plaintext", ev.slot);
         assert!(h.storage.update(&h.sealing, ev.blobRef).await.is_ok());
-        let stranger = fedproof_web_api::sealed::AggregatorKey::generate();
+        let stranger = fedproof_storage::sealed::AggregatorKey::generate();
         assert!(h.storage.update(&stranger, ev.blobRef).await.is_err());
     }
 
@@ -160,7 +160,7 @@ async fn a_restarted_aggregator_resumes_without_double_submission() {
     spawn_aggregator(&h, agg_view.clone()).await.expect("task").expect("aggregator");
     finish(trainers).await;
 
-    assert_eq!(agg_view.state().await.expect("state").status, status::COMPLETED);
+    assert_eq!(agg_view.state().await.expect("state").status, JobStatus::Completed as u8);
     let events =
         agg_view.market.RoundFinalized_filter().topic1(U256::from(job)).from_block(0).query().await.expect("events");
     assert_eq!(events.iter().map(|(e, _)| e.round.to::<u64>()).collect::<Vec<_>>(), vec![0, 1]);
@@ -198,7 +198,7 @@ async fn an_aggregator_missing_its_deadline_lets_anyone_expire_the_round() {
     let late = aggregator::run(&agg_view, &h.storage, &h.aggregator_settings(Duration::ZERO), |_| {}).await;
     assert!(late.expect_err("late").to_string().contains("missed its finalization deadline"));
     h.owner.send("expireRound", market.expireRound(U256::from(job))).await.expect("expire");
-    assert_eq!(agg_view.state().await.expect("state").status, status::EXPIRED);
+    assert_eq!(agg_view.state().await.expect("state").status, JobStatus::Expired as u8);
     assert_eq!(finish(trainers).await, vec![1; TRAINERS], "trainers stop once the job ends");
 
     // The round's budget goes back to the owner; the bond is split among the submitters.

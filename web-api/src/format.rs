@@ -25,7 +25,7 @@ pub fn source_of(a: &Address) -> B256 {
 }
 
 /// Parses a stored decimal amount (stored values are always valid; garbage reads as zero).
-pub fn amount(s: &str) -> U256 {
+pub fn parse_amount(s: &str) -> U256 {
     s.parse().unwrap_or_default()
 }
 

@@ -1,16 +1,16 @@
 //! Starts the whole service in-process: database, indexer and HTTP server, with graceful
 //! shutdown. Used by `fedproof serve`, the demo, the tests and the API benchmark.
 
-use crate::blobs::BlobStore;
 use crate::db::{Db, DbError};
 use crate::http::{router, AppState};
 use crate::indexer::{Chain, Indexer, IndexerConfig};
-use crate::sealed::AggregatorKey;
 use alloy::primitives::Address;
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use ark_bn254::Bn254;
 use ark_groth16::VerifyingKey;
+use fedproof_storage::sealed::AggregatorKey;
+use fedproof_storage::Storage;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -59,7 +59,7 @@ pub enum ServeError {
     Contract(#[from] alloy::contract::Error),
     /// The blob store could not be opened.
     #[error("blob store: {0}")]
-    Blobs(#[from] crate::blobs::BlobError),
+    Blobs(#[from] fedproof_storage::StorageError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -98,7 +98,7 @@ pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
         keys: Arc::new(crate::http::VerifyingKeys::new(keys)),
         aggregator: config.aggregator.clone(),
         sealing_key: config.sealing_key.clone(),
-        blobs: config.blobs.as_deref().map(BlobStore::open).transpose()?,
+        blobs: config.blobs.as_deref().map(Storage::open).transpose()?,
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

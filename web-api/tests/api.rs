@@ -5,10 +5,9 @@ mod support;
 
 use alloy::primitives::U256;
 use alloy::signers::SignerSync;
-use fedproof_prover::shape::Shape;
 use serde_json::Value;
 use std::collections::HashMap;
-use support::chain::{round_input, Stack};
+use support::chain::{Stack, SubmittedRound};
 use support::server::{start_server, wait_indexed};
 use support::{Engine, TestDb};
 
@@ -30,11 +29,7 @@ async fn get(client: &reqwest::Client, base: &str, path: &str) -> (u16, Value) {
 
 async fn serves_a_finished_job(engine: Engine) {
     let stack = Stack::start().await;
-    let shape = Shape::new(3, 8).expect("shape");
-    let verifier = stack.verifier(shape).await;
-    let input = round_input(shape, 1, 5);
-    let job = stack.open_job(verifier.address, &input).await;
-    stack.submit_all(&input).await;
+    let SubmittedRound { verifier, input, job } = stack.submitted_round().await;
     let (out, fin) = stack.finalize(&verifier, &input).await;
     let state = stack.market().jobState(job).call().await.expect("state");
     let test_db = TestDb::new(engine).await;

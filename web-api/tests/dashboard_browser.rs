@@ -8,12 +8,11 @@
 mod support;
 
 use alloy::signers::SignerSync;
-use fedproof_prover::shape::Shape;
 use fedproof_web_api::serve::{self, ServeConfig};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::chain::{round_input, Stack};
+use support::chain::{Stack, SubmittedRound};
 use support::{server, Engine, TestDb};
 
 fn repo_root() -> PathBuf {
@@ -47,11 +46,7 @@ fn run_browser_script(url: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn dashboard_shows_a_proven_round_and_verifies_it_on_chain() {
     let stack = Stack::start().await;
-    let shape = Shape::new(3, 8).expect("shape");
-    let verifier = stack.verifier(shape).await;
-    let input = round_input(shape, 1, 5);
-    let job = stack.open_job(verifier.address, &input).await;
-    stack.submit_all(&input).await;
+    let SubmittedRound { verifier, input, job } = stack.submitted_round().await;
     stack.finalize(&verifier, &input).await;
 
     let test_db = TestDb::new(Engine::Sqlite).await;

@@ -7,11 +7,10 @@ use alloy::primitives::U256;
 use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
 use fedproof_contracts::JobMarket;
-use fedproof_prover::shape::Shape;
 use fedproof_web_api::db::{Db, JobFilter};
 use fedproof_web_api::indexer::{Chain, Indexer, IndexerConfig};
 use std::time::Duration;
-use support::chain::{round_input, Stack};
+use support::chain::{Stack, SubmittedRound};
 use support::{Engine, TestDb};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -63,11 +62,7 @@ async fn count_rows(db: &Db) -> Vec<i64> {
 
 async fn follows_restarts_and_reindexes(engine: Engine) {
     let stack = Stack::start().await;
-    let shape = Shape::new(3, 8).expect("shape");
-    let verifier = stack.verifier(shape).await;
-    let input = round_input(shape, 1, 5);
-    let job = stack.open_job(verifier.address, &input).await;
-    stack.submit_all(&input).await;
+    let SubmittedRound { verifier, input, job } = stack.submitted_round().await;
 
     let test_db = TestDb::new(engine).await;
     let db = test_db.db.clone();
@@ -100,7 +95,7 @@ async fn follows_restarts_and_reindexes(engine: Engine) {
         .await
         .expect("logs");
     let event = finalized[0].log_decode::<JobMarket::RoundFinalized>().expect("decodes").inner.data;
-    stack.claim_all(job, shape.trainers, &fin, event.finalizedAt).await;
+    stack.claim_all(job, input.shape.trainers, &fin, event.finalizedAt).await;
     running.abort();
     let _ = running.await;
     drop(stop_tx);

@@ -8,14 +8,13 @@ use alloy::primitives::{Address, Signature, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::signers::SignerSync;
 use base64::Engine as _;
-use fedproof_prover::shape::Shape;
-use fedproof_web_api::codec::UpdateBlob;
-use fedproof_web_api::sealed::{self, AggregatorKey};
+use fedproof_storage::codec::UpdateBlob;
+use fedproof_storage::sealed;
+use fedproof_storage::Storage;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::Arc;
-use support::chain::{field_to_u256, round_input, Stack};
-use support::server::start_server;
+use support::chain::{field_to_u256, Stack, SubmittedRound};
+use support::server::{start_server, wait_indexed};
 use support::{Engine, TestDb};
 
 /// The body a trainer sends: its update sealed to the aggregator, signed over (job, round, commitment).
@@ -43,20 +42,20 @@ fn body(
 #[tokio::test(flavor = "multi_thread")]
 async fn intake_stores_valid_updates_and_refuses_bad_ones() {
     let stack = Stack::start().await;
-    let shape = Shape::new(3, 8).expect("shape");
-    let verifier = stack.verifier(shape).await;
-    let input = round_input(shape, 1, 5);
-    let job = stack.open_job(verifier.address, &input).await;
-    stack.submit_all(&input).await;
+    let SubmittedRound { input, job, .. } = stack.submitted_round().await;
     let commitments: Vec<U256> = input.update_commitments().iter().map(field_to_u256).collect();
     let values = |slot: usize| input.updates[slot].clone().expect("present");
 
     let test_db = TestDb::new(Engine::Sqlite).await;
-    let key = Arc::new(AggregatorKey::generate());
+    let key = stack.sealing.clone();
     let recipient = key.recipient();
+    // The intake reads the job's parameter count from its spec, in the aggregator's blob store.
     let blob_dir = tempfile::tempdir().expect("dir");
-    let server =
-        start_server(&stack, &test_db.url, HashMap::new(), Some((key, blob_dir.path().display().to_string()))).await;
+    let store = blob_dir.path().display().to_string();
+    Storage::open(&store).expect("store").put_spec(&stack.spec(&input)).await.expect("spec");
+    let blobs_before = std::fs::read_dir(blob_dir.path()).expect("dir").count();
+    let server = start_server(&stack, &test_db.url, HashMap::new(), Some((key, store))).await;
+    wait_indexed(&stack, &server).await;
     let url = |round: u32| format!("http://{}/api/jobs/1/rounds/{round}/updates", server.addr);
     let client = reqwest::Client::new();
     let t0 = &stack.signers[2];
@@ -119,7 +118,7 @@ async fn intake_stores_valid_updates_and_refuses_bad_ones() {
     assert_eq!(res.json::<Value>().await.expect("json")["error"]["code"], "payload_too_large");
     // Nothing was stored by any refused request.
     assert!(test_db.db.uploads(1, 0).await.expect("uploads").is_empty());
-    assert_eq!(std::fs::read_dir(blob_dir.path()).expect("dir").count(), 0);
+    assert_eq!(std::fs::read_dir(blob_dir.path()).expect("dir").count(), blobs_before);
 
     // A valid upload: 201, the blob under its CID, a receipt by the aggregator over the contract's digest.
     let good = body(t0, t0.address(), 0, commitments[0], &slot0, 0, &recipient);

@@ -34,6 +34,33 @@ alloy::sol!(
     "../abi/RoundVerifier.json"
 );
 
+/// `JobMarket.Status`, which the ABI carries only as a `uint8` (`jobState(id).status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum JobStatus {
+    /// No job with that id.
+    None = 0,
+    /// Rounds are running (or about to).
+    Active = 1,
+    /// Every round was finalized.
+    Completed = 2,
+    /// A round missed its finalization deadline.
+    Expired = 3,
+    /// The owner cancelled the job before it started.
+    Cancelled = 4,
+}
+
+impl JobStatus {
+    /// Every status, in the contract's declaration order.
+    pub const ALL: [JobStatus; 5] =
+        [JobStatus::None, JobStatus::Active, JobStatus::Completed, JobStatus::Expired, JobStatus::Cancelled];
+
+    /// The status a `jobState(id).status` value stands for, if the contract defines it.
+    pub fn from_u8(value: u8) -> Option<Self> {
+        Self::ALL.get(usize::from(value)).copied()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,6 +77,18 @@ mod tests {
         assert_eq!(ReliabilityRegistry::updateBatchCall::SIGNATURE, "updateBatch(bytes32[],uint256[])");
         assert_eq!(JobMarket::InvalidProof::SIGNATURE, "InvalidProof()");
         assert!(JobMarket::RoundFinalized::SIGNATURE.starts_with("RoundFinalized(uint256,uint256,"));
+    }
+
+    #[test]
+    fn job_status_follows_the_solidity_enum() {
+        let source = include_str!("../../src/JobMarket.sol");
+        let start = source.find("enum Status {").expect("JobMarket declares enum Status");
+        let body = &source[start + "enum Status {".len()..];
+        let names: Vec<&str> = body[..body.find('}').expect("closing brace")].split(',').map(str::trim).collect();
+        let ours: Vec<String> = JobStatus::ALL.iter().map(|s| format!("{s:?}")).collect();
+        assert_eq!(names, ours);
+        assert_eq!(JobStatus::from_u8(1), Some(JobStatus::Active));
+        assert_eq!(JobStatus::from_u8(5), None);
     }
 
     #[test]

@@ -16,9 +16,9 @@ use anyhow::Context;
 use clap::Args;
 use fedproof::roles::intake::upload_body;
 use fedproof_contracts::{JobMarket, ReliabilityRegistry, RoundVerifierDemo};
-use fedproof_web_api::codec::UpdateBlob;
+use fedproof_storage::codec::UpdateBlob;
+use fedproof_storage::sealed::AggregatorKey;
 use fedproof_web_api::indexer::IndexerConfig;
-use fedproof_web_api::sealed::AggregatorKey;
 use fedproof_web_api::serve::{self, ServeConfig};
 use serde::Serialize;
 
@@ -245,7 +245,7 @@ async fn intake(
                 .get_receipt()
                 .await?;
             let blob = UpdateBlob { job_id: job, round: 0, slot: i as u32, values };
-            let sealed = fedproof_web_api::sealed::seal(recipient, &blob.encode())?;
+            let sealed = fedproof_storage::sealed::seal(recipient, &blob.encode())?;
             bodies.push((job, upload_body(t, job, 0, commitment, &sealed)?));
         }
     }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use fedproof::roles::aggregator;
 use fedproof_prover::keys::KeyStore;
-use fedproof_web_api::sealed::AggregatorKey;
+use fedproof_storage::sealed::AggregatorKey;
 
 use super::{print, JobArgs};
 

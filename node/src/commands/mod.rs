@@ -14,7 +14,7 @@ use alloy::primitives::Address;
 use clap::Args;
 use fedproof::chain::{Chain, Connection};
 use fedproof::roles::JobView;
-use fedproof::storage::Storage;
+use fedproof_storage::Storage;
 use serde::Serialize;
 
 /// Where the node connects and as whom.

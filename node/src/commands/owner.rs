@@ -6,12 +6,12 @@ use alloy::primitives::Address;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use fedproof::roles::owner::{create_job, latest_model, status, JobSpec};
-use fedproof::storage::Storage;
 use fedproof::training::data::load_csv;
 use fedproof::training::federated::FixedPointConfig;
 use fedproof::training::mlp::{Mlp, MLP_ARCHITECTURE};
 use fedproof_prover::fixed_point::Rounding;
 use fedproof_prover::params::TAU_FRAC_BITS;
+use fedproof_storage::Storage;
 
 use super::{print, ChainArgs, JobArgs};
 

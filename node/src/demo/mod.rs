@@ -20,7 +20,7 @@ use fedproof_prover::fixed_point::Rounding;
 use fedproof_prover::keys::KeyStore;
 use fedproof_prover::params::TAU_FRAC_BITS;
 use fedproof_prover::shape::Shape;
-use fedproof_web_api::sealed::AggregatorKey;
+use fedproof_storage::sealed::AggregatorKey;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
 
@@ -29,11 +29,11 @@ use crate::chain::Chain;
 use crate::roles::owner::{create_job, JobSpec};
 use crate::roles::trainer::{self, Upload};
 use crate::roles::{aggregator, audit, JobView};
-use crate::storage::Storage;
 use crate::training::data::{dirichlet_partition, load_digits, train_test_split, Dataset};
 use crate::training::federated::FixedPointConfig;
 use crate::training::mlp::{Mlp, TrainConfig, MLP_ARCHITECTURE, PARAM_COUNT};
 use crate::training::source::{Attack, MlpSource};
+use fedproof_storage::Storage;
 use report::{DemoReport, RoundRow};
 
 /// Attacks given to the malicious trainers, in order.

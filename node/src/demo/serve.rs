@@ -11,6 +11,7 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::signers::SignerSync;
 use anyhow::Context;
+use fedproof_web_api::http::schema::metrics_message;
 use fedproof_web_api::indexer::IndexerConfig;
 use fedproof_web_api::serve::{self, ServeConfig};
 
@@ -57,7 +58,7 @@ pub async fn serve_until_interrupted(demo: DemoService<'_>) -> anyhow::Result<()
     let base = format!("http://{}", server.addr);
     let client = reqwest::Client::new();
     for (round, accuracy) in demo.accuracy.iter().enumerate() {
-        let message = format!("fedproof metrics {} {round} {accuracy}", demo.job_id);
+        let message = metrics_message(demo.job_id, round, *accuracy);
         let signature = demo.owner.sign_message_sync(message.as_bytes())?;
         let url = format!("{base}/api/jobs/{}/rounds/{round}/metrics", demo.job_id);
         let body = serde_json::json!({ "accuracy": accuracy, "signature": signature.to_string() });

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{B256, U256};
 use anyhow::Context;
 use fedproof_contracts::JobMarket;
-use fedproof_prover::commitment::commit_update;
 use fedproof_prover::export::calldata::SolidityCalldata;
 use fedproof_prover::keys::Keys;
 use fedproof_prover::round::{RoundInput, RoundWitness};
@@ -22,9 +21,10 @@ use fedproof_prover::snark;
 use serde::Serialize;
 
 use crate::chain::words::{bits_to_u64, to_fr, to_u256};
-use crate::roles::job::{status, JobView, POLL};
-use crate::storage::Storage;
-use fedproof_web_api::sealed::AggregatorKey;
+use crate::roles::job::{JobView, POLL};
+use fedproof_contracts::JobStatus;
+use fedproof_storage::sealed::AggregatorKey;
+use fedproof_storage::Storage;
 
 /// What happened in one finalized round.
 #[derive(Debug, Clone, Serialize)]
@@ -90,7 +90,7 @@ pub async fn run(
     let mut waiting_since: Option<(u32, Instant)> = None;
     loop {
         let s = job.state().await?;
-        if s.status != status::ACTIVE {
+        if s.status != JobStatus::Active as u8 {
             return Ok(reports);
         }
         if !s.bondPosted {
@@ -134,7 +134,7 @@ pub async fn run(
 /// Whether every update committed in `round` is in the store.
 async fn blobs_present(job: &JobView, storage: &Storage, round: u32) -> anyhow::Result<bool> {
     for sub in submissions(job, round).await? {
-        if !storage.blobs().contains(&fedproof_web_api::blobs::cid_from_ref(sub.blob_ref.0)).await? {
+        if !storage.blobs().contains(&fedproof_storage::blobs::cid_from_ref(sub.blob_ref.0)).await? {
             return Ok(false);
         }
     }
@@ -162,7 +162,7 @@ async fn finalize(
     let mut unavailable = Vec::new();
     for sub in &submitted {
         present[sub.slot] = true;
-        match fetch_update(job, storage, sealing, round, sub).await {
+        match job.checked_update(storage, sealing, round, sub.slot, sub.commitment, sub.blob_ref).await {
             Ok(values) => updates[sub.slot] = Some(values),
             Err(reason) => {
                 tracing::warn!(job = job.id, round, slot = sub.slot, %reason, "slot unavailable");
@@ -234,28 +234,4 @@ async fn submissions(job: &JobView, round: u32) -> anyhow::Result<Vec<Submitted>
             Ok(Submitted { slot, commitment: ev.commitment, blob_ref: ev.blobRef })
         })
         .collect()
-}
-
-/// Fetches a slot's update, opens it and checks it against its commitment; the error is the
-/// reason the slot is unavailable.
-async fn fetch_update(
-    job: &JobView,
-    storage: &Storage,
-    sealing: &AggregatorKey,
-    round: u32,
-    sub: &Submitted,
-) -> Result<Vec<i64>, String> {
-    let blob = storage.update(sealing, sub.blob_ref).await.map_err(|e| e.to_string())?;
-    let name = fedproof_web_api::blobs::cid_from_ref(sub.blob_ref.0);
-    if (blob.job_id, blob.round, blob.slot as usize) != (job.id, round, sub.slot) {
-        return Err(format!("blob {name} is for job {} round {} slot {}", blob.job_id, blob.round, blob.slot));
-    }
-    if blob.values.len() != job.shape.params {
-        return Err(format!("blob {name} has {} values, expected {}", blob.values.len(), job.shape.params));
-    }
-    let commitment = commit_update(job.id, round, &blob.values).map_err(|e| format!("blob {name}: {e}"))?;
-    if to_u256(&commitment) != sub.commitment {
-        return Err(format!("blob {name} does not match the on-chain commitment"));
-    }
-    Ok(blob.values)
 }

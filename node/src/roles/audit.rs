@@ -4,7 +4,7 @@
 //! the job's verifier (eth_call), and with `recompute` re-runs the round from the stored blobs
 //! and compares every claim. Updates are sealed to the aggregator, so recomputing takes its key.
 
-use alloy::primitives::U256;
+use alloy::primitives::{B256, U256};
 use alloy::sol_types::SolCall;
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::VerifyingKey;
@@ -16,8 +16,8 @@ use serde::Serialize;
 use crate::chain::client::call_error;
 use crate::chain::words::{proof_from_words, to_fr, to_u256, u64_to_bits};
 use crate::roles::job::JobView;
-use crate::storage::{Storage, UpdateBlob};
-use fedproof_web_api::sealed::AggregatorKey;
+use fedproof_storage::sealed::AggregatorKey;
+use fedproof_storage::Storage;
 
 /// What re-running rounds needs: the blobs, and the key the updates are sealed to.
 #[derive(Debug, Clone, Copy)]
@@ -107,13 +107,12 @@ async fn recompute_round(
         if !presence[slot] {
             continue;
         }
-        let blob = update_blob(job, with, round, slot).await?;
-        let mine =
-            fedproof_prover::commitment::commit_update(job.id, round, &blob.values).map_err(|e| e.to_string())?;
-        if to_u256(&mine) != *c {
-            return Err(format!("the stored update of slot {slot} does not match its commitment"));
-        }
-        updates[slot] = Some(blob.values);
+        let blob_ref = blob_ref(job, round, slot).await?;
+        let values = job
+            .checked_update(with.storage, with.key, round, slot, *c, blob_ref)
+            .await
+            .map_err(|e| format!("the stored update of slot {slot}: {e}"))?;
+        updates[slot] = Some(values);
     }
     let input = RoundInput { shape: job.shape, params: job.round_params(round), model: model.values, updates };
     let witness = RoundWitness::new(input).map_err(|e| e.to_string())?;
@@ -136,11 +135,11 @@ async fn recompute_round(
 }
 
 /// The update blob a slot committed to in `round`, found through its `UpdateSubmitted` event.
-async fn update_blob(job: &JobView, with: Recompute<'_>, round: u32, slot: usize) -> Result<UpdateBlob, String> {
+async fn blob_ref(job: &JobView, round: u32, slot: usize) -> Result<B256, String> {
     let refs = job.submitted_events(round).await.map_err(|e| format!("{e:#}"))?;
     let ev = refs
         .into_iter()
         .find(|ev| ev.slot == U256::from(slot))
         .ok_or_else(|| format!("no submission of slot {slot} in round {round}"))?;
-    with.storage.update(with.key, ev.blobRef).await.map_err(|e| e.to_string())
+    Ok(ev.blobRef)
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider};
 use anyhow::Context;
 use fedproof_contracts::JobMarket::{self, JobMarketInstance};
@@ -12,17 +12,8 @@ use fedproof_prover::shape::Shape;
 
 use crate::chain::client::call_error;
 use crate::chain::Chain;
-use crate::storage::{JobSpecBlob, ModelBlob, Storage};
-
-/// `JobMarket.Status`.
-pub mod status {
-    /// Rounds are running (or about to).
-    pub const ACTIVE: u8 = 1;
-    /// Every round was finalized.
-    pub const COMPLETED: u8 = 2;
-    /// A round missed its finalization deadline.
-    pub const EXPIRED: u8 = 3;
-}
+use fedproof_storage::sealed::AggregatorKey;
+use fedproof_storage::{check_update, JobSpecBlob, ModelBlob, SlotCommitment, Storage};
 
 /// How often roles poll the chain while waiting.
 pub const POLL: Duration = Duration::from_millis(200);
@@ -143,7 +134,7 @@ impl JobView {
         onchain: U256,
     ) -> anyhow::Result<Option<ModelBlob>> {
         let model = if round == 0 {
-            let cid = fedproof_web_api::blobs::parse_cid(&self.spec.initial_model)?;
+            let cid = fedproof_storage::blobs::parse_cid(&self.spec.initial_model)?;
             Some(storage.model_at(&cid).await?)
         } else {
             storage.model(*self.market.address(), self.id, round).await?
@@ -163,6 +154,32 @@ impl JobView {
             self.id
         );
         Ok(Some(model))
+    }
+
+    /// A slot's update for `round`: fetched by its `blobRef`, opened with the aggregator's key and
+    /// checked against the slot's on-chain commitment (`fedproof_storage::check_update`, the
+    /// same check the intake made before it receipted it). The error is why the slot's update is
+    /// unavailable.
+    pub async fn checked_update(
+        &self,
+        storage: &Storage,
+        key: &AggregatorKey,
+        round: u32,
+        slot: usize,
+        commitment: U256,
+        blob_ref: B256,
+    ) -> Result<Vec<i64>, String> {
+        let name = fedproof_storage::blobs::cid_from_ref(blob_ref.0);
+        let blob = storage.update(key, blob_ref).await.map_err(|e| e.to_string())?;
+        let expected = SlotCommitment {
+            job_id: self.id,
+            round,
+            slot: u32::try_from(slot).map_err(|_| format!("slot {slot} out of range"))?,
+            params: self.shape.params,
+            commitment: B256::from(commitment),
+        };
+        check_update(&blob, &expected).map_err(|e| format!("blob {name}: {e}"))?;
+        Ok(blob.values)
     }
 
     /// Publishes the model `round` starts from (the aggregator, after proving `round - 1`).

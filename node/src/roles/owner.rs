@@ -13,7 +13,7 @@ use crate::chain::client::call_error;
 use crate::chain::words::to_u256;
 use crate::chain::Chain;
 use crate::roles::job::JobView;
-use crate::storage::{JobSpecBlob, ModelBlob, Storage};
+use fedproof_storage::{JobSpecBlob, ModelBlob, Storage};
 
 /// Everything a job fixes, in the units the contract takes.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ pub struct JobSpec {
 pub async fn create_job(chain: &Chain, market: Address, storage: &Storage, spec: &JobSpec) -> anyhow::Result<u64> {
     Shape::new(spec.trainers as usize, spec.initial_model.len())?;
     // Refuse a malformed recipient before any money moves.
-    fedproof_web_api::sealed::seal(&spec.aggregator_recipient, b"")
+    fedproof_storage::sealed::seal(&spec.aggregator_recipient, b"")
         .context("the aggregator's sealing key (--aggregator-recipient)")?;
     let instance = chain.market(market);
     // The initial model's commitment binds the job id, which the contract assigns in order.
@@ -88,7 +88,7 @@ pub async fn create_job(chain: &Chain, market: Address, storage: &Storage, spec:
         bond: spec.bond,
         aggregator: spec.aggregator,
         verifier: spec.verifier,
-        specHash: B256::from(fedproof_web_api::blobs::blob_ref(&spec_cid)?),
+        specHash: B256::from(fedproof_storage::blobs::blob_ref(&spec_cid)?),
         specURI: format!("ipfs://{spec_cid}"),
         initialModel: model,
         rounds: spec.rounds,

@@ -10,8 +10,9 @@ use serde::Serialize;
 use crate::chain::client::call_error;
 use crate::chain::words::to_u256;
 use crate::roles::intake::{Intake, KeptReceipt};
-use crate::roles::job::{status, JobView, POLL};
-use crate::storage::{blob_ref_of, seal_update, Storage, UpdateBlob};
+use crate::roles::job::{JobView, POLL};
+use fedproof_contracts::JobStatus;
+use fedproof_storage::{blob_ref_of, seal_update, Storage, UpdateBlob};
 
 /// Computes a trainer's update for a round from the global model (both fixed-point encoded).
 pub trait UpdateSource: Send {
@@ -86,7 +87,7 @@ pub async fn run(
     let mut resumed = None;
     loop {
         let s = job.state().await?;
-        if s.status != status::ACTIVE {
+        if s.status != JobStatus::Active as u8 {
             return Ok(done);
         }
         let round = s.round;

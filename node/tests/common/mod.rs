@@ -16,11 +16,11 @@ use fedproof::roles::audit::Recompute;
 use fedproof::roles::owner::{create_job, JobSpec};
 use fedproof::roles::trainer::UpdateSource;
 use fedproof::roles::JobView;
-use fedproof::storage::Storage;
 use fedproof_prover::keys::{KeyStore, Keys};
 use fedproof_prover::params::TAU_FRAC_BITS;
 use fedproof_prover::shape::Shape;
-use fedproof_web_api::sealed::AggregatorKey;
+use fedproof_storage::sealed::AggregatorKey;
+use fedproof_storage::Storage;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 

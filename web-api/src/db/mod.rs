@@ -5,7 +5,7 @@ mod reads;
 mod writes;
 
 pub use reads::{
-    JobFilter, JobRow, ReliabilityEventRow, ReliabilityRow, RoundRow, SubmissionRow, TrainerEarning, TrainerRow,
+    JobFilter, JobRow, ReliabilityEventRow, ReliabilityRow, RoundRow, RoundSlotRow, SubmissionRow, TrainerRow,
     UploadRow,
 };
 pub use writes::{Upload, UploadOutcome};

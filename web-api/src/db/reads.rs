@@ -144,9 +144,10 @@ pub struct TrainerRow {
     pub reliability: Option<String>,
 }
 
-/// One slot's outcome in a round.
+/// A `round_slots` row: one slot's outcome in a round (presence, inlier, score, payout), read
+/// per round for a job and per trainer for its earnings.
 #[derive(Debug, Clone, FromRow)]
-pub struct TrainerEarning {
+pub struct RoundSlotRow {
     /// Job id.
     pub job_id: i64,
     /// Round.
@@ -295,8 +296,8 @@ impl Db {
     }
 
     /// Per-slot outcomes of a job's finalized rounds (optionally one round).
-    pub async fn round_slots(&self, job_id: i64, round: Option<i64>) -> DbResult<Vec<TrainerEarning>> {
-        Ok(sqlx::query_as::<_, TrainerEarning>(
+    pub async fn round_slots(&self, job_id: i64, round: Option<i64>) -> DbResult<Vec<RoundSlotRow>> {
+        Ok(sqlx::query_as::<_, RoundSlotRow>(
             "SELECT job_id, round, slot, trainer, present, inlier, score, payout FROM round_slots \
              WHERE job_id = $1 AND ($2 IS NULL OR round = $2) ORDER BY round, slot",
         )
@@ -307,8 +308,8 @@ impl Db {
     }
 
     /// Every slot outcome of a trainer (lowercase 0x address) across jobs.
-    pub async fn earnings_of(&self, trainer: &str) -> DbResult<Vec<TrainerEarning>> {
-        Ok(sqlx::query_as::<_, TrainerEarning>(
+    pub async fn earnings_of(&self, trainer: &str) -> DbResult<Vec<RoundSlotRow>> {
+        Ok(sqlx::query_as::<_, RoundSlotRow>(
             "SELECT job_id, round, slot, trainer, present, inlier, score, payout FROM round_slots \
              WHERE trainer = $1 ORDER BY job_id, round",
         )

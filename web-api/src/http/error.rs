@@ -4,11 +4,15 @@
 
 use crate::db::DbError;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
+
+/// Seconds a client should wait before retrying a 503.
+const RETRY_AFTER_SECONDS: u32 = 2;
 
 /// An API failure.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +42,9 @@ pub enum ApiError {
     /// The body is larger than the limit.
     #[error("request body too large (limit {0} bytes)")]
     PayloadTooLarge(usize),
+    /// A dependency is not ready yet (the index lags, a blob is not reachable); retry later.
+    #[error("{0}")]
+    Unavailable(String),
     /// The chain node could not be reached or failed.
     #[error("chain node unavailable")]
     Upstream(String),
@@ -75,6 +82,7 @@ impl ApiError {
             Self::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Upstream(_) => (StatusCode::BAD_GATEWAY, "chain_unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -89,7 +97,11 @@ impl IntoResponse for ApiError {
             _ => tracing::debug!(error = %self, "request rejected"),
         }
         let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message: self.to_string() } };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
+        response
     }
 }
 

@@ -4,7 +4,7 @@ use super::error::ApiError;
 use super::schema::{JobDetail, JobPage, JobSummary, JobTrainer, JobsQuery, ModelSpec, RoundSummary};
 use super::{parse_address, reliability_fraction, AppState};
 use crate::db::{JobFilter, JobRow};
-use crate::format::amount;
+use crate::format::parse_amount;
 use alloy::primitives::U256;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -51,7 +51,7 @@ pub async fn detail(
     let slots = s.db.round_slots(id, None).await?;
     let mut earned: BTreeMap<i64, U256> = BTreeMap::new();
     for slot in &slots {
-        *earned.entry(slot.slot).or_default() += amount(&slot.payout);
+        *earned.entry(slot.slot).or_default() += parse_amount(&slot.payout);
     }
     let rounds_detail = rounds
         .iter()

@@ -2,6 +2,7 @@
 //! the JSON bodies in [`schema`], errors in [`error`].
 
 pub mod error;
+mod extract;
 mod intake;
 mod jobs;
 mod meta;

@@ -2,12 +2,13 @@
 //! verifying key of a job's shape.
 
 use super::error::ApiError;
+use super::extract::recover;
 use super::jobs::find;
-use super::schema::{Audit, MetricsBody, RoundDetail, RoundSlot};
+use super::schema::{metrics_message, Audit, MetricsBody, RoundDetail, RoundSlot};
 use super::AppState;
 use crate::db::{JobRow, RoundRow};
 use crate::format::{bit, parse_word, word};
-use alloy::primitives::{Signature, U256};
+use alloy::primitives::U256;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -152,7 +153,7 @@ pub async fn metrics(
     if r < 0 || r >= job.rounds {
         return Err(ApiError::bad("invalid_round", format!("job {id} has rounds 0..{}", job.rounds)));
     }
-    let message = format!("fedproof metrics {id} {r} {}", body.accuracy);
+    let message = metrics_message(id, r, body.accuracy);
     let signer = recover(&body.signature, message.as_bytes())?;
     if crate::format::address(&signer) != job.owner {
         return Err(ApiError::Forbidden {
@@ -176,15 +177,6 @@ pub async fn verifying_key(
     let vk = s.keys.get(&s.chain.provider, &job.verifier).await.map_err(ApiError::NotFound)?;
     let json = snarkjs::verifying_key_to_json(&vk).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response())
-}
-
-/// Recovers the EIP-191 (personal_sign) signer of `message`.
-pub(super) fn recover(signature: &str, message: &[u8]) -> Result<alloy::primitives::Address, ApiError> {
-    let sig: Signature = signature
-        .parse()
-        .map_err(|e| ApiError::bad("invalid_signature", format!("signature is not a 65-byte hex signature: {e}")))?;
-    sig.recover_address_from_msg(message)
-        .map_err(|e| ApiError::bad("invalid_signature", format!("signature does not recover: {e}")))
 }
 
 async fn settled(s: &AppState, id: i64, r: i64) -> Result<(JobRow, RoundRow), ApiError> {
@@ -229,6 +221,6 @@ fn public_inputs(job: &JobRow, round: &RoundRow, commitments: &[U256]) -> Vec<U2
     inputs.push(flags);
     let words: Vec<String> =
         round.score_words.as_deref().and_then(|w| serde_json::from_str(w).ok()).unwrap_or_default();
-    inputs.extend(words.iter().map(|w| crate::format::amount(w)));
+    inputs.extend(words.iter().map(|w| crate::format::parse_amount(w)));
     inputs
 }

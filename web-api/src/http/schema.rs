@@ -234,8 +234,13 @@ pub struct Audit {
 pub struct MetricsBody {
     /// Held-out accuracy in [0, 1].
     pub accuracy: f64,
-    /// EIP-191 signature of the owner over "fedproof metrics {id} {r} {accuracy}".
+    /// EIP-191 signature of the owner over [`metrics_message`]: "fedproof metrics {id} {r} {accuracy}".
     pub signature: String,
+}
+
+/// What a job owner signs (EIP-191) to publish a round's held-out accuracy.
+pub fn metrics_message(job_id: impl std::fmt::Display, round: impl std::fmt::Display, accuracy: f64) -> String {
+    format!("fedproof metrics {job_id} {round} {accuracy}")
 }
 
 /// A job of a trainer.

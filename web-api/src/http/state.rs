@@ -1,11 +1,11 @@
 //! The state every handler shares.
 
 use super::verifying_keys::VerifyingKeys;
-use crate::blobs::BlobStore;
 use crate::db::Db;
 use crate::indexer::Chain;
-use crate::sealed::AggregatorKey;
 use alloy::signers::local::PrivateKeySigner;
+use fedproof_storage::sealed::AggregatorKey;
+use fedproof_storage::Storage;
 use std::sync::Arc;
 
 /// Shared handler state (cheap to clone).
@@ -26,5 +26,5 @@ pub struct AppState {
     /// The aggregator's age key, which opens sealed update blobs.
     pub sealing_key: Option<Arc<AggregatorKey>>,
     /// Where accepted blobs are stored.
-    pub blobs: Option<BlobStore>,
+    pub blobs: Option<Storage>,
 }

@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use super::schema::{ReliabilityPoint, SourceReliability, Trainer, TrainerJob, TrainerReliability};
 use super::{parse_address, reliability_fraction, AppState};
-use crate::format::{address, amount, hash, source_of};
+use crate::format::{address, hash, parse_amount, source_of};
 use alloy::primitives::{B256, U256};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -23,7 +23,7 @@ pub async fn trainer(
     let mut total = U256::ZERO;
     let mut jobs = Vec::new();
     for (job_id, slot) in s.db.jobs_of(&key).await? {
-        let earned: U256 = earnings.iter().filter(|e| e.job_id == job_id).map(|e| amount(&e.payout)).sum();
+        let earned: U256 = earnings.iter().filter(|e| e.job_id == job_id).map(|e| parse_amount(&e.payout)).sum();
         total += earned;
         jobs.push(TrainerJob { job_id, slot, earned: earned.to_string() });
     }

@@ -2,7 +2,7 @@
 //! with `ON CONFLICT DO NOTHING`, monotone status updates), so re-indexing a range changes nothing.
 
 use super::events::{Event, Finalization, Position};
-use crate::format::{address, amount, bit, hash, word};
+use crate::format::{address, bit, hash, parse_amount, word};
 use alloy::primitives::U256;
 use fedproof_contracts::JobMarket::{self, JobMarketEvents as E};
 use sqlx::AnyConnection;
@@ -267,7 +267,7 @@ async fn finalized(
     if inserted == 0 {
         return Ok(()); // re-indexed: everything below was written with the row
     }
-    let budget = amount(&round_budget);
+    let budget = parse_amount(&round_budget);
     for slot in 0..n as usize {
         let present = bit(presence, slot);
         let inlier = bit(inliers, slot);

@@ -12,7 +12,10 @@ use fedproof_contracts::{JobMarket, ReliabilityRegistry};
 use fedproof_prover::round::{self, PublicInputs, RoundInput, RoundOutput, RoundWitness};
 use fedproof_prover::shape::Shape;
 use fedproof_prover::{commitment, export};
+use fedproof_storage::sealed::AggregatorKey;
+use fedproof_storage::{blob_ref_of, blobs, JobSpecBlob, ModelBlob};
 use rand::SeedableRng;
+use std::sync::Arc;
 
 /// ETH amounts of the test job (wei).
 pub const BUDGET: u128 = 3_000_000_000_000_000_000;
@@ -29,6 +32,16 @@ pub struct Stack {
     pub market: Address,
     pub registry: Address,
     pub deploy_block: u64,
+    /// The aggregator's age key, named in every job spec.
+    pub sealing: Arc<AggregatorKey>,
+}
+
+/// A one-round job of 3 trainers × 8 parameters (job 1, one attacker) whose round 0 is open with
+/// every slot's commitment on-chain.
+pub struct SubmittedRound {
+    pub verifier: Verifier,
+    pub input: RoundInput,
+    pub job: U256,
 }
 
 pub fn field_to_u256(x: &Fr) -> U256 {
@@ -54,7 +67,38 @@ impl Stack {
         let role = registry.WRITER_ROLE().call().await.expect("role");
         registry.grantRole(role, *market.address()).send().await.expect("sent").get_receipt().await.expect("granted");
         let deploy_block = provider.get_block_number().await.expect("block");
-        Self { market: *market.address(), registry: *registry.address(), anvil, provider, signers, deploy_block }
+        let sealing = Arc::new(AggregatorKey::generate());
+        Self {
+            market: *market.address(),
+            registry: *registry.address(),
+            anvil,
+            provider,
+            signers,
+            deploy_block,
+            sealing,
+        }
+    }
+
+    /// Deploys a verifier for 3 × 8, opens job 1 and submits every slot's commitment.
+    pub async fn submitted_round(&self) -> SubmittedRound {
+        let shape = Shape::new(3, 8).expect("shape");
+        let verifier = self.verifier(shape).await;
+        let input = round_input(shape, 1, 5);
+        let job = self.open_job(verifier.address, &input).await;
+        self.submit_all(&input).await;
+        SubmittedRound { verifier, input, job }
+    }
+
+    /// The spec blob of the job `input` describes; its digest is the job's `specHash`.
+    pub fn spec(&self, input: &RoundInput) -> JobSpecBlob {
+        let model = ModelBlob { job_id: input.params.job_id, round: 0, values: input.model.clone() };
+        JobSpecBlob {
+            job_id: input.params.job_id,
+            params: input.shape.params,
+            model: "synthetic".into(),
+            aggregator_recipient: self.sealing.recipient(),
+            initial_model: blobs::cid_of(&model.encode()).to_string(),
+        }
     }
 
     pub fn owner(&self) -> Address {
@@ -134,7 +178,7 @@ impl Stack {
             bond: BOND,
             aggregator: self.aggregator(),
             verifier,
-            specHash: B256::repeat_byte(0x11),
+            specHash: blob_ref_of(&self.spec(input).encode()),
             specURI: "ipfs://spec".into(),
             initialModel: field_to_u256(&commitment::commit_model(p.job_id, 0, &input.model).expect("model")),
             rounds: 1,

@@ -11,7 +11,7 @@ use cid::multihash::Multihash;
 use cid::Cid;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectStore, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
 
 /// Multicodec code of raw bytes.

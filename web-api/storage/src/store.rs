@@ -1,20 +1,18 @@
-//! The blobs the roles meet through, on the shared content-addressed store
-//! ([`fedproof_web_api::blobs`]: CIDv1 names, a local directory or S3, every read checked):
+//! The typed view of the blob store that the roles and the intake meet through
+//! ([`crate::blobs`]: CIDv1 names, a local directory or S3, every read checked):
 //! the job spec, the models (public) and the updates (sealed to the aggregator with age).
 //!
 //! On-chain a blob is named by the sha2-256 digest inside its CID (`specHash`, `blobRef`). A
 //! model is found through a name per (market, job, round) that its publisher sets; whoever reads
 //! it checks it against the model commitment on-chain.
 
-use alloy::primitives::{Address, B256};
+use alloy_primitives::{Address, B256};
 use bytes::Bytes;
 use cid::Cid;
-use fedproof_web_api::blobs::{self, BlobError, BlobStore};
-use fedproof_web_api::codec::CodecError;
-use fedproof_web_api::sealed::{self, AggregatorKey, SealError};
 
-// The blob types are the shared ones, so the node and the web API agree on one definition.
-pub use fedproof_web_api::codec::{JobSpecBlob, ModelBlob, UpdateBlob};
+use crate::blobs::{self, BlobError, BlobStore};
+use crate::codec::{CodecError, JobSpecBlob, ModelBlob, UpdateBlob};
+use crate::sealed::{self, AggregatorKey, SealError};
 
 /// A storage failure, naming the blob.
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +41,7 @@ pub enum StorageError {
     },
 }
 
-/// The node's view of a blob store.
+/// A blob store seen as the job's documents: spec, models, sealed updates.
 #[derive(Debug, Clone)]
 pub struct Storage {
     blobs: BlobStore,

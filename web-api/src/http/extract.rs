@@ -1,0 +1,67 @@
+//! Request concerns as extractors, so handlers receive checked values: signatures recovered,
+//! paths and bodies parsed, each failure a 400/403 that names the field.
+
+use super::error::ApiError;
+use super::parse_address;
+use super::schema::{upload_digest, UploadBody};
+use super::AppState;
+use alloy::primitives::{Address, Signature, B256, U256};
+use axum::extract::{FromRequest, Path, Request};
+use axum::Json;
+use base64::Engine as _;
+
+/// Recovers the EIP-191 (personal_sign) signer of `message`.
+pub(super) fn recover(signature: &str, message: &[u8]) -> Result<Address, ApiError> {
+    let sig: Signature = signature
+        .parse()
+        .map_err(|e| ApiError::bad("invalid_signature", format!("signature is not a 65-byte hex signature: {e}")))?;
+    sig.recover_address_from_msg(message)
+        .map_err(|e| ApiError::bad("invalid_signature", format!("signature does not recover: {e}")))
+}
+
+/// An upload whose signature is the named trainer's: `POST /api/jobs/{id}/rounds/{r}/updates`
+/// with an [`UploadBody`].
+#[derive(Debug, Clone)]
+pub struct SignedUpload {
+    /// The job.
+    pub job: u64,
+    /// The round.
+    pub round: u32,
+    /// The trainer who signed.
+    pub trainer: Address,
+    /// The commitment the trainer says it put on-chain.
+    pub commitment: B256,
+    /// The sealed blob's bytes.
+    pub sealed: Vec<u8>,
+}
+
+impl FromRequest<AppState> for SignedUpload {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (mut parts, body) = req.into_parts();
+        let Path((job, round)) =
+            <Path<(u64, u32)> as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, state)
+                .await?;
+        let Json(body) = Json::<UploadBody>::from_request(Request::from_parts(parts, body), state).await?;
+        let trainer = parse_address("trainer", &body.trainer)?;
+        let commitment: B256 = body
+            .commitment
+            .parse()
+            .map_err(|_| ApiError::bad("invalid_commitment", "commitment is not a 0x-prefixed 32-byte hex word"))?;
+        let sealed = base64::engine::general_purpose::STANDARD
+            .decode(body.blob.as_bytes())
+            .map_err(|e| ApiError::bad("invalid_blob", format!("blob is not base64: {e}")))?;
+        let digest = upload_digest(job, round, U256::from_be_bytes(commitment.0));
+        let signer = recover(&body.signature, digest.as_slice())?;
+        if signer != trainer {
+            return Err(ApiError::Forbidden {
+                code: "bad_signature",
+                message: format!(
+                    "the signature over (job {job}, round {round}, commitment) is by {signer}, not by {trainer}"
+                ),
+            });
+        }
+        Ok(SignedUpload { job, round, trainer, commitment, sealed })
+    }
+}

@@ -1,0 +1,20 @@
+//! # fedproof-storage
+//!
+//! fedproof's off-chain data, shared by the HTTP service (the aggregator's intake) and the node's
+//! roles, so both read and write one format:
+//! - [`blobs`]: content-addressed blob storage (CIDv1, any `object_store` backend), every read checked.
+//! - [`codec`]: the documents inside blobs (job spec, update, model).
+//! - [`sealed`]: update blobs encrypted to the aggregator (age X25519).
+//! - [`store`]: the typed view the roles use: specs by `specHash`, models by name, sealed updates.
+//! - [`check`]: the one check that an update blob is what a slot committed to on-chain.
+#![forbid(unsafe_code)]
+
+pub mod blobs;
+pub mod check;
+pub mod codec;
+pub mod sealed;
+pub mod store;
+
+pub use check::{check_update, SlotCommitment, UpdateMismatch};
+pub use codec::{JobSpecBlob, ModelBlob, UpdateBlob};
+pub use store::{blob_ref_of, seal_update, Storage, StorageError};
