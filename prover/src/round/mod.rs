@@ -18,7 +18,7 @@ use crate::fixed_point::{Encoding, Rounding, MODEL_BITS, UPDATE_BITS};
 use crate::params::RoundParams;
 use crate::shape::Shape;
 
-pub use constraints::{RoundCircuit, RoundWitness};
+pub use constraints::{RoundCircuit, RoundWitness, StepConstraints};
 pub use public_inputs::PublicInputs;
 pub use reference::run;
 

@@ -15,7 +15,7 @@ use num_bigint::BigUint;
 
 use crate::error::{Error, Result};
 use crate::params::RoundParams;
-use crate::shape::{Shape, SCORES_PER_INPUT, SCORE_BITS};
+use crate::shape::{Shape, SCORES_PER_WORD, SCORE_BITS};
 
 /// Bit offset of the inlier bits in the flags input.
 pub const INLIER_FLAG_OFFSET: usize = 64;
@@ -98,8 +98,8 @@ impl PublicInputs {
     pub fn scores(&self, n: usize) -> Vec<u64> {
         (0..n)
             .map(|i| {
-                let big: BigUint = self.scores[i / SCORES_PER_INPUT].into();
-                let slot = big >> (SCORE_BITS as usize * (i % SCORES_PER_INPUT));
+                let big: BigUint = self.scores[i / SCORES_PER_WORD].into();
+                let slot = big >> (SCORE_BITS as usize * (i % SCORES_PER_WORD));
                 slot.iter_u64_digits().next().unwrap_or(0) & ((1u64 << SCORE_BITS) - 1)
             })
             .collect()
@@ -119,7 +119,7 @@ pub fn pack_flags(presence: &[bool], inliers: &[bool]) -> Fr {
 /// Packs scores 5 per field element, 48 bits each.
 pub fn pack_scores(scores: &[u64]) -> Vec<Fr> {
     scores
-        .chunks(SCORES_PER_INPUT)
+        .chunks(SCORES_PER_WORD)
         .map(|chunk| {
             let mut big = BigUint::default();
             for (t, s) in chunk.iter().enumerate() {
