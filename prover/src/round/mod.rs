@@ -19,7 +19,7 @@ use crate::params::RoundParams;
 use crate::shape::Shape;
 
 pub use constraints::{RoundCircuit, RoundWitness, StepConstraints};
-pub use public_inputs::PublicInputs;
+pub use public_inputs::{InputWords, PublicInputs};
 pub use reference::run;
 
 /// Everything a round starts from: the previous model and each slot's update (if any).
