@@ -4,16 +4,14 @@
 //! Run it after changing the verifier template or the calldata encoding:
 //! `cargo run -p fedproof-prover --example toy_verifier_fixture`.
 
-#[path = "../tests/support/toy_circuit.rs"]
-mod toy_circuit;
-#[path = "../tests/support/toy_fixture.rs"]
-mod toy_fixture;
-
 use std::fs;
+use std::path::PathBuf;
+
+use fedproof_prover::export::toy;
 
 fn main() -> std::io::Result<()> {
-    let contracts = toy_fixture::contracts_dir();
-    for (path, contents) in toy_fixture::fixture_files() {
+    let contracts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts");
+    for (path, contents) in toy::verifier_fixture_files() {
         let path = contracts.join(path);
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir)?;

@@ -70,6 +70,14 @@ pub enum Error {
         /// Why it is unreadable.
         reason: String,
     },
+    /// A 32-byte word read from the chain is not what its position requires.
+    #[error("{what}: {reason}")]
+    InvalidWord {
+        /// Which word, e.g. "score word 1".
+        what: String,
+        /// Why it was rejected.
+        reason: String,
+    },
     /// The witness does not satisfy the circuit (the round's claimed outputs are wrong).
     #[error("the round does not satisfy the circuit: {0}")]
     Unsatisfied(String),

@@ -4,28 +4,47 @@
 //! integers — implemented natively and as a Groth16 circuit over BN254. See `README.md` in this
 //! crate for the statement with formulas.
 //!
-//! The modules follow the life of a round:
-//! - [`fixed_point`]: real values to signed fixed-point integers.
-//! - [`shape`] and [`params`]: a job's fixed shape and each round's public parameters.
-//! - [`poseidon`] and [`commitment`]: circomlib Poseidon and the commitments to updates and models.
-//! - [`round`]: the round statement — native reference, public inputs, circuit.
-//! - [`gadgets`]: range checks and comparisons in R1CS.
-//! - [`snark`] and [`keys`]: Groth16 setup, prove and verify; keys cached on disk by shape.
-//! - [`vectors`]: JSON test vectors for other implementations.
-//! - [`export`]: proofs and keys in snarkjs JSON, Solidity calldata, and a Solidity verifier.
+//! The crate also owns the round's wire format: the context packing ([`params`]), the public
+//! inputs, flags and score words ([`round::public_inputs`]) and the proof and key words
+//! ([`export::calldata`]); other crates call these rather than re-deriving the layout.
+//!
+//! The modules below follow the life of a round (one line each).
 #![forbid(unsafe_code)]
 
-pub mod commitment;
-pub mod error;
-pub mod export;
+/// Real values to signed fixed-point integers.
 pub mod fixed_point;
-pub mod gadgets;
-pub mod keys;
-pub mod params;
-pub mod poseidon;
-pub mod round;
+
+/// A job's fixed shape (slots, parameters) and the bit widths and input counts that follow.
 pub mod shape;
+
+/// Each round's public parameters: the context word, the job terms' schedule, τ and lr encoding.
+pub mod params;
+
+/// circomlib's Poseidon, natively and in R1CS.
+pub mod poseidon;
+
+/// The Poseidon commitments to updates and models, and their packing.
+pub mod commitment;
+
+/// The round statement: native reference, public inputs and their words, circuit.
+pub mod round;
+
+/// Range checks and comparisons in R1CS.
+pub mod gadgets;
+
+/// Groth16 setup, prove and verify; constraint counts per step.
 pub mod snark;
+
+/// Keys cached on disk by shape and circuit version.
+pub mod keys;
+
+/// JSON test vectors for other implementations.
 pub mod vectors;
+
+/// Proofs and keys as snarkjs JSON, EVM words and calldata, a Solidity verifier, a toy circuit.
+pub mod export;
+
+/// The prover's error type.
+pub mod error;
 
 pub use error::{Error, Result};

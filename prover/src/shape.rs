@@ -8,10 +8,21 @@ use crate::fixed_point::{MODEL_BITS, UPDATE_BITS};
 
 /// The most trainer slots a round may have (presence and inlier bits share one public input).
 pub const MAX_TRAINERS: usize = 64;
-/// Bit width of a contribution score; scores are packed `SCORES_PER_INPUT` per public input.
+/// Bit width of a contribution score; scores are packed `SCORES_PER_WORD` per public input.
 pub const SCORE_BITS: u32 = 48;
 /// How many scores one public input carries.
-pub const SCORES_PER_INPUT: usize = 5;
+pub const SCORES_PER_WORD: usize = 5;
+
+/// Number of score words (public inputs carrying scores) for `trainers` slots: `⌈n/5⌉`.
+pub fn score_word_count(trainers: usize) -> usize {
+    trainers.div_ceil(SCORES_PER_WORD)
+}
+
+/// Number of Groth16 public inputs for `trainers` slots: context, C(w), C(w'), C_1..C_n, flags
+/// and the score words, `3 + n + 1 + ⌈n/5⌉`.
+pub fn public_input_count(trainers: usize) -> usize {
+    3 + trainers + 1 + score_word_count(trainers)
+}
 
 /// The fixed shape of a job: `trainers` slots of `params`-long updates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -100,12 +111,12 @@ impl Shape {
 
     /// Number of public inputs carrying scores.
     pub fn score_inputs(&self) -> usize {
-        self.trainers.div_ceil(SCORES_PER_INPUT)
+        score_word_count(self.trainers)
     }
 
     /// Total number of Groth16 public inputs: context, C(w), C(w'), C_1..C_n, flags, scores.
     pub fn num_public_inputs(&self) -> usize {
-        3 + self.trainers + 1 + self.score_inputs()
+        public_input_count(self.trainers)
     }
 
     /// A short stable identifier, used to name cached keys.

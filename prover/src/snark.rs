@@ -8,7 +8,7 @@ use ark_std::UniformRand;
 use rand::{CryptoRng, RngCore};
 
 use crate::error::{Error, Result};
-use crate::round::{PublicInputs, RoundCircuit, RoundWitness};
+use crate::round::{PublicInputs, RoundCircuit, RoundWitness, StepConstraints};
 use crate::shape::Shape;
 
 /// Circuit-specific setup for a shape. The randomness is toxic waste: whoever knows it can forge
@@ -79,17 +79,23 @@ pub fn verify_inputs(vk: &VerifyingKey<Bn254>, inputs: &[Fr], proof: &Proof<Bn25
     Ok(Groth16::<Bn254>::verify_with_processed_vk(&pvk, inputs, proof)?)
 }
 
-/// The shape a verifying key was made for, read off its input count (`3 + n + 1 + ⌈n/5⌉`).
+/// The number of trainer slots a verifying key was made for, read off its input count
+/// ([`crate::shape::public_input_count`]).
 pub fn trainers_of(vk: &VerifyingKey<Bn254>) -> Option<usize> {
     let inputs = vk.gamma_abc_g1.len().checked_sub(1)?;
-    (1..=crate::shape::MAX_TRAINERS).find(|&n| 4 + n + n.div_ceil(crate::shape::SCORES_PER_INPUT) == inputs)
+    (1..=crate::shape::MAX_TRAINERS).find(|&n| crate::shape::public_input_count(n) == inputs)
 }
 
 /// Number of R1CS constraints of the round circuit for a shape.
 pub fn constraint_count(shape: Shape) -> Result<usize> {
+    Ok(constraint_breakdown(shape)?.iter().map(|step| step.constraints).sum())
+}
+
+/// The round circuit's constraints per step of the statement, in order (they add up to
+/// [`constraint_count`]).
+pub fn constraint_breakdown(shape: Shape) -> Result<Vec<StepConstraints>> {
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
     cs.set_mode(ark_relations::r1cs::SynthesisMode::Setup);
-    RoundCircuit::blank(shape).generate_constraints(cs.clone())?;
-    Ok(cs.num_constraints())
+    Ok(RoundCircuit::blank(shape).synthesize(cs)?)
 }

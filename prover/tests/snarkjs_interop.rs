@@ -6,15 +6,13 @@
 //! missing toolchain is never mistaken for a pass.
 #![allow(clippy::unwrap_used)] // a failing test should panic
 
-#[path = "support/toy_circuit.rs"]
-mod toy_circuit;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use fedproof_prover::export::calldata::SolidityCalldata;
 use fedproof_prover::export::snarkjs::{proof_to_json, public_to_json, verifying_key_to_json};
+use fedproof_prover::export::toy as toy_circuit;
 
 fn contracts_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../contracts")

@@ -3,17 +3,15 @@
 //! tests would check a stale verifier.
 #![allow(clippy::unwrap_used)] // a failing test should panic
 
-#[path = "support/toy_circuit.rs"]
-mod toy_circuit;
-#[path = "support/toy_fixture.rs"]
-mod toy_fixture;
-
 use std::fs;
+use std::path::PathBuf;
+
+use fedproof_prover::export::toy;
 
 #[test]
 fn committed_fixtures_match_the_renderer() {
-    let contracts = toy_fixture::contracts_dir();
-    for (path, expected) in toy_fixture::fixture_files() {
+    let contracts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts");
+    for (path, expected) in toy::verifier_fixture_files() {
         let committed = fs::read_to_string(contracts.join(path)).unwrap_or_default();
         assert!(
             committed == expected,

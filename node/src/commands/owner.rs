@@ -10,7 +10,7 @@ use fedproof::training::data::load_csv;
 use fedproof::training::federated::FixedPointConfig;
 use fedproof::training::mlp::{Mlp, MLP_ARCHITECTURE};
 use fedproof_prover::fixed_point::Rounding;
-use fedproof_prover::params::TAU_FRAC_BITS;
+use fedproof_prover::params::{encode_lr, encode_tau};
 use fedproof_storage::Storage;
 
 use super::{print, ChainArgs, JobArgs};
@@ -155,8 +155,8 @@ fn mlp_job_spec(a: &CreateArgs) -> anyhow::Result<JobSpec> {
         aggregator: a.aggregator,
         verifier: a.verifier,
         max_malicious: a.max_malicious,
-        tau: (a.tau * f64::from(1u32 << TAU_FRAC_BITS)).round() as u32,
-        lr: (a.lr * ((fp.model_frac_bits - fp.update_frac_bits) as f64).exp2()).round() as u32,
+        tau: encode_tau(a.tau)?,
+        lr: encode_lr(a.lr, &fp.update(), &fp.model())?,
         lr_decay: 0,
         dup_tol: initial.len() as u32,
         start_delay: a.start_delay,

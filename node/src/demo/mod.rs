@@ -18,7 +18,7 @@ use anyhow::Context;
 use clap::Args;
 use fedproof_prover::fixed_point::Rounding;
 use fedproof_prover::keys::KeyStore;
-use fedproof_prover::params::TAU_FRAC_BITS;
+use fedproof_prover::params::{encode_lr, encode_tau};
 use fedproof_prover::shape::Shape;
 use fedproof_storage::sealed::AggregatorKey;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -139,8 +139,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         aggregator: aggregator_chain.address,
         verifier: stack.verifier,
         max_malicious: args.malicious as u8,
-        tau: (args.tau * f64::from(1u32 << TAU_FRAC_BITS)).round() as u32,
-        lr: (ETA * ((fp.model_frac_bits - fp.update_frac_bits) as f64).exp2()) as u32,
+        tau: encode_tau(args.tau)?,
+        lr: encode_lr(ETA, &fp.update(), &fp.model())?,
         lr_decay: 0,
         dup_tol: PARAM_COUNT as u32,
         start_delay: 8,

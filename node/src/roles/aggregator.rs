@@ -172,7 +172,7 @@ async fn finalize(
     }
     // Events come in chain order; reports list slots in slot order.
     unavailable.sort_by_key(|(slot, _)| *slot);
-    let input = RoundInput { shape: job.shape, params: job.round_params(round), model: model.values, updates };
+    let input = RoundInput { shape: job.shape, params: job.round_params(round)?, model: model.values, updates };
     let mut witness = RoundWitness::new(input)?;
     // An unavailable slot's commitment stays in the public inputs (the contract folded it in at
     // submission); its presence bit is 0, so the circuit ignores it.

@@ -6,15 +6,16 @@
 
 use alloy::primitives::{B256, U256};
 use alloy::sol_types::SolCall;
-use ark_bn254::{Bn254, Fr};
+use ark_bn254::Bn254;
 use ark_groth16::VerifyingKey;
 use fedproof_contracts::{JobMarket, RoundVerifier};
-use fedproof_prover::round::{RoundInput, RoundWitness};
+use fedproof_prover::export::calldata::proof_from_words;
+use fedproof_prover::round::{InputWords, PublicInputs, RoundInput, RoundWitness};
 use fedproof_prover::snark;
 use serde::Serialize;
 
 use crate::chain::client::call_error;
-use crate::chain::words::{proof_from_words, to_fr, to_u256, u64_to_bits};
+use crate::chain::words::{from_word, to_u256, to_word, u64_to_bits};
 use crate::roles::job::JobView;
 use fedproof_storage::sealed::AggregatorKey;
 use fedproof_storage::Storage;
@@ -70,16 +71,22 @@ pub async fn audit(
             let c = job.market.commitments(id, U256::from(round), U256::from(slot)).call().await;
             commitments.push(c.map_err(|e| call_error("reading commitments", e))?);
         }
-        let mut words = vec![context, ev.model, ev.newModel];
-        words.extend(&commitments);
-        words.push(ev.flags);
-        words.extend(&ev.scoreWords);
-        let inputs: Vec<Fr> = words.iter().map(|w| to_fr(*w)).collect();
-        let offchain = match proof_from_words(&call.f.proof) {
-            Some(proof) => snark::verify_inputs(vk, &inputs, &proof).unwrap_or(false),
-            None => false,
+        let updates: Vec<_> = commitments.iter().copied().map(to_word).collect();
+        let scores: Vec<_> = ev.scoreWords.iter().copied().map(to_word).collect();
+        let public = PublicInputs::from_words(InputWords {
+            context: to_word(context),
+            model: to_word(ev.model),
+            new_model: to_word(ev.newModel),
+            updates: &updates,
+            flags: to_word(ev.flags),
+            scores: &scores,
+        })?;
+        let offchain = match proof_from_words(&call.f.proof.map(to_word)) {
+            Ok(proof) => snark::verify(vk, &public, &proof).unwrap_or(false),
+            Err(_) => false,
         };
-        let onchain = verifier.verifyProof(call.f.proof, words.clone()).call().await.unwrap_or(false);
+        let words: Vec<U256> = public.to_words().iter().map(from_word).collect();
+        let onchain = verifier.verifyProof(call.f.proof, words).call().await.unwrap_or(false);
         let recompute = match recompute {
             Some(with) => Some(recompute_round(job, with, round, &ev, &commitments).await),
             None => None,
@@ -114,7 +121,8 @@ async fn recompute_round(
             .map_err(|e| format!("the stored update of slot {slot}: {e}"))?;
         updates[slot] = Some(values);
     }
-    let input = RoundInput { shape: job.shape, params: job.round_params(round), model: model.values, updates };
+    let params = job.round_params(round).map_err(|e| e.to_string())?;
+    let input = RoundInput { shape: job.shape, params, model: model.values, updates };
     let witness = RoundWitness::new(input).map_err(|e| e.to_string())?;
     let claimed = (to_u256(&witness.public.new_model), to_u256(&witness.public.flags));
     if claimed.0 != ev.newModel {

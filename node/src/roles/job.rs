@@ -7,7 +7,7 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider};
 use anyhow::Context;
 use fedproof_contracts::JobMarket::{self, JobMarketInstance};
-use fedproof_prover::params::RoundParams;
+use fedproof_prover::params::{JobTerms, RoundParams};
 use fedproof_prover::shape::Shape;
 
 use crate::chain::client::call_error;
@@ -102,17 +102,11 @@ impl JobView {
     }
 
     /// The public parameters of `round` (the learning-rate schedule is the contract's).
-    pub fn round_params(&self, round: u32) -> RoundParams {
+    pub fn round_params(&self, round: u32) -> fedproof_prover::Result<RoundParams> {
         let c = &self.config;
-        RoundParams {
-            job_id: self.id,
-            round,
-            max_malicious: c.maxMalicious,
-            tau: c.tau,
-            lr: c.lr - round * c.lrDecay,
-            next_lr: c.lr - (round + 1) * c.lrDecay,
-            dup_tol: c.dupTol,
-        }
+        let terms =
+            JobTerms { max_malicious: c.maxMalicious, tau: c.tau, lr: c.lr, lr_decay: c.lrDecay, dup_tol: c.dupTol };
+        terms.round_params(self.id, round)
     }
 
     /// The slot owners, in slot order.

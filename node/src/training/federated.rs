@@ -35,7 +35,8 @@ pub struct FixedPointConfig {
 /// ten trainers). It gave the smallest drift from float FedAvg in `fedproof bench quantization`.
 impl Default for FixedPointConfig {
     fn default() -> Self {
-        Self { update_frac_bits: 8, model_frac_bits: 20 }
+        let (update, model) = fedproof_prover::round::default_encodings();
+        Self { update_frac_bits: update.frac_bits, model_frac_bits: model.frac_bits }
     }
 }
 

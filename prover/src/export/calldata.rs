@@ -9,6 +9,7 @@
 use std::fmt;
 
 use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G2Affine};
+use ark_ec::short_weierstrass::{Affine, SWCurveConfig};
 use ark_ec::AffineRepr;
 use ark_ff::{PrimeField, Zero};
 use ark_groth16::{Proof, VerifyingKey};
@@ -16,12 +17,41 @@ use num_bigint::BigUint;
 use serde::{Serialize, Serializer};
 use sha3::{Digest, Keccak256};
 
-use super::field::to_word;
-use super::snarkjs::{SnarkjsError, SnarkjsVerifyingKey};
+use super::field::{from_decimal, to_word, FieldParseError};
 
 /// Why calldata cannot be encoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalldataError {
+    /// A list of words has the wrong length.
+    #[error("{what}: expected {expected} words, found {found}")]
+    WrongLength {
+        /// Which list, e.g. `verifyingKey().key`.
+        what: &'static str,
+        /// Words the format requires.
+        expected: usize,
+        /// Words given.
+        found: usize,
+    },
+    /// A word is not a canonical base-field coordinate (it is not below q).
+    #[error("{what}: {source}")]
+    NotInField {
+        /// Which coordinate, e.g. `proof.b.x.c1`.
+        what: String,
+        /// Why it was rejected.
+        source: FieldParseError,
+    },
+    /// The coordinates are not a point of the curve.
+    #[error("{what}: point is not on the BN254 curve")]
+    NotOnCurve {
+        /// Which point, e.g. `proof.a`.
+        what: String,
+    },
+    /// The point is on the curve but outside the prime-order subgroup (possible only on G2).
+    #[error("{what}: point is not in the prime-order subgroup")]
+    NotInSubgroup {
+        /// Which point.
+        what: String,
+    },
     /// There are no public inputs; the verifier's `uint256[N]` needs `N ≥ 1`.
     #[error("no public inputs: verifyProof takes uint256[N] with N >= 1 (Solidity has no zero-length static arrays)")]
     NoPublicInputs,
@@ -57,6 +87,12 @@ impl Word {
     /// The word as an unsigned decimal integer.
     pub fn to_decimal(&self) -> String {
         BigUint::from_bytes_be(&self.0).to_string()
+    }
+
+    /// The field element in the word; an error unless it is canonical (below the modulus), so
+    /// that no two words stand for one element.
+    pub fn to_field<F: PrimeField>(&self) -> Result<F, FieldParseError> {
+        from_decimal(&self.to_decimal())
     }
 }
 
@@ -187,35 +223,76 @@ pub fn verifier_constructor_args(vk: &VerifyingKey<Bn254>) -> Result<VerifierCon
 /// The verifying key a generic verifier holds, from the words its `verifyingKey()` returns (the
 /// constructor's order: alpha, beta, gamma, delta, then IC flattened), checking every point; so an
 /// auditor can verify against exactly the key the contract uses.
-pub fn verifying_key_from_words(key: &[Word], ic: &[Word]) -> Result<VerifyingKey<Bn254>, SnarkjsError> {
-    let wrong = |field: &str, expected, found| SnarkjsError::WrongLength { field: field.into(), expected, found };
+pub fn verifying_key_from_words(key: &[Word], ic: &[Word]) -> Result<VerifyingKey<Bn254>, CalldataError> {
     if key.len() != 14 {
-        return Err(wrong("verifyingKey().key", 14, key.len()));
+        return Err(CalldataError::WrongLength { what: "verifyingKey().key", expected: 14, found: key.len() });
     }
     if ic.len() < 4 || ic.len() % 2 == 1 {
-        return Err(wrong("verifyingKey().ic", 2 * (ic.len() / 2).max(2), ic.len()));
+        let expected = 2 * (ic.len() / 2).max(2);
+        return Err(CalldataError::WrongLength { what: "verifyingKey().ic", expected, found: ic.len() });
     }
-    let dec = |w: &Word| w.to_decimal();
-    // Solidity order [x.c1, x.c0, y.c1, y.c0] -> snarkjs [[x.c0, x.c1], [y.c0, y.c1], [1, 0]]
-    let g2 =
-        |w: &[Word]| vec![vec![dec(&w[1]), dec(&w[0])], vec![dec(&w[3]), dec(&w[2])], vec!["1".into(), "0".into()]];
-    let g1 = |w: &[Word]| {
-        // (0, 0) is how the contract writes the point at infinity; snarkjs writes it with z = 0
-        let z = if w[0] == Word::default() && w[1] == Word::default() { "0" } else { "1" };
-        vec![dec(&w[0]), dec(&w[1]), z.to_string()]
+    Ok(VerifyingKey {
+        alpha_g1: g1_from_words("alpha", &key[0..2])?,
+        beta_g2: g2_from_words("beta", &key[2..6])?,
+        gamma_g2: g2_from_words("gamma", &key[6..10])?,
+        delta_g2: g2_from_words("delta", &key[10..14])?,
+        gamma_abc_g1: ic
+            .chunks(2)
+            .enumerate()
+            .map(|(i, point)| g1_from_words(&format!("IC[{i}]"), point))
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// A proof from the verifier's `uint256[8]` (the inverse of [`SolidityCalldata::proof_words`]):
+/// `[a.x, a.y, b.x.c1, b.x.c0, b.y.c1, b.y.c0, c.x, c.y]`, each point checked to be on its curve
+/// and in the prime-order subgroup; all-zero coordinates are the point at infinity (EIP-196/197).
+pub fn proof_from_words(words: &[Word; 8]) -> Result<Proof<Bn254>, CalldataError> {
+    Ok(Proof {
+        a: g1_from_words("proof.a", &words[0..2])?,
+        b: g2_from_words("proof.b", &words[2..6])?,
+        c: g1_from_words("proof.c", &words[6..8])?,
+    })
+}
+
+/// A G1 point from `(x, y)` words, checked.
+fn g1_from_words(what: &str, words: &[Word]) -> Result<G1Affine, CalldataError> {
+    let coordinate = |k: usize, name: &str| base_field(&format!("{what}.{name}"), &words[k]);
+    let point = if words.iter().all(|w| *w == Word::default()) {
+        G1Affine::identity()
+    } else {
+        G1Affine::new_unchecked(coordinate(0, "x")?, coordinate(1, "y")?)
     };
-    SnarkjsVerifyingKey {
-        protocol: "groth16".into(),
-        curve: "bn128".into(),
-        n_public: ic.len() / 2 - 1,
-        vk_alpha_1: g1(&key[0..2]),
-        vk_beta_2: g2(&key[2..6]),
-        vk_gamma_2: g2(&key[6..10]),
-        vk_delta_2: g2(&key[10..14]),
-        vk_alphabeta_12: None,
-        ic: ic.chunks(2).map(g1).collect(),
+    checked_point(what, point)
+}
+
+/// A G2 point from `[x.c1, x.c0, y.c1, y.c0]` words (EIP-197 order), checked.
+fn g2_from_words(what: &str, words: &[Word]) -> Result<G2Affine, CalldataError> {
+    let coordinate = |k: usize, name: &str| base_field(&format!("{what}.{name}"), &words[k]);
+    let point = if words.iter().all(|w| *w == Word::default()) {
+        G2Affine::identity()
+    } else {
+        let x = Fq2::new(coordinate(1, "x.c0")?, coordinate(0, "x.c1")?);
+        let y = Fq2::new(coordinate(3, "y.c0")?, coordinate(2, "y.c1")?);
+        G2Affine::new_unchecked(x, y)
+    };
+    checked_point(what, point)
+}
+
+fn base_field(what: &str, word: &Word) -> Result<Fq, CalldataError> {
+    word.to_field().map_err(|source| CalldataError::NotInField { what: what.to_owned(), source })
+}
+
+/// Accepts a point only if it is on the curve and in the prime-order subgroup: pairing code
+/// assumes both, and G2 of BN254 has points on the curve outside the subgroup.
+fn checked_point<P: SWCurveConfig>(what: &str, point: Affine<P>) -> Result<Affine<P>, CalldataError> {
+    if !point.is_on_curve() {
+        return Err(CalldataError::NotOnCurve { what: what.to_owned() });
     }
-    .to_arkworks()
+    if !point.is_in_correct_subgroup_assuming_on_curve() {
+        return Err(CalldataError::NotInSubgroup { what: what.to_owned() });
+    }
+    Ok(point)
 }
 
 /// The 4-byte function selector: the first bytes of the Keccak-256 of the signature.
@@ -238,7 +315,7 @@ fn g2_words(point: &G2Affine) -> [[Word; 2]; 2] {
 mod tests {
     use super::*;
     use crate::export::field::to_decimal;
-    use crate::export::toy_circuit::toy_proof;
+    use crate::export::toy::toy_proof;
 
     #[test]
     fn selector_matches_a_known_one() {
@@ -319,12 +396,45 @@ mod tests {
         assert_eq!(verifying_key_from_words(&words[..14], &words[14..]).expect("valid key"), vk);
         let mut bad = words.clone();
         bad[0].0[31] ^= 1; // alpha.x off the curve
-        assert!(verifying_key_from_words(&bad[..14], &bad[14..]).is_err());
+        assert!(matches!(
+            verifying_key_from_words(&bad[..14], &bad[14..]),
+            Err(CalldataError::NotOnCurve { ref what }) if what == "alpha"
+        ));
         assert!(matches!(
             verifying_key_from_words(&words[..13], &words[14..]),
-            Err(SnarkjsError::WrongLength { expected: 14, found: 13, .. })
+            Err(CalldataError::WrongLength { expected: 14, found: 13, .. })
         ));
         assert!(verifying_key_from_words(&words[..14], &words[14..17]).is_err());
+    }
+
+    #[test]
+    fn proof_words_round_trip_and_bad_points_are_named() {
+        let toy = toy_proof(1);
+        let words = SolidityCalldata::new(&toy.proof, &toy.inputs).proof_words();
+        assert_eq!(proof_from_words(&words), Ok(toy.proof));
+        let zero = [Word::default(); 8];
+        let infinity = Proof::<Bn254> { a: G1Affine::identity(), b: G2Affine::identity(), c: G1Affine::identity() };
+        assert_eq!(proof_from_words(&zero), Ok(infinity));
+
+        let mut off_curve = words;
+        off_curve[7].0[31] ^= 1;
+        assert_eq!(proof_from_words(&off_curve), Err(CalldataError::NotOnCurve { what: "proof.c".into() }));
+        let mut too_big = words;
+        too_big[2] = Word([0xff; 32]);
+        let err = proof_from_words(&too_big).expect_err("b.x.c1 >= q");
+        assert!(err.to_string().starts_with("proof.b.x.c1: "), "{err}");
+        // Almost every point on BN254's twist lies outside the r-order subgroup.
+        let outside = (1u64..)
+            .find_map(|i| G2Affine::get_point_from_x_unchecked(Fq2::new(Fq::from(i), Fq::from(1u64)), true))
+            .expect("some x is on the curve");
+        let mut not_in_subgroup = words;
+        not_in_subgroup[2..6].copy_from_slice(&[
+            Word::from_field(&outside.x.c1),
+            Word::from_field(&outside.x.c0),
+            Word::from_field(&outside.y.c1),
+            Word::from_field(&outside.y.c0),
+        ]);
+        assert_eq!(proof_from_words(&not_in_subgroup), Err(CalldataError::NotInSubgroup { what: "proof.b".into() }));
     }
 
     #[test]

@@ -7,7 +7,4 @@ pub mod calldata;
 pub mod field;
 pub mod snarkjs;
 pub mod solidity;
-
-#[cfg(test)]
-#[path = "../../tests/support/toy_circuit.rs"]
-mod toy_circuit;
+pub mod toy;

@@ -387,7 +387,7 @@ fn fq12_from_strings(field: &str, values: &[Vec<Vec<String>>]) -> Result<Fq12, S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::toy_circuit::toy_proof;
+    use crate::export::toy::toy_proof;
     use ark_groth16::Groth16;
     use ark_snark::SNARK;
 

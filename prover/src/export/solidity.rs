@@ -113,7 +113,7 @@ fn ic_table(points: &[G1Affine]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::toy_circuit::toy_proof;
+    use crate::export::toy::toy_proof;
 
     #[test]
     fn renders_every_placeholder() {

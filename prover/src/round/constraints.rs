@@ -10,6 +10,7 @@ use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::prelude::*;
 use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use num_bigint::BigUint;
+use serde::Serialize;
 
 use super::{PublicInputs, RoundInput, RoundOutput};
 use crate::commitment::UPDATE_VALUES_PER_ELEMENT;
@@ -18,7 +19,7 @@ use crate::error::Result;
 use crate::fixed_point::{MODEL_BITS, UPDATE_BITS};
 use crate::gadgets::{alloc_uint, big, enforce_range, fr, is_le, is_positive, materialize, pow2, sum};
 use crate::params::{CONTEXT_LAYOUT, TAU_FRAC_BITS};
-use crate::shape::{Shape, SCORES_PER_INPUT, SCORE_BITS};
+use crate::shape::{Shape, SCORES_PER_WORD, SCORE_BITS};
 
 use super::public_inputs::INLIER_FLAG_OFFSET;
 
@@ -70,15 +71,29 @@ type Var = FpVar<Fr>;
 
 impl ConstraintSynthesizer<Fr> for RoundCircuit {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
-        let shape = self.shape;
-        let w = self.witness.as_ref();
-        if let Some(w) = w {
-            if w.input.shape != shape {
-                return Err(SynthesisError::Unsatisfiable);
-            }
-        }
-        Synth { cs, shape, w }.run()
+        self.synthesize(cs).map(|_| ())
     }
+}
+
+impl RoundCircuit {
+    /// Synthesizes the circuit into `cs` and returns what each step of the statement cost, in
+    /// the order of the statement (each step also runs under its own `ns!` namespace).
+    pub fn synthesize(self, cs: ConstraintSystemRef<Fr>) -> Result<Vec<StepConstraints>, SynthesisError> {
+        let w = self.witness.as_ref();
+        if w.is_some_and(|w| w.input.shape != self.shape) {
+            return Err(SynthesisError::Unsatisfiable);
+        }
+        Synth { cs, shape: self.shape, w, steps: Vec::new() }.run()
+    }
+}
+
+/// The constraints one step of the round statement adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StepConstraints {
+    /// The step, as named in `prover/README.md`'s statement (e.g. `"krum"`).
+    pub step: &'static str,
+    /// Constraints added by the step.
+    pub constraints: usize,
 }
 
 /// Reads a hint from the witness; `AssignmentMissing` during setup.
@@ -86,10 +101,76 @@ fn hint<T>(w: Option<&RoundWitness>, f: impl FnOnce(&RoundWitness) -> T) -> Resu
     w.map(f).ok_or(SynthesisError::AssignmentMissing)
 }
 
+/// Runs one step of the statement under its own namespace and records its constraint count.
+macro_rules! step {
+    ($synth:ident, $name:literal, $body:expr) => {{
+        let before = $synth.cs.num_constraints();
+        let namespace = ark_relations::ns!($synth.cs, $name);
+        let result = $body;
+        drop(namespace);
+        $synth.steps.push(StepConstraints { step: $name, constraints: $synth.cs.num_constraints() - before });
+        result
+    }};
+}
+
 struct Synth<'a> {
     cs: ConstraintSystemRef<Fr>,
     shape: Shape,
     w: Option<&'a RoundWitness>,
+    steps: Vec<StepConstraints>,
+}
+
+/// The public inputs as variables, in verifier order.
+struct InputVars {
+    context: Var,
+    model_commitment: Var,
+    new_model_commitment: Var,
+    update_commitments: Vec<Var>,
+    flags: Var,
+    score_words: Vec<Var>,
+}
+
+/// The round parameters unpacked from the context, each range-checked to its width.
+struct ParamVars {
+    job_id: Var,
+    round: Var,
+    max_malicious: Var,
+    tau: Var,
+    lr: Var,
+    dup_tol: Var,
+}
+
+/// Each slot's presence bit and its update as offset values `x = Δ + 2^(b−1)` (zero vectors for
+/// an empty slot).
+struct UpdateVars {
+    presence: Vec<Boolean<Fr>>,
+    offset_values: Vec<Vec<Var>>,
+}
+
+/// The Gram matrix `G_ij = ⟨Δ_i, Δ_j⟩` of all slots, materialised.
+struct Gram(Vec<Vec<Var>>);
+
+impl Gram {
+    /// `D_ij = G_ii + G_jj − 2G_ij = ‖Δ_i − Δ_j‖²` (linear, no constraints).
+    fn distance(&self, i: usize, j: usize) -> Var {
+        let g = &self.0;
+        &g[i][i] + &g[j][j] - g[i][j].double().expect("doubling is linear")
+    }
+
+    /// `⟨Δ_i, Σ_{j ∈ mask} Δ_j⟩ = Σ_{j ∈ mask} G_ij` (one product per slot).
+    fn inner_with_sum(&self, i: usize, mask: &[Boolean<Fr>]) -> Var {
+        sum(mask.iter().zip(&self.0[i]).map(|(in_mask, g)| FpVar::from(in_mask.clone()) * g))
+    }
+}
+
+/// The Krum step's result: the candidate count `u` and each slot's Krum score.
+struct KrumVars {
+    candidates: Var,
+    scores: Vec<Var>,
+}
+
+fn as_field(bits: &[Boolean<Fr>]) -> Vec<Var> {
+    bits.iter().map(|b| FpVar::from(b.clone())).collect()
 }
 
 impl Synth<'_> {
@@ -109,159 +190,229 @@ impl Synth<'_> {
         FpVar::new_input(self.cs.clone(), || hint(self.w, |w| f(&w.public)))
     }
 
-    fn run(self) -> Result<(), SynthesisError> {
-        let Shape { trainers: n, params: d } = self.shape;
-        let shape = self.shape;
+    /// The statement, step by step, in the order of `reference::run`.
+    fn run(mut self) -> Result<Vec<StepConstraints>, SynthesisError> {
+        let inputs = step!(self, "public inputs", self.public_inputs())?;
+        let params = step!(self, "context", self.context(&inputs.context))?;
+        let updates = step!(self, "update commitments", self.update_commitments(&params, &inputs.update_commitments))?;
+        let old_model = step!(self, "model commitment", self.model_commitment(&params, &inputs.model_commitment))?;
+        let gram = step!(self, "gram matrix", self.gram_matrix(&updates.offset_values))?;
+        let unique = step!(self, "duplicates", self.duplicates(&gram, &updates.presence, &params.dup_tol))?;
+        let krum = step!(self, "krum", self.krum(&gram, &unique, &params.max_malicious))?;
+        let krum_inliers = step!(self, "median", self.median(&unique, &krum, &params.tau))?;
+        let inliers = step!(self, "alignment", self.alignment(&gram, &krum_inliers))?;
+        step!(
+            self,
+            "aggregate",
+            self.aggregate(&params, &updates.offset_values, &inliers, &old_model, &inputs.new_model_commitment)
+        )?;
+        let scores = step!(self, "scores", self.scores(&gram, &inliers))?;
+        step!(self, "outputs", self.outputs(&inputs, &updates.presence, &inliers, &scores))?;
+        Ok(self.steps)
+    }
 
-        // Public inputs, in verifier order.
+    /// The public inputs, allocated in verifier order.
+    fn public_inputs(&self) -> Result<InputVars, SynthesisError> {
         let context = self.input(|p| p.context)?;
         let model_commitment = self.input(|p| p.model)?;
         let new_model_commitment = self.input(|p| p.new_model)?;
-        let update_commitments = (0..n).map(|i| self.input(|p| p.updates[i])).collect::<Result<Vec<_>, _>>()?;
+        let update_commitments =
+            (0..self.shape.trainers).map(|i| self.input(|p| p.updates[i])).collect::<Result<Vec<_>, _>>()?;
         let flags = self.input(|p| p.flags)?;
-        let score_inputs =
-            (0..shape.score_inputs()).map(|c| self.input(|p| p.scores[c])).collect::<Result<Vec<_>, _>>()?;
+        let score_words =
+            (0..self.shape.score_inputs()).map(|c| self.input(|p| p.scores[c])).collect::<Result<Vec<_>, _>>()?;
+        Ok(InputVars { context, model_commitment, new_model_commitment, update_commitments, flags, score_words })
+    }
 
-        // Context: the parameters, each range-checked, packed back into the public input.
+    /// Context: the parameters, each range-checked, packed back into the public input.
+    fn context(&self, context: &Var) -> Result<ParamVars, SynthesisError> {
         let fields = CONTEXT_LAYOUT
             .iter()
             .enumerate()
             .map(|(k, (_, _, width))| self.uint(*width, |w| big(w.input.params.fields()[k])))
             .collect::<Result<Vec<_>, _>>()?;
-        sum(CONTEXT_LAYOUT.iter().zip(&fields).map(|((_, off, _), v)| v * pow2(*off))).enforce_equal(&context)?;
+        sum(CONTEXT_LAYOUT.iter().zip(&fields).map(|((_, offset, _), v)| v * pow2(*offset))).enforce_equal(context)?;
         let [job_id, round, max_malicious, tau, lr, _next_lr, dup_tol] =
             <[Var; 7]>::try_from(fields).map_err(|_| SynthesisError::Unsatisfiable)?;
+        Ok(ParamVars { job_id, round, max_malicious, tau, lr, dup_tol })
+    }
 
-        // Updates: every value range-checked as UPDATE_BITS bits of `Δ + 2^(b-1)` (the offset
-        // value, which is also what packing uses); each present slot matches its commitment.
+    /// Updates: every value range-checked as UPDATE_BITS bits of `Δ + 2^(b-1)` (the offset
+    /// value, which is also what packing uses); each present slot matches its commitment.
+    fn update_commitments(&self, params: &ParamVars, commitments: &[Var]) -> Result<UpdateVars, SynthesisError> {
+        let Shape { trainers: n, params: d } = self.shape;
         let offset = 1i64 << (UPDATE_BITS - 1);
         let presence = (0..n).map(|i| self.boolean(|w| w.input.updates[i].is_some())).collect::<Result<Vec<_>, _>>()?;
-        let mut values: Vec<Vec<Var>> = Vec::with_capacity(n);
-        for i in 0..n {
-            let xs = (0..d)
+        let mut offset_values = Vec::with_capacity(n);
+        for (slot, commitment) in commitments.iter().enumerate() {
+            let values = (0..d)
                 .map(|k| {
                     self.uint(UPDATE_BITS, |w| {
-                        big(w.input.updates[i].as_ref().map_or(0, |u| u[k]).wrapping_add(offset) as u64)
+                        big(w.input.updates[slot].as_ref().map_or(0, |u| u[k]).wrapping_add(offset) as u64)
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let packed = pack(&xs, UPDATE_VALUES_PER_ELEMENT, UPDATE_BITS);
-            let c = commit_packed(UPDATE_TAG, &job_id, &round, &packed)?;
-            FpVar::from(presence[i].clone()).mul_equals(&(&update_commitments[i] - c), &FpVar::zero())?;
-            values.push(xs);
+            let packed = pack(&values, UPDATE_VALUES_PER_ELEMENT, UPDATE_BITS);
+            let computed = commit_packed(UPDATE_TAG, &params.job_id, &params.round, &packed)?;
+            FpVar::from(presence[slot].clone()).mul_equals(&(commitment - computed), &FpVar::zero())?;
+            offset_values.push(values);
         }
+        Ok(UpdateVars { presence, offset_values })
+    }
 
-        // The old model enters only packed, as the preimage of C(w).
-        let old_model = (0..shape.model_elements())
+    /// The old model enters only packed, as the preimage of C(w).
+    fn model_commitment(&self, params: &ParamVars, commitment: &Var) -> Result<Vec<Var>, SynthesisError> {
+        let old_model = (0..self.shape.model_elements())
             .map(|c| self.witness(|w| commitment::pack(&w.input.model, MODEL_BITS)[c]))
             .collect::<Result<Vec<_>, _>>()?;
-        commit_packed(MODEL_TAG, &job_id, &round, &old_model)?.enforce_equal(&model_commitment)?;
+        commit_packed(MODEL_TAG, &params.job_id, &params.round, &old_model)?.enforce_equal(commitment)?;
+        Ok(old_model)
+    }
 
-        // Gram matrix on offset values x = Δ + 128 (products stay small and non-negative):
-        // ⟨Δ_i,Δ_j⟩ = ⟨x_i,x_j⟩ − 128(Σx_i + Σx_j) + 128²·d.
-        let sums = values.iter().map(|xs| materialize(&sum(xs.iter().cloned()))).collect::<Result<Vec<_>, _>>()?;
+    /// Gram matrix on offset values x = Δ + 128 (products stay small and non-negative):
+    /// ⟨Δ_i,Δ_j⟩ = ⟨x_i,x_j⟩ − 128(Σx_i + Σx_j) + 128²·d.
+    fn gram_matrix(&self, offset_values: &[Vec<Var>]) -> Result<Gram, SynthesisError> {
+        let Shape { trainers: n, params: d } = self.shape;
+        let offset = 1u64 << (UPDATE_BITS - 1);
+        let sums =
+            offset_values.iter().map(|xs| materialize(&sum(xs.iter().cloned()))).collect::<Result<Vec<_>, _>>()?;
         let mut gram = vec![vec![FpVar::zero(); n]; n];
         for i in 0..n {
             for j in i..n {
-                let dot = sum(values[i].iter().zip(&values[j]).map(|(a, b)| a * b));
-                let g = materialize(
-                    &(dot - (&sums[i] + &sums[j]) * Fr::from(offset as u64)
-                        + Fr::from((offset * offset) as u64 * d as u64)),
+                let dot = sum(offset_values[i].iter().zip(&offset_values[j]).map(|(a, b)| a * b));
+                let entry = materialize(
+                    &(dot - (&sums[i] + &sums[j]) * Fr::from(offset) + Fr::from(offset * offset * d as u64)),
                 )?;
-                gram[i][j] = g.clone();
-                gram[j][i] = g;
+                gram[i][j] = entry.clone();
+                gram[j][i] = entry;
             }
         }
-        let dist = |i: usize, j: usize| &gram[i][i] + &gram[j][j] - gram[i][j].double().expect("doubling is linear");
+        Ok(Gram(gram))
+    }
 
-        // 1. Duplicates: a present slot within dup_tol of an earlier present slot.
-        let dup_bits = shape.distance_bits().max(32);
-        let mut unique = Vec::with_capacity(n);
-        for i in 0..n {
+    /// 1. Duplicates: a present slot within dup_tol of an earlier present slot. Returns the
+    /// candidates `U` (present, not a duplicate).
+    fn duplicates(
+        &self,
+        gram: &Gram,
+        presence: &[Boolean<Fr>],
+        dup_tol: &Var,
+    ) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
+        let distance_bits = self.shape.distance_bits().max(32);
+        let mut unique = Vec::with_capacity(presence.len());
+        for (i, present) in presence.iter().enumerate() {
             let copies = (0..i)
-                .map(|j| Ok(&presence[j] & &is_le(&dist(i, j), &dup_tol, dup_bits)?))
+                .map(|j| Ok(&presence[j] & &is_le(&gram.distance(i, j), dup_tol, distance_bits)?))
                 .collect::<Result<Vec<_>, SynthesisError>>()?;
-            let duplicate = if copies.is_empty() { Boolean::FALSE } else { &presence[i] & &Boolean::kary_or(&copies)? };
-            unique.push(&presence[i] & &!duplicate);
+            let duplicate = if copies.is_empty() { Boolean::FALSE } else { present & &Boolean::kary_or(&copies)? };
+            unique.push(present & &!duplicate);
         }
-        let ubool = |i: usize| FpVar::from(unique[i].clone());
-        let u = sum((0..n).map(ubool));
+        Ok(unique)
+    }
+
+    /// 2. Krum: `k = max(1, u − f − 2)` (0 for u ≤ 1) nearest candidates selected by the hinted
+    /// per-slot threshold, each candidate's score the sum of its selected distances.
+    fn krum(&self, gram: &Gram, unique: &[Boolean<Fr>], max_malicious: &Var) -> Result<KrumVars, SynthesisError> {
+        let n = self.shape.trainers;
+        let unique_f = as_field(unique);
+        let candidates = sum(unique_f.iter().cloned());
 
         // k = max(1, u − f − 2) for u ≥ 2, else 0.
-        let small = shape.count_bits().max(8) + 2;
-        let ge2 = is_le(&FpVar::constant(Fr::from(2u8)), &u, small)?;
-        let f3 = &max_malicious + Fr::from(3u8);
-        let tpos = is_le(&f3, &u, small)?;
-        let k = FpVar::from(tpos) * (&u - &f3) + FpVar::from(ge2);
+        let count_bits = self.shape.count_bits().max(8) + 2;
+        let at_least_two = is_le(&FpVar::constant(Fr::from(2u8)), &candidates, count_bits)?;
+        let f_plus_3 = max_malicious + Fr::from(3u8);
+        let more_than_f_plus_2 = is_le(&f_plus_3, &candidates, count_bits)?;
+        let k = FpVar::from(more_than_f_plus_2) * (&candidates - &f_plus_3) + FpVar::from(at_least_two);
 
-        // 2. Krum: selections of k nearest candidates, below/above a per-slot threshold.
-        let dbits = shape.distance_bits();
-        let both: Vec<Vec<Boolean<Fr>>> = (0..n)
+        let distance_bits = self.shape.distance_bits();
+        let pairs: Vec<Vec<Boolean<Fr>>> = (0..n)
             .map(|i| (0..n).map(|j| if i == j { Boolean::FALSE } else { &unique[i] & &unique[j] }).collect())
             .collect();
-        let mut krum = Vec::with_capacity(n);
-        for (i, candidates) in both.iter().enumerate() {
+        let mut scores = Vec::with_capacity(n);
+        for (i, both_candidates) in pairs.iter().enumerate() {
             let threshold = self.witness(|w| fr(w.output.trace.threshold[i]))?;
-            let mut selected_sum = Vec::new();
-            let mut score = Vec::new();
+            let mut selected_count = Vec::new();
+            let mut selected_distances = Vec::new();
             for j in (0..n).filter(|&j| j != i) {
-                let sel = self.boolean(|w| w.output.trace.selected[i][j])?;
-                let sel_f = FpVar::from(sel.clone());
-                sel_f.mul_equals(&(FpVar::one() - FpVar::from(candidates[j].clone())), &FpVar::zero())?;
-                let dij = dist(i, j);
+                let selected = FpVar::from(self.boolean(|w| w.output.trace.selected[i][j])?);
+                let pair_f = FpVar::from(both_candidates[j].clone());
+                selected.mul_equals(&(FpVar::one() - &pair_f), &FpVar::zero())?;
+                let distance = gram.distance(i, j);
                 // Selected: threshold − d ≥ 0; not selected (but a candidate): d − threshold ≥ 0.
-                let signed = (&threshold - &dij) * (sel_f.double()? - FpVar::one());
-                enforce_range(&(FpVar::from(candidates[j].clone()) * signed), dbits)?;
-                score.push(&sel_f * &dij);
-                selected_sum.push(sel_f);
+                let signed = (&threshold - &distance) * (selected.double()? - FpVar::one());
+                enforce_range(&(pair_f * signed), distance_bits)?;
+                selected_distances.push(&selected * &distance);
+                selected_count.push(selected);
             }
-            ubool(i).mul_equals(&k, &sum(selected_sum))?;
-            krum.push(sum(score));
+            unique_f[i].mul_equals(&k, &sum(selected_count))?;
+            scores.push(sum(selected_distances));
         }
+        Ok(KrumVars { candidates, scores })
+    }
 
-        // 3. Median (lower) of candidates' Krum scores, and the τ × median outlier rule.
-        let kbits = shape.krum_bits();
-        let cbits = shape.count_bits() + 1;
+    /// 3. The lower median of the candidates' Krum scores (hinted, with its rank proven), and the
+    /// τ × median rule: returns the Krum inliers.
+    fn median(&self, unique: &[Boolean<Fr>], krum: &KrumVars, tau: &Var) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
+        let krum_bits = self.shape.krum_bits();
+        let rank_bits = self.shape.count_bits() + 1;
+        let candidates = &krum.candidates;
         let median = self.witness(|w| fr(w.output.trace.median))?;
-        enforce_range(&median, kbits)?;
-        let nonempty = !u.is_zero()?;
-        let nonempty_f = FpVar::from(nonempty.clone());
-        (FpVar::one() - &nonempty_f).mul_equals(&median, &FpVar::zero())?;
-        let rank = self.uint(cbits, |w| big(w.output.trace.median_rank as u64))?;
+        enforce_range(&median, krum_bits)?;
+        let nonempty = FpVar::from(!candidates.is_zero()?);
+        (FpVar::one() - &nonempty).mul_equals(&median, &FpVar::zero())?;
+        let rank = self.uint(rank_bits, |w| big(w.output.trace.median_rank as u64))?;
         // u − 1 = 2·rank + parity, so parity is 1 exactly when u is even (and non-zero).
         let parity = self.boolean(|w| unique_count(w) >= 2 && unique_count(w) % 2 == 0)?;
-        nonempty_f.mul_equals(&(&u - FpVar::one() - rank.double()? - FpVar::from(parity)), &FpVar::zero())?;
-        let mut below = Vec::with_capacity(n);
-        let mut at_most = Vec::with_capacity(n);
-        for i in 0..n {
-            below.push(FpVar::from(&unique[i] & &!is_le(&median, &krum[i], kbits)?));
-            at_most.push(FpVar::from(&unique[i] & &is_le(&krum[i], &median, kbits)?));
+        nonempty.mul_equals(&(candidates - FpVar::one() - rank.double()? - FpVar::from(parity)), &FpVar::zero())?;
+        let mut below = Vec::with_capacity(unique.len());
+        let mut at_most = Vec::with_capacity(unique.len());
+        for (candidate, score) in unique.iter().zip(&krum.scores) {
+            below.push(FpVar::from(candidate & &!is_le(&median, score, krum_bits)?));
+            at_most.push(FpVar::from(candidate & &is_le(score, &median, krum_bits)?));
         }
         // #{score < median} ≤ rank < #{score ≤ median}: the median is the rank-th smallest.
-        enforce_range(&(&nonempty_f * (&rank - sum(below))), cbits)?;
-        enforce_range(&(&nonempty_f * (sum(at_most) - &rank - FpVar::one())), cbits)?;
-        let limit = &tau * &median;
-        let krum_inlier = (0..n)
-            .map(|i| Ok(&unique[i] & &is_le(&(&krum[i] * pow2(TAU_FRAC_BITS)), &limit, kbits + 32)?))
-            .collect::<Result<Vec<_>, SynthesisError>>()?;
+        enforce_range(&(&nonempty * (&rank - sum(below))), rank_bits)?;
+        enforce_range(&(&nonempty * (sum(at_most) - &rank - FpVar::one())), rank_bits)?;
+        let limit = tau * &median;
+        unique
+            .iter()
+            .zip(&krum.scores)
+            .map(|(candidate, score)| Ok(candidate & &is_le(&(score * pow2(TAU_FRAC_BITS)), &limit, krum_bits + 32)?))
+            .collect()
+    }
 
-        // 4. Alignment with the sum of Krum inliers.
-        let abits = shape.alignment_bits();
-        let weighted = |i: usize, mask: &[Boolean<Fr>]| sum((0..n).map(|j| FpVar::from(mask[j].clone()) * &gram[i][j]));
-        let inliers = (0..n)
-            .map(|i| Ok(&krum_inlier[i] & &is_positive(&weighted(i, &krum_inlier), abits)?))
-            .collect::<Result<Vec<_>, SynthesisError>>()?;
-        let inlier_f: Vec<Var> = inliers.iter().map(|b| FpVar::from(b.clone())).collect();
+    /// 4. Alignment with the sum of Krum inliers: returns the inliers `I`.
+    fn alignment(&self, gram: &Gram, krum_inliers: &[Boolean<Fr>]) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
+        let alignment_bits = self.shape.alignment_bits();
+        krum_inliers
+            .iter()
+            .enumerate()
+            .map(|(i, krum_inlier)| {
+                Ok(krum_inlier & &is_positive(&gram.inner_with_sum(i, krum_inliers), alignment_bits)?)
+            })
+            .collect()
+    }
 
-        // 5. γ = ⌊lr / |I|⌋ (0 when no inliers), and w' = w + γ·S on packed 24-bit slots.
+    /// 5. γ = ⌊lr / |I|⌋ (0 when no inliers), w' = w + γ·S on packed 24-bit slots, and C(w').
+    fn aggregate(
+        &self,
+        params: &ParamVars,
+        offset_values: &[Vec<Var>],
+        inliers: &[Boolean<Fr>],
+        old_model: &[Var],
+        new_model_commitment: &Var,
+    ) -> Result<(), SynthesisError> {
+        let d = self.shape.params;
+        let update_offset = 1u64 << (UPDATE_BITS - 1);
+        let count_bits = self.shape.count_bits() + 1;
+        let inlier_f = as_field(inliers);
         let count = sum(inlier_f.iter().cloned());
-        let none = count.is_zero()?;
-        let some_f = FpVar::one() - FpVar::from(none);
+        let some = FpVar::one() - FpVar::from(count.is_zero()?);
         let gamma = self.uint(32, |w| big(w.output.trace.gamma))?;
-        let gamma_rem = self.uint(cbits, |w| big(w.output.trace.gamma_rem))?;
+        let gamma_rem = self.uint(count_bits, |w| big(w.output.trace.gamma_rem))?;
         let gamma_count = &gamma * &count;
-        (&gamma_count + &gamma_rem).enforce_equal(&(&lr * &some_f))?;
-        enforce_range(&(&some_f * (&count - FpVar::one() - &gamma_rem)), cbits)?;
+        (&gamma_count + &gamma_rem).enforce_equal(&(&params.lr * &some))?;
+        enforce_range(&(&some * (&count - FpVar::one() - &gamma_rem)), count_bits)?;
 
         let model_offset = 1i64 << (MODEL_BITS - 1);
         let new_values = (0..d)
@@ -272,38 +423,51 @@ impl Synth<'_> {
             let range = c * MODEL_VALUES_PER_ELEMENT..((c + 1) * MODEL_VALUES_PER_ELEMENT).min(d);
             let ones: Fr = (0..range.len() as u32).map(|t| pow2(MODEL_BITS * t)).sum();
             // Σ_{i∈I} x_i packed with 24-bit slots = Σ_t (S_t + 128·|I|)·2^(24t).
-            let aggregate = sum((0..n).map(|i| {
-                &inlier_f[i] * pack(&values[i][range.clone()], MODEL_VALUES_PER_ELEMENT, MODEL_BITS).remove(0)
+            let aggregate = sum(inlier_f.iter().zip(offset_values).map(|(inlier, values)| {
+                inlier * pack(&values[range.clone()], MODEL_VALUES_PER_ELEMENT, MODEL_BITS).remove(0)
             }));
-            let expected = old + &gamma * aggregate - &gamma_count * (ones * Fr::from(offset as u64));
+            let expected = old + &gamma * aggregate - &gamma_count * (ones * Fr::from(update_offset));
             new.enforce_equal(&expected)?;
         }
-        commit_packed(MODEL_TAG, &job_id, &(&round + FpVar::one()), &new_model)?
-            .enforce_equal(&new_model_commitment)?;
+        commit_packed(MODEL_TAG, &params.job_id, &(&params.round + FpVar::one()), &new_model)?
+            .enforce_equal(new_model_commitment)
+    }
 
-        // 6. Scores: ⌊max(0, ⟨Δ_i,S⟩)² / ‖Δ_i‖²⌋ for inliers, 0 otherwise.
-        let gbits = shape.gram_bits();
-        let mut scores = Vec::with_capacity(n);
-        for i in 0..n {
-            let e = weighted(i, &inliers);
-            let positive = FpVar::from(is_positive(&e, abits)?) * e;
+    /// 6. Scores: ⌊max(0, ⟨Δ_i,S⟩)² / ‖Δ_i‖²⌋ for inliers, 0 otherwise.
+    fn scores(&self, gram: &Gram, inliers: &[Boolean<Fr>]) -> Result<Vec<Var>, SynthesisError> {
+        let alignment_bits = self.shape.alignment_bits();
+        let gram_bits = self.shape.gram_bits();
+        let mut scores = Vec::with_capacity(inliers.len());
+        for (i, inlier) in as_field(inliers).iter().enumerate() {
+            let contribution = gram.inner_with_sum(i, inliers);
+            let positive = FpVar::from(is_positive(&contribution, alignment_bits)?) * contribution;
             let numerator = positive.square()?;
+            let norm_sq = &gram.0[i][i];
             let quotient = self.uint(SCORE_BITS, |w| big(w.output.scores[i]))?;
-            let rem = self.witness(|w| fr(w.output.trace.score_rem[i]))?;
-            enforce_range(&(&inlier_f[i] * &rem), gbits)?;
-            enforce_range(&(&inlier_f[i] * (&gram[i][i] - FpVar::one() - &rem)), gbits)?;
-            inlier_f[i].mul_equals(&(numerator - &quotient * &gram[i][i] - &rem), &FpVar::zero())?;
-            scores.push(&inlier_f[i] * quotient);
+            let remainder = self.witness(|w| fr(w.output.trace.score_rem[i]))?;
+            enforce_range(&(inlier * &remainder), gram_bits)?;
+            enforce_range(&(inlier * (norm_sq - FpVar::one() - &remainder)), gram_bits)?;
+            inlier.mul_equals(&(numerator - &quotient * norm_sq - &remainder), &FpVar::zero())?;
+            scores.push(inlier * quotient);
         }
+        Ok(scores)
+    }
 
-        // Outputs against the public inputs.
-        let flag_sum = sum((0..n).map(|i| {
-            FpVar::from(presence[i].clone()) * pow2(i as u32) + &inlier_f[i] * pow2((INLIER_FLAG_OFFSET + i) as u32)
+    /// Outputs against the public inputs: the flags word and the packed score words.
+    fn outputs(
+        &self,
+        inputs: &InputVars,
+        presence: &[Boolean<Fr>],
+        inliers: &[Boolean<Fr>],
+        scores: &[Var],
+    ) -> Result<(), SynthesisError> {
+        let flags = sum(presence.iter().zip(inliers).enumerate().map(|(i, (present, inlier))| {
+            FpVar::from(present.clone()) * pow2(i as u32)
+                + FpVar::from(inlier.clone()) * pow2((INLIER_FLAG_OFFSET + i) as u32)
         }));
-        flag_sum.enforce_equal(&flags)?;
-        for (c, input) in score_inputs.iter().enumerate() {
-            let chunk = &scores[c * SCORES_PER_INPUT..((c + 1) * SCORES_PER_INPUT).min(n)];
-            sum(chunk.iter().enumerate().map(|(t, s)| s * pow2(SCORE_BITS * t as u32))).enforce_equal(input)?;
+        flags.enforce_equal(&inputs.flags)?;
+        for (word, chunk) in inputs.score_words.iter().zip(scores.chunks(SCORES_PER_WORD)) {
+            sum(chunk.iter().enumerate().map(|(t, s)| s * pow2(SCORE_BITS * t as u32))).enforce_equal(word)?;
         }
         Ok(())
     }

@@ -18,8 +18,8 @@ use crate::fixed_point::{Encoding, Rounding, MODEL_BITS, UPDATE_BITS};
 use crate::params::RoundParams;
 use crate::shape::Shape;
 
-pub use constraints::{RoundCircuit, RoundWitness};
-pub use public_inputs::PublicInputs;
+pub use constraints::{RoundCircuit, RoundWitness, StepConstraints};
+pub use public_inputs::{InputWords, PublicInputs};
 pub use reference::run;
 
 /// Everything a round starts from: the previous model and each slot's update (if any).

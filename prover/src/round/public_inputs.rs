@@ -14,8 +14,10 @@ use ark_ff::PrimeField;
 use num_bigint::BigUint;
 
 use crate::error::{Error, Result};
+use crate::export::calldata::Word;
 use crate::params::RoundParams;
-use crate::shape::{Shape, SCORES_PER_INPUT, SCORE_BITS};
+use crate::shape::{score_word_count, Shape};
+pub use crate::shape::{SCORES_PER_WORD, SCORE_BITS};
 
 /// Bit offset of the inlier bits in the flags input.
 pub const INLIER_FLAG_OFFSET: usize = 64;
@@ -96,30 +98,91 @@ impl PublicInputs {
 
     /// Reads back the scores of `n` slots.
     pub fn scores(&self, n: usize) -> Vec<u64> {
-        (0..n)
-            .map(|i| {
-                let big: BigUint = self.scores[i / SCORES_PER_INPUT].into();
-                let slot = big >> (SCORE_BITS as usize * (i % SCORES_PER_INPUT));
-                slot.iter_u64_digits().next().unwrap_or(0) & ((1u64 << SCORE_BITS) - 1)
-            })
-            .collect()
+        unpack_scores(&self.scores.iter().map(Word::from_field).collect::<Vec<_>>(), n)
     }
+
+    /// The public inputs from the words the contracts store (`JobMarket.context(job, round)`,
+    /// C(w) and C(w') of `RoundFinalized`, the submitted commitments, the flags word and the score
+    /// words), checking that each is a canonical field element and that the counts agree.
+    pub fn from_words(words: InputWords<'_>) -> Result<Self> {
+        let n = words.updates.len();
+        if words.scores.len() != score_word_count(n) {
+            return Err(Error::LengthMismatch {
+                what: format!("score words for {n} slots"),
+                expected: score_word_count(n),
+                found: words.scores.len(),
+            });
+        }
+        let field = |what: &str, word: &Word| {
+            word.to_field::<Fr>().map_err(|e| Error::InvalidWord { what: what.to_owned(), reason: e.to_string() })
+        };
+        let many = |what: &str, words: &[Word]| {
+            words.iter().enumerate().map(|(i, w)| field(&format!("{what} {i}"), w)).collect::<Result<Vec<_>>>()
+        };
+        Ok(PublicInputs {
+            context: field("context", &words.context)?,
+            model: field("model commitment", &words.model)?,
+            new_model: field("new model commitment", &words.new_model)?,
+            updates: many("update commitment", words.updates)?,
+            flags: field("flags", &words.flags)?,
+            scores: many("score word", words.scores)?,
+        })
+    }
+
+    /// The inputs in verifier order as EVM words (what `verifyProof` takes as `uint256[N]`).
+    pub fn to_words(&self) -> Vec<Word> {
+        self.to_vec().iter().map(Word::from_field).collect()
+    }
+}
+
+/// The public inputs as the contracts hold them, one 32-byte big-endian word each, by name
+/// (for [`PublicInputs::from_words`]).
+#[derive(Debug, Clone, Copy)]
+pub struct InputWords<'a> {
+    /// The packed context (`JobMarket.context(job, round)`, or [`RoundParams::context`]).
+    pub context: Word,
+    /// `C(w)`.
+    pub model: Word,
+    /// `C(w')`.
+    pub new_model: Word,
+    /// `C_1..C_n` as submitted (0 for a slot that never submitted).
+    pub updates: &'a [Word],
+    /// The flags word ([`flags_word`]).
+    pub flags: Word,
+    /// The `⌈n/5⌉` score words.
+    pub scores: &'a [Word],
 }
 
 /// Packs presence and inlier bits into one field element.
 pub fn pack_flags(presence: &[bool], inliers: &[bool]) -> Fr {
-    let mut big = BigUint::default();
-    for (i, (&p, &l)) in presence.iter().zip(inliers).enumerate() {
-        big.set_bit(i as u64, p);
-        big.set_bit((INLIER_FLAG_OFFSET + i) as u64, l);
-    }
+    let bits = |set: &[bool]| set.iter().enumerate().filter(|(_, b)| **b).fold(0u64, |acc, (i, _)| acc | 1 << i);
+    flags_word(bits(presence), bits(inliers))
+}
+
+/// The flags input from the contracts' slot bit sets: presence bit i at bit i, inlier bit i at
+/// bit `INLIER_FLAG_OFFSET + i`.
+pub fn flags_word(presence_bits: u64, inlier_bits: u64) -> Fr {
+    let big = BigUint::from(presence_bits) | (BigUint::from(inlier_bits) << INLIER_FLAG_OFFSET);
     Fr::from_le_bytes_mod_order(&big.to_bytes_le())
+}
+
+/// Score `slot` of packed score words: bits `SCORE_BITS · (slot mod 5)` of word `⌊slot/5⌋`
+/// (0 when the word is missing).
+pub fn unpack_score(words: &[Word], slot: usize) -> u64 {
+    let Some(word) = words.get(slot / SCORES_PER_WORD) else { return 0 };
+    let shifted = BigUint::from_bytes_be(&word.0) >> (SCORE_BITS as usize * (slot % SCORES_PER_WORD));
+    shifted.iter_u64_digits().next().unwrap_or(0) & ((1u64 << SCORE_BITS) - 1)
+}
+
+/// The scores of `n` slots from packed score words (the inverse of [`pack_scores`]).
+pub fn unpack_scores(words: &[Word], n: usize) -> Vec<u64> {
+    (0..n).map(|slot| unpack_score(words, slot)).collect()
 }
 
 /// Packs scores 5 per field element, 48 bits each.
 pub fn pack_scores(scores: &[u64]) -> Vec<Fr> {
     scores
-        .chunks(SCORES_PER_INPUT)
+        .chunks(SCORES_PER_WORD)
         .map(|chunk| {
             let mut big = BigUint::default();
             for (t, s) in chunk.iter().enumerate() {
@@ -151,5 +214,25 @@ mod tests {
         assert_eq!(back.flags(7), (presence.to_vec(), inliers.to_vec()));
         assert_eq!(back.scores(7), scores.to_vec());
         assert!(PublicInputs::from_vec(&shape, &v[1..]).is_err());
+
+        let words = pi.to_words();
+        assert_eq!(PublicInputs::from_words(from_words_of(&words)).unwrap(), pi);
+        assert_eq!(pi.flags, flags_word(0b1011101, 0b1011001));
+        let short = InputWords { scores: &words[11..12], ..from_words_of(&words) };
+        assert!(PublicInputs::from_words(short).is_err());
+        let mut not_in_field = from_words_of(&words);
+        not_in_field.flags = Word([0xff; 32]);
+        assert!(PublicInputs::from_words(not_in_field).unwrap_err().to_string().contains("flags"));
+    }
+
+    fn from_words_of(words: &[Word]) -> InputWords<'_> {
+        InputWords {
+            context: words[0],
+            model: words[1],
+            new_model: words[2],
+            updates: &words[3..10],
+            flags: words[10],
+            scores: &words[11..],
+        }
     }
 }

@@ -1,67 +1,149 @@
 //! The native reference of a round: the statement in plain integer arithmetic.
+//!
+//! [`run`] goes through the statement's steps in the order of `prover/README.md`, one function
+//! per step with the same names as the circuit's steps (`constraints::Synth::run`), so the two
+//! can be read side by side: gram matrix, duplicates, krum, median, alignment, aggregate, scores.
 
 use crate::error::{Error, Result};
 use crate::fixed_point::MODEL_BITS;
-use crate::params::TAU_FRAC_BITS;
+use crate::params::{RoundParams, TAU_FRAC_BITS};
 
 use super::{RoundInput, RoundOutput, RoundTrace};
 
 /// Runs a round: duplicates, Krum scores, outliers, alignment, aggregate, new model, scores.
 pub fn run(input: &RoundInput) -> Result<RoundOutput> {
     input.validate()?;
-    let n = input.shape.trainers;
-    let d = input.shape.params;
-    let p = &input.params;
-    let zero = vec![0i64; d];
-    let delta: Vec<&[i64]> = input.updates.iter().map(|u| u.as_deref().unwrap_or(&zero)).collect();
-    let present = input.presence();
+    let params = &input.params;
+    let zero = vec![0i64; input.shape.params];
+    let updates: Vec<&[i64]> = input.updates.iter().map(|u| u.as_deref().unwrap_or(&zero)).collect();
+    let presence = input.presence();
 
-    let gram: Vec<Vec<i128>> = (0..n).map(|i| (0..n).map(|j| dot(delta[i], delta[j])).collect()).collect();
-    let dist = |i: usize, j: usize| gram[i][i] + gram[j][j] - 2 * gram[i][j];
+    let gram = gram_matrix(&updates);
+    let (duplicate, unique) = duplicates(&gram, &presence, params.dup_tol);
+    let krum = krum(&gram, &unique, params.max_malicious);
+    let median = median(&unique, &krum.scores, params.tau);
+    let (alignment_values, inliers) = alignment(&gram, &median.krum_inlier);
+    let aggregate = aggregate(params, &input.model, &updates, &inliers)?;
+    let scores = scores(&gram, &inliers);
 
-    // 1. Copies of an earlier present update are Sybils: only the first copy stays a candidate.
+    Ok(RoundOutput {
+        inliers,
+        scores: scores.scores,
+        new_model: aggregate.new_model,
+        trace: RoundTrace {
+            gram,
+            duplicate,
+            unique,
+            k: krum.k,
+            selected: krum.selected,
+            threshold: krum.threshold,
+            krum: krum.scores,
+            median: median.median,
+            median_rank: median.rank,
+            krum_inlier: median.krum_inlier,
+            alignment: alignment_values,
+            gamma: aggregate.gamma,
+            gamma_rem: aggregate.gamma_rem,
+            contribution: scores.contribution,
+            score_rem: scores.remainder,
+        },
+    })
+}
+
+/// `G_ij = ⟨Δ_i, Δ_j⟩` over all slots (an empty slot is the zero vector).
+fn gram_matrix(updates: &[&[i64]]) -> Vec<Vec<i128>> {
+    updates.iter().map(|a| updates.iter().map(|b| dot(a, b)).collect()).collect()
+}
+
+/// `D_ij = ‖Δ_i − Δ_j‖²` from the Gram matrix.
+fn distance(gram: &[Vec<i128>], i: usize, j: usize) -> i128 {
+    gram[i][i] + gram[j][j] - 2 * gram[i][j]
+}
+
+/// 1. Copies of an earlier present update are Sybils: only the first copy stays a candidate.
+/// Returns (duplicate, unique) per slot.
+fn duplicates(gram: &[Vec<i128>], presence: &[bool], dup_tol: u32) -> (Vec<bool>, Vec<bool>) {
+    let n = presence.len();
     let duplicate: Vec<bool> =
-        (0..n).map(|i| present[i] && (0..i).any(|j| present[j] && dist(i, j) <= p.dup_tol as i128)).collect();
-    let unique: Vec<bool> = (0..n).map(|i| present[i] && !duplicate[i]).collect();
-    let u = unique.iter().filter(|x| **x).count();
-    let f = p.max_malicious as usize;
-    let k = if u >= f + 3 { u - f - 2 } else { usize::from(u >= 2) };
+        (0..n).map(|i| presence[i] && (0..i).any(|j| presence[j] && distance(gram, i, j) <= dup_tol as i128)).collect();
+    let unique = (0..n).map(|i| presence[i] && !duplicate[i]).collect();
+    (duplicate, unique)
+}
 
-    // 2. Krum: each candidate's score is the sum of its k smallest distances to other candidates.
-    let mut selected = vec![vec![false; n]; n];
-    let mut threshold = vec![0i128; n];
-    let mut krum = vec![0i128; n];
+/// The Krum step's values.
+struct Krum {
+    k: usize,
+    selected: Vec<Vec<bool>>,
+    threshold: Vec<i128>,
+    scores: Vec<i128>,
+}
+
+/// 2. Krum: each candidate's score is the sum of its k smallest distances to other candidates,
+/// `k = max(1, u − f − 2)` (0 when u ≤ 1).
+fn krum(gram: &[Vec<i128>], unique: &[bool], max_malicious: u8) -> Krum {
+    let n = unique.len();
+    let candidates = unique.iter().filter(|x| **x).count();
+    let f = max_malicious as usize;
+    let k = if candidates >= f + 3 { candidates - f - 2 } else { usize::from(candidates >= 2) };
+    let mut krum = Krum { k, selected: vec![vec![false; n]; n], threshold: vec![0; n], scores: vec![0; n] };
     for i in (0..n).filter(|&i| unique[i]) {
-        let mut others: Vec<(i128, usize)> = (0..n).filter(|&j| j != i && unique[j]).map(|j| (dist(i, j), j)).collect();
+        let mut others: Vec<(i128, usize)> =
+            (0..n).filter(|&j| j != i && unique[j]).map(|j| (distance(gram, i, j), j)).collect();
         others.sort();
-        for &(dij, j) in &others[..k] {
-            selected[i][j] = true;
-            krum[i] += dij;
-            threshold[i] = dij;
+        for &(d_ij, j) in &others[..k] {
+            krum.selected[i][j] = true;
+            krum.scores[i] += d_ij;
+            krum.threshold[i] = d_ij;
         }
     }
+    krum
+}
 
-    // 3. Outliers: Krum score above τ × the lower median of the candidates' scores.
-    let mut sorted: Vec<i128> = (0..n).filter(|&i| unique[i]).map(|i| krum[i]).collect();
+/// The median step's values.
+struct Median {
+    median: i128,
+    rank: usize,
+    krum_inlier: Vec<bool>,
+}
+
+/// 3. Outliers: Krum score above τ × the lower median of the candidates' scores.
+fn median(unique: &[bool], krum: &[i128], tau: u32) -> Median {
+    let mut sorted: Vec<i128> = krum.iter().zip(unique).filter(|(_, u)| **u).map(|(k, _)| *k).collect();
     sorted.sort();
-    let median_rank = u.saturating_sub(1) / 2;
-    let median = sorted.get(median_rank).copied().unwrap_or(0);
-    let krum_inlier: Vec<bool> =
-        (0..n).map(|i| unique[i] && (krum[i] << TAU_FRAC_BITS) <= p.tau as i128 * median).collect();
+    let rank = sorted.len().saturating_sub(1) / 2;
+    let median = sorted.get(rank).copied().unwrap_or(0);
+    let krum_inlier =
+        krum.iter().zip(unique).map(|(k, u)| *u && (k << TAU_FRAC_BITS) <= tau as i128 * median).collect();
+    Median { median, rank, krum_inlier }
+}
 
-    // 4. Alignment: an update pointing away from (or orthogonal to) the robust sum is dropped.
-    let alignment = weighted(&gram, &krum_inlier);
-    let inliers: Vec<bool> = (0..n).map(|i| krum_inlier[i] && alignment[i] > 0).collect();
+/// 4. Alignment: an update pointing away from (or orthogonal to) the robust sum is dropped.
+/// Returns `⟨Δ_i, Σ_{Krum inliers} Δ_j⟩` and the inliers.
+fn alignment(gram: &[Vec<i128>], krum_inlier: &[bool]) -> (Vec<i128>, Vec<bool>) {
+    let alignment = weighted(gram, krum_inlier);
+    let inliers = krum_inlier.iter().zip(&alignment).map(|(inlier, a)| *inlier && *a > 0).collect();
+    (alignment, inliers)
+}
 
-    // 5. Aggregate and new model: w' = w + γ·S with γ = ⌊lr / |I|⌋.
+/// The aggregate step's values.
+struct Aggregate {
+    gamma: u64,
+    gamma_rem: u64,
+    new_model: Vec<i64>,
+}
+
+/// 5. Aggregate and new model: w' = w + γ·S with γ = ⌊lr / |I|⌋.
+fn aggregate(params: &RoundParams, model: &[i64], updates: &[&[i64]], inliers: &[bool]) -> Result<Aggregate> {
     let count = inliers.iter().filter(|x| **x).count() as u64;
-    let gamma = (p.lr as u64).checked_div(count).unwrap_or(0);
-    let gamma_rem = (p.lr as u64).checked_rem(count).unwrap_or(0);
+    let gamma = (params.lr as u64).checked_div(count).unwrap_or(0);
+    let gamma_rem = (params.lr as u64).checked_rem(count).unwrap_or(0);
     let half = 1i128 << (MODEL_BITS - 1);
-    let new_model = (0..d)
-        .map(|k| {
-            let s: i128 = (0..n).filter(|&i| inliers[i]).map(|i| delta[i][k] as i128).sum();
-            let value = input.model[k] as i128 + gamma as i128 * s;
+    let new_model = model
+        .iter()
+        .enumerate()
+        .map(|(k, &w)| {
+            let s: i128 = updates.iter().zip(inliers).filter(|(_, i)| **i).map(|(u, _)| u[k] as i128).sum();
+            let value = w as i128 + gamma as i128 * s;
             if value < -half || value >= half {
                 Err(Error::ModelOverflow { index: k, value, bits: MODEL_BITS })
             } else {
@@ -69,43 +151,31 @@ pub fn run(input: &RoundInput) -> Result<RoundOutput> {
             }
         })
         .collect::<Result<Vec<i64>>>()?;
-
-    // 6. Contribution score: max(0, ⟨Δ_i,S⟩)² / ‖Δ_i‖², invariant to scaling one's own update.
-    let contribution = weighted(&gram, &inliers);
-    let mut scores = vec![0u64; n];
-    let mut score_rem = vec![0i128; n];
-    for i in (0..n).filter(|&i| inliers[i]) {
-        let e = contribution[i].max(0);
-        // ‖Δ_i‖² > 0 for an inlier: its alignment is positive, so Δ_i ≠ 0.
-        scores[i] = (e * e / gram[i][i]) as u64;
-        score_rem[i] = e * e % gram[i][i];
-    }
-
-    Ok(RoundOutput {
-        inliers,
-        scores,
-        new_model,
-        trace: RoundTrace {
-            gram,
-            duplicate,
-            unique,
-            k,
-            selected,
-            threshold,
-            krum,
-            median,
-            median_rank,
-            krum_inlier,
-            alignment,
-            gamma,
-            gamma_rem,
-            contribution,
-            score_rem,
-        },
-    })
+    Ok(Aggregate { gamma, gamma_rem, new_model })
 }
 
-/// `Σ_{j ∈ mask} G_ij` for every i: `⟨Δ_i, Σ_{j ∈ mask} Δ_j⟩` (the circuit's `weighted`).
+/// The scores step's values.
+struct Scores {
+    scores: Vec<u64>,
+    contribution: Vec<i128>,
+    remainder: Vec<i128>,
+}
+
+/// 6. Contribution score: max(0, ⟨Δ_i,S⟩)² / ‖Δ_i‖², invariant to scaling one's own update.
+fn scores(gram: &[Vec<i128>], inliers: &[bool]) -> Scores {
+    let n = inliers.len();
+    let contribution = weighted(gram, inliers);
+    let mut scores = Scores { scores: vec![0; n], contribution, remainder: vec![0; n] };
+    for i in (0..n).filter(|&i| inliers[i]) {
+        let e = scores.contribution[i].max(0);
+        // ‖Δ_i‖² > 0 for an inlier: its alignment is positive, so Δ_i ≠ 0.
+        scores.scores[i] = (e * e / gram[i][i]) as u64;
+        scores.remainder[i] = e * e % gram[i][i];
+    }
+    scores
+}
+
+/// `Σ_{j ∈ mask} G_ij` for every i: `⟨Δ_i, Σ_{j ∈ mask} Δ_j⟩` (the circuit's `Gram::inner_with_sum`).
 fn weighted(gram: &[Vec<i128>], mask: &[bool]) -> Vec<i128> {
     gram.iter().map(|row| row.iter().zip(mask).filter(|(_, m)| **m).map(|(g, _)| g).sum()).collect()
 }

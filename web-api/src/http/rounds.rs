@@ -14,7 +14,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use fedproof_prover::export::{field, snarkjs};
+use fedproof_prover::export::calldata::{proof_from_words, Word};
+use fedproof_prover::export::snarkjs;
+use fedproof_prover::params::JobTerms;
+use fedproof_prover::round::{InputWords, PublicInputs};
 
 /// A settled round: presence, outliers, scores, payouts, public inputs, proof.
 #[utoipa::path(get, path = "/api/jobs/{id}/rounds/{r}",
@@ -100,26 +103,17 @@ pub async fn audit(
             return Ok(Json(audit));
         }
     };
-    let words: Vec<String> = round.proof.iter().map(|w| parse_word(w).to_string()).collect();
-    let inputs: Vec<String> = round.public_inputs.iter().map(|w| parse_word(w).to_string()).collect();
+    let as_word = |w: &String| Word(parse_word(w).to_be_bytes());
+    let words: Vec<Word> = round.proof.iter().map(as_word).collect();
+    let inputs: Vec<Word> = round.public_inputs.iter().map(as_word).collect();
     // Pairings take milliseconds: keep them off the async workers.
     let result = tokio::task::spawn_blocking(move || -> Result<bool, String> {
-        let proof = snarkjs::SnarkjsProof {
-            pi_a: vec![words[0].clone(), words[1].clone(), "1".into()],
-            pi_b: vec![
-                vec![words[3].clone(), words[2].clone()],
-                vec![words[5].clone(), words[4].clone()],
-                vec!["1".into(), "0".into()],
-            ],
-            pi_c: vec![words[6].clone(), words[7].clone(), "1".into()],
-            protocol: "groth16".into(),
-            curve: "bn128".into(),
-        }
-        .to_arkworks()
-        .map_err(|e| format!("the stored proof is not a valid Groth16 proof: {e}"))?;
+        let words: [Word; 8] = words.try_into().map_err(|_| "the stored proof is not eight words".to_string())?;
+        let proof =
+            proof_from_words(&words).map_err(|e| format!("the stored proof is not a valid Groth16 proof: {e}"))?;
         let inputs = inputs
             .iter()
-            .map(|x| field::from_decimal::<ark_bn254::Fr>(x))
+            .map(Word::to_field::<ark_bn254::Fr>)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("a public input is not a field element: {e}"))?;
         fedproof_prover::snark::verify_inputs(&vk, &inputs, &proof).map_err(|e| e.to_string())
@@ -192,35 +186,43 @@ fn proof_words(round: &RoundRow) -> Vec<String> {
     round.proof.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default()
 }
 
-/// The public inputs of a finalized round in verifier order, assembled as JobMarket does:
-/// context from the job's terms, C(w), C(w'), the submitted commitments, flags, score words.
+/// The public inputs of a finalized round in verifier order, as JobMarket assembles them: the
+/// context of the job's terms, C(w), C(w'), the submitted commitments, flags, score words (the
+/// prover fixes the packing and the order). Empty unless finalized, or if a stored value is not a
+/// field element.
 fn public_inputs(job: &JobRow, round: &RoundRow, commitments: &[U256]) -> Vec<U256> {
     if round.status != "finalized" {
         return Vec::new();
     }
-    let r = round.round as u64;
-    let u = |v: i64| U256::from(v as u64);
-    let lr = |k: u64| U256::from((job.lr as u64).saturating_sub(k * job.lr_decay as u64));
-    let context = u(job.id)
-        | (U256::from(r) << 64)
-        | (u(job.max_malicious) << 96)
-        | (u(job.tau) << 104)
-        | (lr(r) << 136)
-        | (lr(r + 1) << 168)
-        | (u(job.dup_tol) << 200);
-    let presence = U256::from(round.presence_bits.unwrap_or(0) as u64);
-    let flags = presence | (U256::from(round.inlier_bits.unwrap_or(0) as u64) << 64);
-    let mut inputs = vec![
-        context,
-        round.model.as_deref().map(parse_word).unwrap_or_default(),
-        round.new_model.as_deref().map(parse_word).unwrap_or_default(),
-    ];
+    let terms = JobTerms {
+        max_malicious: job.max_malicious as u8,
+        tau: job.tau as u32,
+        lr: job.lr as u32,
+        lr_decay: job.lr_decay as u32,
+        dup_tol: job.dup_tol as u32,
+    };
+    let Ok(params) = terms.round_params(job.id as u64, round.round as u32) else {
+        return Vec::new();
+    };
+    let word = |v: U256| Word(v.to_be_bytes());
+    let stored = |w: &Option<String>| word(w.as_deref().map(parse_word).unwrap_or_default());
     // Every submitted commitment, as the contract folded it at submission (an unavailable slot's
     // too: its presence bit is 0 and the circuit ignores it); 0 for a slot that never submitted.
-    inputs.extend_from_slice(commitments);
-    inputs.push(flags);
-    let words: Vec<String> =
+    let updates: Vec<Word> = commitments.iter().copied().map(word).collect();
+    let score_words: Vec<String> =
         round.score_words.as_deref().and_then(|w| serde_json::from_str(w).ok()).unwrap_or_default();
-    inputs.extend(words.iter().map(|w| crate::format::parse_amount(w)));
-    inputs
+    let scores: Vec<Word> = score_words.iter().map(|w| word(crate::format::parse_amount(w))).collect();
+    let flags = fedproof_prover::round::public_inputs::flags_word(
+        round.presence_bits.unwrap_or(0) as u64,
+        round.inlier_bits.unwrap_or(0) as u64,
+    );
+    let inputs = PublicInputs::from_words(InputWords {
+        context: Word::from_field(&params.context()),
+        model: stored(&round.model),
+        new_model: stored(&round.new_model),
+        updates: &updates,
+        flags: Word::from_field(&flags),
+        scores: &scores,
+    });
+    inputs.map(|p| p.to_words().iter().map(|w| U256::from_be_bytes(w.0)).collect()).unwrap_or_default()
 }

@@ -5,10 +5,9 @@ use super::events::{Event, Finalization, Position};
 use crate::format::{address, bit, hash, parse_amount, word};
 use alloy::primitives::U256;
 use fedproof_contracts::JobMarket::{self, JobMarketEvents as E};
+use fedproof_prover::export::calldata::Word;
+use fedproof_prover::round::public_inputs::unpack_score;
 use sqlx::AnyConnection;
-
-/// Bits per packed score, as in the round statement.
-const SCORE_BITS: usize = 48;
 
 /// Stores one event.
 pub async fn apply(conn: &mut AnyConnection, at: Position, event: &Event) -> sqlx::Result<()> {
@@ -268,14 +267,11 @@ async fn finalized(
         return Ok(()); // re-indexed: everything below was written with the row
     }
     let budget = parse_amount(&round_budget);
+    let score_words: Vec<Word> = e.scoreWords.iter().map(|w| Word(w.to_be_bytes())).collect();
     for slot in 0..n as usize {
         let present = bit(presence, slot);
         let inlier = bit(inliers, slot);
-        let score = e
-            .scoreWords
-            .get(slot / 5)
-            .map(|w| (*w >> (SCORE_BITS * (slot % 5))) & U256::from((1u64 << SCORE_BITS) - 1))
-            .unwrap_or_default();
+        let score = U256::from(unpack_score(&score_words, slot));
         // As JobMarket._allocate: floor(roundBudget * s_i / total).
         let payout = if e.totalScore.is_zero() { U256::ZERO } else { budget * score / e.totalScore };
         let trainer = match fin.and_then(|f| f.roster.get(slot)) {

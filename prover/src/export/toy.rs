@@ -1,8 +1,10 @@
-//! A tiny Groth16 circuit for testing the exports on their own, apart from the fedproof round
-//! statement: private `x`, `y` and public `z = x·y`, `s = x + y`, `k = z·x`.
+//! A tiny known Groth16 circuit for checking a verifier toolchain (snarkjs, the generated Solidity
+//! verifier, forge) on its own, apart from the fedproof round statement: private `x`, `y` and
+//! public `z = x·y`, `s = x + y`, `k = z·x`.
 //!
-//! Shared (via `#[path]`) by the export unit tests, the snarkjs interop test and the
-//! `toy_verifier_fixture` example, so that all of them agree on one circuit.
+//! The export unit tests, the snarkjs interop test and the forge fixture of the generated verifier
+//! (`contracts/test/fixtures/toy_proof.json`, written by the `toy_verifier_fixture` example) all
+//! use this one circuit.
 
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::{Groth16, Proof, VerifyingKey};
@@ -11,6 +13,9 @@ use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisE
 use ark_snark::SNARK;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+
+use super::calldata::SolidityCalldata;
+use super::solidity::render_verifier;
 
 /// The toy statement; `None` witnesses are for key generation.
 pub struct ToyCircuit {
@@ -62,4 +67,24 @@ pub fn toy_proof(seed: u64) -> ToyProof {
         Groth16::<Bn254>::prove(&pk, ToyCircuit { x: Some(x), y: Some(y) }, &mut rng).expect("toy circuit proof");
     let inputs = vec![x * y, x + y, x * y * x];
     ToyProof { vk, proof, inputs }
+}
+
+/// Seed of the forge fixture's setup and proof; changing it changes the committed files.
+pub const FIXTURE_SEED: u64 = 7;
+
+/// The files the forge tests of the generated verifier read, rendered from the toy circuit: each
+/// path under `contracts/` with its contents (`src/generated/ToyVerifier.sol` and
+/// `test/fixtures/toy_proof.json`).
+pub fn verifier_fixture_files() -> Vec<(&'static str, String)> {
+    let toy = toy_proof(FIXTURE_SEED);
+    let verifier = render_verifier(&toy.vk, "ToyVerifier").expect("the toy key renders");
+    let calldata = SolidityCalldata::new(&toy.proof, &toy.inputs);
+    let call = calldata.encode_call().expect("the toy circuit has public inputs");
+    let fixture = serde_json::json!({
+        "proof": calldata.proof_words(),
+        "inputs": calldata.inputs,
+        "calldata": format!("0x{}", hex::encode(call)),
+    });
+    let fixture = serde_json::to_string_pretty(&fixture).expect("plain JSON") + "\n";
+    vec![("src/generated/ToyVerifier.sol", verifier), ("test/fixtures/toy_proof.json", fixture)]
 }

@@ -1,0 +1,143 @@
+//! The wire format against the contracts: the committed forge fixtures
+//! (`contracts/test/fixtures/round_*.json` and `verifier_args_*.json`, written by
+//! `fedproof prover export`) and the contracts' own constants must agree with the prover's
+//! packing, unpacking and word formats, or the contracts would check other inputs than we prove.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test should panic
+
+use std::fs;
+use std::path::PathBuf;
+
+use ark_bn254::Fr;
+use fedproof_prover::export::calldata::{proof_from_words, verifying_key_from_words, SolidityCalldata, Word};
+use fedproof_prover::export::field::from_decimal;
+use fedproof_prover::params::{RoundParams, CONTEXT_LAYOUT};
+use fedproof_prover::round::public_inputs::{
+    flags_word, unpack_scores, INLIER_FLAG_OFFSET, SCORES_PER_WORD, SCORE_BITS,
+};
+use fedproof_prover::round::{InputWords, PublicInputs};
+use fedproof_prover::shape::{public_input_count, Shape};
+use fedproof_prover::snark;
+use serde_json::Value;
+
+fn contracts() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts")
+}
+
+fn json(path: &str) -> Value {
+    let path = contracts().join(path);
+    serde_json::from_str(&fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+fn field(v: &Value) -> Fr {
+    from_decimal(v.as_str().expect("a decimal string")).expect("a field element")
+}
+
+fn fields(v: &Value) -> Vec<Fr> {
+    v.as_array().expect("an array").iter().map(field).collect()
+}
+
+fn words(v: &Value) -> Vec<Word> {
+    fields(v).iter().map(Word::from_field).collect()
+}
+
+fn bools(v: &Value) -> Vec<bool> {
+    v.as_array().expect("an array").iter().map(|b| b.as_bool().expect("a bool")).collect()
+}
+
+/// Each round fixture with the verifier arguments of the key its proof is for.
+const FIXTURES: [(&str, &str); 6] = [
+    ("round_n4.json", "verifier_args_n4.json"),
+    ("round_n4_chain0.json", "verifier_args_n4_chain.json"),
+    ("round_n4_chain1.json", "verifier_args_n4_chain.json"),
+    ("round_n10.json", "verifier_args_n10.json"),
+    ("round_n16.json", "verifier_args_n16.json"),
+    ("round_demo.json", "verifier_args_demo.json"),
+];
+
+#[test]
+fn fixtures_are_packed_and_unpacked_as_the_prover_does() {
+    for (round_file, _) in FIXTURES {
+        let f = json(&format!("test/fixtures/{round_file}"));
+        let n = f["trainers"].as_u64().unwrap() as usize;
+        let shape = Shape::new(n, f["params"].as_u64().unwrap() as usize).unwrap();
+        let inputs = fields(&f["public_inputs"]);
+        assert_eq!(inputs.len(), public_input_count(n), "{round_file}");
+
+        // The context unpacks to the fixture's job and round, and packs back to itself.
+        let params = RoundParams::from_context(&field(&f["context"])).unwrap();
+        assert_eq!((params.job_id, params.round), (f["job_id"].as_u64().unwrap(), f["round"].as_u64().unwrap() as u32));
+        params.validate(&shape).unwrap();
+
+        // The prover's packing of the fixture's round reproduces its public inputs word for word.
+        let (presence, inliers) = (bools(&f["presence"]), bools(&f["inliers"]));
+        let scores: Vec<u64> = f["scores"].as_array().unwrap().iter().map(|s| s.as_u64().unwrap()).collect();
+        let packed = PublicInputs::new(
+            &params,
+            field(&f["model_commitment"]),
+            field(&f["new_model_commitment"]),
+            fields(&f["update_commitments"]),
+            &presence,
+            &inliers,
+            &scores,
+        );
+        assert_eq!(packed.to_vec(), inputs, "{round_file}");
+        assert_eq!(packed.flags, field(&f["flags"]), "{round_file}");
+
+        // And the inputs unpack to the fixture's presence, inliers and scores.
+        let public = PublicInputs::from_vec(&shape, &inputs).unwrap();
+        assert_eq!(public.flags(n), (presence.clone(), inliers.clone()), "{round_file}");
+        assert_eq!(public.scores(n), scores, "{round_file}");
+        let all_words = words(&f["public_inputs"]);
+        assert_eq!(unpack_scores(&all_words[4 + n..], n), scores, "{round_file}");
+
+        // From the words a contract stores, by name.
+        let from_chain = PublicInputs::from_words(InputWords {
+            context: all_words[0],
+            model: all_words[1],
+            new_model: all_words[2],
+            updates: &all_words[3..3 + n],
+            flags: all_words[3 + n],
+            scores: &all_words[4 + n..],
+        })
+        .unwrap();
+        assert_eq!(from_chain, public, "{round_file}");
+        assert_eq!(from_chain.to_words(), all_words, "{round_file}");
+        let bits = |set: &[bool]| set.iter().rev().fold(0u64, |acc, b| acc << 1 | u64::from(*b));
+        assert_eq!(flags_word(bits(&presence), bits(&inliers)), public.flags, "{round_file}");
+    }
+}
+
+#[test]
+fn fixture_proofs_round_trip_and_verify_against_the_verifier_args() {
+    for (round_file, args_file) in FIXTURES {
+        let f = json(&format!("test/fixtures/{round_file}"));
+        let proof_words: [Word; 8] = words(&f["proof"]).try_into().expect("eight proof words");
+        let proof = proof_from_words(&proof_words).unwrap();
+        let inputs = fields(&f["public_inputs"]);
+        assert_eq!(SolidityCalldata::new(&proof, &inputs).proof_words(), proof_words, "{round_file}");
+
+        let args = json(&format!("test/fixtures/{args_file}"));
+        let key: Vec<Word> = ["alpha", "beta", "gamma", "delta"].iter().flat_map(|name| words(&args[*name])).collect();
+        let vk = verifying_key_from_words(&key, &words(&args["ic"])).unwrap();
+        assert_eq!(snark::trainers_of(&vk), f["trainers"].as_u64().map(|n| n as usize), "{args_file}");
+        assert!(snark::verify_inputs(&vk, &inputs, &proof).unwrap(), "{round_file} does not verify with {args_file}");
+    }
+}
+
+#[test]
+fn the_contracts_constants_are_the_provers() {
+    let source = |path: &str| fs::read_to_string(contracts().join(path)).unwrap();
+    let storage = source("src/market/MarketStorage.sol");
+    assert!(storage.contains(&format!("uint256 constant SCORE_BITS = {SCORE_BITS};")), "SCORE_BITS");
+    let settlement = source("src/market/RoundSettlement.sol");
+    assert!(settlement.contains(&format!("(words[i / {SCORES_PER_WORD}] >> (SCORE_BITS * (i % {SCORES_PER_WORD})))")));
+    assert!(settlement.contains(&format!("(uint256(f.inlierBits) << {INLIER_FLAG_OFFSET})")), "inlier offset");
+    // JobMarket packs the context with literal shifts: one per field after job_id.
+    let context =
+        settlement.split("function context(").nth(1).expect("RoundSettlement.context").split('}').next().unwrap();
+    for (name, offset, _) in &CONTEXT_LAYOUT[1..] {
+        assert!(context.contains(&format!("<< {offset})")), "{name} at bit {offset} in\n{context}");
+    }
+    let escrow = source("src/market/JobEscrow.sol");
+    assert!(escrow.contains("4 + uint256(p.trainers) + (uint256(p.trainers) + 4) / 5"), "public input count");
+}
