@@ -4,6 +4,7 @@
 
 pub mod chain;
 pub mod demo;
+pub mod progress;
 pub mod roles;
 pub mod storage;
 pub mod training;
