@@ -15,7 +15,7 @@ FORGE_FLAGS := --offline --use ./solc.js
 # The whole marketplace on a local anvil, then its chain, API and dashboard stay up (Ctrl-C ends).
 DEMO_LISTEN ?= 127.0.0.1:8080
 demo: contracts-deps dashboard-deps build-release
-	./target/release/fedproof demo --json target/demo.json --serve $(DEMO_LISTEN)
+	./target/release/fedproof demo --report target/demo.json --serve $(DEMO_LISTEN)
 
 test: contracts-deps test-rust test-contracts
 

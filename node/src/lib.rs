@@ -4,5 +4,6 @@
 
 pub mod chain;
 pub mod demo;
+pub mod progress;
 pub mod roles;
 pub mod training;

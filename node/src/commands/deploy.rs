@@ -1,37 +1,33 @@
 //! `fedproof deploy`: the contract stack with a verifier for one shape's keys.
 
-use std::path::PathBuf;
-
 use clap::Args;
 use fedproof::chain::deploy::deploy_stack;
-use fedproof_prover::keys::KeyStore;
-use fedproof_prover::shape::Shape;
 
-use super::{print, ChainArgs};
+use super::args::{ChainArgs, KeysArgs, OutputArgs, ShapeArgs};
 
 /// Options of `fedproof deploy`.
 #[derive(Args, Debug)]
 pub struct DeployArgs {
     #[command(flatten)]
     chain: ChainArgs,
-    /// Trainer slots of the verifier's shape.
-    #[arg(long, default_value_t = 10)]
-    trainers: usize,
-    /// Model parameters of the verifier's shape.
-    #[arg(long, default_value_t = 2410)]
-    params: usize,
-    /// Key cache directory (default: $FEDPROOF_HOME/keys or .fedproof/keys).
-    #[arg(long)]
-    keys: Option<PathBuf>,
+    // The verifier's shape.
+    #[command(flatten)]
+    shape: ShapeArgs,
+    #[command(flatten)]
+    keys: KeysArgs,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
-/// Deploys registry, market and verifier; the signer becomes admin and governor.
-pub async fn run(args: DeployArgs) -> anyhow::Result<()> {
-    let shape = Shape::new(args.trainers, args.params)?;
-    let chain = args.chain.connect().await?;
-    let keys = KeyStore::at(args.keys).load_or_setup(shape, &mut rand::rngs::OsRng)?;
-    let stack = deploy_stack(&chain, &keys.vk).await?;
-    print(args.chain.json, &stack, || {
-        format!("market   {}\nregistry {}\nverifier {} ({shape})", stack.market, stack.registry, stack.verifier)
-    })
+impl DeployArgs {
+    /// Deploys registry, market and verifier; the signer becomes admin and governor.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let shape = self.shape.shape()?;
+        let chain = self.chain.connect().await?;
+        let keys = self.keys.store().load_or_setup(shape, &mut rand::rngs::OsRng)?;
+        let stack = deploy_stack(&chain, &keys.vk).await?;
+        self.output.print(&stack, || {
+            format!("market   {}\nregistry {}\nverifier {} ({shape})", stack.market, stack.registry, stack.verifier)
+        })
+    }
 }

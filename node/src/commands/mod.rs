@@ -1,82 +1,68 @@
-//! The role subcommands: argument parsing and printing around the library's roles. Each prints
+//! The commands of the `fedproof` binary, one file per command (`XxxArgs::run`), subcommand
+//! groups as folders. Shared options live in [`args`] and are flattened in; every command prints
 //! text, or one JSON document with `--json`.
 
 pub mod aggregator;
+pub mod args;
 pub mod audit;
+pub mod bench;
 pub mod data;
+pub mod demo;
 pub mod deploy;
 pub mod owner;
+pub mod prover;
+pub mod serve;
 pub mod trainer;
 
-use std::path::PathBuf;
+use clap::Subcommand;
 
-use alloy::primitives::Address;
-use clap::Args;
-use fedproof::chain::{Chain, Connection};
-use fedproof::roles::JobView;
-use fedproof_storage::Storage;
-use serde::Serialize;
-
-/// Where the node connects and as whom.
-#[derive(Args, Clone, Debug)]
-pub struct ChainArgs {
-    /// HTTP RPC URL of the Ethereum node.
-    #[arg(long, default_value = "http://127.0.0.1:8545")]
-    pub rpc: String,
-    /// Expected chain id (refuse to run on another network).
-    #[arg(long)]
-    pub chain_id: Option<u64>,
-    /// Encrypted JSON keystore (password in FEDPROOF_KEYSTORE_PASSWORD); default: the key in
-    /// FEDPROOF_PRIVATE_KEY.
-    #[arg(long)]
-    pub keystore: Option<PathBuf>,
-    /// Print one JSON document instead of text.
-    #[arg(long)]
-    pub json: bool,
+/// The top-level commands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Measure the prover, the encoding and the API.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+    /// Groth16 keys for a shape, and verifier/proof exports.
+    #[command(subcommand)]
+    Prover(prover::ProverCommand),
+    /// Serve the REST API, chain indexer, update intake and dashboard.
+    Serve(serve::ServeArgs),
+    /// The digits data set as CSV: the owner's test set and one non-IID shard per trainer.
+    #[command(subcommand)]
+    Data(data::DataCommand),
+    /// Deploy the contracts with a verifier for one shape.
+    Deploy(deploy::DeployArgs),
+    /// Post jobs, follow them, download models.
+    #[command(subcommand)]
+    Owner(owner::OwnerCommand),
+    /// Take part in a job with private data.
+    #[command(subcommand)]
+    Trainer(trainer::TrainerCommand),
+    /// Prove and settle a job's rounds.
+    #[command(subcommand)]
+    Aggregator(aggregator::AggregatorCommand),
+    /// Re-check every round of a job (exit status 1 on any mismatch).
+    Audit(audit::AuditArgs),
+    /// Run a whole marketplace on a local anvil: owner, aggregator and trainers.
+    Demo(demo::DemoArgs),
 }
 
-/// A job on a market, and the storage its blobs live in.
-#[derive(Args, Clone, Debug)]
-pub struct JobArgs {
-    #[command(flatten)]
-    pub chain: ChainArgs,
-    /// JobMarket address.
-    #[arg(long)]
-    pub market: Address,
-    /// Job id.
-    #[arg(long)]
-    pub job: u64,
-    /// Blob storage: a directory, file://… or s3://bucket/prefix (AWS_* variables configure S3).
-    #[arg(long, default_value = ".fedproof/storage")]
-    pub storage: String,
-}
-
-impl ChainArgs {
-    /// Connects with the configured signer.
-    pub async fn connect(&self) -> anyhow::Result<Chain> {
-        let conn = Connection { rpc: self.rpc.clone(), chain_id: self.chain_id, keystore: self.keystore.clone() };
-        Ok(conn.connect().await?)
+impl Command {
+    /// Runs the command.
+    pub fn run(self) -> anyhow::Result<()> {
+        match self {
+            Command::Bench(cmd) => cmd.run(),
+            Command::Prover(cmd) => cmd.run(),
+            Command::Serve(args) => args.run(),
+            Command::Data(cmd) => cmd.run(),
+            Command::Deploy(args) => block_on(args.run()),
+            Command::Owner(cmd) => block_on(cmd.run()),
+            Command::Trainer(cmd) => block_on(cmd.run()),
+            Command::Aggregator(cmd) => cmd.run(),
+            Command::Audit(args) => block_on(args.run()),
+            Command::Demo(args) => block_on(args.run()),
+        }
     }
-}
-
-impl JobArgs {
-    /// Connects, opens storage and loads the job.
-    pub async fn open(&self) -> anyhow::Result<(JobView, Storage)> {
-        let chain = self.chain.connect().await?;
-        let storage = Storage::open(&self.storage)?;
-        let job = JobView::load(&chain, self.market, self.job, &storage).await?;
-        Ok((job, storage))
-    }
-}
-
-/// Prints `value` as JSON, or `text` otherwise.
-pub fn print<T: Serialize>(json: bool, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
-    if json {
-        println!("{}", serde_json::to_string_pretty(value)?);
-    } else {
-        println!("{}", text());
-    }
-    Ok(())
 }
 
 /// Runs an async command on a fresh runtime.

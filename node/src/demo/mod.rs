@@ -7,137 +7,247 @@ mod baseline;
 pub mod report;
 mod serve;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alloy::node_bindings::Anvil;
+use alloy::node_bindings::{Anvil, AnvilInstance};
 use alloy::primitives::{B256, U256};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
-use clap::Args;
 use fedproof_prover::fixed_point::Rounding;
-use fedproof_prover::keys::KeyStore;
+use fedproof_prover::keys::{KeyStore, Keys};
 use fedproof_prover::params::{encode_lr, encode_tau};
 use fedproof_prover::shape::Shape;
 use fedproof_storage::sealed::AggregatorKey;
-use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::chain::deploy::deploy_stack;
-use crate::chain::Chain;
+use crate::chain::{Chain, Stack};
+use crate::progress;
+use crate::roles::aggregator::RoundReport;
+use crate::roles::audit::AuditRow;
 use crate::roles::owner::{create_job, JobSpec};
-use crate::roles::trainer::{self, Upload};
+use crate::roles::trainer::{self, Submission, Upload};
 use crate::roles::{aggregator, audit, JobView};
 use crate::training::data::{dirichlet_partition, load_digits, train_test_split, Dataset};
 use crate::training::federated::FixedPointConfig;
-use crate::training::mlp::{Mlp, TrainConfig, MLP_ARCHITECTURE, PARAM_COUNT};
-use crate::training::source::{Attack, MlpSource};
+use crate::training::mlp::{Mlp, MLP_ARCHITECTURE, PARAM_COUNT};
+use crate::training::source::{Attack, MlpSource, LOCAL_SGD};
 use fedproof_storage::Storage;
 use report::{DemoReport, RoundRow};
 
 /// Attacks given to the malicious trainers, in order.
 const ATTACKS: [Attack; 6] =
     [Attack::SignFlip, Attack::Noise, Attack::FreeRide, Attack::LabelFlip, Attack::Sybil, Attack::Stale];
-/// Local SGD of every trainer.
-const LOCAL: TrainConfig = TrainConfig { lr: 0.1, epochs: 2, batch_size: 16 };
 /// Server learning rate η.
 const ETA: f64 = 1.0;
 const WEI_PER_ETH: u128 = 1_000_000_000_000_000_000;
 
-/// Options of `fedproof demo`.
-#[derive(Args, Debug)]
-pub struct DemoArgs {
+/// What the demo runs: its command-line options.
+#[derive(Debug, Clone)]
+pub struct DemoConfig {
     /// Trainers.
-    #[arg(long, default_value_t = 10)]
     pub trainers: usize,
-    /// Malicious trainers (the last slots; attacks: sign flip, noise, free ride, label flip, Sybil).
-    #[arg(long, default_value_t = 3)]
+    /// Malicious trainers (the last slots).
     pub malicious: usize,
     /// Rounds.
-    #[arg(long, default_value_t = 5)]
     pub rounds: u32,
-    /// Krum threshold τ: updates whose Krum score exceeds τ × the median score are outliers. The
-    /// non-IID split makes honest updates spread widely, so a tight τ flags honest trainers.
-    #[arg(long, default_value_t = 3.0)]
+    /// Krum threshold τ.
     pub tau: f64,
     /// Dirichlet α of the non-IID split.
-    #[arg(long, default_value_t = 0.5)]
     pub alpha: f64,
     /// Seed of data split, initial model and training.
-    #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Write the results as JSON to this file.
-    #[arg(long)]
-    pub json: Option<PathBuf>,
     /// Key cache directory (default: $FEDPROOF_HOME/keys or .fedproof/keys).
-    #[arg(long)]
     pub keys: Option<PathBuf>,
-    /// After the demo, keep the chain up and serve the REST API and dashboard on this address
-    /// (e.g. 127.0.0.1:8080) until interrupted.
-    #[arg(long)]
-    pub serve: Option<std::net::SocketAddr>,
     /// The anvil binary.
-    #[arg(long, default_value = "contracts/node_modules/.bin/anvil")]
     pub anvil: PathBuf,
 }
 
-/// Runs the demo.
-pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+/// A finished demo: its report, and its chain still up for [`Finished::serve`].
+pub struct Finished {
+    /// What the demo measured.
+    pub report: DemoReport,
+    net: LocalChain,
+    market: alloy::primitives::Address,
+    job_id: u64,
+}
+
+/// Runs the demo: keys, chain, job, rounds, withdrawals, audit, baselines, report.
+pub async fn run(config: &DemoConfig) -> anyhow::Result<Finished> {
     let clock = Instant::now();
-    let n = args.trainers;
-    anyhow::ensure!(args.malicious < n, "--malicious must be below --trainers ({n})");
-    anyhow::ensure!(args.rounds > 0, "--rounds must be at least 1");
-    anyhow::ensure!((1.0..=1000.0).contains(&args.tau), "--tau must be between 1 and 1000 (got {})", args.tau);
-    let shape = Shape::new(n, PARAM_COUNT)?;
-    let attacks: Vec<Option<Attack>> =
-        (0..n).map(|i| (i >= n - args.malicious).then(|| ATTACKS[(i + args.malicious - n) % ATTACKS.len()])).collect();
-    let malicious: Vec<usize> = (0..n).filter(|i| attacks[*i].is_some()).collect();
-
-    let spinner =
-        ProgressBar::new_spinner().with_message(format!("Groth16 keys for {shape} (setup runs once, then cached)"));
-    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
-    let store = KeyStore::at(args.keys.clone());
-    let keys =
-        Arc::new(tokio::task::spawn_blocking(move || store.load_or_setup(shape, &mut rand::rngs::OsRng)).await??);
-    spinner.finish_with_message(format!("keys for {shape} ready in {:.1} s", keys.seconds));
-
-    let anvil = Anvil::at(&args.anvil)
-        .args(["--accounts", &(n + 2).to_string(), "--balance", "1000"])
-        .try_spawn()
-        .with_context(|| format!("starting anvil from {} (run `make contracts-deps`)", args.anvil.display()))?;
-    let (endpoint, chain_id, anvil_keys) = (anvil.endpoint(), anvil.chain_id(), anvil.keys().to_vec());
-    let connect = |i: usize| Chain::connect(&endpoint, Some(chain_id), PrivateKeySigner::from(anvil_keys[i].clone()));
-    let owner = connect(0).await?;
-    let aggregator_chain = connect(1).await?;
-    let stack = deploy_stack(&owner, &keys.vk).await?;
-    let dir = tempfile::tempdir()?;
-    let storage = Storage::open(&dir.path().join("blobs").to_string_lossy())?;
+    check(config)?;
+    let people = Participants::new(config)?;
+    let keys = load_keys(Shape::new(config.trainers, PARAM_COUNT)?, config.keys.clone()).await?;
+    let net = LocalChain::start(config, &keys).await?;
     // The aggregator's age key: trainers seal their updates to its public half (in the job spec).
     let sealing = Arc::new(AggregatorKey::generate());
+    let spec = job_spec(config, &net, &people, &sealing)?;
+    let job_id = create_job(&net.owner, net.stack.market, &net.storage, &spec).await?;
+    let running = start_roles(&net, &people, job_id, &keys, &sealing).await?;
+    let (rows, final_model) = follow_rounds(running.rounds, config.rounds, &people).await?;
+    join_roles(running.aggregator, running.trainers).await?;
+    let payouts = withdraw_all(&running.trainer_views).await?;
+    let reliability = read_reliability(&net, &running.trainer_views).await?;
+    let recompute = audit::Recompute { storage: &net.storage, key: &sealing };
+    let audit_rows = audit::audit(&running.aggregator_view, &keys.vk, Some(recompute)).await?;
+    let (clean_accuracy, fedavg_attacked_accuracy) = baselines(&people, config.rounds)?;
+    let outcome =
+        Outcome { rows, final_model, payouts, reliability, audit_rows, clean_accuracy, fedavg_attacked_accuracy };
+    let report = outcome.report(config, &people, clock)?;
+    Ok(Finished { report, market: net.stack.market, net, job_id })
+}
 
-    let data = load_digits()?;
-    let (train, test) = train_test_split(&data, 0.2, args.seed)?;
-    let shards: Vec<Dataset> = dirichlet_partition(&train.labels, n, args.alpha, 20, args.seed)?
-        .iter()
-        .map(|rows| train.select(rows))
-        .collect();
+impl Finished {
+    /// Keeps the chain up and serves the job through the REST API and dashboard on `listen`
+    /// until interrupted.
+    pub async fn serve(self, listen: SocketAddr) -> anyhow::Result<()> {
+        serve::serve_until_interrupted(serve::DemoService {
+            rpc: self.net.anvil.endpoint_url(),
+            market: self.market,
+            owner: self.net.owner.signer.clone(),
+            job_id: self.job_id,
+            accuracy: self.report.per_round.iter().map(|r| r.accuracy).collect(),
+            listen,
+            dir: self.net.dir.path(),
+        })
+        .await
+    }
+}
+
+/// Refuses options the demo cannot run.
+fn check(config: &DemoConfig) -> anyhow::Result<()> {
+    let n = config.trainers;
+    anyhow::ensure!(config.malicious < n, "--malicious must be below --trainers ({n})");
+    anyhow::ensure!(config.rounds > 0, "--rounds must be at least 1");
+    anyhow::ensure!((1.0..=1000.0).contains(&config.tau), "--tau must be between 1 and 1000 (got {})", config.tau);
+    Ok(())
+}
+
+/// Who trains on what: the non-IID split, each slot's attack, the held-out test set and the
+/// initial model.
+struct Participants {
+    shards: Vec<Dataset>,
+    test: Dataset,
+    attacks: Vec<Option<Attack>>,
+    seed: u64,
+    initial: Vec<i64>,
+}
+
+impl Participants {
+    fn new(config: &DemoConfig) -> anyhow::Result<Self> {
+        let n = config.trainers;
+        let attacks = (0..n)
+            .map(|i| (i >= n - config.malicious).then(|| ATTACKS[(i + config.malicious - n) % ATTACKS.len()]))
+            .collect();
+        let data = load_digits()?;
+        let (train, test) = train_test_split(&data, 0.2, config.seed)?;
+        let shards = dirichlet_partition(&train.labels, n, config.alpha, 20, config.seed)?
+            .iter()
+            .map(|rows| train.select(rows))
+            .collect();
+        let initial =
+            FixedPointConfig::default().model().encode(&Mlp::init(config.seed).to_flat(), Rounding::Nearest)?;
+        Ok(Participants { shards, test, attacks, seed: config.seed, initial })
+    }
+
+    fn count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// The malicious slots.
+    fn malicious(&self) -> Vec<usize> {
+        (0..self.count()).filter(|&i| self.attacks[i].is_some()).collect()
+    }
+
+    /// Slot `i`'s update source. A Sybil copies the previous malicious trainer: same data and
+    /// seed, so the same update.
+    fn source(&self, i: usize) -> MlpSource {
+        let twin = if self.attacks[i] == Some(Attack::Sybil) && i > 0 { i - 1 } else { i };
+        MlpSource::new(
+            self.shards[twin].clone(),
+            LOCAL_SGD,
+            self.seed * 1000 + twin as u64,
+            self.attacks[i].or(self.attacks[twin]),
+        )
+    }
+
+    /// Slot `i`'s update source had it been honest.
+    fn honest_source(&self, i: usize) -> MlpSource {
+        MlpSource::new(self.shards[i].clone(), LOCAL_SGD, self.seed * 1000 + i as u64, None)
+    }
+
+    /// Held-out accuracy of a model in the model encoding.
+    fn accuracy(&self, model: &[i64]) -> anyhow::Result<f64> {
+        Ok(Mlp::from_flat(&FixedPointConfig::default().model().decode(model))?.accuracy(&self.test))
+    }
+}
+
+/// Loads the shape's Groth16 keys, running setup (minutes) the first time.
+async fn load_keys(shape: Shape, dir: Option<PathBuf>) -> anyhow::Result<Arc<Keys>> {
+    let spinner = progress::spinner(format!("Groth16 keys for {shape} (setup runs once, then cached)"));
+    let store = KeyStore::at(dir);
+    let keys = tokio::task::spawn_blocking(move || store.load_or_setup(shape, &mut rand::rngs::OsRng)).await??;
+    spinner.finish_with_message(format!("keys for {shape} ready in {:.1} s", keys.seconds));
+    Ok(Arc::new(keys))
+}
+
+/// A local anvil with the contracts deployed, the owner's and the aggregator's connections and
+/// the blob storage (in a temp dir that also holds the dashboard's database).
+struct LocalChain {
+    anvil: AnvilInstance,
+    owner: Chain,
+    aggregator: Chain,
+    stack: Stack,
+    storage: Storage,
+    dir: tempfile::TempDir,
+}
+
+impl LocalChain {
+    /// Account 0 owns the job, account 1 aggregates, accounts 2.. train.
+    async fn start(config: &DemoConfig, keys: &Keys) -> anyhow::Result<Self> {
+        let anvil = Anvil::at(&config.anvil)
+            .args(["--accounts", &(config.trainers + 2).to_string(), "--balance", "1000"])
+            .try_spawn()
+            .with_context(|| format!("starting anvil from {} (run `make contracts-deps`)", config.anvil.display()))?;
+        let owner = connect(&anvil, 0).await?;
+        let aggregator = connect(&anvil, 1).await?;
+        let stack = deploy_stack(&owner, &keys.vk).await?;
+        let dir = tempfile::tempdir()?;
+        let storage = Storage::open(&dir.path().join("blobs").to_string_lossy())?;
+        Ok(LocalChain { anvil, owner, aggregator, stack, storage, dir })
+    }
+
+    /// Trainer `i`'s connection.
+    async fn trainer(&self, i: usize) -> anyhow::Result<Chain> {
+        connect(&self.anvil, 2 + i).await
+    }
+}
+
+async fn connect(anvil: &AnvilInstance, account: usize) -> anyhow::Result<Chain> {
+    let signer = PrivateKeySigner::from(anvil.keys()[account].clone());
+    Ok(Chain::connect(&anvil.endpoint(), Some(anvil.chain_id()), signer).await?)
+}
+
+/// The demo job: 10 ETH over the rounds, stakes, the aggregator's bond and sealing key.
+fn job_spec(
+    args: &DemoConfig,
+    net: &LocalChain,
+    people: &Participants,
+    sealing: &AggregatorKey,
+) -> anyhow::Result<JobSpec> {
     let fp = FixedPointConfig::default();
-    let initial = fp.model().encode(&Mlp::init(args.seed).to_flat(), Rounding::Nearest)?;
-    // A Sybil copies the previous malicious trainer: same data and seed, so the same update.
-    let source = |i: usize| {
-        let twin = if attacks[i] == Some(Attack::Sybil) && i > 0 { i - 1 } else { i };
-        MlpSource::new(shards[twin].clone(), LOCAL, args.seed * 1000 + twin as u64, attacks[i].or(attacks[twin]))
-    };
-
-    let spec = JobSpec {
-        trainers: n as u8,
+    Ok(JobSpec {
+        trainers: args.trainers as u8,
         rounds: args.rounds,
         budget: 10 * WEI_PER_ETH,
         stake: WEI_PER_ETH / 10,
         bond: WEI_PER_ETH,
-        aggregator: aggregator_chain.address,
-        verifier: stack.verifier,
+        aggregator: net.aggregator.address,
+        verifier: net.stack.verifier,
         max_malicious: args.malicious as u8,
         tau: encode_tau(args.tau)?,
         lr: encode_lr(ETA, &fp.update(), &fp.model())?,
@@ -147,45 +257,74 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         submit_window: 3600,
         finalize_window: 3600,
         dispute_window: 60,
-        initial_model: initial.clone(),
+        initial_model: people.initial.clone(),
         architecture: MLP_ARCHITECTURE.into(),
         aggregator_recipient: sealing.recipient(),
-    };
-    let job_id = create_job(&owner, stack.market, &storage, &spec).await?;
+    })
+}
 
-    // The aggregator and the trainers run concurrently and meet only through chain and storage.
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let agg_view = JobView::load(&aggregator_chain, stack.market, job_id, &storage).await?;
-    let agg = {
-        // Trainers store their sealed updates before committing, so no upload grace is needed.
-        let settings =
-            aggregator::Settings { keys: Arc::clone(&keys), sealing: sealing.clone(), upload_grace: Duration::ZERO };
-        let (view, storage) = (agg_view.clone(), storage.clone());
+/// The aggregator and the trainers at work, each a task; they meet only through chain and storage.
+struct Running {
+    aggregator: JoinHandle<anyhow::Result<Vec<RoundReport>>>,
+    aggregator_view: JobView,
+    trainers: Vec<JoinHandle<anyhow::Result<Vec<Submission>>>>,
+    trainer_views: Vec<JobView>,
+    /// Each round as the aggregator finalizes it.
+    rounds: mpsc::UnboundedReceiver<RoundReport>,
+}
+
+/// Starts the aggregator, joins every trainer and starts it.
+async fn start_roles(
+    net: &LocalChain,
+    people: &Participants,
+    job_id: u64,
+    keys: &Arc<Keys>,
+    sealing: &Arc<AggregatorKey>,
+) -> anyhow::Result<Running> {
+    let (tx, rounds) = mpsc::unbounded_channel();
+    let aggregator_view = JobView::load(&net.aggregator, net.stack.market, job_id, &net.storage).await?;
+    // Trainers store their sealed updates before committing, so no upload grace is needed.
+    let settings =
+        aggregator::Settings { keys: Arc::clone(keys), sealing: sealing.clone(), upload_grace: Duration::ZERO };
+    let (view, storage) = (aggregator_view.clone(), net.storage.clone());
+    let aggregator =
         tokio::spawn(
             async move { aggregator::run(&view, &storage, &settings, move |r| drop(tx.send(r.clone()))).await },
-        )
-    };
+        );
+    let mut trainers = Vec::new();
     let mut trainer_views = Vec::new();
-    let mut trainer_tasks = Vec::new();
-    for i in 0..n {
-        let view = JobView::load(&connect(2 + i).await?, stack.market, job_id, &storage).await?;
+    for i in 0..people.count() {
+        let view = JobView::load(&net.trainer(i).await?, net.stack.market, job_id, &net.storage).await?;
         trainer::join(&view).await?;
-        let (v, storage, mut src) = (view.clone(), storage.clone(), source(i));
-        trainer_tasks
-            .push(tokio::spawn(async move { trainer::run(&v, &storage, None, &mut src, Upload::Honest).await }));
+        let (v, storage, mut source) = (view.clone(), net.storage.clone(), people.source(i));
+        trainers.push(tokio::spawn(async move { trainer::run(&v, &storage, None, &mut source, Upload::Honest).await }));
         trainer_views.push(view);
     }
+    Ok(Running { aggregator, aggregator_view, trainers, trainer_views, rounds })
+}
 
-    let bar = ProgressBar::new(args.rounds as u64).with_style(
-        ProgressStyle::with_template("{bar:30} round {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+/// Follows the rounds as the aggregator settles them, with their held-out accuracy; returns the
+/// rows and the final model.
+async fn follow_rounds(
+    mut rounds: mpsc::UnboundedReceiver<RoundReport>,
+    expected: u32,
+    people: &Participants,
+) -> anyhow::Result<(Vec<RoundRow>, Vec<i64>)> {
+    let bar = progress::bar(u64::from(expected), "rounds");
     bar.set_message("training, proving, settling…");
+    let malicious = people.malicious();
     let mut rows = Vec::new();
-    let mut final_model = initial.clone();
-    while let Some(r) = rx.recv().await {
-        let accuracy = Mlp::from_flat(&fp.model().decode(&r.new_model))?.accuracy(&test);
-        let flagged = (0..n).filter(|&i| r.submitted[i] && !r.inliers[i]).collect();
+    let mut final_model = people.initial.clone();
+    while let Some(r) = rounds.recv().await {
+        let accuracy = people.accuracy(&r.new_model)?;
+        let flagged: Vec<usize> = (0..people.count()).filter(|&i| r.submitted[i] && !r.inliers[i]).collect();
+        bar.inc(1);
+        bar.println(format!(
+            "round {}: accuracy {:.2}%, flagged {flagged:?}, proved in {:.1} s",
+            r.round,
+            100.0 * accuracy,
+            r.prove_seconds
+        ));
         rows.push(RoundRow {
             round: r.round,
             accuracy,
@@ -196,90 +335,98 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             finalize_gas: r.finalize_gas,
             tx: r.tx.clone(),
         });
-        final_model = r.new_model.clone();
-        bar.inc(1);
-        bar.println(format!(
-            "round {}: accuracy {:.2}%, flagged {:?}, proved in {:.1} s",
-            r.round,
-            100.0 * accuracy,
-            rows.last().map(|x| &x.flagged),
-            r.prove_seconds
-        ));
+        final_model = r.new_model;
     }
-    bar.finish_with_message("done");
-    agg.await??;
-    for t in trainer_tasks {
+    bar.finish_and_clear();
+    Ok((rows, final_model))
+}
+
+/// Waits for the aggregator and every trainer to finish, passing on the first failure.
+async fn join_roles(
+    aggregator: JoinHandle<anyhow::Result<Vec<RoundReport>>>,
+    trainers: Vec<JoinHandle<anyhow::Result<Vec<Submission>>>>,
+) -> anyhow::Result<()> {
+    aggregator.await??;
+    for t in trainers {
         t.await??;
     }
+    Ok(())
+}
 
+/// Every trainer claims and withdraws; the wei each received.
+async fn withdraw_all(trainers: &[JobView]) -> anyhow::Result<Vec<U256>> {
     let mut payouts = Vec::new();
-    for view in &trainer_views {
+    for view in trainers {
         payouts.push(trainer::withdraw(view, None).await?);
     }
-    let registry = owner.registry(stack.registry);
+    Ok(payouts)
+}
+
+/// Every trainer's reliability score in the registry (0..1).
+async fn read_reliability(net: &LocalChain, trainers: &[JobView]) -> anyhow::Result<Vec<f64>> {
+    let registry = net.owner.registry(net.stack.registry);
     let mut reliability = Vec::new();
-    for view in &trainer_views {
+    for view in trainers {
         let id = B256::left_padding_from(view.chain.address.as_slice());
         let rec =
             registry.get(id).call().await.map_err(|e| crate::chain::client::call_error("reading reliability", e))?;
         reliability.push(rec.score as f64 / 1e18);
     }
-    let recompute = audit::Recompute { storage: &storage, key: &sealing };
-    let audit_rows = audit::audit(&agg_view, &keys.vk, Some(recompute)).await?;
+    Ok(reliability)
+}
 
-    let spinner = ProgressBar::new_spinner().with_message("FedAvg baselines off-chain (clean and under attack)");
-    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
-    let clean_accuracy = baseline::fedavg(
-        &initial,
-        &mut (0..n)
-            .map(|i| MlpSource::new(shards[i].clone(), LOCAL, args.seed * 1000 + i as u64, None))
-            .collect::<Vec<_>>(),
-        args.rounds,
-        ETA,
-        &test,
-    )?;
-    let fedavg_attacked_accuracy =
-        baseline::fedavg(&initial, &mut (0..n).map(source).collect::<Vec<_>>(), args.rounds, ETA, &test)?;
+/// Plain FedAvg off-chain, with every trainer honest and under the same attack: (clean, attacked)
+/// held-out accuracy.
+fn baselines(people: &Participants, rounds: u32) -> anyhow::Result<(f64, f64)> {
+    let spinner = progress::spinner("FedAvg baselines off-chain (clean and under attack)");
+    let n = people.count();
+    let mut honest: Vec<MlpSource> = (0..n).map(|i| people.honest_source(i)).collect();
+    let clean = baseline::fedavg(&people.initial, &mut honest, rounds, ETA, &people.test)?;
+    let mut attacked: Vec<MlpSource> = (0..n).map(|i| people.source(i)).collect();
+    let under_attack = baseline::fedavg(&people.initial, &mut attacked, rounds, ETA, &people.test)?;
     spinner.finish_and_clear();
+    Ok((clean, under_attack))
+}
 
-    let total: U256 = payouts.iter().copied().sum();
-    let honest: U256 = payouts.iter().enumerate().filter(|(i, _)| !malicious.contains(i)).map(|(_, p)| *p).sum();
-    let (outlier_recall, outlier_false_positive_rate) = DemoReport::detection(&rows, n);
-    let report = DemoReport {
-        trainers: n,
-        malicious: args.malicious,
-        rounds: args.rounds,
-        clean_accuracy,
-        final_accuracy: Mlp::from_flat(&fp.model().decode(&final_model))?.accuracy(&test),
-        fedavg_attacked_accuracy,
-        outlier_recall,
-        outlier_false_positive_rate,
-        honest_payout_share: if total.is_zero() { 0.0 } else { honest.to::<u128>() as f64 / total.to::<u128>() as f64 },
-        rounds_verified_onchain: audit_rows.iter().filter(|r| r.onchain).count(),
-        audit_ok: audit_rows.len() == args.rounds as usize && audit_rows.iter().all(|r| r.ok()),
-        payouts_wei: payouts.iter().map(U256::to_string).collect(),
-        reliability,
-        seconds: clock.elapsed().as_secs_f64(),
-        per_round: rows,
-    };
-    println!("{}", report.table());
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&report)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote {}", path.display());
-    }
-    anyhow::ensure!(report.audit_ok, "the audit of the demo job failed");
-    if let Some(listen) = args.serve {
-        serve::serve_until_interrupted(serve::DemoService {
-            rpc: anvil.endpoint_url(),
-            market: stack.market,
-            owner: PrivateKeySigner::from(anvil_keys[0].clone()),
-            job_id,
-            accuracy: report.per_round.iter().map(|r| r.accuracy).collect(),
-            listen,
-            dir: dir.path(),
+/// What the phases produced, before it is summed up.
+struct Outcome {
+    rows: Vec<RoundRow>,
+    final_model: Vec<i64>,
+    payouts: Vec<U256>,
+    reliability: Vec<f64>,
+    audit_rows: Vec<AuditRow>,
+    clean_accuracy: f64,
+    fedavg_attacked_accuracy: f64,
+}
+
+impl Outcome {
+    /// The demo's report: detection, payouts to honest trainers, audit and accuracy figures.
+    fn report(self, config: &DemoConfig, people: &Participants, clock: Instant) -> anyhow::Result<DemoReport> {
+        let malicious = people.malicious();
+        let total: U256 = self.payouts.iter().copied().sum();
+        let honest: U256 =
+            self.payouts.iter().enumerate().filter(|(i, _)| !malicious.contains(i)).map(|(_, p)| *p).sum();
+        let (outlier_recall, outlier_false_positive_rate) = DemoReport::detection(&self.rows, people.count());
+        Ok(DemoReport {
+            trainers: people.count(),
+            malicious: config.malicious,
+            rounds: config.rounds,
+            clean_accuracy: self.clean_accuracy,
+            final_accuracy: people.accuracy(&self.final_model)?,
+            fedavg_attacked_accuracy: self.fedavg_attacked_accuracy,
+            outlier_recall,
+            outlier_false_positive_rate,
+            honest_payout_share: if total.is_zero() {
+                0.0
+            } else {
+                honest.to::<u128>() as f64 / total.to::<u128>() as f64
+            },
+            rounds_verified_onchain: self.audit_rows.iter().filter(|r| r.onchain).count(),
+            audit_ok: self.audit_rows.len() == config.rounds as usize && self.audit_rows.iter().all(|r| r.ok()),
+            payouts_wei: self.payouts.iter().map(U256::to_string).collect(),
+            reliability: self.reliability,
+            seconds: clock.elapsed().as_secs_f64(),
+            per_round: self.rows,
         })
-        .await?;
     }
-    Ok(())
 }

@@ -1,4 +1,4 @@
-//! The demo's results: per-round rows, the summary metrics, the printed table and the JSON file.
+//! The demo's results: per-round rows, the summary metrics, the printed table and the JSON document.
 
 use serde::Serialize;
 
@@ -23,7 +23,7 @@ pub struct RoundRow {
     pub tx: String,
 }
 
-/// Everything `--json FILE` writes.
+/// The demo's JSON document (`--json` prints it, `--report FILE` writes it).
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoReport {
     /// Trainers and how many were malicious.

@@ -65,7 +65,7 @@ pub async fn serve_until_interrupted(demo: DemoService<'_>) -> anyhow::Result<()
         let res = client.post(&url).json(&body).send().await?;
         anyhow::ensure!(res.status().is_success(), "posting round {round}'s accuracy: {}", res.text().await?);
     }
-    println!("\ndashboard: {base}/jobs.html?id={}   API: {base}/api/jobs   (Ctrl-C to stop)", demo.job_id);
+    eprintln!("\ndashboard: {base}/jobs.html?id={}   API: {base}/api/jobs   (Ctrl-C to stop)", demo.job_id);
     server
         .run_until(async {
             let _ = tokio::signal::ctrl_c().await;

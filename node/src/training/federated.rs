@@ -147,6 +147,23 @@ impl GlobalModel {
     }
 }
 
+/// FedAvg's server step in floats: `w ← w + η · mean(Δ_i)` (no step without updates).
+pub fn fedavg_step(w: &mut [f64], updates: &[Vec<f64>], server_lr: f64) {
+    if updates.is_empty() {
+        return;
+    }
+    let mut sum = vec![0.0; w.len()];
+    for delta in updates {
+        for (s, d) in sum.iter_mut().zip(delta) {
+            *s += d;
+        }
+    }
+    let scale = server_lr / updates.len() as f64;
+    for (wi, s) in w.iter_mut().zip(&sum) {
+        *wi += scale * s;
+    }
+}
+
 /// Runs `config.rounds` rounds from `initial` with one trainer per shard, evaluating on `test`
 /// after each round. `seed` drives local shuffling and stochastic rounding; `on_round` is called
 /// after every round (for progress reporting).
@@ -187,14 +204,7 @@ pub fn run_federated(
             updates.push(delta);
         }
         match (&mut global, aggregation) {
-            (GlobalModel::Float(w), _) => {
-                let scale = config.server_lr / updates.len() as f64;
-                for delta in &updates {
-                    for (wi, di) in w.iter_mut().zip(delta) {
-                        *wi += scale * di;
-                    }
-                }
-            }
+            (GlobalModel::Float(w), _) => fedavg_step(w, &updates, config.server_lr),
             (GlobalModel::Fixed { ints, encoding }, Aggregation::FixedPoint(fp)) => {
                 let update_enc = fp.update();
                 let bound = update_enc.clip_bound();

@@ -14,6 +14,9 @@ use super::local::train_local;
 use super::mlp::TrainConfig;
 use crate::roles::trainer::UpdateSource;
 
+/// Local SGD of a trainer of the digits MLP (`trainer run` and every trainer of the demo).
+pub const LOCAL_SGD: TrainConfig = TrainConfig { lr: 0.1, epochs: 2, batch_size: 16 };
+
 /// How an adversarial trainer corrupts its update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]

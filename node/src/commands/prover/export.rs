@@ -1,13 +1,13 @@
-//! `fedproof prover …`: keys for a shape, and exports for third parties and the contracts.
+//! `fedproof prover export`: the verifier contract, snarkjs files and a proof fixture of a seeded
+//! synthetic round, for third parties and the contracts' tests.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::Args;
 use fedproof_prover::export::calldata::{verifier_constructor_args, SolidityCalldata};
 use fedproof_prover::export::{field::to_decimal, snarkjs, solidity};
-use fedproof_prover::keys::{KeyKind, KeyStore};
 use fedproof_prover::round::sample::synthetic;
 use fedproof_prover::round::RoundWitness;
 use fedproof_prover::shape::Shape;
@@ -16,38 +16,17 @@ use rand::rngs::OsRng;
 use rand::SeedableRng;
 use serde::Serialize;
 
-/// Key and export commands.
-#[derive(Subcommand)]
-pub enum ProverCommand {
-    /// Run (or load cached) Groth16 setup for a shape and print where the keys are.
-    Setup(ShapeArgs),
-    /// Write the verifier contract, the generic verifier's constructor arguments, snarkjs files and
-    /// a proof fixture of a seeded synthetic round.
-    Export(ExportArgs),
-}
-
-/// A shape and the key cache it lives in.
-#[derive(Args)]
-pub struct ShapeArgs {
-    /// Trainer slots n.
-    #[arg(long, default_value_t = 10)]
-    trainers: usize,
-    /// Model parameters d.
-    #[arg(long, default_value_t = 2410)]
-    params: usize,
-    /// Key cache directory (default: $FEDPROOF_HOME/keys or .fedproof/keys).
-    #[arg(long)]
-    keys: Option<PathBuf>,
-    /// Print a JSON summary instead of text.
-    #[arg(long)]
-    json: bool,
-}
+use crate::commands::args::{KeysArgs, OutputArgs, ShapeArgs};
 
 /// Options of `fedproof prover export`.
 #[derive(Args)]
 pub struct ExportArgs {
     #[command(flatten)]
     shape: ShapeArgs,
+    #[command(flatten)]
+    keys: KeysArgs,
+    #[command(flatten)]
+    output: OutputArgs,
     /// Output directory.
     #[arg(long)]
     out: PathBuf,
@@ -96,42 +75,16 @@ struct RoundFixture {
     proof: Vec<String>,
 }
 
-/// Runs a prover command.
-pub fn run(cmd: ProverCommand) -> anyhow::Result<()> {
-    match cmd {
-        ProverCommand::Setup(args) => setup(&args),
-        ProverCommand::Export(args) => export(&args),
+impl ExportArgs {
+    /// Proves the fixture round and writes every file.
+    pub fn run(self) -> anyhow::Result<()> {
+        export(&self)
     }
 }
 
-fn store_and_shape(args: &ShapeArgs) -> anyhow::Result<(KeyStore, Shape)> {
-    let shape = Shape::new(args.trainers, args.params)?;
-    Ok((KeyStore::at(args.keys.clone()), shape))
-}
-
-fn setup(args: &ShapeArgs) -> anyhow::Result<()> {
-    let (store, shape) = store_and_shape(args)?;
-    let keys = store.load_or_setup(shape, &mut OsRng)?;
-    let summary = serde_json::json!({
-        "trainers": shape.trainers,
-        "params": shape.params,
-        "generated": keys.generated,
-        "seconds": keys.seconds,
-        "proving_key": store.path(&shape, KeyKind::Proving),
-        "verifying_key": store.path(&shape, KeyKind::Verifying),
-    });
-    if args.json {
-        println!("{summary}");
-    } else {
-        println!("{} keys for {shape} in {:.1} s", if keys.generated { "generated" } else { "loaded" }, keys.seconds);
-        println!("  proving key   {}", store.path(&shape, KeyKind::Proving).display());
-        println!("  verifying key {}", store.path(&shape, KeyKind::Verifying).display());
-    }
-    Ok(())
-}
-
+/// Proves the fixture round (checking the proof) and writes the files.
 fn export(args: &ExportArgs) -> anyhow::Result<()> {
-    let (store, shape) = store_and_shape(&args.shape)?;
+    let (store, shape) = (args.keys.store(), args.shape.shape()?);
     anyhow::ensure!(args.malicious < shape.trainers, "--malicious must be below --trainers ({})", shape.trainers);
     if let Some(slot) = args.unavailable.iter().find(|&&s| s >= shape.trainers) {
         anyhow::bail!("--unavailable slot {slot} does not exist (slots are 0..{})", shape.trainers);
@@ -176,10 +129,8 @@ fn export(args: &ExportArgs) -> anyhow::Result<()> {
     write(out, "public.json", snarkjs::public_to_json(&inputs)?)?;
     write(out, "calldata.txt", calldata.to_snarkjs_string())?;
     write(out, "round.json", serde_json::to_string_pretty(&fixture)?)?;
-    if args.shape.json {
-        println!("{}", serde_json::json!({ "out": out, "contract": args.contract, "public_inputs": inputs.len() }));
-    }
-    Ok(())
+    let summary = serde_json::json!({ "out": out, "contract": args.contract, "public_inputs": inputs.len() });
+    args.output.print(&summary, || format!("fixture of round {} written to {}", args.round, out.display()))
 }
 
 /// The witness of round `round` of the seeded synthetic job (starting from `model` if given),

@@ -2,17 +2,19 @@
 //! clipped, stochastically rounded updates; 24-bit model; integer server step γ) costs in test
 //! accuracy against float FedAvg, on the digits data set with non-IID trainers.
 
-use std::path::PathBuf;
+use std::fmt::Write;
 
 use anyhow::{ensure, Context};
 use clap::Args;
 use fedproof_prover::fixed_point::Encoding;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::training::data::{dirichlet_partition, load_digits, train_test_split, Dataset};
-use crate::training::federated::{run_federated, Aggregation, FederatedConfig, FederatedOutcome, FixedPointConfig};
-use crate::training::mlp::{Mlp, TrainConfig};
+use fedproof::progress;
+use fedproof::training::data::{dirichlet_partition, load_digits, train_test_split, Dataset};
+use fedproof::training::federated::{run_federated, Aggregation, FederatedConfig, FederatedOutcome, FixedPointConfig};
+use fedproof::training::mlp::{Mlp, TrainConfig};
+
+use crate::commands::args::{OutputArgs, ReportArgs};
 
 /// Share of the data the owner holds back for evaluation.
 const TEST_FRACTION: f64 = 0.2;
@@ -57,9 +59,10 @@ pub struct QuantizationArgs {
     /// Fractional bits of the 24-bit model encoding to try (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "16,20")]
     model_frac_bits: Vec<u32>,
-    /// Also write the figures as JSON to this file.
-    #[arg(long)]
-    json: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
+    #[command(flatten)]
+    report: ReportArgs,
 }
 
 /// One fixed-point configuration's figures, averaged over the seeds.
@@ -95,7 +98,7 @@ struct Magnitudes {
     max: f64,
 }
 
-/// The JSON report.
+/// The benchmark's JSON document.
 #[derive(Debug, Serialize)]
 struct Report {
     float_accuracy: f64,
@@ -160,48 +163,68 @@ fn mean(xs: &[f64]) -> f64 {
     xs.iter().sum::<f64>() / xs.len().max(1) as f64
 }
 
-/// Runs the benchmark and prints the table.
-pub fn run(args: &QuantizationArgs) -> anyhow::Result<()> {
-    ensure!(args.repeats > 0, "need at least one seed");
-    ensure!(!args.update_frac_bits.is_empty() && !args.model_frac_bits.is_empty(), "no configs");
-    let config = FederatedConfig {
-        rounds: args.rounds,
-        server_lr: args.server_lr,
-        local: TrainConfig { lr: args.local_lr, epochs: args.local_epochs, batch_size: args.batch_size },
-    };
-    let fixed_configs: Vec<FixedPointConfig> = args
-        .model_frac_bits
-        .iter()
-        .flat_map(|&m| {
-            args.update_frac_bits.iter().map(move |&u| FixedPointConfig { update_frac_bits: u, model_frac_bits: m })
-        })
-        .collect();
-    let seeds: Vec<u64> = (0..args.repeats).map(|i| args.seed + i).collect();
+impl QuantizationArgs {
+    /// Runs the benchmark and prints (and writes) its report.
+    pub fn run(self) -> anyhow::Result<()> {
+        ensure!(self.repeats > 0, "need at least one seed");
+        ensure!(!self.update_frac_bits.is_empty() && !self.model_frac_bits.is_empty(), "no configs");
+        let fixed_configs = self.fixed_configs();
+        let seeds: Vec<u64> = (0..self.repeats).map(|i| self.seed + i).collect();
+        let runs = run_seeds(&self, &fixed_configs, &seeds)?;
+        let report = runs.report(&self, &fixed_configs, seeds)?;
+        self.output.print(&report, || table(&report, &self.update_frac_bits))?;
+        self.report.write(&report)
+    }
+
+    /// Every (model bits, update bits) pair to try.
+    fn fixed_configs(&self) -> Vec<FixedPointConfig> {
+        self.model_frac_bits
+            .iter()
+            .flat_map(|&m| {
+                self.update_frac_bits.iter().map(move |&u| FixedPointConfig { update_frac_bits: u, model_frac_bits: m })
+            })
+            .collect()
+    }
+
+    /// Rounds, server η and local SGD of every run.
+    fn federated(&self) -> FederatedConfig {
+        FederatedConfig {
+            rounds: self.rounds,
+            server_lr: self.server_lr,
+            local: TrainConfig { lr: self.local_lr, epochs: self.local_epochs, batch_size: self.batch_size },
+        }
+    }
+}
+
+/// Per-seed figures of every run: the float baseline's, and per fixed-point config
+/// (`accuracy[config][seed]` and so on).
+#[derive(Default)]
+struct Runs {
+    float_accuracy: Vec<f64>,
+    magnitudes: Vec<f64>,
+    accuracy: Vec<Vec<f64>>,
+    clipped: Vec<Vec<f64>>,
+    rms_diff: Vec<Vec<f64>>,
+}
+
+/// For every seed, one float FedAvg run and one run per fixed-point config from the same start.
+fn run_seeds(args: &QuantizationArgs, fixed_configs: &[FixedPointConfig], seeds: &[u64]) -> anyhow::Result<Runs> {
+    let config = args.federated();
     let data = load_digits()?;
-
     let runs_per_seed = 1 + fixed_configs.len() as u64;
-    let progress = ProgressBar::new(seeds.len() as u64 * runs_per_seed * args.rounds as u64);
-    progress.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} rounds {msg}")
-            .context("progress bar template")?
-            .progress_chars("=> "),
-    );
-
-    let mut float_accuracy = Vec::new();
-    let mut magnitudes = Vec::new();
-    // accuracy[config][seed], clipped[config][seed] and rms_diff[config][seed].
-    let mut accuracy = vec![Vec::new(); fixed_configs.len()];
-    let mut clipped = vec![Vec::new(); fixed_configs.len()];
-    let mut rms_diff = vec![Vec::new(); fixed_configs.len()];
-    for &seed in &seeds {
+    let progress = progress::bar(seeds.len() as u64 * runs_per_seed * args.rounds as u64, "rounds");
+    let per_config = vec![Vec::new(); fixed_configs.len()];
+    let mut runs =
+        Runs { accuracy: per_config.clone(), clipped: per_config.clone(), rms_diff: per_config, ..Runs::default() };
+    for &seed in seeds {
         let s = setup(&data, args, seed)?;
         let mut tick = || progress.inc(1);
         progress.set_message(format!("seed {seed}: float"));
         let float: FederatedOutcome =
             run_federated(&s.initial, &s.shards, &s.test, &config, Aggregation::Float, seed, &mut tick)
                 .with_context(|| format!("float run, seed {seed}"))?;
-        float_accuracy.push(100.0 * float.final_accuracy());
-        magnitudes.extend(float.update_magnitudes.iter());
+        runs.float_accuracy.push(100.0 * float.final_accuracy());
+        runs.magnitudes.extend(float.update_magnitudes.iter());
         for (i, fp) in fixed_configs.iter().enumerate() {
             progress.set_message(format!("seed {seed}: u.f{} m.f{}", fp.update_frac_bits, fp.model_frac_bits));
             let outcome =
@@ -209,91 +232,115 @@ pub fn run(args: &QuantizationArgs) -> anyhow::Result<()> {
                     .with_context(|| {
                     format!("fixed point u.f{} m.f{}, seed {seed}", fp.update_frac_bits, fp.model_frac_bits)
                 })?;
-            accuracy[i].push(100.0 * outcome.final_accuracy());
-            clipped[i].push(outcome.clipped_fraction());
-            rms_diff[i].push(rms_distance(&outcome.final_model, &float.final_model));
+            runs.accuracy[i].push(100.0 * outcome.final_accuracy());
+            runs.clipped[i].push(outcome.clipped_fraction());
+            runs.rms_diff[i].push(rms_distance(&outcome.final_model, &float.final_model));
         }
     }
     progress.finish_and_clear();
+    Ok(runs)
+}
 
-    magnitudes.sort_unstable_by(f64::total_cmp);
-    let update_magnitudes = Magnitudes {
-        p50: percentile(&magnitudes, 0.5),
-        p90: percentile(&magnitudes, 0.9),
-        p99: percentile(&magnitudes, 0.99),
-        p999: percentile(&magnitudes, 0.999),
-        max: magnitudes.last().copied().unwrap_or(0.0),
-    };
+impl Runs {
+    /// Averages over the seeds, and picks the recommended config.
+    fn report(
+        mut self,
+        args: &QuantizationArgs,
+        fixed_configs: &[FixedPointConfig],
+        seeds: Vec<u64>,
+    ) -> anyhow::Result<Report> {
+        self.magnitudes.sort_unstable_by(f64::total_cmp);
+        let m = &self.magnitudes;
+        let update_magnitudes = Magnitudes {
+            p50: percentile(m, 0.5),
+            p90: percentile(m, 0.9),
+            p99: percentile(m, 0.99),
+            p999: percentile(m, 0.999),
+            max: m.last().copied().unwrap_or(0.0),
+        };
+        let configs = fixed_configs
+            .iter()
+            .enumerate()
+            .map(|(i, fp)| self.config_result(i, fp, args))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let recommended = recommend(&configs);
+        Ok(Report {
+            float_accuracy: mean(&self.float_accuracy),
+            float_accuracy_per_seed: self.float_accuracy,
+            recommended_meets_target: recommended.as_ref().is_some_and(|r| r.delta_points > -TARGET_COST_POINTS),
+            configs,
+            recommended,
+            target_cost_points: TARGET_COST_POINTS,
+            update_magnitudes,
+            seeds,
+            trainers: args.trainers,
+            rounds: args.rounds,
+            alpha: args.alpha,
+            local_lr: args.local_lr,
+            local_epochs: args.local_epochs,
+            batch_size: args.batch_size,
+            server_lr: args.server_lr,
+        })
+    }
 
-    let mut configs = Vec::with_capacity(fixed_configs.len());
-    for (i, fp) in fixed_configs.iter().enumerate() {
-        let deltas: Vec<f64> = accuracy[i].iter().zip(&float_accuracy).map(|(q, f)| q - f).collect();
-        configs.push(ConfigResult {
+    /// Config `i`'s figures, averaged over the seeds.
+    fn config_result(&self, i: usize, fp: &FixedPointConfig, args: &QuantizationArgs) -> anyhow::Result<ConfigResult> {
+        let deltas: Vec<f64> = self.accuracy[i].iter().zip(&self.float_accuracy).map(|(q, f)| q - f).collect();
+        Ok(ConfigResult {
             update_frac_bits: fp.update_frac_bits,
             model_frac_bits: fp.model_frac_bits,
             clip_bound: fp.update().clip_bound(),
             effective_server_lr: fp.effective_server_lr(args.server_lr, args.trainers)?,
-            clipped_fraction: mean(&clipped[i]),
-            accuracy: mean(&accuracy[i]),
+            clipped_fraction: mean(&self.clipped[i]),
+            accuracy: mean(&self.accuracy[i]),
             delta_points: mean(&deltas),
-            model_rms_diff: mean(&rms_diff[i]),
+            model_rms_diff: mean(&self.rms_diff[i]),
             delta_points_min: deltas.iter().copied().fold(f64::INFINITY, f64::min),
             delta_points_max: deltas.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            accuracy_per_seed: accuracy[i].clone(),
-        });
+            accuracy_per_seed: self.accuracy[i].clone(),
+        })
     }
-    let recommended = recommend(&configs);
-    let report = Report {
-        float_accuracy: mean(&float_accuracy),
-        float_accuracy_per_seed: float_accuracy,
-        recommended_meets_target: recommended.as_ref().is_some_and(|r| r.delta_points > -TARGET_COST_POINTS),
-        configs,
-        recommended,
-        target_cost_points: TARGET_COST_POINTS,
-        update_magnitudes,
-        seeds,
-        trainers: args.trainers,
-        rounds: args.rounds,
-        alpha: args.alpha,
-        local_lr: args.local_lr,
-        local_epochs: args.local_epochs,
-        batch_size: args.batch_size,
-        server_lr: args.server_lr,
-    };
-    print_report(&report, &args.update_frac_bits);
-    if let Some(path) = &args.json {
-        super::write_json(path, &report)?;
-    }
-    Ok(())
 }
 
-fn print_report(r: &Report, update_frac_bits: &[u32]) {
-    println!(
+/// The human-readable table.
+fn table(r: &Report, update_frac_bits: &[u32]) -> String {
+    let mut t = String::new();
+    write_table(&mut t, r, update_frac_bits).expect("writing to a String");
+    t
+}
+
+fn write_table(t: &mut String, r: &Report, update_frac_bits: &[u32]) -> std::fmt::Result {
+    writeln!(
+        t,
         "digits, {} trainers, {} rounds, Dirichlet α={}, seeds {:?}; local lr {} × {} epochs, \
          batch {}; server η {}",
         r.trainers, r.rounds, r.alpha, r.seeds, r.local_lr, r.local_epochs, r.batch_size, r.server_lr
-    );
+    )?;
     let m = &r.update_magnitudes;
-    println!(
+    writeln!(
+        t,
         "update |Δ| (float runs, all values): p50 {:.4}  p90 {:.4}  p99 {:.4}  p99.9 {:.4}  max {:.4}",
         m.p50, m.p90, m.p99, m.p999, m.max
-    );
+    )?;
     let bounds: Vec<String> =
         update_frac_bits.iter().map(|&f| format!("f{f}: ±{:.4}", Encoding::update(f).clip_bound())).collect();
-    println!("8-bit clip bounds: {}", bounds.join("  "));
-    println!();
-    println!(
+    writeln!(t, "8-bit clip bounds: {}", bounds.join("  "))?;
+    writeln!(t)?;
+    writeln!(
+        t,
         "{:<18} {:>10} {:>7} {:>9} {:>10} {:>10} {:>14} {:>9}",
         "config", "clip bound", "eff. η", "clipped %", "accuracy %", "Δ vs float", "Δ range (pts)", "rms Δw"
-    );
-    println!(
+    )?;
+    writeln!(
+        t,
         "{:<18} {:>10} {:>7.4} {:>9} {:>10.2} {:>10} {:>14} {:>9}",
         "float FedAvg", "-", r.server_lr, "-", r.float_accuracy, "-", "-", "-"
-    );
+    )?;
     for c in &r.configs {
         let is_default = FixedPointConfig::default()
             == FixedPointConfig { update_frac_bits: c.update_frac_bits, model_frac_bits: c.model_frac_bits };
-        println!(
+        writeln!(
+            t,
             "{:<18} {:>10.4} {:>7.4} {:>9.3} {:>10.2} {:>+10.2} {:>14} {:>9.5}",
             format!("u8.f{} / m24.f{}{}", c.update_frac_bits, c.model_frac_bits, if is_default { " *" } else { "" }),
             c.clip_bound,
@@ -303,18 +350,20 @@ fn print_report(r: &Report, update_frac_bits: &[u32]) {
             c.delta_points,
             format!("{:+.2}..{:+.2}", c.delta_points_min, c.delta_points_max),
             c.model_rms_diff,
-        );
+        )?;
     }
-    println!("(* = FixedPointConfig::default())");
+    writeln!(t, "(* = FixedPointConfig::default())")?;
     if let Some(best) = &r.recommended {
-        println!();
-        println!(
+        writeln!(t)?;
+        writeln!(
+            t,
             "recommended: update f{} / model f{}: {:+.2} points vs float ({} the {:.1}-point target)",
             best.update_frac_bits,
             best.model_frac_bits,
             best.delta_points,
             if r.recommended_meets_target { "within" } else { "MISSES" },
             r.target_cost_points
-        );
+        )?;
     }
+    Ok(())
 }

@@ -1,45 +1,42 @@
 //! `fedproof bench prover`: setup (cached), prove and verify one synthetic round.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use fedproof_prover::keys::{KeyKind, KeyStore};
+use fedproof_prover::keys::KeyKind;
 use fedproof_prover::round::sample::synthetic;
 use fedproof_prover::round::RoundWitness;
-use fedproof_prover::shape::Shape;
 use fedproof_prover::snark;
 use rand::rngs::OsRng;
 use rand::SeedableRng;
 use serde::Serialize;
 
-use super::{peak_rss_bytes, progress, write_json};
+use fedproof::progress;
+
+use super::peak_rss_bytes;
+use crate::commands::args::{KeysArgs, OutputArgs, ReportArgs, ShapeArgs};
 
 /// Options of `fedproof bench prover`.
 #[derive(Args)]
 pub struct ProverArgs {
-    /// Trainer slots n.
-    #[arg(long, default_value_t = 10)]
-    trainers: usize,
-    /// Model parameters d.
-    #[arg(long, default_value_t = 2410)]
-    params: usize,
+    #[command(flatten)]
+    shape: ShapeArgs,
     /// Planted malicious updates (sign-flip, noise, Sybil, zero in turn).
     #[arg(long, default_value_t = 0)]
     malicious: usize,
     /// Seed of the synthetic round.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Key cache directory (default: $FEDPROOF_HOME/keys or .fedproof/keys).
-    #[arg(long)]
-    keys: Option<PathBuf>,
-    /// Write the figures as JSON to this file.
-    #[arg(long)]
-    json: Option<PathBuf>,
+    #[command(flatten)]
+    keys: KeysArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+    #[command(flatten)]
+    report: ReportArgs,
 }
 
-/// The figures `--json` writes.
+/// The benchmark's JSON document.
 #[derive(Serialize)]
 struct ProverFigures {
     trainers: usize,
@@ -59,13 +56,24 @@ struct ProverFigures {
     planted: Vec<usize>,
 }
 
-/// Runs the benchmark.
-pub fn run(args: ProverArgs) -> anyhow::Result<()> {
-    let shape = Shape::new(args.trainers, args.params)?;
-    anyhow::ensure!(args.malicious < shape.trainers, "--malicious must be below --trainers ({})", shape.trainers);
-    let store = KeyStore::at(args.keys.clone());
+impl ProverArgs {
+    /// Runs the benchmark and prints (and writes) its figures; fails if the proof did not verify.
+    pub fn run(self) -> anyhow::Result<()> {
+        let figures = measure(&self)?;
+        self.output.print(&figures, || table(&figures))?;
+        self.report.write(&figures)?;
+        anyhow::ensure!(figures.verified, "the proof did not verify");
+        Ok(())
+    }
+}
 
-    let bar = progress(format!("{shape}: counting constraints"));
+/// Counts constraints, sets up or loads the keys, proves and verifies one synthetic round.
+fn measure(args: &ProverArgs) -> anyhow::Result<ProverFigures> {
+    let shape = args.shape.shape()?;
+    anyhow::ensure!(args.malicious < shape.trainers, "--malicious must be below --trainers ({})", shape.trainers);
+    let store = args.keys.store();
+
+    let bar = progress::spinner(format!("{shape}: counting constraints"));
     let constraints = snark::constraint_count(shape)?;
     bar.set_message(format!("{shape}: setup or load keys ({constraints} constraints)"));
     let keys = store.load_or_setup(shape, &mut OsRng).context("loading or generating keys")?;
@@ -87,7 +95,7 @@ pub fn run(args: ProverArgs) -> anyhow::Result<()> {
     let verify_s = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
 
-    let figures = ProverFigures {
+    Ok(ProverFigures {
         trainers: shape.trainers,
         params: shape.params,
         malicious: args.malicious,
@@ -103,30 +111,37 @@ pub fn run(args: ProverArgs) -> anyhow::Result<()> {
         peak_rss_bytes: peak_rss_bytes(),
         flagged: (0..shape.trainers).filter(|&i| !inliers[i]).collect(),
         planted: sample.attacks.iter().enumerate().filter(|(_, a)| a.is_some()).map(|(i, _)| i).collect(),
-    };
-    print_table(&figures);
-    if let Some(path) = &args.json {
-        write_json(path, &figures)?;
-    }
-    anyhow::ensure!(verified, "the proof did not verify");
-    Ok(())
+    })
 }
 
-fn print_table(f: &ProverFigures) {
+/// The human-readable figures.
+fn table(f: &ProverFigures) -> String {
+    let mut t = String::new();
     let secs = |s: Option<f64>| s.map_or("unknown".to_string(), |s| format!("{s:.1} s"));
-    println!("prover benchmark: {} trainers × {} params, {} planted outlier(s)", f.trainers, f.params, f.malicious);
-    println!("  constraints          {:>12}  ({:.2} per trainer×param)", f.constraints, f.constraints_per_update_param);
-    println!("  setup                {:>12}  ({})", secs(f.setup_s), if f.keys_cached { "cached" } else { "ran now" });
+    t += &format!(
+        "prover benchmark: {} trainers × {} params, {} planted outlier(s)\n",
+        f.trainers, f.params, f.malicious
+    );
+    t += &format!(
+        "  constraints          {:>12}  ({:.2} per trainer×param)\n",
+        f.constraints, f.constraints_per_update_param
+    );
+    t += &format!(
+        "  setup                {:>12}  ({})\n",
+        secs(f.setup_s),
+        if f.keys_cached { "cached" } else { "ran now" }
+    );
     if f.keys_cached {
-        println!("  key load             {:>10.1} s", f.key_load_s);
+        t += &format!("  key load             {:>10.1} s\n", f.key_load_s);
     }
-    println!("  prove                {:>10.2} s", f.prove_s);
-    println!("  verify               {:>10.3} s", f.verify_s);
-    println!("  proving key          {:>9.1} MB", f.proving_key_bytes as f64 / 1e6);
+    t += &format!("  prove                {:>10.2} s\n", f.prove_s);
+    t += &format!("  verify               {:>10.3} s\n", f.verify_s);
+    t += &format!("  proving key          {:>9.1} MB\n", f.proving_key_bytes as f64 / 1e6);
     if let Some(rss) = f.peak_rss_bytes {
-        println!("  peak memory          {:>9.1} MB", rss as f64 / 1e6);
+        t += &format!("  peak memory          {:>9.1} MB\n", rss as f64 / 1e6);
     }
-    println!("  planted outliers     {:?}", f.planted);
-    println!("  flagged outliers     {:?}", f.flagged);
-    println!("  proof verified       {:>12}", f.verified);
+    t += &format!("  planted outliers     {:?}\n", f.planted);
+    t += &format!("  flagged outliers     {:?}\n", f.flagged);
+    t += &format!("  proof verified       {:>12}\n", f.verified);
+    t
 }

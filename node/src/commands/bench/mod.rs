@@ -1,0 +1,37 @@
+//! `fedproof bench …`: benchmarks that print a table (or, with `--json`, one JSON document) and
+//! can write that document to a file (`--report FILE`).
+
+pub mod api;
+pub mod prover;
+pub mod quantization;
+
+use clap::Subcommand;
+
+/// The benchmarks.
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Setup, prove and verify one synthetic round of a shape.
+    Prover(prover::ProverArgs),
+    /// Accuracy cost of fixed-point aggregation versus float FedAvg on the digits data set.
+    Quantization(quantization::QuantizationArgs),
+    /// Requests per second and latency of the REST API on a job's page (in-process, loopback).
+    Api(api::ApiArgs),
+}
+
+impl BenchCommand {
+    /// Runs one benchmark.
+    pub fn run(self) -> anyhow::Result<()> {
+        match self {
+            BenchCommand::Prover(args) => args.run(),
+            BenchCommand::Quantization(args) => args.run(),
+            BenchCommand::Api(args) => args.run(),
+        }
+    }
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`).
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
+}

@@ -1,0 +1,29 @@
+//! `fedproof owner …`: post a job, follow it, download its model.
+
+pub mod create_job;
+pub mod download_model;
+pub mod status;
+
+use clap::Subcommand;
+
+/// Owner commands.
+#[derive(Subcommand, Debug)]
+pub enum OwnerCommand {
+    /// Escrow a budget and post a job training the 64-32-10 MLP.
+    CreateJob(create_job::CreateJobArgs),
+    /// Print a job's state.
+    Status(status::StatusArgs),
+    /// Write the latest global model (checked against the chain) to a JSON file.
+    DownloadModel(download_model::DownloadModelArgs),
+}
+
+impl OwnerCommand {
+    /// Runs an owner command.
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self {
+            OwnerCommand::CreateJob(args) => args.run().await,
+            OwnerCommand::Status(args) => args.run().await,
+            OwnerCommand::DownloadModel(args) => args.run().await,
+        }
+    }
+}
