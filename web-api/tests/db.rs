@@ -2,8 +2,10 @@
 
 mod support;
 
-use fedproof_web_api::db::{Db, JobFilter, Upload, UploadOutcome};
-use support::{Engine, TestDb, ENGINES};
+use fedproof_web_api::db::{Db, DbError, JobFilter, Upload, UploadOutcome};
+use sqlx::error::ErrorKind;
+use sqlx::AnyPool;
+use support::{BlankDb, Engine, TestDb, ENGINES};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn schema_and_writes_work_on_both_engines() {
@@ -39,8 +41,440 @@ async fn exercise(engine: Engine) {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].cid, "bafy-one", "a conflicting upload changes nothing stored");
 
+    // Metrics are published for an indexed job.
+    exec(db.pool(), &job(1, "active")).await;
     db.store_metrics(1, 0, 0.5, "0xa").await.expect("metrics");
     db.store_metrics(1, 0, 0.75, "0xb").await.expect("metrics replaced");
     assert_eq!(db.accuracy(1, 0).await.expect("accuracy"), Some(0.75));
     assert_eq!(db.accuracy(1, 1).await.expect("accuracy"), None);
+}
+
+/// The first migration's version: the invariants migration rebuilds the tables it created.
+const INVARIANTS: i64 = 20261129000001;
+
+const ALICE: &str = "0x00000000000000000000000000000000000000aa";
+const BOB: &str = "0x00000000000000000000000000000000000000bb";
+const CAROL: &str = "0x00000000000000000000000000000000000000cc";
+const DAVE: &str = "0x00000000000000000000000000000000000000dd";
+
+/// A 32-byte 0x word.
+fn w(n: u64) -> String {
+    format!("0x{n:064x}")
+}
+
+/// A job row as the indexer writes it (3 slots, 2 rounds), with `status`.
+fn job(id: i64, status: &str) -> String {
+    let current = if status == "completed" { 2 } else { 0 };
+    format!(
+        "INSERT INTO jobs (id, owner, aggregator, token, budget, round_budget, stake, bond, verifier, spec_hash, \
+         spec_uri, initial_model, rounds, trainers, max_malicious, tau, lr, lr_decay, dup_tol, start_time, \
+         submit_window, finalize_window, dispute_window, current_round, status, bond_posted, created_block, \
+         created_tx) VALUES ({id}, '{ALICE}', '{BOB}', '0x0000000000000000000000000000000000000000', '1000', \
+         '500', '10', '20', '0x00000000000000000000000000000000000000ee', '{spec}', 'ipfs://spec', '{model}', 2, \
+         3, 1, 65536, 1000, 10, 100, 1700000000, 60, 60, 60, {current}, '{status}', 1, 5, '{tx}')",
+        spec = w(0x5bec),
+        model = w(7),
+        tx = w(0x100 + id as u64),
+    )
+}
+
+fn trainer(job: i64, who: &str, slot: i64, active: i64) -> String {
+    format!(
+        "INSERT INTO job_trainers (job_id, trainer, slot, stake, active, joined_block) \
+         VALUES ({job}, '{who}', {slot}, '10', {active}, 6)"
+    )
+}
+
+/// A finalized round: presence `presence`, inliers `inliers`, no unavailable slot.
+fn finalized(job: i64, round: i64, presence: i64, inliers: i64, proof: Option<&str>) -> String {
+    let proof = proof.map_or_else(|| "NULL".to_owned(), |p| format!("'{p}'"));
+    format!(
+        "INSERT INTO rounds (job_id, round, status, model, new_model, flags, inlier_bits, unavailable_bits, \
+         presence_bits, score_words, total_score, allocated, proof, finalized_at, block, tx_hash) VALUES \
+         ({job}, {round}, 'finalized', '{m}', '{n}', '{f}', {inliers}, 0, {presence}, '[\"3\"]', '3', '500', {proof}, \
+         1700000100, 9, '{tx}')",
+        m = w(7),
+        n = w(8),
+        f = w(((inliers as u64) << 32) | presence as u64), // any 0x word; the columns are what is checked
+        tx = w(0x200 + round as u64),
+    )
+}
+
+fn round_slot(job: i64, round: i64, slot: i64, present: i64, inlier: i64) -> String {
+    format!(
+        "INSERT INTO round_slots (job_id, round, slot, trainer, present, inlier, score, payout) \
+         VALUES ({job}, {round}, {slot}, '{ALICE}', {present}, {inlier}, '1', '166')"
+    )
+}
+
+async fn exec(pool: &AnyPool, sql: &str) {
+    sqlx::query(sql).execute(pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// Asserts that the database refuses `sql` with a violation of `kind`.
+async fn refused(pool: &AnyPool, kind: ErrorKind, what: &str, sql: &str) {
+    match sqlx::query(sql).execute(pool).await {
+        Ok(_) => panic!("{what}: stored, but should be refused"),
+        Err(sqlx::Error::Database(e)) => assert_eq!(e.kind(), kind, "{what}: {e}"),
+        Err(e) => panic!("{what}: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_database_refuses_rows_breaking_an_invariant() {
+    for engine in ENGINES {
+        refuses(engine).await;
+    }
+}
+
+async fn refuses(engine: Engine) {
+    use ErrorKind::{CheckViolation as Check, ForeignKeyViolation as Orphan, UniqueViolation as Unique};
+    let t = TestDb::new(engine).await;
+    let p = t.db.pool();
+    exec(p, &job(1, "active")).await;
+
+    // jobs: status, hex, counts.
+    refused(p, Check, "an unknown job status", &job(2, "paused")).await;
+    refused(p, Check, "an owner that is not lowercase 0x hex", &job(2, "open").replace(ALICE, &ALICE.to_uppercase()))
+        .await;
+    refused(p, Check, "a job without trainer slots", &job(2, "open").replace("2, 3, 1,", "2, 0, 1,")).await;
+    refused(
+        p,
+        Check,
+        "a completed job before its last round",
+        &job(2, "completed").replace(", 2, 'completed'", ", 1, 'completed'"),
+    )
+    .await;
+    refused(p, Check, "a 0/1 flag set to 2", &job(2, "open").replace("'open', 1,", "'open', 2,")).await;
+
+    // job_trainers: orphans, flags, one live trainer per slot.
+    refused(p, Orphan, "a trainer of a job not indexed", &trainer(99, ALICE, 0, 1)).await;
+    refused(p, Check, "a slot beyond 63", &trainer(1, ALICE, 64, 1)).await;
+    refused(p, Check, "an active flag of 2", &trainer(1, ALICE, 0, 2)).await;
+    exec(p, &trainer(1, ALICE, 0, 1)).await;
+    refused(p, Unique, "a second live trainer in slot 0", &trainer(1, BOB, 0, 1)).await;
+    exec(p, &trainer(1, BOB, 0, 0)).await; // one who left that slot is fine
+    refused(
+        p,
+        Unique,
+        "reviving the one who left slot 0",
+        &format!("UPDATE job_trainers SET active = 1 WHERE job_id = 1 AND trainer = '{BOB}'"),
+    )
+    .await;
+    exec(p, &trainer(1, CAROL, 1, 1)).await;
+
+    // submissions: by a trainer of the job, once per trainer and round.
+    let submission = |slot: i64, who: &str| {
+        format!(
+            "INSERT INTO submissions (job_id, round, slot, trainer, commitment, blob_ref, block, tx_hash) \
+             VALUES (1, 0, {slot}, '{who}', '{c}', '{b}', 8, '{tx}')",
+            c = w(11),
+            b = w(12),
+            tx = w(13)
+        )
+    };
+    refused(p, Orphan, "a submission by someone who never joined", &submission(2, DAVE)).await;
+    exec(p, &submission(0, ALICE)).await;
+    refused(p, Unique, "a second submission by the same trainer in a round", &submission(2, ALICE)).await;
+    refused(p, Check, "a commitment that is not a 0x word", &submission(1, CAROL).replace(&w(11), "0x0b")).await;
+
+    // rounds: orphans, status, what a finalized round has.
+    refused(p, Orphan, "a round of a job not indexed", &finalized(99, 0, 1, 1, None)).await;
+    refused(p, Check, "an unknown round status", &finalized(1, 0, 1, 1, None).replace("'finalized'", "'pending'"))
+        .await;
+    refused(
+        p,
+        Check,
+        "a finalized round without its new model",
+        &finalized(1, 0, 1, 1, None).replace(&format!("'{}'", w(8)), "NULL"),
+    )
+    .await;
+    refused(p, Check, "an inlier that was not present", &finalized(1, 0, 0b01, 0b11, None)).await;
+    exec(p, &finalized(1, 0, 0b11, 0b01, None)).await; // relayed: no proof
+
+    // round_slots, claims, disputes: under a stored round and slot.
+    refused(p, Orphan, "a slot outcome of a round not stored", &round_slot(1, 1, 0, 1, 1)).await;
+    refused(p, Check, "an inlier slot that was not present", &round_slot(1, 0, 0, 0, 1)).await;
+    exec(p, &round_slot(1, 0, 0, 1, 1)).await;
+    let claim = |slot: i64| {
+        format!(
+            "INSERT INTO claims (job_id, round, slot, trainer, amount, block, tx_hash) \
+             VALUES (1, 0, {slot}, '{ALICE}', '166', 10, '{tx}')",
+            tx = w(14)
+        )
+    };
+    refused(p, Orphan, "a claim of a slot with no outcome", &claim(1)).await;
+    exec(p, &claim(0)).await;
+    let dispute = format!(
+        "INSERT INTO disputes (job_id, round, slot, trainer, slashed, block, tx_hash) \
+         VALUES (1, 0, 2, '{ALICE}', '6', 10, '{tx}')",
+        tx = w(15)
+    );
+    refused(p, Orphan, "a dispute of a slot with no outcome", &dispute).await;
+
+    // reliability_events: a round both named and stored, or none.
+    let event = |pos: i64, job: &str, round: &str| {
+        format!(
+            "INSERT INTO reliability_events (tx_hash, log_index, position, source, observation, score, \
+             observations, block, job_id, round) VALUES ('{tx}', 3, {pos}, '{s}', '1000', '900', 1, 9, {job}, {round})",
+            tx = w(0x200),
+            s = w(0xaa)
+        )
+    };
+    refused(p, Check, "a reliability event naming a job but no round", &event(0, "1", "NULL")).await;
+    refused(p, Orphan, "a reliability event of a round not stored", &event(0, "1", "5")).await;
+    exec(p, &event(0, "1", "0")).await;
+    exec(p, &event(1, "NULL", "NULL")).await;
+
+    // The service's own writes: metrics of an indexed job, an accuracy in [0, 1].
+    assert!(matches!(t.db.store_metrics(1, 0, 1.5, "0xa").await, Err(DbError::Conflict(_))), "accuracy 1.5");
+    assert!(matches!(t.db.store_metrics(99, 0, 0.5, "0xa").await, Err(DbError::Conflict(_))), "metrics of no job");
+    t.db.store_metrics(1, 0, 0.5, "0xa").await.expect("metrics of an indexed job");
+    // The database does not require an upload's job row (older uploads may precede it; see the
+    // invariants migration), but it does check the row's own fields.
+    let upload = Upload {
+        job_id: 99,
+        round: 0,
+        slot: 0,
+        trainer: ALICE.into(),
+        commitment: w(11),
+        cid: "bafy".into(),
+        receipt_signature: "0xsig".into(),
+    };
+    assert_eq!(t.db.store_upload(&upload).await.expect("upload"), UploadOutcome::Stored);
+    let bad = Upload { job_id: 98, trainer: "alice".into(), ..upload };
+    assert!(matches!(t.db.store_upload(&bad).await, Err(DbError::Conflict(_))), "a trainer that is no address");
+}
+
+/// Every table with its columns (as the first migration created them).
+const TABLES: [(&str, &str); 13] = [
+    ("indexer_cursor", "name, last_block"),
+    (
+        "jobs",
+        "id, owner, aggregator, token, budget, round_budget, stake, bond, verifier, spec_hash, spec_uri, \
+         initial_model, rounds, trainers, max_malicious, tau, lr, lr_decay, dup_tol, start_time, submit_window, \
+         finalize_window, dispute_window, current_round, status, bond_posted, created_block, created_tx",
+    ),
+    ("job_trainers", "job_id, trainer, slot, stake, active, joined_block"),
+    ("submissions", "job_id, round, slot, trainer, commitment, blob_ref, block, tx_hash"),
+    (
+        "rounds",
+        "job_id, round, status, model, new_model, flags, inlier_bits, unavailable_bits, presence_bits, score_words, \
+         total_score, allocated, proof, finalized_at, refunded, bond_slashed, block, tx_hash",
+    ),
+    ("round_slots", "job_id, round, slot, trainer, present, inlier, score, payout"),
+    ("claims", "job_id, round, slot, trainer, amount, block, tx_hash"),
+    ("disputes", "job_id, round, slot, trainer, slashed, block, tx_hash"),
+    ("withdrawals", "tx_hash, log_index, token, account, amount, block"),
+    (
+        "reliability_events",
+        "tx_hash, log_index, position, source, observation, score, observations, block, job_id, round",
+    ),
+    ("reliability", "source, score, observations, last_update, block"),
+    ("uploads", "job_id, round, slot, trainer, commitment, cid, receipt_signature"),
+    ("round_metrics", "job_id, round, accuracy, signature"),
+];
+
+/// Every row of every table, each value as text, in a fixed order.
+async fn snapshot(pool: &AnyPool) -> Vec<(String, Vec<Vec<Option<String>>>)> {
+    use sqlx::Row;
+    let mut out = Vec::new();
+    for (table, columns) in TABLES {
+        let cols: Vec<&str> = columns.split(',').map(str::trim).collect();
+        let select = cols.iter().map(|c| format!("CAST({c} AS TEXT)")).collect::<Vec<_>>().join(", ");
+        let order = (1..=cols.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+        let rows = sqlx::query(&format!("SELECT {select} FROM {table} ORDER BY {order}"))
+            .fetch_all(pool)
+            .await
+            .unwrap_or_else(|e| panic!("{table}: {e}"));
+        let rows = rows
+            .iter()
+            .map(|r| (0..cols.len()).map(|i| r.try_get::<Option<String>, _>(i).expect("text")).collect())
+            .collect();
+        out.push((table.to_owned(), rows));
+    }
+    out
+}
+
+/// A database with only the migrations before the invariants applied, on a raw pool.
+async fn before_invariants(engine: Engine) -> (BlankDb, AnyPool) {
+    let blank = BlankDb::new(engine).await;
+    let pool = blank.pool().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    for entry in std::fs::read_dir(&all).expect("migrations/") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("name").to_string_lossy().into_owned();
+        let version: i64 = name.split('_').next().and_then(|v| v.parse().ok()).expect("versioned file");
+        if version < INVARIANTS {
+            std::fs::copy(&path, dir.path().join(&name)).expect("copy");
+        }
+    }
+    let old = sqlx::migrate::Migrator::new(dir.path()).await.expect("old migrations");
+    assert_eq!(old.iter().count(), 1, "only the first schema");
+    old.run(&pool).await.expect("first schema applies");
+    (blank, pool)
+}
+
+/// Rows of every kind the writers produce, under the first schema.
+async fn representative_rows(p: &AnyPool) {
+    exec(p, "INSERT INTO indexer_cursor (name, last_block) VALUES ('chain', 42)").await;
+    exec(p, &job(1, "completed")).await;
+    exec(p, &job(2, "expired")).await;
+    exec(p, &job(3, "cancelled")).await;
+    exec(p, &job(4, "open")).await;
+    exec(p, &trainer(1, ALICE, 0, 1)).await;
+    exec(p, &trainer(1, BOB, 1, 1)).await;
+    exec(p, &trainer(1, CAROL, 0, 0)).await; // left before the start; Alice took slot 0
+    exec(p, &trainer(2, ALICE, 0, 1)).await;
+    for (slot, who) in [(0, ALICE), (1, BOB)] {
+        exec(
+            p,
+            &format!(
+                "INSERT INTO submissions (job_id, round, slot, trainer, commitment, blob_ref, block, tx_hash) \
+                 VALUES (1, 0, {slot}, '{who}', '{c}', '{b}', 8, '{tx}')",
+                c = w(20 + slot as u64),
+                b = w(30 + slot as u64),
+                tx = w(40 + slot as u64)
+            ),
+        )
+        .await;
+    }
+    exec(p, &finalized(1, 0, 0b011, 0b001, Some(&format!("[\"{}\"]", w(1))))).await;
+    exec(p, &finalized(1, 1, 0b001, 0b001, None)).await;
+    exec(
+        p,
+        &format!(
+            "INSERT INTO rounds (job_id, round, status, refunded, bond_slashed, presence_bits, block, tx_hash) \
+             VALUES (2, 0, 'expired', '500', '20', 1, 11, '{}')",
+            w(50)
+        ),
+    )
+    .await;
+    for slot in 0..3 {
+        exec(p, &round_slot(1, 0, slot, i64::from(slot < 2), i64::from(slot == 0))).await;
+    }
+    // A relayed finalization whose slot has no live trainer row stores ''.
+    exec(
+        p,
+        "INSERT INTO round_slots (job_id, round, slot, trainer, present, inlier, score, payout) \
+         VALUES (1, 1, 0, '', 1, 1, '3', '500')",
+    )
+    .await;
+    exec(
+        p,
+        &format!(
+            "INSERT INTO claims (job_id, round, slot, trainer, amount, block, tx_hash) \
+             VALUES (1, 0, 0, '{ALICE}', '166', 12, '{}')",
+            w(60)
+        ),
+    )
+    .await;
+    exec(
+        p,
+        &format!(
+            "INSERT INTO disputes (job_id, round, slot, trainer, slashed, block, tx_hash) \
+             VALUES (1, 0, 1, '{BOB}', '6', 13, '{}')",
+            w(61)
+        ),
+    )
+    .await;
+    exec(
+        p,
+        &format!(
+            "INSERT INTO withdrawals (tx_hash, log_index, token, account, amount, block) \
+             VALUES ('{}', 0, '0x0000000000000000000000000000000000000000', '{ALICE}', '166', 14)",
+            w(62)
+        ),
+    )
+    .await;
+    for (pos, job, round) in [(0, "1", "0"), (1, "NULL", "NULL")] {
+        exec(
+            p,
+            &format!(
+                "INSERT INTO reliability_events (tx_hash, log_index, position, source, observation, score, \
+                 observations, block, job_id, round) VALUES ('{tx}', 2, {pos}, '{s}', '1000000000000000000', \
+                 '900000000000000000', 3, 9, {job}, {round})",
+                tx = w(0x200),
+                s = w(0xaa + pos as u64)
+            ),
+        )
+        .await;
+        exec(
+            p,
+            &format!(
+                "INSERT INTO reliability (source, score, observations, last_update, block) \
+                 VALUES ('{}', '900000000000000000', 3, 1700000100, 9)",
+                w(0xaa + pos as u64)
+            ),
+        )
+        .await;
+    }
+    for job in [1, 77] {
+        exec(
+            p,
+            &format!(
+                "INSERT INTO uploads (job_id, round, slot, trainer, commitment, cid, receipt_signature) \
+                 VALUES ({job}, 0, 0, '{ALICE}', '{}', 'bafy{job}', '0x{}')",
+                w(20),
+                "ab".repeat(65)
+            ),
+        )
+        .await;
+    }
+    exec(p, "INSERT INTO round_metrics (job_id, round, accuracy, signature) VALUES (1, 0, 0.875, '0xsig')").await;
+    exec(p, "INSERT INTO round_metrics (job_id, round, accuracy, signature) VALUES (1, 1, 0, '0xsig')").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_invariants_migration_keeps_existing_rows() {
+    for engine in ENGINES {
+        keeps_rows(engine).await;
+    }
+}
+
+async fn keeps_rows(engine: Engine) {
+    let (blank, pool) = before_invariants(engine).await;
+    representative_rows(&pool).await;
+    let before = snapshot(&pool).await;
+    assert!(before.iter().all(|(_, rows)| !rows.is_empty()), "every table has rows: {before:?}");
+    pool.close().await;
+
+    let t = TestDb::migrate(blank).await; // applies the invariants migration
+    let after = snapshot(t.db.pool()).await;
+    assert_eq!(before, after, "every row is kept as it was");
+    let version: i64 = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+        .fetch_one(t.db.pool())
+        .await
+        .expect("migrations table");
+    assert_eq!(version, INVARIANTS);
+
+    // The rebuilt tables state their invariants and kept their indexes' behaviour.
+    let p = t.db.pool();
+    refused(p, ErrorKind::CheckViolation, "an unknown status after migrating", &job(5, "paused")).await;
+    refused(p, ErrorKind::UniqueViolation, "a second live trainer after migrating", &trainer(1, DAVE, 1, 1)).await;
+    refused(p, ErrorKind::ForeignKeyViolation, "an orphan after migrating", &round_slot(1, 5, 0, 1, 1)).await;
+    let (jobs, total) = t.db.jobs(&JobFilter { page: 1, per_page: 20, ..Default::default() }).await.expect("jobs");
+    assert_eq!((jobs.len(), total), (4, 4));
+    assert_eq!(t.db.accuracy(1, 0).await.expect("accuracy"), Some(0.875));
+    let again = Db::connect(&t.url).await.expect("a second connect applies nothing");
+    again.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_invariants_migration_refuses_a_broken_database_and_leaves_it_as_it_was() {
+    for engine in ENGINES {
+        let (blank, pool) = before_invariants(engine).await;
+        representative_rows(&pool).await;
+        // A row the writers never produce: a slot outcome of a round that is not stored.
+        exec(&pool, &round_slot(1, 7, 0, 1, 1)).await;
+        let before = snapshot(&pool).await;
+        let err = Db::connect(&blank.url).await.expect_err("the migration refuses the orphan");
+        assert!(matches!(err, DbError::Migrate(_)), "{err}");
+        assert_eq!(snapshot(&pool).await, before, "rolled back: nothing changed");
+        let versions: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(&pool).await.expect("count");
+        assert_eq!(versions, 1, "the invariants migration is not recorded");
+        pool.close().await;
+    }
 }

@@ -20,6 +20,13 @@ pub enum Engine {
 pub struct TestDb {
     pub db: Db,
     pub url: String,
+    _blank: BlankDb,
+}
+
+/// An empty database (no migrations applied) that is removed afterwards.
+pub struct BlankDb {
+    /// Its URL, as `Db::connect` takes it.
+    pub url: String,
     _dir: Option<tempfile::TempDir>,
     pg_drop: Option<(String, String)>,
 }
@@ -29,12 +36,24 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 impl TestDb {
     /// A fresh database on `engine`, migrated.
     pub async fn new(engine: Engine) -> Self {
+        Self::migrate(BlankDb::new(engine).await).await
+    }
+
+    /// Applies the migrations to `blank` and connects.
+    pub async fn migrate(blank: BlankDb) -> Self {
+        let db = Db::connect(&blank.url).await.expect("database connects and migrates");
+        Self { db, url: blank.url.clone(), _blank: blank }
+    }
+}
+
+impl BlankDb {
+    /// A fresh, empty database on `engine`.
+    pub async fn new(engine: Engine) -> Self {
         match engine {
             Engine::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("fedproof.db").display());
-                let db = Db::connect(&url).await.expect("sqlite connects");
-                Self { db, url, _dir: Some(dir), pg_drop: None }
+                Self { url, _dir: Some(dir), pg_drop: None }
             }
             Engine::Postgres => {
                 let admin = std::env::var("DATABASE_URL")
@@ -52,11 +71,16 @@ impl TestDb {
                 admin_exec(&admin, &format!("CREATE DATABASE {name}")).await;
                 let mut url = url::Url::parse(&admin).expect("DATABASE_URL is a URL");
                 url.set_path(&format!("/{name}"));
-                let url = url.to_string();
-                let db = Db::connect(&url).await.expect("postgres connects");
-                Self { db, url, _dir: None, pg_drop: Some((admin, name)) }
+                Self { url: url.to_string(), _dir: None, pg_drop: Some((admin, name)) }
             }
         }
+    }
+
+    /// A raw pool on it (the SQLite file is created on first use), without migrations.
+    pub async fn pool(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        let url = if self.url.starts_with("sqlite:") { format!("{}?mode=rwc", self.url) } else { self.url.clone() };
+        sqlx::AnyPool::connect(&url).await.expect("blank database connects")
     }
 }
 
@@ -67,19 +91,31 @@ async fn admin_exec(admin: &str, sql: &str) {
     pool.close().await;
 }
 
+/// Runs `f` on a plain thread with its own runtime (Drop runs outside async).
+fn block_on_thread<F: std::future::Future<Output = ()> + Send + 'static>(f: F) {
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(f);
+    })
+    .join();
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Some((admin, name)) = self.pg_drop.take() {
+        // Close the pool before the database goes (the blank's Drop runs after this one).
+        if self._blank.pg_drop.is_some() {
             let db = self.db.clone();
-            // Drop runs outside async; a private runtime on a plain thread closes and drops it.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-                rt.block_on(async move {
-                    db.close().await;
-                    admin_exec(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-                });
-            })
-            .join();
+            block_on_thread(async move { db.close().await });
+        }
+    }
+}
+
+impl Drop for BlankDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg_drop.take() {
+            block_on_thread(async move {
+                admin_exec(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+            });
         }
     }
 }
