@@ -9,18 +9,23 @@ CONTRACTS := contracts
 FORGE := cd $(CONTRACTS) && ./node_modules/.bin/forge
 FORGE_FLAGS := --offline --use ./solc.js
 
-.PHONY: demo test build build-release test-rust contracts-deps test-contracts contracts-fixtures \
+.PHONY: demo test build build-demo build-release test-rust contracts-deps test-contracts contracts-fixtures \
 	contracts-build contracts-abi contracts-abi-check bench-gas dashboard-deps chromium test-browser
 
 # The whole marketplace on a local anvil, then its chain, API and dashboard stay up (Ctrl-C ends).
 DEMO_LISTEN ?= 127.0.0.1:8080
-demo: contracts-deps dashboard-deps build-release
-	./target/release/fedproof demo --report target/demo.json --serve $(DEMO_LISTEN)
+demo: contracts-deps dashboard-deps build-demo
+	./target/demo/fedproof demo --report target/demo.json --serve $(DEMO_LISTEN)
 
 test: contracts-deps test-rust test-contracts
 
 build:
 	$(CARGO) build --workspace --all-targets
+
+# The demo's build: the `demo` profile in Cargo.toml (proving and training fully optimised, the
+# I/O-bound rest lightly), so a cold `make demo` reaches its first round sooner.
+build-demo:
+	$(CARGO) build --profile demo -p fedproof
 
 build-release:
 	$(CARGO) build --release -p fedproof

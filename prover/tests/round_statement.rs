@@ -4,7 +4,7 @@
 use ark_bn254::Fr;
 use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystem};
 use fedproof_prover::commitment;
-use fedproof_prover::round::sample::{synthetic, Attack};
+use fedproof_prover::round::sample::{synthetic, PlantedAttack};
 use fedproof_prover::round::{run, RoundCircuit, RoundInput, RoundWitness};
 use fedproof_prover::shape::Shape;
 use proptest::prelude::*;
@@ -125,7 +125,7 @@ fn out_of_range_value_is_rejected() {
 fn sybil_copies_do_not_all_survive() {
     let s = synthetic(Shape::new(8, 10).unwrap(), 4, 8);
     let out = run(&s.input).unwrap();
-    let sybils: Vec<usize> = (0..8).filter(|&i| s.attacks[i] == Some(Attack::Sybil)).collect();
+    let sybils: Vec<usize> = (0..8).filter(|&i| s.attacks[i] == Some(PlantedAttack::Sybil)).collect();
     assert!(!sybils.is_empty());
     for i in sybils {
         assert!(out.trace.duplicate[i], "slot {i} copies slot {} and is a duplicate", i - 1);
@@ -217,9 +217,9 @@ fn each_stage_of_the_rule_catches_its_attack() {
             let t = &out.trace;
             match attack {
                 None => assert!(out.inliers[i], "seed {seed}: honest slot {i} flagged"),
-                Some(Attack::Sybil) => assert!(t.duplicate[i]),
-                Some(Attack::SignFlip) | Some(Attack::Noise) => assert!(t.unique[i] && !t.krum_inlier[i]),
-                Some(Attack::Zero) => assert!(!out.inliers[i], "seed {seed}"),
+                Some(PlantedAttack::Sybil) => assert!(t.duplicate[i]),
+                Some(PlantedAttack::SignFlip) | Some(PlantedAttack::Noise) => assert!(t.unique[i] && !t.krum_inlier[i]),
+                Some(PlantedAttack::FreeRide) => assert!(!out.inliers[i], "seed {seed}"),
             }
         }
     }

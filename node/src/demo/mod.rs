@@ -37,7 +37,7 @@ use crate::training::federated::FixedPointConfig;
 use crate::training::mlp::{Mlp, MLP_ARCHITECTURE, PARAM_COUNT};
 use crate::training::source::{Attack, MlpSource, LOCAL_SGD};
 use fedproof_storage::Storage;
-use report::{DemoReport, RoundRow};
+use report::{DemoReport, RoundSummary};
 
 /// Attacks given to the malicious trainers, in order.
 const ATTACKS: [Attack; 6] =
@@ -309,7 +309,7 @@ async fn follow_rounds(
     mut rounds: mpsc::UnboundedReceiver<RoundReport>,
     expected: u32,
     people: &Participants,
-) -> anyhow::Result<(Vec<RoundRow>, Vec<i64>)> {
+) -> anyhow::Result<(Vec<RoundSummary>, Vec<i64>)> {
     let bar = progress::bar(u64::from(expected), "rounds");
     bar.set_message("training, proving, settling…");
     let malicious = people.malicious();
@@ -325,7 +325,7 @@ async fn follow_rounds(
             100.0 * accuracy,
             r.prove_seconds
         ));
-        rows.push(RoundRow {
+        rows.push(RoundSummary {
             round: r.round,
             accuracy,
             flagged,
@@ -390,7 +390,7 @@ fn baselines(people: &Participants, rounds: u32) -> anyhow::Result<(f64, f64)> {
 
 /// What the phases produced, before it is summed up.
 struct Outcome {
-    rows: Vec<RoundRow>,
+    rows: Vec<RoundSummary>,
     final_model: Vec<i64>,
     payouts: Vec<U256>,
     reliability: Vec<f64>,

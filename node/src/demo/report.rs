@@ -4,7 +4,7 @@ use serde::Serialize;
 
 /// One round as the demo saw it.
 #[derive(Debug, Clone, Serialize)]
-pub struct RoundRow {
+pub struct RoundSummary {
     /// The round.
     pub round: u32,
     /// Test accuracy of the model after the round.
@@ -55,12 +55,12 @@ pub struct DemoReport {
     /// Seconds the whole demo took.
     pub seconds: f64,
     /// Per-round details.
-    pub per_round: Vec<RoundRow>,
+    pub per_round: Vec<RoundSummary>,
 }
 
 impl DemoReport {
     /// Computes recall and false-positive rate from the rows.
-    pub fn detection(rows: &[RoundRow], trainers: usize) -> (f64, f64) {
+    pub fn detection(rows: &[RoundSummary], trainers: usize) -> (f64, f64) {
         let (mut tp, mut pos, mut fp, mut neg) = (0usize, 0usize, 0usize, 0usize);
         for r in rows {
             for slot in 0..trainers {

@@ -9,21 +9,23 @@ use super::RoundInput;
 use crate::params::{RoundParams, TAU_FRAC_BITS};
 use crate::shape::Shape;
 
-/// How a planted malicious slot misbehaves.
+/// How a planted malicious slot of a synthetic round misbehaves (the node's `Attack` is how a
+/// real trainer corrupts its training; the shared cases carry the same names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Attack {
+pub enum PlantedAttack {
     /// The honest direction reversed and amplified.
     SignFlip,
     /// Large random noise.
     Noise,
-    /// An all-zero update (free-riding).
-    Zero,
+    /// An all-zero update (free-riding; the node's trainers call it `Attack::FreeRide` too).
+    FreeRide,
     /// An exact copy of the previous malicious slot's update (a Sybil).
     Sybil,
 }
 
 /// The attacks in the order `synthetic` plants them.
-pub const ATTACKS: [Attack; 4] = [Attack::SignFlip, Attack::Noise, Attack::Sybil, Attack::Zero];
+pub const ATTACKS: [PlantedAttack; 4] =
+    [PlantedAttack::SignFlip, PlantedAttack::Noise, PlantedAttack::Sybil, PlantedAttack::FreeRide];
 
 /// A synthetic round and which slots were malicious.
 #[derive(Debug, Clone)]
@@ -31,7 +33,7 @@ pub struct Synthetic {
     /// The round.
     pub input: RoundInput,
     /// The attack per slot (`None` for honest slots).
-    pub attacks: Vec<Option<Attack>>,
+    pub attacks: Vec<Option<PlantedAttack>>,
 }
 
 /// Parameters that suit synthetic rounds: f = malicious count, τ = 1.5, lr = 64.
@@ -63,10 +65,10 @@ pub fn synthetic(shape: Shape, malicious: usize, seed: u64) -> Synthetic {
             let attack = ATTACKS[(i - honest) % ATTACKS.len()];
             attacks[i] = Some(attack);
             match attack {
-                Attack::SignFlip => direction.iter().map(|x| clamp(-3.0 * x)).collect(),
-                Attack::Noise => (0..d).map(|_| rng.gen_range(-127..=127)).collect(),
-                Attack::Zero => vec![0; d],
-                Attack::Sybil => match updates.last() {
+                PlantedAttack::SignFlip => direction.iter().map(|x| clamp(-3.0 * x)).collect(),
+                PlantedAttack::Noise => (0..d).map(|_| rng.gen_range(-127..=127)).collect(),
+                PlantedAttack::FreeRide => vec![0; d],
+                PlantedAttack::Sybil => match updates.last() {
                     Some(Some(prev)) if i > honest => prev.clone(),
                     _ => direction.iter().map(|x| clamp(-3.0 * x)).collect(),
                 },

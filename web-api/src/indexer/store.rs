@@ -70,7 +70,7 @@ async fn apply_market(conn: &mut AnyConnection, at: Position, e: &E, fin: Option
                  created_tx) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
                  $19, $20, $21, $22, $23, 0, 'open', 0, $24, $25) ON CONFLICT (id) DO NOTHING",
             )
-            .bind(id(e.jobId))
+            .bind(stored_id(e.jobId))
             .bind(address(&e.owner))
             .bind(address(&e.aggregator))
             .bind(address(&p.token))
@@ -99,7 +99,10 @@ async fn apply_market(conn: &mut AnyConnection, at: Position, e: &E, fin: Option
             .await?;
         }
         E::BondPosted(e) => {
-            sqlx::query("UPDATE jobs SET bond_posted = 1 WHERE id = $1").bind(id(e.jobId)).execute(&mut *conn).await?;
+            sqlx::query("UPDATE jobs SET bond_posted = 1 WHERE id = $1")
+                .bind(stored_id(e.jobId))
+                .execute(&mut *conn)
+                .await?;
         }
         E::Joined(e) => {
             // A trainer who left before the start may join again (possibly another slot): the later
@@ -109,9 +112,9 @@ async fn apply_market(conn: &mut AnyConnection, at: Position, e: &E, fin: Option
                  ON CONFLICT (job_id, trainer) DO UPDATE SET slot = excluded.slot, stake = excluded.stake, active = 1, \
                  joined_block = excluded.joined_block WHERE job_trainers.joined_block < excluded.joined_block",
             )
-            .bind(id(e.jobId))
+            .bind(stored_id(e.jobId))
             .bind(address(&e.trainer))
-            .bind(id(e.slot))
+            .bind(stored_id(e.slot))
             .bind(e.stake.to_string())
             .bind(block)
             .execute(&mut *conn)
@@ -119,7 +122,7 @@ async fn apply_market(conn: &mut AnyConnection, at: Position, e: &E, fin: Option
         }
         E::Left(e) => {
             sqlx::query("UPDATE job_trainers SET active = 0 WHERE job_id = $1 AND trainer = $2 AND joined_block <= $3")
-                .bind(id(e.jobId))
+                .bind(stored_id(e.jobId))
                 .bind(address(&e.trainer))
                 .bind(block)
                 .execute(&mut *conn)
@@ -130,9 +133,9 @@ async fn apply_market(conn: &mut AnyConnection, at: Position, e: &E, fin: Option
                 "INSERT INTO submissions (job_id, round, slot, trainer, commitment, blob_ref, block, tx_hash) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
             )
-            .bind(id(e.jobId))
-            .bind(id(e.round))
-            .bind(id(e.slot))
+            .bind(stored_id(e.jobId))
+            .bind(stored_id(e.round))
+            .bind(stored_id(e.slot))
             .bind(address(&e.trainer))
             .bind(word(&e.commitment))
             .bind(hash(&e.blobRef))
@@ -141,7 +144,7 @@ async fn apply_market(conn: &mut AnyConnection, at: Position, e: &E, fin: Option
             .execute(&mut *conn)
             .await?;
             sqlx::query("UPDATE jobs SET status = 'active' WHERE id = $1 AND status = 'open'")
-                .bind(id(e.jobId))
+                .bind(stored_id(e.jobId))
                 .execute(&mut *conn)
                 .await?;
         }
@@ -151,8 +154,8 @@ async fn apply_market(conn: &mut AnyConnection, at: Position, e: &E, fin: Option
                 "INSERT INTO rounds (job_id, round, status, refunded, bond_slashed, presence_bits, block, tx_hash) \
                  VALUES ($1, $2, 'expired', $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
             )
-            .bind(id(e.jobId))
-            .bind(id(e.round))
+            .bind(stored_id(e.jobId))
+            .bind(stored_id(e.round))
             .bind(e.refunded.to_string())
             .bind(e.bondSlashed.to_string())
             .bind(e.submittedBits as i64)
@@ -161,13 +164,13 @@ async fn apply_market(conn: &mut AnyConnection, at: Position, e: &E, fin: Option
             .execute(&mut *conn)
             .await?;
             sqlx::query("UPDATE jobs SET status = 'expired' WHERE id = $1")
-                .bind(id(e.jobId))
+                .bind(stored_id(e.jobId))
                 .execute(&mut *conn)
                 .await?;
         }
         E::JobCancelled(e) => {
             sqlx::query("UPDATE jobs SET status = 'cancelled' WHERE id = $1")
-                .bind(id(e.jobId))
+                .bind(stored_id(e.jobId))
                 .execute(&mut *conn)
                 .await?;
         }
@@ -176,9 +179,9 @@ async fn apply_market(conn: &mut AnyConnection, at: Position, e: &E, fin: Option
                 "INSERT INTO claims (job_id, round, slot, trainer, amount, block, tx_hash) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                  ON CONFLICT DO NOTHING",
             )
-            .bind(id(e.jobId))
-            .bind(id(e.round))
-            .bind(id(e.slot))
+            .bind(stored_id(e.jobId))
+            .bind(stored_id(e.round))
+            .bind(stored_id(e.slot))
             .bind(address(&e.trainer))
             .bind(e.amount.to_string())
             .bind(block)
@@ -191,9 +194,9 @@ async fn apply_market(conn: &mut AnyConnection, at: Position, e: &E, fin: Option
                 "INSERT INTO disputes (job_id, round, slot, trainer, slashed, block, tx_hash) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                  ON CONFLICT DO NOTHING",
             )
-            .bind(id(e.jobId))
-            .bind(id(e.round))
-            .bind(id(e.slot))
+            .bind(stored_id(e.jobId))
+            .bind(stored_id(e.round))
+            .bind(stored_id(e.slot))
             .bind(address(&e.trainer))
             .bind(e.slashed.to_string())
             .bind(block)
@@ -228,8 +231,8 @@ async fn finalized(
     e: &JobMarket::RoundFinalized,
     fin: Option<&Finalization>,
 ) -> sqlx::Result<()> {
-    let job = id(e.jobId);
-    let round = id(e.round);
+    let job = stored_id(e.jobId);
+    let round = stored_id(e.round);
     let (n, rounds, round_budget): (i64, i64, String) =
         sqlx::query_as("SELECT trainers, rounds, round_budget FROM jobs WHERE id = $1")
             .bind(job)
@@ -315,6 +318,6 @@ async fn finalized(
 }
 
 /// A uint256 id, round or slot as stored (all small on a real chain; saturates otherwise).
-fn id(v: U256) -> i64 {
+fn stored_id(v: U256) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
