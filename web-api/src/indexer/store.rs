@@ -57,169 +57,217 @@ pub async fn apply(conn: &mut AnyConnection, at: Position, event: &Event) -> sql
     }
 }
 
+/// Stores one JobMarket event: each kind has its own function below.
 async fn apply_market(conn: &mut AnyConnection, at: Position, e: &E, fin: Option<&Finalization>) -> sqlx::Result<()> {
     let block = at.block as i64;
     let tx = hash(&at.tx);
     match e {
-        E::JobCreated(e) => {
-            let p = &e.params;
-            sqlx::query(
-                "INSERT INTO jobs (id, owner, aggregator, token, budget, round_budget, stake, bond, verifier, spec_hash, \
-                 spec_uri, initial_model, rounds, trainers, max_malicious, tau, lr, lr_decay, dup_tol, start_time, \
-                 submit_window, finalize_window, dispute_window, current_round, status, bond_posted, created_block, \
-                 created_tx) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-                 $19, $20, $21, $22, $23, 0, 'open', 0, $24, $25) ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(stored_id(e.jobId))
-            .bind(address(&e.owner))
-            .bind(address(&e.aggregator))
-            .bind(address(&p.token))
-            .bind(p.budget.to_string())
-            .bind(e.roundBudget.to_string())
-            .bind(p.stake.to_string())
-            .bind(p.bond.to_string())
-            .bind(address(&p.verifier))
-            .bind(hash(&p.specHash))
-            .bind(p.specURI.clone())
-            .bind(word(&p.initialModel))
-            .bind(i64::from(p.rounds))
-            .bind(i64::from(p.trainers))
-            .bind(i64::from(p.maxMalicious))
-            .bind(i64::from(p.tau))
-            .bind(i64::from(p.lr))
-            .bind(i64::from(p.lrDecay))
-            .bind(i64::from(p.dupTol))
-            .bind(p.startTime.to::<i64>())
-            .bind(i64::from(p.submitWindow))
-            .bind(i64::from(p.finalizeWindow))
-            .bind(i64::from(p.disputeWindow))
-            .bind(block)
-            .bind(tx)
-            .execute(&mut *conn)
-            .await?;
-        }
-        E::BondPosted(e) => {
-            sqlx::query("UPDATE jobs SET bond_posted = 1 WHERE id = $1")
-                .bind(stored_id(e.jobId))
-                .execute(&mut *conn)
-                .await?;
-        }
-        E::Joined(e) => {
-            // A trainer who left before the start may join again (possibly another slot): the later
-            // join wins, an older one replayed changes nothing.
-            sqlx::query(
-                "INSERT INTO job_trainers (job_id, trainer, slot, stake, active, joined_block) VALUES ($1, $2, $3, $4, 1, $5) \
-                 ON CONFLICT (job_id, trainer) DO UPDATE SET slot = excluded.slot, stake = excluded.stake, active = 1, \
-                 joined_block = excluded.joined_block WHERE job_trainers.joined_block < excluded.joined_block",
-            )
-            .bind(stored_id(e.jobId))
-            .bind(address(&e.trainer))
-            .bind(stored_id(e.slot))
-            .bind(e.stake.to_string())
-            .bind(block)
-            .execute(&mut *conn)
-            .await?;
-        }
-        E::Left(e) => {
-            sqlx::query("UPDATE job_trainers SET active = 0 WHERE job_id = $1 AND trainer = $2 AND joined_block <= $3")
-                .bind(stored_id(e.jobId))
-                .bind(address(&e.trainer))
-                .bind(block)
-                .execute(&mut *conn)
-                .await?;
-        }
-        E::UpdateSubmitted(e) => {
-            sqlx::query(
-                "INSERT INTO submissions (job_id, round, slot, trainer, commitment, blob_ref, block, tx_hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-            )
-            .bind(stored_id(e.jobId))
-            .bind(stored_id(e.round))
-            .bind(stored_id(e.slot))
-            .bind(address(&e.trainer))
-            .bind(word(&e.commitment))
-            .bind(hash(&e.blobRef))
-            .bind(block)
-            .bind(tx)
-            .execute(&mut *conn)
-            .await?;
-            sqlx::query("UPDATE jobs SET status = 'active' WHERE id = $1 AND status = 'open'")
-                .bind(stored_id(e.jobId))
-                .execute(&mut *conn)
-                .await?;
-        }
-        E::RoundFinalized(e) => finalized(conn, block, &tx, e, fin).await?,
-        E::RoundExpired(e) => {
-            sqlx::query(
-                "INSERT INTO rounds (job_id, round, status, refunded, bond_slashed, presence_bits, block, tx_hash) \
-                 VALUES ($1, $2, 'expired', $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-            )
-            .bind(stored_id(e.jobId))
-            .bind(stored_id(e.round))
-            .bind(e.refunded.to_string())
-            .bind(e.bondSlashed.to_string())
-            .bind(e.submittedBits as i64)
-            .bind(block)
-            .bind(tx)
-            .execute(&mut *conn)
-            .await?;
-            sqlx::query("UPDATE jobs SET status = 'expired' WHERE id = $1")
-                .bind(stored_id(e.jobId))
-                .execute(&mut *conn)
-                .await?;
-        }
-        E::JobCancelled(e) => {
-            sqlx::query("UPDATE jobs SET status = 'cancelled' WHERE id = $1")
-                .bind(stored_id(e.jobId))
-                .execute(&mut *conn)
-                .await?;
-        }
-        E::Claimed(e) => {
-            sqlx::query(
-                "INSERT INTO claims (job_id, round, slot, trainer, amount, block, tx_hash) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(stored_id(e.jobId))
-            .bind(stored_id(e.round))
-            .bind(stored_id(e.slot))
-            .bind(address(&e.trainer))
-            .bind(e.amount.to_string())
-            .bind(block)
-            .bind(tx)
-            .execute(&mut *conn)
-            .await?;
-        }
-        E::Disputed(e) => {
-            sqlx::query(
-                "INSERT INTO disputes (job_id, round, slot, trainer, slashed, block, tx_hash) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(stored_id(e.jobId))
-            .bind(stored_id(e.round))
-            .bind(stored_id(e.slot))
-            .bind(address(&e.trainer))
-            .bind(e.slashed.to_string())
-            .bind(block)
-            .bind(tx)
-            .execute(&mut *conn)
-            .await?;
-        }
-        E::Withdrawn(e) => {
-            sqlx::query(
-                "INSERT INTO withdrawals (tx_hash, log_index, token, account, amount, block) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(tx)
-            .bind(at.log_index as i64)
-            .bind(address(&e.token))
-            .bind(address(&e.account))
-            .bind(e.amount.to_string())
-            .bind(block)
-            .execute(&mut *conn)
-            .await?;
-        }
-        _ => {}
+        E::JobCreated(e) => job_created(conn, block, &tx, e).await,
+        E::BondPosted(e) => bond_posted(conn, block, &tx, e).await,
+        E::Joined(e) => joined(conn, block, &tx, e).await,
+        E::Left(e) => left(conn, block, &tx, e).await,
+        E::UpdateSubmitted(e) => update_submitted(conn, block, &tx, e).await,
+        E::RoundExpired(e) => expired(conn, block, &tx, e).await,
+        E::JobCancelled(e) => job_cancelled(conn, block, &tx, e).await,
+        E::Claimed(e) => claimed(conn, block, &tx, e).await,
+        E::Disputed(e) => disputed(conn, block, &tx, e).await,
+        E::Withdrawn(e) => withdrawn(conn, at, e).await,
+        E::RoundFinalized(e) => finalized(conn, block, &tx, e, fin).await,
+        _ => Ok(()),
     }
+}
+
+/// A new job and its terms.
+async fn job_created(conn: &mut AnyConnection, block: i64, tx: &str, e: &JobMarket::JobCreated) -> sqlx::Result<()> {
+    let p = &e.params;
+    sqlx::query(
+        "INSERT INTO jobs (id, owner, aggregator, token, budget, round_budget, stake, bond, verifier, spec_hash, \
+             spec_uri, initial_model, rounds, trainers, max_malicious, tau, lr, lr_decay, dup_tol, start_time, \
+             submit_window, finalize_window, dispute_window, current_round, status, bond_posted, created_block, \
+             created_tx) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+             $19, $20, $21, $22, $23, 0, 'open', 0, $24, $25) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(stored_id(e.jobId))
+    .bind(address(&e.owner))
+    .bind(address(&e.aggregator))
+    .bind(address(&p.token))
+    .bind(p.budget.to_string())
+    .bind(e.roundBudget.to_string())
+    .bind(p.stake.to_string())
+    .bind(p.bond.to_string())
+    .bind(address(&p.verifier))
+    .bind(hash(&p.specHash))
+    .bind(p.specURI.clone())
+    .bind(word(&p.initialModel))
+    .bind(i64::from(p.rounds))
+    .bind(i64::from(p.trainers))
+    .bind(i64::from(p.maxMalicious))
+    .bind(i64::from(p.tau))
+    .bind(i64::from(p.lr))
+    .bind(i64::from(p.lrDecay))
+    .bind(i64::from(p.dupTol))
+    .bind(p.startTime.to::<i64>())
+    .bind(i64::from(p.submitWindow))
+    .bind(i64::from(p.finalizeWindow))
+    .bind(i64::from(p.disputeWindow))
+    .bind(block)
+    .bind(tx)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The aggregator's bond is posted.
+async fn bond_posted(conn: &mut AnyConnection, _block: i64, _tx: &str, e: &JobMarket::BondPosted) -> sqlx::Result<()> {
+    sqlx::query("UPDATE jobs SET bond_posted = 1 WHERE id = $1").bind(stored_id(e.jobId)).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// A trainer takes a slot (or takes it again).
+async fn joined(conn: &mut AnyConnection, block: i64, _tx: &str, e: &JobMarket::Joined) -> sqlx::Result<()> {
+    // A trainer who left before the start may join again (possibly another slot): the later
+    // join wins, an older one replayed changes nothing.
+    sqlx::query(
+        "INSERT INTO job_trainers (job_id, trainer, slot, stake, active, joined_block) VALUES ($1, $2, $3, $4, 1, $5) \
+             ON CONFLICT (job_id, trainer) DO UPDATE SET slot = excluded.slot, stake = excluded.stake, active = 1, \
+             joined_block = excluded.joined_block WHERE job_trainers.joined_block < excluded.joined_block",
+    )
+    .bind(stored_id(e.jobId))
+    .bind(address(&e.trainer))
+    .bind(stored_id(e.slot))
+    .bind(e.stake.to_string())
+    .bind(block)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A trainer leaves before the start.
+async fn left(conn: &mut AnyConnection, block: i64, _tx: &str, e: &JobMarket::Left) -> sqlx::Result<()> {
+    sqlx::query("UPDATE job_trainers SET active = 0 WHERE job_id = $1 AND trainer = $2 AND joined_block <= $3")
+        .bind(stored_id(e.jobId))
+        .bind(address(&e.trainer))
+        .bind(block)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A slot's commitment for a round.
+async fn update_submitted(
+    conn: &mut AnyConnection,
+    block: i64,
+    tx: &str,
+    e: &JobMarket::UpdateSubmitted,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO submissions (job_id, round, slot, trainer, commitment, blob_ref, block, tx_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+    )
+    .bind(stored_id(e.jobId))
+    .bind(stored_id(e.round))
+    .bind(stored_id(e.slot))
+    .bind(address(&e.trainer))
+    .bind(word(&e.commitment))
+    .bind(hash(&e.blobRef))
+    .bind(block)
+    .bind(tx)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE jobs SET status = 'active' WHERE id = $1 AND status = 'open'")
+        .bind(stored_id(e.jobId))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A round missed its deadline: refunds and the bond split.
+async fn expired(conn: &mut AnyConnection, block: i64, tx: &str, e: &JobMarket::RoundExpired) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO rounds (job_id, round, status, refunded, bond_slashed, presence_bits, block, tx_hash) \
+             VALUES ($1, $2, 'expired', $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+    )
+    .bind(stored_id(e.jobId))
+    .bind(stored_id(e.round))
+    .bind(e.refunded.to_string())
+    .bind(e.bondSlashed.to_string())
+    .bind(e.submittedBits as i64)
+    .bind(block)
+    .bind(tx)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE jobs SET status = 'expired' WHERE id = $1")
+        .bind(stored_id(e.jobId))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The owner cancelled the job.
+async fn job_cancelled(
+    conn: &mut AnyConnection,
+    _block: i64,
+    _tx: &str,
+    e: &JobMarket::JobCancelled,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE jobs SET status = 'cancelled' WHERE id = $1")
+        .bind(stored_id(e.jobId))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A slot's payout claimed.
+async fn claimed(conn: &mut AnyConnection, block: i64, tx: &str, e: &JobMarket::Claimed) -> sqlx::Result<()> {
+    sqlx::query(
+            "INSERT INTO claims (job_id, round, slot, trainer, amount, block, tx_hash) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(stored_id(e.jobId))
+        .bind(stored_id(e.round))
+        .bind(stored_id(e.slot))
+        .bind(address(&e.trainer))
+        .bind(e.amount.to_string())
+        .bind(block)
+        .bind(tx)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A receipted update called unavailable: the bond slashed for it.
+async fn disputed(conn: &mut AnyConnection, block: i64, tx: &str, e: &JobMarket::Disputed) -> sqlx::Result<()> {
+    sqlx::query(
+            "INSERT INTO disputes (job_id, round, slot, trainer, slashed, block, tx_hash) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(stored_id(e.jobId))
+        .bind(stored_id(e.round))
+        .bind(stored_id(e.slot))
+        .bind(address(&e.trainer))
+        .bind(e.slashed.to_string())
+        .bind(block)
+        .bind(tx)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Funds withdrawn from the market.
+async fn withdrawn(conn: &mut AnyConnection, at: Position, e: &JobMarket::Withdrawn) -> sqlx::Result<()> {
+    let (block, tx) = (at.block as i64, hash(&at.tx));
+    sqlx::query(
+        "INSERT INTO withdrawals (tx_hash, log_index, token, account, amount, block) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT DO NOTHING",
+    )
+    .bind(tx)
+    .bind(at.log_index as i64)
+    .bind(address(&e.token))
+    .bind(address(&e.account))
+    .bind(e.amount.to_string())
+    .bind(block)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
