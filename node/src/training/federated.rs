@@ -52,17 +52,13 @@ impl FixedPointConfig {
     }
 
     /// The integer server step `γ = floor(lr_num / count)` with
-    /// `lr_num = round(η · 2^(model_frac_bits − update_frac_bits))`, so that `γ · Σ q_i` on
+    /// `lr_num = round(η · 2^(model_frac_bits − update_frac_bits))` (`params::encode_lr`), so that `γ · Σ q_i` on
     /// update integers is (up to the floors) `η · mean(Δ_i)` on the model's grid.
     pub fn gamma(&self, server_lr: f64, count: usize) -> anyhow::Result<i64> {
         ensure!(count > 0, "cannot aggregate zero updates");
-        let shift = f64::from(self.model_frac_bits) - f64::from(self.update_frac_bits);
-        let lr_num = (server_lr * shift.exp2()).round();
-        ensure!(
-            lr_num.is_finite() && lr_num >= 0.0 && lr_num < (1u64 << 40) as f64,
-            "server learning rate {server_lr} gives an unusable lr_num {lr_num}"
-        );
-        Ok(lr_num as i64 / count as i64)
+        // The same conversion the job's on-chain lr goes through.
+        let lr_num = fedproof_prover::params::encode_lr(server_lr, &self.update(), &self.model())?;
+        Ok(i64::from(lr_num) / count as i64)
     }
 
     /// The η the integer step actually applies: `γ · count · 2^(update_frac_bits − model_frac_bits)`.
