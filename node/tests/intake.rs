@@ -14,6 +14,7 @@ use fedproof::roles::aggregator::{self, RoundReport};
 use fedproof::roles::intake::Intake;
 use fedproof::roles::trainer::{self, Submission, Upload};
 use fedproof::roles::{audit, JobView};
+use fedproof_storage::Storage;
 use fedproof_web_api::indexer::IndexerConfig;
 use fedproof_web_api::serve::{self, ServeConfig, Server};
 use tokio::task::JoinHandle;
@@ -38,15 +39,18 @@ async fn start_intake(h: &Harness, blobs: String, db: &std::path::Path) -> Serve
 }
 
 /// Runs one job of `rounds` rounds: trainer i delivers through `intakes[i]` (or into storage);
-/// the aggregator waits up to `grace` for updates still being uploaded.
+/// the aggregator waits up to `grace` for updates still being uploaded. The job's spec is also
+/// put into `intake_store`, where the intake reads the job's parameter count.
 async fn run_job(
     h: &Harness,
     rounds: u32,
     intakes: &[Option<Intake>],
     grace: Duration,
+    intake_store: &Storage,
 ) -> (JobView, Vec<RoundReport>, Vec<Vec<Submission>>) {
     let job = h.create_job(rounds).await;
     let agg_view = h.view(&h.aggregator, job).await;
+    intake_store.put_spec(&agg_view.spec).await.expect("spec in the intake's store");
     let aggregator = {
         let (view, storage, settings) = (agg_view.clone(), h.storage.clone(), h.aggregator_settings(grace));
         tokio::spawn(async move { aggregator::run(&view, &storage, &settings, |_| {}).await })
@@ -81,7 +85,7 @@ async fn trainers_deliver_through_the_intake_and_keep_receipts() {
         (0..TRAINERS).map(|i| Some(Intake::new(api.clone(), receipts.join(i.to_string())).expect("intake"))).collect();
     // Uploads follow their commitments: the aggregator waits for them (the wait ends when the
     // last one is stored; the bound is only there so that a lost upload cannot hang the test).
-    let (agg_view, reports, submissions) = run_job(&h, 2, &intakes, Duration::from_secs(120)).await;
+    let (agg_view, reports, submissions) = run_job(&h, 2, &intakes, Duration::from_secs(120), &h.storage).await;
 
     assert_eq!(reports.len(), 2);
     for r in &reports {
@@ -113,12 +117,13 @@ async fn a_receipted_update_called_unavailable_wins_the_dispute() {
     // The server stores into a store the aggregator never reads: trainer 3's receipted update is
     // lost to it, as if the aggregator withheld it.
     let elsewhere = dir.path().join("server-blobs").to_string_lossy().into_owned();
+    let elsewhere_store = Storage::open(&elsewhere).expect("store");
     let server = start_intake(&h, elsewhere, dir.path()).await;
     let api: url::Url = format!("http://{}", server.addr).parse().expect("url");
     let intake = Intake::new(api, dir.path().join("receipts")).expect("intake");
     let intakes = [None, None, None, Some(intake.clone())];
     // Trainer 3's update never reaches the aggregator's store: after the grace it is unavailable.
-    let (agg_view, reports, submissions) = run_job(&h, 1, &intakes, Duration::from_secs(2)).await;
+    let (agg_view, reports, submissions) = run_job(&h, 1, &intakes, Duration::from_secs(2), &elsewhere_store).await;
 
     assert_eq!(reports[0].unavailable.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![3]);
     assert!(submissions[3][0].receipt.is_some(), "the intake receipted trainer 3's update");

@@ -294,12 +294,20 @@ mod tests {
     }
 
     #[test]
+    fn a_server_lr_the_contract_cannot_carry_is_refused() {
+        let fp = FixedPointConfig::default();
+        assert_eq!(fp.gamma(1.0, 4).expect("η = 1"), 4096 / 4);
+        let err = fp.gamma(1e9, 1).expect_err("η · 2^12 is beyond the contract's 32-bit lr");
+        assert!(format!("{err:#}").contains("lr"), "{err:#}");
+    }
+
+    #[test]
     fn model_overflow_is_an_error() {
         let data = load_digits().expect("digits");
         let shard = data.select(&(0..50).collect::<Vec<_>>());
-        // A huge η with few model bits pushes weights past ±2^23 quanta.
+        // A huge η (still one the contract's 32-bit lr can carry) pushes weights past ±2^23 quanta.
         let config =
-            FederatedConfig { rounds: 1, server_lr: 1e6, local: TrainConfig { lr: 0.5, epochs: 3, batch_size: 8 } };
+            FederatedConfig { rounds: 1, server_lr: 6e4, local: TrainConfig { lr: 0.5, epochs: 3, batch_size: 8 } };
         let fp = FixedPointConfig { update_frac_bits: 4, model_frac_bits: 20 };
         let err = run_federated(
             &Mlp::init(1).to_flat(),
