@@ -131,7 +131,7 @@ async fn missing_and_mismatching_blobs_make_slots_unavailable() {
     assert_eq!(reasons[0].0, 2);
     assert!(reasons[0].1.contains("is not in the store"), "{reasons:?}");
     assert_eq!(reasons[1].0, 3);
-    assert!(reasons[1].1.contains("does not match the on-chain commitment"), "{reasons:?}");
+    assert!(reasons[1].1.contains("not to the on-chain"), "{reasons:?}");
     assert_eq!(r.inliers, vec![true, true, false, false]);
     let events =
         agg_view.market.RoundFinalized_filter().topic1(U256::from(job)).from_block(0).query().await.expect("events");
