@@ -126,18 +126,26 @@ fn fixture_proofs_round_trip_and_verify_against_the_verifier_args() {
 
 #[test]
 fn the_contracts_constants_are_the_provers() {
-    let source = |path: &str| fs::read_to_string(contracts().join(path)).unwrap();
-    let storage = source("src/market/MarketStorage.sol");
-    assert!(storage.contains(&format!("uint256 constant SCORE_BITS = {SCORE_BITS};")), "SCORE_BITS");
-    let settlement = source("src/market/RoundSettlement.sol");
-    assert!(settlement.contains(&format!("(words[i / {SCORES_PER_WORD}] >> (SCORE_BITS * (i % {SCORES_PER_WORD})))")));
-    assert!(settlement.contains(&format!("(uint256(f.inlierBits) << {INLIER_FLAG_OFFSET})")), "inlier offset");
-    // JobMarket packs the context with literal shifts: one per field after job_id.
-    let context =
-        settlement.split("function context(").nth(1).expect("RoundSettlement.context").split('}').next().unwrap();
+    // contracts/src/market/PublicInputs.sol restates the layout once for the contracts.
+    let source = fs::read_to_string(contracts().join("src/market/PublicInputs.sol")).unwrap();
+    let constant = |name: &str| -> u64 {
+        let prefix = format!("uint256 constant {name} = ");
+        let line = source.lines().find(|l| l.starts_with(&prefix)).unwrap_or_else(|| panic!("{name} is declared"));
+        line[prefix.len()..].trim_end_matches(';').parse().unwrap_or_else(|_| panic!("{name} is a number: {line}"))
+    };
+    assert_eq!(constant("SCORE_BITS"), u64::from(SCORE_BITS), "SCORE_BITS");
+    assert_eq!(constant("SCORES_PER_WORD"), SCORES_PER_WORD as u64, "SCORES_PER_WORD");
+    assert_eq!(constant("INLIER_FLAG_OFFSET"), INLIER_FLAG_OFFSET as u64, "inlier offset");
+    // Context, C(w) and C(w') come first, then the n update commitments.
+    assert_eq!(constant("UPDATES_INPUT"), 3, "the updates follow context, C(w), C(w')");
     for (name, offset, _) in &CONTEXT_LAYOUT[1..] {
-        assert!(context.contains(&format!("<< {offset})")), "{name} at bit {offset} in\n{context}");
+        let solidity = format!("CTX_{}_OFFSET", name.to_uppercase());
+        assert_eq!(constant(&solidity), u64::from(*offset), "{solidity}");
     }
-    let escrow = source("src/market/JobEscrow.sol");
-    assert!(escrow.contains("4 + uint256(p.trainers) + (uint256(p.trainers) + 4) / 5"), "public input count");
+    // PublicInputs.count(n) = UPDATES_INPUT + 1 + n + ceil(n / SCORES_PER_WORD).
+    for n in 1..=64u64 {
+        let solidity = constant("UPDATES_INPUT") + 1 + n + n.div_ceil(constant("SCORES_PER_WORD"));
+        assert_eq!(solidity, public_input_count(n as usize) as u64, "public inputs of {n} slots");
+    }
+    assert!(source.contains("return scoreIndex(n, scoreWords(n));"), "count(n) is the index after the last score word");
 }

@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 // The Groth16 public inputs of a round, as the prover lays them out. The owner of this format is
 // the Rust prover: prover/src/round/public_inputs.rs (order, flags), prover/src/shape.rs
-// (SCORE_BITS, SCORES_PER_INPUT, num_public_inputs) and prover/src/params.rs (CONTEXT_LAYOUT).
+// (SCORE_BITS, SCORES_PER_WORD, public_input_count) and prover/src/params.rs (CONTEXT_LAYOUT).
 // This file restates it once for the contracts and their tests, so that no other Solidity file
 // writes a bare 5, 48, 64 or context offset. It is a file of its own, not part of MarketStorage,
 // because it describes the circuit's format rather than the market's storage: the tests and
