@@ -55,6 +55,20 @@ interface IJobMarketErrors {
     /// @param trainers The number of slots n.
     error InvalidMaxMalicious(uint256 maxMalicious, uint256 trainers);
 
+    /// @notice `createJob` naming the caller (the job's owner) as the aggregator: the owner
+    ///         would decide which trainers count as unavailable and keep what they are denied.
+    /// @param owner The caller.
+    error AggregatorIsOwner(address owner);
+
+    /// @notice `createJob` with a bond below a round's budget (`budget / rounds`), including a
+    ///         zero bond. A dispute pays `bond / n`, so the bond must cover at least a round's
+    ///         budget for a trainer wrongly declared unavailable to recover its equal share
+    ///         (`roundBudget / n`), and for declaring every slot unavailable to cost the
+    ///         aggregator at least the round budget it keeps from the trainers.
+    /// @param bond The bond given.
+    /// @param minimum The smallest bond accepted (the round budget).
+    error BondTooSmall(uint256 bond, uint256 minimum);
+
     /// @notice `createJob` with 0 rounds.
     error InvalidRounds();
 

@@ -137,7 +137,12 @@ library JobEscrow {
         }
     }
 
-    /// @dev The terms createJob accepts.
+    /// @dev The terms createJob accepts. The owner may not be its own aggregator, and the bond
+    ///      must cover a round's budget (`bond >= roundBudget`, so never 0): a dispute pays
+    ///      `bond / n >= roundBudget / n`, a slot's equal share, to each trainer wrongly declared
+    ///      unavailable, and declaring every slot unavailable (the only way an aggregator
+    ///      working for the owner keeps a round's budget unallocated) costs the whole bond,
+    ///      at least the budget it keeps (contracts/README.md, "Threat model").
     function checkParams(MarketStorage storage $, JobMarket.JobParams calldata p) internal view {
         if (p.budget == 0) revert IJobMarketErrors.ZeroBudget();
         if (p.rounds == 0) revert IJobMarketErrors.InvalidRounds();
@@ -145,6 +150,9 @@ library JobEscrow {
         if (p.trainers == 0 || p.trainers > MAX_SLOTS) revert IJobMarketErrors.InvalidSlots(p.trainers);
         if (p.maxMalicious >= p.trainers) revert IJobMarketErrors.InvalidMaxMalicious(p.maxMalicious, p.trainers);
         if (p.aggregator == address(0) || address(p.verifier) == address(0)) revert IJobMarketErrors.ZeroAddress();
+        if (p.aggregator == msg.sender) revert IJobMarketErrors.AggregatorIsOwner(msg.sender);
+        uint256 roundBudget = p.budget / p.rounds;
+        if (p.bond < roundBudget) revert IJobMarketErrors.BondTooSmall(p.bond, roundBudget);
         if (!$.approvedVerifier[address(p.verifier)]) revert IJobMarketErrors.VerifierNotApproved(address(p.verifier));
         if (p.startTime <= block.timestamp) revert IJobMarketErrors.StartInPast(p.startTime, block.timestamp);
         if (p.submitWindow == 0 || p.finalizeWindow == 0) revert IJobMarketErrors.InvalidWindow();
