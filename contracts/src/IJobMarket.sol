@@ -72,8 +72,35 @@ interface IJobMarketErrors {
     /// @notice `createJob` with 0 rounds.
     error InvalidRounds();
 
-    /// @notice `createJob` with a zero submission or finalization window.
-    error InvalidWindow();
+    /// @notice `createJob` with a submission window outside [`MIN_SUBMIT_WINDOW`, `MAX_WINDOW`]
+    ///         (60 s .. 30 days): shorter leaves trainers no time to submit, longer locks
+    ///         every stake, the bond and the budget for as long per round.
+    /// @param value The window given (s).
+    /// @param min The shortest accepted.
+    /// @param max The longest accepted.
+    error SubmitWindowOutOfRange(uint256 value, uint256 min, uint256 max);
+
+    /// @notice `createJob` with a finalization window outside [`MIN_FINALIZE_WINDOW`,
+    ///         `MAX_WINDOW`] (60 s .. 30 days): shorter leaves the aggregator no time to prove,
+    ///         longer lets a silent aggregator lock the job for as long before it can expire.
+    /// @param value The window given (s).
+    /// @param min The shortest accepted.
+    /// @param max The longest accepted.
+    error FinalizeWindowOutOfRange(uint256 value, uint256 min, uint256 max);
+
+    /// @notice `createJob` with a dispute window outside [`MIN_DISPUTE_WINDOW`, max]: shorter
+    ///         (0 in particular) makes disputes impossible, so the bond would never be at risk.
+    /// @param value The window given (s).
+    /// @param min The shortest accepted.
+    /// @param max The longest accepted.
+    error DisputeWindowOutOfRange(uint256 value, uint256 min, uint256 max);
+
+    /// @notice `createJob` with tau below 1.0 (65536 in 16.16 fixed point): updates whose Krum
+    ///         score exceeds tau times the median are outliers, so tau < 1 would make about half
+    ///         of the honest trainers outliers, scored 0, their share left to the others (or, with
+    ///         no inlier, in escrow for the owner).
+    /// @param tau The threshold given (16.16 fixed point).
+    error TauBelowOne(uint256 tau);
 
     /// @notice `createJob` with a start time that is not in the future.
     /// @param startTime The start time given.

@@ -6,7 +6,15 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IRoundVerifier} from "./IRoundVerifier.sol";
 import {IJobMarketErrors, IJobMarketEvents} from "./IJobMarket.sol";
 import {ReliabilityRegistry} from "./ReliabilityRegistry.sol";
-import {MarketStorage, FIXED_ONE, SCALAR_FIELD} from "./market/MarketStorage.sol";
+import {
+    MarketStorage,
+    FIXED_ONE,
+    SCALAR_FIELD,
+    MIN_SUBMIT_WINDOW as MIN_SUBMIT,
+    MIN_FINALIZE_WINDOW as MIN_FINALIZE,
+    MIN_DISPUTE_WINDOW as MIN_DISPUTE,
+    MAX_WINDOW as MAX_W
+} from "./market/MarketStorage.sol";
 import {JobEscrow} from "./market/JobEscrow.sol";
 import {RoundSettlement} from "./market/RoundSettlement.sol";
 import {JobLiveness} from "./market/JobLiveness.sol";
@@ -150,6 +158,14 @@ contract JobMarket is ReentrancyGuard, EIP712 {
     uint256 public constant R = SCALAR_FIELD;
     /// @notice Fixed-point one of reliability observations.
     uint256 public constant ONE = FIXED_ONE;
+    /// @notice Shortest submission window `createJob` accepts (s).
+    uint32 public constant MIN_SUBMIT_WINDOW = MIN_SUBMIT;
+    /// @notice Shortest finalization window `createJob` accepts (s).
+    uint32 public constant MIN_FINALIZE_WINDOW = MIN_FINALIZE;
+    /// @notice Shortest dispute window `createJob` accepts (s).
+    uint32 public constant MIN_DISPUTE_WINDOW = MIN_DISPUTE;
+    /// @notice Longest window of any kind `createJob` accepts (s).
+    uint32 public constant MAX_WINDOW = MAX_W;
     /// @notice EIP-712 type of the aggregator's upload receipt.
     bytes32 public constant RECEIPT_TYPEHASH =
         keccak256("UploadReceipt(uint256 jobId,uint32 round,uint8 slot,uint256 commitment)");

@@ -74,4 +74,72 @@ contract JobMarketAttacksTest is MockMarketBase {
         uint256 lost = roundBudget - market.jobState(jobId).bondHeld;
         assertLe(kept, lost, "the pair lost at least what it kept");
     }
+
+    // ---------------------------------------------------------------- 8. unbounded windows
+
+    function _refused(JobMarket.JobParams memory p, bytes memory err) internal {
+        vm.expectRevert(err);
+        createEthJob(p);
+    }
+
+    /// @dev A 1-second submission window (no trainer can submit: the owner keeps the budget)
+    ///      and a century-long one (every stake locked) are refused; the bounds are accepted.
+    function test_Attack_SubmitWindowOutOfRangeIsRefused() public {
+        JobMarket.JobParams memory p = _params(2);
+        bytes4 e = IJobMarketErrors.SubmitWindowOutOfRange.selector;
+        p.submitWindow = 1;
+        _refused(p, abi.encodeWithSelector(e, 1, 60, 30 days));
+        p.submitWindow = type(uint32).max;
+        _refused(p, abi.encodeWithSelector(e, type(uint32).max, 60, 30 days));
+        p.submitWindow = market.MIN_SUBMIT_WINDOW();
+        createEthJob(p);
+        p.submitWindow = market.MAX_WINDOW();
+        p.finalizeWindow = market.MAX_WINDOW();
+        createEthJob(p);
+        assertEq(market.jobCount(), 2, "the bounds are accepted");
+    }
+
+    /// @dev finalizeWindow = 2^32 - 1 would let a silent aggregator lock stakes, bond and
+    ///      budget for a century before the round can expire: refused.
+    function test_Attack_FinalizeWindowOutOfRangeIsRefused() public {
+        JobMarket.JobParams memory p = _params(2);
+        bytes4 e = IJobMarketErrors.FinalizeWindowOutOfRange.selector;
+        p.finalizeWindow = type(uint32).max;
+        _refused(p, abi.encodeWithSelector(e, type(uint32).max, 60, 30 days));
+        p.finalizeWindow = 30 days + 1;
+        _refused(p, abi.encodeWithSelector(e, 30 days + 1, 60, 30 days));
+        p.finalizeWindow = 59;
+        _refused(p, abi.encodeWithSelector(e, 59, 60, 30 days));
+        p.finalizeWindow = 60;
+        createEthJob(p);
+        assertEq(market.jobCount(), 1, "60 s is accepted");
+    }
+
+    /// @dev disputeWindow = 0 makes every dispute impossible, so the bond is never at risk and
+    ///      the aggregator could declare anyone unavailable for free: refused.
+    function test_Attack_ZeroDisputeWindowIsRefused() public {
+        JobMarket.JobParams memory p = _params(2);
+        bytes4 e = IJobMarketErrors.DisputeWindowOutOfRange.selector;
+        p.disputeWindow = 0;
+        _refused(p, abi.encodeWithSelector(e, 0, 60, 30 days));
+        p.disputeWindow = 59;
+        _refused(p, abi.encodeWithSelector(e, 59, 60, 30 days));
+        p.disputeWindow = 60;
+        createEthJob(p);
+        assertEq(market.jobCount(), 1, "60 s is accepted");
+    }
+
+    // ---------------------------------------------------------------- 11. tau below 1
+
+    /// @dev tau < 1.0 would make honest trainers near the median outliers (scored 0): refused.
+    function test_Attack_TauBelowOneIsRefused() public {
+        JobMarket.JobParams memory p = _params(2);
+        p.tau = 0;
+        _refused(p, abi.encodeWithSelector(IJobMarketErrors.TauBelowOne.selector, 0));
+        p.tau = (1 << 16) - 1;
+        _refused(p, abi.encodeWithSelector(IJobMarketErrors.TauBelowOne.selector, (1 << 16) - 1));
+        p.tau = 1 << 16;
+        createEthJob(p);
+        assertEq(market.jobCount(), 1, "tau = 1.0 is accepted");
+    }
 }

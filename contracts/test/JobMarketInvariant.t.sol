@@ -102,6 +102,7 @@ contract MarketHandler {
         p.initialModel = 1;
         p.trainers = uint8(N);
         p.maxMalicious = 1;
+        p.tau = 3 << 15;
         p.lr = 64;
         p.startTime = uint40(block.timestamp + 300);
         p.submitWindow = 600;

@@ -5,7 +5,17 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {JobMarket} from "../JobMarket.sol";
 import {IJobMarketErrors, IJobMarketEvents} from "../IJobMarket.sol";
-import {MarketStorage, MarketLookup, MAX_SLOTS, SCALAR_FIELD} from "./MarketStorage.sol";
+import {
+    MarketStorage,
+    MarketLookup,
+    MAX_SLOTS,
+    SCALAR_FIELD,
+    MIN_SUBMIT_WINDOW,
+    MIN_FINALIZE_WINDOW,
+    MIN_DISPUTE_WINDOW,
+    MAX_WINDOW,
+    TAU_ONE
+} from "./MarketStorage.sol";
 import {PublicInputs} from "./PublicInputs.sol";
 
 /// @dev JobMarket's money in and out and its membership: job creation with the escrowed budget,
@@ -155,7 +165,8 @@ library JobEscrow {
         if (p.bond < roundBudget) revert IJobMarketErrors.BondTooSmall(p.bond, roundBudget);
         if (!$.approvedVerifier[address(p.verifier)]) revert IJobMarketErrors.VerifierNotApproved(address(p.verifier));
         if (p.startTime <= block.timestamp) revert IJobMarketErrors.StartInPast(p.startTime, block.timestamp);
-        if (p.submitWindow == 0 || p.finalizeWindow == 0) revert IJobMarketErrors.InvalidWindow();
+        checkWindows(p);
+        if (p.tau < TAU_ONE) revert IJobMarketErrors.TauBelowOne(p.tau);
         if (uint256(p.rounds) * p.lrDecay >= p.lr) revert IJobMarketErrors.InvalidLearningRate();
         if (p.initialModel == 0 || p.initialModel >= SCALAR_FIELD) {
             revert IJobMarketErrors.InvalidCommitment(p.initialModel);
@@ -163,6 +174,22 @@ library JobEscrow {
         uint256 expected = PublicInputs.count(p.trainers);
         uint256 got = p.verifier.N_PUBLIC();
         if (got != expected) revert IJobMarketErrors.ShapeMismatch(got, expected);
+    }
+
+    /// @dev Each window within [MIN_*_WINDOW, MAX_WINDOW] (MarketStorage.sol).
+    function checkWindows(JobMarket.JobParams calldata p) internal pure {
+        uint32 w = p.submitWindow;
+        if (w < MIN_SUBMIT_WINDOW || w > MAX_WINDOW) {
+            revert IJobMarketErrors.SubmitWindowOutOfRange(w, MIN_SUBMIT_WINDOW, MAX_WINDOW);
+        }
+        w = p.finalizeWindow;
+        if (w < MIN_FINALIZE_WINDOW || w > MAX_WINDOW) {
+            revert IJobMarketErrors.FinalizeWindowOutOfRange(w, MIN_FINALIZE_WINDOW, MAX_WINDOW);
+        }
+        w = p.disputeWindow;
+        if (w < MIN_DISPUTE_WINDOW || w > MAX_WINDOW) {
+            revert IJobMarketErrors.DisputeWindowOutOfRange(w, MIN_DISPUTE_WINDOW, MAX_WINDOW);
+        }
     }
 
     /// @dev Takes `amount` of `token` from the caller: exactly `amount` wei for ETH, or an ERC-20
