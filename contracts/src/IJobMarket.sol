@@ -257,6 +257,12 @@ interface IJobMarketErrors {
     /// @notice The job's verifier rejected the proof with the round's public inputs.
     error InvalidProof();
 
+    /// @notice `finalizeRound`: the reliability registry ran out of gas (the call was sent with
+    ///         too little gas to write every participant's reliability). A registry that refuses
+    ///         the write does not revert the finalization (`ReliabilityWriteFailed`); running out
+    ///         of gas does, so that the aggregator cannot skip the write by starving it.
+    error ReliabilityOutOfGas();
+
     // ------------------------------------------------------------ claims, disputes, liveness
 
     /// @notice `claim` or `dispute` of a round that is not finalized, or with an outcome that is
@@ -405,6 +411,14 @@ interface IJobMarketEvents {
         uint256 totalScore,
         uint256 allocated
     );
+
+    /// @notice `finalizeRound`: the reliability registry refused the round's batch of
+    ///         reliability updates (e.g. its admin revoked the market's writer role). The round
+    ///         is settled all the same (budget allocated, claims open); only the reliability of
+    ///         its participants was not recorded.
+    /// @param jobId The job.
+    /// @param round The finalized round.
+    event ReliabilityWriteFailed(uint256 indexed jobId, uint256 indexed round);
 
     /// @notice `claim`: a slot's share of a finalized round was credited to its trainer.
     /// @param jobId The job.

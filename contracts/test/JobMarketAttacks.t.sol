@@ -4,6 +4,9 @@ pragma solidity ^0.8.24;
 import {vm} from "./utils/Vm.sol";
 import {MockMarketBase} from "./utils/MarketBase.sol";
 import {JobMarket} from "../src/JobMarket.sol";
+import {IRoundVerifier} from "../src/IRoundVerifier.sol";
+import {PublicInputs, SCORES_PER_WORD, SCORE_BITS} from "../src/market/PublicInputs.sol";
+import {MockVerifier} from "./utils/Mocks.sol";
 import {IJobMarketErrors, IJobMarketEvents} from "../src/IJobMarket.sol";
 
 /// @notice The on-chain deviations of contracts/README.md ("Threat model: on-chain deviations"):
@@ -141,5 +144,71 @@ contract JobMarketAttacksTest is MockMarketBase {
         p.tau = 1 << 16;
         createEthJob(p);
         assertEq(market.jobCount(), 1, "tau = 1.0 is accepted");
+    }
+
+    // ---------------------------------------------------------------- 7. registry admin
+
+    /// @dev The registry's admin revokes the market's writer role to stop every settlement:
+    ///      the round is finalized all the same (the failed write is logged) and paid.
+    function test_Attack_RevokedWriterCannotBlockSettlement() public {
+        uint256 jobId = _job(2);
+        registry.revokeRole(registry.WRITER_ROLE(), address(market));
+        _submit(jobId, 0, 0xF);
+        JobMarket.Finalization memory f = _fin(0xF, 0);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit IJobMarketEvents.ReliabilityWriteFailed(jobId, 0);
+        JobMarket.RoundOutcome memory o = outcome(f, _finalize(jobId, 0, f));
+        assertEq(market.jobState(jobId).round, 1, "the round was settled");
+        uint256 roundBudget = BUDGET / 2;
+        for (uint256 i; i < N; ++i) {
+            market.claim(jobId, 0, i, o);
+            // scores 1..N, total N(N+1)/2
+            assertEq(market.owed(address(0), trainers[i]), roundBudget * (i + 1) / 10, "the trainer is paid");
+        }
+        assertEq(registry.get(bytes32(uint256(uint160(trainers[0])))).observations, 0, "no reliability written");
+    }
+
+    /// @dev The aggregator cannot skip the reliability write by starving the registry of gas:
+    ///      with 64 trainers the registry needs ~1.6M gas, so the 1/64 left after it runs out
+    ///      would be enough to finish the finalization; the market reverts it instead.
+    function test_Attack_StarvedReliabilityWriteReverts() public {
+        uint256 n = 64;
+        MockVerifier v = new MockVerifier(n);
+        market.setVerifierApproval(address(v), true);
+        JobMarket.JobParams memory p = _params(2);
+        p.verifier = IRoundVerifier(address(v));
+        p.trainers = uint8(n);
+        uint256 jobId = createEthJob(p);
+        vm.prank(aggregator);
+        market.postBond{value: BOND}(jobId);
+        JobMarket.Finalization memory f;
+        f.newModel = 777;
+        f.inlierBits = type(uint64).max;
+        f.scoreWords = new uint256[](PublicInputs.scoreWords(n));
+        f.roster = new address[](n);
+        for (uint256 i; i < n; ++i) {
+            f.roster[i] = _trainer(i);
+            vm.deal(_trainer(i), 10 ether);
+            vm.prank(_trainer(i));
+            market.join{value: STAKE}(jobId);
+            f.scoreWords[i / SCORES_PER_WORD] |= 1 << (SCORE_BITS * (i % SCORES_PER_WORD));
+        }
+        vm.warp(block.timestamp + 100);
+        for (uint256 i; i < n; ++i) {
+            vm.prank(_trainer(i));
+            market.submitUpdate(jobId, 0, 1 + i, bytes32(i));
+        }
+        bytes memory data = abi.encodeCall(JobMarket.finalizeRound, (jobId, 0, f));
+        // From "runs out before the registry" to "enough for everything": no gas limit may
+        // settle the round without the write.
+        bool settled;
+        for (uint256 g = 1_000_000; g < 2_400_000 && !settled; g += 20_000) {
+            vm.prank(aggregator);
+            (settled,) = address(market).call{gas: g}(data);
+        }
+        assertTrue(settled, "enough gas settles");
+        for (uint256 i; i < n; ++i) {
+            assertEq(registry.get(bytes32(uint256(uint160(_trainer(i))))).observations, 1, "reliability written");
+        }
     }
 }
