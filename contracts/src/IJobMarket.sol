@@ -88,11 +88,15 @@ interface IJobMarketErrors {
     /// @param max The longest accepted.
     error FinalizeWindowOutOfRange(uint256 value, uint256 min, uint256 max);
 
-    /// @notice `createJob` with a dispute window outside [`MIN_DISPUTE_WINDOW`, max]: shorter
-    ///         (0 in particular) makes disputes impossible, so the bond would never be at risk.
+    /// @notice `createJob` with a dispute window outside [`MIN_DISPUTE_WINDOW`, max], max being
+    ///         the smaller of `MAX_WINDOW` and `submitWindow + finalizeWindow`. Shorter (0 in
+    ///         particular) makes disputes impossible, so the bond would never be at risk; longer
+    ///         than a round's submit + finalize windows would let the next round expire while a
+    ///         dispute of the previous one is open, and expiry hands the whole bond to that
+    ///         round's submitters, leaving the dispute nothing to take.
     /// @param value The window given (s).
     /// @param min The shortest accepted.
-    /// @param max The longest accepted.
+    /// @param max The longest accepted for these submit and finalize windows.
     error DisputeWindowOutOfRange(uint256 value, uint256 min, uint256 max);
 
     /// @notice `createJob` with tau below 1.0 (65536 in 16.16 fixed point): updates whose Krum

@@ -124,9 +124,9 @@ contract JobMarketAttacksTest is MockMarketBase {
         JobMarket.JobParams memory p = _params(2);
         bytes4 e = IJobMarketErrors.DisputeWindowOutOfRange.selector;
         p.disputeWindow = 0;
-        _refused(p, abi.encodeWithSelector(e, 0, 60, 30 days));
+        _refused(p, abi.encodeWithSelector(e, 0, 60, 2 * WINDOW));
         p.disputeWindow = 59;
-        _refused(p, abi.encodeWithSelector(e, 59, 60, 30 days));
+        _refused(p, abi.encodeWithSelector(e, 59, 60, 2 * WINDOW));
         p.disputeWindow = 60;
         createEthJob(p);
         assertEq(market.jobCount(), 1, "60 s is accepted");
@@ -210,5 +210,43 @@ contract JobMarketAttacksTest is MockMarketBase {
         for (uint256 i; i < n; ++i) {
             assertEq(registry.get(bytes32(uint256(uint160(_trainer(i))))).observations, 1, "reliability written");
         }
+    }
+
+    // ---------------------------------------------------------------- 13. expiry and open disputes
+
+    /// @dev The aggregator wrongly declares slot 1 unavailable in round 0, then lets round 1
+    ///      expire so that expiry hands the whole bond to round 1's submitters before slot 1
+    ///      disputes. A dispute window longer than submit + finalize is refused, and with the
+    ///      longest one accepted every dispute of round 0 closes before round 1 can expire: the
+    ///      dispute is paid, and expiry splits what is left.
+    function test_Attack_ExpiryCannotStrandAnOpenDispute() public {
+        JobMarket.JobParams memory p = _params(2);
+        p.disputeWindow = 2 * WINDOW + 1;
+        _refused(
+            p,
+            abi.encodeWithSelector(
+                IJobMarketErrors.DisputeWindowOutOfRange.selector, 2 * WINDOW + 1, 60, 2 * WINDOW
+            )
+        );
+        p.disputeWindow = 2 * WINDOW;
+        uint256 jobId = createEthJob(p);
+        bondAndJoinAll(jobId, N);
+        vm.warp(block.timestamp + 100);
+        _submit(jobId, 0, 0xF);
+        JobMarket.Finalization memory f = _fin(0xD, 0x2); // slot 1 "unavailable"
+        JobMarket.RoundOutcome memory o = outcome(f, _finalize(jobId, 0, f));
+        _submit(jobId, 1, 0xD); // round 1: slots 0, 2, 3 submit; the aggregator stalls
+        uint256 deadline = uint256(o.finalizedAt) + 2 * WINDOW;
+        vm.warp(deadline); // the last second of round 0's dispute window
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.DeadlineNotPassed.selector, deadline, deadline));
+        market.expireRound(jobId);
+        market.dispute(jobId, 0, 1, o, _receipt(jobId, 0, 1));
+        assertEq(market.owed(address(0), trainers[1]), BOND / N, "the dispute is paid");
+        vm.warp(deadline + 1);
+        market.expireRound(jobId);
+        uint256 rest = BOND - BOND / N;
+        assertEq(market.owed(address(0), trainers[0]), rest / 3 + rest % 3, "expiry splits the rest");
+        assertEq(market.owed(address(0), trainers[2]), rest / 3, "expiry splits the rest");
+        assertEq(market.jobState(jobId).bondHeld, 0, "nothing stranded");
     }
 }

@@ -176,7 +176,8 @@ library JobEscrow {
         if (got != expected) revert IJobMarketErrors.ShapeMismatch(got, expected);
     }
 
-    /// @dev Each window within [MIN_*_WINDOW, MAX_WINDOW] (MarketStorage.sol).
+    /// @dev Each window within [MIN_*_WINDOW, MAX_WINDOW] (MarketStorage.sol), and the dispute
+    ///      window at most submitWindow + finalizeWindow.
     function checkWindows(JobMarket.JobParams calldata p) internal pure {
         uint32 w = p.submitWindow;
         if (w < MIN_SUBMIT_WINDOW || w > MAX_WINDOW) {
@@ -186,9 +187,15 @@ library JobEscrow {
         if (w < MIN_FINALIZE_WINDOW || w > MAX_WINDOW) {
             revert IJobMarketErrors.FinalizeWindowOutOfRange(w, MIN_FINALIZE_WINDOW, MAX_WINDOW);
         }
+        // A dispute window no longer than a round's submit + finalize windows: every dispute of
+        // a finalized round closes by the time the next round can expire (its deadline is
+        // `roundStart + submitWindow + finalizeWindow`, and `roundStart` is the previous round's
+        // finalization), so the bond expiry splits is never one a dispute could still claim.
+        uint256 maxDispute = uint256(p.submitWindow) + w;
+        if (maxDispute > MAX_WINDOW) maxDispute = MAX_WINDOW;
         w = p.disputeWindow;
-        if (w < MIN_DISPUTE_WINDOW || w > MAX_WINDOW) {
-            revert IJobMarketErrors.DisputeWindowOutOfRange(w, MIN_DISPUTE_WINDOW, MAX_WINDOW);
+        if (w < MIN_DISPUTE_WINDOW || w > maxDispute) {
+            revert IJobMarketErrors.DisputeWindowOutOfRange(w, MIN_DISPUTE_WINDOW, maxDispute);
         }
     }
 

@@ -97,7 +97,8 @@ fn mlp_job_spec(a: &CreateJobArgs) -> anyhow::Result<JobSpec> {
         start_delay: a.start_delay,
         submit_window: a.submit_window,
         finalize_window: a.finalize_window,
-        dispute_window: 3600,
+        // At most a round's submit + finalize windows (JobMarket refuses longer).
+        dispute_window: a.submit_window.saturating_add(a.finalize_window).min(3600),
         initial_model: initial,
         architecture: MLP_ARCHITECTURE.into(),
         aggregator_recipient: a.aggregator_recipient.clone(),
