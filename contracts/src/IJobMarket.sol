@@ -226,6 +226,19 @@ interface IJobMarketErrors {
     /// @param deadline The end of the submission window.
     error SubmissionsStillOpen(uint256 deadline);
 
+    /// @notice `finalizeRound` while a dispute has taken part of the aggregator's bond and the
+    ///         aggregator has not restored it (`topUpBond`). Every round is settled with the full
+    ///         bond at stake, so an aggregator cannot drain its bond into its own trainer slots
+    ///         with self-disputes and then exclude honest trainers for nothing.
+    /// @param jobId The job.
+    /// @param held The bond held.
+    /// @param bond The job's full bond.
+    error BondNotFull(uint256 jobId, uint256 held, uint256 bond);
+
+    /// @notice `topUpBond` while the bond is at its full amount.
+    /// @param jobId The job.
+    error BondNotShort(uint256 jobId);
+
     /// @notice `finalizeRound` after the finalization window (the round can only be expired).
     /// @param deadline The end of the finalization window.
     /// @param now_ The current time.
@@ -355,6 +368,12 @@ interface IJobMarketEvents {
     /// @param aggregator The aggregator.
     /// @param bond The amount held.
     event BondPosted(uint256 indexed jobId, address indexed aggregator, uint256 bond);
+
+    /// @notice `topUpBond`: the aggregator restored its bond to the full amount after a dispute.
+    /// @param jobId The job.
+    /// @param aggregator The aggregator.
+    /// @param amount The amount added (the bond is now the job's full bond).
+    event BondToppedUp(uint256 indexed jobId, address indexed aggregator, uint256 amount);
 
     /// @notice `join`: a trainer took a slot and its stake is held.
     /// @param jobId The job.

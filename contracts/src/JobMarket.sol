@@ -134,6 +134,7 @@ contract JobMarket is ReentrancyGuard, EIP712 {
         uint8 joinedCount;
         bool bondPosted;
         uint64 joinedBits;
+        bool bondShort; // a dispute took part of the bond: no finalization until `topUpBond`
         // slot 1
         uint128 escrow; // unallocated budget
         uint128 unclaimed; // allocated to trainers, not yet claimed
@@ -212,6 +213,14 @@ contract JobMarket is ReentrancyGuard, EIP712 {
     /// @param jobId The job.
     function postBond(uint256 jobId) external payable nonReentrant {
         JobEscrow.postBond($, jobId);
+    }
+
+    /// @notice The aggregator restores its bond to the full amount after a dispute took part of
+    ///         it (sending the difference, ETH in `msg.value` or ERC-20); no round is finalized
+    ///         while the bond is short.
+    /// @param jobId The job.
+    function topUpBond(uint256 jobId) external payable nonReentrant {
+        JobEscrow.topUpBond($, jobId);
     }
 
     /// @notice Takes the lowest free trainer slot, staking `stake` (ETH in `msg.value`, or ERC-20).

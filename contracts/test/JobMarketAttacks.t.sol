@@ -249,4 +249,42 @@ contract JobMarketAttacksTest is MockMarketBase {
         assertEq(market.owed(address(0), trainers[2]), rest / 3, "expiry splits the rest");
         assertEq(market.jobState(jobId).bondHeld, 0, "nothing stranded");
     }
+
+    // ---------------------------------------------------------------- 4. recycling the bond
+
+    /// @dev The aggregator holds slot 3 (a Sybil trainer), declares it unavailable and disputes
+    ///      itself for bond / n, draining its bond round by round until excluding honest trainers
+    ///      costs nothing. Now the next round cannot be finalized until the bond is topped up,
+    ///      so each self-dispute costs the aggregator exactly what its Sybil receives.
+    function test_Attack_BondCannotBeRecycled() public {
+        uint256 jobId = _job(3);
+        address sybil = trainers[3];
+        _submit(jobId, 0, 0xF);
+        JobMarket.Finalization memory f = _fin(0x7, 0x8); // slot 3 "unavailable"
+        JobMarket.RoundOutcome memory o = outcome(f, _finalize(jobId, 0, f));
+        market.dispute(jobId, 0, 3, o, _receipt(jobId, 0, 3));
+        uint256 slash = BOND / N;
+        assertEq(market.owed(address(0), sybil), slash, "the Sybil took bond / n");
+        _submit(jobId, 1, 0xF);
+        f = _fin(0x7, 0x8);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BondNotFull.selector, jobId, BOND - slash, BOND));
+        vm.prank(aggregator);
+        market.finalizeRound(jobId, 1, f);
+        // Topping up costs what the Sybil took.
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.WrongValue.selector, slash - 1, slash));
+        vm.prank(aggregator);
+        market.topUpBond{value: slash - 1}(jobId);
+        uint256 before = aggregator.balance;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit IJobMarketEvents.BondToppedUp(jobId, aggregator, slash);
+        vm.prank(aggregator);
+        market.topUpBond{value: slash}(jobId);
+        assertEq(before - aggregator.balance, slash, "the aggregator paid back what its Sybil took");
+        assertEq(market.jobState(jobId).bondHeld, BOND, "full bond at stake again");
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BondNotShort.selector, jobId));
+        vm.prank(aggregator);
+        market.topUpBond(jobId);
+        _finalize(jobId, 1, f);
+        assertEq(market.jobState(jobId).round, 2, "round 1 settled with the full bond held");
+    }
 }

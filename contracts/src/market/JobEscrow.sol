@@ -74,6 +74,20 @@ library JobEscrow {
         pull(j.c.token, bond);
     }
 
+    /// @dev topUpBond: the aggregator restores the bond a dispute cut into.
+    function topUpBond(MarketStorage storage $, uint256 jobId) internal {
+        JobMarket.Job storage j = $.job(jobId);
+        if (msg.sender != j.c.aggregator) revert IJobMarketErrors.NotAggregator(msg.sender);
+        if (j.s.status != JobMarket.Status.Active) revert IJobMarketErrors.NotActive(jobId, j.s.status);
+        if (!j.s.bondShort) revert IJobMarketErrors.BondNotShort(jobId);
+        uint128 bond = j.c.bond;
+        uint128 amount = bond - j.s.bondHeld;
+        j.s.bondHeld = bond;
+        j.s.bondShort = false;
+        emit IJobMarketEvents.BondToppedUp(jobId, msg.sender, amount);
+        pull(j.c.token, amount);
+    }
+
     /// @dev join: the caller takes the lowest free slot and stakes.
     function join(MarketStorage storage $, uint256 jobId) internal {
         JobMarket.Job storage j = $.job(jobId);

@@ -154,6 +154,7 @@ library RoundSettlement {
         if (msg.sender != c.aggregator) revert IJobMarketErrors.NotAggregator(msg.sender);
         if (s.status != JobMarket.Status.Active) revert IJobMarketErrors.NotActive(jobId, s.status);
         if (round != s.round) revert IJobMarketErrors.WrongRound(round, s.round);
+        if (s.bondShort) revert IJobMarketErrors.BondNotFull(jobId, s.bondHeld, c.bond);
         uint256 start = s.roundStart;
         uint256 submitDeadline = start + c.submitWindow;
         if (block.timestamp < start || (block.timestamp <= submitDeadline && s.submittedCount < s.joinedCount)) {
