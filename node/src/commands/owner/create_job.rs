@@ -37,9 +37,9 @@ pub struct CreateJobArgs {
     /// Stake per trainer in wei.
     #[arg(long, default_value_t = 0)]
     stake: u128,
-    /// Aggregator bond in wei.
-    #[arg(long, default_value_t = 0)]
-    bond: u128,
+    /// Aggregator bond in wei (default and minimum: a round's budget, budget / rounds).
+    #[arg(long)]
+    bond: Option<u128>,
     /// Bound on malicious trainers.
     #[arg(long, default_value_t = 3)]
     max_malicious: u8,
@@ -86,7 +86,7 @@ fn mlp_job_spec(a: &CreateJobArgs) -> anyhow::Result<JobSpec> {
         rounds: a.rounds,
         budget: a.budget,
         stake: a.stake,
-        bond: a.bond,
+        bond: a.bond.unwrap_or(a.budget / u128::from(a.rounds.max(1))),
         aggregator: a.aggregator,
         verifier: a.verifier,
         max_malicious: a.max_malicious,
