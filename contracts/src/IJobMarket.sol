@@ -55,11 +55,56 @@ interface IJobMarketErrors {
     /// @param trainers The number of slots n.
     error InvalidMaxMalicious(uint256 maxMalicious, uint256 trainers);
 
+    /// @notice `createJob` naming the caller (the job's owner) as the aggregator: the owner
+    ///         would decide which trainers count as unavailable and keep what they are denied.
+    /// @param owner The caller.
+    error AggregatorIsOwner(address owner);
+
+    /// @notice `createJob` with a bond below a round's budget (`budget / rounds`), including a
+    ///         zero bond. A dispute pays `bond / n`, so the bond must cover at least a round's
+    ///         budget for a trainer wrongly declared unavailable to recover its equal share
+    ///         (`roundBudget / n`), and for declaring every slot unavailable to cost the
+    ///         aggregator at least the round budget it keeps from the trainers.
+    /// @param bond The bond given.
+    /// @param minimum The smallest bond accepted (the round budget).
+    error BondTooSmall(uint256 bond, uint256 minimum);
+
     /// @notice `createJob` with 0 rounds.
     error InvalidRounds();
 
-    /// @notice `createJob` with a zero submission or finalization window.
-    error InvalidWindow();
+    /// @notice `createJob` with a submission window outside [`MIN_SUBMIT_WINDOW`, `MAX_WINDOW`]
+    ///         (60 s .. 30 days): shorter leaves trainers no time to submit, longer locks
+    ///         every stake, the bond and the budget for as long per round.
+    /// @param value The window given (s).
+    /// @param min The shortest accepted.
+    /// @param max The longest accepted.
+    error SubmitWindowOutOfRange(uint256 value, uint256 min, uint256 max);
+
+    /// @notice `createJob` with a finalization window outside [`MIN_FINALIZE_WINDOW`,
+    ///         `MAX_WINDOW`] (60 s .. 30 days): shorter leaves the aggregator no time to prove,
+    ///         longer lets a silent aggregator lock the job for as long before it can expire.
+    /// @param value The window given (s).
+    /// @param min The shortest accepted.
+    /// @param max The longest accepted.
+    error FinalizeWindowOutOfRange(uint256 value, uint256 min, uint256 max);
+
+    /// @notice `createJob` with a dispute window outside [`MIN_DISPUTE_WINDOW`, max], max being
+    ///         the smaller of `MAX_WINDOW` and `submitWindow + finalizeWindow`. Shorter (0 in
+    ///         particular) makes disputes impossible, so the bond would never be at risk; longer
+    ///         than a round's submit + finalize windows would let the next round expire while a
+    ///         dispute of the previous one is open, and expiry hands the whole bond to that
+    ///         round's submitters, leaving the dispute nothing to take.
+    /// @param value The window given (s).
+    /// @param min The shortest accepted.
+    /// @param max The longest accepted for these submit and finalize windows.
+    error DisputeWindowOutOfRange(uint256 value, uint256 min, uint256 max);
+
+    /// @notice `createJob` with tau below 1.0 (65536 in 16.16 fixed point): updates whose Krum
+    ///         score exceeds tau times the median are outliers, so tau < 1 would make about half
+    ///         of the honest trainers outliers, scored 0, their share left to the others (or, with
+    ///         no inlier, in escrow for the owner).
+    /// @param tau The threshold given (16.16 fixed point).
+    error TauBelowOne(uint256 tau);
 
     /// @notice `createJob` with a start time that is not in the future.
     /// @param startTime The start time given.
@@ -181,6 +226,19 @@ interface IJobMarketErrors {
     /// @param deadline The end of the submission window.
     error SubmissionsStillOpen(uint256 deadline);
 
+    /// @notice `finalizeRound` while a dispute has taken part of the aggregator's bond and the
+    ///         aggregator has not restored it (`topUpBond`). Every round is settled with the full
+    ///         bond at stake, so an aggregator cannot drain its bond into its own trainer slots
+    ///         with self-disputes and then exclude honest trainers for nothing.
+    /// @param jobId The job.
+    /// @param held The bond held.
+    /// @param bond The job's full bond.
+    error BondNotFull(uint256 jobId, uint256 held, uint256 bond);
+
+    /// @notice `topUpBond` while the bond is at its full amount.
+    /// @param jobId The job.
+    error BondNotShort(uint256 jobId);
+
     /// @notice `finalizeRound` after the finalization window (the round can only be expired).
     /// @param deadline The end of the finalization window.
     /// @param now_ The current time.
@@ -215,6 +273,12 @@ interface IJobMarketErrors {
 
     /// @notice The job's verifier rejected the proof with the round's public inputs.
     error InvalidProof();
+
+    /// @notice `finalizeRound`: the reliability registry ran out of gas (the call was sent with
+    ///         too little gas to write every participant's reliability). A registry that refuses
+    ///         the write does not revert the finalization (`ReliabilityWriteFailed`); running out
+    ///         of gas does, so that the aggregator cannot skip the write by starving it.
+    error ReliabilityOutOfGas();
 
     // ------------------------------------------------------------ claims, disputes, liveness
 
@@ -305,6 +369,12 @@ interface IJobMarketEvents {
     /// @param bond The amount held.
     event BondPosted(uint256 indexed jobId, address indexed aggregator, uint256 bond);
 
+    /// @notice `topUpBond`: the aggregator restored its bond to the full amount after a dispute.
+    /// @param jobId The job.
+    /// @param aggregator The aggregator.
+    /// @param amount The amount added (the bond is now the job's full bond).
+    event BondToppedUp(uint256 indexed jobId, address indexed aggregator, uint256 amount);
+
     /// @notice `join`: a trainer took a slot and its stake is held.
     /// @param jobId The job.
     /// @param trainer The trainer.
@@ -364,6 +434,14 @@ interface IJobMarketEvents {
         uint256 totalScore,
         uint256 allocated
     );
+
+    /// @notice `finalizeRound`: the reliability registry refused the round's batch of
+    ///         reliability updates (e.g. its admin revoked the market's writer role). The round
+    ///         is settled all the same (budget allocated, claims open); only the reliability of
+    ///         its participants was not recorded.
+    /// @param jobId The job.
+    /// @param round The finalized round.
+    event ReliabilityWriteFailed(uint256 indexed jobId, uint256 indexed round);
 
     /// @notice `claim`: a slot's share of a finalized round was credited to its trainer.
     /// @param jobId The job.

@@ -6,7 +6,15 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IRoundVerifier} from "./IRoundVerifier.sol";
 import {IJobMarketErrors, IJobMarketEvents} from "./IJobMarket.sol";
 import {ReliabilityRegistry} from "./ReliabilityRegistry.sol";
-import {MarketStorage, FIXED_ONE, SCALAR_FIELD} from "./market/MarketStorage.sol";
+import {
+    MarketStorage,
+    FIXED_ONE,
+    SCALAR_FIELD,
+    MIN_SUBMIT_WINDOW as MIN_SUBMIT,
+    MIN_FINALIZE_WINDOW as MIN_FINALIZE,
+    MIN_DISPUTE_WINDOW as MIN_DISPUTE,
+    MAX_WINDOW as MAX_W
+} from "./market/MarketStorage.sol";
 import {JobEscrow} from "./market/JobEscrow.sol";
 import {RoundSettlement} from "./market/RoundSettlement.sol";
 import {JobLiveness} from "./market/JobLiveness.sol";
@@ -126,6 +134,7 @@ contract JobMarket is ReentrancyGuard, EIP712 {
         uint8 joinedCount;
         bool bondPosted;
         uint64 joinedBits;
+        bool bondShort; // a dispute took part of the bond: no finalization until `topUpBond`
         // slot 1
         uint128 escrow; // unallocated budget
         uint128 unclaimed; // allocated to trainers, not yet claimed
@@ -150,6 +159,14 @@ contract JobMarket is ReentrancyGuard, EIP712 {
     uint256 public constant R = SCALAR_FIELD;
     /// @notice Fixed-point one of reliability observations.
     uint256 public constant ONE = FIXED_ONE;
+    /// @notice Shortest submission window `createJob` accepts (s).
+    uint32 public constant MIN_SUBMIT_WINDOW = MIN_SUBMIT;
+    /// @notice Shortest finalization window `createJob` accepts (s).
+    uint32 public constant MIN_FINALIZE_WINDOW = MIN_FINALIZE;
+    /// @notice Shortest dispute window `createJob` accepts (s).
+    uint32 public constant MIN_DISPUTE_WINDOW = MIN_DISPUTE;
+    /// @notice Longest window of any kind `createJob` accepts (s).
+    uint32 public constant MAX_WINDOW = MAX_W;
     /// @notice EIP-712 type of the aggregator's upload receipt.
     bytes32 public constant RECEIPT_TYPEHASH =
         keccak256("UploadReceipt(uint256 jobId,uint32 round,uint8 slot,uint256 commitment)");
@@ -196,6 +213,14 @@ contract JobMarket is ReentrancyGuard, EIP712 {
     /// @param jobId The job.
     function postBond(uint256 jobId) external payable nonReentrant {
         JobEscrow.postBond($, jobId);
+    }
+
+    /// @notice The aggregator restores its bond to the full amount after a dispute took part of
+    ///         it (sending the difference, ETH in `msg.value` or ERC-20); no round is finalized
+    ///         while the bond is short.
+    /// @param jobId The job.
+    function topUpBond(uint256 jobId) external payable nonReentrant {
+        JobEscrow.topUpBond($, jobId);
     }
 
     /// @notice Takes the lowest free trainer slot, staking `stake` (ETH in `msg.value`, or ERC-20).

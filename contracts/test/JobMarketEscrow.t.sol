@@ -176,7 +176,7 @@ contract JobMarketEscrowTest is MockMarketBase {
         market.createJob{value: p.budget}(p);
         p = _params(2);
         p.submitWindow = 0;
-        vm.expectRevert(IJobMarketErrors.InvalidWindow.selector);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SubmitWindowOutOfRange.selector, 0, 60, 30 days));
         market.createJob{value: p.budget}(p);
         p = _params(2);
         p.lrDecay = 32;

@@ -96,12 +96,13 @@ contract MarketHandler {
         p.rounds = uint32(1 + (rounds % 3));
         if (p.budget < p.rounds) p.budget = p.rounds;
         p.stake = stake;
-        p.bond = bond;
+        p.bond = uint128(p.budget / p.rounds) + bond; // createJob's minimum bond is a round's budget
         p.aggregator = aggregator;
         p.verifier = verifier;
         p.initialModel = 1;
         p.trainers = uint8(N);
         p.maxMalicious = 1;
+        p.tau = 3 << 15;
         p.lr = 64;
         p.startTime = uint40(block.timestamp + 300);
         p.submitWindow = 600;
@@ -114,8 +115,8 @@ contract MarketHandler {
             // Mostly, the aggregator accepts and some trainers join right away.
             if (budget % 4 != 0) {
                 vm.prank(aggregator);
-                market.postBond{value: bond}(jobId);
-                deposited += bond;
+                market.postBond{value: p.bond}(jobId);
+                deposited += p.bond;
                 for (uint256 i; i < 2 + (budget >> 8) % (N - 1); ++i) {
                     vm.prank(actors[i]);
                     market.join{value: stake}(jobId);

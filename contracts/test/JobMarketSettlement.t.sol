@@ -241,6 +241,7 @@ contract JobMarketSettlementTest is MockMarketBase {
         vm.assume(lr > 2);
         JobMarket.JobParams memory p = _params(2);
         p.maxMalicious = uint8(bound(f, 0, N - 1));
+        tau = uint32(bound(tau, 1 << 16, type(uint32).max)); // createJob refuses tau < 1.0
         p.tau = tau;
         p.lr = lr;
         p.lrDecay = 1;

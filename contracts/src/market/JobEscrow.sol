@@ -5,7 +5,17 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {JobMarket} from "../JobMarket.sol";
 import {IJobMarketErrors, IJobMarketEvents} from "../IJobMarket.sol";
-import {MarketStorage, MarketLookup, MAX_SLOTS, SCALAR_FIELD} from "./MarketStorage.sol";
+import {
+    MarketStorage,
+    MarketLookup,
+    MAX_SLOTS,
+    SCALAR_FIELD,
+    MIN_SUBMIT_WINDOW,
+    MIN_FINALIZE_WINDOW,
+    MIN_DISPUTE_WINDOW,
+    MAX_WINDOW,
+    TAU_ONE
+} from "./MarketStorage.sol";
 import {PublicInputs} from "./PublicInputs.sol";
 
 /// @dev JobMarket's money in and out and its membership: job creation with the escrowed budget,
@@ -62,6 +72,20 @@ library JobEscrow {
         j.s.bondHeld = bond;
         emit IJobMarketEvents.BondPosted(jobId, msg.sender, bond);
         pull(j.c.token, bond);
+    }
+
+    /// @dev topUpBond: the aggregator restores the bond a dispute cut into.
+    function topUpBond(MarketStorage storage $, uint256 jobId) internal {
+        JobMarket.Job storage j = $.job(jobId);
+        if (msg.sender != j.c.aggregator) revert IJobMarketErrors.NotAggregator(msg.sender);
+        if (j.s.status != JobMarket.Status.Active) revert IJobMarketErrors.NotActive(jobId, j.s.status);
+        if (!j.s.bondShort) revert IJobMarketErrors.BondNotShort(jobId);
+        uint128 bond = j.c.bond;
+        uint128 amount = bond - j.s.bondHeld;
+        j.s.bondHeld = bond;
+        j.s.bondShort = false;
+        emit IJobMarketEvents.BondToppedUp(jobId, msg.sender, amount);
+        pull(j.c.token, amount);
     }
 
     /// @dev join: the caller takes the lowest free slot and stakes.
@@ -137,7 +161,12 @@ library JobEscrow {
         }
     }
 
-    /// @dev The terms createJob accepts.
+    /// @dev The terms createJob accepts. The owner may not be its own aggregator, and the bond
+    ///      must cover a round's budget (`bond >= roundBudget`, so never 0): a dispute pays
+    ///      `bond / n >= roundBudget / n`, a slot's equal share, to each trainer wrongly declared
+    ///      unavailable, and declaring every slot unavailable (the only way an aggregator
+    ///      working for the owner keeps a round's budget unallocated) costs the whole bond,
+    ///      at least the budget it keeps (contracts/README.md, "Threat model").
     function checkParams(MarketStorage storage $, JobMarket.JobParams calldata p) internal view {
         if (p.budget == 0) revert IJobMarketErrors.ZeroBudget();
         if (p.rounds == 0) revert IJobMarketErrors.InvalidRounds();
@@ -145,9 +174,13 @@ library JobEscrow {
         if (p.trainers == 0 || p.trainers > MAX_SLOTS) revert IJobMarketErrors.InvalidSlots(p.trainers);
         if (p.maxMalicious >= p.trainers) revert IJobMarketErrors.InvalidMaxMalicious(p.maxMalicious, p.trainers);
         if (p.aggregator == address(0) || address(p.verifier) == address(0)) revert IJobMarketErrors.ZeroAddress();
+        if (p.aggregator == msg.sender) revert IJobMarketErrors.AggregatorIsOwner(msg.sender);
+        uint256 roundBudget = p.budget / p.rounds;
+        if (p.bond < roundBudget) revert IJobMarketErrors.BondTooSmall(p.bond, roundBudget);
         if (!$.approvedVerifier[address(p.verifier)]) revert IJobMarketErrors.VerifierNotApproved(address(p.verifier));
         if (p.startTime <= block.timestamp) revert IJobMarketErrors.StartInPast(p.startTime, block.timestamp);
-        if (p.submitWindow == 0 || p.finalizeWindow == 0) revert IJobMarketErrors.InvalidWindow();
+        checkWindows(p);
+        if (p.tau < TAU_ONE) revert IJobMarketErrors.TauBelowOne(p.tau);
         if (uint256(p.rounds) * p.lrDecay >= p.lr) revert IJobMarketErrors.InvalidLearningRate();
         if (p.initialModel == 0 || p.initialModel >= SCALAR_FIELD) {
             revert IJobMarketErrors.InvalidCommitment(p.initialModel);
@@ -155,6 +188,29 @@ library JobEscrow {
         uint256 expected = PublicInputs.count(p.trainers);
         uint256 got = p.verifier.N_PUBLIC();
         if (got != expected) revert IJobMarketErrors.ShapeMismatch(got, expected);
+    }
+
+    /// @dev Each window within [MIN_*_WINDOW, MAX_WINDOW] (MarketStorage.sol), and the dispute
+    ///      window at most submitWindow + finalizeWindow.
+    function checkWindows(JobMarket.JobParams calldata p) internal pure {
+        uint32 w = p.submitWindow;
+        if (w < MIN_SUBMIT_WINDOW || w > MAX_WINDOW) {
+            revert IJobMarketErrors.SubmitWindowOutOfRange(w, MIN_SUBMIT_WINDOW, MAX_WINDOW);
+        }
+        w = p.finalizeWindow;
+        if (w < MIN_FINALIZE_WINDOW || w > MAX_WINDOW) {
+            revert IJobMarketErrors.FinalizeWindowOutOfRange(w, MIN_FINALIZE_WINDOW, MAX_WINDOW);
+        }
+        // A dispute window no longer than a round's submit + finalize windows: every dispute of
+        // a finalized round closes by the time the next round can expire (its deadline is
+        // `roundStart + submitWindow + finalizeWindow`, and `roundStart` is the previous round's
+        // finalization), so the bond expiry splits is never one a dispute could still claim.
+        uint256 maxDispute = uint256(p.submitWindow) + w;
+        if (maxDispute > MAX_WINDOW) maxDispute = MAX_WINDOW;
+        w = p.disputeWindow;
+        if (w < MIN_DISPUTE_WINDOW || w > maxDispute) {
+            revert IJobMarketErrors.DisputeWindowOutOfRange(w, MIN_DISPUTE_WINDOW, maxDispute);
+        }
     }
 
     /// @dev Takes `amount` of `token` from the caller: exactly `amount` wei for ETH, or an ERC-20

@@ -98,6 +98,7 @@ library JobLiveness {
         if (slash == 0) revert IJobMarketErrors.NothingToSlash(jobId);
         trainer = $.slotOwner[jobId][slot];
         j.s.bondHeld = held - uint128(slash);
+        j.s.bondShort = true;
         $.owed[j.c.token][trainer] += slash;
     }
 

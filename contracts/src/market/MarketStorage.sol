@@ -13,6 +13,17 @@ uint256 constant FIXED_ONE = 1e18;
 uint256 constant MAX_SLOTS = 64;
 /// @dev Bit offset of the disputed bits in `settledBits` (claimed bits start at bit 0).
 uint256 constant DISPUTED_OFFSET = 64;
+/// @dev Shortest submission window (s): a trainer must have time to send a transaction.
+uint32 constant MIN_SUBMIT_WINDOW = 60;
+/// @dev Shortest finalization window (s): the aggregator must have time to prove and send.
+uint32 constant MIN_FINALIZE_WINDOW = 60;
+/// @dev Shortest dispute window (s): a trainer declared unavailable must have time to dispute.
+uint32 constant MIN_DISPUTE_WINDOW = 60;
+/// @dev Longest window of any kind (s): stakes, bond and budget are locked for at most
+///      submit + finalize windows per round, so no window may lock them for years.
+uint32 constant MAX_WINDOW = 30 days;
+/// @dev tau is 16.16 fixed point; a threshold below 1.0 would flag honest updates near the median.
+uint32 constant TAU_ONE = 1 << 16;
 /// @dev Written by a round's first submitter so that finalization overwrites a warm, non-zero slot.
 bytes32 constant PENDING = bytes32(uint256(1));
 

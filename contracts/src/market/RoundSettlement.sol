@@ -71,7 +71,7 @@ library RoundSettlement {
         (uint256 flags, uint64 presence) = _checkClaims(j, f, n, words);
         _verify(jobId, round, j, f, flags, words);
         uint256 total = _settle($, jobId, round, j, f, flags);
-        _writeReliability(registry, f, presence, total, n);
+        _writeReliability(registry, jobId, round, f, presence, total, n);
     }
 
     /// @dev claim: credits a slot's share of a finalized round to its trainer.
@@ -154,6 +154,7 @@ library RoundSettlement {
         if (msg.sender != c.aggregator) revert IJobMarketErrors.NotAggregator(msg.sender);
         if (s.status != JobMarket.Status.Active) revert IJobMarketErrors.NotActive(jobId, s.status);
         if (round != s.round) revert IJobMarketErrors.WrongRound(round, s.round);
+        if (s.bondShort) revert IJobMarketErrors.BondNotFull(jobId, s.bondHeld, c.bond);
         uint256 start = s.roundStart;
         uint256 submitDeadline = start + c.submitWindow;
         if (block.timestamp < start || (block.timestamp <= submitDeadline && s.submittedCount < s.joinedCount)) {
@@ -288,9 +289,16 @@ library RoundSettlement {
         }
     }
 
-    /// @dev Every present slot's trainer gets its score share (0 for outliers) in one batch.
+    /// @dev Every present slot's trainer gets its score share (0 for outliers) in one batch. The
+    ///      registry's admin can revoke the market's writer role, so a refused write must not
+    ///      undo the settlement: it is logged (`ReliabilityWriteFailed`) and the round stands.
+    ///      A write that failed for lack of gas (the registry left less than 1/64 of the gas
+    ///      given, as the 63/64 rule leaves after an out-of-gas) reverts the whole call instead,
+    ///      so that the aggregator cannot skip the write by sending too little gas.
     function _writeReliability(
         ReliabilityRegistry registry,
+        uint256 jobId,
+        uint32 round,
         JobMarket.Finalization calldata f,
         uint64 presence,
         uint256 total,
@@ -319,7 +327,12 @@ library RoundSettlement {
                 ++k;
             }
         }
-        registry.updateBatch(ids, obs);
+        uint256 gasBefore = gasleft();
+        try registry.updateBatch(ids, obs) {}
+        catch {
+            if (gasleft() <= gasBefore / 64) revert IJobMarketErrors.ReliabilityOutOfGas();
+            emit IJobMarketEvents.ReliabilityWriteFailed(jobId, round);
+        }
     }
 
     /// @dev A slot's score and the total score of a round's score words.

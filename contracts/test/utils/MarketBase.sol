@@ -44,7 +44,8 @@ abstract contract MarketBase is Test {
     uint256 internal constant AGG_KEY = 0xA66;
     uint256 internal constant BUDGET = 1000 ether;
     uint256 internal constant STAKE = 1 ether;
-    uint256 internal constant BOND = 10 ether;
+    /// @dev At least a round's budget (createJob's minimum bond) for any number of rounds.
+    uint256 internal constant BOND = 1000 ether;
     uint256 internal constant WEIGHT = 0.2e18;
     uint32 internal constant WINDOW = 1 hours;
 

@@ -245,7 +245,8 @@ fn job_spec(
         rounds: args.rounds,
         budget: 10 * WEI_PER_ETH,
         stake: WEI_PER_ETH / 10,
-        bond: WEI_PER_ETH,
+        // JobMarket requires bond >= budget / rounds; the whole budget covers any number of rounds.
+        bond: 10 * WEI_PER_ETH,
         aggregator: net.aggregator.address,
         verifier: net.stack.verifier,
         max_malicious: args.malicious as u8,

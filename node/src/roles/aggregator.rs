@@ -98,6 +98,12 @@ pub async fn run(
             job.chain.send("postBond", call).await?;
             continue;
         }
+        if s.bondShort {
+            // A dispute took part of the bond: JobMarket finalizes no round until it is restored.
+            let short = U256::from(job.config.bond) - U256::from(s.bondHeld);
+            job.chain.send("topUpBond", job.market.topUpBond(id).value(short)).await?;
+            continue;
+        }
         let now = job.chain_time().await?;
         let start = s.roundStart.to::<u64>();
         let submit_deadline = start + job.config.submitWindow as u64;

@@ -36,8 +36,8 @@ pub const SUBMIT_WINDOW: u32 = 600;
 pub const FINALIZE_WINDOW: u32 = 600;
 /// Budget of a test job (wei).
 pub const BUDGET: u128 = 1_000_000_000_000_000_000;
-/// Aggregator bond (wei).
-pub const BOND: u128 = 400_000_000_000_000_000;
+/// Aggregator bond (wei): JobMarket requires at least a round's budget.
+pub const BOND: u128 = BUDGET;
 
 /// Keys of the test shape, set up once per test binary (cached on disk across runs).
 pub fn keys() -> Arc<Keys> {

@@ -20,7 +20,7 @@ use std::sync::Arc;
 /// ETH amounts of the test job (wei).
 pub const BUDGET: u128 = 3_000_000_000_000_000_000;
 pub const STAKE: u128 = 100_000_000_000_000_000;
-pub const BOND: u128 = 500_000_000_000_000_000;
+pub const BOND: u128 = BUDGET; // JobMarket requires at least a round's budget
 /// Submission, finalization and dispute windows (s).
 pub const WINDOW: u32 = 3_600;
 

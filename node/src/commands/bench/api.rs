@@ -166,7 +166,7 @@ impl BenchChain {
             token: Address::ZERO,
             budget,
             stake: 1,
-            bond: 1,
+            bond: budget, // JobMarket requires at least a round's budget
             aggregator: self.aggregator().address(),
             verifier: self.verifier,
             specHash: B256::repeat_byte(1),
@@ -188,7 +188,7 @@ impl BenchChain {
         for job in 1..=JOBS {
             market.createJob(params.clone()).value(U256::from(budget)).send().await?.get_receipt().await?;
             let id = U256::from(job);
-            let bond = market.postBond(id).value(U256::from(1)).from(self.aggregator().address());
+            let bond = market.postBond(id).value(U256::from(budget)).from(self.aggregator().address());
             bond.send().await?.get_receipt().await?;
             for s in self.trainers() {
                 market.join(id).value(U256::from(1)).from(s.address()).send().await?.get_receipt().await?;

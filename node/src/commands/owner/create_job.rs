@@ -37,9 +37,9 @@ pub struct CreateJobArgs {
     /// Stake per trainer in wei.
     #[arg(long, default_value_t = 0)]
     stake: u128,
-    /// Aggregator bond in wei.
-    #[arg(long, default_value_t = 0)]
-    bond: u128,
+    /// Aggregator bond in wei (default and minimum: a round's budget, budget / rounds).
+    #[arg(long)]
+    bond: Option<u128>,
     /// Bound on malicious trainers.
     #[arg(long, default_value_t = 3)]
     max_malicious: u8,
@@ -86,7 +86,7 @@ fn mlp_job_spec(a: &CreateJobArgs) -> anyhow::Result<JobSpec> {
         rounds: a.rounds,
         budget: a.budget,
         stake: a.stake,
-        bond: a.bond,
+        bond: a.bond.unwrap_or(a.budget / u128::from(a.rounds.max(1))),
         aggregator: a.aggregator,
         verifier: a.verifier,
         max_malicious: a.max_malicious,
@@ -97,7 +97,8 @@ fn mlp_job_spec(a: &CreateJobArgs) -> anyhow::Result<JobSpec> {
         start_delay: a.start_delay,
         submit_window: a.submit_window,
         finalize_window: a.finalize_window,
-        dispute_window: 3600,
+        // At most a round's submit + finalize windows (JobMarket refuses longer).
+        dispute_window: a.submit_window.saturating_add(a.finalize_window).min(3600),
         initial_model: initial,
         architecture: MLP_ARCHITECTURE.into(),
         aggregator_recipient: a.aggregator_recipient.clone(),
