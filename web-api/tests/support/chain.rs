@@ -134,15 +134,7 @@ impl Stack {
     /// Deploys and approves a verifier for `shape`.
     pub async fn verifier(&self, shape: Shape) -> Verifier {
         let v = verifier::deploy(&self.provider, shape, 7).await;
-        self.market()
-            .setVerifierApproval(v.address, true)
-            .from(self.owner())
-            .send()
-            .await
-            .expect("sent")
-            .get_receipt()
-            .await
-            .expect("approved");
+        send(self.market().setVerifierApproval(v.address, true).from(self.owner())).await;
         v
     }
 
@@ -193,17 +185,7 @@ impl Stack {
             finalizeWindow: WINDOW,
             disputeWindow: WINDOW,
         };
-        let receipt = market
-            .createJob(params)
-            .value(U256::from(BUDGET))
-            .from(self.owner())
-            .send()
-            .await
-            .expect("sent")
-            .get_receipt()
-            .await
-            .expect("created");
-        assert!(receipt.status(), "createJob reverted");
+        send(market.createJob(params).value(U256::from(BUDGET)).from(self.owner())).await;
         U256::from(p.job_id)
     }
 
