@@ -167,7 +167,8 @@ interface IJobMarketErrors {
     /// @param caller The caller.
     error NotAggregator(address caller);
 
-    /// @notice `submitUpdate` or `leave` by an account without a live stake in the job.
+    /// @notice `submitUpdate` or `leave` by an account without a live stake in the job (never
+    ///         joined, already left, or evicted: see `evict`).
     /// @param caller The caller.
     error NotTrainer(address caller);
 
@@ -218,6 +219,34 @@ interface IJobMarketErrors {
     /// @notice `submitUpdate` a second time in the same round.
     /// @param slot The caller's slot.
     error AlreadySubmitted(uint256 slot);
+
+    // ------------------------------------------------------------ eviction (slot squatting)
+
+    /// @notice `evict` of a slot that has a commitment for the round given: it did its part.
+    /// @param slot The slot.
+    /// @param round The round it submitted in.
+    error SlotSubmitted(uint256 slot, uint256 round);
+
+    /// @notice `evict` for a round whose submission window has not closed: the current round
+    ///         of an active job up to `roundStart + submitWindow` (the trainer can still
+    ///         submit), a later round (or a completed job's `round`, past its last), or any
+    ///         round of a job that never ran one (cancelled before its start, or its bond never
+    ///         posted).
+    /// @param deadline The end of the current round's submission window
+    ///        (`roundStart + submitWindow`).
+    /// @param now_ The current time.
+    error SubmitWindowNotClosed(uint256 deadline, uint256 now_);
+
+    /// @notice `evict` of a slot with no staked trainer: a free slot, a slot past the job's
+    ///         `n`, or a trainer that already took its stake back with `leave` after the job
+    ///         ended.
+    /// @param slot The slot.
+    error NotMember(uint256 slot);
+
+    /// @notice `evict` of a slot whose trainer was already evicted (its stake is already
+    ///         forfeited).
+    /// @param slot The slot.
+    error AlreadyEvicted(uint256 slot);
 
     // ------------------------------------------------------------ finalization
 
@@ -389,6 +418,18 @@ interface IJobMarketEvents {
     /// @param slot Its slot.
     /// @param stakeReturned The amount credited.
     event Left(uint256 indexed jobId, address indexed trainer, uint256 slot, uint256 stakeReturned);
+
+    /// @notice `evict`: a trainer that did not submit in a round whose submission window closed
+    ///         lost its slot's standing and its stake. The stake was credited to the job's owner
+    ///         (withdrawable); the trainer can no longer submit or `leave`. Its slot stays in the
+    ///         roster (the roster hash is unchanged); shares it earned in earlier rounds stay
+    ///         claimable.
+    /// @param jobId The job.
+    /// @param round The round the trainer missed.
+    /// @param slot Its slot.
+    /// @param trainer The evicted trainer.
+    /// @param forfeited The stake credited to the owner.
+    event Evicted(uint256 indexed jobId, uint256 round, uint256 slot, address indexed trainer, uint256 forfeited);
 
     /// @notice `submitUpdate`: a trainer committed to its update for a round.
     /// @param jobId The job.

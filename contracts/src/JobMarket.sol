@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {IRoundVerifier} from "./IRoundVerifier.sol";
 import {IJobMarketErrors, IJobMarketEvents} from "./IJobMarket.sol";
 import {ReliabilityRegistry} from "./ReliabilityRegistry.sol";
@@ -41,10 +41,10 @@ import {JobLiveness} from "./market/JobLiveness.sol";
 ///      declared here (see IJobMarket.sol), and solc requires a base contract to be defined
 ///      before the contract deriving from it, which a circular import cannot guarantee.
 ///      The logic lives in internal libraries by job, run in this contract's context on its one
-///      storage struct: market/JobEscrow.sol (jobs, bonds, stakes, withdrawals),
+///      storage struct: market/JobEscrow.sol (jobs, bonds, stakes, evictions, withdrawals),
 ///      market/RoundSettlement.sol (submissions, finalization, claims) and market/JobLiveness.sol
 ///      (disputes, expiry, recovery, bond release).
-contract JobMarket is ReentrancyGuard, EIP712 {
+contract JobMarket is ReentrancyGuard {
     // ---------------------------------------------------------------- types
 
     /// @notice Lifecycle of a job. Rounds run while `Active` (round 0 opens at `startTime`).
@@ -148,9 +148,11 @@ contract JobMarket is ReentrancyGuard, EIP712 {
         bytes32 rosterHash;
     }
 
+    /// @dev Storage only (in no function's ABI), so a field added here changes no binding.
     struct Job {
         Config c;
         State s;
+        uint64 evictedBits; // slots whose trainer was evicted (`evict`), bit i for slot i
     }
 
     // ---------------------------------------------------------------- constants and storage
@@ -171,6 +173,17 @@ contract JobMarket is ReentrancyGuard, EIP712 {
     bytes32 public constant RECEIPT_TYPEHASH =
         keccak256("UploadReceipt(uint256 jobId,uint32 round,uint8 slot,uint256 commitment)");
 
+    /// @dev EIP-712 domain: name "fedproof JobMarket", version "1", the chain id and this
+    ///      contract. The separator is cached for the deployment chain (and rebuilt after a fork
+    ///      changes the chain id), as OpenZeppelin's EIP712 does; its ERC-5267 `eip712Domain()`
+    ///      view is left out to keep the runtime code under EIP-170's 24,576 bytes.
+    bytes32 private constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 private constant HASHED_NAME = keccak256("fedproof JobMarket");
+    bytes32 private constant HASHED_VERSION = keccak256("1");
+    bytes32 private immutable cachedDomainSeparator;
+    uint256 private immutable cachedChainId;
+
     /// @notice Where `finalizeRound` writes reliability (this contract must hold `WRITER_ROLE`).
     ReliabilityRegistry public immutable registry;
     /// @notice May approve round verifiers.
@@ -181,10 +194,12 @@ contract JobMarket is ReentrancyGuard, EIP712 {
     /// @notice Deploys the market.
     /// @param registry_ Reliability registry written at every finalization.
     /// @param governor_ May approve and revoke round verifiers (see `setVerifierApproval`).
-    constructor(ReliabilityRegistry registry_, address governor_) EIP712("fedproof JobMarket", "1") {
+    constructor(ReliabilityRegistry registry_, address governor_) {
         if (address(registry_) == address(0) || governor_ == address(0)) revert IJobMarketErrors.ZeroAddress();
         registry = registry_;
         governor = governor_;
+        cachedChainId = block.chainid;
+        cachedDomainSeparator = _buildDomainSeparator();
     }
 
     /// @notice Approves or revokes a round verifier for new jobs. Only verifiers generated from a
@@ -234,6 +249,18 @@ contract JobMarket is ReentrancyGuard, EIP712 {
     /// @param jobId The job.
     function leave(uint256 jobId) external nonReentrant {
         JobEscrow.leave($, jobId);
+    }
+
+    /// @notice Anyone may evict the trainer of `slot` if it has no commitment for `round` and
+    ///         that round's submission window has closed (the round awaits finalization, was
+    ///         finalized, or expired). Its stake is forfeited to the job's owner (withdrawable)
+    ///         and it can no longer submit or `leave`; its slot stays in the roster and what it
+    ///         earned in earlier rounds stays claimable. Squatting a slot thus costs the stake.
+    /// @param jobId The job (active, completed or expired, with its bond posted).
+    /// @param round A round whose submission window closed.
+    /// @param slot The slot of the trainer that did not submit in `round`.
+    function evict(uint256 jobId, uint32 round, uint256 slot) external {
+        JobEscrow.evict($, jobId, round, slot);
     }
 
     /// @notice The owner cancels a job before its first round (or at any time if the aggregator
@@ -350,7 +377,15 @@ contract JobMarket is ReentrancyGuard, EIP712 {
         view
         returns (bytes32)
     {
-        return _hashTypedDataV4(keccak256(abi.encode(RECEIPT_TYPEHASH, jobId, round, slot, commitment)));
+        bytes32 domain = block.chainid == cachedChainId ? cachedDomainSeparator : _buildDomainSeparator();
+        return MessageHashUtils.toTypedDataHash(
+            domain, keccak256(abi.encode(RECEIPT_TYPEHASH, jobId, round, slot, commitment))
+        );
+    }
+
+    /// @dev The EIP-712 domain separator on the current chain.
+    function _buildDomainSeparator() private view returns (bytes32) {
+        return keccak256(abi.encode(DOMAIN_TYPEHASH, HASHED_NAME, HASHED_VERSION, block.chainid, address(this)));
     }
 
     /// @notice A job's configuration.

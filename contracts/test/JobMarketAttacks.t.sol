@@ -287,4 +287,106 @@ contract JobMarketAttacksTest is MockMarketBase {
         _finalize(jobId, 1, f);
         assertEq(market.jobState(jobId).round, 2, "round 1 settled with the full bond held");
     }
+
+    // ---------------------------------------------------------------- 6. slot squatting
+
+    /// @dev A squatter takes slot 3 and never submits, to block the slot and take its stake back
+    ///      when the job stalls or expires. Once round 0's submission window has closed anyone
+    ///      evicts it: the stake is credited to the owner, and the squatter can neither submit
+    ///      nor take the stake back with `leave`, even after the job expired.
+    function test_Attack_SlotSquattingForfeitsTheStake() public {
+        uint256 jobId = _job(2);
+        address squatter = trainers[3];
+        address bystander = address(0xB0B);
+        _submit(jobId, 0, 0x7); // slots 0..2 submit, the squatter does not
+        uint256 deadline = uint256(market.jobConfig(jobId).startTime) + WINDOW;
+        vm.warp(deadline + 1);
+        uint256 stakesBefore = market.jobState(jobId).stakesHeld;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit IJobMarketEvents.Evicted(jobId, 0, 3, squatter, STAKE);
+        vm.prank(bystander);
+        market.evict(jobId, 0, 3);
+        assertEq(market.owed(address(0), owner), STAKE, "the owner is credited the stake");
+        assertEq(market.owed(address(0), bystander), 0, "the caller gains nothing");
+        assertEq(market.jobState(jobId).stakesHeld, stakesBefore - STAKE, "the stake is no longer held");
+        (bool staked,) = market.slotOf(jobId, squatter);
+        assertTrue(!staked, "no live stake");
+        assertEq(market.slotOwner(jobId, 3), squatter, "the roster is unchanged");
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadyEvicted.selector, 3));
+        market.evict(jobId, 0, 3);
+        // Round 0 settles as if nothing happened (same roster); the squatter cannot submit in round 1.
+        _finalize(jobId, 0, _fin(0x7, 0));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotTrainer.selector, squatter));
+        vm.prank(squatter);
+        market.submitUpdate(jobId, 1, 4242, bytes32(0));
+        // The job stalls and expires: the squatter still cannot take its stake back.
+        vm.warp(block.timestamp + 2 * WINDOW + 1);
+        market.expireRound(jobId);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotTrainer.selector, squatter));
+        vm.prank(squatter);
+        market.leave(jobId);
+        vm.expectRevert(IJobMarketErrors.NothingToWithdraw.selector);
+        vm.prank(squatter);
+        market.withdraw(address(0));
+        // The honest trainers leave with their stakes; the squatter's went to the owner.
+        for (uint256 i; i < 3; ++i) {
+            vm.prank(trainers[i]);
+            market.leave(jobId);
+        }
+        assertEq(market.jobState(jobId).stakesHeld, 0, "every stake accounted for");
+        uint256 before = owner.balance;
+        vm.prank(owner);
+        market.withdraw(address(0));
+        assertLe(STAKE, owner.balance - before, "the owner withdrew the forfeited stake (and its refund)");
+    }
+
+    /// @dev A trainer that submitted in the round cannot be evicted for it, nor for a round whose
+    ///      window closed with its commitment in (finalized or expired).
+    function test_Attack_SlotSquattingCannotEvictASubmitter() public {
+        uint256 jobId = _job(2);
+        _submit(jobId, 0, 0xF);
+        vm.warp(uint256(market.jobConfig(jobId).startTime) + WINDOW + 1);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SlotSubmitted.selector, 2, 0));
+        market.evict(jobId, 0, 2);
+        _finalize(jobId, 0, _fin(0xF, 0));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SlotSubmitted.selector, 2, 0));
+        market.evict(jobId, 0, 2);
+        _submit(jobId, 1, 0xF);
+        vm.warp(block.timestamp + 2 * WINDOW + 1);
+        market.expireRound(jobId);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SlotSubmitted.selector, 2, 1));
+        market.evict(jobId, 1, 2);
+        assertEq(market.owed(address(0), owner), BUDGET / 2, "only the expired round's budget");
+    }
+
+    /// @dev No eviction while the trainer can still submit: before the round's submission window
+    ///      closes (to its last second), for a later round, or in a job that never ran a round.
+    ///      Free slots and trainers that already took their stake back are not members.
+    function test_Attack_SlotSquattingNotBeforeTheWindowCloses() public {
+        uint256 jobId = _job(2);
+        uint256 deadline = uint256(market.jobConfig(jobId).startTime) + WINDOW;
+        vm.warp(deadline);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SubmitWindowNotClosed.selector, deadline, deadline));
+        market.evict(jobId, 0, 3);
+        vm.warp(deadline + 1);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SubmitWindowNotClosed.selector, deadline, deadline + 1));
+        market.evict(jobId, 1, 3);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotMember.selector, N));
+        market.evict(jobId, 0, N);
+        // A job cancelled before its start never ran a round.
+        uint256 cancelled = _jobBeforeStart(1);
+        vm.prank(owner);
+        market.cancel(cancelled);
+        vm.warp(block.timestamp + 3 * WINDOW);
+        uint256 never = uint256(market.jobConfig(cancelled).startTime) + WINDOW;
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SubmitWindowNotClosed.selector, never, block.timestamp));
+        market.evict(cancelled, 0, 0);
+        // After the job ended, a trainer that left with its stake is no member any more.
+        market.expireRound(jobId);
+        vm.prank(trainers[3]);
+        market.leave(jobId);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotMember.selector, 3));
+        market.evict(jobId, 0, 3);
+        market.evict(jobId, 0, 2); // the others are still evictable for the expired round
+    }
 }

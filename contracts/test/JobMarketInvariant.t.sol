@@ -290,6 +290,16 @@ contract MarketHandler {
         }
     }
 
+    /// @dev Anyone evicts a slot for a round (mostly the current or a finalized one); a slot
+    ///      that submitted, a round still open and a repeated eviction must be refused.
+    function evict(uint256 jobSeed, uint256 roundSeed, uint256 slotSeed) external {
+        ++calls;
+        uint256 jobId = _jobId(jobSeed);
+        if (jobId > market.jobCount()) return;
+        uint32 round = roundSeed % 2 == 0 ? market.jobState(jobId).round : _finalizedRound(jobId, roundSeed >> 1);
+        _try(address(this), abi.encodeCall(market.evict, (jobId, round, slotSeed % (N + 1))));
+    }
+
     function expire(uint256 jobSeed) external {
         ++calls;
         _try(address(this), abi.encodeCall(market.expireRound, (_jobId(jobSeed))));
@@ -410,6 +420,7 @@ contract JobMarketInvariantTest is Test {
         emit log_named_uint("  claim", handler.okBy(MarketHandler.claim.selector));
         emit log_named_uint("  dispute", handler.okBy(MarketHandler.dispute.selector));
         emit log_named_uint("  expire", handler.okBy(MarketHandler.expire.selector));
+        emit log_named_uint("  evict", handler.okBy(MarketHandler.evict.selector));
         emit log_named_uint("  withdraw", handler.okBy(MarketHandler.withdraw.selector));
     }
 }

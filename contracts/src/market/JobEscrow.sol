@@ -19,7 +19,8 @@ import {
 import {PublicInputs} from "./PublicInputs.sol";
 
 /// @dev JobMarket's money in and out and its membership: job creation with the escrowed budget,
-///      the aggregator's bond, trainers joining and leaving with their stake, cancellation, and
+///      the aggregator's bond, trainers joining and leaving with their stake, eviction of a
+///      trainer that missed a round (its stake forfeited), cancellation, and
 ///      withdrawal of what is owed. Internal functions run in JobMarket's context (msg.sender,
 ///      msg.value and storage are JobMarket's); see JobMarket for each entry point's notice.
 library JobEscrow {
@@ -64,7 +65,7 @@ library JobEscrow {
     /// @dev postBond: the aggregator posts its bond before the first round.
     function postBond(MarketStorage storage $, uint256 jobId) internal {
         JobMarket.Job storage j = $.job(jobId);
-        if (msg.sender != j.c.aggregator) revert IJobMarketErrors.NotAggregator(msg.sender);
+        MarketLookup.requireAggregator(j);
         MarketLookup.requireBeforeStart(jobId, j);
         if (j.s.bondPosted) revert IJobMarketErrors.BondAlreadyPosted(jobId);
         uint128 bond = j.c.bond;
@@ -77,8 +78,8 @@ library JobEscrow {
     /// @dev topUpBond: the aggregator restores the bond a dispute cut into.
     function topUpBond(MarketStorage storage $, uint256 jobId) internal {
         JobMarket.Job storage j = $.job(jobId);
-        if (msg.sender != j.c.aggregator) revert IJobMarketErrors.NotAggregator(msg.sender);
-        if (j.s.status != JobMarket.Status.Active) revert IJobMarketErrors.NotActive(jobId, j.s.status);
+        MarketLookup.requireAggregator(j);
+        MarketLookup.requireActive(jobId, j);
         if (!j.s.bondShort) revert IJobMarketErrors.BondNotShort(jobId);
         uint128 bond = j.c.bond;
         uint128 amount = bond - j.s.bondHeld;
@@ -130,11 +131,55 @@ library JobEscrow {
         emit IJobMarketEvents.Left(jobId, msg.sender, slot, stake);
     }
 
+    /// @dev evict: anyone removes the trainer of `slot` for missing `round`, whose submission
+    ///      window has closed (the round is still open for finalization, was finalized, or
+    ///      expired) without a commitment from the slot. The stake goes to the job's owner, not
+    ///      to the round's submitters: the squatter's harm is the owner's (its job runs short of
+    ///      trainers or stalls), a round may have no submitter to pay, and a credit to one
+    ///      account keeps eviction O(1). The point is that squatting costs the stake (README,
+    ///      "Threat model", 6). The trainer loses its live stake (`slotPlusOne` = 0: no
+    ///      `submitUpdate`, no `leave`) but keeps its slot in the roster, so the roster hash,
+    ///      `finalizeRound` and claims of rounds it earned in are untouched. `joinedCount` is
+    ///      left as is: a trainer evicted for an earlier round may have submitted in the current
+    ///      one, and lowering the count would then let the aggregator finalize before the others
+    ///      submitted; a round with an evicted slot is finalized at the end of its window.
+    function evict(MarketStorage storage $, uint256 jobId, uint32 round, uint256 slot) internal {
+        JobMarket.Job storage j = $.job(jobId);
+        JobMarket.State storage s = j.s;
+        JobMarket.Status status = s.status;
+        uint256 current = s.round;
+        // A round's window closed: an earlier round (finalized), or the current one once it
+        // expired or (still active) its window ended. A cancelled job ran no round (its `round`
+        // is 0 and it is not Expired), nor did one whose bond was never posted; a completed
+        // job's `round` is past its last one.
+        uint256 deadline = uint256(s.roundStart) + j.c.submitWindow;
+        if (
+            !s.bondPosted || round > current
+                || (round == current
+                    && status != JobMarket.Status.Expired
+                    && (status != JobMarket.Status.Active || block.timestamp <= deadline))
+        ) {
+            revert IJobMarketErrors.SubmitWindowNotClosed(deadline, block.timestamp);
+        }
+        uint64 evicted = j.evictedBits;
+        if ((evicted >> slot) & 1 == 1) revert IJobMarketErrors.AlreadyEvicted(slot);
+        // A slot past n has no owner; a trainer that left after the job ended has no live stake.
+        address trainer = $.slotOwner[jobId][slot];
+        if (trainer == address(0) || $.slotPlusOne[jobId][trainer] == 0) revert IJobMarketErrors.NotMember(slot);
+        if ($.commitments[jobId][round][slot] != 0) revert IJobMarketErrors.SlotSubmitted(slot, round);
+        uint128 stake = j.c.stake;
+        j.evictedBits = evicted | uint64(1 << slot);
+        $.slotPlusOne[jobId][trainer] = 0;
+        s.stakesHeld -= stake;
+        $.owed[j.c.token][j.c.owner] += stake;
+        emit IJobMarketEvents.Evicted(jobId, round, slot, trainer, stake);
+    }
+
     /// @dev cancel: the owner ends the job before its first round (or if no bond was posted).
     function cancel(MarketStorage storage $, uint256 jobId) internal {
         JobMarket.Job storage j = $.job(jobId);
         if (msg.sender != j.c.owner) revert IJobMarketErrors.NotOwner(msg.sender);
-        if (j.s.status != JobMarket.Status.Active) revert IJobMarketErrors.NotActive(jobId, j.s.status);
+        MarketLookup.requireActive(jobId, j);
         if (block.timestamp >= j.c.startTime && j.s.bondPosted) revert IJobMarketErrors.AlreadyStarted(jobId);
         address token = j.c.token;
         uint128 escrow = j.s.escrow;

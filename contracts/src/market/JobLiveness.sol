@@ -34,7 +34,7 @@ library JobLiveness {
         if (block.timestamp > deadline) revert IJobMarketErrors.DisputeWindowClosed(deadline, block.timestamp);
         uint256 settled = $.settledBits[jobId][round];
         if ((settled >> (DISPUTED_OFFSET + slot)) & 1 == 1) revert IJobMarketErrors.AlreadySettled(slot);
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
         if (err != ECDSA.RecoverError.NoError || signer != j.c.aggregator) {
             revert IJobMarketErrors.InvalidReceipt(signer);
         }
@@ -47,7 +47,7 @@ library JobLiveness {
     function expireRound(MarketStorage storage $, uint256 jobId) internal {
         JobMarket.Job storage j = $.job(jobId);
         JobMarket.State storage s = j.s;
-        if (s.status != JobMarket.Status.Active) revert IJobMarketErrors.NotActive(jobId, s.status);
+        MarketLookup.requireActive(jobId, j);
         uint256 deadline = uint256(s.roundStart) + j.c.submitWindow + j.c.finalizeWindow;
         if (block.timestamp <= deadline) revert IJobMarketErrors.DeadlineNotPassed(deadline, block.timestamp);
         uint128 refund = j.c.roundBudget;

@@ -59,9 +59,19 @@ library MarketLookup {
         if (j.s.status == JobMarket.Status.None) revert IJobMarketErrors.UnknownJob(jobId);
     }
 
+    /// @dev The job must be active (one copy of the NotActive revert for the cold paths).
+    function requireActive(uint256 jobId, JobMarket.Job storage j) internal view {
+        if (j.s.status != JobMarket.Status.Active) revert IJobMarketErrors.NotActive(jobId, j.s.status);
+    }
+
+    /// @dev The caller must be the job's aggregator.
+    function requireAggregator(JobMarket.Job storage j) internal view {
+        if (msg.sender != j.c.aggregator) revert IJobMarketErrors.NotAggregator(msg.sender);
+    }
+
     /// @dev The job must be active and before its start time.
     function requireBeforeStart(uint256 jobId, JobMarket.Job storage j) internal view {
-        if (j.s.status != JobMarket.Status.Active) revert IJobMarketErrors.NotActive(jobId, j.s.status);
+        requireActive(jobId, j);
         if (block.timestamp >= j.c.startTime) revert IJobMarketErrors.AlreadyStarted(jobId);
     }
 
