@@ -37,16 +37,24 @@ pub fn materialize(x: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
     Ok(v)
 }
 
+/// Allocates a `bits`-wide unsigned witness as booleans, least significant first.
+pub fn alloc_bits(
+    cs: &ConstraintSystemRef<Fr>,
+    value: Result<BigUint, SynthesisError>,
+    bits: u32,
+) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
+    (0..bits as u64)
+        .map(|i| Boolean::new_witness(cs.clone(), || value.as_ref().map(|v| v.bit(i)).map_err(|e| *e)))
+        .collect()
+}
+
 /// Allocates a `bits`-wide unsigned witness as booleans; returns their packed value.
 pub fn alloc_uint(
     cs: &ConstraintSystemRef<Fr>,
     value: Result<BigUint, SynthesisError>,
     bits: u32,
 ) -> Result<FpVar<Fr>, SynthesisError> {
-    let booleans = (0..bits as u64)
-        .map(|i| Boolean::new_witness(cs.clone(), || value.as_ref().map(|v| v.bit(i)).map_err(|e| *e)))
-        .collect::<Result<Vec<_>, _>>()?;
-    Boolean::le_bits_to_fp(&booleans)
+    Boolean::le_bits_to_fp(&alloc_bits(cs, value, bits)?)
 }
 
 /// Enforces `0 ≤ x < 2^bits`.

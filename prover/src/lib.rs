@@ -20,6 +20,9 @@ pub mod shape;
 /// Each round's public parameters: the context word, the job terms' schedule, τ and lr encoding.
 pub mod params;
 
+/// The domain a proof is bound to: chain id, market, job and roster, hashed as the contract does.
+pub mod domain;
+
 /// circomlib's Poseidon, natively and in R1CS.
 pub mod poseidon;
 

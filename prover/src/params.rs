@@ -11,6 +11,10 @@ use crate::shape::Shape;
 
 /// Fixed-point fraction bits of the outlier threshold τ.
 pub const TAU_FRAC_BITS: u32 = 16;
+/// Bit width the circuit allows the learning rate: `lr < 2^16`, so one round moves a model
+/// value by less than `lr · 2^(UPDATE_BITS−1) < 2^23`, which the model's two guard bits hold
+/// (`commitment::MODEL_SLOT_BITS`). The context keeps a 32-bit field for it.
+pub const LR_BITS: u32 = 16;
 
 /// Public parameters of one round, all bound into the context public input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +55,14 @@ impl RoundParams {
                 name: "tau",
                 reason: format!("must be ≥ 1.0 (65536 in 16.16 fixed point), got {}", self.tau),
             });
+        }
+        for (name, lr) in [("lr", self.lr), ("next_lr", self.next_lr)] {
+            if lr >= 1 << LR_BITS {
+                return Err(Error::InvalidParameter {
+                    name,
+                    reason: format!("must be below 2^{LR_BITS} = {} (η < 16 at the default encodings), got {lr}", 1u32 << LR_BITS),
+                });
+            }
         }
         if self.max_malicious as usize >= shape.trainers {
             return Err(Error::InvalidParameter {
@@ -192,7 +204,14 @@ pub fn encode_lr(lr: f64, update: &Encoding, model: &Encoding) -> Result<u32> {
     if lr < 0.0 {
         return Err(Error::InvalidParameter { name: "lr", reason: format!("must not be negative, got {lr}") });
     }
-    round_to_u32("lr", lr, lr * shift.exp2(), "model units per update unit")
+    let encoded = round_to_u32("lr", lr, lr * shift.exp2(), "model units per update unit")?;
+    if encoded >= 1 << LR_BITS {
+        return Err(Error::InvalidParameter {
+            name: "lr",
+            reason: format!("{lr} encodes to {encoded}, not below 2^{LR_BITS}: a round could move a weight past the model's range"),
+        });
+    }
+    Ok(encoded)
 }
 
 #[cfg(test)]

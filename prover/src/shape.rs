@@ -13,15 +13,26 @@ pub const SCORE_BITS: u32 = 48;
 /// How many scores one public input carries.
 pub const SCORES_PER_WORD: usize = 5;
 
+/// Bit width of a slot's submission rank in an order word.
+pub const ORDER_RANK_BITS: u32 = 8;
+/// How many submission ranks one public input carries.
+pub const RANKS_PER_WORD: usize = 31;
+
 /// Number of score words (public inputs carrying scores) for `trainers` slots: `⌈n/5⌉`.
 pub fn score_word_count(trainers: usize) -> usize {
     trainers.div_ceil(SCORES_PER_WORD)
 }
 
-/// Number of Groth16 public inputs for `trainers` slots: context, C(w), C(w'), C_1..C_n, flags
-/// and the score words, `3 + n + 1 + ⌈n/5⌉`.
+/// Number of order words (public inputs carrying submission ranks) for `trainers` slots:
+/// `⌈n/31⌉`.
+pub fn order_word_count(trainers: usize) -> usize {
+    trainers.div_ceil(RANKS_PER_WORD)
+}
+
+/// Number of Groth16 public inputs for `trainers` slots: context, domain, C(w), C(w'),
+/// C_1..C_n, the order words, flags and the score words, `4 + n + ⌈n/31⌉ + 1 + ⌈n/5⌉`.
 pub fn public_input_count(trainers: usize) -> usize {
-    3 + trainers + 1 + score_word_count(trainers)
+    4 + trainers + order_word_count(trainers) + 1 + score_word_count(trainers)
 }
 
 /// The fixed shape of a job: `trainers` slots of `params`-long updates.
@@ -114,7 +125,13 @@ impl Shape {
         score_word_count(self.trainers)
     }
 
-    /// Total number of Groth16 public inputs: context, C(w), C(w'), C_1..C_n, flags, scores.
+    /// Number of public inputs carrying submission ranks.
+    pub fn order_inputs(&self) -> usize {
+        order_word_count(self.trainers)
+    }
+
+    /// Total number of Groth16 public inputs: context, domain, C(w), C(w'), C_1..C_n, order
+    /// words, flags, scores.
     pub fn num_public_inputs(&self) -> usize {
         public_input_count(self.trainers)
     }
@@ -133,9 +150,10 @@ mod tests {
     fn demo_shape_is_valid_and_bounds_are_tight() {
         let s = Shape::new(10, 2410).unwrap();
         assert_eq!(s.distance_bits(), 28);
-        assert_eq!(s.num_public_inputs(), 3 + 10 + 1 + 2);
+        assert_eq!(s.num_public_inputs(), 4 + 10 + 1 + 1 + 2);
         assert_eq!(s.update_elements(), 78);
-        assert_eq!(s.model_elements(), 241);
+        assert_eq!(s.model_elements(), 268);
+        assert_eq!(Shape::new(64, 8).unwrap().order_inputs(), 3);
     }
 
     #[test]

@@ -5,7 +5,10 @@
 
 use serde::Serialize;
 
-use crate::commitment::{self, MODEL_TAG, UPDATE_TAG};
+use ark_bn254::Fr;
+
+use crate::commitment;
+use crate::domain::{roster_hash, JobDomain};
 use crate::export::field::to_decimal;
 use crate::fixed_point::{MODEL_BITS, UPDATE_BITS};
 use crate::round::sample::synthetic;
@@ -17,18 +20,35 @@ use crate::shape::Shape;
 pub struct CommitmentVector {
     /// "update" or "model".
     pub kind: &'static str,
-    /// Domain tag.
-    pub tag: u64,
-    /// Job id.
-    pub job_id: u64,
-    /// Round the commitment is for.
-    pub round: u32,
+    /// The Poseidon header, decimal: `[1, domain, round, slot]` for an update, `[2, job_id,
+    /// round]` for a model.
+    pub header: Vec<String>,
+    /// For updates, the fields hashed into the domain (`crate::domain`); absent for models.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<DomainVector>,
     /// The encoded values.
     pub values: Vec<i64>,
     /// The packed field elements, decimal.
     pub packed: Vec<String>,
     /// The commitment, decimal.
     pub commitment: String,
+}
+
+/// The fields of a job's domain, for recomputing it with keccak256.
+#[derive(Serialize, Clone)]
+pub struct DomainVector {
+    /// EIP-155 chain id.
+    pub chain_id: u64,
+    /// Market address, `0x` hex.
+    pub market: String,
+    /// Job id.
+    pub job_id: u64,
+    /// The roster's addresses in slot order, `0x` hex.
+    pub roster: Vec<String>,
+    /// `keccak256(abi.encodePacked(roster))`, `0x` hex.
+    pub roster_hash: String,
+    /// The domain, decimal.
+    pub value: String,
 }
 
 /// A whole round: input, native outcome and public inputs.
@@ -42,24 +62,54 @@ pub struct RoundVector {
     pub public_inputs: Vec<String>,
 }
 
-/// Commitment vectors: short, multi-element and multi-block updates, and models.
+/// Commitment vectors: short, multi-element and multi-block updates (in different slots), and
+/// models.
 pub fn commitment_vectors() -> Vec<CommitmentVector> {
-    let update = |job_id, round, values: Vec<i64>| vector("update", UPDATE_TAG, UPDATE_BITS, job_id, round, values);
-    let model = |job_id, round, values: Vec<i64>| vector("model", MODEL_TAG, MODEL_BITS, job_id, round, values);
+    let roster: Vec<[u8; 20]> = (1..=4u8).map(|i| [i; 20]).collect();
+    let job = |job_id| JobDomain { chain_id: 31337, market: [0xaa; 20], job_id, roster_hash: roster_hash(&roster) };
+    let domain_of = |d: JobDomain| DomainVector {
+        chain_id: d.chain_id,
+        market: format!("0x{}", hex::encode(d.market)),
+        job_id: d.job_id,
+        roster: roster.iter().map(|a| format!("0x{}", hex::encode(a))).collect(),
+        roster_hash: format!("0x{}", hex::encode(d.roster_hash)),
+        value: to_decimal(&d.value()),
+    };
+    let update = |job_id, round, slot, values: Vec<i64>| {
+        let d = job(job_id);
+        let header = commitment::update_header(d.value(), round, slot);
+        vector("update", header, Some(domain_of(d)), UPDATE_BITS, values)
+    };
+    let model = |job_id, round, values: Vec<i64>| {
+        vector("model", commitment::model_header(job_id, round), None, MODEL_BITS, values)
+    };
     vec![
-        update(1, 0, vec![0]),
-        update(1, 0, vec![-128, 127, -1, 1]),
-        update(42, 7, (0..100).map(|i| (i * 37 % 255) - 127).collect()),
-        update(42, 7, (0..400).map(|i| (i * 91 % 256) - 128).collect()),
+        update(1, 0, 0, vec![0]),
+        update(1, 0, 1, vec![-128, 127, -1, 1]),
+        update(42, 7, 2, (0..100).map(|i| (i * 37 % 255) - 127).collect()),
+        update(42, 7, 3, (0..400).map(|i| (i * 91 % 256) - 128).collect()),
         model(1, 0, vec![0; 3]),
         model(42, 8, (0..25).map(|i| (i * 999_331 % (1 << 24)) - (1 << 23)).collect()),
     ]
 }
 
-fn vector(kind: &'static str, tag: u64, bits: u32, job_id: u64, round: u32, values: Vec<i64>) -> CommitmentVector {
+fn vector(
+    kind: &'static str,
+    header: Vec<Fr>,
+    domain: Option<DomainVector>,
+    bits: u32,
+    values: Vec<i64>,
+) -> CommitmentVector {
     let packed = commitment::pack(&values, bits);
-    let commitment = to_decimal(&commitment::commit_packed(tag, job_id, round, &packed));
-    CommitmentVector { kind, tag, job_id, round, packed: packed.iter().map(to_decimal).collect(), values, commitment }
+    let commitment = to_decimal(&commitment::commit_packed(&header, &packed));
+    CommitmentVector {
+        kind,
+        header: header.iter().map(to_decimal).collect(),
+        domain,
+        packed: packed.iter().map(to_decimal).collect(),
+        values,
+        commitment,
+    }
 }
 
 /// A seeded 6-slot round with two attackers.

@@ -12,7 +12,8 @@ use fedproof_prover::export::calldata::{proof_from_words, verifying_key_from_wor
 use fedproof_prover::export::field::from_decimal;
 use fedproof_prover::params::{RoundParams, CONTEXT_LAYOUT};
 use fedproof_prover::round::public_inputs::{
-    flags_word, unpack_scores, INLIER_FLAG_OFFSET, SCORES_PER_WORD, SCORE_BITS,
+    flags_word, unpack_scores, Flags, INLIER_FLAG_OFFSET, NORM_FLAG_OFFSET, ORDER_RANK_BITS, RANKS_PER_WORD,
+    SCORES_PER_WORD, SCORE_BITS,
 };
 use fedproof_prover::round::{InputWords, PublicInputs};
 use fedproof_prover::shape::{public_input_count, Shape};
@@ -69,41 +70,52 @@ fn fixtures_are_packed_and_unpacked_as_the_prover_does() {
         params.validate(&shape).unwrap();
 
         // The prover's packing of the fixture's round reproduces its public inputs word for word.
-        let (presence, inliers) = (bools(&f["presence"]), bools(&f["inliers"]));
-        let scores: Vec<u64> = f["scores"].as_array().unwrap().iter().map(|s| s.as_u64().unwrap()).collect();
+        let flags = Flags {
+            presence: bools(&f["presence"]),
+            inliers: bools(&f["inliers"]),
+            aggregate_norm_sq: f["aggregate_norm_sq"].as_u64().unwrap(),
+        };
+        let numbers = |key: &str| -> Vec<u64> { f[key].as_array().unwrap().iter().map(|s| s.as_u64().unwrap()).collect() };
+        let scores = numbers("scores");
+        let order: Vec<u8> = numbers("order").into_iter().map(|r| r as u8).collect();
         let packed = PublicInputs::new(
             &params,
-            field(&f["model_commitment"]),
-            field(&f["new_model_commitment"]),
+            field(&f["domain"]),
+            [field(&f["model_commitment"]), field(&f["new_model_commitment"])],
             fields(&f["update_commitments"]),
-            &presence,
-            &inliers,
+            &order,
+            &flags,
             &scores,
         );
         assert_eq!(packed.to_vec(), inputs, "{round_file}");
         assert_eq!(packed.flags, field(&f["flags"]), "{round_file}");
 
-        // And the inputs unpack to the fixture's presence, inliers and scores.
+        // And the inputs unpack to the fixture's presence, inliers, ‖S‖², order and scores.
         let public = PublicInputs::from_vec(&shape, &inputs).unwrap();
-        assert_eq!(public.flags(n), (presence.clone(), inliers.clone()), "{round_file}");
+        assert_eq!(public.flags(n), flags, "{round_file}");
+        assert_eq!(public.order(n), order, "{round_file}");
         assert_eq!(public.scores(n), scores, "{round_file}");
         let all_words = words(&f["public_inputs"]);
-        assert_eq!(unpack_scores(&all_words[4 + n..], n), scores, "{round_file}");
+        let o = n.div_ceil(RANKS_PER_WORD);
+        assert_eq!(unpack_scores(&all_words[5 + n + o..], n), scores, "{round_file}");
 
         // From the words a contract stores, by name.
         let from_chain = PublicInputs::from_words(InputWords {
             context: all_words[0],
-            model: all_words[1],
-            new_model: all_words[2],
-            updates: &all_words[3..3 + n],
-            flags: all_words[3 + n],
-            scores: &all_words[4 + n..],
+            domain: all_words[1],
+            model: all_words[2],
+            new_model: all_words[3],
+            updates: &all_words[4..4 + n],
+            order: &all_words[4 + n..4 + n + o],
+            flags: all_words[4 + n + o],
+            scores: &all_words[5 + n + o..],
         })
         .unwrap();
         assert_eq!(from_chain, public, "{round_file}");
         assert_eq!(from_chain.to_words(), all_words, "{round_file}");
         let bits = |set: &[bool]| set.iter().rev().fold(0u64, |acc, b| acc << 1 | u64::from(*b));
-        assert_eq!(flags_word(bits(&presence), bits(&inliers)), public.flags, "{round_file}");
+        let word = flags_word(bits(&flags.presence), bits(&flags.inliers), flags.aggregate_norm_sq);
+        assert_eq!(word, public.flags, "{round_file}");
     }
 }
 
@@ -136,15 +148,23 @@ fn the_contracts_constants_are_the_provers() {
     assert_eq!(constant("SCORE_BITS"), u64::from(SCORE_BITS), "SCORE_BITS");
     assert_eq!(constant("SCORES_PER_WORD"), SCORES_PER_WORD as u64, "SCORES_PER_WORD");
     assert_eq!(constant("INLIER_FLAG_OFFSET"), INLIER_FLAG_OFFSET as u64, "inlier offset");
-    // Context, C(w) and C(w') come first, then the n update commitments.
-    assert_eq!(constant("UPDATES_INPUT"), 3, "the updates follow context, C(w), C(w')");
+    assert_eq!(constant("NORM_FLAG_OFFSET"), NORM_FLAG_OFFSET as u64, "‖S‖² offset");
+    assert_eq!(constant("ORDER_RANK_BITS"), u64::from(ORDER_RANK_BITS), "ORDER_RANK_BITS");
+    assert_eq!(constant("RANKS_PER_WORD"), RANKS_PER_WORD as u64, "RANKS_PER_WORD");
+    // Context, domain, C(w) and C(w') come first, then the n update commitments.
+    assert_eq!(constant("DOMAIN_INPUT"), 1, "the domain follows the context");
+    assert_eq!(constant("UPDATES_INPUT"), 4, "the updates follow context, domain, C(w), C(w')");
     for (name, offset, _) in &CONTEXT_LAYOUT[1..] {
         let solidity = format!("CTX_{}_OFFSET", name.to_uppercase());
         assert_eq!(constant(&solidity), u64::from(*offset), "{solidity}");
     }
-    // PublicInputs.count(n) = UPDATES_INPUT + 1 + n + ceil(n / SCORES_PER_WORD).
+    // PublicInputs.count(n) = UPDATES_INPUT + n + ceil(n / RANKS_PER_WORD) + 1 + ceil(n / SCORES_PER_WORD).
     for n in 1..=64u64 {
-        let solidity = constant("UPDATES_INPUT") + 1 + n + n.div_ceil(constant("SCORES_PER_WORD"));
+        let solidity = constant("UPDATES_INPUT")
+            + n
+            + n.div_ceil(constant("RANKS_PER_WORD"))
+            + 1
+            + n.div_ceil(constant("SCORES_PER_WORD"));
         assert_eq!(solidity, public_input_count(n as usize) as u64, "public inputs of {n} slots");
     }
     assert!(source.contains("return scoreIndex(n, scoreWords(n));"), "count(n) is the index after the last score word");

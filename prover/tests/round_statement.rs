@@ -4,6 +4,7 @@
 use ark_bn254::Fr;
 use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystem};
 use fedproof_prover::commitment;
+use fedproof_prover::round::public_inputs::Flags;
 use fedproof_prover::round::sample::{synthetic, PlantedAttack};
 use fedproof_prover::round::{run, RoundCircuit, RoundInput, RoundWitness};
 use fedproof_prover::shape::Shape;
@@ -25,13 +26,18 @@ fn witness(shape: (usize, usize), malicious: usize, seed: u64) -> RoundWitness {
 /// Recomputes the public inputs after a test tampered with the claimed outputs.
 fn reclaim(w: &mut RoundWitness) {
     let p = &w.input.params;
+    let flags = Flags {
+        presence: w.input.presence(),
+        inliers: w.output.inliers.clone(),
+        aggregate_norm_sq: w.output.aggregate_norm_sq,
+    };
     w.public = fedproof_prover::round::PublicInputs::new(
         p,
-        w.public.model,
-        commitment::commit_model(p.job_id, p.round + 1, &w.output.new_model).unwrap(),
+        w.input.domain,
+        [w.public.model, commitment::commit_model(p.job_id, p.round + 1, &w.output.new_model).unwrap()],
         w.public.updates.clone(),
-        &w.input.presence(),
-        &w.output.inliers,
+        &w.input.order,
+        &flags,
         &w.output.scores,
     );
 }
@@ -111,9 +117,7 @@ fn out_of_range_value_is_rejected() {
     let mut w = witness((4, 6), 0, 7);
     w.input.updates[0].as_mut().unwrap()[2] = 200;
     let bad = commitment::commit_packed(
-        commitment::UPDATE_TAG,
-        1,
-        0,
+        &commitment::update_header(w.input.domain, 0, 0),
         &commitment::pack(w.input.updates[0].as_ref().unwrap(), 8),
     );
     w.public.updates[0] = bad;
@@ -259,6 +263,117 @@ fn an_unavailable_slot_keeps_its_commitment_but_counts_as_absent() {
     assert!(!w.output.inliers[2] && w.output.scores[2] == 0);
     // Claiming it present without its update is rejected.
     let mut bad = w.clone();
-    bad.public.flags = fedproof_prover::round::public_inputs::pack_flags(&[true; 6], &bad.output.inliers);
+    bad.public.flags = fedproof_prover::round::public_inputs::pack_flags(&Flags {
+        presence: vec![true; 6],
+        inliers: bad.output.inliers.clone(),
+        aggregate_norm_sq: bad.output.aggregate_norm_sq,
+    });
+    assert!(!satisfied(&bad));
+}
+
+#[test]
+fn attack2_a_commitment_copied_to_another_slot_does_not_open() {
+    // An aggregator-run trainer in slot 0 copies slot 2's commitment (and knows its plaintext):
+    // the slot is hashed into every commitment, so slot 0 cannot open it.
+    let mut w = witness((5, 8), 1, 21);
+    w.input.updates[0] = w.input.updates[2].clone();
+    w.public.updates[0] = w.public.updates[2];
+    assert!(!satisfied(&w));
+    // The same update committed under slot 0's own header is a different field element.
+    let own = commitment::commit_update(w.input.domain, 0, 0, w.input.updates[2].as_ref().unwrap()).unwrap();
+    assert_ne!(own, w.public.updates[2]);
+}
+
+#[test]
+fn attack2_duplicates_keep_the_earliest_submission_not_the_lowest_slot() {
+    // Slot 3 committed first; slot 0 (a copy, committed last) is the duplicate.
+    let mut input = synthetic(Shape::new(5, 6).unwrap(), 0, 22).input;
+    input.updates[0] = input.updates[3].clone();
+    input.order = vec![5, 2, 3, 1, 4];
+    let w = RoundWitness::new(input.clone()).unwrap();
+    assert!(w.output.trace.duplicate[0] && !w.output.trace.duplicate[3]);
+    assert!(w.output.inliers[3] && w.output.scores[0] == 0);
+    assert!(satisfied(&w));
+    // Claiming the lower slot as the original (the old rule) is rejected.
+    let mut bad = w.clone();
+    bad.output.inliers.swap(0, 3);
+    bad.output.scores.swap(0, 3);
+    reclaim(&mut bad);
+    assert!(!satisfied(&bad));
+    // The same claim with the ranks of another submission order is rejected too: the order is
+    // a public input the contract builds.
+    let mut reordered = w.clone();
+    reordered.input.order = vec![1, 2, 3, 5, 4];
+    assert!(!satisfied(&reordered));
+}
+
+/// A one-update round: its outcome is the same for every τ ≥ 0 and it has one inlier.
+fn single_update_round() -> RoundWitness {
+    let mut input = synthetic(Shape::new(3, 4).unwrap(), 0, 23).input;
+    input.updates[1] = None;
+    input.updates[2] = None;
+    RoundWitness::new(input).unwrap()
+}
+
+#[test]
+fn attack11_tau_below_one_is_refused_by_the_circuit() {
+    let mut w = single_update_round();
+    w.input.params.tau = 0;
+    reclaim(&mut w);
+    assert!(!satisfied(&w), "a patched prover cannot prove τ = 0");
+    let mut w = single_update_round();
+    w.input.params.tau = 1 << 16;
+    reclaim(&mut w);
+    assert!(satisfied(&w), "τ = 1.0 is allowed");
+}
+
+#[test]
+fn lr_at_2_16_or_above_is_refused_by_the_circuit() {
+    // One inlier: γ = lr. Build the outcome by hand for lr = 2^16 − 1 (allowed) and 2^16.
+    for (lr, ok) in [((1u32 << 16) - 1, true), (1 << 16, false)] {
+        let mut w = single_update_round();
+        let update = w.input.updates[0].clone().unwrap();
+        w.input.params.lr = lr;
+        w.output.trace.gamma = lr as u64;
+        w.output.new_model = w.input.model.iter().zip(&update).map(|(m, u)| m + lr as i64 * u).collect();
+        reclaim(&mut w);
+        assert_eq!(satisfied(&w), ok, "lr = {lr}");
+    }
+}
+
+#[test]
+fn attack10_an_overflowing_parameter_is_clamped_not_wrapped() {
+    // Slot 0 of the model sits at the top of its range and every inlier pushes it up.
+    let mut input = synthetic(Shape::new(4, 12).unwrap(), 0, 24).input;
+    input.params.lr = 60_000;
+    input.model[0] = (1 << 23) - 1;
+    input.model[1] = -(1 << 23);
+    for u in input.updates.iter_mut().flatten() {
+        u[0] = 50;
+        u[1] = -50;
+    }
+    let w = RoundWitness::new(input).unwrap();
+    assert!(w.output.trace.clamped >= 2);
+    assert_eq!(w.output.new_model[0], (1 << 23) - 1);
+    assert_eq!(w.output.new_model[1], -(1 << 23));
+    assert!(satisfied(&w), "an honest round with clamped parameters is provable");
+    // The wrapped model (slot 0 carried into slot 1, as the packed check once allowed) is refused.
+    let mut wrapped = w.clone();
+    wrapped.output.new_model[0] -= 1 << 24;
+    wrapped.output.new_model[0] = wrapped.output.new_model[0].max(-(1 << 23));
+    wrapped.output.new_model[1] += 1;
+    reclaim(&mut wrapped);
+    assert!(!satisfied(&wrapped));
+}
+
+#[test]
+fn aggregate_norm_is_stated_and_bounds_every_score() {
+    let w = witness((7, 12), 3, 25);
+    assert!(w.output.aggregate_norm_sq > 0);
+    assert!(w.output.scores.iter().all(|s| *s <= w.output.aggregate_norm_sq), "cos² ≤ 1");
+    assert_eq!(w.public.flags(7).aggregate_norm_sq, w.output.aggregate_norm_sq);
+    let mut bad = w.clone();
+    bad.output.aggregate_norm_sq += 1;
+    reclaim(&mut bad);
     assert!(!satisfied(&bad));
 }

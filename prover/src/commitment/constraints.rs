@@ -8,14 +8,9 @@ use ark_relations::r1cs::SynthesisError;
 use super::ELEMENTS_PER_BLOCK;
 use crate::poseidon::constraints::hash;
 
-/// `commit_packed` over field variables.
-pub fn commit_packed(
-    tag: u64,
-    job_id: &FpVar<Fr>,
-    round: &FpVar<Fr>,
-    elements: &[FpVar<Fr>],
-) -> Result<FpVar<Fr>, SynthesisError> {
-    let mut h = hash(&[FpVar::constant(Fr::from(tag)), job_id.clone(), round.clone()])?;
+/// `commit_packed` over field variables (the header's fields as variables or constants).
+pub fn commit_packed(header: &[FpVar<Fr>], elements: &[FpVar<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
+    let mut h = hash(header)?;
     for block in elements.chunks(ELEMENTS_PER_BLOCK) {
         let mut inputs = vec![h];
         inputs.extend_from_slice(block);
@@ -38,10 +33,12 @@ mod tests {
         let packed = pack(&vals, UPDATE_BITS);
         let cs = ConstraintSystem::<Fr>::new_ref();
         let vars: Vec<_> = packed.iter().map(|e| FpVar::new_witness(cs.clone(), || Ok(*e)).unwrap()).collect();
-        let job = FpVar::new_witness(cs.clone(), || Ok(Fr::from(5u8))).unwrap();
+        let domain = FpVar::new_witness(cs.clone(), || Ok(Fr::from(5u8))).unwrap();
         let round = FpVar::new_witness(cs.clone(), || Ok(Fr::from(3u8))).unwrap();
-        let c = commit_packed(UPDATE_TAG, &job, &round, &vars).unwrap();
-        assert_eq!(c.value().unwrap(), super::super::commit_packed(UPDATE_TAG, 5, 3, &packed));
+        let header = [FpVar::constant(Fr::from(UPDATE_TAG)), domain, round, FpVar::constant(Fr::from(2u8))];
+        let c = commit_packed(&header, &vars).unwrap();
+        let native = super::super::update_header(Fr::from(5u8), 3, 2);
+        assert_eq!(c.value().unwrap(), super::super::commit_packed(&native, &packed));
         assert!(cs.is_satisfied().unwrap());
     }
 }

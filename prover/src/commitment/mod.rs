@@ -1,14 +1,19 @@
 //! Commitments to updates and models: fixed-point values packed into field elements and hashed
 //! with a Poseidon chain.
 //!
-//! `C = Poseidon-chain(tag, job_id, round, packed values)`:
+//! `C = Poseidon-chain(header, packed values)`:
 //! 1. each value `v` of a `b`-bit encoding is offset to `v + 2^(b-1)` (in `[0, 2^b)`), and
-//!    `⌊252/b⌋` of them are packed little-endian into one field element
-//!    (`e = Σ_t (v_t + 2^(b-1)) · 2^(b·t)`; the last element holds the remainder);
-//! 2. `h₀ = Poseidon(tag, job_id, round)`, then `h ← Poseidon(h, e_1..e_11)` over the
-//!    elements 11 at a time (the last block zero-padded); `C` is the final `h`.
+//!    `⌊252/s⌋` of them are packed little-endian into one field element in `s`-bit slots
+//!    (`e = Σ_t (v_t + 2^(b-1)) · 2^(s·t)`; the last element holds the remainder). Updates use
+//!    `s = b = 8`; models use 24-bit values in 26-bit slots, so that the aggregate step's
+//!    per-slot sums never carry into the next slot (see `round::constraints::aggregate`);
+//! 2. `h₀ = Poseidon(header)`, then `h ← Poseidon(h, e_1..e_11)` over the elements 11 at a time
+//!    (the last block zero-padded); `C` is the final `h`.
 //!
-//! `tag` is 1 for updates and 2 for models, so an update can never pass for a model.
+//! The header of an update is `(1, domain, round, slot)`: the job's domain (chain, market, job
+//! and roster, [`crate::domain`]) and the slot, so a commitment copied to another slot, job or
+//! deployment opens nowhere. The header of a model is `(2, job_id, round)`: the owner commits to
+//! round 0's model before the roster exists. The tags keep an update from passing for a model.
 
 pub mod constraints;
 
@@ -26,21 +31,36 @@ pub const UPDATE_TAG: u64 = 1;
 pub const MODEL_TAG: u64 = 2;
 /// Update values per field element (8-bit slots).
 pub const UPDATE_VALUES_PER_ELEMENT: usize = (252 / UPDATE_BITS) as usize;
-/// Model values per field element (24-bit slots).
-pub const MODEL_VALUES_PER_ELEMENT: usize = (252 / MODEL_BITS) as usize;
+/// Width of a model value's slot in a packed element: MODEL_BITS plus two guard bits, room for
+/// the aggregate step's unclamped sum (see `round::constraints::aggregate`).
+pub const MODEL_SLOT_BITS: u32 = MODEL_BITS + 2;
+/// Model values per field element (26-bit slots).
+pub const MODEL_VALUES_PER_ELEMENT: usize = (252 / MODEL_SLOT_BITS) as usize;
 /// Packed elements absorbed per Poseidon call of the chain (width 13: chain value + 11).
 pub const ELEMENTS_PER_BLOCK: usize = poseidon::MAX_INPUTS - 1;
 
-/// Packs signed `bits`-wide values into field elements, offset by `2^(bits-1)`.
+/// The slot width `bits`-wide values are packed in: updates fill their slots, models have guard
+/// bits ([`MODEL_SLOT_BITS`]).
+pub fn slot_bits(bits: u32) -> u32 {
+    if bits == MODEL_BITS {
+        MODEL_SLOT_BITS
+    } else {
+        bits
+    }
+}
+
+/// Packs signed `bits`-wide values into field elements, offset by `2^(bits-1)`, in
+/// [`slot_bits`]-wide slots.
 pub fn pack(values: &[i64], bits: u32) -> Vec<Fr> {
-    let per = (252 / bits) as usize;
+    let slot = slot_bits(bits) as usize;
+    let per = 252 / slot;
     let offset = 1i64 << (bits - 1);
     values
         .chunks(per)
         .map(|chunk| {
             let mut acc = BigUint::default();
             for (t, v) in chunk.iter().enumerate() {
-                acc |= BigUint::from((v + offset) as u64) << (bits as usize * t);
+                acc |= BigUint::from((v + offset) as u64) << (slot * t);
             }
             Fr::from_le_bytes_mod_order(&acc.to_bytes_le())
         })
@@ -49,7 +69,8 @@ pub fn pack(values: &[i64], bits: u32) -> Vec<Fr> {
 
 /// Unpacks `len` signed values from field elements produced by [`pack`].
 pub fn unpack(elements: &[Fr], bits: u32, len: usize) -> Vec<i64> {
-    let per = (252 / bits) as usize;
+    let slot_width = slot_bits(bits) as usize;
+    let per = 252 / slot_width;
     let offset = 1i64 << (bits - 1);
     let mask = (1u64 << bits) - 1;
     let mut out = Vec::with_capacity(len);
@@ -59,16 +80,26 @@ pub fn unpack(elements: &[Fr], bits: u32, len: usize) -> Vec<i64> {
             if out.len() == len {
                 break;
             }
-            let slot = (&big >> (bits as usize * t)).iter_u64_digits().next().unwrap_or(0) & mask;
+            let slot = (&big >> (slot_width * t)).iter_u64_digits().next().unwrap_or(0) & mask;
             out.push(slot as i64 - offset);
         }
     }
     out
 }
 
-/// The Poseidon chain over already-packed elements.
-pub fn commit_packed(tag: u64, job_id: u64, round: u32, elements: &[Fr]) -> Fr {
-    let mut h = poseidon::hash(&[Fr::from(tag), Fr::from(job_id), Fr::from(round)]);
+/// The header of slot `slot`'s update commitment in `round` of the job with `domain`.
+pub fn update_header(domain: Fr, round: u32, slot: usize) -> Vec<Fr> {
+    vec![Fr::from(UPDATE_TAG), domain, Fr::from(round), Fr::from(slot as u64)]
+}
+
+/// The header of the commitment to the model round `round` of job `job_id` starts from.
+pub fn model_header(job_id: u64, round: u32) -> Vec<Fr> {
+    vec![Fr::from(MODEL_TAG), Fr::from(job_id), Fr::from(round)]
+}
+
+/// The Poseidon chain over a header and already-packed elements.
+pub fn commit_packed(header: &[Fr], elements: &[Fr]) -> Fr {
+    let mut h = poseidon::hash(header);
     for block in elements.chunks(ELEMENTS_PER_BLOCK) {
         let mut inputs = vec![h];
         inputs.extend_from_slice(block);
@@ -78,21 +109,22 @@ pub fn commit_packed(tag: u64, job_id: u64, round: u32, elements: &[Fr]) -> Fr {
     h
 }
 
-/// Commitment to a trainer's encoded update for `(job_id, round)`.
-pub fn commit_update(job_id: u64, round: u32, update: &[i64]) -> Result<Fr> {
+/// Commitment to the encoded update of slot `slot` in `round` of the job with `domain`
+/// ([`crate::domain::JobDomain::value`]).
+pub fn commit_update(domain: Fr, round: u32, slot: usize, update: &[i64]) -> Result<Fr> {
     check(update, UPDATE_BITS, "update")?;
-    Ok(commit_checked_update(job_id, round, update))
+    Ok(commit_checked_update(domain, round, slot, update))
 }
 
 /// [`commit_update`] for values already range-checked.
-pub(crate) fn commit_checked_update(job_id: u64, round: u32, update: &[i64]) -> Fr {
-    commit_packed(UPDATE_TAG, job_id, round, &pack(update, UPDATE_BITS))
+pub(crate) fn commit_checked_update(domain: Fr, round: u32, slot: usize, update: &[i64]) -> Fr {
+    commit_packed(&update_header(domain, round, slot), &pack(update, UPDATE_BITS))
 }
 
 /// Commitment to an encoded global model, the model trainers start `round` from.
 pub fn commit_model(job_id: u64, round: u32, model: &[i64]) -> Result<Fr> {
     check(model, MODEL_BITS, "model")?;
-    Ok(commit_packed(MODEL_TAG, job_id, round, &pack(model, MODEL_BITS)))
+    Ok(commit_packed(&model_header(job_id, round), &pack(model, MODEL_BITS)))
 }
 
 /// Checks that every value fits the two's-complement range of `bits`.
@@ -126,19 +158,29 @@ mod tests {
     }
 
     #[test]
-    fn commitments_bind_job_round_tag_and_values() {
+    fn commitments_bind_domain_round_slot_tag_and_values() {
         let u = vec![1, -2, 3];
-        let c = commit_update(7, 1, &u).unwrap();
-        assert_ne!(c, commit_update(8, 1, &u).unwrap());
-        assert_ne!(c, commit_update(7, 2, &u).unwrap());
-        assert_ne!(c, commit_update(7, 1, &[1, -2, 4]).unwrap());
-        assert_ne!(c, commit_packed(MODEL_TAG, 7, 1, &pack(&u, UPDATE_BITS)));
+        let d = Fr::from(7u8);
+        let c = commit_update(d, 1, 0, &u).unwrap();
+        assert_ne!(c, commit_update(Fr::from(8u8), 1, 0, &u).unwrap());
+        assert_ne!(c, commit_update(d, 2, 0, &u).unwrap());
+        assert_ne!(c, commit_update(d, 1, 1, &u).unwrap(), "a copy in another slot is another commitment");
+        assert_ne!(c, commit_update(d, 1, 0, &[1, -2, 4]).unwrap());
+        assert_ne!(c, commit_packed(&[Fr::from(MODEL_TAG), d, Fr::from(1u8), Fr::from(0u8)], &pack(&u, UPDATE_BITS)));
+    }
+
+    #[test]
+    fn model_values_keep_two_guard_bits() {
+        assert_eq!(MODEL_VALUES_PER_ELEMENT, 9);
+        let packed = pack(&[(1 << 23) - 1, -(1 << 23)], MODEL_BITS);
+        let big: BigUint = packed[0].into();
+        assert_eq!(big, BigUint::from((1u64 << 24) - 1));
     }
 
     #[test]
     fn out_of_range_values_are_rejected_with_index() {
-        let err = commit_update(1, 0, &[0, 128]).unwrap_err().to_string();
+        let err = commit_update(Fr::from(1u8), 0, 0, &[0, 128]).unwrap_err().to_string();
         assert!(err.contains("index 1"), "{err}");
-        assert!(commit_update(1, 0, &[-128, 127]).is_ok());
+        assert!(commit_update(Fr::from(1u8), 0, 0, &[-128, 127]).is_ok());
     }
 }

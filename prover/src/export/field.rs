@@ -102,3 +102,21 @@ mod tests {
         assert!(word[..30].iter().all(|b| *b == 0));
     }
 }
+
+/// `#[serde(with = "decimal")]` for a scalar field element: its canonical decimal string, the
+/// form snarkjs JSON and the test vectors use (non-canonical strings are refused on reading).
+pub mod decimal {
+    use ark_bn254::Fr;
+    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
+
+    /// Writes the element as a decimal string.
+    pub fn serialize<S: Serializer>(value: &Fr, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&super::to_decimal(value))
+    }
+
+    /// Reads a canonical decimal string.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Fr, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        super::from_decimal(&text).map_err(D::Error::custom)
+    }
+}

@@ -13,15 +13,15 @@ use num_bigint::BigUint;
 use serde::Serialize;
 
 use super::{PublicInputs, RoundInput, RoundOutput};
-use crate::commitment::UPDATE_VALUES_PER_ELEMENT;
 use crate::commitment::{self, constraints::commit_packed, MODEL_TAG, MODEL_VALUES_PER_ELEMENT, UPDATE_TAG};
+use crate::commitment::{MODEL_SLOT_BITS, UPDATE_VALUES_PER_ELEMENT};
 use crate::error::Result;
 use crate::fixed_point::{MODEL_BITS, UPDATE_BITS};
-use crate::gadgets::{alloc_uint, big, enforce_range, fr, is_le, is_positive, materialize, pow2, sum};
-use crate::params::{CONTEXT_LAYOUT, TAU_FRAC_BITS};
-use crate::shape::{Shape, SCORES_PER_WORD, SCORE_BITS};
+use crate::gadgets::{alloc_bits, alloc_uint, big, enforce_range, fr, is_le, is_positive, materialize, pow2, sum};
+use crate::params::{CONTEXT_LAYOUT, LR_BITS, TAU_FRAC_BITS};
+use crate::shape::{Shape, ORDER_RANK_BITS, RANKS_PER_WORD, SCORES_PER_WORD, SCORE_BITS};
 
-use super::public_inputs::INLIER_FLAG_OFFSET;
+use super::public_inputs::{Flags, INLIER_FLAG_OFFSET, NORM_FLAG_OFFSET};
 
 /// A round's full assignment: inputs, the reference outcome, and the public inputs it claims.
 #[derive(Debug, Clone)]
@@ -38,13 +38,21 @@ impl RoundWitness {
     /// Runs the reference and assembles the public inputs.
     pub fn new(input: RoundInput) -> Result<Self> {
         let output = super::run(&input)?;
+        let flags = Flags {
+            presence: input.presence(),
+            inliers: output.inliers.clone(),
+            aggregate_norm_sq: output.aggregate_norm_sq,
+        };
         let public = PublicInputs::new(
             &input.params,
-            commitment::commit_model(input.params.job_id, input.params.round, &input.model)?,
-            commitment::commit_model(input.params.job_id, input.params.round + 1, &output.new_model)?,
+            input.domain,
+            [
+                commitment::commit_model(input.params.job_id, input.params.round, &input.model)?,
+                commitment::commit_model(input.params.job_id, input.params.round + 1, &output.new_model)?,
+            ],
             input.update_commitments(),
-            &input.presence(),
-            &output.inliers,
+            &input.order,
+            &flags,
             &output.scores,
         );
         Ok(RoundWitness { input, output, public })
@@ -123,9 +131,11 @@ struct Synth<'a> {
 /// The public inputs as variables, in verifier order.
 struct InputVars {
     context: Var,
+    domain: Var,
     model_commitment: Var,
     new_model_commitment: Var,
     update_commitments: Vec<Var>,
+    order_words: Vec<Var>,
     flags: Var,
     score_words: Vec<Var>,
 }
@@ -194,10 +204,11 @@ impl Synth<'_> {
     fn run(mut self) -> Result<Vec<StepConstraints>, SynthesisError> {
         let inputs = step!(self, "public inputs", self.public_inputs())?;
         let params = step!(self, "context", self.context(&inputs.context))?;
-        let updates = step!(self, "update commitments", self.update_commitments(&params, &inputs.update_commitments))?;
+        let updates = step!(self, "update commitments", self.update_commitments(&params, &inputs))?;
+        let ranks = step!(self, "order", self.order(&inputs.order_words))?;
         let old_model = step!(self, "model commitment", self.model_commitment(&params, &inputs.model_commitment))?;
         let gram = step!(self, "gram matrix", self.gram_matrix(&updates.offset_values))?;
-        let unique = step!(self, "duplicates", self.duplicates(&gram, &updates.presence, &params.dup_tol))?;
+        let unique = step!(self, "duplicates", self.duplicates(&gram, &updates.presence, &ranks, &params.dup_tol))?;
         let krum = step!(self, "krum", self.krum(&gram, &unique, &params.max_malicious))?;
         let krum_inliers = step!(self, "median", self.median(&unique, &krum, &params.tau))?;
         let inliers = step!(self, "alignment", self.alignment(&gram, &krum_inliers))?;
@@ -206,25 +217,38 @@ impl Synth<'_> {
             "aggregate",
             self.aggregate(&params, &updates.offset_values, &inliers, &old_model, &inputs.new_model_commitment)
         )?;
-        let scores = step!(self, "scores", self.scores(&gram, &inliers))?;
-        step!(self, "outputs", self.outputs(&inputs, &updates.presence, &inliers, &scores))?;
+        let (scores, norm_sq) = step!(self, "scores", self.scores(&gram, &inliers))?;
+        step!(self, "outputs", self.outputs(&inputs, &updates.presence, &inliers, &norm_sq, &scores))?;
         Ok(self.steps)
     }
 
     /// The public inputs, allocated in verifier order.
     fn public_inputs(&self) -> Result<InputVars, SynthesisError> {
         let context = self.input(|p| p.context)?;
+        let domain = self.input(|p| p.domain)?;
         let model_commitment = self.input(|p| p.model)?;
         let new_model_commitment = self.input(|p| p.new_model)?;
         let update_commitments =
             (0..self.shape.trainers).map(|i| self.input(|p| p.updates[i])).collect::<Result<Vec<_>, _>>()?;
+        let order_words =
+            (0..self.shape.order_inputs()).map(|c| self.input(|p| p.order[c])).collect::<Result<Vec<_>, _>>()?;
         let flags = self.input(|p| p.flags)?;
         let score_words =
             (0..self.shape.score_inputs()).map(|c| self.input(|p| p.scores[c])).collect::<Result<Vec<_>, _>>()?;
-        Ok(InputVars { context, model_commitment, new_model_commitment, update_commitments, flags, score_words })
+        Ok(InputVars {
+            context,
+            domain,
+            model_commitment,
+            new_model_commitment,
+            update_commitments,
+            order_words,
+            flags,
+            score_words,
+        })
     }
 
-    /// Context: the parameters, each range-checked, packed back into the public input.
+    /// Context: the parameters, each range-checked, packed back into the public input; τ ≥ 1
+    /// (below it nobody is an inlier) and lr < 2^LR_BITS (the model's guard bits hold one step).
     fn context(&self, context: &Var) -> Result<ParamVars, SynthesisError> {
         let fields = CONTEXT_LAYOUT
             .iter()
@@ -234,17 +258,20 @@ impl Synth<'_> {
         sum(CONTEXT_LAYOUT.iter().zip(&fields).map(|((_, offset, _), v)| v * pow2(*offset))).enforce_equal(context)?;
         let [job_id, round, max_malicious, tau, lr, _next_lr, dup_tol] =
             <[Var; 7]>::try_from(fields).map_err(|_| SynthesisError::Unsatisfiable)?;
+        enforce_range(&(&tau - pow2(TAU_FRAC_BITS)), 32)?;
+        enforce_range(&lr, LR_BITS)?;
         Ok(ParamVars { job_id, round, max_malicious, tau, lr, dup_tol })
     }
 
     /// Updates: every value range-checked as UPDATE_BITS bits of `Δ + 2^(b-1)` (the offset
-    /// value, which is also what packing uses); each present slot matches its commitment.
-    fn update_commitments(&self, params: &ParamVars, commitments: &[Var]) -> Result<UpdateVars, SynthesisError> {
+    /// value, which is also what packing uses); each present slot matches its commitment, whose
+    /// header binds the domain, the round and the slot.
+    fn update_commitments(&self, params: &ParamVars, inputs: &InputVars) -> Result<UpdateVars, SynthesisError> {
         let Shape { trainers: n, params: d } = self.shape;
         let offset = 1i64 << (UPDATE_BITS - 1);
         let presence = (0..n).map(|i| self.boolean(|w| w.input.updates[i].is_some())).collect::<Result<Vec<_>, _>>()?;
         let mut offset_values = Vec::with_capacity(n);
-        for (slot, commitment) in commitments.iter().enumerate() {
+        for (slot, commitment) in inputs.update_commitments.iter().enumerate() {
             let values = (0..d)
                 .map(|k| {
                     self.uint(UPDATE_BITS, |w| {
@@ -253,19 +280,39 @@ impl Synth<'_> {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let packed = pack(&values, UPDATE_VALUES_PER_ELEMENT, UPDATE_BITS);
-            let computed = commit_packed(UPDATE_TAG, &params.job_id, &params.round, &packed)?;
+            let header = [
+                FpVar::constant(Fr::from(UPDATE_TAG)),
+                inputs.domain.clone(),
+                params.round.clone(),
+                FpVar::constant(Fr::from(slot as u64)),
+            ];
+            let computed = commit_packed(&header, &packed)?;
             FpVar::from(presence[slot].clone()).mul_equals(&(commitment - computed), &FpVar::zero())?;
             offset_values.push(values);
         }
         Ok(UpdateVars { presence, offset_values })
     }
 
-    /// The old model enters only packed, as the preimage of C(w).
+    /// Order: each slot's submission rank, ORDER_RANK_BITS bits, packed into the order words.
+    fn order(&self, order_words: &[Var]) -> Result<Vec<Var>, SynthesisError> {
+        let ranks = (0..self.shape.trainers)
+            .map(|i| self.uint(ORDER_RANK_BITS, |w| big(w.input.order[i])))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (word, chunk) in order_words.iter().zip(ranks.chunks(RANKS_PER_WORD)) {
+            sum(chunk.iter().enumerate().map(|(t, r)| r * pow2(ORDER_RANK_BITS * t as u32))).enforce_equal(word)?;
+        }
+        Ok(ranks)
+    }
+
+    /// The old model enters only packed, as the preimage of C(w). Its values are canonical by
+    /// induction: each round's new model is built from range-checked values below, and round 0's
+    /// is checked against the job's spec by the aggregator and the trainers before they stake.
     fn model_commitment(&self, params: &ParamVars, commitment: &Var) -> Result<Vec<Var>, SynthesisError> {
         let old_model = (0..self.shape.model_elements())
             .map(|c| self.witness(|w| commitment::pack(&w.input.model, MODEL_BITS)[c]))
             .collect::<Result<Vec<_>, _>>()?;
-        commit_packed(MODEL_TAG, &params.job_id, &params.round, &old_model)?.enforce_equal(commitment)?;
+        let header = [FpVar::constant(Fr::from(MODEL_TAG)), params.job_id.clone(), params.round.clone()];
+        commit_packed(&header, &old_model)?.enforce_equal(commitment)?;
         Ok(old_model)
     }
 
@@ -290,19 +337,24 @@ impl Synth<'_> {
         Ok(Gram(gram))
     }
 
-    /// 1. Duplicates: a present slot within dup_tol of an earlier present slot. Returns the
-    /// candidates `U` (present, not a duplicate).
+    /// 1. Duplicates: a present slot within dup_tol of a present slot submitted earlier (a lower
+    /// rank). Returns the candidates `U` (present, not a duplicate).
     fn duplicates(
         &self,
         gram: &Gram,
         presence: &[Boolean<Fr>],
+        ranks: &[Var],
         dup_tol: &Var,
     ) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
         let distance_bits = self.shape.distance_bits().max(32);
         let mut unique = Vec::with_capacity(presence.len());
         for (i, present) in presence.iter().enumerate() {
-            let copies = (0..i)
-                .map(|j| Ok(&presence[j] & &is_le(&gram.distance(i, j), dup_tol, distance_bits)?))
+            let copies = (0..presence.len())
+                .filter(|&j| j != i)
+                .map(|j| {
+                    let earlier = is_le(&(&ranks[j] + FpVar::one()), &ranks[i], ORDER_RANK_BITS + 1)?;
+                    Ok(&(&presence[j] & &earlier) & &is_le(&gram.distance(i, j), dup_tol, distance_bits)?)
+                })
                 .collect::<Result<Vec<_>, SynthesisError>>()?;
             let duplicate = if copies.is_empty() { Boolean::FALSE } else { present & &Boolean::kary_or(&copies)? };
             unique.push(present & &!duplicate);
@@ -393,7 +445,14 @@ impl Synth<'_> {
             .collect()
     }
 
-    /// 5. γ = ⌊lr / |I|⌋ (0 when no inliers), w' = w + γ·S on packed 24-bit slots, and C(w').
+    /// 5. γ = ⌊lr / |I|⌋ (0 when no inliers), w' = clamp(w + γ·S) per parameter, and C(w').
+    ///
+    /// Carry-free on packed elements: with offset values m = w + 2^23 ∈ [0, 2^24) and
+    /// |γ·S_t| ≤ 2^7·lr < 2^23, every slot's `u_t = m_t + γ·S_t + 2^24` lies in [2^23, 2^26),
+    /// inside its 26-bit slot (MODEL_SLOT_BITS), and 9 slots span 234 < 253 bits. So the packed
+    /// equation holds over the integers slot by slot, and decomposing each `u_t` into 26 bits
+    /// recovers it exactly. Bit 25 says `w + γ·S` overflowed (clamp to 2^24 − 1), bits 24..25 = 0
+    /// that it underflowed (clamp to 0), and otherwise the low 24 bits are the new value.
     fn aggregate(
         &self,
         params: &ParamVars,
@@ -414,32 +473,40 @@ impl Synth<'_> {
         (&gamma_count + &gamma_rem).enforce_equal(&(&params.lr * &some))?;
         enforce_range(&(&some * (&count - FpVar::one() - &gamma_rem)), count_bits)?;
 
-        let model_offset = 1i64 << (MODEL_BITS - 1);
-        let new_values = (0..d)
-            .map(|k| self.uint(MODEL_BITS, |w| big((w.output.new_model[k] + model_offset) as u64)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let new_model = pack(&new_values, MODEL_VALUES_PER_ELEMENT, MODEL_BITS);
-        for (c, (old, new)) in old_model.iter().zip(&new_model).enumerate() {
+        let mut new_model = Vec::with_capacity(old_model.len());
+        for (c, old) in old_model.iter().enumerate() {
             let range = c * MODEL_VALUES_PER_ELEMENT..((c + 1) * MODEL_VALUES_PER_ELEMENT).min(d);
-            let ones: Fr = (0..range.len() as u32).map(|t| pow2(MODEL_BITS * t)).sum();
-            // Σ_{i∈I} x_i packed with 24-bit slots = Σ_t (S_t + 128·|I|)·2^(24t).
+            let ones: Fr = (0..range.len() as u32).map(|t| pow2(MODEL_SLOT_BITS * t)).sum();
+            // Σ_{i∈I} x_i packed in 26-bit slots = Σ_t (S_t + 128·|I|)·2^(26t).
             let aggregate = sum(inlier_f.iter().zip(offset_values).map(|(inlier, values)| {
-                inlier * pack(&values[range.clone()], MODEL_VALUES_PER_ELEMENT, MODEL_BITS).remove(0)
+                inlier * pack(&values[range.clone()], MODEL_VALUES_PER_ELEMENT, MODEL_SLOT_BITS).remove(0)
             }));
-            let expected = old + &gamma * aggregate - &gamma_count * (ones * Fr::from(update_offset));
-            new.enforce_equal(&expected)?;
+            let shifted = old + &gamma * aggregate - &gamma_count * (ones * Fr::from(update_offset))
+                + ones * pow2(MODEL_BITS);
+            let mut packed = Vec::with_capacity(range.len());
+            let mut values = Vec::with_capacity(range.len());
+            for k in range {
+                let bits = alloc_bits(&self.cs, hint(self.w, |w| unclamped_slot(w, k)), MODEL_SLOT_BITS)?;
+                packed.push(Boolean::le_bits_to_fp(&bits)?);
+                values.push(clamp(&bits)?);
+            }
+            pack(&packed, MODEL_VALUES_PER_ELEMENT, MODEL_SLOT_BITS).remove(0).enforce_equal(&shifted)?;
+            new_model.push(pack(&values, MODEL_VALUES_PER_ELEMENT, MODEL_SLOT_BITS).remove(0));
         }
-        commit_packed(MODEL_TAG, &params.job_id, &(&params.round + FpVar::one()), &new_model)?
-            .enforce_equal(new_model_commitment)
+        let header = [FpVar::constant(Fr::from(MODEL_TAG)), params.job_id.clone(), &params.round + FpVar::one()];
+        commit_packed(&header, &new_model)?.enforce_equal(new_model_commitment)
     }
 
-    /// 6. Scores: ⌊max(0, ⟨Δ_i,S⟩)² / ‖Δ_i‖²⌋ for inliers, 0 otherwise.
-    fn scores(&self, gram: &Gram, inliers: &[Boolean<Fr>]) -> Result<Vec<Var>, SynthesisError> {
+    /// 6. Scores: ⌊max(0, ⟨Δ_i,S⟩)² / ‖Δ_i‖²⌋ for inliers, 0 otherwise; and
+    /// ‖S‖² = Σ_{i∈I} ⟨Δ_i,S⟩, the scale that turns a score into cos² of Δ_i and S.
+    fn scores(&self, gram: &Gram, inliers: &[Boolean<Fr>]) -> Result<(Vec<Var>, Var), SynthesisError> {
         let alignment_bits = self.shape.alignment_bits();
         let gram_bits = self.shape.gram_bits();
         let mut scores = Vec::with_capacity(inliers.len());
+        let mut norm_terms = Vec::with_capacity(inliers.len());
         for (i, inlier) in as_field(inliers).iter().enumerate() {
             let contribution = gram.inner_with_sum(i, inliers);
+            norm_terms.push(inlier * &contribution);
             let positive = FpVar::from(is_positive(&contribution, alignment_bits)?) * contribution;
             let numerator = positive.square()?;
             let norm_sq = &gram.0[i][i];
@@ -450,27 +517,53 @@ impl Synth<'_> {
             inlier.mul_equals(&(numerator - &quotient * norm_sq - &remainder), &FpVar::zero())?;
             scores.push(inlier * quotient);
         }
-        Ok(scores)
+        Ok((scores, sum(norm_terms)))
     }
 
-    /// Outputs against the public inputs: the flags word and the packed score words.
+    /// Outputs against the public inputs: the flags word (with ‖S‖²) and the packed score words.
     fn outputs(
         &self,
         inputs: &InputVars,
         presence: &[Boolean<Fr>],
         inliers: &[Boolean<Fr>],
+        norm_sq: &Var,
         scores: &[Var],
     ) -> Result<(), SynthesisError> {
         let flags = sum(presence.iter().zip(inliers).enumerate().map(|(i, (present, inlier))| {
             FpVar::from(present.clone()) * pow2(i as u32)
                 + FpVar::from(inlier.clone()) * pow2((INLIER_FLAG_OFFSET + i) as u32)
-        }));
+        })) + norm_sq * pow2(NORM_FLAG_OFFSET as u32);
         flags.enforce_equal(&inputs.flags)?;
         for (word, chunk) in inputs.score_words.iter().zip(scores.chunks(SCORES_PER_WORD)) {
             sum(chunk.iter().enumerate().map(|(t, s)| s * pow2(SCORE_BITS * t as u32))).enforce_equal(word)?;
         }
         Ok(())
     }
+}
+
+/// `u_k = w_k + γ·S_k + 2^23 + 2^24` of the reference outcome (see `Synth::aggregate`).
+fn unclamped_slot(w: &RoundWitness, k: usize) -> BigUint {
+    let s: i128 = w
+        .input
+        .updates
+        .iter()
+        .zip(&w.output.inliers)
+        .filter(|(_, inlier)| **inlier)
+        .map(|(u, _)| u.as_ref().map_or(0, |u| u[k] as i128))
+        .sum();
+    let u = w.input.model[k] as i128 + w.output.trace.gamma as i128 * s + (3i128 << (MODEL_BITS - 1));
+    // In [2^23, 2^26) for a canonical model and lr < 2^16; anything else leaves the circuit
+    // unsatisfied rather than wrapping.
+    BigUint::from(u.max(0) as u128)
+}
+
+/// The clamped offset model value of a slot's 26 bits: the low 24 bits in range, 2^24 − 1 on
+/// overflow (bit 25), 0 on underflow (bits 24 and 25 clear). One product.
+fn clamp(bits: &[Boolean<Fr>]) -> Result<Var, SynthesisError> {
+    let low = Boolean::le_bits_to_fp(&bits[..MODEL_BITS as usize])?;
+    let in_range = FpVar::from(bits[MODEL_BITS as usize].clone());
+    let overflow = FpVar::from(bits[MODEL_BITS as usize + 1].clone());
+    Ok(in_range * low + overflow * (pow2(MODEL_BITS) - Fr::from(1u8)))
 }
 
 /// Number of candidates (present, non-duplicate slots) in the reference outcome.

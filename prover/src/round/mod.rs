@@ -29,6 +29,12 @@ pub struct RoundInput {
     pub shape: Shape,
     /// Public parameters of this round.
     pub params: RoundParams,
+    /// The job's domain ([`crate::domain::JobDomain::value`]), in every update commitment.
+    #[serde(with = "crate::export::field::decimal")]
+    pub domain: Fr,
+    /// Each slot's submission rank in the round on chain: 1 for the first commitment, 2 for the
+    /// second, ...; 0 for a slot that did not submit. Duplicates keep the earliest submission.
+    pub order: Vec<u8>,
     /// The global model `w` in the model encoding.
     pub model: Vec<i64>,
     /// Each slot's update `Δ_i` in the update encoding; `None` for an empty slot.
@@ -37,9 +43,12 @@ pub struct RoundInput {
 
 impl RoundInput {
     /// Encodes real-valued model and updates (f64 in, integers out) and validates the result.
+    #[allow(clippy::too_many_arguments)] // the round's inputs, each named; a builder would add nothing
     pub fn from_real(
         shape: Shape,
         params: RoundParams,
+        domain: Fr,
+        order: Vec<u8>,
         model: &[f64],
         model_encoding: Encoding,
         updates: &[Option<Vec<f64>>],
@@ -62,7 +71,7 @@ impl RoundInput {
                     .transpose()
             })
             .collect::<Result<Vec<_>>>()?;
-        let input = RoundInput { shape, params, model, updates };
+        let input = RoundInput { shape, params, domain, order, model, updates };
         input.validate()?;
         Ok(input)
     }
@@ -80,6 +89,8 @@ impl RoundInput {
         };
         len("model".into(), shape.params, self.model.len())?;
         len("update slots".into(), shape.trainers, self.updates.len())?;
+        len("submission ranks".into(), shape.trainers, self.order.len())?;
+        self.validate_order()?;
         commitment::check(&self.model, MODEL_BITS, "model")?;
         for (slot, u) in self.updates.iter().enumerate() {
             if let Some(u) = u {
@@ -88,6 +99,42 @@ impl RoundInput {
             }
         }
         Ok(())
+    }
+
+    /// Submission ranks: every present slot has one, ranks are distinct and at most n.
+    fn validate_order(&self) -> Result<()> {
+        let n = self.shape.trainers;
+        let invalid = |reason: String| Err(Error::InvalidParameter { name: "order", reason });
+        let mut seen = vec![false; n + 1];
+        for (slot, &rank) in self.order.iter().enumerate() {
+            let rank = rank as usize;
+            if rank > n {
+                return invalid(format!("slot {slot} has rank {rank}, above the {n} slots"));
+            }
+            if rank == 0 && self.updates[slot].is_some() {
+                return invalid(format!("slot {slot} holds an update but has no submission rank"));
+            }
+            if rank != 0 && std::mem::replace(&mut seen[rank], true) {
+                return invalid(format!("rank {rank} appears twice (slot {slot})"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Ranks for slots that submitted in slot order (1, 2, ... over the present slots), for
+    /// tests and samples where the on-chain order is not at hand.
+    pub fn slot_order(updates: &[Option<Vec<i64>>]) -> Vec<u8> {
+        let mut next = 0u8;
+        updates
+            .iter()
+            .map(|u| match u {
+                Some(_) => {
+                    next += 1;
+                    next
+                }
+                None => 0,
+            })
+            .collect()
     }
 
     /// Which slots hold an update.
@@ -99,8 +146,9 @@ impl RoundInput {
     pub fn update_commitments(&self) -> Vec<Fr> {
         self.updates
             .iter()
-            .map(|u| match u {
-                Some(u) => commitment::commit_checked_update(self.params.job_id, self.params.round, u),
+            .enumerate()
+            .map(|(slot, u)| match u {
+                Some(u) => commitment::commit_checked_update(self.domain, self.params.round, slot, u),
                 None => Fr::from(0u8),
             })
             .collect()
@@ -114,6 +162,9 @@ pub struct RoundOutput {
     pub inliers: Vec<bool>,
     /// Contribution score per slot (0 for outliers and empty slots).
     pub scores: Vec<u64>,
+    /// `‖S‖²`, S the sum of the inliers' updates: `score_i / ‖S‖²` is cos² of the angle between
+    /// slot i's update and S, a reliability observation in [0, 1] whatever the trainer count.
+    pub aggregate_norm_sq: u64,
     /// The new global model `w'`.
     pub new_model: Vec<i64>,
     /// Intermediate values: the reasons behind the outcome and the circuit's hints.
@@ -147,6 +198,8 @@ pub struct RoundTrace {
     pub alignment: Vec<i128>,
     /// `γ = ⌊lr / |I|⌋`, the per-update learning rate.
     pub gamma: u64,
+    /// Parameters whose `w + γ·S` left the model's range and were clamped to its bound.
+    pub clamped: usize,
     /// `lr − γ·|I|`.
     pub gamma_rem: u64,
     /// `⟨Δ_i, S⟩` with `S` the sum of inlier updates.

@@ -3,11 +3,13 @@
 //! | index            | value                                                        |
 //! |------------------|--------------------------------------------------------------|
 //! | 0                | context: job, round and hyper-parameters (`params::CONTEXT_LAYOUT`) |
-//! | 1                | `C(w)`, commitment to the model the round starts from        |
-//! | 2                | `C(w')`, commitment to the new model (tagged with round + 1) |
-//! | 3 .. 3+n         | `C_1..C_n`, update commitments (0 for an empty slot)         |
-//! | 3+n              | flags: presence bit i at bit i, inlier bit i at bit 64+i      |
-//! | 4+n ..           | scores, 5 per input, score i at bits 48·(i mod 5) of input ⌊i/5⌋ |
+//! | 1                | domain: chain, market, job and roster (`crate::domain`)      |
+//! | 2                | `C(w)`, commitment to the model the round starts from        |
+//! | 3                | `C(w')`, commitment to the new model (tagged with round + 1) |
+//! | 4 .. 4+n         | `C_1..C_n`, update commitments (0 for an empty slot)         |
+//! | 4+n .. 4+n+o     | order: slot i's submission rank (1 = first, 0 = none) at bits 8·(i mod 31) of word ⌊i/31⌋, o = ⌈n/31⌉ |
+//! | 4+n+o            | flags: presence bit i at bit i, inlier bit i at bit 64+i, ‖S‖² at bit 128 |
+//! | 5+n+o ..         | scores, 5 per input, score i at bits 48·(i mod 5) of input ⌊i/5⌋ |
 
 use ark_bn254::Fr;
 use ark_ff::PrimeField;
@@ -16,24 +18,42 @@ use num_bigint::BigUint;
 use crate::error::{Error, Result};
 use crate::export::calldata::Word;
 use crate::params::RoundParams;
-use crate::shape::{score_word_count, Shape};
-pub use crate::shape::{SCORES_PER_WORD, SCORE_BITS};
+use crate::shape::{order_word_count, score_word_count, Shape};
+pub use crate::shape::{ORDER_RANK_BITS, RANKS_PER_WORD, SCORES_PER_WORD, SCORE_BITS};
 
 /// Bit offset of the inlier bits in the flags input.
 pub const INLIER_FLAG_OFFSET: usize = 64;
+/// Bit offset of ‖S‖², the squared norm of the sum of inlier updates, in the flags input (at
+/// most SCORE_BITS wide: `Shape::new` bounds it).
+pub const NORM_FLAG_OFFSET: usize = 128;
+
+/// What the round claims besides the scores: presence, inliers and ‖S‖².
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flags {
+    /// Slots whose update took part.
+    pub presence: Vec<bool>,
+    /// Slots whose update was averaged into the model.
+    pub inliers: Vec<bool>,
+    /// `‖S‖²`, S the sum of the inliers' updates.
+    pub aggregate_norm_sq: u64,
+}
 
 /// The public inputs of a round, by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicInputs {
     /// Packed round parameters.
     pub context: Fr,
+    /// The job's domain ([`crate::domain::JobDomain::value`]).
+    pub domain: Fr,
     /// `C(w)`.
     pub model: Fr,
     /// `C(w')`.
     pub new_model: Fr,
     /// `C_1..C_n`.
     pub updates: Vec<Fr>,
-    /// Presence and inlier bits.
+    /// Packed submission ranks.
+    pub order: Vec<Fr>,
+    /// Presence and inlier bits and ‖S‖².
     pub flags: Fr,
     /// Packed contribution scores.
     pub scores: Vec<Fr>,
@@ -43,27 +63,30 @@ impl PublicInputs {
     /// Assembles the public inputs from the round's values.
     pub fn new(
         params: &RoundParams,
-        model: Fr,
-        new_model: Fr,
+        domain: Fr,
+        [model, new_model]: [Fr; 2],
         updates: Vec<Fr>,
-        presence: &[bool],
-        inliers: &[bool],
+        order: &[u8],
+        flags: &Flags,
         scores: &[u64],
     ) -> Self {
         PublicInputs {
             context: params.context(),
+            domain,
             model,
             new_model,
             updates,
-            flags: pack_flags(presence, inliers),
+            order: pack_order(order),
+            flags: pack_flags(flags),
             scores: pack_scores(scores),
         }
     }
 
     /// The inputs in verifier order.
     pub fn to_vec(&self) -> Vec<Fr> {
-        let mut v = vec![self.context, self.model, self.new_model];
+        let mut v = vec![self.context, self.domain, self.model, self.new_model];
         v.extend_from_slice(&self.updates);
+        v.extend_from_slice(&self.order);
         v.push(self.flags);
         v.extend_from_slice(&self.scores);
         v
@@ -79,21 +102,41 @@ impl PublicInputs {
                 found: inputs.len(),
             });
         }
+        let o = order_word_count(n);
         Ok(PublicInputs {
             context: inputs[0],
-            model: inputs[1],
-            new_model: inputs[2],
-            updates: inputs[3..3 + n].to_vec(),
-            flags: inputs[3 + n],
-            scores: inputs[4 + n..].to_vec(),
+            domain: inputs[1],
+            model: inputs[2],
+            new_model: inputs[3],
+            updates: inputs[4..4 + n].to_vec(),
+            order: inputs[4 + n..4 + n + o].to_vec(),
+            flags: inputs[4 + n + o],
+            scores: inputs[5 + n + o..].to_vec(),
         })
     }
 
-    /// Reads back (presence, inliers) for `n` slots.
-    pub fn flags(&self, n: usize) -> (Vec<bool>, Vec<bool>) {
+    /// Reads back presence, inliers and ‖S‖² for `n` slots.
+    pub fn flags(&self, n: usize) -> Flags {
         let big: BigUint = self.flags.into();
         let bit = |i: usize| big.bit(i as u64);
-        ((0..n).map(bit).collect(), (0..n).map(|i| bit(INLIER_FLAG_OFFSET + i)).collect())
+        let norm = (&big >> NORM_FLAG_OFFSET).iter_u64_digits().next().unwrap_or(0);
+        Flags {
+            presence: (0..n).map(bit).collect(),
+            inliers: (0..n).map(|i| bit(INLIER_FLAG_OFFSET + i)).collect(),
+            aggregate_norm_sq: norm,
+        }
+    }
+
+    /// Reads back the submission ranks of `n` slots.
+    pub fn order(&self, n: usize) -> Vec<u8> {
+        let mask = (1u64 << ORDER_RANK_BITS) - 1;
+        (0..n)
+            .map(|i| {
+                let word: BigUint = self.order[i / RANKS_PER_WORD].into();
+                let rank = (word >> (ORDER_RANK_BITS as usize * (i % RANKS_PER_WORD))).iter_u64_digits().next();
+                (rank.unwrap_or(0) & mask) as u8
+            })
+            .collect()
     }
 
     /// Reads back the scores of `n` slots.
@@ -106,12 +149,13 @@ impl PublicInputs {
     /// words), checking that each is a canonical field element and that the counts agree.
     pub fn from_words(words: InputWords<'_>) -> Result<Self> {
         let n = words.updates.len();
-        if words.scores.len() != score_word_count(n) {
-            return Err(Error::LengthMismatch {
-                what: format!("score words for {n} slots"),
-                expected: score_word_count(n),
-                found: words.scores.len(),
-            });
+        for (what, expected, found) in [
+            ("score words", score_word_count(n), words.scores.len()),
+            ("order words", order_word_count(n), words.order.len()),
+        ] {
+            if expected != found {
+                return Err(Error::LengthMismatch { what: format!("{what} for {n} slots"), expected, found });
+            }
         }
         let field = |what: &str, word: &Word| {
             word.to_field::<Fr>().map_err(|e| Error::InvalidWord { what: what.to_owned(), reason: e.to_string() })
@@ -121,9 +165,11 @@ impl PublicInputs {
         };
         Ok(PublicInputs {
             context: field("context", &words.context)?,
+            domain: field("domain", &words.domain)?,
             model: field("model commitment", &words.model)?,
             new_model: field("new model commitment", &words.new_model)?,
             updates: many("update commitment", words.updates)?,
+            order: many("order word", words.order)?,
             flags: field("flags", &words.flags)?,
             scores: many("score word", words.scores)?,
         })
@@ -141,29 +187,50 @@ impl PublicInputs {
 pub struct InputWords<'a> {
     /// The packed context (`JobMarket.context(job, round)`, or [`RoundParams::context`]).
     pub context: Word,
+    /// The job's domain (`JobMarket.domain(job)`).
+    pub domain: Word,
     /// `C(w)`.
     pub model: Word,
     /// `C(w')`.
     pub new_model: Word,
     /// `C_1..C_n` as submitted (0 for a slot that never submitted).
     pub updates: &'a [Word],
+    /// The `⌈n/31⌉` order words ([`pack_order`] of the submission ranks).
+    pub order: &'a [Word],
     /// The flags word ([`flags_word`]).
     pub flags: Word,
     /// The `⌈n/5⌉` score words.
     pub scores: &'a [Word],
 }
 
-/// Packs presence and inlier bits into one field element.
-pub fn pack_flags(presence: &[bool], inliers: &[bool]) -> Fr {
+/// Packs presence and inlier bits and ‖S‖² into one field element.
+pub fn pack_flags(flags: &Flags) -> Fr {
     let bits = |set: &[bool]| set.iter().enumerate().filter(|(_, b)| **b).fold(0u64, |acc, (i, _)| acc | 1 << i);
-    flags_word(bits(presence), bits(inliers))
+    flags_word(bits(&flags.presence), bits(&flags.inliers), flags.aggregate_norm_sq)
 }
 
-/// The flags input from the contracts' slot bit sets: presence bit i at bit i, inlier bit i at
-/// bit `INLIER_FLAG_OFFSET + i`.
-pub fn flags_word(presence_bits: u64, inlier_bits: u64) -> Fr {
-    let big = BigUint::from(presence_bits) | (BigUint::from(inlier_bits) << INLIER_FLAG_OFFSET);
+/// The flags input from the contracts' slot bit sets and ‖S‖²: presence bit i at bit i, inlier
+/// bit i at bit `INLIER_FLAG_OFFSET + i`, ‖S‖² from bit `NORM_FLAG_OFFSET`.
+pub fn flags_word(presence_bits: u64, inlier_bits: u64, aggregate_norm_sq: u64) -> Fr {
+    let big = BigUint::from(presence_bits)
+        | (BigUint::from(inlier_bits) << INLIER_FLAG_OFFSET)
+        | (BigUint::from(aggregate_norm_sq) << NORM_FLAG_OFFSET);
     Fr::from_le_bytes_mod_order(&big.to_bytes_le())
+}
+
+/// Packs submission ranks (1 for the round's first submitter, 0 for a slot that did not
+/// submit) 31 per field element, 8 bits each.
+pub fn pack_order(ranks: &[u8]) -> Vec<Fr> {
+    ranks
+        .chunks(RANKS_PER_WORD)
+        .map(|chunk| {
+            let mut big = BigUint::default();
+            for (t, r) in chunk.iter().enumerate() {
+                big |= BigUint::from(*r) << (ORDER_RANK_BITS as usize * t);
+            }
+            Fr::from_le_bytes_mod_order(&big.to_bytes_le())
+        })
+        .collect()
 }
 
 /// Score `slot` of packed score words: bits `SCORE_BITS · (slot mod 5)` of word `⌊slot/5⌋`
@@ -202,23 +269,28 @@ mod tests {
         let shape = Shape::new(7, 3).unwrap();
         let params =
             RoundParams { job_id: 9, round: 1, max_malicious: 1, tau: 1 << 17, lr: 10, next_lr: 9, dup_tol: 0 };
-        let presence = [true, false, true, true, true, false, true];
-        let inliers = [true, false, false, true, true, false, true];
+        let flags = Flags {
+            presence: vec![true, false, true, true, true, false, true],
+            inliers: vec![true, false, false, true, true, false, true],
+            aggregate_norm_sq: (1 << 48) - 3,
+        };
+        let order = [2, 0, 1, 5, 3, 6, 4];
         let scores = [5, 0, 0, (1 << 48) - 1, 7, 0, 123];
         let updates: Vec<Fr> = (0..7u64).map(Fr::from).collect();
-        let pi = PublicInputs::new(&params, Fr::from(1u8), Fr::from(2u8), updates, &presence, &inliers, &scores);
+        let pi = PublicInputs::new(&params, Fr::from(9u8), [1u8, 2].map(Fr::from), updates, &order, &flags, &scores);
         let v = pi.to_vec();
         assert_eq!(v.len(), shape.num_public_inputs());
         let back = PublicInputs::from_vec(&shape, &v).unwrap();
         assert_eq!(back, pi);
-        assert_eq!(back.flags(7), (presence.to_vec(), inliers.to_vec()));
+        assert_eq!(back.flags(7), flags);
+        assert_eq!(back.order(7), order.to_vec());
         assert_eq!(back.scores(7), scores.to_vec());
         assert!(PublicInputs::from_vec(&shape, &v[1..]).is_err());
 
         let words = pi.to_words();
         assert_eq!(PublicInputs::from_words(from_words_of(&words)).unwrap(), pi);
-        assert_eq!(pi.flags, flags_word(0b1011101, 0b1011001));
-        let short = InputWords { scores: &words[11..12], ..from_words_of(&words) };
+        assert_eq!(pi.flags, flags_word(0b1011101, 0b1011001, (1 << 48) - 3));
+        let short = InputWords { scores: &words[13..14], ..from_words_of(&words) };
         assert!(PublicInputs::from_words(short).is_err());
         let mut not_in_field = from_words_of(&words);
         not_in_field.flags = Word([0xff; 32]);
@@ -228,11 +300,13 @@ mod tests {
     fn from_words_of(words: &[Word]) -> InputWords<'_> {
         InputWords {
             context: words[0],
-            model: words[1],
-            new_model: words[2],
-            updates: &words[3..10],
-            flags: words[10],
-            scores: &words[11..],
+            domain: words[1],
+            model: words[2],
+            new_model: words[3],
+            updates: &words[4..11],
+            order: &words[11..12],
+            flags: words[12],
+            scores: &words[13..],
         }
     }
 }

@@ -4,7 +4,7 @@
 //! per step with the same names as the circuit's steps (`constraints::Synth::run`), so the two
 //! can be read side by side: gram matrix, duplicates, krum, median, alignment, aggregate, scores.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fixed_point::MODEL_BITS;
 use crate::params::{RoundParams, TAU_FRAC_BITS};
 
@@ -19,16 +19,17 @@ pub fn run(input: &RoundInput) -> Result<RoundOutput> {
     let presence = input.presence();
 
     let gram = gram_matrix(&updates);
-    let (duplicate, unique) = duplicates(&gram, &presence, params.dup_tol);
+    let (duplicate, unique) = duplicates(&gram, &presence, &input.order, params.dup_tol);
     let krum = krum(&gram, &unique, params.max_malicious);
     let median = median(&unique, &krum.scores, params.tau);
     let (alignment_values, inliers) = alignment(&gram, &median.krum_inlier);
-    let aggregate = aggregate(params, &input.model, &updates, &inliers)?;
+    let aggregate = aggregate(params, &input.model, &updates, &inliers);
     let scores = scores(&gram, &inliers);
 
     Ok(RoundOutput {
         inliers,
         scores: scores.scores,
+        aggregate_norm_sq: scores.aggregate_norm_sq,
         new_model: aggregate.new_model,
         trace: RoundTrace {
             gram,
@@ -43,6 +44,7 @@ pub fn run(input: &RoundInput) -> Result<RoundOutput> {
             krum_inlier: median.krum_inlier,
             alignment: alignment_values,
             gamma: aggregate.gamma,
+            clamped: aggregate.clamped,
             gamma_rem: aggregate.gamma_rem,
             contribution: scores.contribution,
             score_rem: scores.remainder,
@@ -60,12 +62,12 @@ fn distance(gram: &[Vec<i128>], i: usize, j: usize) -> i128 {
     gram[i][i] + gram[j][j] - 2 * gram[i][j]
 }
 
-/// 1. Copies of an earlier present update are Sybils: only the first copy stays a candidate.
-/// Returns (duplicate, unique) per slot.
-fn duplicates(gram: &[Vec<i128>], presence: &[bool], dup_tol: u32) -> (Vec<bool>, Vec<bool>) {
+/// 1. Copies of an update submitted earlier (a lower on-chain submission rank) are Sybils: only
+/// the first submission stays a candidate, whatever the slots. Returns (duplicate, unique).
+fn duplicates(gram: &[Vec<i128>], presence: &[bool], order: &[u8], dup_tol: u32) -> (Vec<bool>, Vec<bool>) {
     let n = presence.len();
-    let duplicate: Vec<bool> =
-        (0..n).map(|i| presence[i] && (0..i).any(|j| presence[j] && distance(gram, i, j) <= dup_tol as i128)).collect();
+    let copies = |i: usize, j: usize| presence[j] && order[j] < order[i] && distance(gram, i, j) <= dup_tol as i128;
+    let duplicate: Vec<bool> = (0..n).map(|i| presence[i] && (0..n).any(|j| copies(i, j))).collect();
     let unique = (0..n).map(|i| presence[i] && !duplicate[i]).collect();
     (duplicate, unique)
 }
@@ -129,34 +131,38 @@ fn alignment(gram: &[Vec<i128>], krum_inlier: &[bool]) -> (Vec<i128>, Vec<bool>)
 struct Aggregate {
     gamma: u64,
     gamma_rem: u64,
+    clamped: usize,
     new_model: Vec<i64>,
 }
 
-/// 5. Aggregate and new model: w' = w + γ·S with γ = ⌊lr / |I|⌋.
-fn aggregate(params: &RoundParams, model: &[i64], updates: &[&[i64]], inliers: &[bool]) -> Result<Aggregate> {
+/// 5. Aggregate and new model: w' = clamp(w + γ·S) with γ = ⌊lr / |I|⌋. A weight that would
+/// leave the model's range stops at its bound (as a saturating optimizer step would), so an
+/// honest round can always be proven; `lr < 2^16` keeps one round's step below the two guard
+/// bits of the model's packing, which is what makes the circuit's check carry-free.
+fn aggregate(params: &RoundParams, model: &[i64], updates: &[&[i64]], inliers: &[bool]) -> Aggregate {
     let count = inliers.iter().filter(|x| **x).count() as u64;
     let gamma = (params.lr as u64).checked_div(count).unwrap_or(0);
     let gamma_rem = (params.lr as u64).checked_rem(count).unwrap_or(0);
     let half = 1i128 << (MODEL_BITS - 1);
+    let mut clamped = 0;
     let new_model = model
         .iter()
         .enumerate()
         .map(|(k, &w)| {
             let s: i128 = updates.iter().zip(inliers).filter(|(_, i)| **i).map(|(u, _)| u[k] as i128).sum();
             let value = w as i128 + gamma as i128 * s;
-            if value < -half || value >= half {
-                Err(Error::ModelOverflow { index: k, value, bits: MODEL_BITS })
-            } else {
-                Ok(value as i64)
-            }
+            let bounded = value.clamp(-half, half - 1);
+            clamped += usize::from(bounded != value);
+            bounded as i64
         })
-        .collect::<Result<Vec<i64>>>()?;
-    Ok(Aggregate { gamma, gamma_rem, new_model })
+        .collect();
+    Aggregate { gamma, gamma_rem, clamped, new_model }
 }
 
 /// The scores step's values.
 struct Scores {
     scores: Vec<u64>,
+    aggregate_norm_sq: u64,
     contribution: Vec<i128>,
     remainder: Vec<i128>,
 }
@@ -165,7 +171,9 @@ struct Scores {
 fn scores(gram: &[Vec<i128>], inliers: &[bool]) -> Scores {
     let n = inliers.len();
     let contribution = weighted(gram, inliers);
-    let mut scores = Scores { scores: vec![0; n], contribution, remainder: vec![0; n] };
+    // ‖S‖² = Σ_{i∈I} ⟨Δ_i, S⟩ ≤ 2^SCORE_BITS (Shape::new bounds it).
+    let aggregate_norm_sq = (0..n).filter(|&i| inliers[i]).map(|i| contribution[i]).sum::<i128>() as u64;
+    let mut scores = Scores { scores: vec![0; n], aggregate_norm_sq, contribution, remainder: vec![0; n] };
     for i in (0..n).filter(|&i| inliers[i]) {
         let e = scores.contribution[i].max(0);
         // ‖Δ_i‖² > 0 for an inlier: its alignment is positive, so Δ_i ≠ 0.

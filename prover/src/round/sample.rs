@@ -5,7 +5,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
 
+use ark_bn254::Fr;
+
 use super::RoundInput;
+use crate::domain::{roster_hash, JobDomain};
 use crate::params::{RoundParams, TAU_FRAC_BITS};
 use crate::shape::Shape;
 
@@ -49,7 +52,14 @@ pub fn default_params(shape: &Shape, malicious: usize) -> RoundParams {
     }
 }
 
-/// Builds a round with `malicious` attackers in the last slots, cycling through [`ATTACKS`].
+/// The domain of synthetic rounds: job 1 of a market at 0xfe…fe on anvil's chain 31337, with an
+/// empty roster.
+pub fn sample_domain() -> Fr {
+    JobDomain { chain_id: 31337, market: [0xfe; 20], job_id: 1, roster_hash: roster_hash(&[]) }.value()
+}
+
+/// Builds a round with `malicious` attackers in the last slots, cycling through [`ATTACKS`];
+/// slots submit in slot order.
 pub fn synthetic(shape: Shape, malicious: usize, seed: u64) -> Synthetic {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let d = shape.params;
@@ -77,7 +87,9 @@ pub fn synthetic(shape: Shape, malicious: usize, seed: u64) -> Synthetic {
         updates.push(Some(update));
     }
     let model = (0..d).map(|_| rng.gen_range(-(1 << 20)..(1 << 20))).collect();
-    Synthetic { input: RoundInput { shape, params: default_params(&shape, malicious), model, updates }, attacks }
+    let params = default_params(&shape, malicious);
+    let order = RoundInput::slot_order(&updates);
+    Synthetic { input: RoundInput { shape, params, domain: sample_domain(), order, model, updates }, attacks }
 }
 
 fn clamp(x: f64) -> i64 {
