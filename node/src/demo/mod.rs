@@ -296,7 +296,7 @@ async fn start_roles(
     let mut trainer_views = Vec::new();
     for i in 0..people.count() {
         let view = JobView::load(&net.trainer(i).await?, net.stack.market, job_id, &net.storage).await?;
-        trainer::join(&view).await?;
+        trainer::join(&view, &net.storage).await?;
         let (v, storage, mut source) = (view.clone(), net.storage.clone(), people.source(i));
         trainers.push(tokio::spawn(async move { trainer::run(&v, &storage, None, &mut source, Upload::Honest).await }));
         trainer_views.push(view);

@@ -94,6 +94,7 @@ pub async fn run(
             return Ok(reports);
         }
         if !s.bondPosted {
+            job.check_terms(storage).await.context("not posting the bond")?;
             let call = job.market.postBond(id).value(U256::from(job.config.bond));
             job.chain.send("postBond", call).await?;
             continue;
@@ -163,12 +164,14 @@ async fn finalize(
         .await?
         .with_context(|| format!("the model of job {} round {round} is not in storage", job.id))?;
     let submitted = submissions(job, round).await?;
+    let order = job.submission_order(&job.submitted_events(round).await?)?;
+    let domain = job.domain().await?;
     let mut updates: Vec<Option<Vec<i64>>> = vec![None; n];
     let mut present = vec![false; n];
     let mut unavailable = Vec::new();
     for sub in &submitted {
         present[sub.slot] = true;
-        match job.checked_update(storage, sealing, round, sub.slot, sub.commitment, sub.blob_ref).await {
+        match job.checked_update(storage, sealing, domain, round, sub.slot, sub.commitment, sub.blob_ref).await {
             Ok(values) => updates[sub.slot] = Some(values),
             Err(reason) => {
                 tracing::warn!(job = job.id, round, slot = sub.slot, %reason, "slot unavailable");
@@ -178,7 +181,8 @@ async fn finalize(
     }
     // Events come in chain order; reports list slots in slot order.
     unavailable.sort_by_key(|(slot, _)| *slot);
-    let input = RoundInput { shape: job.shape, params: job.round_params(round)?, model: model.values, updates };
+    let params = job.round_params(round)?;
+    let input = RoundInput { shape: job.shape, params, domain, order, model: model.values, updates };
     let mut witness = RoundWitness::new(input)?;
     // An unavailable slot's commitment stays in the public inputs (the contract folded it in at
     // submission); its presence bit is 0, so the circuit ignores it.
@@ -209,6 +213,7 @@ async fn finalize(
         newModel: new_model_commitment,
         inlierBits: bits_to_u64(&output.inliers),
         unavailableBits: unavailable_bits,
+        aggregateNormSq: u128::from(output.aggregate_norm_sq),
         scoreWords: fedproof_prover::round::public_inputs::pack_scores(&output.scores).iter().map(to_u256).collect(),
         roster: job.roster().await?,
         proof: words.map(|w| U256::from_be_bytes(w.0)),

@@ -9,7 +9,8 @@ use alloy::sol_types::SolCall;
 use ark_bn254::Bn254;
 use ark_groth16::VerifyingKey;
 use fedproof_contracts::{JobMarket, RoundVerifier};
-use fedproof_prover::export::calldata::proof_from_words;
+use fedproof_prover::export::calldata::{proof_from_words, Word};
+use fedproof_prover::round::public_inputs::pack_order;
 use fedproof_prover::round::{InputWords, PublicInputs, RoundInput, RoundWitness};
 use fedproof_prover::snark;
 use serde::Serialize;
@@ -73,8 +74,14 @@ pub async fn audit(
         }
         let updates: Vec<_> = commitments.iter().copied().map(to_word).collect();
         let scores: Vec<_> = ev.scoreWords.iter().copied().map(to_word).collect();
+        // The domain and the submission order are what the contract folded in as commitments
+        // arrived: recomputed here from the roster and the round's events.
+        let order = job.submission_order(&job.submitted_events(round).await?)?;
+        let order: Vec<Word> = pack_order(&order).iter().map(Word::from_field).collect();
         let public = PublicInputs::from_words(InputWords {
             context: to_word(context),
+            domain: Word::from_field(&job.domain().await?),
+            order: &order,
             model: to_word(ev.model),
             new_model: to_word(ev.newModel),
             updates: &updates,
@@ -109,20 +116,23 @@ async fn recompute_round(
     let model = model.ok_or_else(|| format!("the model of round {round} is not in storage"))?;
     let flags = ev.flags;
     let presence = u64_to_bits(flags.to::<u128>() as u64, n);
+    let events = job.submitted_events(round).await.map_err(|e| format!("{e:#}"))?;
+    let order = job.submission_order(&events).map_err(|e| format!("{e:#}"))?;
+    let domain = job.domain().await.map_err(|e| format!("{e:#}"))?;
     let mut updates = vec![None; n];
     for (slot, c) in commitments.iter().enumerate() {
         if !presence[slot] {
             continue;
         }
-        let blob_ref = blob_ref(job, round, slot).await?;
+        let blob_ref = blob_ref(&events, round, slot)?;
         let values = job
-            .checked_update(with.storage, with.key, round, slot, *c, blob_ref)
+            .checked_update(with.storage, with.key, domain, round, slot, *c, blob_ref)
             .await
             .map_err(|e| format!("the stored update of slot {slot}: {e}"))?;
         updates[slot] = Some(values);
     }
     let params = job.round_params(round).map_err(|e| e.to_string())?;
-    let input = RoundInput { shape: job.shape, params, model: model.values, updates };
+    let input = RoundInput { shape: job.shape, params, domain, order, model: model.values, updates };
     let witness = RoundWitness::new(input).map_err(|e| e.to_string())?;
     let claimed = (to_u256(&witness.public.new_model), to_u256(&witness.public.flags));
     if claimed.0 != ev.newModel {
@@ -142,11 +152,10 @@ async fn recompute_round(
     Ok(())
 }
 
-/// The update blob a slot committed to in `round`, found through its `UpdateSubmitted` event.
-async fn blob_ref(job: &JobView, round: u32, slot: usize) -> Result<B256, String> {
-    let refs = job.submitted_events(round).await.map_err(|e| format!("{e:#}"))?;
-    let ev = refs
-        .into_iter()
+/// The update blob a slot committed to in `round`, from the round's `UpdateSubmitted` events.
+fn blob_ref(events: &[JobMarket::UpdateSubmitted], round: u32, slot: usize) -> Result<B256, String> {
+    let ev = events
+        .iter()
         .find(|ev| ev.slot == U256::from(slot))
         .ok_or_else(|| format!("no submission of slot {slot} in round {round}"))?;
     Ok(ev.blobRef)

@@ -121,6 +121,11 @@ impl Intake {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", pending.display()))),
         };
+        if !commit_phase_closed(job, round).await? {
+            // Revealed now, the update could be copied (or nearly copied) by a slot still free to
+            // commit; it stays pending until every slot committed or the window closed.
+            return Ok(None);
+        }
         let id = U256::from(job.id);
         let commitment = job
             .market
@@ -132,9 +137,17 @@ impl Intake {
         let answer = self.post(job.id, round, &body).await?;
         let receipt = answer.receipt;
         let signature: Signature = receipt.signature.parse().context("the intake's receipt signature is malformed")?;
+        // The receipt covers the blob the slot named on-chain: a receipt for any other blob
+        // would not win a dispute, so it is checked here, not trusted.
+        let blob_ref = job
+            .market
+            .blobRefs(id, U256::from(round), U256::from(slot))
+            .call()
+            .await
+            .map_err(|e| call_error("reading the blobRef", e))?;
         let digest = job
             .market
-            .receiptDigest(id, U256::from(round), U256::from(slot), commitment)
+            .receiptDigest(id, U256::from(round), U256::from(slot), commitment, blob_ref)
             .call()
             .await
             .map_err(|e| call_error("reading the receipt digest", e))?;
@@ -188,6 +201,18 @@ impl Intake {
         }
         anyhow::bail!("cannot deliver the update of round {round} to the intake at {url} after {ATTEMPTS} attempts (is `fedproof serve` running? check --api)")
     }
+}
+
+/// Whether `round`'s commit phase is over: every trainer with a live stake committed, or the
+/// submission window closed (or the round is already past). Only then may plaintext updates
+/// reach the aggregator (`web-api`'s intake refuses them before too).
+pub async fn commit_phase_closed(job: &JobView, round: u32) -> anyhow::Result<bool> {
+    let s = job.state().await?;
+    if s.round != round {
+        return Ok(s.round > round);
+    }
+    let deadline = s.roundStart.to::<u64>() + u64::from(job.config.submitWindow);
+    Ok(s.submittedCount >= s.joinedCount || job.chain_time().await? > deadline)
 }
 
 /// Writes a file whole or not at all, creating its directory.

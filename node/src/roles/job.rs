@@ -6,7 +6,9 @@ use std::time::Duration;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider};
 use anyhow::Context;
+use ark_bn254::Fr;
 use fedproof_contracts::JobMarket::{self, JobMarketInstance};
+use fedproof_prover::domain::JobDomain;
 use fedproof_prover::params::{JobTerms, RoundParams};
 use fedproof_prover::shape::Shape;
 
@@ -17,6 +19,11 @@ use fedproof_storage::{check_update, JobSpecBlob, ModelBlob, SlotCommitment, Sto
 
 /// How often roles poll the chain while waiting.
 pub const POLL: Duration = Duration::from_millis(200);
+
+/// The domain of job `job_id` on `market` with the stored `roster_hash` (`fedproof_prover::domain`).
+pub fn job_domain(chain_id: u64, market: Address, job_id: u64, roster_hash: B256) -> Fr {
+    JobDomain { chain_id, market: market.0 .0, job_id, roster_hash: roster_hash.0 }.value()
+}
 
 /// A job on a market, seen through one signer.
 #[derive(Clone)]
@@ -91,6 +98,47 @@ impl JobView {
         Ok(JobView { chain: chain.clone(), market: instance, id, config, shape, spec })
     }
 
+    /// What the aggregator checks before it posts its bond and a trainer before it stakes: that
+    /// every round's parameters are provable for the job's shape (τ ≥ 1, lr < 2^16 through the
+    /// whole decay schedule, f below the slots), and that round 0's model — the only model
+    /// nobody proved — is in storage, canonical (every value in the model encoding's range, one
+    /// per parameter) and the preimage of the job's on-chain `C(w₀)`. A job failing either would
+    /// stall at its first unprovable round, and expiry would hand the bond to the submitters.
+    pub async fn check_terms(&self, storage: &Storage) -> anyhow::Result<()> {
+        for round in 0..self.config.rounds {
+            self.round_params(round)
+                .and_then(|p| p.validate(&self.shape).map(|_| p))
+                .with_context(|| format!("job {}'s terms cannot be proven in round {round}", self.id))?;
+        }
+        let created = self.created_event().await?;
+        let model = self
+            .checked_model(storage, 0, created.params.initialModel)
+            .await
+            .with_context(|| format!("job {}'s initial model", self.id))?
+            .with_context(|| format!("job {}'s initial model ({}) is not in storage", self.id, self.spec.initial_model))?;
+        anyhow::ensure!(
+            model.values.len() == self.shape.params,
+            "job {}'s initial model has {} values for {} parameters",
+            self.id,
+            model.values.len(),
+            self.shape.params
+        );
+        Ok(())
+    }
+
+    /// The job's `JobCreated` event (its parameters as the owner sent them).
+    async fn created_event(&self) -> anyhow::Result<JobMarket::JobCreated> {
+        let created = self
+            .market
+            .JobCreated_filter()
+            .topic1(U256::from(self.id))
+            .from_block(0)
+            .query()
+            .await
+            .map_err(|e| call_error("reading the JobCreated event", e))?;
+        Ok(created.into_iter().next().with_context(|| format!("job {} has no JobCreated event", self.id))?.0)
+    }
+
     /// The job's current state.
     pub async fn state(&self) -> anyhow::Result<JobMarket::State> {
         Ok(self
@@ -107,6 +155,27 @@ impl JobView {
         let terms =
             JobTerms { max_malicious: c.maxMalicious, tau: c.tau, lr: c.lr, lr_decay: c.lrDecay, dup_tol: c.dupTol };
         terms.round_params(self.id, round)
+    }
+
+    /// The job's domain (`fedproof_prover::domain`): chain, market, job and roster hash, as
+    /// `JobMarket.domain(job)` computes it. Every update commitment and proof is bound to it; the
+    /// roster (hence the domain) is fixed once the job starts.
+    pub async fn domain(&self) -> anyhow::Result<Fr> {
+        let state = self.state().await?;
+        Ok(job_domain(self.chain.chain_id, *self.market.address(), self.id, state.rosterHash))
+    }
+
+    /// Each slot's submission rank in a round (1 for the first commitment on chain, 0 for a slot
+    /// that did not commit) from the round's `UpdateSubmitted` events in chain order: the order
+    /// the contract folds into the proof's public inputs, and by which duplicates are resolved.
+    pub fn submission_order(&self, events: &[JobMarket::UpdateSubmitted]) -> anyhow::Result<Vec<u8>> {
+        let mut order = vec![0u8; self.shape.trainers];
+        for (k, ev) in events.iter().enumerate() {
+            let slot: usize = ev.slot.try_into().context("slot out of range")?;
+            anyhow::ensure!(slot < order.len(), "an UpdateSubmitted event names slot {slot}, beyond the job's slots");
+            order[slot] = u8::try_from(k + 1).context("more submissions than ranks")?;
+        }
+        Ok(order)
     }
 
     /// The slot owners, in slot order.
@@ -154,10 +223,12 @@ impl JobView {
     /// checked against the slot's on-chain commitment (`fedproof_storage::check_update`, the
     /// same check the intake made before it receipted it). The error is why the slot's update is
     /// unavailable.
+    #[allow(clippy::too_many_arguments)] // what names the slot's update, each field distinct
     pub async fn checked_update(
         &self,
         storage: &Storage,
         key: &AggregatorKey,
+        domain: Fr,
         round: u32,
         slot: usize,
         commitment: U256,
@@ -167,6 +238,7 @@ impl JobView {
         let blob = storage.update(key, blob_ref).await.map_err(|e| e.to_string())?;
         let expected = SlotCommitment {
             job_id: self.id,
+            domain: B256::from(fedproof_prover::export::field::to_word(&domain)),
             round,
             slot: u32::try_from(slot).map_err(|_| format!("slot {slot} out of range"))?,
             params: self.shape.params,

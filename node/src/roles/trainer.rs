@@ -44,13 +44,15 @@ pub struct Submission {
     pub receipt: Option<KeptReceipt>,
 }
 
-/// Joins the job (idempotent) and returns the slot.
-pub async fn join(job: &JobView) -> anyhow::Result<u32> {
+/// Joins the job (idempotent) and returns the slot. Before staking, checks that the job's terms
+/// can be proven and its initial model is the committed one (`JobView::check_terms`).
+pub async fn join(job: &JobView, storage: &Storage) -> anyhow::Result<u32> {
     let id = U256::from(job.id);
     let (staked, slot) = slot_of(job).await?;
     if staked {
         return Ok(slot);
     }
+    job.check_terms(storage).await.context("not joining")?;
     let stake = job.config.stake;
     job.chain.send("join", job.market.join(id).value(U256::from(stake))).await?;
     let (_, slot) = slot_of(job).await?;
@@ -82,9 +84,9 @@ pub async fn run(
         job.chain.address,
         job.id
     );
-    let mut done = Vec::new();
-    // The round whose pending upload this run has tried to deliver after a restart.
-    let mut resumed = None;
+    let mut done: Vec<Submission> = Vec::new();
+    // The round whose update reached the intake (its receipt kept): nothing left to deliver.
+    let mut delivered = None;
     loop {
         let s = job.state().await?;
         if s.status != JobStatus::Active as u8 {
@@ -92,9 +94,15 @@ pub async fn run(
         }
         let round = s.round;
         if s.submittedBits >> slot & 1 == 1 {
-            if let Some(intake) = intake.filter(|_| resumed != Some(round)) {
-                resumed = Some(round);
-                deliver(intake, job, round, slot).await;
+            // Committed: the update waits for the commit phase to close (`Intake::deliver`
+            // returns `None` until then), and is delivered once, also after a restart.
+            if let Some(intake) = intake.filter(|_| delivered != Some(round) && upload != Upload::Never) {
+                if let Some(kept) = deliver(intake, job, round, slot).await {
+                    delivered = Some(round);
+                    if let Some(sub) = done.iter_mut().find(|sub| sub.round == round) {
+                        sub.receipt = Some(kept);
+                    }
+                }
             }
             tokio::time::sleep(POLL).await;
             continue;
@@ -118,7 +126,7 @@ pub async fn run(
             job.id,
             job.shape.params
         );
-        let commitment = to_u256(&commit_update(job.id, round, &values)?);
+        let commitment = to_u256(&commit_update(job.domain().await?, round, slot as usize, &values)?);
         let mut blob = UpdateBlob { job_id: job.id, round, slot, values };
         if upload == Upload::Mismatched {
             blob.values.iter_mut().for_each(|v| *v = -*v);
@@ -136,16 +144,11 @@ pub async fn run(
         let call = job.market.submitUpdate(U256::from(job.id), round, commitment, blob_ref);
         let receipt = job.chain.send(&format!("submitUpdate for round {round}"), call).await?;
         tracing::info!(job = job.id, round, slot, tx = %receipt.transaction_hash, "update submitted");
-        resumed = Some(round);
-        let kept = match intake {
-            Some(intake) if upload != Upload::Never => deliver(intake, job, round, slot).await,
-            _ => None,
-        };
         done.push(Submission {
             round,
             commitment: fedproof_web_api::format::word(&commitment),
             tx: receipt.transaction_hash.to_string(),
-            receipt: kept,
+            receipt: None,
         });
     }
 }
@@ -175,6 +178,7 @@ pub async fn withdraw(job: &JobView, intake: Option<&Intake>) -> anyhow::Result<
         let outcome = JobMarket::RoundOutcome {
             unavailableBits: ev.unavailableBits,
             finalizedAt: ev.finalizedAt,
+            aggregateNormSq: ev.aggregateNormSq,
             scoreWords: ev.scoreWords.clone(),
         };
         let kept = match intake {

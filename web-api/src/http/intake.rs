@@ -1,8 +1,11 @@
 //! The aggregator's door: `POST /api/jobs/{id}/rounds/{r}/updates`. An update is stored only if
 //! its signer is a staked trainer of the job, the round is the job's current one and the job is
-//! active, the commitment is the one the trainer put on-chain, and the sealed blob opens to an
-//! update of that (job, round, slot) whose commitment is that commitment. The answer carries the
-//! aggregator's EIP-712 `UploadReceipt`, which `JobMarket.dispute` accepts.
+//! active, the round's commit phase is over (every live slot committed, or the submission window
+//! closed: earlier plaintext could be copied by a slot still free to commit), the commitment is
+//! the one the trainer put on-chain, the blob is the one its on-chain `blobRef` names, and the
+//! sealed blob opens to an update of that (job, round, slot) whose commitment is that commitment.
+//! The answer carries the aggregator's EIP-712 `UploadReceipt` over the commitment *and* the
+//! `blobRef`, which `JobMarket.dispute` accepts.
 
 use super::error::ApiError;
 use super::extract::SignedUpload;
@@ -11,6 +14,7 @@ use super::AppState;
 use crate::db::{Upload, UploadOutcome};
 use crate::format::{address, word};
 use alloy::primitives::{B256, U256};
+use alloy::providers::{DynProvider, Provider};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::signers::Signer;
 use axum::extract::State;
@@ -18,7 +22,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use fedproof_contracts::{JobMarket, JobStatus};
 use fedproof_storage::sealed::{self, AggregatorKey};
-use fedproof_storage::{check_update, SlotCommitment, Storage, UpdateBlob};
+use fedproof_storage::{blob_ref_of, check_update, SlotCommitment, Storage, UpdateBlob};
 
 /// Accepts a trainer's sealed update and answers with the aggregator's signed receipt.
 #[utoipa::path(post, path = "/api/jobs/{id}/rounds/{r}/updates", request_body = super::schema::UploadBody,
@@ -46,16 +50,21 @@ async fn accept(s: &AppState, upload: SignedUpload) -> Result<UploadAnswer, ApiE
         return Err(ApiError::NotFound("this server does not take updates (no aggregator key or blob store)".into()));
     };
     let intake = Intake { aggregator, key, storage };
-    let expected = committed_slot(s, &intake, &upload).await?;
+    let (expected, blob_ref) = committed_slot(s, &intake, &upload).await?;
+    let sent = blob_ref_of(&upload.sealed);
+    if sent != blob_ref {
+        return Err(ApiError::bad(
+            "blob_ref_mismatch",
+            format!("the blob's reference {sent} is not the blobRef slot {} put on-chain: {blob_ref}", expected.slot),
+        ));
+    }
     check_blob(&intake, &upload.sealed, &expected)?;
 
     // The receipt is the contract's own EIP-712 digest, signed by the aggregator.
     let market = JobMarket::new(s.chain.market, &s.chain.provider);
     let commitment = U256::from_be_bytes(upload.commitment.0);
-    let digest = market
-        .receiptDigest(U256::from(upload.job), U256::from(upload.round), U256::from(expected.slot), commitment)
-        .call()
-        .await?;
+    let (job, round, slot) = (U256::from(upload.job), U256::from(upload.round), U256::from(expected.slot));
+    let digest = market.receiptDigest(job, round, slot, commitment, blob_ref).call().await?;
     let signature = intake.aggregator.sign_hash(&digest).await.map_err(|e| ApiError::Internal(e.to_string()))?;
     let cid = intake.storage.put_sealed(upload.sealed).await.map_err(|e| ApiError::Internal(e.to_string()))?;
     let row = Upload {
@@ -82,9 +91,14 @@ async fn accept(s: &AppState, upload: SignedUpload) -> Result<UploadAnswer, ApiE
     Ok(UploadAnswer { cid: row.cid, slot: row.slot, receipt })
 }
 
-/// The slot the uploader holds and what it committed on-chain, read from the contract itself
-/// (the index may lag behind the head); the job's parameter count comes from its spec blob.
-async fn committed_slot(s: &AppState, intake: &Intake<'_>, upload: &SignedUpload) -> Result<SlotCommitment, ApiError> {
+/// The slot the uploader holds, what it committed on-chain and the blobRef it named, read from
+/// the contract itself (the index may lag behind the head); the job's parameter count comes from
+/// its spec blob.
+async fn committed_slot(
+    s: &AppState,
+    intake: &Intake<'_>,
+    upload: &SignedUpload,
+) -> Result<(SlotCommitment, B256), ApiError> {
     let (job, round) = (upload.job, upload.round);
     let market = JobMarket::new(s.chain.market, &s.chain.provider);
     let jid = U256::from(job);
@@ -106,6 +120,7 @@ async fn committed_slot(s: &AppState, intake: &Intake<'_>, upload: &SignedUpload
             format!("round {round} is not job {job}'s current round {}", state.round),
         ));
     }
+    check_commit_phase_closed(s, &market, jid, &state).await?;
     let on_chain = B256::from(market.commitments(jid, U256::from(round), U256::from(slot)).call().await?);
     if on_chain.is_zero() {
         return Err(ApiError::bad(
@@ -120,7 +135,49 @@ async fn committed_slot(s: &AppState, intake: &Intake<'_>, upload: &SignedUpload
         ));
     }
     let params = job_params(s, intake, job).await?;
-    Ok(SlotCommitment { job_id: job, round, slot, params, commitment: on_chain })
+    let domain = B256::from(market.domain(jid).call().await?);
+    let blob_ref = market.blobRefs(jid, U256::from(round), U256::from(slot)).call().await?;
+    Ok((SlotCommitment { job_id: job, domain, round, slot, params, commitment: on_chain }, blob_ref))
+}
+
+/// Refuses plaintext while the round's commit phase is open: every trainer with a live stake
+/// must have committed, or the submission window must have closed. An update revealed earlier
+/// could be copied, or nearly copied, by a slot that has yet to commit (attack 2).
+async fn check_commit_phase_closed(
+    s: &AppState,
+    market: &JobMarket::JobMarketInstance<&DynProvider>,
+    job: U256,
+    state: &JobMarket::State,
+) -> Result<(), ApiError> {
+    if state.submittedCount >= state.joinedCount {
+        return Ok(());
+    }
+    let config = market.jobConfig(job).call().await?;
+    let deadline = state.roundStart.to::<u64>() + u64::from(config.submitWindow);
+    if chain_time(s).await? > deadline {
+        return Ok(());
+    }
+    Err(ApiError::bad(
+        "commit_phase_open",
+        format!(
+            "round {} of job {job} is still taking commitments ({} of {} in, window closes at {deadline}): upload after every slot committed or the window closed",
+            state.round, state.submittedCount, state.joinedCount
+        ),
+    ))
+}
+
+/// Chain time for the deadline: the later of the latest block's timestamp and the wall clock (a
+/// chain stamps its next block with the wall clock, or later), as the node's roles reckon it.
+async fn chain_time(s: &AppState) -> Result<u64, ApiError> {
+    let latest = s
+        .chain
+        .provider
+        .get_block(alloy::eips::BlockId::latest())
+        .await
+        .map_err(|e| ApiError::Upstream(e.to_string()))?;
+    let block = latest.map_or(0, |b| b.header.timestamp);
+    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    Ok(block.max(wall))
 }
 
 /// The job's parameter count, from the spec blob its `specHash` names.

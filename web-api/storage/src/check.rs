@@ -5,6 +5,8 @@
 //! a receipt for an update the aggregator then refuses (and win a dispute with it).
 
 use alloy_primitives::B256;
+use ark_bn254::Fr;
+use ark_ff::PrimeField;
 use fedproof_prover::commitment::commit_update;
 use fedproof_prover::export::field::to_word;
 
@@ -15,6 +17,9 @@ use crate::codec::UpdateBlob;
 pub struct SlotCommitment {
     /// The job.
     pub job_id: u64,
+    /// The job's domain (`JobMarket.domain(job)`, `fedproof_prover::domain`), hashed into the
+    /// commitment with the round and the slot.
+    pub domain: B256,
     /// The round.
     pub round: u32,
     /// The trainer's slot.
@@ -81,8 +86,9 @@ pub fn check_update(blob: &UpdateBlob, expected: &SlotCommitment) -> Result<(), 
     if blob.values.len() != expected.params {
         return Err(UpdateMismatch::WrongLength { expected: expected.params, found: blob.values.len() });
     }
-    let computed =
-        commit_update(blob.job_id, blob.round, &blob.values).map_err(|e| UpdateMismatch::OutOfRange(e.to_string()))?;
+    let domain = Fr::from_be_bytes_mod_order(&expected.domain.0);
+    let computed = commit_update(domain, blob.round, blob.slot as usize, &blob.values)
+        .map_err(|e| UpdateMismatch::OutOfRange(e.to_string()))?;
     let computed = B256::from(to_word(&computed));
     if computed != expected.commitment {
         return Err(UpdateMismatch::Commitment { computed, expected: expected.commitment });
@@ -95,9 +101,11 @@ mod tests {
     use super::*;
 
     fn committed(blob: &UpdateBlob, params: usize) -> SlotCommitment {
-        let commitment = commit_update(blob.job_id, blob.round, &blob.values).expect("in range");
+        let domain = Fr::from(77u8);
+        let commitment = commit_update(domain, blob.round, blob.slot as usize, &blob.values).expect("in range");
         SlotCommitment {
             job_id: blob.job_id,
+            domain: B256::from(to_word(&domain)),
             round: blob.round,
             slot: blob.slot,
             params,
@@ -126,7 +134,19 @@ mod tests {
         let wild = UpdateBlob { values: vec![3, -7, 0, 1 << 40], ..blob.clone() };
         assert!(matches!(check_update(&wild, &expected), Err(UpdateMismatch::OutOfRange(_))));
 
-        let other = UpdateBlob { values: vec![3, -7, 0, 126], ..blob };
+        let other = UpdateBlob { values: vec![3, -7, 0, 126], ..blob.clone() };
         assert!(matches!(check_update(&other, &expected), Err(UpdateMismatch::Commitment { .. })));
+    }
+
+    #[test]
+    fn a_commitment_opens_only_in_its_slot_and_domain() {
+        // Another slot's copy of the same values (attack 2) and the same job on another market.
+        let blob = UpdateBlob { job_id: 4, round: 2, slot: 1, values: vec![3, -7, 0, 127] };
+        let expected = committed(&blob, 4);
+        let copied = UpdateBlob { slot: 3, ..blob.clone() };
+        let at_slot_3 = SlotCommitment { slot: 3, ..expected };
+        assert!(matches!(check_update(&copied, &at_slot_3), Err(UpdateMismatch::Commitment { .. })));
+        let elsewhere = SlotCommitment { domain: B256::repeat_byte(1), ..expected };
+        assert!(matches!(check_update(&blob, &elsewhere), Err(UpdateMismatch::Commitment { .. })));
     }
 }

@@ -189,13 +189,30 @@ impl Stack {
         U256::from(p.job_id)
     }
 
-    /// Every present slot submits its commitment for round 0.
+    /// `input` bound to its job on this chain: the domain of its job (chain, market, job and the
+    /// roster as it stands: call it once the trainers joined) and the submission order of
+    /// `submit_all` (slot order).
+    pub async fn bound(&self, input: &RoundInput) -> RoundInput {
+        let job = input.params.job_id;
+        let state = self.market().jobState(U256::from(job)).call().await.expect("job state");
+        let chain_id = self.provider.get_chain_id().await.expect("chain id");
+        let domain = fedproof_prover::domain::JobDomain {
+            chain_id,
+            market: self.market.0 .0,
+            job_id: job,
+            roster_hash: state.rosterHash.0,
+        };
+        RoundInput { domain: domain.value(), order: RoundInput::slot_order(&input.updates), ..input.clone() }
+    }
+
+    /// Every present slot submits its commitment for round 0, in slot order.
     pub async fn submit_all(&self, input: &RoundInput) {
+        let input = &self.bound(input).await;
         let market = self.market();
         let job = U256::from(input.params.job_id);
         for (slot, c) in input.update_commitments().iter().enumerate() {
             if input.updates[slot].is_some() {
-                let blob = B256::from(U256::from(slot));
+                let blob = B256::from(U256::from(slot + 1));
                 send(market.submitUpdate(job, 0, field_to_u256(c), blob).from(self.trainer(slot))).await;
             }
         }
@@ -203,20 +220,12 @@ impl Stack {
 
     /// Proves round 0 and finalizes it as the aggregator; returns the outcome and the finalization.
     pub async fn finalize(&self, v: &Verifier, input: &RoundInput) -> (RoundOutput, JobMarket::Finalization) {
-        let out = round::run(input).expect("reference");
+        let input = &self.bound(input).await;
+        let witness = RoundWitness::new(input.clone()).expect("witness");
+        let (out, public) = (witness.output.clone(), witness.public.clone());
         let p = &input.params;
-        let public = PublicInputs::new(
-            p,
-            commitment::commit_model(p.job_id, 0, &input.model).expect("model"),
-            commitment::commit_model(p.job_id, 1, &out.new_model).expect("new model"),
-            input.update_commitments(),
-            &input.presence(),
-            &out.inliers,
-            &out.scores,
-        );
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
-        let proof = fedproof_prover::snark::prove(&v.pk, RoundWitness::new(input.clone()).expect("witness"), &mut rng)
-            .expect("proved");
+        let proof = fedproof_prover::snark::prove(&v.pk, witness, &mut rng).expect("proved");
         let call = export::calldata::SolidityCalldata::new(&proof, &public.to_vec());
         let words = call.proof_words().map(|w| U256::from_be_bytes(w.0));
         let inlier_bits = out.inliers.iter().enumerate().filter(|(_, b)| **b).fold(0u64, |acc, (i, _)| acc | 1 << i);
@@ -224,6 +233,7 @@ impl Stack {
             newModel: field_to_u256(&public.new_model),
             inlierBits: inlier_bits,
             unavailableBits: 0,
+            aggregateNormSq: u128::from(out.aggregate_norm_sq),
             scoreWords: public.scores.iter().map(field_to_u256).collect(),
             roster: (0..input.shape.trainers).map(|s| self.trainer(s)).collect(),
             proof: words,
@@ -239,6 +249,7 @@ impl Stack {
         let outcome = JobMarket::RoundOutcome {
             unavailableBits: fin.unavailableBits,
             finalizedAt: finalized_at,
+            aggregateNormSq: fin.aggregateNormSq,
             scoreWords: fin.scoreWords.clone(),
         };
         for slot in 0..n {

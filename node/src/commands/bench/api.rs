@@ -18,6 +18,7 @@ use anyhow::Context;
 use clap::Args;
 use fedproof::progress;
 use fedproof::roles::intake::upload_body;
+use fedproof::roles::job::job_domain;
 use fedproof_contracts::{JobMarket, ReliabilityRegistry, RoundVerifierDemo};
 use fedproof_storage::codec::UpdateBlob;
 use fedproof_storage::sealed::AggregatorKey;
@@ -320,21 +321,24 @@ async fn intake(
     let _: serde_json::Value = provider.raw_request("evm_increaseTime".into(), (1_000u64,)).await?;
     let _: serde_json::Value = provider.raw_request("evm_mine".into(), ()).await?;
     let mut bodies = Vec::new();
+    let chain_id = provider.get_chain_id().await?;
     for job in 1..=JOBS {
+        let roster_hash = market.jobState(U256::from(job)).call().await?.rosterHash;
+        let domain = job_domain(chain_id, *market.address(), job, roster_hash);
         for (i, t) in trainers.iter().enumerate() {
             // A small deterministic update per (job, trainer): the intake's checks do not depend on its size.
             let values: Vec<i64> = (0..64).map(|k| ((job as i64 * 31 + i as i64 * 7 + k) % 200) - 100).collect();
-            let c = fedproof_prover::commitment::commit_update(job, 0, &values)?;
+            let c = fedproof_prover::commitment::commit_update(domain, 0, i, &values)?;
             let commitment = U256::from_be_bytes(fedproof_prover::export::field::to_word(&c));
+            let blob = UpdateBlob { job_id: job, round: 0, slot: i as u32, values };
+            let sealed = fedproof_storage::sealed::seal(recipient, &blob.encode())?;
             market
-                .submitUpdate(U256::from(job), 0, commitment, B256::ZERO)
+                .submitUpdate(U256::from(job), 0, commitment, fedproof_storage::blob_ref_of(&sealed))
                 .from(t.address())
                 .send()
                 .await?
                 .get_receipt()
                 .await?;
-            let blob = UpdateBlob { job_id: job, round: 0, slot: i as u32, values };
-            let sealed = fedproof_storage::sealed::seal(recipient, &blob.encode())?;
             bodies.push((job, upload_body(t, job, 0, commitment, &sealed)?));
         }
     }

@@ -4,8 +4,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use alloy::primitives::Address;
 use anyhow::Context;
 use clap::Args;
+use fedproof_prover::domain::{roster_hash, JobDomain};
 use fedproof_prover::export::calldata::{verifier_constructor_args, SolidityCalldata};
 use fedproof_prover::export::{field::to_decimal, snarkjs, solidity};
 use fedproof_prover::round::sample::synthetic;
@@ -54,7 +56,21 @@ pub struct ExportArgs {
     /// consecutive rounds chain as on chain: C(w) of round r is C(w') of round r - 1.
     #[arg(long)]
     chained: bool,
+    /// Chain id of the fixture's domain (forge's default chain is 31337).
+    #[arg(long, default_value_t = 31337)]
+    chain_id: u64,
+    /// Market address of the fixture's domain: where the forge tests deploy the JobMarket that
+    /// settles fixture proofs (test/utils/MarketBase.sol's FIXTURE_MARKET).
+    #[arg(long, default_value = FIXTURE_MARKET)]
+    market: Address,
+    /// Slot owners of the fixture's domain, in slot order (default: the forge tests' trainers
+    /// 0x…7000 + i for slot i).
+    #[arg(long, value_delimiter = ',')]
+    roster: Vec<Address>,
 }
+
+/// Where the forge tests deploy the market that settles fixture proofs.
+pub const FIXTURE_MARKET: &str = "0x000000000000000000000000000000000000fed1";
 
 /// Everything a contract test needs about the fixture round, as decimal strings.
 #[derive(Serialize)]
@@ -64,6 +80,13 @@ struct RoundFixture {
     job_id: u64,
     round: u32,
     context: String,
+    chain_id: u64,
+    market: Address,
+    roster: Vec<Address>,
+    domain: String,
+    /// Submission rank per slot (1 = first).
+    order: Vec<u8>,
+    aggregate_norm_sq: u64,
     model_commitment: String,
     new_model_commitment: String,
     update_commitments: Vec<String>,
@@ -86,6 +109,12 @@ impl ExportArgs {
 fn export(args: &ExportArgs) -> anyhow::Result<()> {
     let (store, shape) = (args.keys.store(), args.shape.shape()?);
     anyhow::ensure!(args.malicious < shape.trainers, "--malicious must be below --trainers ({})", shape.trainers);
+    anyhow::ensure!(
+        args.roster.is_empty() || args.roster.len() == shape.trainers,
+        "--roster names {} slot owners for {} slots",
+        args.roster.len(),
+        shape.trainers
+    );
     if let Some(slot) = args.unavailable.iter().find(|&&s| s >= shape.trainers) {
         anyhow::bail!("--unavailable slot {slot} does not exist (slots are 0..{})", shape.trainers);
     }
@@ -99,6 +128,7 @@ fn export(args: &ExportArgs) -> anyhow::Result<()> {
     let witness = seeded_witness(shape, args, args.round, model)?;
     let inputs = witness.public.to_vec();
     let fixture_base = (witness.input.params, witness.input.presence(), witness.output.clone(), witness.public.clone());
+    let order = witness.input.order.clone();
     let proof = snark::prove(&keys.pk, witness, &mut rand_chacha::ChaCha20Rng::seed_from_u64(args.seed))?;
     anyhow::ensure!(snark::verify_inputs(&keys.vk, &inputs, &proof)?, "the exported proof does not verify");
 
@@ -110,6 +140,12 @@ fn export(args: &ExportArgs) -> anyhow::Result<()> {
         job_id: params.job_id,
         round: params.round,
         context: to_decimal(&public.context),
+        chain_id: args.chain_id,
+        market: args.market,
+        roster: roster(args, shape),
+        domain: to_decimal(&public.domain),
+        order,
+        aggregate_norm_sq: output.aggregate_norm_sq,
         model_commitment: to_decimal(&public.model),
         new_model_commitment: to_decimal(&public.new_model),
         update_commitments: public.updates.iter().map(to_decimal).collect(),
@@ -143,6 +179,10 @@ fn seeded_witness(
 ) -> anyhow::Result<RoundWitness> {
     let mut input = synthetic(shape, args.malicious, args.seed).input;
     input.params.job_id = args.job;
+    let roster: Vec<[u8; 20]> = roster(args, shape).iter().map(|a| a.0 .0).collect();
+    input.domain =
+        JobDomain { chain_id: args.chain_id, market: args.market.0 .0, job_id: args.job, roster_hash: roster_hash(&roster) }
+            .value();
     input.params.round = round;
     if let Some(model) = model {
         input.model = model;
@@ -156,6 +196,14 @@ fn seeded_witness(
         witness.public.updates[slot] = submitted[slot];
     }
     Ok(witness)
+}
+
+/// The fixture's slot owners: --roster, or the forge tests' trainers 0x…7000 + i.
+fn roster(args: &ExportArgs, shape: Shape) -> Vec<Address> {
+    if !args.roster.is_empty() {
+        return args.roster.clone();
+    }
+    (0..shape.trainers).map(|i| Address::left_padding_from(&(0x7000u32 + i as u32).to_be_bytes())).collect()
 }
 
 fn write(dir: &Path, name: &str, contents: String) -> anyhow::Result<()> {

@@ -37,7 +37,7 @@ impl RunArgs {
         let data = load_csv(&self.data)?;
         let intake = self.delivery.intake()?;
         let (job, storage) = self.job.open().await?;
-        let slot = trainer::join(&job).await?;
+        let slot = trainer::join(&job, &storage).await?;
         let mut source = MlpSource::new(data, LOCAL_SGD, self.seed, self.attack);
         let done = trainer::run(&job, &storage, intake.as_ref(), &mut source, Upload::Honest).await?;
         let summary = serde_json::json!({ "job_id": job.id, "slot": slot, "submissions": done });
