@@ -3,12 +3,15 @@ pragma solidity ^0.8.24;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {PublicInputs} from "../../src/market/PublicInputs.sol";
+import {SCALAR_FIELD} from "../../src/market/MarketStorage.sol";
+import {G1} from "./G1.sol";
 
 /// @dev A verifier that accepts whatever it is told to. Used ONLY where a real proof cannot reach
 ///      a path: rounds after round 0 (the prover fixtures are round-0 proofs), rounds with slots
-///      declared unavailable or absent (the fixtures have every slot present), and the invariant
-///      handler (which needs thousands of finalizations with arbitrary scores). Every happy path
-///      that a fixture can reach is tested with the real generated verifier.
+///      declared unavailable or absent (the fixtures have every slot present), and arbitrary
+///      scores (the invariant handler, which needs thousands of such finalizations, uses its
+///      variant LinearMockVerifier below). Every happy path that a fixture can reach is tested
+///      with the real generated verifier.
 contract MockVerifier {
     uint256 public immutable N_PUBLIC;
     bool public answer = true;
@@ -33,6 +36,39 @@ contract MockVerifier {
         uint256[] calldata
     ) external view returns (bool) {
         return answer;
+    }
+}
+
+/// @dev Like MockVerifier, it accepts every proof, but its `inputPoint` is linear as a real
+///      verifier's is: inputPoint(i, v) = (v * (i + 1) mod r) * G, that is IC[i + 1] = (i + 1) * G.
+///      The market's accumulator is then a known multiple of G, so the invariant handler can check
+///      that every submission folded the right terms (a missing, repeated or misplaced term
+///      changes the multiple), which MockVerifier's constant point cannot show.
+contract LinearMockVerifier {
+    uint256 public immutable N_PUBLIC;
+
+    constructor(uint256 trainers) {
+        N_PUBLIC = PublicInputs.count(trainers);
+    }
+
+    /// @dev The scalar of inputPoint(index, value): value * (index + 1) mod r.
+    function scalarOf(uint256 index, uint256 value) public pure returns (uint256) {
+        return mulmod(value, index + 1, SCALAR_FIELD);
+    }
+
+    /// @dev Refuses what a generated verifier refuses (an index out of range, a value >= r).
+    function inputPoint(uint256 index, uint256 value) external view returns (uint256 x, uint256 y) {
+        require(index < N_PUBLIC && value < SCALAR_FIELD, "LinearMockVerifier: bad input");
+        return G1.mul(G1.GX, G1.GY, scalarOf(index, value));
+    }
+
+    function verifyProofWithPartialInputs(
+        uint256[8] calldata,
+        uint256[2] calldata,
+        uint256[] calldata,
+        uint256[] calldata
+    ) external pure returns (bool) {
+        return true;
     }
 }
 

@@ -63,6 +63,10 @@ abstract contract Test {
         if (a > b) revert(string.concat(what, ": ", _s(a), " > ", _s(b)));
     }
 
+    function assertGe(uint256 a, uint256 b, string memory what) internal pure {
+        if (a < b) revert(string.concat(what, ": ", _s(a), " < ", _s(b)));
+    }
+
     function bound(uint256 x, uint256 lo, uint256 hi) internal pure returns (uint256) {
         require(lo <= hi, "bound: lo > hi");
         if (hi - lo == type(uint256).max) return x;

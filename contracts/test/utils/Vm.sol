@@ -43,6 +43,8 @@ interface Vm {
     function getRecordedLogs() external returns (Log[] memory logs);
     function label(address account, string calldata newLabel) external;
     function toString(uint256 value) external pure returns (string memory);
+    function setEnv(string calldata name, string calldata value) external;
+    function envOr(string calldata name, uint256 defaultValue) external view returns (uint256);
     function load(address target, bytes32 slot) external view returns (bytes32 data);
     function cool(address target) external;
     function etch(address target, bytes calldata newRuntimeBytecode) external;
