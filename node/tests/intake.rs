@@ -58,7 +58,7 @@ async fn run_job(
     let mut handles: Vec<JoinHandle<anyhow::Result<Vec<Submission>>>> = Vec::new();
     for (i, chain) in h.trainers.iter().enumerate() {
         let view = h.view(chain, job).await;
-        trainer::join(&view).await.expect("join");
+        trainer::join(&view, &h.storage).await.expect("join");
         let (storage, intake) = (h.storage.clone(), intakes[i].clone());
         handles.push(tokio::spawn(async move {
             let mut source = Synthetic::new(i, false);

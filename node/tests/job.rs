@@ -23,7 +23,7 @@ async fn start_trainers(
     let mut handles = Vec::new();
     for (i, chain) in h.trainers.iter().enumerate() {
         let view = h.view(chain, job).await;
-        trainer::join(&view).await.expect("join");
+        trainer::join(&view, &h.storage).await.expect("join");
         let storage = h.storage.clone();
         let upload = uploads[i];
         let bad = malicious.contains(&i);
@@ -207,4 +207,39 @@ async fn an_aggregator_missing_its_deadline_lets_anyone_expire_the_round() {
     for t in &h.trainers {
         assert_eq!(owed(t.address).call().await.expect("owed"), U256::from(BOND / TRAINERS as u128));
     }
+}
+
+/// Attack 12: an owner commits to a round-0 model that is not its spec's model (here, not the
+/// commitment of any model it published), so that no round is provable and the first round
+/// expires with the bond split among the submitters. The aggregator refuses to post its bond and
+/// every trainer refuses to stake; the honest job next to it passes the same check.
+#[tokio::test(flavor = "multi_thread")]
+async fn attack12_a_job_whose_initial_model_is_not_the_committed_one_gets_no_bond_and_no_stake() {
+    let h = Harness::start().await;
+    let honest = h.create_job(1).await;
+    let market = h.owner.market(h.stack.market);
+    let created = market
+        .JobCreated_filter()
+        .topic1(U256::from(honest))
+        .from_block(0)
+        .query()
+        .await
+        .expect("JobCreated");
+    let mut params = created[0].0.params.clone();
+    params.initialModel = U256::from(12_345u64);
+    params.startTime = alloy::primitives::aliases::U40::from(h.owner.now().await.expect("chain time") + 600);
+    let call = market.createJob(params.clone()).value(U256::from(params.budget));
+    h.owner.send("createJob", call).await.expect("the contract cannot tell");
+    let forged = honest + 1;
+
+    let aggregator = h.view(&h.aggregator, forged).await;
+    let err = aggregator.check_terms(&h.storage).await.expect_err("the aggregator checks round 0's model");
+    assert!(format!("{err:#}").contains("does not match its on-chain commitment"), "{err:#}");
+    let trainer = h.view(&h.trainers[0], forged).await;
+    let err = trainer::join(&trainer, &h.storage).await.expect_err("the trainer checks it too");
+    assert!(format!("{err:#}").starts_with("not joining"), "{err:#}");
+    let slot = trainer.market.slotOf(U256::from(forged), trainer.chain.address).call().await.expect("slotOf");
+    assert!(!slot.staked, "no stake was sent");
+
+    h.view(&h.aggregator, honest).await.check_terms(&h.storage).await.expect("the honest job passes");
 }

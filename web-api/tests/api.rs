@@ -29,7 +29,7 @@ async fn get(client: &reqwest::Client, base: &str, path: &str) -> (u16, Value) {
 
 async fn serves_a_finished_job(engine: Engine) {
     let stack = Stack::start().await;
-    let SubmittedRound { verifier, input, job } = stack.submitted_round().await;
+    let SubmittedRound { verifier, input, job, .. } = stack.submitted_round().await;
     let (out, fin) = stack.finalize(&verifier, &input).await;
     let state = stack.market().jobState(job).call().await.expect("state");
     let test_db = TestDb::new(engine).await;

@@ -46,7 +46,7 @@ fn run_browser_script(url: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn dashboard_shows_a_proven_round_and_verifies_it_on_chain() {
     let stack = Stack::start().await;
-    let SubmittedRound { verifier, input, job } = stack.submitted_round().await;
+    let SubmittedRound { verifier, input, job, .. } = stack.submitted_round().await;
     stack.finalize(&verifier, &input).await;
 
     let test_db = TestDb::new(Engine::Sqlite).await;

@@ -62,7 +62,7 @@ async fn count_rows(db: &Db) -> Vec<i64> {
 
 async fn follows_restarts_and_reindexes(engine: Engine) {
     let stack = Stack::start().await;
-    let SubmittedRound { verifier, input, job } = stack.submitted_round().await;
+    let SubmittedRound { verifier, input, job, .. } = stack.submitted_round().await;
 
     let test_db = TestDb::new(engine).await;
     let db = test_db.db.clone();

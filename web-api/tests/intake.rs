@@ -1,6 +1,8 @@
 //! The update intake over a real anvil chain (trainers committed on-chain, round open): a valid
 //! sealed update is stored and answered with the aggregator's receipt that JobMarket's dispute
-//! check accepts; each bad request is refused with its reason and stores nothing.
+//! check accepts; each bad request is refused with its reason and stores nothing. Attack 1 (a
+//! receipt for a blob other than the on-chain blobRef) and attack 2 (plaintext before the commit
+//! phase closes) are refused here.
 
 mod support;
 
@@ -17,18 +19,15 @@ use support::chain::{field_to_u256, Stack, SubmittedRound};
 use support::server::{start_server, wait_indexed};
 use support::{Engine, TestDb};
 
-/// The body a trainer sends: its update sealed to the aggregator, signed over (job, round, commitment).
-fn body(
-    signer: &PrivateKeySigner,
-    trainer: Address,
-    round: u32,
-    commitment: U256,
-    values: &[i64],
-    slot: u32,
-    recipient: &str,
-) -> Value {
+/// An update of (job 1, `round`, `slot`) sealed to `recipient`: fresh bytes every time (age
+/// encrypts with a random key), so another blob than any on-chain blobRef.
+fn seal(round: u32, slot: u32, values: &[i64], recipient: &str) -> Vec<u8> {
     let blob = UpdateBlob { job_id: 1, round, slot, values: values.to_vec() };
-    let sealed = sealed::seal(recipient, &blob.encode()).expect("sealed");
+    sealed::seal(recipient, &blob.encode()).expect("sealed")
+}
+
+/// The body a trainer sends: its sealed update, signed over (job, round, commitment).
+fn body(signer: &PrivateKeySigner, trainer: Address, round: u32, commitment: U256, sealed: &[u8]) -> Value {
     let digest = fedproof_web_api::http::schema::upload_digest(1, round, commitment);
     let sig = signer.sign_message_sync(digest.as_slice()).expect("signed");
     json!({
@@ -42,9 +41,10 @@ fn body(
 #[tokio::test(flavor = "multi_thread")]
 async fn intake_stores_valid_updates_and_refuses_bad_ones() {
     let stack = Stack::start().await;
-    let SubmittedRound { input, job, .. } = stack.submitted_round().await;
+    let SubmittedRound { input, job, sealed, .. } = stack.submitted_round().await;
     let commitments: Vec<U256> = input.update_commitments().iter().map(field_to_u256).collect();
     let values = |slot: usize| input.updates[slot].clone().expect("present");
+    let on_chain = |slot: usize| sealed[slot].clone().expect("sealed");
 
     let test_db = TestDb::new(Engine::Sqlite).await;
     let key = stack.sealing.clone();
@@ -62,46 +62,37 @@ async fn intake_stores_valid_updates_and_refuses_bad_ones() {
     let t1 = &stack.signers[3];
     let outsider = &stack.signers[9];
 
-    let slot0 = values(0);
-    let mut tampered = slot0.clone();
+    let slot0 = on_chain(0);
+    let mut tampered = values(0);
     tampered[0] = if tampered[0] == 0 { 1 } else { 0 };
     let cases = [
-        (
-            "bad signature",
-            url(0),
-            body(t1, t0.address(), 0, commitments[0], &slot0, 0, &recipient),
-            403,
-            "bad_signature",
-        ),
-        ("wrong round", url(1), body(t0, t0.address(), 1, commitments[0], &slot0, 0, &recipient), 400, "wrong_round"),
+        ("bad signature", url(0), body(t1, t0.address(), 0, commitments[0], &slot0), 403, "bad_signature"),
+        ("wrong round", url(1), body(t0, t0.address(), 1, commitments[0], &slot0), 400, "wrong_round"),
         (
             "unregistered trainer",
             url(0),
-            body(outsider, outsider.address(), 0, commitments[0], &slot0, 0, &recipient),
+            body(outsider, outsider.address(), 0, commitments[0], &slot0),
             403,
             "not_a_trainer",
         ),
+        ("commitment not on-chain", url(0), body(t0, t0.address(), 0, commitments[1], &slot0), 400, "commitment_mismatch"),
         (
-            "commitment not on-chain",
+            // Attack 1: the same update in another blob than the one its blobRef names (so the
+            // aggregator, fetching by blobRef, would find nothing) gets no receipt.
+            "attack 1: a blob other than the on-chain blobRef",
             url(0),
-            body(t0, t0.address(), 0, commitments[1], &slot0, 0, &recipient),
+            body(t0, t0.address(), 0, commitments[0], &seal(0, 0, &values(0), &recipient)),
             400,
-            "commitment_mismatch",
+            "blob_ref_mismatch",
         ),
         (
-            "blob does not match",
+            "a changed update in another blob",
             url(0),
-            body(t0, t0.address(), 0, commitments[0], &tampered, 0, &recipient),
+            body(t0, t0.address(), 0, commitments[0], &seal(0, 0, &tampered, &recipient)),
             400,
-            "commitment_mismatch",
+            "blob_ref_mismatch",
         ),
-        (
-            "blob of another slot",
-            url(0),
-            body(t0, t0.address(), 0, commitments[0], &slot0, 1, &recipient),
-            400,
-            "commitment_mismatch",
-        ),
+        ("blob of another slot", url(0), body(t0, t0.address(), 0, commitments[0], &on_chain(1)), 400, "blob_ref_mismatch"),
     ];
     for (what, url, body, status, code) in cases {
         let res = client.post(&url).json(&body).send().await.expect("post");
@@ -111,7 +102,7 @@ async fn intake_stores_valid_updates_and_refuses_bad_ones() {
         assert!(!answer["error"]["message"].as_str().unwrap_or("").is_empty(), "{what}");
     }
     // Oversized body: refused before it is read in full.
-    let mut huge = body(t0, t0.address(), 0, commitments[0], &slot0, 0, &recipient);
+    let mut huge = body(t0, t0.address(), 0, commitments[0], &slot0);
     huge["blob"] = json!("A".repeat(2 << 20));
     let res = client.post(url(0)).json(&huge).send().await.expect("post");
     assert_eq!(res.status().as_u16(), 413);
@@ -121,7 +112,7 @@ async fn intake_stores_valid_updates_and_refuses_bad_ones() {
     assert_eq!(std::fs::read_dir(blob_dir.path()).expect("dir").count(), blobs_before);
 
     // A valid upload: 201, the blob under its CID, a receipt by the aggregator over the contract's digest.
-    let good = body(t0, t0.address(), 0, commitments[0], &slot0, 0, &recipient);
+    let good = body(t0, t0.address(), 0, commitments[0], &slot0);
     let res = client.post(url(0)).json(&good).send().await.expect("post");
     assert_eq!(res.status().as_u16(), 201);
     let answer: Value = res.json().await.expect("json");
@@ -130,8 +121,13 @@ async fn intake_stores_valid_updates_and_refuses_bad_ones() {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].cid, answer["cid"].as_str().expect("cid"));
     let sig: Signature = answer["receipt"]["signature"].as_str().expect("sig").parse().expect("signature");
-    let digest =
-        stack.market().receiptDigest(job, U256::ZERO, U256::ZERO, commitments[0]).call().await.expect("digest");
+    let blob_ref = fedproof_storage::blob_ref_of(&slot0);
+    let digest = stack
+        .market()
+        .receiptDigest(job, U256::ZERO, U256::ZERO, commitments[0], blob_ref)
+        .call()
+        .await
+        .expect("digest");
     assert_eq!(
         sig.recover_address_from_prehash(&digest).expect("recovers"),
         stack.aggregator(),
@@ -140,6 +136,48 @@ async fn intake_stores_valid_updates_and_refuses_bad_ones() {
     // A retry gets the same receipt and stores nothing new.
     let again: Value = client.post(url(0)).json(&good).send().await.expect("post").json().await.expect("json");
     assert_eq!(again["receipt"]["signature"], answer["receipt"]["signature"]);
+    assert_eq!(test_db.db.uploads(1, 0).await.expect("uploads").len(), 1);
+    server.shutdown().await;
+}
+
+/// Attack 2's precondition: an aggregator that saw plaintext while slots can still commit could
+/// commit a copy (or a near-copy beyond dup_tol) from a slot of its own. The intake takes no
+/// plaintext until every live slot committed or the submission window closed.
+#[tokio::test(flavor = "multi_thread")]
+async fn attack2_no_plaintext_while_the_commit_phase_is_open() {
+    let stack = Stack::start().await;
+    let shape = fedproof_prover::shape::Shape::new(3, 8).expect("shape");
+    let verifier = stack.verifier(shape).await;
+    let mut input = support::chain::round_input(shape, 1, 5);
+    stack.open_job(verifier.address, &input).await;
+    // Only slot 0 commits; slots 1 and 2 still may.
+    input.updates[1] = None;
+    input.updates[2] = None;
+    let input = stack.bound(&input).await;
+    let sealed = stack.submit_all(&input).await;
+    let commitment = field_to_u256(&input.update_commitments()[0]);
+
+    let test_db = TestDb::new(Engine::Sqlite).await;
+    let blob_dir = tempfile::tempdir().expect("dir");
+    let store = blob_dir.path().display().to_string();
+    Storage::open(&store).expect("store").put_spec(&stack.spec(&input)).await.expect("spec");
+    let server = start_server(&stack, &test_db.url, HashMap::new(), Some((stack.sealing.clone(), store))).await;
+    wait_indexed(&stack, &server).await;
+    let url = format!("http://{}/api/jobs/1/rounds/0/updates", server.addr);
+    let t0 = &stack.signers[2];
+    let upload = body(t0, t0.address(), 0, commitment, sealed[0].as_ref().expect("sealed"));
+    let client = reqwest::Client::new();
+
+    let res = client.post(&url).json(&upload).send().await.expect("post");
+    assert_eq!(res.status().as_u16(), 400);
+    let answer: Value = res.json().await.expect("json");
+    assert_eq!(answer["error"]["code"], "commit_phase_open", "{answer}");
+    assert!(test_db.db.uploads(1, 0).await.expect("uploads").is_empty(), "nothing stored while commitments are open");
+
+    // Once the submission window closed, the same upload is taken and receipted.
+    stack.warp(u64::from(support::chain::WINDOW) + 1).await;
+    let res = client.post(&url).json(&upload).send().await.expect("post");
+    assert_eq!(res.status().as_u16(), 201, "{:?}", res.text().await);
     assert_eq!(test_db.db.uploads(1, 0).await.expect("uploads").len(), 1);
     server.shutdown().await;
 }

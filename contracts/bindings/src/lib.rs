@@ -108,6 +108,7 @@ mod tests {
             o: JobMarket::RoundOutcome {
                 unavailableBits: 2,
                 finalizedAt: alloy::primitives::aliases::U40::from(1_000u64),
+                aggregateNormSq: 5,
                 scoreWords: vec![U256::from(7)],
             },
         };

@@ -215,7 +215,6 @@ async fn finalize(
         unavailableBits: unavailable_bits,
         aggregateNormSq: u128::from(output.aggregate_norm_sq),
         scoreWords: fedproof_prover::round::public_inputs::pack_scores(&output.scores).iter().map(to_u256).collect(),
-        roster: job.roster().await?,
         proof: words.map(|w| U256::from_be_bytes(w.0)),
     };
     let receipt =

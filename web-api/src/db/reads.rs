@@ -92,6 +92,8 @@ pub struct RoundRow {
     pub new_model: Option<String>,
     /// Packed flags public input.
     pub flags: Option<String>,
+    /// The domain public input.
+    pub domain: Option<String>,
     /// Inlier bits.
     pub inlier_bits: Option<i64>,
     /// Slots declared unavailable.
@@ -129,6 +131,8 @@ pub struct SubmissionRow {
     pub trainer: String,
     /// Update commitment.
     pub commitment: String,
+    /// Submission rank in the round (1 = first on chain; absent in rows indexed before ranks).
+    pub rank: Option<i64>,
 }
 
 /// A trainer of a job with its earnings.
@@ -207,7 +211,7 @@ pub struct UploadRow {
     pub cid: String,
 }
 
-const ROUND_COLUMNS: &str = "r.job_id, r.round, r.status, r.model, r.new_model, r.flags, r.inlier_bits, \
+const ROUND_COLUMNS: &str = "r.job_id, r.round, r.status, r.model, r.new_model, r.flags, r.domain, r.inlier_bits, \
      r.unavailable_bits, r.presence_bits, r.score_words, r.total_score, r.allocated, r.proof, r.finalized_at, \
      r.refunded, r.bond_slashed, r.block, r.tx_hash, m.accuracy";
 
@@ -273,7 +277,7 @@ impl Db {
     /// The on-chain submissions of a round, by slot.
     pub async fn submissions(&self, job_id: i64, round: i64) -> DbResult<Vec<SubmissionRow>> {
         Ok(sqlx::query_as::<_, SubmissionRow>(
-            "SELECT slot, trainer, commitment FROM submissions WHERE job_id = $1 AND round = $2 ORDER BY slot",
+            "SELECT slot, trainer, commitment, rank FROM submissions WHERE job_id = $1 AND round = $2 ORDER BY slot",
         )
         .bind(job_id)
         .bind(round)

@@ -34,9 +34,11 @@ pub async fn detail(
     let presence = round.presence_bits.unwrap_or(0) as u64;
     let inliers = round.inlier_bits.unwrap_or(0) as u64;
     let mut commitments = vec![U256::ZERO; job.trainers as usize];
+    let mut order = vec![0u8; job.trainers as usize];
     for sub in &subs {
         if let Some(c) = commitments.get_mut(sub.slot as usize) {
             *c = parse_word(&sub.commitment);
+            order[sub.slot as usize] = sub.rank.and_then(|r| u8::try_from(r).ok()).unwrap_or(0);
         }
     }
     let slots = (0..job.trainers)
@@ -66,7 +68,7 @@ pub async fn detail(
         slots,
         old_model: round.model.clone(),
         new_model: round.new_model.clone(),
-        public_inputs: public_inputs(&job, &round, &commitments).iter().map(word).collect(),
+        public_inputs: public_inputs(&job, &round, &commitments, &order).iter().map(word).collect(),
         proof: proof_words(&round),
         verifier: job.verifier.clone(),
         tx_hash: round.tx_hash.clone(),
@@ -187,10 +189,10 @@ fn proof_words(round: &RoundRow) -> Vec<String> {
 }
 
 /// The public inputs of a finalized round in verifier order, as JobMarket assembles them: the
-/// context of the job's terms, C(w), C(w'), the submitted commitments, flags, score words (the
-/// prover fixes the packing and the order). Empty unless finalized, or if a stored value is not a
-/// field element.
-fn public_inputs(job: &JobRow, round: &RoundRow, commitments: &[U256]) -> Vec<U256> {
+/// context of the job's terms, the domain, C(w), C(w'), the submitted commitments, the
+/// submission order, flags, score words (the prover fixes the packing and the order). Empty
+/// unless finalized, or if a stored value is not a field element.
+fn public_inputs(job: &JobRow, round: &RoundRow, commitments: &[U256], order: &[u8]) -> Vec<U256> {
     if round.status != "finalized" {
         return Vec::new();
     }
@@ -212,16 +214,16 @@ fn public_inputs(job: &JobRow, round: &RoundRow, commitments: &[U256]) -> Vec<U2
     let score_words: Vec<String> =
         round.score_words.as_deref().and_then(|w| serde_json::from_str(w).ok()).unwrap_or_default();
     let scores: Vec<Word> = score_words.iter().map(|w| word(crate::format::parse_amount(w))).collect();
-    let flags = fedproof_prover::round::public_inputs::flags_word(
-        round.presence_bits.unwrap_or(0) as u64,
-        round.inlier_bits.unwrap_or(0) as u64,
-    );
+    let order: Vec<Word> =
+        fedproof_prover::round::public_inputs::pack_order(order).iter().map(Word::from_field).collect();
     let inputs = PublicInputs::from_words(InputWords {
         context: Word::from_field(&params.context()),
+        domain: stored(&round.domain),
         model: stored(&round.model),
         new_model: stored(&round.new_model),
         updates: &updates,
-        flags: Word::from_field(&flags),
+        order: &order,
+        flags: stored(&round.flags),
         scores: &scores,
     });
     inputs.map(|p| p.to_words().iter().map(|w| U256::from_be_bytes(w.0)).collect()).unwrap_or_default()

@@ -1,9 +1,9 @@
 //! Turns raw logs of JobMarket and ReliabilityRegistry into the facts the database stores,
-//! fetching what a log does not carry (the proof and roster from the `finalizeRound` calldata,
+//! fetching what a log does not carry (the proof from the `finalizeRound` calldata, the domain,
 //! the registry records after a batch).
 
 use super::{Chain, IndexerError};
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{B256, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::Log;
 use alloy::sol_types::{SolCall, SolEventInterface};
@@ -40,10 +40,10 @@ pub struct SourceUpdate {
 pub struct Finalization {
     /// Inlier bits claimed by the aggregator.
     pub inlier_bits: u64,
-    /// Slot owners in slot order.
-    pub roster: Vec<Address>,
     /// The Groth16 proof as 8 words.
     pub proof: [U256; 8],
+    /// The job's domain public input (`JobMarket.domain` as of the finalization's block).
+    pub domain: U256,
 }
 
 /// One decoded event, ready to store.
@@ -98,7 +98,8 @@ pub async fn decode(chain: &Chain, log: &Log) -> Result<Option<Event>, IndexerEr
     Ok(None)
 }
 
-/// Reads the proof, inlier bits and roster from the transaction that emitted `RoundFinalized`.
+/// Reads the proof and inlier bits from the transaction that emitted `RoundFinalized`, and the
+/// job's domain as of its block.
 /// A finalization relayed through another contract has no direct calldata: the round is still
 /// indexed, without its proof.
 async fn finalization(chain: &Chain, log: &Log) -> Result<Option<Finalization>, IndexerError> {
@@ -111,7 +112,10 @@ async fn finalization(chain: &Chain, log: &Log) -> Result<Option<Finalization>, 
         tracing::warn!(%hash, "RoundFinalized from a transaction that is not a direct finalizeRound call");
         return Ok(None);
     };
-    Ok(Some(Finalization { inlier_bits: call.f.inlierBits, roster: call.f.roster, proof: call.f.proof }))
+    let block = log.block_number.ok_or(IndexerError::Pending)?;
+    let market = JobMarket::new(chain.market, &chain.provider);
+    let domain = market.domain(call.jobId).block(block.into()).call().await?;
+    Ok(Some(Finalization { inlier_bits: call.f.inlierBits, proof: call.f.proof, domain }))
 }
 
 /// The position of a mined log.

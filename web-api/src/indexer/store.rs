@@ -160,9 +160,12 @@ async fn update_submitted(
     tx: &str,
     e: &JobMarket::UpdateSubmitted,
 ) -> sqlx::Result<()> {
+    // Events are stored in chain order, so the rows already there for the round are the earlier
+    // submissions: this one's rank is one more (the contract's submission order).
     sqlx::query(
-        "INSERT INTO submissions (job_id, round, slot, trainer, commitment, blob_ref, block, tx_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        "INSERT INTO submissions (job_id, round, slot, trainer, commitment, blob_ref, block, tx_hash, rank) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+             (SELECT COUNT(*) + 1 FROM submissions WHERE job_id = $1 AND round = $2)) ON CONFLICT DO NOTHING",
     )
     .bind(stored_id(e.jobId))
     .bind(stored_id(e.round))
@@ -293,8 +296,8 @@ async fn finalized(
     let proof = fin.map(|f| serde_json::to_string(&f.proof.iter().map(word).collect::<Vec<_>>()).unwrap_or_default());
     let inserted = sqlx::query(
         "INSERT INTO rounds (job_id, round, status, model, new_model, flags, inlier_bits, unavailable_bits, presence_bits, \
-         score_words, total_score, allocated, proof, finalized_at, block, tx_hash) \
-         VALUES ($1, $2, 'finalized', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING",
+         score_words, total_score, allocated, proof, finalized_at, block, tx_hash, domain) \
+         VALUES ($1, $2, 'finalized', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING",
     )
     .bind(job)
     .bind(round)
@@ -311,6 +314,7 @@ async fn finalized(
     .bind(e.finalizedAt.to::<i64>())
     .bind(block)
     .bind(tx)
+    .bind(fin.map(|f| word(&f.domain)))
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -325,17 +329,16 @@ async fn finalized(
         let score = U256::from(unpack_score(&score_words, slot));
         // As JobMarket._allocate: floor(roundBudget * s_i / total).
         let payout = if e.totalScore.is_zero() { U256::ZERO } else { budget * score / e.totalScore };
-        let trainer = match fin.and_then(|f| f.roster.get(slot)) {
-            Some(a) => address(a),
-            None => {
-                sqlx::query_scalar("SELECT trainer FROM job_trainers WHERE job_id = $1 AND slot = $2 AND active = 1")
-                    .bind(job)
-                    .bind(slot as i64)
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .unwrap_or_default()
-            }
-        };
+        // The slot's owner as the roster has it once the job started (an evicted trainer keeps
+        // its slot, inactive; a trainer that left before the start has been replaced).
+        let trainer: String = sqlx::query_scalar(
+            "SELECT trainer FROM job_trainers WHERE job_id = $1 AND slot = $2 ORDER BY active DESC LIMIT 1",
+        )
+        .bind(job)
+        .bind(slot as i64)
+        .fetch_optional(&mut *conn)
+        .await?
+        .unwrap_or_default();
         sqlx::query(
             "INSERT INTO round_slots (job_id, round, slot, trainer, present, inlier, score, payout) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",

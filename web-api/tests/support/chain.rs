@@ -4,15 +4,16 @@
 use super::verifier::{self, Verifier};
 use alloy::network::EthereumWallet;
 use alloy::node_bindings::{Anvil, AnvilInstance};
-use alloy::primitives::{aliases::U40, Address, B256, U256};
+use alloy::primitives::{aliases::U40, Address, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use ark_bn254::Fr;
 use fedproof_contracts::{JobMarket, ReliabilityRegistry};
-use fedproof_prover::round::{self, PublicInputs, RoundInput, RoundOutput, RoundWitness};
+use fedproof_prover::round::{self, RoundInput, RoundOutput, RoundWitness};
 use fedproof_prover::shape::Shape;
 use fedproof_prover::{commitment, export};
 use fedproof_storage::sealed::AggregatorKey;
+use fedproof_storage::codec::UpdateBlob;
 use fedproof_storage::{blob_ref_of, blobs, JobSpecBlob, ModelBlob};
 use rand::SeedableRng;
 use std::sync::Arc;
@@ -40,8 +41,11 @@ pub struct Stack {
 /// every slot's commitment on-chain.
 pub struct SubmittedRound {
     pub verifier: Verifier,
+    /// The round, bound to its job (domain, submission order).
     pub input: RoundInput,
     pub job: U256,
+    /// Each slot's update sealed to the aggregator, as its on-chain blobRef names it.
+    pub sealed: Vec<Option<Vec<u8>>>,
 }
 
 pub fn field_to_u256(x: &Fr) -> U256 {
@@ -85,8 +89,9 @@ impl Stack {
         let verifier = self.verifier(shape).await;
         let input = round_input(shape, 1, 5);
         let job = self.open_job(verifier.address, &input).await;
-        self.submit_all(&input).await;
-        SubmittedRound { verifier, input, job }
+        let input = self.bound(&input).await;
+        let sealed = self.submit_all(&input).await;
+        SubmittedRound { verifier, input, job, sealed }
     }
 
     /// The spec blob of the job `input` describes; its digest is the job's `specHash`.
@@ -205,17 +210,25 @@ impl Stack {
         RoundInput { domain: domain.value(), order: RoundInput::slot_order(&input.updates), ..input.clone() }
     }
 
-    /// Every present slot submits its commitment for round 0, in slot order.
-    pub async fn submit_all(&self, input: &RoundInput) {
+    /// Every present slot submits its commitment for round 0, in slot order, naming its update
+    /// sealed to the aggregator as its blob; returns the sealed updates.
+    pub async fn submit_all(&self, input: &RoundInput) -> Vec<Option<Vec<u8>>> {
         let input = &self.bound(input).await;
         let market = self.market();
         let job = U256::from(input.params.job_id);
+        let mut sealed = Vec::new();
         for (slot, c) in input.update_commitments().iter().enumerate() {
-            if input.updates[slot].is_some() {
-                let blob = B256::from(U256::from(slot + 1));
-                send(market.submitUpdate(job, 0, field_to_u256(c), blob).from(self.trainer(slot))).await;
-            }
+            let Some(values) = &input.updates[slot] else {
+                sealed.push(None);
+                continue;
+            };
+            let blob = UpdateBlob { job_id: input.params.job_id, round: 0, slot: slot as u32, values: values.clone() };
+            let bytes = fedproof_storage::sealed::seal(&self.sealing.recipient(), &blob.encode()).expect("sealed");
+            let blob_ref = blob_ref_of(&bytes);
+            send(market.submitUpdate(job, 0, field_to_u256(c), blob_ref).from(self.trainer(slot))).await;
+            sealed.push(Some(bytes));
         }
+        sealed
     }
 
     /// Proves round 0 and finalizes it as the aggregator; returns the outcome and the finalization.
@@ -235,7 +248,6 @@ impl Stack {
             unavailableBits: 0,
             aggregateNormSq: u128::from(out.aggregate_norm_sq),
             scoreWords: public.scores.iter().map(field_to_u256).collect(),
-            roster: (0..input.shape.trainers).map(|s| self.trainer(s)).collect(),
             proof: words,
         };
         let job = U256::from(p.job_id);

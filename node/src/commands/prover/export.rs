@@ -69,8 +69,10 @@ pub struct ExportArgs {
     roster: Vec<Address>,
 }
 
-/// Where the forge tests deploy the market that settles fixture proofs.
-pub const FIXTURE_MARKET: &str = "0x000000000000000000000000000000000000fed1";
+/// Where the forge tests' market is (test/utils/MarketBase.sol's FIXTURE_MARKET): the address a
+/// test contract at forge's default 0x7FA9…1496 gives the second contract it deploys (the registry
+/// first, then the market).
+pub const FIXTURE_MARKET: &str = "0x2e234DAe75C793f67A35089C9d99245E1C58470b";
 
 /// Everything a contract test needs about the fixture round, as decimal strings.
 #[derive(Serialize)]
