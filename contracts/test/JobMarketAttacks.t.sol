@@ -64,7 +64,7 @@ contract JobMarketAttacksTest is MockMarketBase {
             vm.prank(_trainer(i));
             market.join{value: STAKE}(jobId);
         }
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
         _submit(jobId, 0, 0xF);
         JobMarket.Finalization memory f = _fin(0, 0xF); // everyone "unavailable"
         JobMarket.RoundOutcome memory o = outcome(f, _finalize(jobId, 0, f));
@@ -193,7 +193,7 @@ contract JobMarketAttacksTest is MockMarketBase {
             market.join{value: STAKE}(jobId);
             f.scoreWords[i / SCORES_PER_WORD] |= 1 << (SCORE_BITS * (i % SCORES_PER_WORD));
         }
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
         for (uint256 i; i < n; ++i) {
             vm.prank(_trainer(i));
             market.submitUpdate(jobId, 0, 1 + i, bytes32(i));
@@ -231,7 +231,7 @@ contract JobMarketAttacksTest is MockMarketBase {
         p.disputeWindow = 2 * WINDOW;
         uint256 jobId = createEthJob(p);
         bondAndJoinAll(jobId, N);
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
         _submit(jobId, 0, 0xF);
         JobMarket.Finalization memory f = _fin(0xD, 0x2); // slot 1 "unavailable"
         JobMarket.RoundOutcome memory o = outcome(f, _finalize(jobId, 0, f));
@@ -320,7 +320,7 @@ contract JobMarketAttacksTest is MockMarketBase {
         vm.prank(squatter);
         market.submitUpdate(jobId, 1, 4242, bytes32(0));
         // The job stalls and expires: the squatter still cannot take its stake back.
-        vm.warp(block.timestamp + 2 * WINDOW + 1);
+        vm.warp(_now() + 2 * WINDOW + 1);
         market.expireRound(jobId);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotTrainer.selector, squatter));
         vm.prank(squatter);
@@ -352,7 +352,7 @@ contract JobMarketAttacksTest is MockMarketBase {
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SlotSubmitted.selector, 2, 0));
         market.evict(jobId, 0, 2);
         _submit(jobId, 1, 0xF);
-        vm.warp(block.timestamp + 2 * WINDOW + 1);
+        vm.warp(_now() + 2 * WINDOW + 1);
         market.expireRound(jobId);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SlotSubmitted.selector, 2, 1));
         market.evict(jobId, 1, 2);
@@ -377,9 +377,9 @@ contract JobMarketAttacksTest is MockMarketBase {
         uint256 cancelled = _jobBeforeStart(1);
         vm.prank(owner);
         market.cancel(cancelled);
-        vm.warp(block.timestamp + 3 * WINDOW);
+        vm.warp(_now() + 3 * WINDOW);
         uint256 never = uint256(market.jobConfig(cancelled).startTime) + WINDOW;
-        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SubmitWindowNotClosed.selector, never, block.timestamp));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SubmitWindowNotClosed.selector, never, _now()));
         market.evict(cancelled, 0, 0);
         // After the job ended, a trainer that left with its stake is no member any more.
         market.expireRound(jobId);

@@ -103,7 +103,7 @@ contract JobMarketEscrowTest is MockMarketBase {
             vm.prank(_trainer(i));
             market.join(jobId);
         }
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
         _submit(jobId, 0, 0xF);
         JobMarket.Finalization memory f = _fin(0xB, 0);
         uint40 t = _finalize(jobId, 0, f);
@@ -171,8 +171,8 @@ contract JobMarketEscrowTest is MockMarketBase {
         vm.expectRevert(IJobMarketErrors.ZeroAddress.selector);
         market.createJob{value: p.budget}(p);
         p = _params(2);
-        p.startTime = uint40(block.timestamp);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.StartInPast.selector, block.timestamp, block.timestamp));
+        p.startTime = uint40(_now());
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.StartInPast.selector, _now(), _now()));
         market.createJob{value: p.budget}(p);
         p = _params(2);
         p.submitWindow = 0;
@@ -214,7 +214,7 @@ contract JobMarketEscrowTest is MockMarketBase {
         market.postBond{value: BOND}(jobId);
         vm.stopPrank();
         uint256 late = createEthJob(_params(2));
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
         vm.prank(aggregator);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadyStarted.selector, late));
         market.postBond{value: BOND}(late);
@@ -251,7 +251,7 @@ contract JobMarketEscrowTest is MockMarketBase {
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotTrainer.selector, _trainer(1)));
         market.leave(jobId);
         // After the start nobody joins or leaves until the job ends.
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
         vm.deal(_trainer(7), 10 ether);
         vm.prank(_trainer(7));
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadyStarted.selector, jobId));
@@ -289,7 +289,7 @@ contract JobMarketEscrowTest is MockMarketBase {
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadyStarted.selector, jobId));
         market.cancel(jobId);
         uint256 noBond = createEthJob(_params(2));
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
         vm.prank(_trainer(0));
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadyStarted.selector, noBond));
         market.join{value: STAKE}(noBond);

@@ -247,7 +247,7 @@ contract JobMarketInvariantTest is Test {
 
     /// @dev What tells a run from another: its counts, jobs and clock.
     function _runFingerprint() internal view returns (bytes32 h) {
-        h = keccak256(abi.encode(market.jobCount(), block.timestamp));
+        h = keccak256(abi.encode(market.jobCount(), vm.getBlockTimestamp()));
         bytes4[] memory actions = handler.actionSelectors();
         for (uint256 a; a < actions.length; ++a) {
             MarketHandler.Action action = MarketHandler.Action(a);

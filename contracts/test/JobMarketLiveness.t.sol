@@ -75,7 +75,7 @@ contract JobMarketLivenessTest is MockMarketBase {
         JobMarket.Finalization memory f = _fin(0x1, 0x2);
         uint40 t = _finalize(jobId, 0, f);
         // Round 1 expires: the bond goes to round 1's submitters, nothing is left to slash.
-        vm.warp(block.timestamp + 2 * WINDOW + 1);
+        vm.warp(_now() + 2 * WINDOW + 1);
         market.expireRound(jobId);
         vm.warp(t + 10);
         bytes memory sig = _receipt(AGG_KEY, jobId, 0, 1, market.commitments(jobId, 0, 1));
@@ -88,8 +88,8 @@ contract JobMarketLivenessTest is MockMarketBase {
     function test_ExpireRound() public {
         uint256 jobId = _job(2);
         _submit(jobId, 0, 0x5); // slots 0 and 2 submitted
-        uint256 deadline = block.timestamp + 2 * WINDOW;
-        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.DeadlineNotPassed.selector, deadline, block.timestamp));
+        uint256 deadline = _now() + 2 * WINDOW;
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.DeadlineNotPassed.selector, deadline, _now()));
         market.expireRound(jobId);
         vm.warp(deadline + 1);
         vm.expectEmit(true, true, true, true, address(market));
@@ -114,7 +114,7 @@ contract JobMarketLivenessTest is MockMarketBase {
 
     function test_ExpireWithoutSubmittersGivesTheBondToTheOwner() public {
         uint256 jobId = _job(1);
-        vm.warp(block.timestamp + 2 * WINDOW + 1);
+        vm.warp(_now() + 2 * WINDOW + 1);
         market.expireRound(jobId);
         assertEq(market.owed(address(0), owner), BUDGET + BOND, "budget and bond");
     }

@@ -72,7 +72,7 @@ contract JobMarketProofTest is MarketBase {
         }
         vm.expectEmit(true, true, true, true, address(market));
         emit IJobMarketEvents.RoundFinalized(
-            jobId, 0, f.model, f.newModel, f.flags, 0, uint40(block.timestamp), fin.scoreWords, total, allocated
+            jobId, 0, f.model, f.newModel, f.flags, 0, uint40(_now()), fin.scoreWords, total, allocated
         );
         vm.prank(aggregator);
         market.finalizeRound(jobId, 0, fin);
@@ -82,7 +82,7 @@ contract JobMarketProofTest is MarketBase {
         assertEq(s.model, f.newModel, "model advanced");
         assertEq(s.round, 1, "round advanced");
 
-        JobMarket.RoundOutcome memory o = outcome(fin, uint40(block.timestamp));
+        JobMarket.RoundOutcome memory o = outcome(fin, uint40(_now()));
         uint256 paid;
         for (uint256 i; i < f.n; ++i) {
             bytes32 id = bytes32(uint256(uint160(trainers[i])));
@@ -169,7 +169,7 @@ contract JobMarketProofTest is MarketBase {
         p.tau += 1; // the owner's hyper-parameters are not the proven ones
         uint256 jobId = createEthJob(p);
         bondAndJoinAll(jobId, f.n);
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
         _submitAndExpectInvalidProof(jobId, f);
     }
 

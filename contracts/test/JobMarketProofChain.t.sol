@@ -46,7 +46,7 @@ contract JobMarketProofChainTest is MarketBase {
         fin.unavailableBits = UNAVAILABLE;
         vm.prank(aggregator);
         market.finalizeRound(jobId, 0, fin);
-        at = uint40(block.timestamp);
+        at = uint40(_now());
         assertEq(market.jobState(jobId).model, f0.newModel, "model advanced");
     }
 
@@ -100,7 +100,7 @@ contract JobMarketProofChainTest is MarketBase {
         assertEq(st.model, f1.newModel, "model of round 1");
         assertEq(st.round, 2, "round advanced");
 
-        JobMarket.RoundOutcome memory o = outcome(fin, uint40(block.timestamp));
+        JobMarket.RoundOutcome memory o = outcome(fin, uint40(_now()));
         uint256 total;
         for (uint256 i; i < f1.n; ++i) {
             total += f1.scores[i];

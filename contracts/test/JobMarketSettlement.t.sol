@@ -20,10 +20,10 @@ contract JobMarketSettlementTest is MockMarketBase {
         uint256 jobId = _jobBeforeStart(2);
         vm.prank(trainers[0]);
         vm.expectRevert(
-            abi.encodeWithSelector(IJobMarketErrors.RoundNotOpen.selector, block.timestamp + 100, block.timestamp)
+            abi.encodeWithSelector(IJobMarketErrors.RoundNotOpen.selector, _now() + 100, _now())
         );
         market.submitUpdate(jobId, 0, 1, 0);
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
         vm.startPrank(trainers[0]);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.WrongRound.selector, 1, 0));
         market.submitUpdate(jobId, 1, 1, 0);
@@ -39,7 +39,7 @@ contract JobMarketSettlementTest is MockMarketBase {
         vm.prank(address(0xBAD));
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotTrainer.selector, address(0xBAD)));
         market.submitUpdate(jobId, 0, 5, 0);
-        uint256 deadline = block.timestamp + WINDOW;
+        uint256 deadline = _now() + WINDOW;
         vm.warp(deadline + 1);
         vm.prank(trainers[1]);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SubmissionClosed.selector, deadline, deadline + 1));
@@ -53,7 +53,7 @@ contract JobMarketSettlementTest is MockMarketBase {
         vm.deal(_trainer(0), 10 ether);
         vm.prank(_trainer(0));
         market.join{value: STAKE}(jobId);
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
         vm.prank(_trainer(0));
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BondNotPosted.selector, jobId));
         market.submitUpdate(jobId, 0, 5, 0);
@@ -81,10 +81,10 @@ contract JobMarketSettlementTest is MockMarketBase {
         market.finalizeRound(jobId, 0, f);
         vm.startPrank(aggregator);
         vm.expectRevert(
-            abi.encodeWithSelector(IJobMarketErrors.SubmissionsStillOpen.selector, block.timestamp + WINDOW)
+            abi.encodeWithSelector(IJobMarketErrors.SubmissionsStillOpen.selector, _now() + WINDOW)
         );
         market.finalizeRound(jobId, 0, f);
-        vm.warp(block.timestamp + WINDOW + 1);
+        vm.warp(_now() + WINDOW + 1);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.WrongRound.selector, 1, 0));
         market.finalizeRound(jobId, 1, f);
         f.scoreWords = new uint256[](2);
@@ -123,7 +123,7 @@ contract JobMarketSettlementTest is MockMarketBase {
         vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
         market.finalizeRound(jobId, 0, _fin(0x7, 0));
         mock.setAnswer(true);
-        uint256 deadline = block.timestamp - 1 + WINDOW;
+        uint256 deadline = _now() - 1 + WINDOW;
         vm.warp(deadline + 1);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.FinalizationClosed.selector, deadline, deadline + 1));
         market.finalizeRound(jobId, 0, _fin(0x7, 0));
@@ -149,12 +149,12 @@ contract JobMarketSettlementTest is MockMarketBase {
         _submit(jobId, 0, 0xF);
         JobMarket.Finalization memory f = _fin(0x7, 0);
         o0 = outcome(f, _finalize(jobId, 0, f));
-        vm.warp(block.timestamp + 10);
+        vm.warp(_now() + 10);
         _submit(jobId, 1, 0xB);
-        vm.warp(block.timestamp + WINDOW + 1);
+        vm.warp(_now() + WINDOW + 1);
         f = _fin(0x9, 0x2);
         o1 = outcome(f, _finalize(jobId, 1, f));
-        vm.warp(block.timestamp + WINDOW + 1);
+        vm.warp(_now() + WINDOW + 1);
         f = _fin(0, 0);
         o2 = outcome(f, _finalize(jobId, 2, f));
     }
@@ -264,10 +264,10 @@ contract JobMarketSettlementTest is MockMarketBase {
         uint256 jobId = _job(2);
         JobMarket.Finalization memory f = _fin(0x3, 0);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.UnknownOutcome.selector, jobId, 0));
-        market.claim(jobId, 0, 0, outcome(f, uint40(block.timestamp)));
+        market.claim(jobId, 0, 0, outcome(f, uint40(_now())));
         _submit(jobId, 0, 0xF);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.UnknownOutcome.selector, jobId, 0));
-        market.claim(jobId, 0, 0, outcome(f, uint40(block.timestamp))); // pending, not finalized
+        market.claim(jobId, 0, 0, outcome(f, uint40(_now()))); // pending, not finalized
         uint40 t = _finalize(jobId, 0, f);
         JobMarket.RoundOutcome memory o = outcome(f, t);
         o.scoreWords = new uint256[](1);

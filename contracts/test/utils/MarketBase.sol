@@ -143,7 +143,7 @@ abstract contract MarketBase is Test {
         p.lr = 64;
         p.lrDecay = 0;
         p.dupTol = uint32(f.params);
-        p.startTime = uint40(block.timestamp + 100);
+        p.startTime = uint40(_now() + 100);
         p.submitWindow = WINDOW;
         p.finalizeWindow = WINDOW;
         p.disputeWindow = WINDOW;
@@ -158,7 +158,7 @@ abstract contract MarketBase is Test {
     function setUpJob(RoundFixture memory f, IRoundVerifier verifier, uint32 rounds) internal returns (uint256 jobId) {
         jobId = createEthJob(jobParams(f, verifier, address(0), rounds));
         bondAndJoinAll(jobId, f.n);
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
     }
 
     /// @dev The aggregator posts the bond; trainers 0..n-1 (funded with 100 ether) join in slot
@@ -236,7 +236,7 @@ abstract contract MockMarketBase is MarketBase {
     /// @dev A job with the bond posted, all N slots joined, and round 0 open.
     function _job(uint32 rounds) internal returns (uint256 jobId) {
         jobId = _jobBeforeStart(rounds);
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
     }
 
     /// @dev A job with the bond posted and all N slots joined, before its start time.
@@ -272,7 +272,7 @@ abstract contract MockMarketBase is MarketBase {
     function _finalize(uint256 jobId, uint32 round, JobMarket.Finalization memory f) internal returns (uint40 at) {
         vm.prank(aggregator);
         market.finalizeRound(jobId, round, f);
-        return uint40(block.timestamp);
+        return uint40(_now());
     }
 
     /// @dev Trainers 0..N-1 (the slots `bondAndJoinAll` filled) leave the job.

@@ -350,7 +350,7 @@ contract MarketHandler {
     /// @notice Time passes: up to 60 s, at most the shortest window, so that each one is hit inside.
     function warp(uint256 dt) external {
         _called(Action.Warp);
-        vm.warp(block.timestamp + _bound(dt, 1, 60));
+        vm.warp(vm.getBlockTimestamp() + _bound(dt, 1, 60));
         _succeeded(Action.Warp);
     }
 
@@ -365,7 +365,7 @@ contract MarketHandler {
         if (count == 0) return;
         uint256 jobId = 1 + jobSeed % count;
         uint256 t = which % 8 == 7 ? _expiryTime(jobId) : _nextBoundary(jobId);
-        if (t <= block.timestamp) return;
+        if (t <= vm.getBlockTimestamp()) return;
         vm.warp(t);
         _succeeded(Action.WarpToDeadline);
     }
@@ -393,7 +393,7 @@ contract MarketHandler {
             boundaries[2] = uint256(s.roundStart) + c.disputeWindow + 1;
         }
         for (uint256 i; i < 3; ++i) {
-            if (boundaries[i] > block.timestamp && (next == 0 || boundaries[i] < next)) next = boundaries[i];
+            if (boundaries[i] > vm.getBlockTimestamp() && (next == 0 || boundaries[i] < next)) next = boundaries[i];
         }
     }
 
@@ -422,8 +422,8 @@ contract MarketHandler {
         uint256 deadline = uint256(o.finalizedAt) + market.jobConfig(jobId).disputeWindow;
         bytes memory signature = _receiptSignature(jobId, round, slot);
         vm.expectRevert(
-            block.timestamp > deadline
-                ? abi.encodeWithSelector(IJobMarketErrors.DisputeWindowClosed.selector, deadline, block.timestamp)
+            vm.getBlockTimestamp() > deadline
+                ? abi.encodeWithSelector(IJobMarketErrors.DisputeWindowClosed.selector, deadline, vm.getBlockTimestamp())
                 : abi.encodeWithSelector(IJobMarketErrors.AlreadySettled.selector, slot)
         );
         market.dispute(jobId, round, slot, o, signature);
@@ -442,7 +442,7 @@ contract MarketHandler {
         for (uint256 jobId = 1; jobId <= count; ++jobId) {
             _endJob(jobId);
         }
-        vm.warp(block.timestamp + 2 * uint256(MAX_TEST_WINDOW) + 1); // past every dispute window
+        vm.warp(vm.getBlockTimestamp() + 2 * uint256(MAX_TEST_WINDOW) + 1); // past every dispute window
         for (uint256 jobId = 1; jobId <= count; ++jobId) {
             _payOut(jobId);
         }
@@ -470,12 +470,12 @@ contract MarketHandler {
             }
             uint256 submitEnd = uint256(s.roundStart) + c.submitWindow;
             uint256 finalizeEnd = submitEnd + c.finalizeWindow;
-            if (block.timestamp > finalizeEnd || (jobId % 2 == 1 && s.round + 1 == c.rounds)) {
-                if (block.timestamp <= finalizeEnd) vm.warp(finalizeEnd + 1);
+            if (vm.getBlockTimestamp() > finalizeEnd || (jobId % 2 == 1 && s.round + 1 == c.rounds)) {
+                if (vm.getBlockTimestamp() <= finalizeEnd) vm.warp(finalizeEnd + 1);
                 _doExpire(jobId);
                 return;
             }
-            if (block.timestamp <= submitEnd) vm.warp(submitEnd + 1);
+            if (vm.getBlockTimestamp() <= submitEnd) vm.warp(submitEnd + 1);
             uint256 h = uint256(keccak256(abi.encode("drain", jobId, s.round)));
             _doFinalize(jobId, h, h % 3 == 0 ? uint64(h >> 8) : 0, 0);
         }
@@ -655,7 +655,7 @@ contract MarketHandler {
     /// @dev Leaving is allowed before the start or once the job ended, to a trainer with a stake.
     function _canLeave(uint256 jobId) internal view returns (bool) {
         JobMarket.State memory s = market.jobState(jobId);
-        bool allowed = s.status != JobMarket.Status.Active || block.timestamp < market.jobConfig(jobId).startTime;
+        bool allowed = s.status != JobMarket.Status.Active || vm.getBlockTimestamp() < market.jobConfig(jobId).startTime;
         return allowed && ghosts[jobId].stakedBits != 0;
     }
 
@@ -664,14 +664,14 @@ contract MarketHandler {
         JobMarket.State memory s = market.jobState(jobId);
         return
             s.status == JobMarket.Status.Active
-                && (block.timestamp < market.jobConfig(jobId).startTime || !s.bondPosted);
+                && (vm.getBlockTimestamp() < market.jobConfig(jobId).startTime || !s.bondPosted);
     }
 
     /// @dev Inside the open round's submission window, with someone left to submit.
     function _canSubmit(uint256 jobId) internal view returns (bool) {
         JobMarket.State memory s = market.jobState(jobId);
-        if (s.status != JobMarket.Status.Active || !s.bondPosted || block.timestamp < s.roundStart) return false;
-        if (block.timestamp > uint256(s.roundStart) + market.jobConfig(jobId).submitWindow) return false;
+        if (s.status != JobMarket.Status.Active || !s.bondPosted || vm.getBlockTimestamp() < s.roundStart) return false;
+        if (vm.getBlockTimestamp() > uint256(s.roundStart) + market.jobConfig(jobId).submitWindow) return false;
         return ghosts[jobId].stakedBits & ~s.submittedBits != 0;
     }
 
@@ -680,17 +680,17 @@ contract MarketHandler {
     function _canFinalize(uint256 jobId) internal view returns (bool) {
         JobMarket.State memory s = market.jobState(jobId);
         JobMarket.Config memory c = market.jobConfig(jobId);
-        if (s.status != JobMarket.Status.Active || s.bondShort || block.timestamp < s.roundStart) return false;
+        if (s.status != JobMarket.Status.Active || s.bondShort || vm.getBlockTimestamp() < s.roundStart) return false;
         uint256 submitEnd = uint256(s.roundStart) + c.submitWindow;
-        if (block.timestamp <= submitEnd && s.submittedCount < s.joinedCount) return false;
-        return block.timestamp <= submitEnd + c.finalizeWindow;
+        if (vm.getBlockTimestamp() <= submitEnd && s.submittedCount < s.joinedCount) return false;
+        return vm.getBlockTimestamp() <= submitEnd + c.finalizeWindow;
     }
 
     function _canExpire(uint256 jobId) internal view returns (bool) {
         JobMarket.State memory s = market.jobState(jobId);
         JobMarket.Config memory c = market.jobConfig(jobId);
         return s.status == JobMarket.Status.Active
-            && block.timestamp > uint256(s.roundStart) + c.submitWindow + c.finalizeWindow;
+            && vm.getBlockTimestamp() > uint256(s.roundStart) + c.submitWindow + c.finalizeWindow;
     }
 
     function _canRecover(uint256 jobId) internal view returns (bool) {
@@ -702,7 +702,7 @@ contract MarketHandler {
     function _canReleaseBond(uint256 jobId) internal view returns (bool) {
         JobMarket.State memory s = market.jobState(jobId);
         return s.status == JobMarket.Status.Completed
-            && block.timestamp > uint256(s.roundStart) + market.jobConfig(jobId).disputeWindow && s.bondHeld != 0;
+            && vm.getBlockTimestamp() > uint256(s.roundStart) + market.jobConfig(jobId).disputeWindow && s.bondHeld != 0;
     }
 
     /// @dev The slot's trainer has a live stake and no commitment for `round`, whose submission
@@ -714,7 +714,7 @@ contract MarketHandler {
         if (!s.bondPosted || round > s.round) return false;
         if (round < s.round || s.status == JobMarket.Status.Expired) return true;
         return s.status == JobMarket.Status.Active
-            && block.timestamp > uint256(s.roundStart) + market.jobConfig(jobId).submitWindow;
+            && vm.getBlockTimestamp() > uint256(s.roundStart) + market.jobConfig(jobId).submitWindow;
     }
 
     function _isClaimable(uint256 jobId, uint256 round, uint256 slot) internal view returns (bool) {
@@ -729,7 +729,7 @@ contract MarketHandler {
             return false;
         }
         uint256 deadline = uint256(r.outcome.finalizedAt) + market.jobConfig(jobId).disputeWindow;
-        return block.timestamp <= deadline && _slashAmount(jobId) != 0;
+        return vm.getBlockTimestamp() <= deadline && _slashAmount(jobId) != 0;
     }
 
     function _isClaimed(uint256 jobId, uint256 round, uint256 slot) internal view returns (bool) {
@@ -761,7 +761,7 @@ contract MarketHandler {
     }
 
     function _beforeStart(uint256 jobId, JobMarket.State memory s) internal view returns (bool) {
-        return s.status == JobMarket.Status.Active && block.timestamp < market.jobConfig(jobId).startTime;
+        return s.status == JobMarket.Status.Active && vm.getBlockTimestamp() < market.jobConfig(jobId).startTime;
     }
 
     function _hasStake(uint256 jobId, address trainer) internal view returns (bool staked) {
@@ -863,7 +863,7 @@ contract MarketHandler {
     ///      submit + finalize windows, as createJob requires.
     function _schedule(JobMarket.JobParams memory p, uint256 seed) internal view {
         uint256 span = MAX_TEST_WINDOW - 60 + 1;
-        p.startTime = uint40(block.timestamp + 1 + seed % 300);
+        p.startTime = uint40(vm.getBlockTimestamp() + 1 + seed % 300);
         p.submitWindow = uint32(60 + (seed >> 16) % span);
         p.finalizeWindow = uint32(60 + (seed >> 32) % span);
         p.disputeWindow = uint32(60 + (seed >> 48) % (uint256(p.submitWindow) + p.finalizeWindow - 59));
@@ -921,7 +921,7 @@ contract MarketHandler {
             allocated += share;
             r.scoredBits |= uint64(1 << i);
         }
-        r.outcome = JobMarket.RoundOutcome(f.unavailableBits, uint40(block.timestamp), f.scoreWords);
+        r.outcome = JobMarket.RoundOutcome(f.unavailableBits, uint40(vm.getBlockTimestamp()), f.scoreWords);
         r.finalized = true;
         ghosts[jobId].escrow -= allocated;
         ghosts[jobId].unclaimed += allocated;
