@@ -110,6 +110,10 @@ contract JobMarketEscrowTest is MockMarketBase {
         for (uint256 i; i < N; ++i) {
             if (i != 2) market.claim(jobId, 0, i, outcome(f, t));
         }
+        assertEq(
+            registry.evidence(idOf(trainers[0]), address(token)).weight, BUDGET / N + STAKE, "weighed in the job's token"
+        );
+        assertEq(registry.evidence(idOf(trainers[0]), address(0)).weight, 0, "not in ETH");
         vm.prank(owner);
         market.recover(jobId);
         vm.warp(t + WINDOW + 1);
@@ -183,12 +187,21 @@ contract JobMarketEscrowTest is MockMarketBase {
         vm.expectRevert(IJobMarketErrors.InvalidLearningRate.selector);
         market.createJob{value: p.budget}(p);
         p = _params(2);
+        p.lr = 1 << 16; // the circuit needs lr < 2^16
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.LearningRateTooLarge.selector, 1 << 16, 1 << 16));
+        market.createJob{value: p.budget}(p);
+        p.lr = type(uint32).max;
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarketErrors.LearningRateTooLarge.selector, type(uint32).max, 1 << 16)
+        );
+        market.createJob{value: p.budget}(p);
+        p = _params(2);
         p.initialModel = market.R();
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidCommitment.selector, market.R()));
         market.createJob{value: p.budget}(p);
         p = _params(2);
         p.trainers = 5;
-        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.ShapeMismatch.selector, 9, 10));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.ShapeMismatch.selector, 11, 12));
         market.createJob{value: p.budget}(p);
         p = _params(2);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.WrongValue.selector, p.budget - 1, p.budget));

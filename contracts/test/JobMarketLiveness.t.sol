@@ -16,13 +16,13 @@ contract JobMarketLivenessTest is MockMarketBase {
 
     JobMarket.RoundOutcome internal o0;
 
+    /// @dev `key`'s receipt for `commitment` with the blob reference (job, round, slot) submitted.
     function _receipt(uint256 key, uint256 jobId, uint256 round, uint256 slot, uint256 commitment)
         internal
         view
         returns (bytes memory)
     {
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, market.receiptDigest(jobId, round, slot, commitment));
-        return abi.encodePacked(r, s, v);
+        return sign(key, market.receiptDigest(jobId, round, slot, commitment, market.blobRefs(jobId, round, slot)));
     }
 
     function test_DisputeSlashesTheBond() public {
@@ -52,6 +52,9 @@ contract JobMarketLivenessTest is MockMarketBase {
         bytes memory wrongCommitment = _receipt(AGG_KEY, jobId, 0, 1, commitment + 1);
         vm.expectRevert(); // recovers some other address
         market.dispute(jobId, 0, 1, o0, wrongCommitment);
+        bytes memory wrongBlob = sign(AGG_KEY, market.receiptDigest(jobId, 0, 1, commitment, _blob(0, 0)));
+        vm.expectRevert(); // recovers some other address (test_Attack1_* names it)
+        market.dispute(jobId, 0, 1, o0, wrongBlob);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidReceipt.selector, address(0)));
         market.dispute(jobId, 0, 1, o0, hex"1234");
     }

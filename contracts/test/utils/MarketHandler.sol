@@ -8,8 +8,8 @@ import {LinearMockVerifier, TestToken} from "./Mocks.sol";
 import {JobMarket} from "../../src/JobMarket.sol";
 import {IJobMarketErrors} from "../../src/IJobMarket.sol";
 import {IRoundVerifier} from "../../src/IRoundVerifier.sol";
-import {PublicInputs, SCORES_PER_WORD, SCORE_BITS, SCORE_MASK} from "../../src/market/PublicInputs.sol";
-import {SCALAR_FIELD} from "../../src/market/MarketStorage.sol";
+import {PublicInputs, SCORES_PER_WORD, SCORE_BITS, SCORE_MASK, NORM_BITS} from "../../src/market/PublicInputs.sol";
+import {SCALAR_FIELD, RECORDED_BIT} from "../../src/market/MarketStorage.sol";
 
 /// @dev What the handler expects the market to hold for one job, updated by every action that
 ///      moves the job's money. The invariants compare it with `jobState`.
@@ -37,10 +37,12 @@ struct JobGhost {
 }
 
 /// @dev What the handler remembers of a finalized round: the outcome claims and disputes restate,
-///      and which slots were scored, claimed and disputed.
+///      whether its reliability was recorded (by its first claim or recordReliability), and which
+///      slots were scored, claimed and disputed.
 struct RoundGhost {
     JobMarket.RoundOutcome outcome;
     bool finalized;
+    bool recorded;
     uint64 scoredBits;
     uint64 claimedBits;
     uint64 disputedBits;
@@ -90,7 +92,8 @@ contract MarketHandler {
         Warp,
         WarpToDeadline,
         ReplayClaim,
-        ReplayDispute
+        ReplayDispute,
+        RecordReliability
     }
 
     uint256 internal constant AGG_KEY = 0xA66;
@@ -244,9 +247,9 @@ contract MarketHandler {
     // ================================================================ actions: rounds
 
     /// @notice The staked trainers of the slots in `slotMask` that have not submitted in the
-    ///         open round commit to their updates (any field elements; the blob reference is
-    ///         only logged); if none of them can, the lowest slot that can does. Several at
-    ///         once, so that rounds fill up within their window.
+    ///         open round commit to their updates (any field elements, with a non-zero blob
+    ///         reference derived from `blobRef`); if none of them can, the lowest slot that can
+    ///         does. Several at once, so that rounds fill up within their window.
     function submit(uint256 jobSeed, uint256 slotMask, uint256 commitment, bytes32 blobRef) external {
         _called(Action.Submit);
         uint256 jobId = _pickJob(jobSeed, _canSubmit);
@@ -255,7 +258,9 @@ contract MarketHandler {
         if (submitting & slotMask != 0) submitting &= uint64(slotMask);
         else submitting &= ~(submitting - 1); // the lowest
         for (uint256 slot; submitting >> slot != 0; ++slot) {
-            if ((submitting >> slot) & 1 == 1) _doSubmit(jobId, slot, _commitment(commitment, slot), blobRef);
+            if ((submitting >> slot) & 1 == 1) {
+                _doSubmit(jobId, slot, _commitment(commitment, slot), keccak256(abi.encode(blobRef, slot)));
+            }
         }
         _succeeded(Action.Submit);
     }
@@ -301,6 +306,17 @@ contract MarketHandler {
         (, uint32 round, uint256 slot) = _findRoundSlot(jobId, roundSeed, slotSeed, _isDisputable);
         _doDispute(jobId, round, slot);
         _succeeded(Action.Dispute);
+    }
+
+    /// @notice Anyone records the reliability of a finalized round that no claim recorded; a
+    ///         second recording of it must then be refused with ReliabilityAlreadyRecorded.
+    function recordReliability(uint256 jobSeed, uint256 roundSeed) external {
+        _called(Action.RecordReliability);
+        uint256 jobId = _pickJob(jobSeed, _hasUnrecorded);
+        if (jobId == 0) return;
+        (, uint32 round,) = _findRoundSlot(jobId, roundSeed, 0, _isUnrecorded);
+        _doRecordReliability(jobId, round);
+        _succeeded(Action.RecordReliability);
     }
 
     /// @notice Anyone expires a round whose finalization deadline passed.
@@ -553,12 +569,16 @@ contract MarketHandler {
     }
 
     /// @dev Also folds the submission into the ghost accumulator: the round's first submission
-    ///      starts it from the opening inputs (ExpectedInputs.openingInputs).
+    ///      starts it from the opening inputs (ExpectedInputs.openingInputs); each adds its C_slot
+    ///      and its rank (submitted count + 1) in its order word (ExpectedInputs.orderInput).
     function _doSubmit(uint256 jobId, uint256 slot, uint256 commitment, bytes32 blobRef) internal {
         JobMarket.State memory s = market.jobState(jobId);
         JobGhost storage g = ghosts[jobId];
-        if (s.submittedCount == 0) g.accScalar = _openingScalar(jobId, s.round, s.model);
+        if (s.submittedCount == 0) g.accScalar = _openingScalar(jobId, s.round, s.model, s.rosterHash);
         g.accScalar = addmod(g.accScalar, _scalar(jobId, ExpectedInputs.updateIndex(slot), commitment), R);
+        (uint256 index, uint256 value) =
+            ExpectedInputs.orderInput(market.jobConfig(jobId).n, slot, uint256(s.submittedCount) + 1);
+        g.accScalar = addmod(g.accScalar, _scalar(jobId, index, value), R);
         uploads[jobId][s.round][slot] = Upload(commitment, blobRef);
         address trainer = market.slotOwner(jobId, slot);
         vm.prank(trainer);
@@ -583,8 +603,25 @@ contract MarketHandler {
         market.claim(jobId, round, slot, o);
         uint256 share = shares[jobId][round][slot];
         require(market.owed(t, trainer) - before == share, "claim: credit differs from the pro-rata share");
+        require(_recordedOnChain(jobId, round), "claim: the round's reliability is not recorded");
+        roundGhosts[jobId][round].recorded = true;
         roundGhosts[jobId][round].claimedBits |= uint64(1 << slot);
         ghosts[jobId].unclaimed -= share;
+    }
+
+    /// @dev Also checks that the round is then marked recorded, and that a second recording is
+    ///      refused.
+    function _doRecordReliability(uint256 jobId, uint32 round) internal {
+        JobMarket.RoundOutcome memory o = roundGhosts[jobId][round].outcome;
+        market.recordReliability(jobId, round, o);
+        require(_recordedOnChain(jobId, round), "recordReliability: the round is not marked recorded");
+        roundGhosts[jobId][round].recorded = true;
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.ReliabilityAlreadyRecorded.selector, jobId, round));
+        market.recordReliability(jobId, round, o);
+    }
+
+    function _recordedOnChain(uint256 jobId, uint256 round) internal view returns (bool) {
+        return (market.settledBits(jobId, round) >> RECORDED_BIT) & 1 == 1;
     }
 
     /// @dev Also checks that the trainer is credited the slash (bond / n, at most what is left).
@@ -760,6 +797,16 @@ contract MarketHandler {
         (found,,) = _findRoundSlot(jobId, 0, 0, _isDisputed);
     }
 
+    /// @dev A finalized round whose reliability nobody recorded (`slot` is not used).
+    function _isUnrecorded(uint256 jobId, uint256 round, uint256) internal view returns (bool) {
+        RoundGhost storage r = roundGhosts[jobId][round];
+        return r.finalized && !r.recorded;
+    }
+
+    function _hasUnrecorded(uint256 jobId) internal view returns (bool found) {
+        (found,,) = _findRoundSlot(jobId, 0, 0, _isUnrecorded);
+    }
+
     function _beforeStart(uint256 jobId, JobMarket.State memory s) internal view returns (bool) {
         return s.status == JobMarket.Status.Active && vm.getBlockTimestamp() < market.jobConfig(jobId).startTime;
     }
@@ -882,6 +929,8 @@ contract MarketHandler {
         f.unavailableBits = submitted & unavailable;
         f.inlierBits = submitted & ~unavailable & ~outliers;
         f.scoreWords = _scoreWords(f.inlierBits, n, seed >> 128);
+        // ||S||^2 below 2^NORM_BITS: sometimes 0, sometimes below some scores (capped observations).
+        f.aggregateNormSq = uint128((seed >> 64) % 4 == 0 ? 0 : (seed >> 96) % (1 << NORM_BITS));
         f.roster = new address[](n);
         for (uint256 i; i < n; ++i) {
             f.roster[i] = market.slotOwner(jobId, i);
@@ -921,25 +970,31 @@ contract MarketHandler {
             allocated += share;
             r.scoredBits |= uint64(1 << i);
         }
-        r.outcome = JobMarket.RoundOutcome(f.unavailableBits, uint40(vm.getBlockTimestamp()), f.scoreWords);
+        r.outcome =
+            JobMarket.RoundOutcome(f.unavailableBits, uint40(vm.getBlockTimestamp()), f.aggregateNormSq, f.scoreWords);
         r.finalized = true;
         ghosts[jobId].escrow -= allocated;
         ghosts[jobId].unclaimed += allocated;
     }
 
-    /// @dev The aggregator's EIP-712 upload receipt for what the slot's trainer submitted (the
-    ///      blob reference is kept in `uploads` for a receipt that comes to cover it).
+    /// @dev The aggregator's EIP-712 upload receipt for what the slot's trainer submitted: its
+    ///      commitment and blob reference.
     function _receiptSignature(uint256 jobId, uint32 round, uint256 slot) internal view returns (bytes memory) {
         Upload memory u = uploads[jobId][round][slot];
-        bytes32 digest = market.receiptDigest(jobId, round, slot, u.commitment);
+        bytes32 digest = market.receiptDigest(jobId, round, slot, u.commitment, u.blobRef);
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(AGG_KEY, digest);
         return abi.encodePacked(r, s, v);
     }
 
     /// @dev The scalar the accumulator starts from at a round's first submission.
-    function _openingScalar(uint256 jobId, uint256 round, uint256 model) internal view returns (uint256 acc) {
+    function _openingScalar(uint256 jobId, uint256 round, uint256 model, bytes32 rosterHash)
+        internal
+        view
+        returns (uint256 acc)
+    {
+        uint256 domain = ExpectedInputs.domain(block.chainid, address(market), jobId, rosterHash);
         (uint256[] memory indices, uint256[] memory values) =
-            ExpectedInputs.openingInputs(market.jobConfig(jobId), jobId, round, model);
+            ExpectedInputs.openingInputs(market.jobConfig(jobId), jobId, round, model, domain);
         for (uint256 k; k < indices.length; ++k) {
             acc = addmod(acc, _scalar(jobId, indices[k], values[k]), R);
         }
@@ -1017,11 +1072,12 @@ contract MarketHandler {
         s[uint256(Action.WarpToDeadline)] = this.warpToDeadline.selector;
         s[uint256(Action.ReplayClaim)] = this.replayClaim.selector;
         s[uint256(Action.ReplayDispute)] = this.replayDispute.selector;
+        s[uint256(Action.RecordReliability)] = this.recordReliability.selector;
     }
 
     /// @notice The name of an action, for the report.
     function actionName(Action a) external pure returns (string memory) {
-        string[19] memory names = [
+        string[20] memory names = [
             "createJob",
             "postBond",
             "topUpBond",
@@ -1040,7 +1096,8 @@ contract MarketHandler {
             "warp",
             "warpToDeadline",
             "replayClaim (refused)",
-            "replayDispute (refused)"
+            "replayDispute (refused)",
+            "recordReliability"
         ];
         return names[uint256(a)];
     }
