@@ -112,7 +112,7 @@ interface IJobMarketErrors {
     error StartInPast(uint256 startTime, uint256 now_);
 
     /// @notice `createJob` with a verifier whose number of public inputs is not the round's
-    ///         layout for n slots (`PublicInputs.count(n)`, 4 + n + ceil(n/5)).
+    ///         layout for n slots (`PublicInputs.count(n)`, 5 + n + ceil(n/31) + ceil(n/5)).
     /// @param verifierInputs The verifier's `N_PUBLIC`.
     /// @param expected The number of public inputs of a round with the job's n.
     error ShapeMismatch(uint256 verifierInputs, uint256 expected);
@@ -120,6 +120,13 @@ interface IJobMarketErrors {
     /// @notice `createJob` with a learning-rate schedule that reaches 0: `rounds * lrDecay`
     ///         must stay below `lr` (the last round's next lr is `lr - rounds * lrDecay`).
     error InvalidLearningRate();
+
+    /// @notice `createJob` with `lr >= 2^16`: the circuit requires lr below 2^16, so that one
+    ///         round's step never takes a parameter out of the model's range (the node's
+    ///         default is 4096, eta = 1.0). No round of such a job could be proven.
+    /// @param lr The learning rate given.
+    /// @param limit The bound, 2^16 (lr must be below it).
+    error LearningRateTooLarge(uint256 lr, uint256 limit);
 
     /// @notice A commitment is not a non-zero element of the BN254 scalar field: the initial
     ///         model (`createJob`), an update (`submitUpdate`) or the new model
@@ -220,6 +227,10 @@ interface IJobMarketErrors {
     /// @param slot The caller's slot.
     error AlreadySubmitted(uint256 slot);
 
+    /// @notice `submitUpdate` with a zero blob reference: the aggregator's upload receipt signs
+    ///         the blob reference, so a submission must name the blob it stands for.
+    error ZeroBlobRef();
+
     // ------------------------------------------------------------ eviction (slot squatting)
 
     /// @notice `evict` of a slot that has a commitment for the round given: it did its part.
@@ -300,19 +311,32 @@ interface IJobMarketErrors {
     /// @param slot The slot.
     error ScoreOfNonInlier(uint256 slot);
 
+    /// @notice `finalizeRound` with `aggregateNormSq` (||S||^2) not below 2^96: it would not fit
+    ///         its bits (128..224) of the flags public input.
+    /// @param aggregateNormSq The value given.
+    error AggregateNormOutOfRange(uint256 aggregateNormSq);
+
     /// @notice The job's verifier rejected the proof with the round's public inputs.
     error InvalidProof();
 
-    /// @notice `finalizeRound`: the reliability registry ran out of gas (the call was sent with
-    ///         too little gas to write every participant's reliability). A registry that refuses
-    ///         the write does not revert the finalization (`ReliabilityWriteFailed`); running out
-    ///         of gas does, so that the aggregator cannot skip the write by starving it.
+    /// @notice A round's first `claim` or `recordReliability`: the reliability registry ran out
+    ///         of gas (the call was sent with too little gas to write every participant's
+    ///         observation). A registry that refuses the write does not revert the call
+    ///         (`ReliabilityWriteFailed`); running out of gas does, so that no caller can skip the
+    ///         write by starving it.
     error ReliabilityOutOfGas();
+
+    /// @notice `recordReliability` of a round whose reliability was already recorded (by its
+    ///         first claim or an earlier `recordReliability`), or whose write already failed.
+    /// @param jobId The job.
+    /// @param round The round.
+    error ReliabilityAlreadyRecorded(uint256 jobId, uint256 round);
 
     // ------------------------------------------------------------ claims, disputes, liveness
 
-    /// @notice `claim` or `dispute` of a round that is not finalized, or with an outcome that is
-    ///         not the one `RoundFinalized` logged (its hash differs from the stored one).
+    /// @notice `claim`, `dispute` or `recordReliability` of a round that is not finalized, or
+    ///         with an outcome that is not the one `RoundFinalized` logged (its hash differs from
+    ///         the stored one).
     /// @param jobId The job.
     /// @param round The round.
     error UnknownOutcome(uint256 jobId, uint256 round);
@@ -336,7 +360,8 @@ interface IJobMarketErrors {
     error DisputeWindowClosed(uint256 deadline, uint256 now_);
 
     /// @notice `dispute` with a signature that does not recover to the job's aggregator over the
-    ///         slot's upload receipt.
+    ///         slot's upload receipt (built from the commitment and blob reference the slot
+    ///         submitted: a receipt over any other blob does not count).
     /// @param signer The recovered signer (address(0) for a malformed signature).
     error InvalidReceipt(address signer);
 
@@ -431,13 +456,16 @@ interface IJobMarketEvents {
     /// @param forfeited The stake credited to the owner.
     event Evicted(uint256 indexed jobId, uint256 round, uint256 slot, address indexed trainer, uint256 forfeited);
 
-    /// @notice `submitUpdate`: a trainer committed to its update for a round.
+    /// @notice `submitUpdate`: a trainer committed to its update for a round. Its submission
+    ///         rank (public order input) is 1 + the number of earlier `UpdateSubmitted` of the
+    ///         same job and round, in log order.
     /// @param jobId The job.
     /// @param round The round.
     /// @param slot The trainer's slot.
     /// @param trainer The trainer.
     /// @param commitment The update's commitment (public input C_slot).
-    /// @param blobRef Where the aggregator fetches the update (opaque to the contract).
+    /// @param blobRef Where the aggregator fetches the update (opaque to the contract, stored:
+    ///        the upload receipt signs it).
     event UpdateSubmitted(
         uint256 indexed jobId,
         uint256 indexed round,
@@ -448,15 +476,19 @@ interface IJobMarketEvents {
     );
 
     /// @notice `finalizeRound`: a round was proven and its budget allocated; the job moves to
-    ///         the next round (or completes). Its context is `context(jobId, round)`. Claims and
-    ///         disputes restate (unavailableBits, finalizedAt, scoreWords).
+    ///         the next round (or completes). Its context is `context(jobId, round)` and its
+    ///         domain `domain(jobId)`. Claims, disputes and `recordReliability` restate
+    ///         (unavailableBits, finalizedAt, aggregateNormSq, scoreWords).
     /// @param jobId The job.
     /// @param round The finalized round.
     /// @param model C(w), the model the round started from.
     /// @param newModel C(w'), the model it produced.
-    /// @param flags The flags public input: presence bit i | inlier bit 64 + i.
+    /// @param flags The flags public input: presence bit i | inlier bit 64 + i |
+    ///        aggregateNormSq << 128.
     /// @param unavailableBits Slots that submitted but were declared unavailable.
     /// @param finalizedAt The finalization time; the dispute window runs from it.
+    /// @param aggregateNormSq ||S||^2, the squared norm of the sum S of the inliers' updates
+    ///        (proven); reliability observations are scores relative to it.
     /// @param scoreWords The scores, `SCORES_PER_WORD` per word, score i at bits
     ///        `SCORE_BITS * (i % SCORES_PER_WORD)` of word `i / SCORES_PER_WORD`
     ///        (market/PublicInputs.sol).
@@ -471,15 +503,23 @@ interface IJobMarketEvents {
         uint256 flags,
         uint64 unavailableBits,
         uint40 finalizedAt,
+        uint128 aggregateNormSq,
         uint256[] scoreWords,
         uint256 totalScore,
         uint256 allocated
     );
 
-    /// @notice `finalizeRound`: the reliability registry refused the round's batch of
-    ///         reliability updates (e.g. its admin revoked the market's writer role). The round
-    ///         is settled all the same (budget allocated, claims open); only the reliability of
-    ///         its participants was not recorded.
+    /// @notice A round's first `claim` or `recordReliability`: the round's reliability
+    ///         observations were written to the registry (`ReliabilityRegistry.EvidenceRecorded`
+    ///         lists them), one per present slot.
+    /// @param jobId The job.
+    /// @param round The finalized round.
+    event ReliabilityRecorded(uint256 indexed jobId, uint256 indexed round);
+
+    /// @notice A round's first `claim` or `recordReliability`: the reliability registry refused
+    ///         the round's batch of observations (e.g. its admin revoked the market's writer
+    ///         role). The claim is paid all the same; the round counts as recorded (it is not
+    ///         retried) and the reliability of its participants stays unrecorded.
     /// @param jobId The job.
     /// @param round The finalized round.
     event ReliabilityWriteFailed(uint256 indexed jobId, uint256 indexed round);

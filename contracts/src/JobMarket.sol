@@ -25,13 +25,17 @@ import {JobLiveness} from "./market/JobLiveness.sol";
 ///         posts a bond; each round trainers commit to updates and the aggregator finalizes the
 ///         round with a proof. Round budgets are split pro rata to proven scores; payments are
 ///         pull-based (`claim` credits, `withdraw` pays).
-/// @dev Public inputs of a round (prover/src/round/public_inputs.rs), n = trainer slots:
-///      [0] context, [1] C(w), [2] C(w'), [3..3+n) C_i, [3+n] flags, [4+n..) scores (5 per word);
-///      named once for the contracts and tests in market/PublicInputs.sol (`SCORES_PER_WORD`,
-///      `SCORE_BITS`, `INLIER_FLAG_OFFSET`, the `CTX_*` offsets, `PublicInputs.scoreWords(n)`...).
-///      Gas plan: the terms of the context, C(w) and every C_i are folded into an accumulator at
-///      submission time (paid by the trainers, via `verifier.inputPoint` and ecAdd), so that
-///      `finalizeRound` only passes C(w'), flags and the score words to the verifier.
+/// @dev Public inputs of a round (prover/src/round/public_inputs.rs), n = trainer slots,
+///      ow = ceil(n/31): [0] context, [1] domain, [2] C(w), [3] C(w'), [4..4+n) C_i,
+///      [4+n..4+n+ow) order words (submission ranks), [4+n+ow] flags (presence, inliers,
+///      ||S||^2), [5+n+ow..) scores (5 per word); named once for the contracts and tests in
+///      market/PublicInputs.sol (`SCORES_PER_WORD`, `SCORE_BITS`, `RANKS_PER_WORD`,
+///      `INLIER_FLAG_OFFSET`, `NORM_FLAG_OFFSET`, the `CTX_*` offsets, `PublicInputs.count(n)`...).
+///      Gas plan: the terms of the context, the domain, C(w), every C_i and every submitter's
+///      rank are folded into an accumulator at submission time (paid by the trainers, via
+///      `verifier.inputPoint` and ecAdd), so that `finalizeRound` only passes C(w'), flags and
+///      the score words to the verifier. Reliability is written by a round's first `claim` (or
+///      `recordReliability`), not by `finalizeRound`.
 ///      Slot bitmaps are uint64, so n <= 64 (the verifier's flags layout has the same limit).
 ///      Layout: this contract declares the types, entry points and views of the ABI. Its errors
 ///      and events are declared in IJobMarket.sol (`IJobMarketErrors`, `IJobMarketEvents`), where
@@ -85,15 +89,18 @@ contract JobMarket is ReentrancyGuard {
         uint256 newModel;
         uint64 inlierBits;
         uint64 unavailableBits;
+        uint128 aggregateNormSq; // ||S||^2, S the sum of the inliers' updates; below 2^96
         uint256[] scoreWords; // PublicInputs.scoreWords(n) words, score i at bits 48*(i%5) of word i/5
         address[] roster; // slot owners, checked against the stored roster hash
         uint256[8] proof;
     }
 
-    /// @notice What a claim or a dispute must restate about a finalized round (from `RoundFinalized`).
+    /// @notice What a claim, a dispute or `recordReliability` must restate about a finalized
+    ///         round (from `RoundFinalized`).
     struct RoundOutcome {
         uint64 unavailableBits;
         uint40 finalizedAt;
+        uint128 aggregateNormSq;
         uint256[] scoreWords;
     }
 
@@ -169,9 +176,11 @@ contract JobMarket is ReentrancyGuard {
     uint32 public constant MIN_DISPUTE_WINDOW = MIN_DISPUTE;
     /// @notice Longest window of any kind `createJob` accepts (s).
     uint32 public constant MAX_WINDOW = MAX_W;
-    /// @notice EIP-712 type of the aggregator's upload receipt.
+    /// @notice EIP-712 type of the aggregator's upload receipt. It names the blob as well as the
+    ///         commitment: a receipt that covered only the commitment let a trainer submit a bogus
+    ///         blob reference, upload a valid blob elsewhere, get a receipt and win a dispute.
     bytes32 public constant RECEIPT_TYPEHASH =
-        keccak256("UploadReceipt(uint256 jobId,uint32 round,uint8 slot,uint256 commitment)");
+        keccak256("UploadReceipt(uint256 jobId,uint32 round,uint8 slot,uint256 commitment,bytes32 blobRef)");
 
     /// @dev EIP-712 domain: name "fedproof JobMarket", version "1", the chain id and this
     ///      contract. The separator is cached for the deployment chain (and rebuilt after a fork
@@ -184,7 +193,8 @@ contract JobMarket is ReentrancyGuard {
     bytes32 private immutable cachedDomainSeparator;
     uint256 private immutable cachedChainId;
 
-    /// @notice Where `finalizeRound` writes reliability (this contract must hold `WRITER_ROLE`).
+    /// @notice Where a round's first `claim` (or `recordReliability`) writes reliability (this
+    ///         contract must hold `WRITER_ROLE`).
     ReliabilityRegistry public immutable registry;
     /// @notice May approve round verifiers.
     address public immutable governor;
@@ -192,7 +202,7 @@ contract JobMarket is ReentrancyGuard {
     MarketStorage internal $;
 
     /// @notice Deploys the market.
-    /// @param registry_ Reliability registry written at every finalization.
+    /// @param registry_ Reliability registry, written once per finalized round.
     /// @param governor_ May approve and revoke round verifiers (see `setVerifierApproval`).
     constructor(ReliabilityRegistry registry_, address governor_) {
         if (address(registry_) == address(0) || governor_ == address(0)) revert IJobMarketErrors.ZeroAddress();
@@ -273,38 +283,53 @@ contract JobMarket is ReentrancyGuard {
     // ---------------------------------------------------------------- rounds
 
     /// @notice A registered trainer commits to its update for the current round (once per round,
-    ///         inside the submission window). Folds the commitment's verifier term into the round's
-    ///         accumulator; the round's first submitter also folds in the context and C(w).
+    ///         inside the submission window). Folds the verifier terms of the commitment and of
+    ///         the trainer's submission rank (1 for the round's first submitter, 2 for the
+    ///         second...) into the round's accumulator; the round's first submitter also folds in
+    ///         the context, the domain and C(w).
     /// @param jobId The job.
     /// @param round The current round.
     /// @param commitment Commitment to the update, a non-zero field element.
-    /// @param blobRef Where the aggregator fetches the update (opaque, only logged).
+    /// @param blobRef Where the aggregator fetches the update (opaque, non-zero; stored, since the
+    ///        aggregator's upload receipt signs it).
     function submitUpdate(uint256 jobId, uint32 round, uint256 commitment, bytes32 blobRef) external {
         RoundSettlement.submitUpdate($, jobId, round, commitment, blobRef);
     }
 
     /// @notice The aggregator settles the current round with a proof. The contract assembles the
-    ///         public inputs itself (context, C(w), the submitted commitments in slot order via the
-    ///         accumulator, presence = submitted minus unavailable) and takes only C(w'), the inlier
-    ///         bits, the scores and the unavailable slots from the caller. On success it allocates
-    ///         the round budget pro rata to scores (claimable with `claim`), writes every
-    ///         participant's reliability (its share of the total score) in one batched call, and
-    ///         advances to the next round (or completes the job).
+    ///         public inputs itself (context, domain, C(w), the submitted commitments and ranks via
+    ///         the accumulator, presence = submitted minus unavailable) and takes only C(w'), the
+    ///         inlier bits, ||S||^2, the scores and the unavailable slots from the caller. On
+    ///         success it allocates the round budget pro rata to scores (claimable with `claim`)
+    ///         and advances to the next round (or completes the job).
     /// @param jobId The job.
     /// @param round The current round.
     /// @param f The claimed outputs, the roster (checked against the stored roster hash) and the proof.
     function finalizeRound(uint256 jobId, uint32 round, Finalization calldata f) external {
-        RoundSettlement.finalizeRound($, registry, jobId, round, f);
+        RoundSettlement.finalizeRound($, jobId, round, f);
     }
 
     /// @notice Credits a trainer's share of a finalized round's budget to its withdrawable balance.
-    ///         Anyone may call it; the share goes to the slot's trainer.
+    ///         Anyone may call it; the share goes to the slot's trainer. The round's first claim
+    ///         also writes the round's reliability observations, one per present slot, in one
+    ///         registry call (see `recordReliability`); it reverts if given too little gas for it.
     /// @param jobId The job.
     /// @param round A finalized round.
     /// @param slot The trainer's slot.
     /// @param o The round's outcome as logged in `RoundFinalized`.
     function claim(uint256 jobId, uint32 round, uint256 slot, RoundOutcome calldata o) external {
-        RoundSettlement.claim($, jobId, round, slot, o);
+        RoundSettlement.claim($, registry, jobId, round, slot, o);
+    }
+
+    /// @notice Anyone may write the reliability observations of a finalized round that no claim
+    ///         has written yet (once per round): for each present slot, `score * ONE /
+    ///         aggregateNormSq` (0 for outliers), weighted by `roundBudget / n + stake` in the
+    ///         job's token (contracts/README.md, "Threat model", 5).
+    /// @param jobId The job.
+    /// @param round A finalized round.
+    /// @param o The round's outcome as logged in `RoundFinalized`.
+    function recordReliability(uint256 jobId, uint32 round, RoundOutcome calldata o) external {
+        RoundSettlement.recordReliability($, registry, jobId, round, o);
     }
 
     // ---------------------------------------------------------------- disputes and liveness
@@ -316,11 +341,13 @@ contract JobMarket is ReentrancyGuard {
     /// @param round The finalized round.
     /// @param slot The slot declared unavailable.
     /// @param o The round's outcome as logged in `RoundFinalized`.
-    /// @param signature The aggregator's signature of UploadReceipt(jobId, round, slot, commitment).
+    /// @param signature The aggregator's signature of UploadReceipt(jobId, round, slot,
+    ///        commitment, blobRef), for the commitment and blob reference the slot submitted.
     function dispute(uint256 jobId, uint32 round, uint256 slot, RoundOutcome calldata o, bytes calldata signature)
         external
     {
-        bytes32 digest = receiptDigest(jobId, round, slot, $.commitments[jobId][round][slot]);
+        bytes32 digest =
+            receiptDigest(jobId, round, slot, $.commitments[jobId][round][slot], $.blobRefs[jobId][round][slot]);
         JobLiveness.dispute($, jobId, round, slot, o, digest, signature);
     }
 
@@ -366,20 +393,31 @@ contract JobMarket is ReentrancyGuard {
         return RoundSettlement.context($.jobs[jobId].c, jobId, round);
     }
 
+    /// @notice The domain public input of a job: keccak256(abi.encode(block.chainid, this
+    ///         market, jobId, rosterHash)) mod r, rosterHash being the job's stored roster hash
+    ///         (fixed once the job starts). A proof for another chain, market, job or roster does
+    ///         not verify here.
+    /// @param jobId The job.
+    /// @return The domain.
+    function domain(uint256 jobId) external view returns (uint256) {
+        return RoundSettlement.domain($, jobId);
+    }
+
     /// @notice The EIP-712 digest the aggregator signs as an upload receipt.
     /// @param jobId The job.
     /// @param round The round.
     /// @param slot The slot.
     /// @param commitment The received update's commitment.
+    /// @param blobRef The blob reference the trainer submitted with it.
     /// @return The digest.
-    function receiptDigest(uint256 jobId, uint256 round, uint256 slot, uint256 commitment)
+    function receiptDigest(uint256 jobId, uint256 round, uint256 slot, uint256 commitment, bytes32 blobRef)
         public
         view
         returns (bytes32)
     {
-        bytes32 domain = block.chainid == cachedChainId ? cachedDomainSeparator : _buildDomainSeparator();
+        bytes32 separator = block.chainid == cachedChainId ? cachedDomainSeparator : _buildDomainSeparator();
         return MessageHashUtils.toTypedDataHash(
-            domain, keccak256(abi.encode(RECEIPT_TYPEHASH, jobId, round, slot, commitment))
+            separator, keccak256(abi.encode(RECEIPT_TYPEHASH, jobId, round, slot, commitment, blobRef))
         );
     }
 
@@ -432,13 +470,19 @@ contract JobMarket is ReentrancyGuard {
         return $.commitments[jobId][round][slot];
     }
 
+    /// @notice Blob reference submitted with the commitment for (job, round, slot); 0 if none.
+    function blobRefs(uint256 jobId, uint256 round, uint256 slot) external view returns (bytes32) {
+        return $.blobRefs[jobId][round][slot];
+    }
+
     /// @notice Hash of a finalized round's outcome (bytes32(uint256(1)) while submissions come in).
     function roundHash(uint256 jobId, uint256 round) external view returns (bytes32) {
         return $.roundHash[jobId][round];
     }
 
     /// @notice Claimed (bit i) and disputed (bit 64 + i, `DISPUTED_OFFSET` in MarketStorage.sol)
-    ///         slots of a finalized round.
+    ///         slots of a finalized round, and bit 128 (`RECORDED_BIT`) once its reliability was
+    ///         recorded (or the write failed).
     function settledBits(uint256 jobId, uint256 round) external view returns (uint256) {
         return $.settledBits[jobId][round];
     }

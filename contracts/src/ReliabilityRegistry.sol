@@ -4,15 +4,24 @@ pragma solidity ^0.8.24;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 
 /// @title ReliabilityRegistry
-/// @notice Reliability of data sources (trainers, aggregators, retrieval sources), one record per
-///         `bytes32` id. A record is an exponential moving average of observations in [0, 1],
-///         kept as 1e18 fixed point, with its number of observations and the time of its last
-///         update, packed into one storage slot. Anyone can read; only `WRITER_ROLE` can write.
+/// @notice Reliability of data sources (trainers, aggregators, retrieval sources), per `bytes32`
+///         id, in two independent kinds of record. Anyone can read; only `WRITER_ROLE` can write.
+///         1. Value-weighted evidence (`recordEvidence`, what JobMarket writes): per (source,
+///            token), the sum of the weights of its observations and the weighted sum of the
+///            observations, readable as a weighted mean with the total weight behind it
+///            (`weightedMean`). A weight is a value in the token's base units (JobMarket: what
+///            the observed trainer had at stake in the round), so evidence from cheap jobs moves
+///            the mean little and a reader can count only the evidence of a token it values
+///            (address(0) = ETH). Weights of different tokens are never added.
+///         2. An unweighted exponential moving average (`update`, `updateBatch`, `get`), with its
+///            number of observations and the time of its last update, for writers that have no
+///            value to weigh by. JobMarket does not write it: a 1-wei job could move it as much as
+///            a real one (contracts/README.md, "Threat model", 5).
 /// @dev A trainer's id is `bytes32(uint256(uint160(trainer)))` (see `idOf`).
-///      Update rule: the first observation sets the score; later ones set
+///      Moving-average rule: the first observation sets the score; later ones set
 ///      `score <- score + weight * (observation - score)`, rounded down, with `weight` in 1e18 fixed
-///      point. `updateBatch` exists to amortise the per-transaction and per-call costs over many
-///      sources: it writes each record once and emits a single event for the batch.
+///      point. The batch functions exist to amortise the per-transaction and per-call costs over
+///      many sources: they write each record once and emit a single event for the batch.
 contract ReliabilityRegistry is AccessControl {
     /// @notice May write observations.
     bytes32 public constant WRITER_ROLE = keccak256("WRITER_ROLE");
@@ -31,11 +40,28 @@ contract ReliabilityRegistry is AccessControl {
         uint64 lastUpdate;
     }
 
+    /// @notice A source's value-weighted evidence in one token: all three fields share one
+    ///         storage slot. The weighted mean of its observations is `weightedSum * ONE / weight`.
+    /// @param weight Sum of the weights of its observations, in the token's base units; it
+    ///        saturates at 2^112 - 1 (an observation that would overflow it counts with the
+    ///        weight left below that bound, 0 once it is reached).
+    /// @param weightedSum Sum of `weight_k * observation_k / ONE` (each rounded down), so at most
+    ///        `weight`.
+    /// @param observations Number of observations recorded.
+    struct Evidence {
+        uint112 weight;
+        uint112 weightedSum;
+        uint32 observations;
+    }
+
     /// @notice Moving-average weight of a new observation, in (0, ONE].
     uint64 public weight;
 
     /// @dev score | observations << 64 | lastUpdate << 128 (one slot per source).
     mapping(bytes32 id => uint256) internal records;
+
+    /// @dev weight | weightedSum << 112 | observations << 224 (one slot per source and token).
+    mapping(bytes32 id => mapping(address token => uint256)) internal evidenceOf;
 
     /// @notice An observation is above ONE; raised by `update` and `updateBatch` (nothing of a
     ///         batch is written).
@@ -45,9 +71,10 @@ contract ReliabilityRegistry is AccessControl {
     /// @notice The weight is 0 or above ONE; raised by the constructor and `setWeight`.
     /// @param weight The offending value.
     error InvalidWeight(uint256 weight);
-    /// @notice `updateBatch` with `ids` and `observations` of different lengths.
+    /// @notice `updateBatch` or `recordEvidence` with `ids` and `observations` (or `weights`) of
+    ///         different lengths.
     /// @param ids Length of `ids`.
-    /// @param observations Length of `observations`.
+    /// @param observations Length of `observations` (or of `weights`).
     error LengthMismatch(uint256 ids, uint256 observations);
 
     /// @notice `update`: one observation was folded into one source's record.
@@ -61,6 +88,14 @@ contract ReliabilityRegistry is AccessControl {
     /// @param ids The sources, as given (an id may repeat).
     /// @param observations The observations, in [0, ONE], one per id.
     event ReliabilityBatchUpdated(bytes32[] ids, uint256[] observations);
+    /// @notice `recordEvidence`: `observations[k]` with weight `weights[k]` was added to `ids[k]`'s
+    ///         evidence in `token`, for every k, in order (one event for the batch; the new
+    ///         evidence is read with `evidenceBatch`).
+    /// @param token The token the weights are in (address(0) for ETH).
+    /// @param ids The sources, as given (an id may repeat).
+    /// @param observations The observations, in [0, ONE], one per id.
+    /// @param weights Their weights, in the token's base units, one per id.
+    event EvidenceRecorded(address indexed token, bytes32[] ids, uint256[] observations, uint256[] weights);
     /// @notice The moving-average weight changed: set by the constructor (from 0) or by
     ///         `setWeight`.
     /// @param oldWeight The previous weight (0 at deployment).
@@ -123,6 +158,65 @@ contract ReliabilityRegistry is AccessControl {
         emit ReliabilityBatchUpdated(ids, observations);
     }
 
+    /// @notice Adds `observations[k]`, weighted by `weights[k]`, to `ids[k]`'s evidence in `token`,
+    ///         for every k, in one call. Nothing of the batch is written if an observation is
+    ///         above ONE or the lengths differ.
+    /// @dev An id may appear more than once; its observations are added in order.
+    /// @param token The token the weights are in (address(0) for ETH).
+    /// @param ids The sources.
+    /// @param observations Observations in [0, ONE], one per id.
+    /// @param weights Weights in `token`'s base units, one per id.
+    function recordEvidence(
+        address token,
+        bytes32[] calldata ids,
+        uint256[] calldata observations,
+        uint256[] calldata weights
+    ) external onlyRole(WRITER_ROLE) {
+        uint256 len = ids.length;
+        if (observations.length != len) revert LengthMismatch(len, observations.length);
+        if (weights.length != len) revert LengthMismatch(len, weights.length);
+        for (uint256 k; k < len;) {
+            uint256 observation = observations[k];
+            if (observation > ONE) revert ObservationOutOfRange(k, observation);
+            mapping(address => uint256) storage e = evidenceOf[ids[k]];
+            e[token] = _add(e[token], observation, weights[k]);
+            unchecked {
+                ++k;
+            }
+        }
+        emit EvidenceRecorded(token, ids, observations, weights);
+    }
+
+    /// @notice A source's evidence in `token` (all zero if it was never observed in that token).
+    /// @param id The source.
+    /// @param token The token (address(0) for ETH).
+    /// @return The evidence.
+    function evidence(bytes32 id, address token) external view returns (Evidence memory) {
+        return _unpackEvidence(evidenceOf[id][token]);
+    }
+
+    /// @notice Evidence of many sources in one token.
+    /// @param ids The sources.
+    /// @param token The token (address(0) for ETH).
+    /// @return out `out[k]` is the evidence of `ids[k]`.
+    function evidenceBatch(bytes32[] calldata ids, address token) external view returns (Evidence[] memory out) {
+        out = new Evidence[](ids.length);
+        for (uint256 k; k < ids.length; ++k) {
+            out[k] = _unpackEvidence(evidenceOf[ids[k]][token]);
+        }
+    }
+
+    /// @notice A source's weighted mean observation in `token` and the total weight behind it.
+    /// @param id The source.
+    /// @param token The token (address(0) for ETH).
+    /// @return mean `weightedSum * ONE / weight`, in [0, ONE] (0 without evidence).
+    /// @return totalWeight The sum of the weights, in `token`'s base units.
+    function weightedMean(bytes32 id, address token) external view returns (uint256 mean, uint256 totalWeight) {
+        Evidence memory e = _unpackEvidence(evidenceOf[id][token]);
+        totalWeight = e.weight;
+        if (totalWeight != 0) mean = (uint256(e.weightedSum) * ONE) / totalWeight;
+    }
+
     /// @notice A source's record (all zero if it was never observed).
     /// @param id The source.
     /// @return The record.
@@ -159,6 +253,29 @@ contract ReliabilityRegistry is AccessControl {
             }
             // score <= ONE < 2^64; the count cannot realistically reach 2^64.
             return score | ((count + 1) << 64) | (block.timestamp << 128);
+        }
+    }
+
+    /// @dev The evidence of a packed slot (weight | weightedSum << 112 | observations << 224).
+    function _unpackEvidence(uint256 packed) internal pure returns (Evidence memory) {
+        return Evidence(uint112(packed), uint112(packed >> 112), uint32(packed >> 224));
+    }
+
+    /// @dev The packed evidence after adding `observation` (<= ONE) with weight `w`. The weight
+    ///      saturates at 2^112 - 1 (`w` is cut to the room left), so that the packed fields never
+    ///      overflow: `weightedSum` grows by at most the weight added and stays <= `weight`.
+    function _add(uint256 packed, uint256 observation, uint256 w) internal pure returns (uint256) {
+        uint256 total = packed & type(uint112).max;
+        uint256 sum = (packed >> 112) & type(uint112).max;
+        uint256 count = packed >> 224;
+        unchecked {
+            uint256 room = type(uint112).max - total;
+            if (w > room) w = room;
+            // w < 2^112 and observation <= ONE < 2^60: no overflow; sum + w * observation / ONE
+            // <= total + w <= 2^112 - 1. The count cannot realistically reach 2^32.
+            total += w;
+            sum += (w * observation) / ONE;
+            return total | (sum << 112) | ((count + 1) << 224);
         }
     }
 

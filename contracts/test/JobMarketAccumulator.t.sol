@@ -12,8 +12,9 @@ import {SCALAR_FIELD} from "../src/market/MarketStorage.sol";
 /// @notice The accumulator JobMarket folds at submission time is exactly what a real verifier's
 ///         `inputPoint` terms add up to: for random job terms (hence contexts), models, subsets of
 ///         slots, submission orders and commitments, `jobState(id).accX/accY` equals
-///         sum over the opening inputs (context, C(w)) and the submitted C_slot of
-///         value * IC[index + 1], computed here with the ecMul/ecAdd precompiles from the IC table
+///         sum over the opening inputs (context, domain, C(w)), the submitted C_slot and each
+///         submitter's rank term in its order word of value * IC[index + 1], computed here with
+///         the ecMul/ecAdd precompiles from the IC table
 ///         of the verifier's key (test/fixtures/verifier_args_*.json), without the market's code.
 ///         IC[0] is not part of it (the verifier adds it). Round 0 uses the generated
 ///         RoundVerifierN4; a later round uses the generic RoundVerifier with the key of the
@@ -92,7 +93,9 @@ contract JobMarketAccumulatorTest is MarketBase {
     // ---------------------------------------------------------------- helpers
 
     /// @dev The expected accumulator: the terms of the round's opening inputs
-    ///      (ExpectedInputs.openingInputs) and of C_slot for every submitted slot.
+    ///      (ExpectedInputs.openingInputs, with the domain of the job's roster, `trainers`), and
+    ///      of C_slot and of the slot's rank (ExpectedInputs.orderInput) for every submitted slot,
+    ///      `slots` being in submission order.
     function _expectedAccumulator(
         uint256[] memory icTable,
         JobMarket.Config memory c,
@@ -102,7 +105,8 @@ contract JobMarketAccumulatorTest is MarketBase {
         uint256[] memory slots,
         uint256[4] memory commitments
     ) internal view returns (uint256 x, uint256 y) {
-        (uint256[] memory indices, uint256[] memory values) = ExpectedInputs.openingInputs(c, jobId, round, model);
+        uint256 domain = ExpectedInputs.domain(block.chainid, address(market), jobId, keccak256(abi.encodePacked(trainers)));
+        (uint256[] memory indices, uint256[] memory values) = ExpectedInputs.openingInputs(c, jobId, round, model, domain);
         for (uint256 k; k < indices.length; ++k) {
             (uint256 px, uint256 py) = _term(icTable, indices[k], values[k]);
             (x, y) = G1.add(x, y, px, py);
@@ -110,6 +114,9 @@ contract JobMarketAccumulatorTest is MarketBase {
         for (uint256 k; k < slots.length; ++k) {
             uint256 slot = slots[k];
             (uint256 px, uint256 py) = _term(icTable, ExpectedInputs.updateIndex(slot), commitments[slot]);
+            (x, y) = G1.add(x, y, px, py);
+            (uint256 index, uint256 value) = ExpectedInputs.orderInput(N, slot, k + 1);
+            (px, py) = _term(icTable, index, value);
             (x, y) = G1.add(x, y, px, py);
         }
     }
@@ -133,7 +140,7 @@ contract JobMarketAccumulatorTest is MarketBase {
         p.maxMalicious = uint8((seed >> 8) % N);
         p.tau = uint32(bound(seed >> 16, 1 << 16, type(uint32).max));
         p.lrDecay = uint32((seed >> 48) % 1000);
-        p.lr = uint32(bound(seed >> 64, uint256(p.rounds) * p.lrDecay + 1, type(uint32).max));
+        p.lr = uint32(bound(seed >> 64, uint256(p.rounds) * p.lrDecay + 1, (1 << 16) - 1)); // createJob: lr < 2^16
         p.dupTol = uint32(seed >> 96);
         jobId = createEthJob(p);
         bondAndJoinAll(jobId, N);
@@ -165,7 +172,7 @@ contract JobMarketAccumulatorTest is MarketBase {
             uint256 slot = slots[i];
             commitments[slot] = bound(commitments[slot], 1, R - 1);
             vm.prank(trainers[slot]);
-            market.submitUpdate(jobId, round, commitments[slot], bytes32(slot));
+            market.submitUpdate(jobId, round, commitments[slot], bytes32(slot + 1));
         }
     }
 

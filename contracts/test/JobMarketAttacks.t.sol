@@ -6,18 +6,16 @@ import {MockMarketBase} from "./utils/MarketBase.sol";
 import {JobMarket} from "../src/JobMarket.sol";
 import {IRoundVerifier} from "../src/IRoundVerifier.sol";
 import {PublicInputs, SCORES_PER_WORD, SCORE_BITS} from "../src/market/PublicInputs.sol";
-import {MockVerifier} from "./utils/Mocks.sol";
+import {MockVerifier, TestToken} from "./utils/Mocks.sol";
 import {IJobMarketErrors, IJobMarketEvents} from "../src/IJobMarket.sol";
 
 /// @notice The on-chain deviations of contracts/README.md ("Threat model: on-chain deviations"):
 ///         each test performs an attack by one role and shows that the market now refuses it
 ///         (with the named error) or that it costs the attacker more than it gains.
 contract JobMarketAttacksTest is MockMarketBase {
-    /// @dev The aggregator's EIP-712 upload receipt for (job, round, slot)'s commitment.
+    /// @dev The aggregator's EIP-712 upload receipt for what (job, round, slot) submitted.
     function _receipt(uint256 jobId, uint32 round, uint256 slot) internal view returns (bytes memory) {
-        bytes32 digest = market.receiptDigest(jobId, round, slot, market.commitments(jobId, round, slot));
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(AGG_KEY, digest);
-        return abi.encodePacked(r, s, v);
+        return receipt(jobId, round, slot);
     }
 
     // ---------------------------------------------------------------- 3. owner as aggregator
@@ -64,7 +62,7 @@ contract JobMarketAttacksTest is MockMarketBase {
             vm.prank(_trainer(i));
             market.join{value: STAKE}(jobId);
         }
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
         _submit(jobId, 0, 0xF);
         JobMarket.Finalization memory f = _fin(0, 0xF); // everyone "unavailable"
         JobMarket.RoundOutcome memory o = outcome(f, _finalize(jobId, 0, f));
@@ -149,28 +147,32 @@ contract JobMarketAttacksTest is MockMarketBase {
     // ---------------------------------------------------------------- 7. registry admin
 
     /// @dev The registry's admin revokes the market's writer role to stop every settlement:
-    ///      the round is finalized all the same (the failed write is logged) and paid.
+    ///      the round is finalized (it writes no reliability) and every claim is paid; the
+    ///      first claim's failed reliability write is logged, and the round counts as recorded.
     function test_Attack_RevokedWriterCannotBlockSettlement() public {
         uint256 jobId = _job(2);
         registry.revokeRole(registry.WRITER_ROLE(), address(market));
         _submit(jobId, 0, 0xF);
         JobMarket.Finalization memory f = _fin(0xF, 0);
-        vm.expectEmit(true, true, true, true, address(market));
-        emit IJobMarketEvents.ReliabilityWriteFailed(jobId, 0);
         JobMarket.RoundOutcome memory o = outcome(f, _finalize(jobId, 0, f));
         assertEq(market.jobState(jobId).round, 1, "the round was settled");
         uint256 roundBudget = BUDGET / 2;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit IJobMarketEvents.ReliabilityWriteFailed(jobId, 0);
+        market.claim(jobId, 0, 0, o);
         for (uint256 i; i < N; ++i) {
-            market.claim(jobId, 0, i, o);
+            if (i != 0) market.claim(jobId, 0, i, o);
             // scores 1..N, total N(N+1)/2
             assertEq(market.owed(address(0), trainers[i]), roundBudget * (i + 1) / 10, "the trainer is paid");
         }
-        assertEq(registry.get(bytes32(uint256(uint160(trainers[0])))).observations, 0, "no reliability written");
+        assertEq(registry.evidence(idOf(trainers[0]), address(0)).observations, 0, "no reliability written");
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.ReliabilityAlreadyRecorded.selector, jobId, 0));
+        market.recordReliability(jobId, 0, o);
     }
 
-    /// @dev The aggregator cannot skip the reliability write by starving the registry of gas:
-    ///      with 64 trainers the registry needs ~1.6M gas, so the 1/64 left after it runs out
-    ///      would be enough to finish the finalization; the market reverts it instead.
+    /// @dev The first claimant cannot skip the round's reliability write by starving the
+    ///      registry of gas: with 64 trainers the registry needs ~1.5M gas, so the 1/64 left after
+    ///      it runs out would be enough to finish the claim; the market reverts it instead.
     function test_Attack_StarvedReliabilityWriteReverts() public {
         uint256 n = 64;
         MockVerifier v = new MockVerifier(n);
@@ -183,6 +185,7 @@ contract JobMarketAttacksTest is MockMarketBase {
         market.postBond{value: BOND}(jobId);
         JobMarket.Finalization memory f;
         f.newModel = 777;
+        f.aggregateNormSq = 1;
         f.inlierBits = type(uint64).max;
         f.scoreWords = new uint256[](PublicInputs.scoreWords(n));
         f.roster = new address[](n);
@@ -193,22 +196,27 @@ contract JobMarketAttacksTest is MockMarketBase {
             market.join{value: STAKE}(jobId);
             f.scoreWords[i / SCORES_PER_WORD] |= 1 << (SCORE_BITS * (i % SCORES_PER_WORD));
         }
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
         for (uint256 i; i < n; ++i) {
             vm.prank(_trainer(i));
-            market.submitUpdate(jobId, 0, 1 + i, bytes32(i));
+            market.submitUpdate(jobId, 0, 1 + i, _blob(0, i));
         }
-        bytes memory data = abi.encodeCall(JobMarket.finalizeRound, (jobId, 0, f));
+        vm.prank(aggregator);
+        market.finalizeRound(jobId, 0, f);
+        JobMarket.RoundOutcome memory o = outcome(f, uint40(_now()));
+        bytes memory data = abi.encodeCall(JobMarket.claim, (jobId, 0, 5, o));
         // From "runs out before the registry" to "enough for everything": no gas limit may
-        // settle the round without the write.
-        bool settled;
-        for (uint256 g = 1_000_000; g < 2_400_000 && !settled; g += 20_000) {
-            vm.prank(aggregator);
-            (settled,) = address(market).call{gas: g}(data);
+        // pay the claim without the write.
+        bool paid;
+        uint256 g = 600_000;
+        for (; g < 3_000_000; g += 20_000) {
+            (paid,) = address(market).call{gas: g}(data);
+            if (paid) break;
         }
-        assertTrue(settled, "enough gas settles");
+        assertTrue(paid, "enough gas pays");
+        assertTrue(g > 1_000_000, "the write needs more than 1M gas: the loop started below it");
         for (uint256 i; i < n; ++i) {
-            assertEq(registry.get(bytes32(uint256(uint160(_trainer(i))))).observations, 1, "reliability written");
+            assertEq(registry.evidence(idOf(_trainer(i)), address(0)).observations, 1, "reliability written");
         }
     }
 
@@ -231,7 +239,7 @@ contract JobMarketAttacksTest is MockMarketBase {
         p.disputeWindow = 2 * WINDOW;
         uint256 jobId = createEthJob(p);
         bondAndJoinAll(jobId, N);
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
         _submit(jobId, 0, 0xF);
         JobMarket.Finalization memory f = _fin(0xD, 0x2); // slot 1 "unavailable"
         JobMarket.RoundOutcome memory o = outcome(f, _finalize(jobId, 0, f));
@@ -320,7 +328,7 @@ contract JobMarketAttacksTest is MockMarketBase {
         vm.prank(squatter);
         market.submitUpdate(jobId, 1, 4242, bytes32(0));
         // The job stalls and expires: the squatter still cannot take its stake back.
-        vm.warp(block.timestamp + 2 * WINDOW + 1);
+        vm.warp(_now() + 2 * WINDOW + 1);
         market.expireRound(jobId);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotTrainer.selector, squatter));
         vm.prank(squatter);
@@ -352,7 +360,7 @@ contract JobMarketAttacksTest is MockMarketBase {
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SlotSubmitted.selector, 2, 0));
         market.evict(jobId, 0, 2);
         _submit(jobId, 1, 0xF);
-        vm.warp(block.timestamp + 2 * WINDOW + 1);
+        vm.warp(_now() + 2 * WINDOW + 1);
         market.expireRound(jobId);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SlotSubmitted.selector, 2, 1));
         market.evict(jobId, 1, 2);
@@ -377,9 +385,9 @@ contract JobMarketAttacksTest is MockMarketBase {
         uint256 cancelled = _jobBeforeStart(1);
         vm.prank(owner);
         market.cancel(cancelled);
-        vm.warp(block.timestamp + 3 * WINDOW);
+        vm.warp(_now() + 3 * WINDOW);
         uint256 never = uint256(market.jobConfig(cancelled).startTime) + WINDOW;
-        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SubmitWindowNotClosed.selector, never, block.timestamp));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SubmitWindowNotClosed.selector, never, _now()));
         market.evict(cancelled, 0, 0);
         // After the job ended, a trainer that left with its stake is no member any more.
         market.expireRound(jobId);
@@ -388,5 +396,155 @@ contract JobMarketAttacksTest is MockMarketBase {
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotMember.selector, 3));
         market.evict(jobId, 0, 3);
         market.evict(jobId, 0, 2); // the others are still evictable for the expired round
+    }
+
+    // ---------------------------------------------------------------- 1. a receipt for another blob
+
+    /// @dev A trainer submits a bogus blob reference (nothing the aggregator can fetch), uploads
+    ///      a valid blob under another reference and gets the aggregator's receipt for that one.
+    ///      Declared unavailable (rightly: the blob it committed to is not there), it disputes
+    ///      with that receipt. The receipt names another blob than the one the slot submitted, so
+    ///      it does not recover to the aggregator over the slot's receipt: InvalidReceipt, and the
+    ///      bond is untouched. Only a receipt for the submitted blob wins a dispute.
+    function test_Attack1_ReceiptForAnotherBlobDoesNotWinDispute() public {
+        uint256 jobId = _job(2);
+        _submit(jobId, 0, 0x7); // slots 0..2
+        uint256 commitment = 4242;
+        bytes32 bogus = keccak256("nothing there");
+        bytes32 uploaded = keccak256("the valid blob, uploaded elsewhere");
+        vm.expectRevert(IJobMarketErrors.ZeroBlobRef.selector);
+        vm.prank(trainers[3]);
+        market.submitUpdate(jobId, 0, commitment, bytes32(0));
+        vm.prank(trainers[3]);
+        market.submitUpdate(jobId, 0, commitment, bogus);
+        assertEq(market.blobRefs(jobId, 0, 3), bogus, "the submitted blob reference is stored");
+        // The aggregator received the valid blob and signed a receipt for it.
+        bytes32 signed = market.receiptDigest(jobId, 0, 3, commitment, uploaded);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(AGG_KEY, signed);
+        JobMarket.Finalization memory f = _fin(0x7, 0x8); // slot 3 unavailable
+        JobMarket.RoundOutcome memory o = outcome(f, _finalize(jobId, 0, f));
+
+        bytes32 slotReceipt = market.receiptDigest(jobId, 0, 3, commitment, bogus);
+        address recovered = ecrecover(slotReceipt, v, r, s);
+        assertTrue(recovered != aggregator, "the receipt does not recover to the aggregator");
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidReceipt.selector, recovered));
+        market.dispute(jobId, 0, 3, o, abi.encodePacked(r, s, v));
+        assertEq(market.jobState(jobId).bondHeld, BOND, "the bond is untouched");
+        assertEq(market.owed(address(0), trainers[3]), 0, "the trainer gained nothing");
+        // What wins is a receipt for the blob the slot submitted, which an aggregator that could
+        // not fetch it does not sign.
+        market.dispute(jobId, 0, 3, o, sign(AGG_KEY, slotReceipt));
+        assertEq(market.owed(address(0), trainers[3]), BOND / N, "the submitted blob's receipt wins");
+    }
+
+    // ---------------------------------------------------------------- 5. farming reliability
+
+    /// @dev Creates, bonds, joins (trainers 0..N-1, stake `p.stake`), runs and finalizes a
+    ///      one-round job with `f`; its first claim (slot 0) writes the round's reliability.
+    function _runJob(JobMarket.JobParams memory p, JobMarket.Finalization memory f) internal returns (uint256 jobId) {
+        p.startTime = uint40(_now() + 100);
+        uint256 value = p.token == address(0) ? p.budget : 0;
+        vm.prank(owner);
+        jobId = market.createJob{value: value}(p);
+        vm.prank(aggregator);
+        market.postBond{value: p.token == address(0) ? p.bond : 0}(jobId);
+        for (uint256 i; i < N; ++i) {
+            vm.prank(_trainer(i));
+            market.join{value: p.token == address(0) ? p.stake : 0}(jobId);
+        }
+        vm.warp(p.startTime);
+        _submit(jobId, 0, 0xF);
+        market.claim(jobId, 0, 0, outcome(f, _finalize(jobId, 0, f)));
+    }
+
+    /// @dev The owner farms reliability for its own trainers with jobs that cost nothing: a
+    ///      1-wei budget, no stake, where every trainer's update is a perfect observation. Each
+    ///      observation weighs the slot's stake plus its share of the round budget,
+    ///      `1 / 4 + 0 = 0` wei, next to `250 ETH + 1 ETH` in a real job: ten such jobs leave the
+    ///      trainer's ETH evidence unchanged. A job in a worthless token with huge amounts
+    ///      weighs in that token only, never in ETH.
+    function test_Attack5_CheapJobMovesReliabilityLittle() public {
+        // A real job: slot 0 scores 1 against ||S||^2 = 4, an observation of 1/4.
+        uint256 real = _job(1);
+        _submit(real, 0, 0xF);
+        JobMarket.Finalization memory f = _fin(0xF, 0);
+        market.claim(real, 0, 0, outcome(f, _finalize(real, 0, f)));
+        bytes32 id = idOf(trainers[0]);
+        (uint256 mean, uint256 weight) = registry.weightedMean(id, address(0));
+        assertEq(weight, BUDGET / N + STAKE, "weight: the slot's share of the round budget plus its stake");
+        assertEq(mean, 0.25e18, "observation 1/4");
+
+        JobMarket.JobParams memory p = _params(1);
+        (p.budget, p.stake, p.bond) = (1, 0, 1);
+        f.aggregateNormSq = 1; // slot 0's score 1 = ||S||^2: a perfect observation
+        for (uint256 k; k < 10; ++k) {
+            _runJob(p, f);
+        }
+        (uint256 mean2, uint256 weight2) = registry.weightedMean(id, address(0));
+        assertEq(registry.evidence(id, address(0)).observations, 11, "every observation is recorded");
+        assertEq(weight2, weight, "ten 1-wei jobs add no weight");
+        assertEq(mean2, mean, "nor move the mean");
+
+        // A worthless token with large amounts: its evidence is kept apart from ETH's.
+        TestToken junk = new TestToken();
+        p.token = address(junk);
+        (p.budget, p.bond) = (1e30, 1e30);
+        junk.mint(owner, p.budget);
+        junk.mint(aggregator, p.bond);
+        vm.prank(owner);
+        junk.approve(address(market), p.budget);
+        vm.prank(aggregator);
+        junk.approve(address(market), p.bond);
+        _runJob(p, f);
+        (uint256 junkMean, uint256 junkWeight) = registry.weightedMean(id, address(junk));
+        assertEq(junkMean, 1e18, "a perfect observation, in junk");
+        assertEq(junkWeight, 1e30 / N, "weighed in junk");
+        (mean2, weight2) = registry.weightedMean(id, address(0));
+        assertEq(weight2, weight, "ETH evidence untouched");
+        assertEq(mean2, mean, "ETH mean untouched");
+    }
+
+    /// @dev A trainer's observation is cos^2 of the angle between its update and the inliers' sum
+    ///      S, `score / ||S||^2`: the same update quality gives the same observation with 4 or 16
+    ///      trainers (its share of the total score would be 1/4 and 1/16).
+    function test_ObservationIndependentOfTrainerCount() public {
+        // 4 inliers, each with score 3 against ||S||^2 = 4: cos^2 = 0.75.
+        uint256 small = _job(1);
+        _submit(small, 0, 0xF);
+        JobMarket.Finalization memory f = _fin(0xF, 0);
+        f.scoreWords[0] = 0;
+        for (uint256 i; i < N; ++i) {
+            f.scoreWords[0] |= 3 << (SCORE_BITS * i);
+        }
+        f.aggregateNormSq = 4;
+        market.claim(small, 0, 0, outcome(f, _finalize(small, 0, f)));
+        (uint256 mean,) = registry.weightedMean(idOf(_trainer(0)), address(0));
+        assertEq(mean, 0.75e18, "n = 4: 0.75");
+
+        // 16 inliers with scores 3000 against ||S||^2 = 4000: cos^2 = 0.75 again.
+        uint256 n = 16;
+        MockVerifier v = new MockVerifier(n);
+        market.setVerifierApproval(address(v), true);
+        JobMarket.JobParams memory p = _params(1);
+        p.verifier = IRoundVerifier(address(v));
+        p.trainers = uint8(n);
+        p.maxMalicious = 3;
+        uint256 big = createEthJob(p);
+        bondAndJoinAll(big, n);
+        vm.warp(_now() + 100);
+        f.inlierBits = uint64((1 << n) - 1);
+        f.aggregateNormSq = 4000;
+        f.scoreWords = new uint256[](PublicInputs.scoreWords(n));
+        f.roster = trainers;
+        for (uint256 i; i < n; ++i) {
+            vm.prank(_trainer(i));
+            market.submitUpdate(big, 0, 1 + i, _blob(0, i));
+            f.scoreWords[i / SCORES_PER_WORD] |= 3000 << (SCORE_BITS * (i % SCORES_PER_WORD));
+        }
+        market.claim(big, 0, 15, outcome(f, _finalize(big, 0, f)));
+        (uint256 mean16,) = registry.weightedMean(idOf(_trainer(15)), address(0));
+        assertEq(mean16, 0.75e18, "n = 16: 0.75");
+        (mean,) = registry.weightedMean(idOf(_trainer(0)), address(0));
+        assertEq(mean, 0.75e18, "slot 0, observed in both jobs: still 0.75");
     }
 }

@@ -103,13 +103,17 @@ contract JobMarketEscrowTest is MockMarketBase {
             vm.prank(_trainer(i));
             market.join(jobId);
         }
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
         _submit(jobId, 0, 0xF);
         JobMarket.Finalization memory f = _fin(0xB, 0);
         uint40 t = _finalize(jobId, 0, f);
         for (uint256 i; i < N; ++i) {
             if (i != 2) market.claim(jobId, 0, i, outcome(f, t));
         }
+        assertEq(
+            registry.evidence(idOf(trainers[0]), address(token)).weight, BUDGET / N + STAKE, "weighed in the job's token"
+        );
+        assertEq(registry.evidence(idOf(trainers[0]), address(0)).weight, 0, "not in ETH");
         vm.prank(owner);
         market.recover(jobId);
         vm.warp(t + WINDOW + 1);
@@ -171,8 +175,8 @@ contract JobMarketEscrowTest is MockMarketBase {
         vm.expectRevert(IJobMarketErrors.ZeroAddress.selector);
         market.createJob{value: p.budget}(p);
         p = _params(2);
-        p.startTime = uint40(block.timestamp);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.StartInPast.selector, block.timestamp, block.timestamp));
+        p.startTime = uint40(_now());
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.StartInPast.selector, _now(), _now()));
         market.createJob{value: p.budget}(p);
         p = _params(2);
         p.submitWindow = 0;
@@ -183,12 +187,21 @@ contract JobMarketEscrowTest is MockMarketBase {
         vm.expectRevert(IJobMarketErrors.InvalidLearningRate.selector);
         market.createJob{value: p.budget}(p);
         p = _params(2);
+        p.lr = 1 << 16; // the circuit needs lr < 2^16
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.LearningRateTooLarge.selector, 1 << 16, 1 << 16));
+        market.createJob{value: p.budget}(p);
+        p.lr = type(uint32).max;
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarketErrors.LearningRateTooLarge.selector, type(uint32).max, 1 << 16)
+        );
+        market.createJob{value: p.budget}(p);
+        p = _params(2);
         p.initialModel = market.R();
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidCommitment.selector, market.R()));
         market.createJob{value: p.budget}(p);
         p = _params(2);
         p.trainers = 5;
-        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.ShapeMismatch.selector, 9, 10));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.ShapeMismatch.selector, 11, 12));
         market.createJob{value: p.budget}(p);
         p = _params(2);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.WrongValue.selector, p.budget - 1, p.budget));
@@ -214,7 +227,7 @@ contract JobMarketEscrowTest is MockMarketBase {
         market.postBond{value: BOND}(jobId);
         vm.stopPrank();
         uint256 late = createEthJob(_params(2));
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
         vm.prank(aggregator);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadyStarted.selector, late));
         market.postBond{value: BOND}(late);
@@ -251,7 +264,7 @@ contract JobMarketEscrowTest is MockMarketBase {
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotTrainer.selector, _trainer(1)));
         market.leave(jobId);
         // After the start nobody joins or leaves until the job ends.
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
         vm.deal(_trainer(7), 10 ether);
         vm.prank(_trainer(7));
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadyStarted.selector, jobId));
@@ -289,7 +302,7 @@ contract JobMarketEscrowTest is MockMarketBase {
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadyStarted.selector, jobId));
         market.cancel(jobId);
         uint256 noBond = createEthJob(_params(2));
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
         vm.prank(_trainer(0));
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadyStarted.selector, noBond));
         market.join{value: STAKE}(noBond);

@@ -16,7 +16,7 @@ import {IRoundVerifier} from "../src/IRoundVerifier.sol";
 ///           claimed, `stakesHeld` = stake x live members, `escrow` = budget - allocations -
 ///           expired round budgets (0 once cancelled or recovered) and, while active, at least
 ///           roundBudget x the rounds to come; the open round's accumulator folds exactly the
-///           opening inputs and the submitted commitments;
+///           opening inputs and the submitted commitments and ranks;
 ///         - per job, the bond is conserved: posted + top-ups = held + slashed + split on expiry
 ///           + released + refunded on cancellation;
 ///         - for ETH and for the token, the market's balance = every job's escrow, unclaimed
@@ -109,6 +109,7 @@ contract JobMarketInvariantTest is Test {
         handler.warpToDeadline(0, 0); // past the submission window
         handler.evict(0, 0, 3);
         handler.finalize(0, 0, 0x3, 0); // choice % 3 == 0: slots 0 and 1 unavailable
+        handler.recordReliability(0, 0); // nobody claimed round 0: anyone records it, once
         handler.dispute(0, 0, 0);
         handler.replayDispute(0, 0, 0);
         handler.topUpBond(0);
@@ -161,7 +162,7 @@ contract JobMarketInvariantTest is Test {
     ///      live stake (joined - left - evicted); `escrow` is the budget minus allocations and
     ///      expired round budgets (0 once cancelled or recovered), and while the job is active it
     ///      still covers every round to come; the open round's accumulator folds exactly the
-    ///      opening inputs and the submitted commitments (a multiple of G with
+    ///      opening inputs and the submitted commitments and ranks (a multiple of G with
     ///      LinearMockVerifier, tracked by the handler).
     function _checkJobBooks(JobMarket.State memory s, JobMarket.Config memory c, JobGhost memory g) internal view {
         assertEq(s.unclaimed, g.unclaimed, "unclaimed = allocated shares not yet claimed");
@@ -247,7 +248,7 @@ contract JobMarketInvariantTest is Test {
 
     /// @dev What tells a run from another: its counts, jobs and clock.
     function _runFingerprint() internal view returns (bytes32 h) {
-        h = keccak256(abi.encode(market.jobCount(), block.timestamp));
+        h = keccak256(abi.encode(market.jobCount(), vm.getBlockTimestamp()));
         bytes4[] memory actions = handler.actionSelectors();
         for (uint256 a; a < actions.length; ++a) {
             MarketHandler.Action action = MarketHandler.Action(a);

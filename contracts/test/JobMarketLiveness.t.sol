@@ -16,13 +16,13 @@ contract JobMarketLivenessTest is MockMarketBase {
 
     JobMarket.RoundOutcome internal o0;
 
+    /// @dev `key`'s receipt for `commitment` with the blob reference (job, round, slot) submitted.
     function _receipt(uint256 key, uint256 jobId, uint256 round, uint256 slot, uint256 commitment)
         internal
         view
         returns (bytes memory)
     {
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, market.receiptDigest(jobId, round, slot, commitment));
-        return abi.encodePacked(r, s, v);
+        return sign(key, market.receiptDigest(jobId, round, slot, commitment, market.blobRefs(jobId, round, slot)));
     }
 
     function test_DisputeSlashesTheBond() public {
@@ -52,6 +52,9 @@ contract JobMarketLivenessTest is MockMarketBase {
         bytes memory wrongCommitment = _receipt(AGG_KEY, jobId, 0, 1, commitment + 1);
         vm.expectRevert(); // recovers some other address
         market.dispute(jobId, 0, 1, o0, wrongCommitment);
+        bytes memory wrongBlob = sign(AGG_KEY, market.receiptDigest(jobId, 0, 1, commitment, _blob(0, 0)));
+        vm.expectRevert(); // recovers some other address (test_Attack1_* names it)
+        market.dispute(jobId, 0, 1, o0, wrongBlob);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidReceipt.selector, address(0)));
         market.dispute(jobId, 0, 1, o0, hex"1234");
     }
@@ -75,7 +78,7 @@ contract JobMarketLivenessTest is MockMarketBase {
         JobMarket.Finalization memory f = _fin(0x1, 0x2);
         uint40 t = _finalize(jobId, 0, f);
         // Round 1 expires: the bond goes to round 1's submitters, nothing is left to slash.
-        vm.warp(block.timestamp + 2 * WINDOW + 1);
+        vm.warp(_now() + 2 * WINDOW + 1);
         market.expireRound(jobId);
         vm.warp(t + 10);
         bytes memory sig = _receipt(AGG_KEY, jobId, 0, 1, market.commitments(jobId, 0, 1));
@@ -88,8 +91,8 @@ contract JobMarketLivenessTest is MockMarketBase {
     function test_ExpireRound() public {
         uint256 jobId = _job(2);
         _submit(jobId, 0, 0x5); // slots 0 and 2 submitted
-        uint256 deadline = block.timestamp + 2 * WINDOW;
-        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.DeadlineNotPassed.selector, deadline, block.timestamp));
+        uint256 deadline = _now() + 2 * WINDOW;
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.DeadlineNotPassed.selector, deadline, _now()));
         market.expireRound(jobId);
         vm.warp(deadline + 1);
         vm.expectEmit(true, true, true, true, address(market));
@@ -114,7 +117,7 @@ contract JobMarketLivenessTest is MockMarketBase {
 
     function test_ExpireWithoutSubmittersGivesTheBondToTheOwner() public {
         uint256 jobId = _job(1);
-        vm.warp(block.timestamp + 2 * WINDOW + 1);
+        vm.warp(_now() + 2 * WINDOW + 1);
         market.expireRound(jobId);
         assertEq(market.owed(address(0), owner), BUDGET + BOND, "budget and bond");
     }

@@ -5,7 +5,7 @@ import {vm} from "./utils/Vm.sol";
 import {MarketBase, RoundFixture} from "./utils/MarketBase.sol";
 import {JobMarket} from "../src/JobMarket.sol";
 import {IJobMarketErrors, IJobMarketEvents} from "../src/IJobMarket.sol";
-import {CONTEXT_INPUT} from "../src/market/PublicInputs.sol";
+import {CONTEXT_INPUT, DOMAIN_INPUT} from "../src/market/PublicInputs.sol";
 import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
 import {IRoundVerifier} from "../src/IRoundVerifier.sol";
 import {RoundVerifierDemo} from "../src/generated/RoundVerifierDemo.sol";
@@ -17,15 +17,19 @@ contract JobMarketProofTest is MarketBase {
         _deployMarket();
     }
 
-    function test_ContextMatchesFixture() public {
+    /// @dev Each fixture's context and domain are what the market computes for job 1 with the
+    ///      fixture's terms, roster and address (a fresh market for each: a state snapshot).
+    function test_ContextAndDomainMatchFixture() public {
         string[4] memory names = ["n4", "n10", "n16", "demo"];
+        uint256 fresh = vm.snapshotState();
         for (uint256 k; k < 4; ++k) {
-            _deployMarket();
+            vm.revertToState(fresh);
             RoundFixture memory f = loadFixture(names[k]);
-            uint256 jobId = createEthJob(jobParams(f, deployVerifier(names[k]), address(0), 1));
+            uint256 jobId = setUpJob(f, deployVerifier(names[k]), 1);
             assertEq(jobId, 1, "fixture job id");
             assertEq(market.context(jobId, 0), f.context, "context");
             assertEq(f.publicInputs[CONTEXT_INPUT], f.context, "fixture context input");
+            assertEq(market.domain(jobId), f.publicInputs[DOMAIN_INPUT], "domain");
         }
     }
 
@@ -60,6 +64,8 @@ contract JobMarketProofTest is MarketBase {
     function _fullRound(string memory name, IRoundVerifier verifier) internal {
         RoundFixture memory f = loadFixture(name);
         uint256 jobId = setUpJob(f, verifier, 1);
+        assertEq(address(market), FIXTURE_MARKET, "the market the fixtures are proven for");
+        assertEq(market.domain(jobId), f.publicInputs[DOMAIN_INPUT], "domain");
         submitAll(jobId, 0, f);
         JobMarket.Finalization memory fin = finalization(f);
         uint256 total;
@@ -72,7 +78,17 @@ contract JobMarketProofTest is MarketBase {
         }
         vm.expectEmit(true, true, true, true, address(market));
         emit IJobMarketEvents.RoundFinalized(
-            jobId, 0, f.model, f.newModel, f.flags, 0, uint40(block.timestamp), fin.scoreWords, total, allocated
+            jobId,
+            0,
+            f.model,
+            f.newModel,
+            f.flags,
+            0,
+            uint40(_now()),
+            fin.aggregateNormSq,
+            fin.scoreWords,
+            total,
+            allocated
         );
         vm.prank(aggregator);
         market.finalizeRound(jobId, 0, fin);
@@ -82,13 +98,9 @@ contract JobMarketProofTest is MarketBase {
         assertEq(s.model, f.newModel, "model advanced");
         assertEq(s.round, 1, "round advanced");
 
-        JobMarket.RoundOutcome memory o = outcome(fin, uint40(block.timestamp));
+        JobMarket.RoundOutcome memory o = outcome(fin, uint40(_now()));
         uint256 paid;
         for (uint256 i; i < f.n; ++i) {
-            bytes32 id = bytes32(uint256(uint160(trainers[i])));
-            ReliabilityRegistry.Record memory r = registry.get(id);
-            assertEq(r.observations, 1, "one observation");
-            assertEq(r.score, (f.scores[i] * 1e18) / total, "reliability = score share");
             if (f.scores[i] == 0) {
                 assertTrue(!f.inliers[i], "zero score only for outliers here");
                 vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NothingToClaim.selector, i));
@@ -106,6 +118,7 @@ contract JobMarketProofTest is MarketBase {
             market.withdraw(address(0));
             assertEq(trainers[i].balance - before, expected, "withdrawn");
         }
+        _checkReliability(f);
         s = market.jobState(jobId);
         assertEq(s.unclaimed, 0, "all claimed");
         assertEq(s.escrow, BUDGET - paid, "dust stays in escrow");
@@ -113,6 +126,49 @@ contract JobMarketProofTest is MarketBase {
         market.recover(jobId);
         assertEq(market.owed(address(0), owner), BUDGET - paid, "owner recovers the dust");
         assertEq(address(market).balance, BUDGET - paid + BOND + f.n * STAKE, "balance = owed + bond + stakes");
+    }
+
+    /// @dev The first claim wrote one observation per trainer: score / ||S||^2 (cos^2 of its
+    ///      update with the inliers' sum), weighted by its stake plus its share of the budget.
+    function _checkReliability(RoundFixture memory f) internal view {
+        for (uint256 i; i < f.n; ++i) {
+            ReliabilityRegistry.Evidence memory e = registry.evidence(idOf(trainers[i]), address(0));
+            uint256 w = BUDGET / f.n + STAKE;
+            assertEq(e.observations, 1, "one observation");
+            assertEq(e.weight, w, "weight");
+            uint256 ob = (f.scores[i] * 1e18) / f.aggregateNormSq;
+            assertLe(ob, 1e18, "score <= ||S||^2 (Cauchy-Schwarz)");
+            assertEq(e.weightedSum, (w * ob) / 1e18, "observation = score / ||S||^2");
+        }
+    }
+
+    /// @dev Two markets on one chain with the same job terms (both jobs are job 1 with the same
+    ///      roster): before the domain, a proof for one settled the other. The domain hashes the
+    ///      market's address, so the fixture's proof, made for the first market, fails on the
+    ///      second.
+    function test_Attack9_ProofForAnotherMarketFails() public {
+        RoundFixture memory f = loadFixture("n4");
+        IRoundVerifier v = deployVerifier("n4");
+        JobMarket first = market;
+        uint256 jobId = setUpJob(f, v, 1);
+        JobMarket second = new JobMarket(registry, address(this));
+        second.setVerifierApproval(address(v), true);
+        market = second;
+        uint256 otherJob = setUpJob(f, v, 1);
+        assertEq(otherJob, jobId, "the same job id");
+        assertEq(second.jobState(otherJob).rosterHash, first.jobState(jobId).rosterHash, "the same roster");
+        assertEq(second.context(otherJob, 0), first.context(jobId, 0), "the same context");
+        assertTrue(second.domain(otherJob) != first.domain(jobId), "another domain");
+        submitAll(otherJob, 0, f);
+        vm.prank(aggregator);
+        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
+        second.finalizeRound(otherJob, 0, finalization(f));
+        // The market it was made for accepts it.
+        market = first;
+        submitAll(jobId, 0, f);
+        vm.prank(aggregator);
+        first.finalizeRound(jobId, 0, finalization(f));
+        assertEq(first.jobState(jobId).round, 1, "settled where it belongs");
     }
 
     function test_RejectsTamperedClaims() public {
@@ -133,6 +189,11 @@ contract JobMarketProofTest is MarketBase {
 
         fin = finalization(f);
         fin.inlierBits |= 2; // slot 1 is an outlier with score 0: claim it is an inlier
+        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
+        market.finalizeRound(jobId, 0, fin);
+
+        fin = finalization(f);
+        fin.aggregateNormSq += 1; // a larger ||S||^2
         vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
         market.finalizeRound(jobId, 0, fin);
 
@@ -169,7 +230,7 @@ contract JobMarketProofTest is MarketBase {
         p.tau += 1; // the owner's hyper-parameters are not the proven ones
         uint256 jobId = createEthJob(p);
         bondAndJoinAll(jobId, f.n);
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
         _submitAndExpectInvalidProof(jobId, f);
     }
 

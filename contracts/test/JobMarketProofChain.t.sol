@@ -46,7 +46,7 @@ contract JobMarketProofChainTest is MarketBase {
         fin.unavailableBits = UNAVAILABLE;
         vm.prank(aggregator);
         market.finalizeRound(jobId, 0, fin);
-        at = uint40(block.timestamp);
+        at = uint40(_now());
         assertEq(market.jobState(jobId).model, f0.newModel, "model advanced");
     }
 
@@ -54,33 +54,31 @@ contract JobMarketProofChainTest is MarketBase {
         uint256 jobId = setUpJob(f0, verifier, 2);
         (JobMarket.Finalization memory fin, uint40 at) = _finalizeRound0(jobId);
 
-        // Only present slots get a reliability observation.
-        for (uint256 i; i < f0.n; ++i) {
-            ReliabilityRegistry.Record memory r = registry.get(bytes32(uint256(uint160(trainers[i]))));
-            assertEq(r.observations, i == 1 ? 0 : 1, "observations");
-        }
         JobMarket.RoundOutcome memory o = outcome(fin, at);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NothingToClaim.selector, 1));
         market.claim(jobId, 0, 1, o);
+        market.recordReliability(jobId, 0, o);
+        // Only present slots get a reliability observation.
+        for (uint256 i; i < f0.n; ++i) {
+            ReliabilityRegistry.Evidence memory e = registry.evidence(idOf(trainers[i]), address(0));
+            assertEq(e.observations, i == 1 ? 0 : 1, "observations");
+        }
 
-        // The aggregator's EIP-712 receipt for slot 1's commitment proves the upload happened.
-        bytes32 digest = market.receiptDigest(jobId, 0, 1, f0.commitments[1]);
-        (uint8 v, bytes32 r_, bytes32 s) = vm.sign(AGG_KEY, digest);
+        // The aggregator's EIP-712 receipt for slot 1's commitment and blob proves the upload.
+        bytes32 digest = market.receiptDigest(jobId, 0, 1, f0.commitments[1], market.blobRefs(jobId, 0, 1));
         vm.expectEmit(true, true, true, true, address(market));
         emit IJobMarketEvents.Disputed(jobId, 0, 1, trainers[1], BOND / f0.n);
-        market.dispute(jobId, 0, 1, o, abi.encodePacked(r_, s, v));
+        market.dispute(jobId, 0, 1, o, sign(AGG_KEY, digest));
         assertEq(market.owed(address(0), trainers[1]), BOND / f0.n, "slashed to the trainer");
         assertEq(market.jobState(jobId).bondHeld, BOND - BOND / f0.n, "bond reduced");
         // A present slot cannot dispute, even with a valid receipt.
-        digest = market.receiptDigest(jobId, 0, 0, f0.commitments[0]);
-        (v, r_, s) = vm.sign(AGG_KEY, digest);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SlotNotUnavailable.selector, 0));
-        market.dispute(jobId, 0, 0, o, abi.encodePacked(r_, s, v));
+        market.dispute(jobId, 0, 0, o, receipt(jobId, 0, 0));
     }
 
     function test_SecondRoundIsProvenFromTheFirst() public {
         uint256 jobId = setUpJob(f0, verifier, 2);
-        _finalizeRound0(jobId);
+        (JobMarket.Finalization memory fin0, uint40 at0) = _finalizeRound0(jobId);
 
         assertEq(market.context(jobId, 1), f1.context, "context of round 1");
         submitAll(jobId, 1, f1);
@@ -100,7 +98,7 @@ contract JobMarketProofChainTest is MarketBase {
         assertEq(st.model, f1.newModel, "model of round 1");
         assertEq(st.round, 2, "round advanced");
 
-        JobMarket.RoundOutcome memory o = outcome(fin, uint40(block.timestamp));
+        JobMarket.RoundOutcome memory o = outcome(fin, uint40(_now()));
         uint256 total;
         for (uint256 i; i < f1.n; ++i) {
             total += f1.scores[i];
@@ -112,7 +110,8 @@ contract JobMarketProofChainTest is MarketBase {
             market.claim(jobId, 1, i, o);
             assertEq(market.owed(address(0), trainers[i]) - before, (roundBudget * f1.scores[i]) / total, "share");
         }
-        ReliabilityRegistry.Record memory r = registry.get(bytes32(uint256(uint160(trainers[0]))));
-        assertEq(r.observations, 2, "two rounds observed");
+        market.recordReliability(jobId, 0, outcome(fin0, at0));
+        ReliabilityRegistry.Evidence memory e = registry.evidence(idOf(trainers[0]), address(0));
+        assertEq(e.observations, 2, "two rounds observed");
     }
 }

@@ -5,7 +5,19 @@ import {vm} from "./utils/Vm.sol";
 import {MockMarketBase} from "./utils/MarketBase.sol";
 import {JobMarket} from "../src/JobMarket.sol";
 import {IJobMarketErrors, IJobMarketEvents} from "../src/IJobMarket.sol";
-import {SCORE_BITS, SCORE_MASK} from "../src/market/PublicInputs.sol";
+import {
+    PublicInputs,
+    SCORE_BITS,
+    SCORE_MASK,
+    ORDER_RANK_BITS,
+    CONTEXT_INPUT,
+    DOMAIN_INPUT,
+    MODEL_INPUT
+} from "../src/market/PublicInputs.sol";
+import {IRoundVerifier} from "../src/IRoundVerifier.sol";
+import {LinearMockVerifier} from "./utils/Mocks.sol";
+import {G1} from "./utils/G1.sol";
+import {SCALAR_FIELD as R} from "../src/market/MarketStorage.sol";
 import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
 
 /// @notice Rounds of JobMarket (market/RoundSettlement.sol): submissions, finalization, allocation,
@@ -20,32 +32,36 @@ contract JobMarketSettlementTest is MockMarketBase {
         uint256 jobId = _jobBeforeStart(2);
         vm.prank(trainers[0]);
         vm.expectRevert(
-            abi.encodeWithSelector(IJobMarketErrors.RoundNotOpen.selector, block.timestamp + 100, block.timestamp)
+            abi.encodeWithSelector(IJobMarketErrors.RoundNotOpen.selector, _now() + 100, _now())
         );
-        market.submitUpdate(jobId, 0, 1, 0);
-        vm.warp(block.timestamp + 100);
+        market.submitUpdate(jobId, 0, 1, "b");
+        vm.warp(_now() + 100);
         vm.startPrank(trainers[0]);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.WrongRound.selector, 1, 0));
-        market.submitUpdate(jobId, 1, 1, 0);
+        market.submitUpdate(jobId, 1, 1, "b");
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidCommitment.selector, 0));
-        market.submitUpdate(jobId, 0, 0, 0);
+        market.submitUpdate(jobId, 0, 0, "b");
         uint256 r = market.R();
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidCommitment.selector, r));
-        market.submitUpdate(jobId, 0, r, 0);
+        market.submitUpdate(jobId, 0, r, "b");
+        vm.expectRevert(IJobMarketErrors.ZeroBlobRef.selector);
         market.submitUpdate(jobId, 0, 5, 0);
+        market.submitUpdate(jobId, 0, 5, "b");
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadySubmitted.selector, 0));
-        market.submitUpdate(jobId, 0, 6, 0);
+        market.submitUpdate(jobId, 0, 6, "b");
         vm.stopPrank();
         vm.prank(address(0xBAD));
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NotTrainer.selector, address(0xBAD)));
-        market.submitUpdate(jobId, 0, 5, 0);
-        uint256 deadline = block.timestamp + WINDOW;
+        market.submitUpdate(jobId, 0, 5, "b");
+        uint256 deadline = _now() + WINDOW;
         vm.warp(deadline + 1);
         vm.prank(trainers[1]);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SubmissionClosed.selector, deadline, deadline + 1));
-        market.submitUpdate(jobId, 0, 5, 0);
+        market.submitUpdate(jobId, 0, 5, "b");
         assertEq(market.commitments(jobId, 0, 0), 5, "first submission kept");
+        assertEq(market.blobRefs(jobId, 0, 0), "b", "and its blob reference");
         assertEq(market.commitments(jobId, 0, 1), 0, "late one not stored");
+        assertEq(market.blobRefs(jobId, 0, 1), 0, "nor its blob reference");
     }
 
     function test_SubmitNeedsTheBond() public {
@@ -53,10 +69,10 @@ contract JobMarketSettlementTest is MockMarketBase {
         vm.deal(_trainer(0), 10 ether);
         vm.prank(_trainer(0));
         market.join{value: STAKE}(jobId);
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
         vm.prank(_trainer(0));
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BondNotPosted.selector, jobId));
-        market.submitUpdate(jobId, 0, 5, 0);
+        market.submitUpdate(jobId, 0, 5, "b");
     }
 
     function test_SubmitEmitsAndStores() public {
@@ -69,6 +85,52 @@ contract JobMarketSettlementTest is MockMarketBase {
         assertEq(s.submittedBits, 4, "bit 2");
         assertEq(s.submittedCount, 1, "count");
         assertEq(market.roundHash(jobId, 0), bytes32(uint256(1)), "pending record");
+        assertEq(market.blobRefs(jobId, 0, 2), bytes32("blob"), "blob reference stored");
+    }
+
+    /// @dev The accumulator after submissions holds the verifier terms of the head (context,
+    ///      domain, C(w)), of each commitment and of each submitter's rank in its order word, for
+    ///      a shuffled submission order: with LinearMockVerifier (inputPoint(i, v) = v (i + 1) G)
+    ///      it is E G, E the sum of value (index + 1) over the inputs the circuit reads, the order
+    ///      word being slot i's rank (1 = first) at byte i.
+    function test_SubmissionsFoldRanksInSubmissionOrder() public {
+        LinearMockVerifier lin = new LinearMockVerifier(N);
+        market.setVerifierApproval(address(lin), true);
+        JobMarket.JobParams memory p = _params(1);
+        p.verifier = IRoundVerifier(address(lin));
+        uint256 jobId = createEthJob(p);
+        bondAndJoinAll(jobId, N);
+        vm.warp(_now() + 100);
+        uint256[4] memory order = [uint256(2), 0, 3, 1];
+        for (uint256 k; k < N; ++k) {
+            vm.prank(trainers[order[k]]);
+            market.submitUpdate(jobId, 0, 100 + order[k], _blob(0, order[k]));
+        }
+        // Slot 2 first, then slots 0, 3 and 1: ranks 2, 4, 1, 3 at slots 0..3.
+        uint256 orderWord = 2 | (4 << ORDER_RANK_BITS) | (1 << (2 * ORDER_RANK_BITS)) | (3 << (3 * ORDER_RANK_BITS));
+        uint256 e = lin.scalarOf(CONTEXT_INPUT, market.context(jobId, 0));
+        e = addmod(e, lin.scalarOf(DOMAIN_INPUT, market.domain(jobId)), R);
+        e = addmod(e, lin.scalarOf(MODEL_INPUT, 12345), R);
+        for (uint256 i; i < N; ++i) {
+            e = addmod(e, lin.scalarOf(PublicInputs.updateIndex(i), 100 + i), R);
+        }
+        e = addmod(e, lin.scalarOf(PublicInputs.orderIndex(N, 0), orderWord), R);
+        (uint256 x, uint256 y) = G1.mul(G1.GX, G1.GY, e);
+        JobMarket.State memory s = market.jobState(jobId);
+        assertEq(s.accX, x, "accumulator x");
+        assertEq(s.accY, y, "accumulator y");
+    }
+
+    /// @dev The domain hashes the chain id, the market, the job and its roster.
+    function test_DomainBindsChainMarketJobAndRoster() public {
+        uint256 jobId = _job(1);
+        bytes32 roster = market.jobState(jobId).rosterHash;
+        uint256 expected = uint256(keccak256(abi.encode(block.chainid, address(market), jobId, roster))) % market.R();
+        assertEq(market.domain(jobId), expected, "keccak256(chain id, market, job, roster hash) mod r");
+        uint256 other = createEthJob(_params(1)); // same terms, another job id and an empty roster
+        assertTrue(market.domain(other) != market.domain(jobId), "another job, another domain");
+        vm.chainId(5);
+        assertTrue(market.domain(jobId) != expected, "another chain, another domain");
     }
 
     // ---------------------------------------------------------------- finalizeRound
@@ -81,10 +143,10 @@ contract JobMarketSettlementTest is MockMarketBase {
         market.finalizeRound(jobId, 0, f);
         vm.startPrank(aggregator);
         vm.expectRevert(
-            abi.encodeWithSelector(IJobMarketErrors.SubmissionsStillOpen.selector, block.timestamp + WINDOW)
+            abi.encodeWithSelector(IJobMarketErrors.SubmissionsStillOpen.selector, _now() + WINDOW)
         );
         market.finalizeRound(jobId, 0, f);
-        vm.warp(block.timestamp + WINDOW + 1);
+        vm.warp(_now() + WINDOW + 1);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.WrongRound.selector, 1, 0));
         market.finalizeRound(jobId, 1, f);
         f.scoreWords = new uint256[](2);
@@ -108,6 +170,10 @@ contract JobMarketSettlementTest is MockMarketBase {
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BadInlierBits.selector, 0x7));
         market.finalizeRound(jobId, 0, f);
         f = _fin(0x7, 0);
+        f.aggregateNormSq = uint128(1 << 96); // does not fit bits 128..224 of the flags
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AggregateNormOutOfRange.selector, 1 << 96));
+        market.finalizeRound(jobId, 0, f);
+        f = _fin(0x7, 0);
         f.newModel = 0;
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidCommitment.selector, 0));
         market.finalizeRound(jobId, 0, f);
@@ -123,7 +189,7 @@ contract JobMarketSettlementTest is MockMarketBase {
         vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
         market.finalizeRound(jobId, 0, _fin(0x7, 0));
         mock.setAnswer(true);
-        uint256 deadline = block.timestamp - 1 + WINDOW;
+        uint256 deadline = _now() - 1 + WINDOW;
         vm.warp(deadline + 1);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.FinalizationClosed.selector, deadline, deadline + 1));
         market.finalizeRound(jobId, 0, _fin(0x7, 0));
@@ -134,7 +200,13 @@ contract JobMarketSettlementTest is MockMarketBase {
     function test_FinalizeEarlyWhenEveryoneSubmitted() public {
         uint256 jobId = _job(2);
         _submit(jobId, 0, 0xF);
-        _finalize(jobId, 0, _fin(0xF, 0));
+        JobMarket.Finalization memory f = _fin(0xF, 0);
+        uint256 flags = 0xF | (0xF << 64) | (uint256(NORM) << 128);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit IJobMarketEvents.RoundFinalized(
+            jobId, 0, 12345, 777, flags, 0, uint40(_now()), NORM, f.scoreWords, 10, BUDGET / 2
+        );
+        _finalize(jobId, 0, f);
         assertEq(market.jobState(jobId).round, 1, "advanced inside the submission window");
     }
 
@@ -149,12 +221,12 @@ contract JobMarketSettlementTest is MockMarketBase {
         _submit(jobId, 0, 0xF);
         JobMarket.Finalization memory f = _fin(0x7, 0);
         o0 = outcome(f, _finalize(jobId, 0, f));
-        vm.warp(block.timestamp + 10);
+        vm.warp(_now() + 10);
         _submit(jobId, 1, 0xB);
-        vm.warp(block.timestamp + WINDOW + 1);
+        vm.warp(_now() + WINDOW + 1);
         f = _fin(0x9, 0x2);
         o1 = outcome(f, _finalize(jobId, 1, f));
-        vm.warp(block.timestamp + WINDOW + 1);
+        vm.warp(_now() + WINDOW + 1);
         f = _fin(0, 0);
         o2 = outcome(f, _finalize(jobId, 2, f));
     }
@@ -181,15 +253,32 @@ contract JobMarketSettlementTest is MockMarketBase {
         assertEq(market.owed(address(0), trainers[1]), (roundBudget * 2) / 6, "slot 1");
         assertEq(market.owed(address(0), trainers[2]), (roundBudget * 3) / 6, "slot 2");
         assertEq(market.owed(address(0), trainers[3]), (roundBudget * 4) / 5, "slot 3");
-        // Reliability: round 0 shares (1/6, 2/6, 3/6, 0), then round 1 for the present slots 0, 3.
-        ReliabilityRegistry.Record memory r = registry.get(bytes32(uint256(uint160(trainers[1]))));
-        assertEq(r.observations, 1, "unavailable slot not observed");
-        assertEq(r.score, uint256(2e18) / 6, "share");
-        r = registry.get(bytes32(uint256(uint160(trainers[3]))));
-        assertEq(r.observations, 2, "outlier then inlier");
-        assertEq(r.score, (WEIGHT * 0.8e18) / 1e18, "EMA from 0 towards 4/5");
+        _checkReliability(jobId, roundBudget / N + STAKE);
         assertEq(market.jobState(jobId).unclaimed, 0, "all claimed");
         _endOfJob(jobId, o2.finalizedAt);
+    }
+
+    /// @dev Reliability of `_threeRounds`, written by the first claim of rounds 0 and 1 and by
+    ///      `recordReliability` for round 2 (nobody can claim it), each observation `score /
+    ///      ||S||^2` (NORM = 4) with weight `w`: round 0 observes 1/4, 2/4, 3/4 and 0 (outlier);
+    ///      round 1 observes 1/4 for slot 0 and 4/4 for slot 3 (slot 1 unavailable, slot 2 absent).
+    function _checkReliability(uint256 jobId, uint256 w) internal {
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.ReliabilityAlreadyRecorded.selector, jobId, 0));
+        market.recordReliability(jobId, 0, o0);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit IJobMarketEvents.ReliabilityRecorded(jobId, 2);
+        market.recordReliability(jobId, 2, o2); // an empty round: nothing to observe
+        uint256[2][4] memory obs = [[uint256(0.25e18), 0.25e18], [uint256(0.5e18), 0], [uint256(0.75e18), 0], [uint256(0), 1e18]];
+        uint256[4] memory count = [uint256(2), 1, 1, 2];
+        for (uint256 i; i < N; ++i) {
+            ReliabilityRegistry.Evidence memory e = registry.evidence(idOf(trainers[i]), address(0));
+            assertEq(e.observations, count[i], "observed in the rounds it was present");
+            assertEq(e.weight, count[i] * w, "each observation weighs the stake plus the equal share");
+            assertEq(e.weightedSum, (w * obs[i][0]) / 1e18 + (w * obs[i][1]) / 1e18, "score / ||S||^2, weighted");
+        }
+        (uint256 mean,) = registry.weightedMean(idOf(trainers[3]), address(0));
+        assertEq(mean, 0.5e18, "outlier, then a perfect inlier");
+        assertEq(registry.get(idOf(trainers[0])).observations, 0, "the moving average is not the market's");
     }
 
     /// @dev The owner recovers the unallocated rest (never what is owed), the bond is released
@@ -238,7 +327,7 @@ contract JobMarketSettlementTest is MockMarketBase {
 
     /// @dev The context packs every field at its documented offset.
     function testFuzz_ContextLayout(uint8 f, uint32 tau, uint32 lr, uint32 dupTol) public {
-        vm.assume(lr > 2);
+        lr = uint32(bound(lr, 3, (1 << 16) - 1)); // createJob refuses lr >= 2^16
         JobMarket.JobParams memory p = _params(2);
         p.maxMalicious = uint8(bound(f, 0, N - 1));
         tau = uint32(bound(tau, 1 << 16, type(uint32).max)); // createJob refuses tau < 1.0
@@ -248,6 +337,7 @@ contract JobMarketSettlementTest is MockMarketBase {
         p.dupTol = dupTol;
         uint256 jobId = createEthJob(p);
         uint256 c = market.context(jobId, 1);
+        assertTrue(lr < 1 << 16, "createJob refuses lr >= 2^16");
         assertEq(c & type(uint64).max, jobId, "job");
         assertEq((c >> 64) & type(uint32).max, 1, "round");
         assertEq((c >> 96) & 0xFF, p.maxMalicious, "f");
@@ -264,16 +354,24 @@ contract JobMarketSettlementTest is MockMarketBase {
         uint256 jobId = _job(2);
         JobMarket.Finalization memory f = _fin(0x3, 0);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.UnknownOutcome.selector, jobId, 0));
-        market.claim(jobId, 0, 0, outcome(f, uint40(block.timestamp)));
+        market.claim(jobId, 0, 0, outcome(f, uint40(_now())));
         _submit(jobId, 0, 0xF);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.UnknownOutcome.selector, jobId, 0));
-        market.claim(jobId, 0, 0, outcome(f, uint40(block.timestamp))); // pending, not finalized
+        market.claim(jobId, 0, 0, outcome(f, uint40(_now()))); // pending, not finalized
         uint40 t = _finalize(jobId, 0, f);
         JobMarket.RoundOutcome memory o = outcome(f, t);
         o.scoreWords = new uint256[](1);
         o.scoreWords[0] = 1 << 200; // a forged outcome
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.UnknownOutcome.selector, jobId, 0));
         market.claim(jobId, 0, 0, o);
+        o = outcome(f, t);
+        o.aggregateNormSq = 1; // a forged ||S||^2 (to inflate observations)
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.UnknownOutcome.selector, jobId, 0));
+        market.claim(jobId, 0, 0, o);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.UnknownOutcome.selector, jobId, 0));
+        market.recordReliability(jobId, 0, o);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.UnknownOutcome.selector, jobId, 1));
+        market.recordReliability(jobId, 1, outcome(f, t)); // not finalized
         market.claim(jobId, 0, 0, outcome(f, t));
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadySettled.selector, 0));
         market.claim(jobId, 0, 0, outcome(f, t));

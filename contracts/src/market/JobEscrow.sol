@@ -14,7 +14,8 @@ import {
     MIN_FINALIZE_WINDOW,
     MIN_DISPUTE_WINDOW,
     MAX_WINDOW,
-    TAU_ONE
+    TAU_ONE,
+    LR_LIMIT
 } from "./MarketStorage.sol";
 import {PublicInputs} from "./PublicInputs.sol";
 
@@ -226,6 +227,7 @@ library JobEscrow {
         if (p.startTime <= block.timestamp) revert IJobMarketErrors.StartInPast(p.startTime, block.timestamp);
         checkWindows(p);
         if (p.tau < TAU_ONE) revert IJobMarketErrors.TauBelowOne(p.tau);
+        if (p.lr >= LR_LIMIT) revert IJobMarketErrors.LearningRateTooLarge(p.lr, LR_LIMIT);
         if (uint256(p.rounds) * p.lrDecay >= p.lr) revert IJobMarketErrors.InvalidLearningRate();
         if (p.initialModel == 0 || p.initialModel >= SCALAR_FIELD) {
             revert IJobMarketErrors.InvalidCommitment(p.initialModel);

@@ -13,6 +13,9 @@ uint256 constant FIXED_ONE = 1e18;
 uint256 constant MAX_SLOTS = 64;
 /// @dev Bit offset of the disputed bits in `settledBits` (claimed bits start at bit 0).
 uint256 constant DISPUTED_OFFSET = 64;
+/// @dev Bit of `settledBits` set once the round's reliability observations were written (or the
+///      write was attempted and failed): by the round's first `claim` or by `recordReliability`.
+uint256 constant RECORDED_BIT = 128;
 /// @dev Shortest submission window (s): a trainer must have time to send a transaction.
 uint32 constant MIN_SUBMIT_WINDOW = 60;
 /// @dev Shortest finalization window (s): the aggregator must have time to prove and send.
@@ -24,6 +27,9 @@ uint32 constant MIN_DISPUTE_WINDOW = 60;
 uint32 constant MAX_WINDOW = 30 days;
 /// @dev tau is 16.16 fixed point; a threshold below 1.0 would flag honest updates near the median.
 uint32 constant TAU_ONE = 1 << 16;
+/// @dev lr must stay below 2^16 (the circuit's bound, so that one round's step never takes a
+///      parameter out of the model's range); the node's default is 4096 (eta = 1.0).
+uint32 constant LR_LIMIT = 1 << 16;
 /// @dev Written by a round's first submitter so that finalization overwrites a warm, non-zero slot.
 bytes32 constant PENDING = bytes32(uint256(1));
 
@@ -45,10 +51,14 @@ struct MarketStorage {
     mapping(uint256 jobId => mapping(uint256 round => mapping(uint256 slot => uint256))) commitments;
     /// Hash of a finalized round's outcome (`PENDING` while submissions come in).
     mapping(uint256 jobId => mapping(uint256 round => bytes32)) roundHash;
-    /// Claimed (bit i) and disputed (bit DISPUTED_OFFSET + i) slots of a finalized round.
+    /// Claimed (bit i) and disputed (bit DISPUTED_OFFSET + i) slots of a finalized round, and
+    /// whether its reliability was recorded (bit RECORDED_BIT).
     mapping(uint256 jobId => mapping(uint256 round => uint256)) settledBits;
     /// Withdrawable balances: token (address(0) for ETH) => account => amount.
     mapping(address token => mapping(address account => uint256)) owed;
+    /// Blob reference submitted with the commitment for (job, round, slot); 0 if none. Upload
+    /// receipts sign it, so a receipt for one blob cannot back a dispute about another.
+    mapping(uint256 jobId => mapping(uint256 round => mapping(uint256 slot => bytes32))) blobRefs;
 }
 
 /// @dev Lookups every part of the market needs.

@@ -1,36 +1,56 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-// The Groth16 public inputs of a round, as the prover lays them out. The owner of this format is
-// the Rust prover: prover/src/round/public_inputs.rs (order, flags), prover/src/shape.rs
-// (SCORE_BITS, SCORES_PER_WORD, public_input_count) and prover/src/params.rs (CONTEXT_LAYOUT).
-// This file restates it once for the contracts and their tests, so that no other Solidity file
-// writes a bare 5, 48, 64 or context offset. It is a file of its own, not part of MarketStorage,
-// because it describes the circuit's format rather than the market's storage: the tests and
-// mocks import it without pulling in the market, and a change of the prover's layout is a change
-// of this one file (plus the verifiers the prover renders).
+// The Groth16 public inputs of a round, as the prover lays them out (statement v2). The owner of
+// this format is the Rust prover: prover/src/round/public_inputs.rs (order, flags),
+// prover/src/shape.rs (SCORE_BITS, SCORES_PER_WORD, ORDER_RANK_BITS, RANKS_PER_WORD,
+// public_input_count), prover/src/params.rs (CONTEXT_LAYOUT) and prover/src/domain.rs (the
+// domain). This file restates it once for the contracts and their tests, so that no other
+// Solidity file writes a bare 5, 48, 31, 64, 128 or context offset. It is a file of its own, not
+// part of MarketStorage, because it describes the circuit's format rather than the market's
+// storage: the tests and mocks import it without pulling in the market, and a change of the
+// prover's layout is a change of this one file (plus the verifiers the prover renders).
 //
-// | index            | value                                                             |
-// |------------------|-------------------------------------------------------------------|
-// | 0                | context: job, round and hyper-parameters (CTX_* offsets below)    |
-// | 1                | C(w), the model the round starts from                             |
-// | 2                | C(w'), the new model                                              |
-// | 3 .. 3+n         | C_i, the update commitments                                       |
-// | 3+n              | flags: presence bit i at bit i, inlier bit i at bit 64 + i        |
-// | 4+n ..           | scores, SCORES_PER_WORD per input, score i at bits                |
-// |                  | SCORE_BITS * (i % SCORES_PER_WORD) of input i / SCORES_PER_WORD   |
+// The circuit also requires tau >= 2^16 (JobEscrow's TauBelowOne) and lr < 2^16
+// (LearningRateTooLarge) of the context.
+//
+// | index                | value                                                               |
+// |----------------------|---------------------------------------------------------------------|
+// | 0                    | context: job, round and hyper-parameters (CTX_* offsets below)      |
+// | 1                    | domain: keccak256(abi.encode(chainid, market, jobId, rosterHash)) % r |
+// | 2                    | C(w), the model the round starts from                               |
+// | 3                    | C(w'), the new model                                                |
+// | 4 .. 4+n             | C_i, the update commitments                                         |
+// | 4+n .. 4+n+ow        | order words, ow = ceil(n / RANKS_PER_WORD): slot i's submission     |
+// |                      | rank (1 = the round's first submitter, 0 = none) at bits            |
+// |                      | ORDER_RANK_BITS * (i % RANKS_PER_WORD) of order word i / RANKS_PER_WORD   |
+// | 4+n+ow               | flags: presence bit i at bit i, inlier bit i at bit 64 + i,         |
+// |                      | ||S||^2 (< 2^NORM_BITS) at bit NORM_FLAG_OFFSET                     |
+// | 5+n+ow ..            | scores, SCORES_PER_WORD per input, score i at bits                  |
+// |                      | SCORE_BITS * (i % SCORES_PER_WORD) of input i / SCORES_PER_WORD     |
 
 /// @dev Index of the context input.
 uint256 constant CONTEXT_INPUT = 0;
+/// @dev Index of the domain input (chain, market, job and roster; JobMarket.domain).
+uint256 constant DOMAIN_INPUT = 1;
 /// @dev Index of C(w), the commitment to the model the round starts from.
-uint256 constant MODEL_INPUT = 1;
+uint256 constant MODEL_INPUT = 2;
 /// @dev Index of C(w'), the commitment to the new model.
-uint256 constant NEW_MODEL_INPUT = 2;
-/// @dev Index of C_0; C_i is at UPDATES_INPUT + i and the flags follow the n updates.
-uint256 constant UPDATES_INPUT = 3;
+uint256 constant NEW_MODEL_INPUT = 3;
+/// @dev Index of C_0; C_i is at UPDATES_INPUT + i and the order words follow the n updates.
+uint256 constant UPDATES_INPUT = 4;
+
+/// @dev Submission ranks packed into one order word.
+uint256 constant RANKS_PER_WORD = 31;
+/// @dev Bit width of one submission rank (ranks are 1..n <= 64).
+uint256 constant ORDER_RANK_BITS = 8;
 
 /// @dev Bit offset of the inlier bits in the flags input (presence bits start at bit 0).
 uint256 constant INLIER_FLAG_OFFSET = 64;
+/// @dev Bit offset of ||S||^2, the squared norm of the sum of the inliers' updates, in the flags.
+uint256 constant NORM_FLAG_OFFSET = 128;
+/// @dev Bit width of ||S||^2 in the flags (it must be below 2^NORM_BITS).
+uint256 constant NORM_BITS = 96;
 
 /// @dev Scores packed into one public input (a "score word").
 uint256 constant SCORES_PER_WORD = 5;
@@ -54,8 +74,9 @@ uint256 constant CTX_DUP_TOL_OFFSET = 200;
 ///      SCORE_MASK`; RoundSettlement writes that expression out in its loops rather than calling
 ///      a helper here, because the legacy optimizer does not inline such a call and it cost
 ///      ~100 gas per score (~1.7k per finalization at n = 10, measured with GasBench).
-///      n is a job's slot count (at most MAX_SLOTS = 64, a uint8 in storage) and k a score word's
-///      index below scoreWords(n), so the arithmetic cannot overflow and is unchecked.
+///      n is a job's slot count (at most MAX_SLOTS = 64, a uint8 in storage), slot < n and k a
+///      score word's index below scoreWords(n), so the arithmetic cannot overflow and is
+///      unchecked.
 library PublicInputs {
     /// @dev Index of C_slot.
     function updateIndex(uint256 slot) internal pure returns (uint256) {
@@ -64,17 +85,40 @@ library PublicInputs {
         }
     }
 
+    /// @dev Number of order words, ceil(n / RANKS_PER_WORD).
+    function orderWords(uint256 n) internal pure returns (uint256) {
+        unchecked {
+            return (n + RANKS_PER_WORD - 1) / RANKS_PER_WORD;
+        }
+    }
+
+    /// @dev Index of the order word that holds slot's rank.
+    function orderIndex(uint256 n, uint256 slot) internal pure returns (uint256) {
+        unchecked {
+            return UPDATES_INPUT + n + slot / RANKS_PER_WORD;
+        }
+    }
+
+    /// @dev Slot's rank at its place in its order word: the value whose verifier term a
+    ///      submitter folds in (the terms of a word's submitters add up to the word's term, as
+    ///      `inputPoint` is linear in the value and the ranks occupy disjoint bits).
+    function orderTerm(uint256 slot, uint256 rank) internal pure returns (uint256) {
+        unchecked {
+            return rank << (ORDER_RANK_BITS * (slot % RANKS_PER_WORD));
+        }
+    }
+
     /// @dev Index of the flags input.
     function flagsIndex(uint256 n) internal pure returns (uint256) {
         unchecked {
-            return UPDATES_INPUT + n;
+            return UPDATES_INPUT + n + orderWords(n);
         }
     }
 
     /// @dev Index of score word k.
     function scoreIndex(uint256 n, uint256 k) internal pure returns (uint256) {
         unchecked {
-            return UPDATES_INPUT + 1 + n + k;
+            return flagsIndex(n) + 1 + k;
         }
     }
 
@@ -85,7 +129,8 @@ library PublicInputs {
         }
     }
 
-    /// @dev Number of public inputs (a verifier's N_PUBLIC): 4 + n + ceil(n / SCORES_PER_WORD).
+    /// @dev Number of public inputs (a verifier's N_PUBLIC):
+    ///      5 + n + ceil(n / RANKS_PER_WORD) + ceil(n / SCORES_PER_WORD).
     function count(uint256 n) internal pure returns (uint256) {
         return scoreIndex(n, scoreWords(n));
     }

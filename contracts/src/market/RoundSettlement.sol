@@ -6,13 +6,16 @@ import {IRoundVerifier} from "../IRoundVerifier.sol";
 import {ReliabilityRegistry} from "../ReliabilityRegistry.sol";
 import {JobMarket} from "../JobMarket.sol";
 import {IJobMarketErrors, IJobMarketEvents} from "../IJobMarket.sol";
-import {MarketStorage, MarketLookup, FIXED_ONE, PENDING, SCALAR_FIELD} from "./MarketStorage.sol";
+import {MarketStorage, MarketLookup, FIXED_ONE, PENDING, SCALAR_FIELD, RECORDED_BIT} from "./MarketStorage.sol";
 import {
     PublicInputs,
     CONTEXT_INPUT,
+    DOMAIN_INPUT,
     MODEL_INPUT,
     NEW_MODEL_INPUT,
     INLIER_FLAG_OFFSET,
+    NORM_FLAG_OFFSET,
+    NORM_BITS,
     SCORES_PER_WORD,
     SCORE_BITS,
     SCORE_MASK,
@@ -25,8 +28,10 @@ import {
 } from "./PublicInputs.sol";
 
 /// @dev JobMarket's rounds: submissions (folded into the verifier accumulator), proof-verified
-///      finalization (allocation and reliability), and claims of the allocated shares. Internal
-///      functions run in JobMarket's context; see JobMarket for each entry point's notice.
+///      finalization (allocation), claims of the allocated shares, and the reliability
+///      observations of a finalized round (written by its first claim or `recordReliability`).
+///      Internal functions run in JobMarket's context; see JobMarket for each entry point's
+///      notice.
 library RoundSettlement {
     using MarketLookup for MarketStorage;
 
@@ -49,34 +54,36 @@ library RoundSettlement {
         uint64 bits = s.submittedBits;
         if ((bits >> slot) & 1 == 1) revert IJobMarketErrors.AlreadySubmitted(slot);
         if (commitment == 0 || commitment >= SCALAR_FIELD) revert IJobMarketErrors.InvalidCommitment(commitment);
+        if (blobRef == bytes32(0)) revert IJobMarketErrors.ZeroBlobRef();
 
-        _accumulate($, jobId, round, j, slot, commitment);
+        uint8 rank = s.submittedCount + 1; // at most n <= 64
+        _accumulate($, jobId, round, j, slot, commitment, rank);
         s.submittedBits = bits | uint64(1 << slot);
-        s.submittedCount += 1;
+        s.submittedCount = rank;
         $.commitments[jobId][round][slot] = commitment;
+        $.blobRefs[jobId][round][slot] = blobRef;
         emit IJobMarketEvents.UpdateSubmitted(jobId, round, slot, msg.sender, commitment, blobRef);
     }
 
-    /// @dev finalizeRound: checks the claims, verifies the proof, allocates, writes reliability.
-    function finalizeRound(
-        MarketStorage storage $,
-        ReliabilityRegistry registry,
-        uint256 jobId,
-        uint32 round,
-        JobMarket.Finalization calldata f
-    ) internal {
+    /// @dev finalizeRound: checks the claims, verifies the proof, allocates. It writes no
+    ///      reliability (the round's first claim or `recordReliability` does), so that its gas
+    ///      does not grow with a registry write per trainer.
+    function finalizeRound(MarketStorage storage $, uint256 jobId, uint32 round, JobMarket.Finalization calldata f)
+        internal
+    {
         JobMarket.Job storage j = $.job(jobId);
         uint256 n = _checkFinalizer(jobId, round, j);
         uint256 words = PublicInputs.scoreWords(n);
-        (uint256 flags, uint64 presence) = _checkClaims(j, f, n, words);
-        _verify(jobId, round, j, f, flags, words);
-        uint256 total = _settle($, jobId, round, j, f, flags);
-        _writeReliability(registry, jobId, round, f, presence, total, n);
+        uint256 flags = _checkClaims(j, f, n, words);
+        _verify($, jobId, round, j, f, flags, words);
+        _settle($, jobId, round, j, f, flags);
     }
 
-    /// @dev claim: credits a slot's share of a finalized round to its trainer.
+    /// @dev claim: credits a slot's share of a finalized round to its trainer; the round's first
+    ///      claim also writes the round's reliability observations (after its own effects).
     function claim(
         MarketStorage storage $,
+        ReliabilityRegistry registry,
         uint256 jobId,
         uint32 round,
         uint256 slot,
@@ -90,10 +97,37 @@ library RoundSettlement {
         if (score == 0) revert IJobMarketErrors.NothingToClaim(slot);
         uint256 amount = (uint256(j.c.roundBudget) * score) / total;
         address trainer = $.slotOwner[jobId][slot];
-        $.settledBits[jobId][round] = settled | (1 << slot);
+        $.settledBits[jobId][round] = settled | (1 << slot) | (1 << RECORDED_BIT);
         j.s.unclaimed -= uint128(amount);
         $.owed[j.c.token][trainer] += amount;
         emit IJobMarketEvents.Claimed(jobId, round, slot, trainer, amount);
+        if ((settled >> RECORDED_BIT) & 1 == 0) _writeReliability($, registry, jobId, round, j, o);
+    }
+
+    /// @dev recordReliability: anyone writes the observations of a finalized round nobody has
+    ///      claimed (a round whose scores are all 0 has no claim), once per round.
+    function recordReliability(
+        MarketStorage storage $,
+        ReliabilityRegistry registry,
+        uint256 jobId,
+        uint32 round,
+        JobMarket.RoundOutcome calldata o
+    ) internal {
+        JobMarket.Job storage j = $.job(jobId);
+        checkOutcome($, jobId, round, o);
+        uint256 settled = $.settledBits[jobId][round];
+        if ((settled >> RECORDED_BIT) & 1 == 1) revert IJobMarketErrors.ReliabilityAlreadyRecorded(jobId, round);
+        $.settledBits[jobId][round] = settled | (1 << RECORDED_BIT);
+        _writeReliability($, registry, jobId, round, j, o);
+    }
+
+    /// @dev The domain public input of a job: keccak256(abi.encode(chain id, this market, job,
+    ///      roster hash)) mod r. The roster hash is fixed once the job starts (slots change only
+    ///      before), so the domain binds a round's proof to this chain, this market and the
+    ///      job's trainers; the prover hashes it into every update commitment too.
+    function domain(MarketStorage storage $, uint256 jobId) internal view returns (uint256) {
+        return uint256(keccak256(abi.encode(block.chainid, address(this), jobId, $.jobs[jobId].s.rosterHash)))
+            % SCALAR_FIELD;
     }
 
     /// @dev The packed context public input of (job, round); see JobMarket.context.
@@ -113,38 +147,65 @@ library RoundSettlement {
         bytes32 h = $.roundHash[jobId][round];
         if (
             h == bytes32(0) || h == PENDING
-                || h != keccak256(abi.encode(o.unavailableBits, o.finalizedAt, o.scoreWords))
+                || h != keccak256(abi.encode(o.unavailableBits, o.finalizedAt, o.aggregateNormSq, o.scoreWords))
         ) {
             revert IJobMarketErrors.UnknownOutcome(jobId, round);
         }
     }
 
-    /// @dev Folds C_slot's verifier term into the round's accumulator; the round's first submitter
-    ///      starts it from the context and C(w) terms (overwriting the previous round's value).
+    /// @dev Folds the verifier terms of C_slot and of the slot's submission rank (its share of
+    ///      its order word) into the round's accumulator; the round's first submitter starts it
+    ///      from the context, domain and C(w) terms (overwriting the previous round's value).
     function _accumulate(
         MarketStorage storage $,
         uint256 jobId,
         uint32 round,
         JobMarket.Job storage j,
         uint256 slot,
-        uint256 commitment
+        uint256 commitment,
+        uint256 rank
     ) private {
         JobMarket.State storage s = j.s;
-        IRoundVerifier verifier = j.c.verifier;
-        (uint256 x, uint256 y) = verifier.inputPoint(PublicInputs.updateIndex(slot), commitment);
-        uint256 cx;
-        uint256 cy;
-        if (s.submittedCount == 0) {
-            (cx, cy) = verifier.inputPoint(CONTEXT_INPUT, context(j.c, jobId, round));
-            (x, y) = _ecAdd(x, y, cx, cy);
-            (cx, cy) = verifier.inputPoint(MODEL_INPUT, s.model);
+        (uint256 x, uint256 y) = _slotTerm(j, slot, commitment, rank);
+        uint256 ax;
+        uint256 ay;
+        if (rank == 1) {
+            (ax, ay) = _headTerm($, jobId, round, j);
             $.roundHash[jobId][round] = PENDING;
         } else {
-            (cx, cy) = (s.accX, s.accY);
+            (ax, ay) = (s.accX, s.accY);
         }
-        (x, y) = _ecAdd(x, y, cx, cy);
+        (x, y) = _ecAdd(x, y, ax, ay);
         s.accX = x;
         s.accY = y;
+    }
+
+    /// @dev The verifier terms of C_slot and of the slot's rank in its order word, added.
+    function _slotTerm(JobMarket.Job storage j, uint256 slot, uint256 commitment, uint256 rank)
+        private
+        view
+        returns (uint256 x, uint256 y)
+    {
+        IRoundVerifier verifier = j.c.verifier;
+        (x, y) = verifier.inputPoint(PublicInputs.updateIndex(slot), commitment);
+        (uint256 ox, uint256 oy) =
+            verifier.inputPoint(PublicInputs.orderIndex(j.c.n, slot), PublicInputs.orderTerm(slot, rank));
+        (x, y) = _ecAdd(x, y, ox, oy);
+    }
+
+    /// @dev The verifier terms of the context, the domain and C(w), added: what a round's first
+    ///      submitter folds in for the round.
+    function _headTerm(MarketStorage storage $, uint256 jobId, uint32 round, JobMarket.Job storage j)
+        private
+        view
+        returns (uint256 x, uint256 y)
+    {
+        IRoundVerifier verifier = j.c.verifier;
+        (x, y) = verifier.inputPoint(CONTEXT_INPUT, context(j.c, jobId, round));
+        (uint256 tx_, uint256 ty) = verifier.inputPoint(DOMAIN_INPUT, domain($, jobId));
+        (x, y) = _ecAdd(x, y, tx_, ty);
+        (tx_, ty) = verifier.inputPoint(MODEL_INPUT, j.s.model);
+        (x, y) = _ecAdd(x, y, tx_, ty);
     }
 
     /// @dev Caller, status, round and time checks of `finalizeRound`; returns n.
@@ -167,24 +228,26 @@ library RoundSettlement {
         return c.n;
     }
 
-    /// @dev Shape and consistency checks of the claimed outputs; returns the flags input and presence.
+    /// @dev Shape and consistency checks of the claimed outputs; returns the flags input.
     function _checkClaims(JobMarket.Job storage j, JobMarket.Finalization calldata f, uint256 n, uint256 words)
         private
         view
-        returns (uint256 flags, uint64 presence)
+        returns (uint256 flags)
     {
         if (f.scoreWords.length != words) revert IJobMarketErrors.LengthMismatch(f.scoreWords.length, words);
         if (f.roster.length != n) revert IJobMarketErrors.LengthMismatch(f.roster.length, n);
         if (_calldataRosterHash(f.roster) != j.s.rosterHash) revert IJobMarketErrors.RosterMismatch();
         uint64 submitted = j.s.submittedBits;
         if (f.unavailableBits & ~submitted != 0) revert IJobMarketErrors.BadUnavailableBits(f.unavailableBits);
-        presence = submitted & ~f.unavailableBits;
+        uint64 presence = submitted & ~f.unavailableBits;
         if (f.inlierBits & ~presence != 0) revert IJobMarketErrors.BadInlierBits(f.inlierBits);
         if (f.newModel == 0 || f.newModel >= SCALAR_FIELD) revert IJobMarketErrors.InvalidCommitment(f.newModel);
-        flags = uint256(presence) | (uint256(f.inlierBits) << INLIER_FLAG_OFFSET);
+        uint256 norm = f.aggregateNormSq;
+        if (norm >> NORM_BITS != 0) revert IJobMarketErrors.AggregateNormOutOfRange(norm);
+        flags = uint256(presence) | (uint256(f.inlierBits) << INLIER_FLAG_OFFSET) | (norm << NORM_FLAG_OFFSET);
     }
 
-    /// @dev Effects of a verified finalization; returns the total score.
+    /// @dev Effects of a verified finalization.
     function _settle(
         MarketStorage storage $,
         uint256 jobId,
@@ -192,10 +255,9 @@ library RoundSettlement {
         JobMarket.Job storage j,
         JobMarket.Finalization calldata f,
         uint256 flags
-    ) private returns (uint256 total) {
+    ) private {
         JobMarket.State storage s = j.s;
-        uint256 allocated;
-        (total, allocated) = _allocate(j.c.roundBudget, f, j.c.n);
+        (uint256 total, uint256 allocated) = _allocate(j.c.roundBudget, f, j.c.n);
         uint256 oldModel = s.model;
         uint40 nowTs = uint40(block.timestamp);
         s.escrow -= uint128(allocated);
@@ -206,9 +268,19 @@ library RoundSettlement {
         s.submittedBits = 0;
         s.submittedCount = 0;
         if (round + 1 == j.c.rounds) s.status = JobMarket.Status.Completed;
-        $.roundHash[jobId][round] = keccak256(abi.encode(f.unavailableBits, nowTs, f.scoreWords));
+        $.roundHash[jobId][round] = keccak256(abi.encode(f.unavailableBits, nowTs, f.aggregateNormSq, f.scoreWords));
         emit IJobMarketEvents.RoundFinalized(
-            jobId, round, oldModel, f.newModel, flags, f.unavailableBits, nowTs, f.scoreWords, total, allocated
+            jobId,
+            round,
+            oldModel,
+            f.newModel,
+            flags,
+            f.unavailableBits,
+            nowTs,
+            f.aggregateNormSq,
+            f.scoreWords,
+            total,
+            allocated
         );
     }
 
@@ -224,9 +296,11 @@ library RoundSettlement {
         }
     }
 
-    /// @dev Passes C(w'), flags and the score words (plus context and C(w) if nobody submitted)
-    ///      to the verifier with the round's accumulator; reverts with InvalidProof on `false`.
+    /// @dev Passes C(w'), flags and the score words (plus context, domain and C(w) if nobody
+    ///      submitted: the C_i and order words are then 0) to the verifier with the round's
+    ///      accumulator; reverts with InvalidProof on `false`.
     function _verify(
+        MarketStorage storage $,
         uint256 jobId,
         uint32 round,
         JobMarket.Job storage j,
@@ -237,7 +311,7 @@ library RoundSettlement {
         JobMarket.State storage s = j.s;
         uint256 n = j.c.n;
         bool empty = s.submittedCount == 0;
-        uint256 extra = empty ? 2 : 0;
+        uint256 extra = empty ? 3 : 0;
         uint256[] memory indices = new uint256[](2 + words + extra);
         uint256[] memory values = new uint256[](2 + words + extra);
         indices[0] = NEW_MODEL_INPUT;
@@ -256,8 +330,10 @@ library RoundSettlement {
         if (empty) {
             indices[2 + words] = CONTEXT_INPUT;
             values[2 + words] = context(j.c, jobId, round);
-            indices[3 + words] = MODEL_INPUT;
-            values[3 + words] = s.model;
+            indices[3 + words] = DOMAIN_INPUT;
+            values[3 + words] = domain($, jobId);
+            indices[4 + words] = MODEL_INPUT;
+            values[4 + words] = s.model;
         } else {
             acc[0] = s.accX;
             acc[1] = s.accY;
@@ -289,50 +365,97 @@ library RoundSettlement {
         }
     }
 
-    /// @dev Every present slot's trainer gets its score share (0 for outliers) in one batch. The
-    ///      registry's admin can revoke the market's writer role, so a refused write must not
-    ///      undo the settlement: it is logged (`ReliabilityWriteFailed`) and the round stands.
-    ///      A write that failed for lack of gas (the registry left less than 1/64 of the gas
-    ///      given, as the 63/64 rule leaves after an out-of-gas) reverts the whole call instead,
-    ///      so that the aggregator cannot skip the write by sending too little gas.
+    /// @dev Writes one observation per present slot (submitted, not declared unavailable) of a
+    ///      finalized round, weighted by what the slot had at stake, in one batch. The registry's
+    ///      admin can revoke the market's writer role, so a refused write must not undo the
+    ///      caller's claim: it is logged (`ReliabilityWriteFailed`). A write that failed for lack
+    ///      of gas (the registry left less than 1/64 of the gas given, as the 63/64 rule leaves
+    ///      after an out-of-gas) reverts the whole call instead, so that no caller can skip the
+    ///      write by sending too little gas. The caller marked the round recorded before.
     function _writeReliability(
+        MarketStorage storage $,
         ReliabilityRegistry registry,
         uint256 jobId,
         uint32 round,
-        JobMarket.Finalization calldata f,
-        uint64 presence,
-        uint256 total,
-        uint256 n
+        JobMarket.Job storage j,
+        JobMarket.RoundOutcome calldata o
     ) private {
-        uint256 count;
-        for (uint64 p = presence; p != 0; p &= p - 1) {
-            ++count;
-        }
-        if (count == 0) return;
-        bytes32[] memory ids = new bytes32[](count);
-        uint256[] memory obs = new uint256[](count);
-        address[] calldata roster = f.roster; // length n, checked by _checkClaims
-        uint256[] calldata words = f.scoreWords;
-        uint256 k;
-        unchecked {
-            for (uint256 i; i < n; ++i) {
-                if ((presence >> i) & 1 == 0) continue;
-                ids[k] = bytes32(uint256(uint160(roster[i])));
-                if (total != 0) {
-                    // score <= total < 2^54, so score * 1e18 < 2^114
-                    obs[k] =
-                        (((words[i / SCORES_PER_WORD] >> (SCORE_BITS * (i % SCORES_PER_WORD))) & SCORE_MASK)
-                                * FIXED_ONE) / total;
-                }
-                ++k;
-            }
+        (bytes32[] memory ids, uint256[] memory obs, uint256[] memory weights) = _observations($, jobId, round, j, o);
+        if (ids.length == 0) {
+            // Nobody present (an empty round, or every submitter declared unavailable).
+            emit IJobMarketEvents.ReliabilityRecorded(jobId, round);
+            return;
         }
         uint256 gasBefore = gasleft();
-        try registry.updateBatch(ids, obs) {}
-        catch {
+        try registry.recordEvidence(j.c.token, ids, obs, weights) {
+            emit IJobMarketEvents.ReliabilityRecorded(jobId, round);
+        } catch {
             if (gasleft() <= gasBefore / 64) revert IJobMarketErrors.ReliabilityOutOfGas();
             emit IJobMarketEvents.ReliabilityWriteFailed(jobId, round);
         }
+    }
+
+    /// @dev The observations of a finalized round's present slots: the trainer's id, its
+    ///      observation `score * ONE / aggregateNormSq` (cos^2 of the angle between its update and
+    ///      the inliers' sum S, in [0, ONE] by Cauchy-Schwarz; 0 for an outlier, whose score is 0,
+    ///      and for S = 0) and its weight, `roundBudget / n + stake`: the slot's stake and equal
+    ///      share of the round budget, the value behind the observation (contracts/README.md,
+    ///      "Threat model", 5). A slot is present if it has a commitment for the round and is
+    ///      not in the outcome's unavailable bits.
+    function _observations(
+        MarketStorage storage $,
+        uint256 jobId,
+        uint32 round,
+        JobMarket.Job storage j,
+        JobMarket.RoundOutcome calldata o
+    ) private view returns (bytes32[] memory ids, uint256[] memory obs, uint256[] memory weights) {
+        uint256 n = j.c.n;
+        (uint256 present, uint256 count) = _present($.commitments[jobId][round], n, o.unavailableBits);
+        ids = new bytes32[](count);
+        obs = new uint256[](count);
+        weights = new uint256[](count);
+        uint256 weight = uint256(j.c.roundBudget) / n + j.c.stake;
+        mapping(uint256 => address) storage owners = $.slotOwner[jobId];
+        uint256 k;
+        unchecked {
+            for (uint256 i; present >> i != 0; ++i) {
+                if ((present >> i) & 1 == 0) continue;
+                ids[k] = bytes32(uint256(uint160(owners[i])));
+                obs[k] = _observation(o, i);
+                weights[k] = weight;
+                ++k;
+            }
+        }
+    }
+
+    /// @dev The slots with a commitment for the round that the outcome does not declare
+    ///      unavailable (bit i for slot i), and how many they are.
+    function _present(mapping(uint256 => uint256) storage roundCommitments, uint256 n, uint64 unavailable)
+        private
+        view
+        returns (uint256 present, uint256 count)
+    {
+        unchecked {
+            for (uint256 i; i < n; ++i) {
+                if (roundCommitments[i] != 0 && (unavailable >> i) & 1 == 0) {
+                    present |= 1 << i;
+                    ++count;
+                }
+            }
+        }
+    }
+
+    /// @dev Slot i's observation, `score * ONE / aggregateNormSq`, at most ONE (Cauchy-Schwarz
+    ///      bounds it so; the cap guards against the circuit's rounding), 0 if ||S||^2 = 0.
+    function _observation(JobMarket.RoundOutcome calldata o, uint256 i) private pure returns (uint256 ob) {
+        uint256 norm = o.aggregateNormSq;
+        if (norm == 0) return 0;
+        unchecked {
+            // score < 2^48, so score * 1e18 < 2^108
+            ob = (((o.scoreWords[i / SCORES_PER_WORD] >> (SCORE_BITS * (i % SCORES_PER_WORD))) & SCORE_MASK) * FIXED_ONE)
+                / norm;
+        }
+        if (ob > FIXED_ONE) ob = FIXED_ONE;
     }
 
     /// @dev A slot's score and the total score of a round's score words.

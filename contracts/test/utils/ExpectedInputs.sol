@@ -4,8 +4,11 @@ pragma solidity ^0.8.24;
 import {JobMarket} from "../../src/JobMarket.sol";
 import {
     CONTEXT_INPUT,
+    DOMAIN_INPUT,
     MODEL_INPUT,
     UPDATES_INPUT,
+    RANKS_PER_WORD,
+    ORDER_RANK_BITS,
     CTX_ROUND_OFFSET,
     CTX_MAX_MALICIOUS_OFFSET,
     CTX_TAU_OFFSET,
@@ -18,10 +21,25 @@ import {
 ///      time, restated from the circuit's layout (src/market/PublicInputs.sol) without the
 ///      market's code, for the tests that check the accumulator: the invariant handler (with
 ///      LinearMockVerifier) and JobMarketAccumulator.t.sol (with a real generated verifier).
-///      A round's first submission folds the "opening" inputs (context and C(w)) plus its own
-///      C_slot; every later one folds its C_slot. If the market starts folding another input at
-///      the first submission (say a domain input), `openingInputs` is the one place to add it.
+///      A round's first submission folds the "opening" inputs (context, domain and C(w)); every
+///      submission folds its own C_slot and its rank's share of its order word
+///      (`orderInput`). If the market starts folding another input at the first submission,
+///      `openingInputs` is the one place to add it.
 library ExpectedInputs {
+    /// @dev BN254 scalar field modulus r.
+    uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+
+    /// @dev The domain input of job `jobId` of the market at `market` on chain `chainId` whose
+    ///      stored roster hash is `rosterHash`: keccak256(abi.encode(chain, market, job, roster
+    ///      hash)) mod r (prover/src/domain.rs).
+    function domain(uint256 chainId, address market, uint256 jobId, bytes32 rosterHash)
+        internal
+        pure
+        returns (uint256)
+    {
+        return uint256(keccak256(abi.encode(chainId, market, jobId, rosterHash))) % R;
+    }
+
     /// @dev The context input of (job, round): job | round | f | tau | lr | next lr | dup_tol at
     ///      the CTX_* offsets (the prover's CONTEXT_LAYOUT), lr of round r = lr - r * lrDecay.
     function context(JobMarket.Config memory c, uint256 jobId, uint256 round) internal pure returns (uint256) {
@@ -32,17 +50,28 @@ library ExpectedInputs {
             | (uint256(c.dupTol) << CTX_DUP_TOL_OFFSET);
     }
 
-    /// @dev The inputs a round's first submission folds in besides its own commitment, as
-    ///      (index, value) pairs: the context and C(w), the model the round starts from.
-    function openingInputs(JobMarket.Config memory c, uint256 jobId, uint256 round, uint256 model)
+    /// @dev The inputs a round's first submission folds in besides its own terms, as
+    ///      (index, value) pairs: the context, the job's domain (see `domain`) and C(w), the
+    ///      model the round starts from.
+    function openingInputs(JobMarket.Config memory c, uint256 jobId, uint256 round, uint256 model, uint256 domain_)
         internal
         pure
         returns (uint256[] memory indices, uint256[] memory values)
     {
-        indices = new uint256[](2);
-        values = new uint256[](2);
+        indices = new uint256[](3);
+        values = new uint256[](3);
         (indices[0], values[0]) = (CONTEXT_INPUT, context(c, jobId, round));
-        (indices[1], values[1]) = (MODEL_INPUT, model);
+        (indices[1], values[1]) = (DOMAIN_INPUT, domain_);
+        (indices[2], values[2]) = (MODEL_INPUT, model);
+    }
+
+    /// @dev The order-word term a submission folds in, for a job of n slots: the index of the
+    ///      order word holding `slot`'s rank (after the n commitments, RANKS_PER_WORD ranks per
+    ///      word), and the rank (1 for the round's first submission) at its place in the word,
+    ///      ORDER_RANK_BITS per slot.
+    function orderInput(uint256 n, uint256 slot, uint256 rank) internal pure returns (uint256 index, uint256 value) {
+        index = UPDATES_INPUT + n + slot / RANKS_PER_WORD;
+        value = rank << (ORDER_RANK_BITS * (slot % RANKS_PER_WORD));
     }
 
     /// @dev Index of C_slot, the commitment of `slot`'s update.

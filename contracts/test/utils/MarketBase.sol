@@ -4,7 +4,15 @@ pragma solidity ^0.8.24;
 import {Test} from "./Test.sol";
 import {vm} from "./Vm.sol";
 import {JobMarket} from "../../src/JobMarket.sol";
-import {PublicInputs, SCORES_PER_WORD, SCORE_BITS} from "../../src/market/PublicInputs.sol";
+import {
+    PublicInputs,
+    SCORES_PER_WORD,
+    SCORE_BITS,
+    NORM_FLAG_OFFSET,
+    NORM_BITS,
+    ORDER_RANK_BITS,
+    RANKS_PER_WORD
+} from "../../src/market/PublicInputs.sol";
 import {ReliabilityRegistry} from "../../src/ReliabilityRegistry.sol";
 import {IRoundVerifier} from "../../src/IRoundVerifier.sol";
 import {RoundVerifierN4} from "../../src/generated/RoundVerifierN4.sol";
@@ -25,6 +33,7 @@ struct RoundFixture {
     bool[] inliers;
     uint256[] scores;
     uint256 flags;
+    uint256 aggregateNormSq;
     uint256[] publicInputs;
     uint256[8] proof;
 }
@@ -48,6 +57,8 @@ abstract contract MarketBase is Test {
     uint256 internal constant BOND = 1000 ether;
     uint256 internal constant WEIGHT = 0.2e18;
     uint32 internal constant WINDOW = 1 hours;
+    /// @dev Where the proof fixtures expect the market (see `_deployMarket`).
+    address internal constant FIXTURE_MARKET = 0x000000000000000000000000000000000000fed1;
 
     JobMarket internal market;
     ReliabilityRegistry internal registry;
@@ -55,13 +66,33 @@ abstract contract MarketBase is Test {
     address internal aggregator;
     address[] internal trainers;
 
+    /// @dev Deploys the registry, and the market at FIXTURE_MARKET. The proof fixtures are
+    ///      proven for the domain of job 1 on chain 31337 (forge's default) in the market at
+    ///      FIXTURE_MARKET with the roster `_trainer(0..n)` (`fedproof prover export`'s defaults:
+    ///      --chain-id, --market, --roster). Once per test: storage at that address would
+    ///      survive a second deployment, so a test that needs a fresh market again reverts to a
+    ///      state snapshot taken before (`vm.snapshotState`). A market deployed with `new`
+    ///      elsewhere has another address, hence another domain.
     function _deployMarket() internal {
         aggregator = vm.addr(AGG_KEY);
         registry = new ReliabilityRegistry(address(this), WEIGHT);
-        market = new JobMarket(registry, address(this));
+        market = _deployMarketAt(FIXTURE_MARKET, registry);
         registry.grantRole(registry.WRITER_ROLE(), address(market));
         vm.deal(owner, 1e9 ether);
         vm.deal(aggregator, 1e9 ether);
+    }
+
+    /// @dev Runs JobMarket's constructor at `at` (its creation code as the account's code, called
+    ///      once; what it returns becomes the code), as forge-std's deployCodeTo does: the
+    ///      constructor sees `address(this) == at`, so the EIP-712 separator is the one a market
+    ///      deployed there would cache.
+    function _deployMarketAt(address at, ReliabilityRegistry registry_) internal returns (JobMarket) {
+        require(at.code.length == 0, "a market is already deployed there: revert to a snapshot first");
+        vm.etch(at, abi.encodePacked(type(JobMarket).creationCode, abi.encode(registry_, address(this))));
+        (bool ok, bytes memory runtime) = at.call("");
+        require(ok, "JobMarket constructor failed");
+        vm.etch(at, runtime);
+        return JobMarket(at);
     }
 
     function _trainer(uint256 i) internal pure returns (address) {
@@ -79,6 +110,7 @@ abstract contract MarketBase is Test {
         f.inliers = vm.parseJsonBoolArray(json, ".inliers");
         f.scores = vm.parseJsonUintArray(json, ".scores");
         f.flags = vm.parseJsonUint(json, ".flags");
+        f.aggregateNormSq = (f.flags >> NORM_FLAG_OFFSET) & ~(type(uint256).max << NORM_BITS);
         f.publicInputs = vm.parseJsonUintArray(json, ".public_inputs");
         uint256[] memory p = vm.parseJsonUintArray(json, ".proof");
         require(p.length == 8, "fixture proof");
@@ -143,7 +175,7 @@ abstract contract MarketBase is Test {
         p.lr = 64;
         p.lrDecay = 0;
         p.dupTol = uint32(f.params);
-        p.startTime = uint40(block.timestamp + 100);
+        p.startTime = uint40(_now() + 100);
         p.submitWindow = WINDOW;
         p.finalizeWindow = WINDOW;
         p.disputeWindow = WINDOW;
@@ -158,7 +190,7 @@ abstract contract MarketBase is Test {
     function setUpJob(RoundFixture memory f, IRoundVerifier verifier, uint32 rounds) internal returns (uint256 jobId) {
         jobId = createEthJob(jobParams(f, verifier, address(0), rounds));
         bondAndJoinAll(jobId, f.n);
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
     }
 
     /// @dev The aggregator posts the bond; trainers 0..n-1 (funded with 100 ether) join in slot
@@ -176,15 +208,28 @@ abstract contract MarketBase is Test {
         }
     }
 
+    /// @dev Slot i's submission rank in the fixture's order words (0: it did not submit).
+    function rankOf(RoundFixture memory f, uint256 slot) internal pure returns (uint256) {
+        uint256 word = f.publicInputs[PublicInputs.orderIndex(f.n, slot)];
+        return (word >> (ORDER_RANK_BITS * (slot % RANKS_PER_WORD))) & 0xFF;
+    }
+
+    /// @dev The fixture's submitters submit its commitments in the order its order words give
+    ///      (rank 1 first), each with blob reference keccak256(slot).
     function submitAll(uint256 jobId, uint32 round, RoundFixture memory f) internal {
-        for (uint256 i; i < f.n; ++i) {
-            vm.prank(trainers[i]);
-            market.submitUpdate(jobId, round, f.commitments[i], keccak256(abi.encode(i)));
+        for (uint256 rank = 1; rank <= f.n; ++rank) {
+            for (uint256 i; i < f.n; ++i) {
+                if (rankOf(f, i) != rank) continue;
+                vm.prank(trainers[i]);
+                market.submitUpdate(jobId, round, f.commitments[i], keccak256(abi.encode(i)));
+            }
         }
     }
 
     function finalization(RoundFixture memory f) internal view returns (JobMarket.Finalization memory fin) {
         fin.newModel = f.newModel;
+        fin.aggregateNormSq = uint128(f.aggregateNormSq);
+        fin.roster = trainers;
         for (uint256 i; i < f.n; ++i) {
             if (f.inliers[i]) fin.inlierBits |= uint64(1 << i);
         }
@@ -193,11 +238,32 @@ abstract contract MarketBase is Test {
         for (uint256 k; k < words; ++k) {
             fin.scoreWords[k] = f.publicInputs[PublicInputs.scoreIndex(f.n, k)];
         }
-        fin.roster = trainers;
         // Element by element: a copy, not an alias of the fixture's proof.
         for (uint256 i; i < 8; ++i) {
             fin.proof[i] = f.proof[i];
         }
+    }
+
+    /// @dev `key`'s 65-byte signature of `digest` (r, s, v).
+    function sign(uint256 key, bytes32 digest) internal pure returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+        return abi.encodePacked(r, s, v);
+    }
+
+    /// @dev The aggregator's upload receipt for what (job, round, slot) submitted: its stored
+    ///      commitment and blob reference.
+    function receipt(uint256 jobId, uint256 round, uint256 slot) internal view returns (bytes memory) {
+        return sign(
+            AGG_KEY,
+            market.receiptDigest(
+                jobId, round, slot, market.commitments(jobId, round, slot), market.blobRefs(jobId, round, slot)
+            )
+        );
+    }
+
+    /// @dev The registry id of a trainer.
+    function idOf(address trainer) internal pure returns (bytes32) {
+        return bytes32(uint256(uint160(trainer)));
     }
 
     function outcome(JobMarket.Finalization memory fin, uint40 finalizedAt)
@@ -207,6 +273,7 @@ abstract contract MarketBase is Test {
     {
         o.unavailableBits = fin.unavailableBits;
         o.finalizedAt = finalizedAt;
+        o.aggregateNormSq = fin.aggregateNormSq;
         o.scoreWords = fin.scoreWords;
     }
 }
@@ -236,7 +303,7 @@ abstract contract MockMarketBase is MarketBase {
     /// @dev A job with the bond posted, all N slots joined, and round 0 open.
     function _job(uint32 rounds) internal returns (uint256 jobId) {
         jobId = _jobBeforeStart(rounds);
-        vm.warp(block.timestamp + 100);
+        vm.warp(_now() + 100);
     }
 
     /// @dev A job with the bond posted and all N slots joined, before its start time.
@@ -245,18 +312,30 @@ abstract contract MockMarketBase is MarketBase {
         bondAndJoinAll(jobId, N);
     }
 
-    /// @dev The trainers whose bit is set in `mask` submit commitment 1000 + 10 * round + slot.
+    /// @dev The trainers whose bit is set in `mask` submit commitment 1000 + 10 * round + slot
+    ///      with blob reference `_blob(round, slot)`.
     function _submit(uint256 jobId, uint32 round, uint256 mask) internal {
         for (uint256 i; i < N; ++i) {
             if ((mask >> i) & 1 == 0) continue;
             vm.prank(trainers[i]);
-            market.submitUpdate(jobId, round, 1000 + 10 * round + i, bytes32(i));
+            market.submitUpdate(jobId, round, 1000 + 10 * round + i, _blob(round, i));
         }
     }
 
-    /// @dev Scores 1..N for inliers in `inliers`, packed SCORES_PER_WORD per word.
+    /// @dev The blob reference `_submit` sends for (round, slot): non-zero and distinct.
+    function _blob(uint256 round, uint256 slot) internal pure returns (bytes32) {
+        return keccak256(abi.encode("blob", round, slot));
+    }
+
+    /// @dev ||S||^2 of `_fin`'s rounds: slot i's score i + 1 over it is an observation of
+    ///      (i + 1) / 4.
+    uint128 internal constant NORM = 4;
+
+    /// @dev Scores 1..N for inliers in `inliers`, packed SCORES_PER_WORD per word, ||S||^2 = NORM.
     function _fin(uint64 inliers, uint64 unavailable) internal view returns (JobMarket.Finalization memory f) {
         f.newModel = 777;
+        f.roster = trainers;
+        f.aggregateNormSq = NORM;
         f.inlierBits = inliers;
         f.unavailableBits = unavailable;
         f.scoreWords = new uint256[](PublicInputs.scoreWords(N));
@@ -265,14 +344,13 @@ abstract contract MockMarketBase is MarketBase {
                 f.scoreWords[i / SCORES_PER_WORD] |= (i + 1) << (SCORE_BITS * (i % SCORES_PER_WORD));
             }
         }
-        f.roster = trainers;
     }
 
     /// @dev The aggregator finalizes; returns the finalization time.
     function _finalize(uint256 jobId, uint32 round, JobMarket.Finalization memory f) internal returns (uint40 at) {
         vm.prank(aggregator);
         market.finalizeRound(jobId, round, f);
-        return uint40(block.timestamp);
+        return uint40(_now());
     }
 
     /// @dev Trainers 0..N-1 (the slots `bondAndJoinAll` filled) leave the job.

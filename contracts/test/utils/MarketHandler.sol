@@ -8,8 +8,8 @@ import {LinearMockVerifier, TestToken} from "./Mocks.sol";
 import {JobMarket} from "../../src/JobMarket.sol";
 import {IJobMarketErrors} from "../../src/IJobMarket.sol";
 import {IRoundVerifier} from "../../src/IRoundVerifier.sol";
-import {PublicInputs, SCORES_PER_WORD, SCORE_BITS, SCORE_MASK} from "../../src/market/PublicInputs.sol";
-import {SCALAR_FIELD} from "../../src/market/MarketStorage.sol";
+import {PublicInputs, SCORES_PER_WORD, SCORE_BITS, SCORE_MASK, NORM_BITS} from "../../src/market/PublicInputs.sol";
+import {SCALAR_FIELD, RECORDED_BIT} from "../../src/market/MarketStorage.sol";
 
 /// @dev What the handler expects the market to hold for one job, updated by every action that
 ///      moves the job's money. The invariants compare it with `jobState`.
@@ -37,10 +37,12 @@ struct JobGhost {
 }
 
 /// @dev What the handler remembers of a finalized round: the outcome claims and disputes restate,
-///      and which slots were scored, claimed and disputed.
+///      whether its reliability was recorded (by its first claim or recordReliability), and which
+///      slots were scored, claimed and disputed.
 struct RoundGhost {
     JobMarket.RoundOutcome outcome;
     bool finalized;
+    bool recorded;
     uint64 scoredBits;
     uint64 claimedBits;
     uint64 disputedBits;
@@ -90,7 +92,8 @@ contract MarketHandler {
         Warp,
         WarpToDeadline,
         ReplayClaim,
-        ReplayDispute
+        ReplayDispute,
+        RecordReliability
     }
 
     uint256 internal constant AGG_KEY = 0xA66;
@@ -244,9 +247,9 @@ contract MarketHandler {
     // ================================================================ actions: rounds
 
     /// @notice The staked trainers of the slots in `slotMask` that have not submitted in the
-    ///         open round commit to their updates (any field elements; the blob reference is
-    ///         only logged); if none of them can, the lowest slot that can does. Several at
-    ///         once, so that rounds fill up within their window.
+    ///         open round commit to their updates (any field elements, with a non-zero blob
+    ///         reference derived from `blobRef`); if none of them can, the lowest slot that can
+    ///         does. Several at once, so that rounds fill up within their window.
     function submit(uint256 jobSeed, uint256 slotMask, uint256 commitment, bytes32 blobRef) external {
         _called(Action.Submit);
         uint256 jobId = _pickJob(jobSeed, _canSubmit);
@@ -255,7 +258,9 @@ contract MarketHandler {
         if (submitting & slotMask != 0) submitting &= uint64(slotMask);
         else submitting &= ~(submitting - 1); // the lowest
         for (uint256 slot; submitting >> slot != 0; ++slot) {
-            if ((submitting >> slot) & 1 == 1) _doSubmit(jobId, slot, _commitment(commitment, slot), blobRef);
+            if ((submitting >> slot) & 1 == 1) {
+                _doSubmit(jobId, slot, _commitment(commitment, slot), keccak256(abi.encode(blobRef, slot)));
+            }
         }
         _succeeded(Action.Submit);
     }
@@ -301,6 +306,17 @@ contract MarketHandler {
         (, uint32 round, uint256 slot) = _findRoundSlot(jobId, roundSeed, slotSeed, _isDisputable);
         _doDispute(jobId, round, slot);
         _succeeded(Action.Dispute);
+    }
+
+    /// @notice Anyone records the reliability of a finalized round that no claim recorded; a
+    ///         second recording of it must then be refused with ReliabilityAlreadyRecorded.
+    function recordReliability(uint256 jobSeed, uint256 roundSeed) external {
+        _called(Action.RecordReliability);
+        uint256 jobId = _pickJob(jobSeed, _hasUnrecorded);
+        if (jobId == 0) return;
+        (, uint32 round,) = _findRoundSlot(jobId, roundSeed, 0, _isUnrecorded);
+        _doRecordReliability(jobId, round);
+        _succeeded(Action.RecordReliability);
     }
 
     /// @notice Anyone expires a round whose finalization deadline passed.
@@ -350,7 +366,7 @@ contract MarketHandler {
     /// @notice Time passes: up to 60 s, at most the shortest window, so that each one is hit inside.
     function warp(uint256 dt) external {
         _called(Action.Warp);
-        vm.warp(block.timestamp + _bound(dt, 1, 60));
+        vm.warp(vm.getBlockTimestamp() + _bound(dt, 1, 60));
         _succeeded(Action.Warp);
     }
 
@@ -365,7 +381,7 @@ contract MarketHandler {
         if (count == 0) return;
         uint256 jobId = 1 + jobSeed % count;
         uint256 t = which % 8 == 7 ? _expiryTime(jobId) : _nextBoundary(jobId);
-        if (t <= block.timestamp) return;
+        if (t <= vm.getBlockTimestamp()) return;
         vm.warp(t);
         _succeeded(Action.WarpToDeadline);
     }
@@ -393,7 +409,7 @@ contract MarketHandler {
             boundaries[2] = uint256(s.roundStart) + c.disputeWindow + 1;
         }
         for (uint256 i; i < 3; ++i) {
-            if (boundaries[i] > block.timestamp && (next == 0 || boundaries[i] < next)) next = boundaries[i];
+            if (boundaries[i] > vm.getBlockTimestamp() && (next == 0 || boundaries[i] < next)) next = boundaries[i];
         }
     }
 
@@ -422,8 +438,8 @@ contract MarketHandler {
         uint256 deadline = uint256(o.finalizedAt) + market.jobConfig(jobId).disputeWindow;
         bytes memory signature = _receiptSignature(jobId, round, slot);
         vm.expectRevert(
-            block.timestamp > deadline
-                ? abi.encodeWithSelector(IJobMarketErrors.DisputeWindowClosed.selector, deadline, block.timestamp)
+            vm.getBlockTimestamp() > deadline
+                ? abi.encodeWithSelector(IJobMarketErrors.DisputeWindowClosed.selector, deadline, vm.getBlockTimestamp())
                 : abi.encodeWithSelector(IJobMarketErrors.AlreadySettled.selector, slot)
         );
         market.dispute(jobId, round, slot, o, signature);
@@ -442,7 +458,7 @@ contract MarketHandler {
         for (uint256 jobId = 1; jobId <= count; ++jobId) {
             _endJob(jobId);
         }
-        vm.warp(block.timestamp + 2 * uint256(MAX_TEST_WINDOW) + 1); // past every dispute window
+        vm.warp(vm.getBlockTimestamp() + 2 * uint256(MAX_TEST_WINDOW) + 1); // past every dispute window
         for (uint256 jobId = 1; jobId <= count; ++jobId) {
             _payOut(jobId);
         }
@@ -470,12 +486,12 @@ contract MarketHandler {
             }
             uint256 submitEnd = uint256(s.roundStart) + c.submitWindow;
             uint256 finalizeEnd = submitEnd + c.finalizeWindow;
-            if (block.timestamp > finalizeEnd || (jobId % 2 == 1 && s.round + 1 == c.rounds)) {
-                if (block.timestamp <= finalizeEnd) vm.warp(finalizeEnd + 1);
+            if (vm.getBlockTimestamp() > finalizeEnd || (jobId % 2 == 1 && s.round + 1 == c.rounds)) {
+                if (vm.getBlockTimestamp() <= finalizeEnd) vm.warp(finalizeEnd + 1);
                 _doExpire(jobId);
                 return;
             }
-            if (block.timestamp <= submitEnd) vm.warp(submitEnd + 1);
+            if (vm.getBlockTimestamp() <= submitEnd) vm.warp(submitEnd + 1);
             uint256 h = uint256(keccak256(abi.encode("drain", jobId, s.round)));
             _doFinalize(jobId, h, h % 3 == 0 ? uint64(h >> 8) : 0, 0);
         }
@@ -553,12 +569,16 @@ contract MarketHandler {
     }
 
     /// @dev Also folds the submission into the ghost accumulator: the round's first submission
-    ///      starts it from the opening inputs (ExpectedInputs.openingInputs).
+    ///      starts it from the opening inputs (ExpectedInputs.openingInputs); each adds its C_slot
+    ///      and its rank (submitted count + 1) in its order word (ExpectedInputs.orderInput).
     function _doSubmit(uint256 jobId, uint256 slot, uint256 commitment, bytes32 blobRef) internal {
         JobMarket.State memory s = market.jobState(jobId);
         JobGhost storage g = ghosts[jobId];
-        if (s.submittedCount == 0) g.accScalar = _openingScalar(jobId, s.round, s.model);
+        if (s.submittedCount == 0) g.accScalar = _openingScalar(jobId, s.round, s.model, s.rosterHash);
         g.accScalar = addmod(g.accScalar, _scalar(jobId, ExpectedInputs.updateIndex(slot), commitment), R);
+        (uint256 index, uint256 value) =
+            ExpectedInputs.orderInput(market.jobConfig(jobId).n, slot, uint256(s.submittedCount) + 1);
+        g.accScalar = addmod(g.accScalar, _scalar(jobId, index, value), R);
         uploads[jobId][s.round][slot] = Upload(commitment, blobRef);
         address trainer = market.slotOwner(jobId, slot);
         vm.prank(trainer);
@@ -583,8 +603,25 @@ contract MarketHandler {
         market.claim(jobId, round, slot, o);
         uint256 share = shares[jobId][round][slot];
         require(market.owed(t, trainer) - before == share, "claim: credit differs from the pro-rata share");
+        require(_recordedOnChain(jobId, round), "claim: the round's reliability is not recorded");
+        roundGhosts[jobId][round].recorded = true;
         roundGhosts[jobId][round].claimedBits |= uint64(1 << slot);
         ghosts[jobId].unclaimed -= share;
+    }
+
+    /// @dev Also checks that the round is then marked recorded, and that a second recording is
+    ///      refused.
+    function _doRecordReliability(uint256 jobId, uint32 round) internal {
+        JobMarket.RoundOutcome memory o = roundGhosts[jobId][round].outcome;
+        market.recordReliability(jobId, round, o);
+        require(_recordedOnChain(jobId, round), "recordReliability: the round is not marked recorded");
+        roundGhosts[jobId][round].recorded = true;
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.ReliabilityAlreadyRecorded.selector, jobId, round));
+        market.recordReliability(jobId, round, o);
+    }
+
+    function _recordedOnChain(uint256 jobId, uint256 round) internal view returns (bool) {
+        return (market.settledBits(jobId, round) >> RECORDED_BIT) & 1 == 1;
     }
 
     /// @dev Also checks that the trainer is credited the slash (bond / n, at most what is left).
@@ -655,7 +692,7 @@ contract MarketHandler {
     /// @dev Leaving is allowed before the start or once the job ended, to a trainer with a stake.
     function _canLeave(uint256 jobId) internal view returns (bool) {
         JobMarket.State memory s = market.jobState(jobId);
-        bool allowed = s.status != JobMarket.Status.Active || block.timestamp < market.jobConfig(jobId).startTime;
+        bool allowed = s.status != JobMarket.Status.Active || vm.getBlockTimestamp() < market.jobConfig(jobId).startTime;
         return allowed && ghosts[jobId].stakedBits != 0;
     }
 
@@ -664,14 +701,14 @@ contract MarketHandler {
         JobMarket.State memory s = market.jobState(jobId);
         return
             s.status == JobMarket.Status.Active
-                && (block.timestamp < market.jobConfig(jobId).startTime || !s.bondPosted);
+                && (vm.getBlockTimestamp() < market.jobConfig(jobId).startTime || !s.bondPosted);
     }
 
     /// @dev Inside the open round's submission window, with someone left to submit.
     function _canSubmit(uint256 jobId) internal view returns (bool) {
         JobMarket.State memory s = market.jobState(jobId);
-        if (s.status != JobMarket.Status.Active || !s.bondPosted || block.timestamp < s.roundStart) return false;
-        if (block.timestamp > uint256(s.roundStart) + market.jobConfig(jobId).submitWindow) return false;
+        if (s.status != JobMarket.Status.Active || !s.bondPosted || vm.getBlockTimestamp() < s.roundStart) return false;
+        if (vm.getBlockTimestamp() > uint256(s.roundStart) + market.jobConfig(jobId).submitWindow) return false;
         return ghosts[jobId].stakedBits & ~s.submittedBits != 0;
     }
 
@@ -680,17 +717,17 @@ contract MarketHandler {
     function _canFinalize(uint256 jobId) internal view returns (bool) {
         JobMarket.State memory s = market.jobState(jobId);
         JobMarket.Config memory c = market.jobConfig(jobId);
-        if (s.status != JobMarket.Status.Active || s.bondShort || block.timestamp < s.roundStart) return false;
+        if (s.status != JobMarket.Status.Active || s.bondShort || vm.getBlockTimestamp() < s.roundStart) return false;
         uint256 submitEnd = uint256(s.roundStart) + c.submitWindow;
-        if (block.timestamp <= submitEnd && s.submittedCount < s.joinedCount) return false;
-        return block.timestamp <= submitEnd + c.finalizeWindow;
+        if (vm.getBlockTimestamp() <= submitEnd && s.submittedCount < s.joinedCount) return false;
+        return vm.getBlockTimestamp() <= submitEnd + c.finalizeWindow;
     }
 
     function _canExpire(uint256 jobId) internal view returns (bool) {
         JobMarket.State memory s = market.jobState(jobId);
         JobMarket.Config memory c = market.jobConfig(jobId);
         return s.status == JobMarket.Status.Active
-            && block.timestamp > uint256(s.roundStart) + c.submitWindow + c.finalizeWindow;
+            && vm.getBlockTimestamp() > uint256(s.roundStart) + c.submitWindow + c.finalizeWindow;
     }
 
     function _canRecover(uint256 jobId) internal view returns (bool) {
@@ -702,7 +739,7 @@ contract MarketHandler {
     function _canReleaseBond(uint256 jobId) internal view returns (bool) {
         JobMarket.State memory s = market.jobState(jobId);
         return s.status == JobMarket.Status.Completed
-            && block.timestamp > uint256(s.roundStart) + market.jobConfig(jobId).disputeWindow && s.bondHeld != 0;
+            && vm.getBlockTimestamp() > uint256(s.roundStart) + market.jobConfig(jobId).disputeWindow && s.bondHeld != 0;
     }
 
     /// @dev The slot's trainer has a live stake and no commitment for `round`, whose submission
@@ -714,7 +751,7 @@ contract MarketHandler {
         if (!s.bondPosted || round > s.round) return false;
         if (round < s.round || s.status == JobMarket.Status.Expired) return true;
         return s.status == JobMarket.Status.Active
-            && block.timestamp > uint256(s.roundStart) + market.jobConfig(jobId).submitWindow;
+            && vm.getBlockTimestamp() > uint256(s.roundStart) + market.jobConfig(jobId).submitWindow;
     }
 
     function _isClaimable(uint256 jobId, uint256 round, uint256 slot) internal view returns (bool) {
@@ -729,7 +766,7 @@ contract MarketHandler {
             return false;
         }
         uint256 deadline = uint256(r.outcome.finalizedAt) + market.jobConfig(jobId).disputeWindow;
-        return block.timestamp <= deadline && _slashAmount(jobId) != 0;
+        return vm.getBlockTimestamp() <= deadline && _slashAmount(jobId) != 0;
     }
 
     function _isClaimed(uint256 jobId, uint256 round, uint256 slot) internal view returns (bool) {
@@ -760,8 +797,18 @@ contract MarketHandler {
         (found,,) = _findRoundSlot(jobId, 0, 0, _isDisputed);
     }
 
+    /// @dev A finalized round whose reliability nobody recorded (`slot` is not used).
+    function _isUnrecorded(uint256 jobId, uint256 round, uint256) internal view returns (bool) {
+        RoundGhost storage r = roundGhosts[jobId][round];
+        return r.finalized && !r.recorded;
+    }
+
+    function _hasUnrecorded(uint256 jobId) internal view returns (bool found) {
+        (found,,) = _findRoundSlot(jobId, 0, 0, _isUnrecorded);
+    }
+
     function _beforeStart(uint256 jobId, JobMarket.State memory s) internal view returns (bool) {
-        return s.status == JobMarket.Status.Active && block.timestamp < market.jobConfig(jobId).startTime;
+        return s.status == JobMarket.Status.Active && vm.getBlockTimestamp() < market.jobConfig(jobId).startTime;
     }
 
     function _hasStake(uint256 jobId, address trainer) internal view returns (bool staked) {
@@ -863,7 +910,7 @@ contract MarketHandler {
     ///      submit + finalize windows, as createJob requires.
     function _schedule(JobMarket.JobParams memory p, uint256 seed) internal view {
         uint256 span = MAX_TEST_WINDOW - 60 + 1;
-        p.startTime = uint40(block.timestamp + 1 + seed % 300);
+        p.startTime = uint40(vm.getBlockTimestamp() + 1 + seed % 300);
         p.submitWindow = uint32(60 + (seed >> 16) % span);
         p.finalizeWindow = uint32(60 + (seed >> 32) % span);
         p.disputeWindow = uint32(60 + (seed >> 48) % (uint256(p.submitWindow) + p.finalizeWindow - 59));
@@ -882,6 +929,8 @@ contract MarketHandler {
         f.unavailableBits = submitted & unavailable;
         f.inlierBits = submitted & ~unavailable & ~outliers;
         f.scoreWords = _scoreWords(f.inlierBits, n, seed >> 128);
+        // ||S||^2 below 2^NORM_BITS: sometimes 0, sometimes below some scores (capped observations).
+        f.aggregateNormSq = uint128((seed >> 64) % 4 == 0 ? 0 : (seed >> 96) % (1 << NORM_BITS));
         f.roster = new address[](n);
         for (uint256 i; i < n; ++i) {
             f.roster[i] = market.slotOwner(jobId, i);
@@ -921,25 +970,31 @@ contract MarketHandler {
             allocated += share;
             r.scoredBits |= uint64(1 << i);
         }
-        r.outcome = JobMarket.RoundOutcome(f.unavailableBits, uint40(block.timestamp), f.scoreWords);
+        r.outcome =
+            JobMarket.RoundOutcome(f.unavailableBits, uint40(vm.getBlockTimestamp()), f.aggregateNormSq, f.scoreWords);
         r.finalized = true;
         ghosts[jobId].escrow -= allocated;
         ghosts[jobId].unclaimed += allocated;
     }
 
-    /// @dev The aggregator's EIP-712 upload receipt for what the slot's trainer submitted (the
-    ///      blob reference is kept in `uploads` for a receipt that comes to cover it).
+    /// @dev The aggregator's EIP-712 upload receipt for what the slot's trainer submitted: its
+    ///      commitment and blob reference.
     function _receiptSignature(uint256 jobId, uint32 round, uint256 slot) internal view returns (bytes memory) {
         Upload memory u = uploads[jobId][round][slot];
-        bytes32 digest = market.receiptDigest(jobId, round, slot, u.commitment);
+        bytes32 digest = market.receiptDigest(jobId, round, slot, u.commitment, u.blobRef);
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(AGG_KEY, digest);
         return abi.encodePacked(r, s, v);
     }
 
     /// @dev The scalar the accumulator starts from at a round's first submission.
-    function _openingScalar(uint256 jobId, uint256 round, uint256 model) internal view returns (uint256 acc) {
+    function _openingScalar(uint256 jobId, uint256 round, uint256 model, bytes32 rosterHash)
+        internal
+        view
+        returns (uint256 acc)
+    {
+        uint256 domain = ExpectedInputs.domain(block.chainid, address(market), jobId, rosterHash);
         (uint256[] memory indices, uint256[] memory values) =
-            ExpectedInputs.openingInputs(market.jobConfig(jobId), jobId, round, model);
+            ExpectedInputs.openingInputs(market.jobConfig(jobId), jobId, round, model, domain);
         for (uint256 k; k < indices.length; ++k) {
             acc = addmod(acc, _scalar(jobId, indices[k], values[k]), R);
         }
@@ -1017,11 +1072,12 @@ contract MarketHandler {
         s[uint256(Action.WarpToDeadline)] = this.warpToDeadline.selector;
         s[uint256(Action.ReplayClaim)] = this.replayClaim.selector;
         s[uint256(Action.ReplayDispute)] = this.replayDispute.selector;
+        s[uint256(Action.RecordReliability)] = this.recordReliability.selector;
     }
 
     /// @notice The name of an action, for the report.
     function actionName(Action a) external pure returns (string memory) {
-        string[19] memory names = [
+        string[20] memory names = [
             "createJob",
             "postBond",
             "topUpBond",
@@ -1040,7 +1096,8 @@ contract MarketHandler {
             "warp",
             "warpToDeadline",
             "replayClaim (refused)",
-            "replayDispute (refused)"
+            "replayDispute (refused)",
+            "recordReliability"
         ];
         return names[uint256(a)];
     }

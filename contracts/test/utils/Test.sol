@@ -67,6 +67,14 @@ abstract contract Test {
         if (a < b) revert(string.concat(what, ": ", _s(a), " < ", _s(b)));
     }
 
+    /// @dev The current block time. Tests read it here, never as `block.timestamp`: the IR
+    ///      optimizer (foundry.toml: via_ir) treats TIMESTAMP as constant within a transaction, and
+    ///      a test is one transaction, so after `vm.warp` a `block.timestamp` in test code may
+    ///      still read the time before the warp. The cheatcode call always reads the current one.
+    function _now() internal view returns (uint256) {
+        return vm.getBlockTimestamp();
+    }
+
     function bound(uint256 x, uint256 lo, uint256 hi) internal pure returns (uint256) {
         require(lo <= hi, "bound: lo > hi");
         if (hi - lo == type(uint256).max) return x;
