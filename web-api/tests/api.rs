@@ -32,6 +32,9 @@ async fn serves_a_finished_job(engine: Engine) {
     let SubmittedRound { verifier, input, job, .. } = stack.submitted_round().await;
     let (out, fin) = stack.finalize(&verifier, &input).await;
     let state = stack.market().jobState(job).call().await.expect("state");
+    // The first claim records the round's reliability (JobMarket writes none at finalization).
+    let finalized_at = stack.finalized_event().await.finalizedAt;
+    stack.claim_all(job, input.shape.trainers, &fin, finalized_at).await;
     let test_db = TestDb::new(engine).await;
     let server = start_server(&stack, &test_db.url, HashMap::new(), None).await; // keys: read from the verifier
     wait_indexed(&stack, &server).await;

@@ -363,15 +363,19 @@ async fn withdraw_all(trainers: &[JobView]) -> anyhow::Result<Vec<U256>> {
     Ok(payouts)
 }
 
-/// Every trainer's reliability score in the registry (0..1).
+/// Every trainer's reliability in the registry (0..1): the ETH-weighted mean of its observations
+/// (cos² of its update and the round's robust aggregate), recorded by each round's first claim.
 async fn read_reliability(net: &LocalChain, trainers: &[JobView]) -> anyhow::Result<Vec<f64>> {
     let registry = net.owner.registry(net.stack.registry);
     let mut reliability = Vec::new();
     for view in trainers {
         let id = B256::left_padding_from(view.chain.address.as_slice());
-        let rec =
-            registry.get(id).call().await.map_err(|e| crate::chain::client::call_error("reading reliability", e))?;
-        reliability.push(rec.score as f64 / 1e18);
+        let mean = registry
+            .weightedMean(id, alloy::primitives::Address::ZERO)
+            .call()
+            .await
+            .map_err(|e| crate::chain::client::call_error("reading reliability", e))?;
+        reliability.push(mean.mean.to::<u128>() as f64 / 1e18);
     }
     Ok(reliability)
 }

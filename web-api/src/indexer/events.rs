@@ -71,31 +71,75 @@ pub async fn decode(chain: &Chain, log: &Log) -> Result<Option<Event>, IndexerEr
     }
     if log.address() == chain.registry {
         let block = log.block_number.ok_or(IndexerError::Pending)?;
-        let (ids, observations) = match ReliabilityRegistry::ReliabilityRegistryEvents::decode_raw_log(topics, data) {
-            Ok(ReliabilityRegistry::ReliabilityRegistryEvents::ReliabilityUpdated(e)) => {
-                (vec![e.id], vec![e.observation])
+        let registry = ReliabilityRegistry::new(chain.registry, &chain.provider);
+        let updates = match ReliabilityRegistry::ReliabilityRegistryEvents::decode_raw_log(topics, data) {
+            Ok(ReliabilityRegistry::ReliabilityRegistryEvents::EvidenceRecorded(e)) if e.token.is_zero() => {
+                // The market's value-weighted evidence in ETH: the score is the weighted mean.
+                let records = registry.evidenceBatch(e.ids.clone(), e.token).block(block.into()).call().await?;
+                let stamp = block_time(chain, block).await?;
+                e.ids
+                    .into_iter()
+                    .zip(e.observations)
+                    .zip(records)
+                    .map(|((id, observation), r)| SourceUpdate {
+                        id,
+                        observation,
+                        score: weighted_mean(r.weightedSum, r.weight),
+                        observations: u64::from(r.observations),
+                        last_update: stamp,
+                    })
+                    .collect()
             }
-            Ok(ReliabilityRegistry::ReliabilityRegistryEvents::ReliabilityBatchUpdated(e)) => (e.ids, e.observations),
+            Ok(ReliabilityRegistry::ReliabilityRegistryEvents::ReliabilityUpdated(e)) => {
+                moving_average(&registry, block, vec![e.id], vec![e.observation]).await?
+            }
+            Ok(ReliabilityRegistry::ReliabilityRegistryEvents::ReliabilityBatchUpdated(e)) => {
+                moving_average(&registry, block, e.ids, e.observations).await?
+            }
             _ => return Ok(None),
         };
-        // The batch event carries no scores; the records as of that block hold them.
-        let registry = ReliabilityRegistry::new(chain.registry, &chain.provider);
-        let records = registry.getBatch(ids.clone()).block(block.into()).call().await?;
-        let updates = ids
-            .into_iter()
-            .zip(observations)
-            .zip(records)
-            .map(|((id, observation), r)| SourceUpdate {
-                id,
-                observation,
-                score: r.score,
-                observations: r.observations,
-                last_update: r.lastUpdate,
-            })
-            .collect();
         return Ok(Some(Event::Reliability(updates)));
     }
     Ok(None)
+}
+
+/// The registry's unweighted moving-average records after a direct write (not the market's).
+async fn moving_average(
+    registry: &ReliabilityRegistry::ReliabilityRegistryInstance<&alloy::providers::DynProvider>,
+    block: u64,
+    ids: Vec<B256>,
+    observations: Vec<U256>,
+) -> Result<Vec<SourceUpdate>, IndexerError> {
+    // The batch event carries no scores; the records as of that block hold them.
+    let records = registry.getBatch(ids.clone()).block(block.into()).call().await?;
+    Ok(ids
+        .into_iter()
+        .zip(observations)
+        .zip(records)
+        .map(|((id, observation), r)| SourceUpdate {
+            id,
+            observation,
+            score: r.score,
+            observations: r.observations,
+            last_update: r.lastUpdate,
+        })
+        .collect())
+}
+
+/// `weightedSum · 1e18 / weight` (1e18 fixed point; 0 without weight), as the registry's
+/// `weightedMean`.
+fn weighted_mean(weighted_sum: alloy::primitives::aliases::U112, weight: alloy::primitives::aliases::U112) -> u64 {
+    if weight.is_zero() {
+        return 0;
+    }
+    let mean = U256::from(weighted_sum) * U256::from(1_000_000_000_000_000_000u64) / U256::from(weight);
+    mean.saturating_to::<u64>()
+}
+
+/// A block's timestamp.
+async fn block_time(chain: &Chain, block: u64) -> Result<u64, IndexerError> {
+    let b = chain.provider.get_block_by_number(block.into()).await?;
+    Ok(b.map_or(0, |b| b.header.timestamp))
 }
 
 /// Reads the proof and inlier bits from the transaction that emitted `RoundFinalized`, and the

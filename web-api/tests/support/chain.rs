@@ -256,6 +256,16 @@ impl Stack {
         (out, fin)
     }
 
+    /// The `RoundFinalized` event of round 0.
+    pub async fn finalized_event(&self) -> JobMarket::RoundFinalized {
+        let filter = alloy::rpc::types::Filter::new()
+            .from_block(0)
+            .address(self.market)
+            .event_signature(<JobMarket::RoundFinalized as alloy::sol_types::SolEvent>::SIGNATURE_HASH);
+        let logs = self.provider.get_logs(&filter).await.expect("logs");
+        logs[0].log_decode::<JobMarket::RoundFinalized>().expect("decodes").inner.data
+    }
+
     /// Claims every slot's share of round 0 and lets trainer 0 withdraw.
     pub async fn claim_all(&self, job: U256, n: usize, fin: &JobMarket::Finalization, finalized_at: U40) {
         let market = self.market();

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 use fedproof_prover::keys::KeyKind;
 use fedproof_prover::round::sample::synthetic;
-use fedproof_prover::round::RoundWitness;
+use fedproof_prover::round::{RoundWitness, StepConstraints};
 use fedproof_prover::snark;
 use rand::rngs::OsRng;
 use rand::SeedableRng;
@@ -44,6 +44,8 @@ struct ProverFigures {
     malicious: usize,
     constraints: usize,
     constraints_per_update_param: f64,
+    /// Constraints per step of the statement (`snark::constraint_breakdown`), in order.
+    steps: Vec<StepConstraints>,
     setup_s: Option<f64>,
     keys_cached: bool,
     key_load_s: f64,
@@ -75,6 +77,7 @@ fn measure(args: &ProverArgs) -> anyhow::Result<ProverFigures> {
 
     let bar = progress::spinner(format!("{shape}: counting constraints"));
     let constraints = snark::constraint_count(shape)?;
+    let steps = snark::constraint_breakdown(shape)?;
     bar.set_message(format!("{shape}: setup or load keys ({constraints} constraints)"));
     let keys = store.load_or_setup(shape, &mut OsRng).context("loading or generating keys")?;
     let proving_key_bytes = std::fs::metadata(store.path(&shape, KeyKind::Proving))?.len();
@@ -101,6 +104,7 @@ fn measure(args: &ProverArgs) -> anyhow::Result<ProverFigures> {
         malicious: args.malicious,
         constraints,
         constraints_per_update_param: constraints as f64 / (shape.trainers * shape.params) as f64,
+        steps,
         setup_s: keys.setup_seconds,
         keys_cached: !keys.generated,
         key_load_s: if keys.generated { 0.0 } else { keys.seconds },
@@ -126,6 +130,9 @@ fn table(f: &ProverFigures) -> String {
         "  constraints          {:>12}  ({:.2} per trainer×param)\n",
         f.constraints, f.constraints_per_update_param
     );
+    for step in &f.steps {
+        t += &format!("    {:<20} {:>10}\n", step.step, step.constraints);
+    }
     t += &format!(
         "  setup                {:>12}  ({})\n",
         secs(f.setup_s),
