@@ -9,8 +9,8 @@ import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
 import {IRoundVerifier} from "../src/IRoundVerifier.sol";
 import {RoundVerifier} from "../src/RoundVerifier.sol";
 
-/// @notice Gas figures for `make bench-gas` (scripts/bench-gas.js formats them). Finalization uses
-///         the real generated verifiers and real proofs (fixtures n = 4, 10, 16).
+/// @notice Gas figures for `make bench-gas` (scripts/bench-gas.js formats them). Finalization and
+///         claims use the real generated verifiers and real proofs (fixtures n = 4, 10, 16).
 /// @dev `exec_*` is the gas a call uses, measured with gasleft() around a low-level call after
 ///      `vm.cool` on every contract involved, so storage and accounts are cold as in a fresh
 ///      transaction. `tx_*` adds what a transaction pays on top: 21,000 base plus calldata
@@ -18,6 +18,8 @@ import {RoundVerifier} from "../src/RoundVerifier.sol";
 ///      contract (a transaction's `to` is warm from the start).
 contract GasBench is MarketBase {
     IRoundVerifier internal verifier;
+    /// @dev The generic verifier's IC data contract (cold too, as in a fresh transaction).
+    address internal icStore;
 
     function _measure(address target, bytes memory data, address sender)
         internal
@@ -27,6 +29,7 @@ contract GasBench is MarketBase {
         vm.cool(address(market));
         vm.cool(address(registry));
         if (address(verifier) != address(0)) vm.cool(address(verifier));
+        if (icStore != address(0)) vm.cool(icStore);
         vm.prank(sender);
         uint256 before = gasleft();
         (bool ok, bytes memory ret) = target.call(data);
@@ -45,47 +48,85 @@ contract GasBench is MarketBase {
         }
     }
 
-    /// @dev `generic`: the generic RoundVerifier deployed with the fixture's key instead of the
-    ///      verifier generated for that key.
-    function _finalizeGas(string memory name, bool seeded, bool generic)
+    /// @dev Finalization of a fixture round, then its first claim (which writes every trainer's
+    ///      reliability observation) and a later claim. `generic`: the generic RoundVerifier
+    ///      deployed with the fixture's key instead of the verifier generated for that key.
+    ///      `seeded`: every trainer already has ETH evidence in the registry (the steady state
+    ///      of a marketplace), so the first claim updates records instead of creating them.
+    function _roundGas(string memory name, bool generic, bool seeded)
         internal
-        returns (uint256 exec, uint256 txGas)
+        returns (uint256[2] memory fin, uint256[2] memory firstClaim, uint256[2] memory laterClaim)
     {
         _deployMarket();
         RoundFixture memory f = loadFixture(name);
         if (generic) {
-            verifier = IRoundVerifier(address(deployGenericVerifier(name)));
+            RoundVerifier generic_ = deployGenericVerifier(name);
+            (verifier, icStore) = (IRoundVerifier(address(generic_)), generic_.IC_STORE());
             market.setVerifierApproval(address(verifier), true);
         } else {
-            verifier = deployVerifier(name);
+            (verifier, icStore) = (deployVerifier(name), address(0));
         }
         uint256 jobId = setUpJob(f, verifier, 2);
-        if (seeded) {
-            // Steady state: every trainer already has a reliability record from earlier jobs.
-            registry.grantRole(registry.WRITER_ROLE(), address(this));
-            for (uint256 i; i < f.n; ++i) {
-                registry.update(bytes32(uint256(uint160(trainers[i]))), 0.5e18);
-            }
-        }
+        if (seeded) _seedEvidence(f.n);
         submitAll(jobId, 0, f);
-        bytes memory data = abi.encodeCall(JobMarket.finalizeRound, (jobId, 0, finalization(f)));
-        (exec, txGas) = _measure(address(market), data, aggregator);
+        JobMarket.Finalization memory finalization_ = finalization(f);
+        bytes memory data = abi.encodeCall(JobMarket.finalizeRound, (jobId, 0, finalization_));
+        (fin[0], fin[1]) = _measure(address(market), data, aggregator);
         require(market.jobState(jobId).round == 1, "finalization did not happen");
+        JobMarket.RoundOutcome memory o = outcome(finalization_, uint40(_now()));
+        (uint256 first, uint256 later) = _twoScoredSlots(f);
+        (firstClaim[0], firstClaim[1]) =
+            _measure(address(market), abi.encodeCall(JobMarket.claim, (jobId, 0, first, o)), trainers[first]);
+        (laterClaim[0], laterClaim[1]) =
+            _measure(address(market), abi.encodeCall(JobMarket.claim, (jobId, 0, later, o)), trainers[later]);
+        require(registry.evidence(idOf(trainers[0]), address(0)).observations == (seeded ? 2 : 1), "reliability");
     }
 
+    /// @dev One ETH observation for each of the first n trainers, as an earlier job would leave.
+    function _seedEvidence(uint256 n) internal {
+        registry.grantRole(registry.WRITER_ROLE(), address(this));
+        bytes32[] memory ids = new bytes32[](n);
+        uint256[] memory obs = new uint256[](n);
+        uint256[] memory weights = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            (ids[i], obs[i], weights[i]) = (idOf(_trainer(i)), 0.5e18, 1 ether);
+        }
+        registry.recordEvidence(address(0), ids, obs, weights);
+    }
+
+    /// @dev Two slots with a non-zero score (there is something to claim).
+    function _twoScoredSlots(RoundFixture memory f) internal pure returns (uint256 first, uint256 later) {
+        uint256 found;
+        for (uint256 i; i < f.n && found < 2; ++i) {
+            if (f.scores[i] == 0) continue;
+            if (found++ == 0) first = i;
+            else later = i;
+        }
+        require(found == 2, "the fixture has two scored slots");
+    }
+
+    function _log(string memory key, uint256[2] memory gas) internal {
+        emit log_named_uint(string.concat(key, "_exec"), gas[0]);
+        emit log_named_uint(string.concat(key, "_tx"), gas[1]);
+    }
+
+    /// @dev Each measurement on a fresh market (a state snapshot: the market lives at one address).
     function test_BenchFinalize() public {
         string[3] memory names = ["n4", "n10", "n16"];
         string[3] memory ns = ["4", "10", "16"];
+        uint256 fresh = vm.snapshotState();
         for (uint256 k; k < 3; ++k) {
-            (uint256 exec, uint256 txGas) = _finalizeGas(names[k], true, false);
-            emit log_named_uint(string.concat("finalize_exec_", ns[k]), exec);
-            emit log_named_uint(string.concat("finalize_tx_", ns[k]), txGas);
-            (exec, txGas) = _finalizeGas(names[k], true, true);
-            emit log_named_uint(string.concat("finalize_generic_exec_", ns[k]), exec);
-            emit log_named_uint(string.concat("finalize_generic_tx_", ns[k]), txGas);
-            (exec, txGas) = _finalizeGas(names[k], false, false);
-            emit log_named_uint(string.concat("finalize_fresh_exec_", ns[k]), exec);
-            emit log_named_uint(string.concat("finalize_fresh_tx_", ns[k]), txGas);
+            vm.revertToState(fresh);
+            (uint256[2] memory fin, uint256[2] memory first, uint256[2] memory later) = _roundGas(names[k], false, false);
+            _log(string.concat("finalize_", ns[k]), fin);
+            _log(string.concat("claim_first_fresh_", ns[k]), first);
+            _log(string.concat("claim_later_", ns[k]), later);
+            vm.revertToState(fresh);
+            (, first,) = _roundGas(names[k], false, true);
+            _log(string.concat("claim_first_", ns[k]), first);
+            vm.revertToState(fresh);
+            (fin,,) = _roundGas(names[k], true, false);
+            _log(string.concat("finalize_generic_", ns[k]), fin);
         }
     }
 
@@ -115,33 +156,43 @@ contract GasBench is MarketBase {
         emit log_named_uint("submit_tx", t2);
     }
 
-    function _ids(uint256 k, uint256 offset) internal pure returns (bytes32[] memory ids, uint256[] memory obs) {
+    function _ids(uint256 k, uint256 offset)
+        internal
+        pure
+        returns (bytes32[] memory ids, uint256[] memory obs, uint256[] memory weights)
+    {
         ids = new bytes32[](k);
         obs = new uint256[](k);
+        weights = new uint256[](k);
         for (uint256 i; i < k; ++i) {
             ids[i] = bytes32(offset + i + 1);
             obs[i] = 0.5e18 + i * 1e15; // non-zero values that change every record
+            weights[i] = 1 ether + i;
         }
     }
 
+    function _evidence(bytes32[] memory ids, uint256[] memory obs, uint256[] memory weights)
+        internal
+        returns (uint256 exec, uint256 txGas)
+    {
+        return _measure(
+            address(registry), abi.encodeCall(ReliabilityRegistry.recordEvidence, (address(0), ids, obs, weights)), address(this)
+        );
+    }
+
+    /// @dev recordEvidence (what a round's first claim calls) for one source and per source in
+    ///      batches of 10 and 100, for existing records (the steady state) and new ones.
     function test_BenchReliability() public {
         _deployMarket();
         verifier = IRoundVerifier(address(0));
         registry.grantRole(registry.WRITER_ROLE(), address(this));
-        // Seed records so that updates are the steady-state case (existing record changes).
-        (bytes32[] memory seedIds, uint256[] memory seedObs) = _ids(200, 0);
-        for (uint256 i; i < seedObs.length; ++i) {
-            seedObs[i] = 0.1e18;
-        }
-        registry.updateBatch(seedIds, seedObs);
+        (bytes32[] memory ids, uint256[] memory obs, uint256[] memory weights) = _ids(200, 0);
+        registry.recordEvidence(address(0), ids, obs, weights); // existing records for ids 1..200
 
-        (uint256 e1, uint256 t1) =
-            _measure(address(registry), abi.encodeCall(ReliabilityRegistry.update, (seedIds[0], 0.9e18)), address(this));
-        (uint256 ef, uint256 tf) = _measure(
-            address(registry),
-            abi.encodeCall(ReliabilityRegistry.update, (bytes32(uint256(999_999)), 0.9e18)),
-            address(this)
-        );
+        (ids, obs, weights) = _ids(1, 0);
+        (uint256 e1, uint256 t1) = _evidence(ids, obs, weights);
+        (ids, obs, weights) = _ids(1, 999_999);
+        (uint256 ef, uint256 tf) = _evidence(ids, obs, weights);
         emit log_named_uint("reliability_single_exec", e1);
         emit log_named_uint("reliability_single_tx", t1);
         emit log_named_uint("reliability_single_fresh_exec", ef);
@@ -149,14 +200,12 @@ contract GasBench is MarketBase {
         uint256[2] memory ks = [uint256(10), 100];
         string[2] memory names = ["10", "100"];
         for (uint256 j; j < 2; ++j) {
-            (bytes32[] memory ids, uint256[] memory obs) = _ids(ks[j], 50 * j); // within the seeded 200
-            (uint256 e, uint256 t) =
-                _measure(address(registry), abi.encodeCall(ReliabilityRegistry.updateBatch, (ids, obs)), address(this));
+            (ids, obs, weights) = _ids(ks[j], 50 * j); // within the existing 200
+            (uint256 e, uint256 t) = _evidence(ids, obs, weights);
             emit log_named_uint(string.concat("reliability_batch_exec_", names[j]), e);
             emit log_named_uint(string.concat("reliability_batch_tx_", names[j]), t);
-            (ids, obs) = _ids(ks[j], 10_000 + 1000 * j); // never seen
-            (e, t) =
-                _measure(address(registry), abi.encodeCall(ReliabilityRegistry.updateBatch, (ids, obs)), address(this));
+            (ids, obs, weights) = _ids(ks[j], 10_000 + 1000 * j); // never seen
+            (e, t) = _evidence(ids, obs, weights);
             emit log_named_uint(string.concat("reliability_batch_fresh_exec_", names[j]), e);
             emit log_named_uint(string.concat("reliability_batch_fresh_tx_", names[j]), t);
         }

@@ -5,7 +5,7 @@ import {vm} from "./utils/Vm.sol";
 import {MarketBase, RoundFixture} from "./utils/MarketBase.sol";
 import {JobMarket} from "../src/JobMarket.sol";
 import {IJobMarketErrors, IJobMarketEvents} from "../src/IJobMarket.sol";
-import {CONTEXT_INPUT, DOMAIN_INPUT} from "../src/market/PublicInputs.sol";
+import {PublicInputs, CONTEXT_INPUT, DOMAIN_INPUT} from "../src/market/PublicInputs.sol";
 import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
 import {IRoundVerifier} from "../src/IRoundVerifier.sol";
 import {RoundVerifierDemo} from "../src/generated/RoundVerifierDemo.sol";
@@ -261,15 +261,19 @@ contract JobMarketProofTest is MarketBase {
 
     // ---------------------------------------------------------------- the committed demo verifier
 
-    function _demoInputs(RoundFixture memory f) internal pure returns (uint256[16] memory x) {
-        for (uint256 i; i < 16; ++i) {
+    /// @dev The demo shape's public inputs: PublicInputs.count(10) = 5 + 10 + 1 + 2.
+    uint256 internal constant DEMO_INPUTS = 18;
+
+    function _demoInputs(RoundFixture memory f) internal pure returns (uint256[DEMO_INPUTS] memory x) {
+        for (uint256 i; i < DEMO_INPUTS; ++i) {
             x[i] = f.publicInputs[i];
         }
     }
 
     function test_DemoVerifierAcceptsTheFixture() public {
         RoundFixture memory f = loadFixture("demo");
-        assertEq(f.publicInputs.length, 16, "demo shape has 16 inputs");
+        assertEq(f.publicInputs.length, DEMO_INPUTS, "demo shape has 18 inputs");
+        assertEq(PublicInputs.count(10), DEMO_INPUTS, "n = 10");
         RoundVerifierDemo v = new RoundVerifierDemo();
         assertTrue(v.verifyProof(f.proof, _demoInputs(f)), "fixture rejected");
     }
@@ -289,8 +293,8 @@ contract JobMarketProofTest is MarketBase {
     function test_DemoVerifierRejectsATamperedInput() public {
         RoundFixture memory f = loadFixture("demo");
         RoundVerifierDemo v = new RoundVerifierDemo();
-        for (uint256 i; i < 16; ++i) {
-            uint256[16] memory x = _demoInputs(f);
+        for (uint256 i; i < DEMO_INPUTS; ++i) {
+            uint256[DEMO_INPUTS] memory x = _demoInputs(f);
             x[i] = (x[i] + 1) % market.R();
             assertTrue(!v.verifyProof(f.proof, x), "tampered input accepted");
         }
@@ -299,7 +303,7 @@ contract JobMarketProofTest is MarketBase {
     function test_DemoVerifierRevertsOnAnInputNotInField() public {
         RoundFixture memory f = loadFixture("demo");
         RoundVerifierDemo v = new RoundVerifierDemo();
-        uint256[16] memory x = _demoInputs(f);
+        uint256[DEMO_INPUTS] memory x = _demoInputs(f);
         x[7] += market.R();
         vm.expectRevert(abi.encodeWithSelector(RoundVerifierDemo.PublicInputNotInField.selector, 7));
         v.verifyProof(f.proof, x);

@@ -72,8 +72,9 @@ contract JobMarketProofChainTest is MarketBase {
         assertEq(market.owed(address(0), trainers[1]), BOND / f0.n, "slashed to the trainer");
         assertEq(market.jobState(jobId).bondHeld, BOND - BOND / f0.n, "bond reduced");
         // A present slot cannot dispute, even with a valid receipt.
+        bytes memory present = receipt(jobId, 0, 0);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SlotNotUnavailable.selector, 0));
-        market.dispute(jobId, 0, 0, o, receipt(jobId, 0, 0));
+        market.dispute(jobId, 0, 0, o, present);
     }
 
     function test_SecondRoundIsProvenFromTheFirst() public {

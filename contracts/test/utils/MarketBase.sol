@@ -58,7 +58,7 @@ abstract contract MarketBase is Test {
     uint256 internal constant WEIGHT = 0.2e18;
     uint32 internal constant WINDOW = 1 hours;
     /// @dev Where the proof fixtures expect the market (see `_deployMarket`).
-    address internal constant FIXTURE_MARKET = 0x000000000000000000000000000000000000fed1;
+    address internal constant FIXTURE_MARKET = 0x2e234DAe75C793f67A35089C9d99245E1C58470b;
 
     JobMarket internal market;
     ReliabilityRegistry internal registry;
@@ -66,33 +66,21 @@ abstract contract MarketBase is Test {
     address internal aggregator;
     address[] internal trainers;
 
-    /// @dev Deploys the registry, and the market at FIXTURE_MARKET. The proof fixtures are
-    ///      proven for the domain of job 1 on chain 31337 (forge's default) in the market at
-    ///      FIXTURE_MARKET with the roster `_trainer(0..n)` (`fedproof prover export`'s defaults:
-    ///      --chain-id, --market, --roster). Once per test: storage at that address would
-    ///      survive a second deployment, so a test that needs a fresh market again reverts to a
-    ///      state snapshot taken before (`vm.snapshotState`). A market deployed with `new`
-    ///      elsewhere has another address, hence another domain.
+    /// @dev Deploys the registry and the market. The proof fixtures are proven for the domain of
+    ///      job 1 on chain 31337 (forge's default) in the market at FIXTURE_MARKET with the roster
+    ///      `_trainer(0..n)` (`fedproof prover export --chain-id --market --roster`): the address
+    ///      a test contract (forge deploys each at 0x7FA9385bE102ac3EAc297483Dd6233D62b3e1496)
+    ///      gives its second contract, so the market lands there when this is the test's first
+    ///      deployment (registry: nonce 1, market: nonce 2). A test that needs a fresh market
+    ///      there again reverts to a state snapshot taken before (`vm.snapshotState`); a market
+    ///      deployed elsewhere has another domain, and real proofs fail on it.
     function _deployMarket() internal {
         aggregator = vm.addr(AGG_KEY);
         registry = new ReliabilityRegistry(address(this), WEIGHT);
-        market = _deployMarketAt(FIXTURE_MARKET, registry);
+        market = new JobMarket(registry, address(this));
         registry.grantRole(registry.WRITER_ROLE(), address(market));
         vm.deal(owner, 1e9 ether);
         vm.deal(aggregator, 1e9 ether);
-    }
-
-    /// @dev Runs JobMarket's constructor at `at` (its creation code as the account's code, called
-    ///      once; what it returns becomes the code), as forge-std's deployCodeTo does: the
-    ///      constructor sees `address(this) == at`, so the EIP-712 separator is the one a market
-    ///      deployed there would cache.
-    function _deployMarketAt(address at, ReliabilityRegistry registry_) internal returns (JobMarket) {
-        require(at.code.length == 0, "a market is already deployed there: revert to a snapshot first");
-        vm.etch(at, abi.encodePacked(type(JobMarket).creationCode, abi.encode(registry_, address(this))));
-        (bool ok, bytes memory runtime) = at.call("");
-        require(ok, "JobMarket constructor failed");
-        vm.etch(at, runtime);
-        return JobMarket(at);
     }
 
     function _trainer(uint256 i) internal pure returns (address) {
@@ -110,7 +98,13 @@ abstract contract MarketBase is Test {
         f.inliers = vm.parseJsonBoolArray(json, ".inliers");
         f.scores = vm.parseJsonUintArray(json, ".scores");
         f.flags = vm.parseJsonUint(json, ".flags");
-        f.aggregateNormSq = (f.flags >> NORM_FLAG_OFFSET) & ~(type(uint256).max << NORM_BITS);
+        f.aggregateNormSq = vm.parseJsonUint(json, ".aggregate_norm_sq");
+        require(
+            f.aggregateNormSq == (f.flags >> NORM_FLAG_OFFSET) & ~(type(uint256).max << NORM_BITS),
+            "fixture: ||S||^2 is the flags' bits 128.."
+        );
+        require(vm.parseJsonUint(json, ".chain_id") == 31337, "fixture: proven for another chain");
+        require(vm.parseJsonAddress(json, ".market") == FIXTURE_MARKET, "fixture: proven for another market");
         f.publicInputs = vm.parseJsonUintArray(json, ".public_inputs");
         uint256[] memory p = vm.parseJsonUintArray(json, ".proof");
         require(p.length == 8, "fixture proof");
