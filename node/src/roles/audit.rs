@@ -115,7 +115,7 @@ async fn recompute_round(
     let model = job.checked_model(with.storage, round, ev.model).await.map_err(|e| format!("{e:#}"))?;
     let model = model.ok_or_else(|| format!("the model of round {round} is not in storage"))?;
     let flags = ev.flags;
-    let presence = u64_to_bits(flags.to::<u128>() as u64, n);
+    let presence = u64_to_bits(flags.as_limbs()[0], n); // presence bits 0..64 of the flags word
     let events = job.submitted_events(round).await.map_err(|e| format!("{e:#}"))?;
     let order = job.submission_order(&events).map_err(|e| format!("{e:#}"))?;
     let domain = job.domain().await.map_err(|e| format!("{e:#}"))?;

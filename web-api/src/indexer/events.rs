@@ -51,8 +51,9 @@ pub struct Finalization {
 pub enum Event {
     /// A JobMarket event (the finalization calldata attached to `RoundFinalized` when found).
     Market(Box<JobMarket::JobMarketEvents>, Option<Box<Finalization>>),
-    /// Registry records written by one event.
-    Reliability(Vec<SourceUpdate>),
+    /// Registry records written by one event, and the (job, round) they observe when the market
+    /// wrote them (its `ReliabilityRecorded` in the same transaction).
+    Reliability(Vec<SourceUpdate>, Option<(u64, u64)>),
 }
 
 /// Decodes a log emitted by `market` or `registry`; `None` for events the index does not keep.
@@ -98,9 +99,23 @@ pub async fn decode(chain: &Chain, log: &Log) -> Result<Option<Event>, IndexerEr
             }
             _ => return Ok(None),
         };
-        return Ok(Some(Event::Reliability(updates)));
+        let observed = recorded_round(chain, log).await?;
+        return Ok(Some(Event::Reliability(updates, observed)));
     }
     Ok(None)
+}
+
+/// The (job, round) whose reliability the market recorded in the transaction of `log` (a round's
+/// first claim or `recordReliability` emits `ReliabilityRecorded` after the registry's event).
+async fn recorded_round(chain: &Chain, log: &Log) -> Result<Option<(u64, u64)>, IndexerError> {
+    let hash = log.transaction_hash.ok_or(IndexerError::Pending)?;
+    let Some(receipt) = chain.provider.get_transaction_receipt(hash).await? else {
+        return Ok(None);
+    };
+    Ok(receipt.inner.logs().iter().filter(|l| l.address() == chain.market).find_map(|l| {
+        let e = l.log_decode::<JobMarket::ReliabilityRecorded>().ok()?.inner.data;
+        Some((e.jobId.try_into().ok()?, e.round.try_into().ok()?))
+    }))
 }
 
 /// The registry's unweighted moving-average records after a direct write (not the market's).

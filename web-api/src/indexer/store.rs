@@ -13,13 +13,9 @@ use sqlx::AnyConnection;
 pub async fn apply(conn: &mut AnyConnection, at: Position, event: &Event) -> sqlx::Result<()> {
     match event {
         Event::Market(e, fin) => apply_market(conn, at, e, fin.as_deref()).await,
-        Event::Reliability(updates) => {
-            // A registry write inside a finalization belongs to that round.
-            let round: Option<(i64, i64)> =
-                sqlx::query_as("SELECT job_id, round FROM rounds WHERE tx_hash = $1 AND status = 'finalized'")
-                    .bind(hash(&at.tx))
-                    .fetch_optional(&mut *conn)
-                    .await?;
+        Event::Reliability(updates, observed) => {
+            // The market's write belongs to the round it names; a direct registry write to none.
+            let round: Option<(i64, i64)> = observed.map(|(job, round)| (job as i64, round as i64));
             for (k, u) in updates.iter().enumerate() {
                 let source = hash(&u.id);
                 sqlx::query(
@@ -290,8 +286,9 @@ async fn finalized(
             .fetch_one(&mut *conn)
             .await?;
     let flags = e.flags;
-    let presence = flags.to::<u128>() as u64; // the low 64 bits
-    let inliers = (flags >> 64usize).to::<u128>() as u64;
+    // Presence bits 0..64, inlier bits 64..128 (‖S‖² sits above them): the two low limbs.
+    let presence = flags.as_limbs()[0];
+    let inliers = flags.as_limbs()[1];
     let words: Vec<String> = e.scoreWords.iter().map(|w| w.to_string()).collect();
     let proof = fin.map(|f| serde_json::to_string(&f.proof.iter().map(word).collect::<Vec<_>>()).unwrap_or_default());
     let inserted = sqlx::query(
