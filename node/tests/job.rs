@@ -225,12 +225,23 @@ async fn attack12_a_job_whose_initial_model_is_not_the_committed_one_gets_no_bon
         .query()
         .await
         .expect("JobCreated");
+    let forged = honest + 1;
+    // Its own spec (the honest job's terms and initial model, for job `forged`), but a C(w₀) that
+    // is the commitment of no model.
+    let honest_view = h.view(&h.owner, honest).await;
+    let values = honest_view.checked_model(&h.storage, 0, created[0].0.params.initialModel).await;
+    let values = values.expect("model").expect("published").values;
+    let model = fedproof_storage::ModelBlob { job_id: forged, round: 0, values };
+    let mut spec = honest_view.spec.clone();
+    spec.job_id = forged;
+    spec.initial_model = h.storage.put_model(&model).await.expect("model stored").to_string();
+    h.storage.put_spec(&spec).await.expect("spec stored");
     let mut params = created[0].0.params.clone();
+    params.specHash = fedproof_storage::blob_ref_of(&spec.encode());
     params.initialModel = U256::from(12_345u64);
     params.startTime = alloy::primitives::aliases::U40::from(h.owner.now().await.expect("chain time") + 600);
     let call = market.createJob(params.clone()).value(U256::from(params.budget));
     h.owner.send("createJob", call).await.expect("the contract cannot tell");
-    let forged = honest + 1;
 
     let aggregator = h.view(&h.aggregator, forged).await;
     let err = aggregator.check_terms(&h.storage).await.expect_err("the aggregator checks round 0's model");
