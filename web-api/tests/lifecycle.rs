@@ -38,7 +38,8 @@ async fn lifecycle(engine: Engine) {
     }
     stack.warp(100).await;
     let c = support::chain::field_to_u256(&input.update_commitments()[1]);
-    send(market.submitUpdate(job2, 0, c, Default::default()).from(stack.trainer(1))).await;
+    let blob_ref = alloy::primitives::B256::repeat_byte(1); // never uploaded: nobody finalizes
+    send(market.submitUpdate(job2, 0, c, blob_ref).from(stack.trainer(1))).await;
     stack.warp(2 * u64::from(WINDOW) + 10).await;
     send(market.expireRound(job2).from(stack.trainer(2))).await;
 
