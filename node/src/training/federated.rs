@@ -302,10 +302,12 @@ mod tests {
     }
 
     #[test]
-    fn model_overflow_is_an_error() {
+    fn a_learning_rate_that_could_overflow_the_model_is_refused() {
         let data = load_digits().expect("digits");
         let shard = data.select(&(0..50).collect::<Vec<_>>());
-        // A huge η (still one the contract's 32-bit lr can carry) pushes weights past ±2^23 quanta.
+        // A huge η (one the contract's 32-bit lr field could carry) could push weights past ±2^23
+        // quanta in one round: the statement's lr < 2^16 refuses it before training (beyond that
+        // bound the model's guard bits could not hold a round's step; within it, weights clamp).
         let config =
             FederatedConfig { rounds: 1, server_lr: 6e4, local: TrainConfig { lr: 0.5, epochs: 3, batch_size: 8 } };
         let fp = FixedPointConfig { update_frac_bits: 4, model_frac_bits: 20 };
@@ -318,7 +320,7 @@ mod tests {
             1,
             &mut || {},
         )
-        .expect_err("should overflow");
-        assert!(format!("{err:#}").contains("24-bit range"), "{err:#}");
+        .expect_err("lr beyond 2^16");
+        assert!(format!("{err:#}").contains("not below 2^16"), "{err:#}");
     }
 }
