@@ -196,8 +196,8 @@ interface IJobMarketErrors {
     /// @param jobId The job.
     error BondAlreadyPosted(uint256 jobId);
 
-    /// @notice `submitUpdate` while the aggregator has not posted its bond (no round runs
-    ///         without it).
+    /// @notice `submitUpdate` or `finalizeRound` while the aggregator has not posted its bond
+    ///         (no round runs without it).
     /// @param jobId The job.
     error BondNotPosted(uint256 jobId);
 

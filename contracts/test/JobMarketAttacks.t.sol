@@ -46,6 +46,18 @@ contract JobMarketAttacksTest is MockMarketBase {
         assertEq(market.jobCount(), 1, "the minimum bond is accepted");
     }
 
+    /// @dev An aggregator that never posts its bond settles the job's empty rounds to end it
+    ///      (and free itself of the job) at no risk: refused until the bond is posted.
+    function test_Attack_UnbondedAggregatorCannotFinalize() public {
+        uint256 jobId = createEthJob(_params(2));
+        vm.warp(_now() + 100 + WINDOW + 1); // round 0's submission window is over, nobody submitted
+        JobMarket.Finalization memory f = _fin(0, 0);
+        vm.prank(aggregator);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BondNotPosted.selector, jobId));
+        market.finalizeRound(jobId, 0, f);
+        assertEq(market.jobState(jobId).round, 0, "round 0 still open");
+    }
+
     /// @dev With the minimum bond, an aggregator (working for the owner) that declares every
     ///      slot unavailable keeps the round budget in escrow for the owner, but the trainers'
     ///      disputes take the whole bond: the pair loses at least as much as it kept.

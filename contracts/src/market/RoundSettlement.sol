@@ -215,6 +215,9 @@ library RoundSettlement {
         if (msg.sender != c.aggregator) revert IJobMarketErrors.NotAggregator(msg.sender);
         if (s.status != JobMarket.Status.Active) revert IJobMarketErrors.NotActive(jobId, s.status);
         if (round != s.round) revert IJobMarketErrors.WrongRound(round, s.round);
+        // Without a bond nobody could submit, but an unbonded aggregator could still settle
+        // empty rounds and end the job; settlement is for a bonded aggregator only.
+        if (!s.bondPosted) revert IJobMarketErrors.BondNotPosted(jobId);
         if (s.bondShort) revert IJobMarketErrors.BondNotFull(jobId, s.bondHeld, c.bond);
         uint256 start = s.roundStart;
         uint256 submitDeadline = start + c.submitWindow;

@@ -713,11 +713,12 @@ contract MarketHandler {
     }
 
     /// @dev After the submission window (or once every joined slot submitted), before the
-    ///      finalization deadline, with the bond whole.
+    ///      finalization deadline, with the bond posted and whole.
     function _canFinalize(uint256 jobId) internal view returns (bool) {
         JobMarket.State memory s = market.jobState(jobId);
         JobMarket.Config memory c = market.jobConfig(jobId);
-        if (s.status != JobMarket.Status.Active || s.bondShort || vm.getBlockTimestamp() < s.roundStart) return false;
+        if (s.status != JobMarket.Status.Active || !s.bondPosted || s.bondShort) return false;
+        if (vm.getBlockTimestamp() < s.roundStart) return false;
         uint256 submitEnd = uint256(s.roundStart) + c.submitWindow;
         if (vm.getBlockTimestamp() <= submitEnd && s.submittedCount < s.joinedCount) return false;
         return vm.getBlockTimestamp() <= submitEnd + c.finalizeWindow;
