@@ -140,7 +140,7 @@ pub async fn run(
 
 /// Whether every update committed in `round` is in the store.
 async fn blobs_present(job: &JobView, storage: &Storage, round: u32) -> anyhow::Result<bool> {
-    for sub in submissions(job, round).await? {
+    for sub in submissions(job, &job.submitted_events(round).await?)? {
         if !storage.blobs().contains(&fedproof_storage::blobs::cid_from_ref(sub.blob_ref.0)).await? {
             return Ok(false);
         }
@@ -163,8 +163,9 @@ async fn finalize(
         .checked_model(storage, round, onchain_model)
         .await?
         .with_context(|| format!("the model of job {} round {round} is not in storage", job.id))?;
-    let submitted = submissions(job, round).await?;
-    let order = job.submission_order(&job.submitted_events(round).await?)?;
+    let events = job.submitted_events(round).await?;
+    let submitted = submissions(job, &events)?;
+    let order = job.submission_order(&events)?;
     let domain = job.domain().await?;
     let mut updates: Vec<Option<Vec<i64>>> = vec![None; n];
     let mut present = vec![false; n];
@@ -234,11 +235,10 @@ async fn finalize(
     }))
 }
 
-/// The round's submissions from `UpdateSubmitted` events.
-async fn submissions(job: &JobView, round: u32) -> anyhow::Result<Vec<Submitted>> {
-    job.submitted_events(round)
-        .await?
-        .into_iter()
+/// The round's submissions from its `UpdateSubmitted` events.
+fn submissions(job: &JobView, events: &[JobMarket::UpdateSubmitted]) -> anyhow::Result<Vec<Submitted>> {
+    events
+        .iter()
         .map(|ev| {
             let slot: usize = ev.slot.try_into().context("slot out of range")?;
             anyhow::ensure!(slot < job.shape.trainers, "event names slot {slot} beyond the job's slots");

@@ -6,7 +6,7 @@
 
 use alloy::primitives::{B256, U256};
 use alloy::sol_types::SolCall;
-use ark_bn254::Bn254;
+use ark_bn254::{Bn254, Fr};
 use ark_groth16::VerifyingKey;
 use fedproof_contracts::{JobMarket, RoundVerifier};
 use fedproof_prover::export::calldata::{proof_from_words, Word};
@@ -61,6 +61,8 @@ pub async fn audit(
     let id = U256::from(job.id);
     let events = job.finalized_events().await?;
     let verifier = RoundVerifier::new(job.config.verifier, job.chain.provider.clone());
+    // Fixed once the job started: what the contract folded into every round's accumulator.
+    let domain = job.domain().await?;
     let mut rows = Vec::new();
     for (ev, log) in events {
         let round: u32 = ev.round.try_into()?;
@@ -74,14 +76,15 @@ pub async fn audit(
         }
         let updates: Vec<_> = commitments.iter().copied().map(to_word).collect();
         let scores: Vec<_> = ev.scoreWords.iter().copied().map(to_word).collect();
-        // The domain and the submission order are what the contract folded in as commitments
-        // arrived: recomputed here from the roster and the round's events.
-        let order = job.submission_order(&job.submitted_events(round).await?)?;
-        let order: Vec<Word> = pack_order(&order).iter().map(Word::from_field).collect();
+        // The submission order is what the contract folded in as commitments arrived:
+        // recomputed here from the round's events.
+        let submitted = job.submitted_events(round).await?;
+        let order = job.submission_order(&submitted)?;
+        let order_words: Vec<Word> = pack_order(&order).iter().map(Word::from_field).collect();
         let public = PublicInputs::from_words(InputWords {
             context: to_word(context),
-            domain: Word::from_field(&job.domain().await?),
-            order: &order,
+            domain: Word::from_field(&domain),
+            order: &order_words,
             model: to_word(ev.model),
             new_model: to_word(ev.newModel),
             updates: &updates,
@@ -95,7 +98,10 @@ pub async fn audit(
         let words: Vec<U256> = public.to_words().iter().map(from_word).collect();
         let onchain = verifier.verifyProof(call.f.proof, words).call().await.unwrap_or(false);
         let recompute = match recompute {
-            Some(with) => Some(recompute_round(job, with, round, &ev, &commitments).await),
+            Some(with) => {
+                let submissions = Submissions { events: &submitted, order, commitments: &commitments };
+                Some(recompute_round(job, with, round, domain, &ev, submissions).await)
+            }
             None => None,
         };
         rows.push(AuditRow { round, offchain, onchain, recompute, tx: tx.to_string() });
@@ -103,28 +109,37 @@ pub async fn audit(
     Ok(rows)
 }
 
+/// What a round's submissions were, as the audit read them once from the chain.
+struct Submissions<'e> {
+    /// The round's `UpdateSubmitted` events.
+    events: &'e [JobMarket::UpdateSubmitted],
+    /// Each slot's submission rank (0 for none), from those events.
+    order: Vec<u8>,
+    /// Each slot's on-chain commitment (0 for none).
+    commitments: &'e [U256],
+}
+
 /// Re-runs a round from the stored model and update blobs and compares it with what was proven.
 async fn recompute_round(
     job: &JobView,
     with: Recompute<'_>,
     round: u32,
+    domain: Fr,
     ev: &JobMarket::RoundFinalized,
-    commitments: &[U256],
+    submitted: Submissions<'_>,
 ) -> Result<(), String> {
     let n = job.shape.trainers;
     let model = job.checked_model(with.storage, round, ev.model).await.map_err(|e| format!("{e:#}"))?;
     let model = model.ok_or_else(|| format!("the model of round {round} is not in storage"))?;
     let flags = ev.flags;
     let presence = u64_to_bits(flags.as_limbs()[0], n); // presence bits 0..64 of the flags word
-    let events = job.submitted_events(round).await.map_err(|e| format!("{e:#}"))?;
-    let order = job.submission_order(&events).map_err(|e| format!("{e:#}"))?;
-    let domain = job.domain().await.map_err(|e| format!("{e:#}"))?;
+    let Submissions { events, order, commitments } = submitted;
     let mut updates = vec![None; n];
     for (slot, c) in commitments.iter().enumerate() {
         if !presence[slot] {
             continue;
         }
-        let blob_ref = blob_ref(&events, round, slot)?;
+        let blob_ref = blob_ref(events, round, slot)?;
         let values = job
             .checked_update(with.storage, with.key, domain, round, slot, *c, blob_ref)
             .await

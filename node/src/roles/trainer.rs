@@ -5,10 +5,11 @@ use alloy::primitives::{Address, B256, U256};
 use anyhow::Context;
 use fedproof_contracts::JobMarket;
 use fedproof_prover::commitment::commit_update;
+use fedproof_prover::round::public_inputs::unpack_score;
 use serde::Serialize;
 
 use crate::chain::client::call_error;
-use crate::chain::words::to_u256;
+use crate::chain::words::{to_u256, to_word};
 use crate::roles::intake::{Intake, KeptReceipt};
 use crate::roles::job::{JobView, POLL};
 use fedproof_contracts::JobStatus;
@@ -196,8 +197,8 @@ pub async fn withdraw(job: &JobView, intake: Option<&Intake>) -> anyhow::Result<
             }
         }
         let settled = job.market.settledBits(id, ev.round).call().await.map_err(|e| call_error("settledBits", e))?;
-        let score = ev.scoreWords[slot as usize / 5] >> (48 * (slot as usize % 5)) & U256::from((1u64 << 48) - 1);
-        if score.is_zero() || settled.bit(slot as usize) {
+        let words: Vec<_> = ev.scoreWords.iter().copied().map(to_word).collect();
+        if unpack_score(&words, slot as usize) == 0 || settled.bit(slot as usize) {
             continue;
         }
         job.chain.send(&format!("claim round {round}"), job.market.claim(id, round, U256::from(slot), outcome)).await?;
