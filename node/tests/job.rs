@@ -218,13 +218,8 @@ async fn attack12_a_job_whose_initial_model_is_not_the_committed_one_gets_no_bon
     let h = Harness::start().await;
     let honest = h.create_job(1).await;
     let market = h.owner.market(h.stack.market);
-    let created = market
-        .JobCreated_filter()
-        .topic1(U256::from(honest))
-        .from_block(0)
-        .query()
-        .await
-        .expect("JobCreated");
+    let created =
+        market.JobCreated_filter().topic1(U256::from(honest)).from_block(0).query().await.expect("JobCreated");
     let forged = honest + 1;
     // Its own spec (the honest job's terms and initial model, for job `forged`), but a C(w₀) that
     // is the commitment of no model.

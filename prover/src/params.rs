@@ -60,7 +60,10 @@ impl RoundParams {
             if lr >= 1 << LR_BITS {
                 return Err(Error::InvalidParameter {
                     name,
-                    reason: format!("must be below 2^{LR_BITS} = {} (η < 16 at the default encodings), got {lr}", 1u32 << LR_BITS),
+                    reason: format!(
+                        "must be below 2^{LR_BITS} = {} (η < 16 at the default encodings), got {lr}",
+                        1u32 << LR_BITS
+                    ),
                 });
             }
         }
@@ -208,7 +211,9 @@ pub fn encode_lr(lr: f64, update: &Encoding, model: &Encoding) -> Result<u32> {
     if encoded >= 1 << LR_BITS {
         return Err(Error::InvalidParameter {
             name: "lr",
-            reason: format!("{lr} encodes to {encoded}, not below 2^{LR_BITS}: a round could move a weight past the model's range"),
+            reason: format!(
+                "{lr} encodes to {encoded}, not below 2^{LR_BITS}: a round could move a weight past the model's range"
+            ),
         });
     }
     Ok(encoded)

@@ -75,7 +75,8 @@ fn fixtures_are_packed_and_unpacked_as_the_prover_does() {
             inliers: bools(&f["inliers"]),
             aggregate_norm_sq: f["aggregate_norm_sq"].as_u64().unwrap(),
         };
-        let numbers = |key: &str| -> Vec<u64> { f[key].as_array().unwrap().iter().map(|s| s.as_u64().unwrap()).collect() };
+        let numbers =
+            |key: &str| -> Vec<u64> { f[key].as_array().unwrap().iter().map(|s| s.as_u64().unwrap()).collect() };
         let scores = numbers("scores");
         let order: Vec<u8> = numbers("order").into_iter().map(|r| r as u8).collect();
         let packed = PublicInputs::new(

@@ -75,7 +75,13 @@ async fn intake_stores_valid_updates_and_refuses_bad_ones() {
             403,
             "not_a_trainer",
         ),
-        ("commitment not on-chain", url(0), body(t0, t0.address(), 0, commitments[1], &slot0), 400, "commitment_mismatch"),
+        (
+            "commitment not on-chain",
+            url(0),
+            body(t0, t0.address(), 0, commitments[1], &slot0),
+            400,
+            "commitment_mismatch",
+        ),
         (
             // Attack 1: the same update in another blob than the one its blobRef names (so the
             // aggregator, fetching by blobRef, would find nothing) gets no receipt.
@@ -92,7 +98,13 @@ async fn intake_stores_valid_updates_and_refuses_bad_ones() {
             400,
             "blob_ref_mismatch",
         ),
-        ("blob of another slot", url(0), body(t0, t0.address(), 0, commitments[0], &on_chain(1)), 400, "blob_ref_mismatch"),
+        (
+            "blob of another slot",
+            url(0),
+            body(t0, t0.address(), 0, commitments[0], &on_chain(1)),
+            400,
+            "blob_ref_mismatch",
+        ),
     ];
     for (what, url, body, status, code) in cases {
         let res = client.post(&url).json(&body).send().await.expect("post");

@@ -115,7 +115,9 @@ impl JobView {
             .checked_model(storage, 0, created.params.initialModel)
             .await
             .with_context(|| format!("job {}'s initial model", self.id))?
-            .with_context(|| format!("job {}'s initial model ({}) is not in storage", self.id, self.spec.initial_model))?;
+            .with_context(|| {
+                format!("job {}'s initial model ({}) is not in storage", self.id, self.spec.initial_model)
+            })?;
         anyhow::ensure!(
             model.values.len() == self.shape.params,
             "job {}'s initial model has {} values for {} parameters",

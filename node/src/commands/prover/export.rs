@@ -182,9 +182,13 @@ fn seeded_witness(
     let mut input = synthetic(shape, args.malicious, args.seed).input;
     input.params.job_id = args.job;
     let roster: Vec<[u8; 20]> = roster(args, shape).iter().map(|a| a.0 .0).collect();
-    input.domain =
-        JobDomain { chain_id: args.chain_id, market: args.market.0 .0, job_id: args.job, roster_hash: roster_hash(&roster) }
-            .value();
+    input.domain = JobDomain {
+        chain_id: args.chain_id,
+        market: args.market.0 .0,
+        job_id: args.job,
+        roster_hash: roster_hash(&roster),
+    }
+    .value();
     input.params.round = round;
     if let Some(model) = model {
         input.model = model;
