@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::shape::Shape;
 
 /// Bumped whenever the circuit changes, so stale cached keys are regenerated, never misused.
-pub const CIRCUIT_VERSION: u32 = 4;
+pub const CIRCUIT_VERSION: u32 = 5;
 const MAGIC: &[u8; 8] = b"FEDPROOF";
 const HEADER_LEN: usize = 8 + 1 + 4 + 4 + 4 + 32;
 

@@ -5,6 +5,7 @@
 //! the same computation and is tested against it.
 
 pub mod constraints;
+pub mod gram_check;
 pub mod public_inputs;
 pub mod reference;
 pub mod sample;

@@ -3,6 +3,8 @@
 //! [`run`] goes through the statement's steps in the order of `prover/README.md`, one function
 //! per step with the same names as the circuit's steps (`constraints::Synth::run`), so the two
 //! can be read side by side: gram matrix, duplicates, krum, median, alignment, aggregate, scores.
+//! The circuit's "gram check" step, which checks the prover's Gram matrix instead of computing
+//! it, has its native counterpart in [`super::gram_check`].
 
 use crate::error::Result;
 use crate::fixed_point::MODEL_BITS;
@@ -13,12 +15,20 @@ use super::{RoundInput, RoundOutput, RoundTrace};
 /// Runs a round: duplicates, Krum scores, outliers, alignment, aggregate, new model, scores.
 pub fn run(input: &RoundInput) -> Result<RoundOutput> {
     input.validate()?;
+    let zero = vec![0i64; input.shape.params];
+    let updates: Vec<&[i64]> = input.updates.iter().map(|u| u.as_deref().unwrap_or(&zero)).collect();
+    let gram = gram_matrix(&updates);
+    Ok(run_with_gram(input, gram))
+}
+
+/// The round from the given Gram matrix on: [`run`] with the true one, the tests with a forged
+/// one (to show that only the circuit's "gram check" step stands between it and a proof).
+pub(crate) fn run_with_gram(input: &RoundInput, gram: Vec<Vec<i128>>) -> RoundOutput {
     let params = &input.params;
     let zero = vec![0i64; input.shape.params];
     let updates: Vec<&[i64]> = input.updates.iter().map(|u| u.as_deref().unwrap_or(&zero)).collect();
     let presence = input.presence();
 
-    let gram = gram_matrix(&updates);
     let (duplicate, unique) = duplicates(&gram, &presence, &input.order, params.dup_tol);
     let krum = krum(&gram, &unique, params.max_malicious);
     let median = median(&unique, &krum.scores, params.tau);
@@ -26,7 +36,7 @@ pub fn run(input: &RoundInput) -> Result<RoundOutput> {
     let aggregate = aggregate(params, &input.model, &updates, &inliers);
     let scores = scores(&gram, &inliers);
 
-    Ok(RoundOutput {
+    RoundOutput {
         inliers,
         scores: scores.scores,
         aggregate_norm_sq: scores.aggregate_norm_sq,
@@ -49,7 +59,7 @@ pub fn run(input: &RoundInput) -> Result<RoundOutput> {
             contribution: scores.contribution,
             score_rem: scores.remainder,
         },
-    })
+    }
 }
 
 /// `G_ij = ⟨Δ_i, Δ_j⟩` over all slots (an empty slot is the zero vector).

@@ -1,4 +1,5 @@
-//! `fedproof bench prover`: setup (cached), prove and verify one synthetic round.
+//! `fedproof bench prover`: count the round circuit's constraints by step, then (unless
+//! `--count-only`) set up (cached), prove and verify one synthetic round.
 
 use std::time::Instant;
 
@@ -7,6 +8,7 @@ use clap::Args;
 use fedproof_prover::keys::KeyKind;
 use fedproof_prover::round::sample::synthetic;
 use fedproof_prover::round::{RoundWitness, StepConstraints};
+use fedproof_prover::shape::Shape;
 use fedproof_prover::snark;
 use rand::rngs::OsRng;
 use rand::SeedableRng;
@@ -28,6 +30,10 @@ pub struct ProverArgs {
     /// Seed of the synthetic round.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Only count the constraints and their breakdown by step (no keys, no proof): cheap at
+    /// shapes too large to prove here.
+    #[arg(long)]
+    count_only: bool,
     #[command(flatten)]
     keys: KeysArgs,
     #[command(flatten)]
@@ -45,7 +51,23 @@ struct ProverFigures {
     constraints: usize,
     constraints_per_update_param: f64,
     /// Constraints per step of the statement (`snark::constraint_breakdown`), in order.
-    steps: Vec<StepConstraints>,
+    steps: Vec<StepFigures>,
+    /// Setup, proof and verification; absent with `--count-only`.
+    #[serde(flatten)]
+    proving: Option<ProvingFigures>,
+}
+
+/// One step's constraints, also per trainer×parameter.
+#[derive(Serialize)]
+struct StepFigures {
+    step: &'static str,
+    constraints: usize,
+    per_update_param: f64,
+}
+
+/// What proving one synthetic round took.
+#[derive(Serialize)]
+struct ProvingFigures {
     setup_s: Option<f64>,
     keys_cached: bool,
     key_load_s: f64,
@@ -64,20 +86,47 @@ impl ProverArgs {
         let figures = measure(&self)?;
         self.output.print(&figures, || table(&figures))?;
         self.report.write(&figures)?;
-        anyhow::ensure!(figures.verified, "the proof did not verify");
+        anyhow::ensure!(figures.proving.as_ref().is_none_or(|p| p.verified), "the proof did not verify");
         Ok(())
     }
 }
 
-/// Counts constraints, sets up or loads the keys, proves and verifies one synthetic round.
+/// Counts constraints and, unless `--count-only`, proves one synthetic round.
 fn measure(args: &ProverArgs) -> anyhow::Result<ProverFigures> {
     let shape = args.shape.shape()?;
     anyhow::ensure!(args.malicious < shape.trainers, "--malicious must be below --trainers ({})", shape.trainers);
-    let store = args.keys.store();
-
     let bar = progress::spinner(format!("{shape}: counting constraints"));
-    let constraints = snark::constraint_count(shape)?;
-    let steps = snark::constraint_breakdown(shape)?;
+    let per_update_param = |c: usize| c as f64 / (shape.trainers * shape.params) as f64;
+    let steps: Vec<StepFigures> = snark::constraint_breakdown(shape)?
+        .into_iter()
+        .map(|s: StepConstraints| StepFigures {
+            step: s.step,
+            constraints: s.constraints,
+            per_update_param: per_update_param(s.constraints),
+        })
+        .collect();
+    let constraints = steps.iter().map(|s| s.constraints).sum();
+    let proving = if args.count_only { None } else { Some(prove(args, shape, constraints, &bar)?) };
+    bar.finish_and_clear();
+    Ok(ProverFigures {
+        trainers: shape.trainers,
+        params: shape.params,
+        malicious: args.malicious,
+        constraints,
+        constraints_per_update_param: per_update_param(constraints),
+        steps,
+        proving,
+    })
+}
+
+/// Sets up or loads the keys, proves and verifies one synthetic round.
+fn prove(
+    args: &ProverArgs,
+    shape: Shape,
+    constraints: usize,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<ProvingFigures> {
+    let store = args.keys.store();
     bar.set_message(format!("{shape}: setup or load keys ({constraints} constraints)"));
     let keys = store.load_or_setup(shape, &mut OsRng).context("loading or generating keys")?;
     let proving_key_bytes = std::fs::metadata(store.path(&shape, KeyKind::Proving))?.len();
@@ -96,15 +145,7 @@ fn measure(args: &ProverArgs) -> anyhow::Result<ProverFigures> {
     let start = Instant::now();
     let verified = snark::verify(&keys.vk, &public, &proof)?;
     let verify_s = start.elapsed().as_secs_f64();
-    bar.finish_and_clear();
-
-    Ok(ProverFigures {
-        trainers: shape.trainers,
-        params: shape.params,
-        malicious: args.malicious,
-        constraints,
-        constraints_per_update_param: constraints as f64 / (shape.trainers * shape.params) as f64,
-        steps,
+    Ok(ProvingFigures {
         setup_s: keys.setup_seconds,
         keys_cached: !keys.generated,
         key_load_s: if keys.generated { 0.0 } else { keys.seconds },
@@ -131,24 +172,25 @@ fn table(f: &ProverFigures) -> String {
         f.constraints, f.constraints_per_update_param
     );
     for step in &f.steps {
-        t += &format!("    {:<20} {:>10}\n", step.step, step.constraints);
+        t += &format!("    {:<20} {:>10}  ({:.2})\n", step.step, step.constraints, step.per_update_param);
     }
+    let Some(p) = &f.proving else { return t };
     t += &format!(
         "  setup                {:>12}  ({})\n",
-        secs(f.setup_s),
-        if f.keys_cached { "cached" } else { "ran now" }
+        secs(p.setup_s),
+        if p.keys_cached { "cached" } else { "ran now" }
     );
-    if f.keys_cached {
-        t += &format!("  key load             {:>10.1} s\n", f.key_load_s);
+    if p.keys_cached {
+        t += &format!("  key load             {:>10.1} s\n", p.key_load_s);
     }
-    t += &format!("  prove                {:>10.2} s\n", f.prove_s);
-    t += &format!("  verify               {:>10.3} s\n", f.verify_s);
-    t += &format!("  proving key          {:>9.1} MB\n", f.proving_key_bytes as f64 / 1e6);
-    if let Some(rss) = f.peak_rss_bytes {
+    t += &format!("  prove                {:>10.2} s\n", p.prove_s);
+    t += &format!("  verify               {:>10.3} s\n", p.verify_s);
+    t += &format!("  proving key          {:>9.1} MB\n", p.proving_key_bytes as f64 / 1e6);
+    if let Some(rss) = p.peak_rss_bytes {
         t += &format!("  peak memory          {:>9.1} MB\n", rss as f64 / 1e6);
     }
-    t += &format!("  planted outliers     {:?}\n", f.planted);
-    t += &format!("  flagged outliers     {:?}\n", f.flagged);
-    t += &format!("  proof verified       {:>12}\n", f.verified);
+    t += &format!("  planted outliers     {:?}\n", p.planted);
+    t += &format!("  flagged outliers     {:?}\n", p.flagged);
+    t += &format!("  proof verified       {:>12}\n", p.verified);
     t
 }

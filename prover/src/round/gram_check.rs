@@ -1,0 +1,127 @@
+//! The Gram matrix's randomized check, natively: the challenge and the equation the circuit's
+//! "gram check" step enforces (prover/README.md, "Gram matrix by a randomized check").
+//!
+//! The prover supplies `G`; the circuit hashes the update commitments (which bind every present
+//! update) and `G` into a seed ρ, derives one coefficient per slot, `r_i = Poseidon(ρ, i)`, and
+//! checks `rᵀ G r = ‖Σ_i r_i Δ_i‖²` over the present slots. If `G` differs from the true Gram
+//! matrix `X Xᵀ` on the present slots, `rᵀ (G − XXᵀ) r` is a non-zero quadratic form in the
+//! independent `r_i`, so (Schwartz–Zippel) it vanishes for at most a 2/p fraction of them.
+//! Because ρ is a hash of `G` itself, a prover that wants another `G` to pass must try one
+//! hash per candidate: grinding wins with probability 2/p per Poseidon call.
+
+use ark_bn254::Fr;
+use ark_ff::{Field, Zero};
+
+use crate::commitment::commit_packed;
+use crate::gadgets::{fr, pow2};
+use crate::poseidon;
+use crate::shape::Shape;
+
+/// Domain tag of the Gram challenge's header (updates are 1, models 2).
+pub const GRAM_TAG: u64 = 3;
+
+/// The header of round `round`'s Gram challenge in the job with `domain`.
+pub fn challenge_header(domain: Fr, round: u32) -> Vec<Fr> {
+    vec![Fr::from(GRAM_TAG), domain, Fr::from(round)]
+}
+
+/// Width of a Gram entry offset to be non-negative, `G_ij + 2^gram_bits < 2^(gram_bits + 1)`:
+/// the circuit range-checks each entry to it, so that packing the entries is injective.
+pub fn entry_bits(shape: Shape) -> u32 {
+    shape.gram_bits() + 1
+}
+
+/// Offset entries per packed field element.
+pub fn entries_per_element(bits: u32) -> usize {
+    (252 / bits) as usize
+}
+
+/// What the challenge hashes of `gram`: the upper triangle `G_ij, i ≤ j`, row by row, each
+/// offset by `2^(bits−1)` and packed little-endian in `bits`-wide slots (hashing packed
+/// elements costs about a ninth of hashing the entries one by one).
+pub fn packed_upper_triangle(gram: &[Vec<i128>], bits: u32) -> Vec<Fr> {
+    let offset = fr(1i128 << (bits - 1));
+    let entries: Vec<Fr> = (0..gram.len()).flat_map(|i| (i..gram.len()).map(move |j| fr(gram[i][j]))).collect();
+    entries
+        .chunks(entries_per_element(bits))
+        .map(|chunk| chunk.iter().enumerate().map(|(t, g)| (*g + offset) * pow2(bits * t as u32)).sum())
+        .collect()
+}
+
+/// The coefficients `r_i = Poseidon(ρ, i)`, with the seed ρ the Poseidon chain over the header,
+/// then every slot's commitment, then the packed upper triangle of `gram`.
+pub fn coefficients(shape: Shape, domain: Fr, round: u32, commitments: &[Fr], gram: &[Vec<i128>]) -> Vec<Fr> {
+    let mut elements = commitments.to_vec();
+    elements.extend(packed_upper_triangle(gram, entry_bits(shape)));
+    let seed = commit_packed(&challenge_header(domain, round), &elements);
+    (0..commitments.len()).map(|i| poseidon::hash(&[seed, Fr::from(i as u64)])).collect()
+}
+
+/// Whether `rᵀ G r = ‖Σ_i r_i Δ_i‖²` over the present slots (absent slots weigh 0), `Δ_i` the
+/// present slots' updates.
+pub fn holds(gram: &[Vec<i128>], updates: &[Option<Vec<i64>>], r: &[Fr]) -> bool {
+    let weight: Vec<Fr> = updates.iter().zip(r).map(|(u, r)| if u.is_some() { *r } else { Fr::zero() }).collect();
+    let quadratic_form: Fr =
+        (0..gram.len()).map(|i| weight[i] * (0..gram.len()).map(|j| fr(gram[i][j]) * weight[j]).sum::<Fr>()).sum();
+    let params = updates.iter().flatten().map(Vec::len).next().unwrap_or(0);
+    let norm_sq: Fr = (0..params)
+        .map(|k| {
+            let y: Fr = updates.iter().zip(&weight).filter_map(|(u, w)| u.as_ref().map(|u| *w * fr(u[k].into()))).sum();
+            y.square()
+        })
+        .sum();
+    quadratic_form == norm_sq
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape() -> Shape {
+        Shape::new(4, 3).unwrap()
+    }
+
+    fn updates() -> Vec<Option<Vec<i64>>> {
+        vec![Some(vec![3, -1, 4]), None, Some(vec![-5, 9, 2]), Some(vec![6, 5, -3])]
+    }
+
+    fn gram(updates: &[Option<Vec<i64>>]) -> Vec<Vec<i128>> {
+        let zero = vec![0; 3];
+        let u: Vec<&Vec<i64>> = updates.iter().map(|u| u.as_ref().unwrap_or(&zero)).collect();
+        u.iter()
+            .map(|a| u.iter().map(|b| a.iter().zip(b.iter()).map(|(x, y)| (*x * *y) as i128).sum()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn the_true_gram_matrix_passes_and_a_forged_one_does_not() {
+        let updates = updates();
+        let commitments: Vec<Fr> = (0..4u64).map(|i| Fr::from(100 + i)).collect();
+        let g = gram(&updates);
+        let r = coefficients(shape(), Fr::from(7u8), 2, &commitments, &g);
+        assert!(holds(&g, &updates, &r));
+        // A symmetric forgery, with the coefficients it itself hashes to.
+        let mut forged = g.clone();
+        forged[0][2] += 1;
+        forged[2][0] += 1;
+        let r = coefficients(shape(), Fr::from(7u8), 2, &commitments, &forged);
+        assert!(!holds(&forged, &updates, &r));
+    }
+
+    #[test]
+    fn the_coefficients_depend_on_every_bound_value() {
+        let updates = updates();
+        let commitments: Vec<Fr> = (0..4u64).map(|i| Fr::from(100 + i)).collect();
+        let g = gram(&updates);
+        let r = coefficients(shape(), Fr::from(7u8), 2, &commitments, &g);
+        assert_ne!(r, coefficients(shape(), Fr::from(8u8), 2, &commitments, &g), "domain");
+        assert_ne!(r, coefficients(shape(), Fr::from(7u8), 3, &commitments, &g), "round");
+        let mut other = commitments.clone();
+        other[3] += Fr::from(1u8);
+        assert_ne!(r, coefficients(shape(), Fr::from(7u8), 2, &other, &g), "commitments");
+        let mut forged = g.clone();
+        forged[3][3] += 1;
+        assert_ne!(r, coefficients(shape(), Fr::from(7u8), 2, &commitments, &forged), "gram");
+        assert!(r.windows(2).all(|w| w[0] != w[1]), "independent per slot");
+    }
+}
