@@ -1,0 +1,37 @@
+//! `fedproof bench prover --count-only`: the constraint count and its breakdown by step, without
+//! keys or a proof, as the library counts them.
+
+use std::process::{Command, Output};
+
+use fedproof_prover::shape::Shape;
+use fedproof_prover::snark;
+
+fn bench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fedproof")).args(["bench", "prover"]).args(args).output().expect("run fedproof")
+}
+
+#[test]
+fn count_only_prints_the_libraries_count_by_step() {
+    let out = bench(&["--trainers", "5", "--params", "40", "--count-only", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let steps = json["steps"].as_array().expect("steps");
+    let names: Vec<&str> = steps.iter().map(|s| s["step"].as_str().expect("a step name")).collect();
+    assert!(names.contains(&"gram matrix") && names.contains(&"gram check"), "{names:?}");
+    let by_step: u64 = steps.iter().map(|s| s["constraints"].as_u64().expect("a count")).sum();
+    let total = json["constraints"].as_u64().expect("constraints");
+    assert_eq!(by_step, total, "the steps add up to the total");
+    let expected = snark::constraint_count(Shape::new(5, 40).unwrap()).unwrap();
+    assert_eq!(total, expected as u64, "the library's count");
+    let per = json["constraints_per_update_param"].as_f64().expect("per trainer×param");
+    assert!((per - total as f64 / 200.0).abs() < 1e-9, "{per}");
+    assert!(json.get("prove_s").is_none() && json.get("verified").is_none(), "no proof was made: {json}");
+}
+
+#[test]
+fn count_only_refuses_a_shape_it_cannot_build() {
+    let out = bench(&["--trainers", "65", "--params", "40", "--count-only"]);
+    assert!(!out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("trainers must be in 1..=64") && !stderr.contains("panicked"), "{stderr}");
+}
