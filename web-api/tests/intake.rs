@@ -113,12 +113,16 @@ async fn intake_stores_valid_updates_and_refuses_bad_ones() {
         assert_eq!(answer["error"]["code"], code, "{what}: {answer}");
         assert!(!answer["error"]["message"].as_str().unwrap_or("").is_empty(), "{what}");
     }
-    // Oversized body: refused before it is read in full.
+    // Oversized body: refused before it is read in full, naming the upload limit (uploads may
+    // be larger than other requests: an update of a 1M-parameter model is ~1.3 MB in base64).
     let mut huge = body(t0, t0.address(), 0, commitments[0], &slot0);
-    huge["blob"] = json!("A".repeat(2 << 20));
+    huge["blob"] = json!("A".repeat(fedproof_web_api::http::UPLOAD_LIMIT));
     let res = client.post(url(0)).json(&huge).send().await.expect("post");
     assert_eq!(res.status().as_u16(), 413);
-    assert_eq!(res.json::<Value>().await.expect("json")["error"]["code"], "payload_too_large");
+    let answer = res.json::<Value>().await.expect("json");
+    assert_eq!(answer["error"]["code"], "payload_too_large");
+    let limit = fedproof_web_api::http::UPLOAD_LIMIT.to_string();
+    assert!(answer["error"]["message"].as_str().unwrap_or("").contains(&limit), "{answer}");
     // Nothing was stored by any refused request.
     assert!(test_db.db.uploads(1, 0).await.expect("uploads").is_empty());
     assert_eq!(std::fs::read_dir(blob_dir.path()).expect("dir").count(), blobs_before);

@@ -116,8 +116,15 @@ impl From<DbError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
+        Self::from_json_rejection(r, super::BODY_LIMIT)
+    }
+}
+
+impl ApiError {
+    /// A body refused by the JSON extractor of a route whose body limit is `limit`.
+    pub(crate) fn from_json_rejection(r: JsonRejection, limit: usize) -> Self {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            return Self::PayloadTooLarge(super::BODY_LIMIT);
+            return Self::PayloadTooLarge(limit);
         }
         Self::bad("invalid_body", r.body_text())
     }

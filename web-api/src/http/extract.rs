@@ -43,7 +43,9 @@ impl FromRequest<AppState> for SignedUpload {
         let Path((job, round)) =
             <Path<(u64, u32)> as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, state)
                 .await?;
-        let Json(body) = Json::<UploadBody>::from_request(Request::from_parts(parts, body), state).await?;
+        let Json(body) = Json::<UploadBody>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|r| ApiError::from_json_rejection(r, super::UPLOAD_LIMIT))?;
         let trainer = parse_address("trainer", &body.trainer)?;
         let commitment: B256 = body
             .commitment

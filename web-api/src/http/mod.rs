@@ -29,9 +29,12 @@ use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-/// Largest accepted request body (a sealed update blob of the demo shape is ~3 KB; 1 MiB leaves
-/// room for larger shapes).
+/// Largest accepted request body outside the intake.
 pub const BODY_LIMIT: usize = 1 << 20;
+/// Largest accepted upload body: an update blob holds one byte per parameter (safetensors `I8`),
+/// sent sealed and base64-encoded (4/3), so 16 MiB carries updates of up to ~12M parameters.
+/// The demo shape's is ~3 KB.
+pub const UPLOAD_LIMIT: usize = 16 << 20;
 /// A request that takes longer is answered with 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -47,7 +50,10 @@ pub fn router(state: AppState, dashboard: Option<&Path>) -> Router {
         .route("/api/jobs/{id}/rounds/{r}", get(rounds::detail))
         .route("/api/jobs/{id}/rounds/{r}/audit", get(rounds::audit))
         .route("/api/jobs/{id}/rounds/{r}/metrics", post(rounds::metrics))
-        .route("/api/jobs/{id}/rounds/{r}/updates", post(intake::upload))
+        .route(
+            "/api/jobs/{id}/rounds/{r}/updates",
+            post(intake::upload).layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
         .route("/api/trainers/{address}", get(trainers::trainer))
         .route("/api/sources/{id}/reliability", get(trainers::source))
         .route("/api/{*rest}", get(meta::not_found).post(meta::not_found))
