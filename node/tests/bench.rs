@@ -1,13 +1,18 @@
-//! `fedproof bench prover --count-only`: the constraint count and its breakdown by step, without
-//! keys or a proof, as the library counts them.
+//! The benchmarks' reports, from the binary: `bench prover --count-only` (the constraint count
+//! and its breakdown by step, without keys or a proof, as the library counts them) and
+//! `bench blob` (one update blob's round trip, phase by phase).
 
 use std::process::{Command, Output};
 
 use fedproof_prover::shape::Shape;
 use fedproof_prover::snark;
 
+fn run(bench_name: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fedproof")).args(["bench", bench_name]).args(args).output().expect("run fedproof")
+}
+
 fn bench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fedproof")).args(["bench", "prover"]).args(args).output().expect("run fedproof")
+    run("prover", args)
 }
 
 #[test]
@@ -34,4 +39,32 @@ fn count_only_refuses_a_shape_it_cannot_build() {
     assert!(!out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("trainers must be in 1..=64") && !stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn blob_bench_round_trips_an_update_and_reports_every_phase() {
+    let out = run("blob", &["--params", "20000", "--repeats", "1", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(json["params"], 20000);
+    // One byte per parameter plus the safetensors header; sealing adds age's few hundred bytes.
+    let blob = json["blob_bytes"].as_u64().expect("blob_bytes");
+    assert!((20_000..20_400).contains(&blob), "{json}");
+    let sealed = json["sealed_bytes"].as_u64().expect("sealed_bytes");
+    assert!(sealed > blob && sealed < blob + 1_000, "{json}");
+    assert!(json["json_bytes"].as_u64().expect("json_bytes") > 3 * blob, "{json}");
+    let phases = json["phases"].as_object().expect("phases");
+    for phase in ["encode", "commit", "seal", "read", "open", "decode", "check"] {
+        assert!(phases[phase].as_f64().expect(phase) > 0.0, "{phase}: {json}");
+    }
+    let read_path: f64 = ["read", "open", "decode", "check"].iter().map(|p| phases[*p].as_f64().unwrap_or(0.0)).sum();
+    assert!((json["read_path_seconds"].as_f64().expect("read_path_seconds") - read_path).abs() < 1e-9);
+}
+
+#[test]
+fn blob_bench_refuses_zero_params() {
+    let out = run("blob", &["--params", "0"]);
+    assert!(!out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--params must be at least 1") && !stderr.contains("panicked"), "{stderr}");
 }

@@ -2,6 +2,7 @@
 //! can write that document to a file (`--report FILE`).
 
 pub mod api;
+pub mod blob;
 pub mod prover;
 pub mod quantization;
 
@@ -16,6 +17,8 @@ pub enum BenchCommand {
     Quantization(quantization::QuantizationArgs),
     /// Requests per second and latency of the REST API on a job's page (in-process, loopback).
     Api(api::ApiArgs),
+    /// Encoding, sealing, reading and committing one update blob of a big model, phase by phase.
+    Blob(blob::BlobArgs),
 }
 
 impl BenchCommand {
@@ -25,6 +28,7 @@ impl BenchCommand {
             BenchCommand::Prover(args) => args.run(),
             BenchCommand::Quantization(args) => args.run(),
             BenchCommand::Api(args) => args.run(),
+            BenchCommand::Blob(args) => args.run(),
         }
     }
 }
