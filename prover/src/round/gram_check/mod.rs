@@ -9,6 +9,8 @@
 //! Because ρ is a hash of `G` itself, a prover that wants another `G` to pass must try one
 //! hash per candidate: grinding wins with probability 2/p per Poseidon call.
 
+pub mod constraints;
+
 use ark_bn254::Fr;
 use ark_ff::{Field, Zero};
 
