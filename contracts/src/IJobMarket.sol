@@ -284,14 +284,10 @@ interface IJobMarketErrors {
     /// @param now_ The current time.
     error FinalizationClosed(uint256 deadline, uint256 now_);
 
-    /// @notice `finalizeRound` with `scoreWords` not of `PublicInputs.scoreWords(n)` words or a
-    ///         roster not of n addresses.
+    /// @notice `finalizeRound` with `scoreWords` not of `PublicInputs.scoreWords(n)` words.
     /// @param given The length given.
     /// @param expected The length expected.
     error LengthMismatch(uint256 given, uint256 expected);
-
-    /// @notice `finalizeRound` with a roster whose hash is not the job's stored roster hash.
-    error RosterMismatch();
 
     /// @notice `finalizeRound` declares unavailable a slot that did not submit this round.
     /// @param bits The unavailable bits given.

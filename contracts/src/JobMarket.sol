@@ -84,14 +84,15 @@ contract JobMarket is ReentrancyGuard {
         uint32 disputeWindow;
     }
 
-    /// @notice The aggregator's claims about a round; everything else the contract knows.
+    /// @notice The aggregator's claims about a round; everything else the contract knows. The
+    ///         roster is not restated: the domain public input binds its hash (`domain`), so a
+    ///         proof made for another roster does not verify.
     struct Finalization {
         uint256 newModel;
         uint64 inlierBits;
         uint64 unavailableBits;
         uint128 aggregateNormSq; // ||S||^2, S the sum of the inliers' updates; below 2^96
         uint256[] scoreWords; // PublicInputs.scoreWords(n) words, score i at bits 48*(i%5) of word i/5
-        address[] roster; // slot owners, checked against the stored roster hash
         uint256[8] proof;
     }
 

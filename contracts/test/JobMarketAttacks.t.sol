@@ -200,9 +200,7 @@ contract JobMarketAttacksTest is MockMarketBase {
         f.aggregateNormSq = 1;
         f.inlierBits = type(uint64).max;
         f.scoreWords = new uint256[](PublicInputs.scoreWords(n));
-        f.roster = new address[](n);
         for (uint256 i; i < n; ++i) {
-            f.roster[i] = _trainer(i);
             vm.deal(_trainer(i), 10 ether);
             vm.prank(_trainer(i));
             market.join{value: STAKE}(jobId);
@@ -547,7 +545,6 @@ contract JobMarketAttacksTest is MockMarketBase {
         f.inlierBits = uint64((1 << n) - 1);
         f.aggregateNormSq = 4000;
         f.scoreWords = new uint256[](PublicInputs.scoreWords(n));
-        f.roster = trainers;
         for (uint256 i; i < n; ++i) {
             vm.prank(_trainer(i));
             market.submitUpdate(big, 0, 1 + i, _blob(0, i));

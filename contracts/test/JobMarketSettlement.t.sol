@@ -152,14 +152,6 @@ contract JobMarketSettlementTest is MockMarketBase {
         f.scoreWords = new uint256[](2);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.LengthMismatch.selector, 2, 1));
         market.finalizeRound(jobId, 0, f);
-        f = _fin(0x7, 0);
-        f.roster = new address[](3);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.LengthMismatch.selector, 3, 4));
-        market.finalizeRound(jobId, 0, f);
-        f = _fin(0x7, 0);
-        f.roster[1] = address(0xBAD);
-        vm.expectRevert(IJobMarketErrors.RosterMismatch.selector);
-        market.finalizeRound(jobId, 0, f);
         f = _fin(0x7, 0x8); // slot 3 did not submit: it cannot be "unavailable"
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BadUnavailableBits.selector, 0x8));
         market.finalizeRound(jobId, 0, f);

@@ -72,7 +72,7 @@ mod tests {
         assert_eq!(JobMarket::withdrawCall::SIGNATURE, "withdraw(address)");
         assert_eq!(
             JobMarket::finalizeRoundCall::SIGNATURE,
-            "finalizeRound(uint256,uint32,(uint256,uint64,uint64,uint128,uint256[],address[],uint256[8]))"
+            "finalizeRound(uint256,uint32,(uint256,uint64,uint64,uint128,uint256[],uint256[8]))"
         );
         assert_eq!(ReliabilityRegistry::updateBatchCall::SIGNATURE, "updateBatch(bytes32[],uint256[])");
         assert_eq!(JobMarket::InvalidProof::SIGNATURE, "InvalidProof()");

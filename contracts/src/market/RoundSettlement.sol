@@ -74,7 +74,7 @@ library RoundSettlement {
         JobMarket.Job storage j = $.job(jobId);
         uint256 n = _checkFinalizer(jobId, round, j);
         uint256 words = PublicInputs.scoreWords(n);
-        uint256 flags = _checkClaims(j, f, n, words);
+        uint256 flags = _checkClaims(j, f, words);
         _verify($, jobId, round, j, f, flags, words);
         _settle($, jobId, round, j, f, flags);
     }
@@ -232,14 +232,12 @@ library RoundSettlement {
     }
 
     /// @dev Shape and consistency checks of the claimed outputs; returns the flags input.
-    function _checkClaims(JobMarket.Job storage j, JobMarket.Finalization calldata f, uint256 n, uint256 words)
+    function _checkClaims(JobMarket.Job storage j, JobMarket.Finalization calldata f, uint256 words)
         private
         view
         returns (uint256 flags)
     {
         if (f.scoreWords.length != words) revert IJobMarketErrors.LengthMismatch(f.scoreWords.length, words);
-        if (f.roster.length != n) revert IJobMarketErrors.LengthMismatch(f.roster.length, n);
-        if (_calldataRosterHash(f.roster) != j.s.rosterHash) revert IJobMarketErrors.RosterMismatch();
         uint64 submitted = j.s.submittedBits;
         if (f.unavailableBits & ~submitted != 0) revert IJobMarketErrors.BadUnavailableBits(f.unavailableBits);
         uint64 presence = submitted & ~f.unavailableBits;
@@ -285,18 +283,6 @@ library RoundSettlement {
             total,
             allocated
         );
-    }
-
-    /// @dev keccak256(abi.encodePacked(roster)) straight from calldata: abi.encodePacked pads each
-    ///      address to 32 bytes, as the ABI encoding of the array does, so the bytes are the same
-    ///      for clean addresses (dirty ones hash differently and are refused as a mismatch).
-    function _calldataRosterHash(address[] calldata roster) private pure returns (bytes32 h) {
-        assembly ("memory-safe") {
-            let m := mload(0x40)
-            let len := mul(roster.length, 0x20)
-            calldatacopy(m, roster.offset, len)
-            h := keccak256(m, len)
-        }
     }
 
     /// @dev Passes C(w'), flags and the score words (plus context, domain and C(w) if nobody

@@ -220,10 +220,9 @@ abstract contract MarketBase is Test {
         }
     }
 
-    function finalization(RoundFixture memory f) internal view returns (JobMarket.Finalization memory fin) {
+    function finalization(RoundFixture memory f) internal pure returns (JobMarket.Finalization memory fin) {
         fin.newModel = f.newModel;
         fin.aggregateNormSq = uint128(f.aggregateNormSq);
-        fin.roster = trainers;
         for (uint256 i; i < f.n; ++i) {
             if (f.inliers[i]) fin.inlierBits |= uint64(1 << i);
         }
@@ -326,9 +325,8 @@ abstract contract MockMarketBase is MarketBase {
     uint128 internal constant NORM = 4;
 
     /// @dev Scores 1..N for inliers in `inliers`, packed SCORES_PER_WORD per word, ||S||^2 = NORM.
-    function _fin(uint64 inliers, uint64 unavailable) internal view returns (JobMarket.Finalization memory f) {
+    function _fin(uint64 inliers, uint64 unavailable) internal pure returns (JobMarket.Finalization memory f) {
         f.newModel = 777;
-        f.roster = trainers;
         f.aggregateNormSq = NORM;
         f.inlierBits = inliers;
         f.unavailableBits = unavailable;

@@ -932,10 +932,6 @@ contract MarketHandler {
         f.scoreWords = _scoreWords(f.inlierBits, n, seed >> 128);
         // ||S||^2 below 2^NORM_BITS: sometimes 0, sometimes below some scores (capped observations).
         f.aggregateNormSq = uint128((seed >> 64) % 4 == 0 ? 0 : (seed >> 96) % (1 << NORM_BITS));
-        f.roster = new address[](n);
-        for (uint256 i; i < n; ++i) {
-            f.roster[i] = market.slotOwner(jobId, i);
-        }
     }
 
     /// @dev Inliers' scores packed SCORES_PER_WORD per word: small (8-bit) or full 48-bit ones,

@@ -215,7 +215,6 @@ async fn finalize(
         inlierBits: bits_to_u64(&output.inliers),
         unavailableBits: unavailable_bits,
         aggregateNormSq: u128::from(output.aggregate_norm_sq),
-        roster: job.roster().await?,
         scoreWords: fedproof_prover::round::public_inputs::pack_scores(&output.scores).iter().map(to_u256).collect(),
         proof: words.map(|w| U256::from_be_bytes(w.0)),
     };

@@ -180,16 +180,6 @@ impl JobView {
         Ok(order)
     }
 
-    /// The slot owners, in slot order.
-    pub async fn roster(&self) -> anyhow::Result<Vec<Address>> {
-        let mut roster = Vec::with_capacity(self.shape.trainers);
-        for slot in 0..self.shape.trainers {
-            let owner = self.market.slotOwner(U256::from(self.id), U256::from(slot)).call().await;
-            roster.push(owner.map_err(|e| call_error("reading the roster", e))?);
-        }
-        Ok(roster)
-    }
-
     /// The model round `round` starts from (round 0's is named by the spec, later ones by their
     /// publisher), checked against its on-chain commitment; `None` while it is not published.
     pub async fn checked_model(

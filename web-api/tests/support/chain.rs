@@ -247,7 +247,6 @@ impl Stack {
             inlierBits: inlier_bits,
             unavailableBits: 0,
             aggregateNormSq: u128::from(out.aggregate_norm_sq),
-            roster: (0..input.shape.trainers).map(|s| self.trainer(s)).collect(),
             scoreWords: public.scores.iter().map(field_to_u256).collect(),
             proof: words,
         };
