@@ -1,4 +1,4 @@
-//! The Poseidon permutation as R1CS, step for step the same as `light-poseidon`'s native code.
+//! The Poseidon permutation as R1CS, step for step the same as the native [`super::hash`].
 
 use ark_bn254::Fr;
 use ark_ff::Zero;
