@@ -132,66 +132,99 @@ contract ToyVerifier {
         uint256[] calldata indices,
         uint256[] calldata values
     ) external view returns (bool) {
-        if (indices.length != values.length) revert LengthMismatch(indices.length, values.length);
+        uint256 count = indices.length;
+        if (count != values.length) revert LengthMismatch(count, values.length);
         _checkProof(proof);
         if (accumulated[0] >= Q) revert AccumulatorCoordinateNotInField(0);
         if (accumulated[1] >= Q) revert AccumulatorCoordinateNotInField(1);
         bytes memory ic = IC;
-        (uint256 x, uint256 y) = _icPoint(ic, 0);
-        (x, y) = _ecAdd(x, y, accumulated[0], accumulated[1]);
-        for (uint256 k = 0; k < indices.length; ++k) {
+        // vk_x is summed in place in a 5-word block [x, y | px, py, s]: each term's ecMul reads
+        // (px, py, s) and writes its result over (px, py), where the ecAdd that follows reads
+        // it. This is the function finalizations call; the copies that separate _ecMul and
+        // _ecAdd calls make cost ~1k gas more.
+        uint256 m;
+        uint256 failed; // the precompile that failed, if any
+        assembly ("memory-safe") {
+            m := mload(0x40)
+            mstore(0x40, add(m, 0xa0))
+            mstore(m, mload(add(ic, 0x20))) // IC[0]
+            mstore(add(m, 0x20), mload(add(ic, 0x40)))
+            calldatacopy(add(m, 0x40), accumulated, 0x40)
+            if iszero(staticcall(gas(), 0x06, m, 0x80, m, 0x40)) { failed := 0x06 }
+        }
+        for (uint256 k = 0; k < count; ++k) {
             uint256 index = indices[k];
+            uint256 value = values[k];
             if (index >= N_PUBLIC) revert InputIndexOutOfRange(index);
-            if (values[k] >= R) revert PublicInputNotInField(index);
-            (uint256 px, uint256 py) = _icPoint(ic, index + 1);
-            (px, py) = _ecMul(px, py, values[k]);
-            (x, y) = _ecAdd(x, y, px, py);
+            if (value >= R) revert PublicInputNotInField(index);
+            assembly ("memory-safe") {
+                let point := add(ic, add(0x60, shl(6, index))) // IC[index + 1]
+                mstore(add(m, 0x40), mload(point))
+                mstore(add(m, 0x60), mload(add(point, 0x20)))
+                mstore(add(m, 0x80), value)
+                if iszero(staticcall(gas(), 0x07, add(m, 0x40), 0x60, add(m, 0x40), 0x40)) { failed := 0x07 }
+                if iszero(staticcall(gas(), 0x06, m, 0x80, m, 0x40)) { failed := 0x06 }
+            }
+        }
+        if (failed != 0) revert PrecompileFailed(failed);
+        uint256 x;
+        uint256 y;
+        assembly ("memory-safe") {
+            x := mload(m)
+            y := mload(add(m, 0x20))
         }
         return _pairingCheck(proof, x, y);
     }
 
     /// @dev Rejects coordinates >= q. The precompiles would reject them for B and C, but A is
-    ///      negated here first, and q - A.y would silently reduce a non-canonical A.y.
+    ///      negated here first, and q - A.y would silently reduce a non-canonical A.y. Assembly:
+    ///      the checked Solidity loop costs ~1k gas more per verification.
     function _checkProof(uint256[8] calldata proof) private pure {
-        for (uint256 i = 0; i < 8; ++i) {
-            if (proof[i] >= Q) revert ProofCoordinateNotInField(i);
+        uint256 bad = 8;
+        assembly ("memory-safe") {
+            for { let i := 0 } lt(i, 8) { i := add(i, 1) } {
+                if iszero(lt(calldataload(add(proof, shl(5, i))), Q)) {
+                    bad := i
+                    break
+                }
+            }
         }
+        if (bad != 8) revert ProofCoordinateNotInField(bad);
     }
 
     /// @dev e(-A, B) * e(alpha, beta) * e(vk_x, gamma) * e(C, delta) == 1, with the pairing
-    ///      precompile. Requires every proof coordinate < q (see _checkProof).
+    ///      precompile. Requires every proof coordinate < q (see _checkProof). The 24-word input
+    ///      is written in assembly (a `uint256[24] memory` array costs ~0.6k gas more: it is
+    ///      zeroed first and every write is bounds-checked).
     function _pairingCheck(uint256[8] calldata proof, uint256 x, uint256 y) private view returns (bool) {
-        uint256[24] memory p;
-        // -A = (A.x, q - A.y); the modulo keeps the point at infinity (0, 0) as it is.
-        p[0] = proof[0];
-        p[1] = (Q - proof[1]) % Q;
-        p[2] = proof[2];
-        p[3] = proof[3];
-        p[4] = proof[4];
-        p[5] = proof[5];
-        p[6] = ALPHA_X;
-        p[7] = ALPHA_Y;
-        p[8] = BETA_X1;
-        p[9] = BETA_X0;
-        p[10] = BETA_Y1;
-        p[11] = BETA_Y0;
-        p[12] = x;
-        p[13] = y;
-        p[14] = GAMMA_X1;
-        p[15] = GAMMA_X0;
-        p[16] = GAMMA_Y1;
-        p[17] = GAMMA_Y0;
-        p[18] = proof[6];
-        p[19] = proof[7];
-        p[20] = DELTA_X1;
-        p[21] = DELTA_X0;
-        p[22] = DELTA_Y1;
-        p[23] = DELTA_Y0;
         bool ok;
         uint256 result;
         assembly ("memory-safe") {
+            // Scratch memory past the free memory pointer: used and dropped, never allocated.
+            let p := mload(0x40)
+            // -A = (A.x, q - A.y); the modulo keeps the point at infinity (0, 0) as it is.
+            mstore(p, calldataload(proof))
+            mstore(add(p, 0x20), mod(sub(Q, calldataload(add(proof, 0x20))), Q))
+            calldatacopy(add(p, 0x40), add(proof, 0x40), 0x80) // B
+            mstore(add(p, 0xc0), ALPHA_X)
+            mstore(add(p, 0xe0), ALPHA_Y)
+            mstore(add(p, 0x100), BETA_X1)
+            mstore(add(p, 0x120), BETA_X0)
+            mstore(add(p, 0x140), BETA_Y1)
+            mstore(add(p, 0x160), BETA_Y0)
+            mstore(add(p, 0x180), x)
+            mstore(add(p, 0x1a0), y)
+            mstore(add(p, 0x1c0), GAMMA_X1)
+            mstore(add(p, 0x1e0), GAMMA_X0)
+            mstore(add(p, 0x200), GAMMA_Y1)
+            mstore(add(p, 0x220), GAMMA_Y0)
+            calldatacopy(add(p, 0x240), add(proof, 0xc0), 0x40) // C
+            mstore(add(p, 0x280), DELTA_X1)
+            mstore(add(p, 0x2a0), DELTA_X0)
+            mstore(add(p, 0x2c0), DELTA_Y1)
+            mstore(add(p, 0x2e0), DELTA_Y0)
             // The 32-byte answer goes to the scratch space at 0x00.
-            ok := staticcall(gas(), 0x08, p, 768, 0x00, 0x20)
+            ok := staticcall(gas(), 0x08, p, 0x300, 0x00, 0x20)
             result := mload(0x00)
         }
         if (!ok) revert PrecompileFailed(0x08);
