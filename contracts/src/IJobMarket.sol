@@ -72,6 +72,12 @@ interface IJobMarketErrors {
     /// @notice `createJob` with 0 rounds.
     error InvalidRounds();
 
+    /// @notice `createJob` with more rounds than a job may have (a finalized round stays
+    ///         unrecorded until its first claim or `recordReliability`, counted in a uint16).
+    /// @param rounds The rounds asked for.
+    /// @param max The most rounds a job may have (MAX_ROUNDS).
+    error TooManyRounds(uint256 rounds, uint256 max);
+
     /// @notice `createJob` with a submission window outside [`MIN_SUBMIT_WINDOW`, `MAX_WINDOW`]
     ///         (60 s .. 30 days): shorter leaves trainers no time to submit, longer locks
     ///         every stake, the bond and the budget for as long per round.
@@ -303,10 +309,6 @@ interface IJobMarketErrors {
     /// @param index The word's index in `scoreWords`.
     error ScoreWordOutOfRange(uint256 index);
 
-    /// @notice `finalizeRound` gives a non-zero score to a slot that is not an inlier.
-    /// @param slot The slot.
-    error ScoreOfNonInlier(uint256 slot);
-
     /// @notice `finalizeRound` with `aggregateNormSq` (||S||^2) not below 2^96: it would not fit
     ///         its bits (128..224) of the flags public input.
     /// @param aggregateNormSq The value given.
@@ -378,6 +380,13 @@ interface IJobMarketErrors {
     /// @notice `recover` when the job's unallocated budget is 0.
     /// @param jobId The job.
     error NothingToRecover(uint256 jobId);
+
+    /// @notice `recover` while finalized rounds are unrecorded: their shares are not yet moved
+    ///         out of escrow, so the owner would take what trainers are owed. Anyone records a
+    ///         round with `recordReliability` (or its first `claim`).
+    /// @param jobId The job.
+    /// @param unrecorded How many finalized rounds are not recorded yet.
+    error RoundsNotRecorded(uint256 jobId, uint256 unrecorded);
 
     /// @notice `releaseBond` before the dispute window of the job's last round has passed.
     /// @param until The end of that dispute window.
@@ -471,8 +480,8 @@ interface IJobMarketEvents {
         bytes32 blobRef
     );
 
-    /// @notice `finalizeRound`: a round was proven and its budget allocated; the job moves to
-    ///         the next round (or completes). Its context is `context(jobId, round)` and its
+    /// @notice `finalizeRound`: a round was proven; the job moves to the next round (or
+    ///         completes). Its budget is allocated when the round is recorded (`RoundAllocated`). Its context is `context(jobId, round)` and its
     ///         domain `domain(jobId)`. Claims, disputes and `recordReliability` restate
     ///         (unavailableBits, finalizedAt, aggregateNormSq, scoreWords).
     /// @param jobId The job.
@@ -488,9 +497,6 @@ interface IJobMarketEvents {
     /// @param scoreWords The scores, `SCORES_PER_WORD` per word, score i at bits
     ///        `SCORE_BITS * (i % SCORES_PER_WORD)` of word `i / SCORES_PER_WORD`
     ///        (market/PublicInputs.sol).
-    /// @param totalScore The sum of the scores.
-    /// @param allocated The part of the round budget allocated to trainers (the rounding dust
-    ///        stays in escrow).
     event RoundFinalized(
         uint256 indexed jobId,
         uint256 indexed round,
@@ -500,10 +506,18 @@ interface IJobMarketEvents {
         uint64 unavailableBits,
         uint40 finalizedAt,
         uint128 aggregateNormSq,
-        uint256[] scoreWords,
-        uint256 totalScore,
-        uint256 allocated
+        uint256[] scoreWords
     );
+
+    /// @notice A finalized round was recorded (by its first `claim` or `recordReliability`):
+    ///         its budget's pro-rata shares moved from escrow to unclaimed, where claims take
+    ///         them. Finalization does not do it, so that its gas stays flat.
+    /// @param jobId The job.
+    /// @param round The round.
+    /// @param totalScore The sum of the round's scores.
+    /// @param allocated The sum of the shares `roundBudget * score / totalScore`, floored (0 if
+    ///        totalScore is 0); the rounding dust stays in escrow.
+    event RoundAllocated(uint256 indexed jobId, uint256 indexed round, uint256 totalScore, uint256 allocated);
 
     /// @notice A round's first `claim` or `recordReliability`: the round's reliability
     ///         observations were written to the registry (`ReliabilityRegistry.EvidenceRecorded`

@@ -34,8 +34,8 @@ import {JobLiveness} from "./market/JobLiveness.sol";
 ///      Gas plan: the terms of the context, the domain, C(w), every C_i and every submitter's
 ///      rank are folded into an accumulator at submission time (paid by the trainers, via
 ///      `verifier.inputPoint` and ecAdd), so that `finalizeRound` only passes C(w'), flags and
-///      the score words to the verifier. Reliability is written by a round's first `claim` (or
-///      `recordReliability`), not by `finalizeRound`.
+///      the score words to the verifier. A round's allocation and reliability are written when
+///      it is recorded, by its first `claim` (or `recordReliability`), not by `finalizeRound`.
 ///      Slot bitmaps are uint64, so n <= 64 (the verifier's flags layout has the same limit).
 ///      Layout: this contract declares the types, entry points and views of the ABI. Its errors
 ///      and events are declared in IJobMarket.sol (`IJobMarketErrors`, `IJobMarketEvents`), where
@@ -143,6 +143,7 @@ contract JobMarket is ReentrancyGuard {
         bool bondPosted;
         uint64 joinedBits;
         bool bondShort; // a dispute took part of the bond: no finalization until `topUpBond`
+        uint16 unrecorded; // finalized rounds not yet recorded (allocated): `recover` waits for 0
         // slot 1
         uint128 escrow; // unallocated budget
         uint128 unclaimed; // allocated to trainers, not yet claimed
@@ -301,19 +302,21 @@ contract JobMarket is ReentrancyGuard {
     ///         public inputs itself (context, domain, C(w), the submitted commitments and ranks via
     ///         the accumulator, presence = submitted minus unavailable) and takes only C(w'), the
     ///         inlier bits, ||S||^2, the scores and the unavailable slots from the caller. On
-    ///         success it allocates the round budget pro rata to scores (claimable with `claim`)
-    ///         and advances to the next round (or completes the job).
+    ///         success it stores the outcome's hash and advances to the next round (or
+    ///         completes the job); the round's budget is split pro rata to scores when the round
+    ///         is recorded (its first `claim`, or `recordReliability`).
     /// @param jobId The job.
     /// @param round The current round.
-    /// @param f The claimed outputs, the roster (checked against the stored roster hash) and the proof.
+    /// @param f The claimed outputs and the proof.
     function finalizeRound(uint256 jobId, uint32 round, Finalization calldata f) external {
         RoundSettlement.finalizeRound($, jobId, round, f);
     }
 
     /// @notice Credits a trainer's share of a finalized round's budget to its withdrawable balance.
     ///         Anyone may call it; the share goes to the slot's trainer. The round's first claim
-    ///         also writes the round's reliability observations, one per present slot, in one
-    ///         registry call (see `recordReliability`); it reverts if given too little gas for it.
+    ///         also records the round (see `recordReliability`): it allocates the round's budget
+    ///         and writes the round's reliability observations, one per present slot, in one
+    ///         registry call; it reverts if given too little gas for it.
     /// @param jobId The job.
     /// @param round A finalized round.
     /// @param slot The trainer's slot.
@@ -322,10 +325,12 @@ contract JobMarket is ReentrancyGuard {
         RoundSettlement.claim($, registry, jobId, round, slot, o);
     }
 
-    /// @notice Anyone may write the reliability observations of a finalized round that no claim
-    ///         has written yet (once per round): for each present slot, `score * ONE /
-    ///         aggregateNormSq` (0 for outliers), weighted by `roundBudget / n + stake` in the
-    ///         job's token (contracts/README.md, "Threat model", 5).
+    /// @notice Anyone may record a finalized round that no claim has recorded yet (once per
+    ///         round): it moves the round's pro-rata shares from escrow to unclaimed
+    ///         (`RoundAllocated`) and writes the reliability observations: for each present slot,
+    ///         `score * ONE / aggregateNormSq` (0 for outliers), weighted by `roundBudget / n +
+    ///         stake` in the job's token (contracts/README.md, "Threat model", 5). `recover`
+    ///         needs every finalized round recorded.
     /// @param jobId The job.
     /// @param round A finalized round.
     /// @param o The round's outcome as logged in `RoundFinalized`.
@@ -360,8 +365,9 @@ contract JobMarket is ReentrancyGuard {
         JobLiveness.expireRound($, jobId);
     }
 
-    /// @notice The owner recovers the unallocated budget once the job has ended (never what is
-    ///         owed to trainers: allocated shares stay claimable).
+    /// @notice The owner recovers the unallocated budget once the job has ended and every
+    ///         finalized round is recorded (never what is owed to trainers: allocated shares stay
+    ///         claimable).
     /// @param jobId The job.
     function recover(uint256 jobId) external {
         JobLiveness.recover($, jobId);

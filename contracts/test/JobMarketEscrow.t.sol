@@ -156,6 +156,10 @@ contract JobMarketEscrowTest is MockMarketBase {
         vm.expectRevert(IJobMarketErrors.InvalidRounds.selector);
         market.createJob{value: p.budget}(p);
         p = _params(2);
+        p.rounds = uint32(type(uint16).max) + 1;
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.TooManyRounds.selector, p.rounds, type(uint16).max));
+        market.createJob{value: p.budget}(p);
+        p = _params(2);
         p.budget = 1;
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BudgetTooSmall.selector, 1, 2));
         market.createJob{value: 1}(p);

@@ -12,8 +12,9 @@ import {IRoundVerifier} from "../src/IRoundVerifier.sol";
 
 /// @notice Money invariants of JobMarket over random sequences of every entry point, driven by
 ///         MarketHandler (test/utils/MarketHandler.sol) with jobs in ETH and in an ERC-20:
-///         - per job, the books equal the handler's ghost: `unclaimed` = allocated shares not yet
-///           claimed, `stakesHeld` = stake x live members, `escrow` = budget - allocations -
+///         - per job, the books equal the handler's ghost: `unclaimed` = shares of recorded
+///           rounds not yet claimed, `unrecorded` = finalized rounds not yet recorded,
+///           `stakesHeld` = stake x live members, `escrow` = budget - recorded allocations -
 ///           expired round budgets (0 once cancelled or recovered) and, while active, at least
 ///           roundBudget x the rounds to come; the open round's accumulator folds exactly the
 ///           opening inputs and the submitted commitments and ranks;
@@ -158,9 +159,10 @@ contract JobMarketInvariantTest is Test {
     }
 
     /// @dev Per job, the market's books equal the ghost's: `unclaimed` is the sum of the shares
-    ///      allocated and not yet claimed; `stakesHeld` is the stake times the trainers with a
-    ///      live stake (joined - left - evicted); `escrow` is the budget minus allocations and
-    ///      expired round budgets (0 once cancelled or recovered), and while the job is active it
+    ///      allocated by recorded rounds and not yet claimed; `unrecorded` counts the finalized
+    ///      rounds not yet recorded; `stakesHeld` is the stake times the trainers with a
+    ///      live stake (joined - left - evicted); `escrow` is the budget minus recorded
+    ///      allocations and expired round budgets (0 once cancelled or recovered), and while the job is active it
     ///      still covers every round to come; the open round's accumulator folds exactly the
     ///      opening inputs and the submitted commitments and ranks (a multiple of G with
     ///      LinearMockVerifier, tracked by the handler).
@@ -168,6 +170,7 @@ contract JobMarketInvariantTest is Test {
         assertEq(s.unclaimed, g.unclaimed, "unclaimed = allocated shares not yet claimed");
         assertEq(s.stakesHeld, uint256(c.stake) * g.members, "stakesHeld = stake x live members");
         assertEq(s.escrow, g.escrow, "escrow = budget - allocated - expired - recovered");
+        assertEq(s.unrecorded, g.unrecorded, "unrecorded = finalized rounds no claim or recording recorded");
         if (s.status != JobMarket.Status.Active) return;
         assertGe(s.escrow, uint256(c.roundBudget) * (c.rounds - s.round), "escrow covers the rounds to come");
         if (s.submittedCount == 0) return;

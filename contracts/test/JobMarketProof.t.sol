@@ -86,9 +86,7 @@ contract JobMarketProofTest is MarketBase {
             0,
             uint40(_now()),
             fin.aggregateNormSq,
-            fin.scoreWords,
-            total,
-            allocated
+            fin.scoreWords
         );
         vm.prank(aggregator);
         market.finalizeRound(jobId, 0, fin);
@@ -97,15 +95,24 @@ contract JobMarketProofTest is MarketBase {
         assertEq(uint256(s.status), uint256(JobMarket.Status.Completed), "completed");
         assertEq(s.model, f.newModel, "model advanced");
         assertEq(s.round, 1, "round advanced");
+        assertEq(s.escrow, BUDGET, "finalization allocates nothing yet");
+        assertEq(s.unrecorded, 1, "the round awaits its first claim");
 
         JobMarket.RoundOutcome memory o = outcome(fin, uint40(_now()));
         uint256 paid;
+        bool first = true;
         for (uint256 i; i < f.n; ++i) {
             if (f.scores[i] == 0) {
                 assertTrue(!f.inliers[i], "zero score only for outliers here");
                 vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NothingToClaim.selector, i));
                 market.claim(jobId, 0, i, o);
                 continue;
+            }
+            if (first) {
+                // The first claim records the round: its shares move from escrow to unclaimed.
+                vm.expectEmit(true, true, true, true, address(market));
+                emit IJobMarketEvents.RoundAllocated(jobId, 0, total, allocated);
+                first = false;
             }
             market.claim(jobId, 0, i, o);
             uint256 expected = (BUDGET * f.scores[i]) / total;
@@ -251,8 +258,8 @@ contract JobMarketProofTest is MarketBase {
         JobMarket.State memory s = market.jobState(jobId);
         assertEq(uint256(s.status), uint256(JobMarket.Status.Active), "still active");
         assertEq(s.model, f.newModel, "C(w) of round 1 = C(w') of round 0");
-        assertEq(s.escrow, BUDGET - s.unclaimed, "one round allocated");
-        assertTrue(s.unclaimed <= BUDGET / 3, "at most one round budget");
+        assertEq(s.escrow, BUDGET, "nothing allocated before the round is recorded");
+        assertEq(s.unrecorded, 1, "one round to record");
         // Round 0 cannot be finalized twice, and round 1 needs its own submissions.
         vm.prank(aggregator);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.WrongRound.selector, 0, 1));

@@ -31,10 +31,11 @@ async fn serves_a_finished_job(engine: Engine) {
     let stack = Stack::start().await;
     let SubmittedRound { verifier, input, job, .. } = stack.submitted_round().await;
     let (out, fin) = stack.finalize(&verifier, &input).await;
-    let state = stack.market().jobState(job).call().await.expect("state");
-    // The first claim records the round's reliability (JobMarket writes none at finalization).
+    // The first claim records the round: its allocation and its reliability (JobMarket writes
+    // neither at finalization).
     let finalized_at = stack.finalized_event().await.finalizedAt;
     stack.claim_all(job, input.shape.trainers, &fin, finalized_at).await;
+    let state = stack.market().jobState(job).call().await.expect("state");
     let test_db = TestDb::new(engine).await;
     let server = start_server(&stack, &test_db.url, HashMap::new(), None).await; // keys: read from the verifier
     wait_indexed(&stack, &server).await;
@@ -67,7 +68,8 @@ async fn serves_a_finished_job(engine: Engine) {
     assert_eq!(trainers.len(), 3);
     let earned: U256 =
         trainers.iter().map(|t| t["earned"].as_str().expect("earned").parse::<U256>().expect("wei")).sum();
-    assert_eq!(earned, U256::from(state.unclaimed), "what the API says was earned is what the contract allocated");
+    let allocated = U256::from(support::chain::BUDGET) - U256::from(state.escrow);
+    assert_eq!(earned, allocated, "what the API says was earned is what the contract allocated");
     assert!(trainers.iter().all(|t| t["reliability"].is_number()));
 
     let (status, round) = get(&client, &base, "/api/jobs/1/rounds/0").await;

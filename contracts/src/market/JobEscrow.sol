@@ -9,6 +9,7 @@ import {
     MarketStorage,
     MarketLookup,
     MAX_SLOTS,
+    MAX_ROUNDS,
     SCALAR_FIELD,
     MIN_SUBMIT_WINDOW,
     MIN_FINALIZE_WINDOW,
@@ -216,6 +217,7 @@ library JobEscrow {
     function checkParams(MarketStorage storage $, JobMarket.JobParams calldata p) internal view {
         if (p.budget == 0) revert IJobMarketErrors.ZeroBudget();
         if (p.rounds == 0) revert IJobMarketErrors.InvalidRounds();
+        if (p.rounds > MAX_ROUNDS) revert IJobMarketErrors.TooManyRounds(p.rounds, MAX_ROUNDS);
         if (p.budget < p.rounds) revert IJobMarketErrors.BudgetTooSmall(p.budget, p.rounds);
         if (p.trainers == 0 || p.trainers > MAX_SLOTS) revert IJobMarketErrors.InvalidSlots(p.trainers);
         if (p.maxMalicious >= p.trainers) revert IJobMarketErrors.InvalidMaxMalicious(p.maxMalicious, p.trainers);

@@ -60,12 +60,15 @@ library JobLiveness {
         emit IJobMarketEvents.RoundExpired(jobId, s.round, refund, bond, s.submittedBits);
     }
 
-    /// @dev recover: the owner takes back the unallocated budget of an ended job.
+    /// @dev recover: the owner takes back the unallocated budget of an ended job, once every
+    ///      finalized round is recorded (until then escrow still holds trainers' shares).
     function recover(MarketStorage storage $, uint256 jobId) internal {
         JobMarket.Job storage j = $.job(jobId);
         if (msg.sender != j.c.owner) revert IJobMarketErrors.NotOwner(msg.sender);
         JobMarket.Status status = j.s.status;
         if (status == JobMarket.Status.Active) revert IJobMarketErrors.NotEnded(jobId);
+        uint256 unrecorded = j.s.unrecorded;
+        if (unrecorded != 0) revert IJobMarketErrors.RoundsNotRecorded(jobId, unrecorded);
         uint128 amount = j.s.escrow;
         if (amount == 0) revert IJobMarketErrors.NothingToRecover(jobId);
         j.s.escrow = 0;

@@ -11,6 +11,9 @@ uint256 constant FIXED_ONE = 1e18;
 /// @dev Slot bitmaps are uint64 (and the flags public input has room for 64 presence bits,
 ///      PublicInputs.sol's INLIER_FLAG_OFFSET).
 uint256 constant MAX_SLOTS = 64;
+/// @dev Most rounds a job may have: `State.unrecorded` counts finalized rounds not yet recorded
+///      in a uint16 (the hot state slot has 16 bits left).
+uint32 constant MAX_ROUNDS = type(uint16).max;
 /// @dev Bit offset of the disputed bits in `settledBits` (claimed bits start at bit 0).
 uint256 constant DISPUTED_OFFSET = 64;
 /// @dev Bit of `settledBits` set once the round's reliability observations were written (or the

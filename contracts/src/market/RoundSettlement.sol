@@ -65,9 +65,10 @@ library RoundSettlement {
         emit IJobMarketEvents.UpdateSubmitted(jobId, round, slot, msg.sender, commitment, blobRef);
     }
 
-    /// @dev finalizeRound: checks the claims, verifies the proof, allocates. It writes no
-    ///      reliability (the round's first claim or `recordReliability` does), so that its gas
-    ///      does not grow with a registry write per trainer.
+    /// @dev finalizeRound: checks the claims, verifies the proof, stores the outcome. It neither
+    ///      allocates the budget nor writes reliability: the round's first claim or
+    ///      `recordReliability` records the round (`_record`), so that finalization's gas does
+    ///      not grow with the slots' shares or a registry write per trainer.
     function finalizeRound(MarketStorage storage $, uint256 jobId, uint32 round, JobMarket.Finalization calldata f)
         internal
     {
@@ -80,7 +81,8 @@ library RoundSettlement {
     }
 
     /// @dev claim: credits a slot's share of a finalized round to its trainer; the round's first
-    ///      claim also writes the round's reliability observations (after its own effects).
+    ///      claim also records the round (`_record`: its allocation, then, after every effect,
+    ///      its reliability observations).
     function claim(
         MarketStorage storage $,
         ReliabilityRegistry registry,
@@ -95,17 +97,20 @@ library RoundSettlement {
         if ((settled >> slot) & 1 == 1) revert IJobMarketErrors.AlreadySettled(slot);
         (uint256 score, uint256 total) = _scoreOf(o.scoreWords, slot, j.c.n);
         if (score == 0) revert IJobMarketErrors.NothingToClaim(slot);
+        bool recorded = (settled >> RECORDED_BIT) & 1 == 1;
+        if (!recorded) _allocate(jobId, round, j, o.scoreWords, total);
         uint256 amount = (uint256(j.c.roundBudget) * score) / total;
         address trainer = $.slotOwner[jobId][slot];
         $.settledBits[jobId][round] = settled | (1 << slot) | (1 << RECORDED_BIT);
         j.s.unclaimed -= uint128(amount);
         $.owed[j.c.token][trainer] += amount;
         emit IJobMarketEvents.Claimed(jobId, round, slot, trainer, amount);
-        if ((settled >> RECORDED_BIT) & 1 == 0) _writeReliability($, registry, jobId, round, j, o);
+        if (!recorded) _writeReliability($, registry, jobId, round, j, o);
     }
 
-    /// @dev recordReliability: anyone writes the observations of a finalized round nobody has
-    ///      claimed (a round whose scores are all 0 has no claim), once per round.
+    /// @dev recordReliability: anyone records a finalized round nobody has claimed (a round
+    ///      whose scores are all 0 has no claim), once per round: its allocation, then its
+    ///      reliability observations.
     function recordReliability(
         MarketStorage storage $,
         ReliabilityRegistry registry,
@@ -118,6 +123,7 @@ library RoundSettlement {
         uint256 settled = $.settledBits[jobId][round];
         if ((settled >> RECORDED_BIT) & 1 == 1) revert IJobMarketErrors.ReliabilityAlreadyRecorded(jobId, round);
         $.settledBits[jobId][round] = settled | (1 << RECORDED_BIT);
+        _allocate(jobId, round, j, o.scoreWords, _totalScore(o.scoreWords, j.c.n));
         _writeReliability($, registry, jobId, round, j, o);
     }
 
@@ -248,7 +254,9 @@ library RoundSettlement {
         flags = uint256(presence) | (uint256(f.inlierBits) << INLIER_FLAG_OFFSET) | (norm << NORM_FLAG_OFFSET);
     }
 
-    /// @dev Effects of a verified finalization.
+    /// @dev Effects of a verified finalization: the outcome's hash, the new model and the next
+    ///      round. The round counts as unrecorded until its first claim or `recordReliability`
+    ///      allocates its budget (`recover` waits for every round to be recorded).
     function _settle(
         MarketStorage storage $,
         uint256 jobId,
@@ -258,30 +266,18 @@ library RoundSettlement {
         uint256 flags
     ) private {
         JobMarket.State storage s = j.s;
-        (uint256 total, uint256 allocated) = _allocate(j.c.roundBudget, f, j.c.n);
         uint256 oldModel = s.model;
         uint40 nowTs = uint40(block.timestamp);
-        s.escrow -= uint128(allocated);
-        s.unclaimed += uint128(allocated);
         s.model = f.newModel;
         s.round = round + 1;
         s.roundStart = nowTs;
         s.submittedBits = 0;
         s.submittedCount = 0;
+        s.unrecorded += 1; // at most MAX_ROUNDS (createJob), so a uint16 holds it
         if (round + 1 == j.c.rounds) s.status = JobMarket.Status.Completed;
         $.roundHash[jobId][round] = keccak256(abi.encode(f.unavailableBits, nowTs, f.aggregateNormSq, f.scoreWords));
         emit IJobMarketEvents.RoundFinalized(
-            jobId,
-            round,
-            oldModel,
-            f.newModel,
-            flags,
-            f.unavailableBits,
-            nowTs,
-            f.aggregateNormSq,
-            f.scoreWords,
-            total,
-            allocated
+            jobId, round, oldModel, f.newModel, flags, f.unavailableBits, nowTs, f.aggregateNormSq, f.scoreWords
         );
     }
 
@@ -332,26 +328,29 @@ library RoundSettlement {
         }
     }
 
-    /// @dev Total score and the sum of the pro-rata shares (the rounding dust stays in escrow).
-    function _allocate(uint256 roundBudget, JobMarket.Finalization calldata f, uint256 n)
+    /// @dev Moves a finalized round's allocation, the sum of its pro-rata shares
+    ///      `roundBudget * score / total` (floored; the dust stays in escrow, and all of it if
+    ///      every score is 0), from escrow to unclaimed, once per round (the caller sets the
+    ///      round's RECORDED_BIT). The circuit proves an outlier's score 0, so only inliers share.
+    function _allocate(uint256 jobId, uint32 round, JobMarket.Job storage j, uint256[] calldata words, uint256 total)
         private
-        pure
-        returns (uint256 total, uint256 allocated)
     {
-        uint256 inliers = f.inlierBits;
-        uint256[] calldata words = f.scoreWords; // length ceil(n/5), checked by _checkClaims
-        unchecked {
-            for (uint256 i; i < n; ++i) {
-                uint256 sc = ((words[i / SCORES_PER_WORD] >> (SCORE_BITS * (i % SCORES_PER_WORD))) & SCORE_MASK);
-                if (sc != 0 && (inliers >> i) & 1 == 0) revert IJobMarketErrors.ScoreOfNonInlier(i);
-                total += sc; // at most 64 scores of 48 bits
-            }
-            if (total == 0) return (0, 0);
-            for (uint256 i; i < n; ++i) {
-                uint256 sc = ((words[i / SCORES_PER_WORD] >> (SCORE_BITS * (i % SCORES_PER_WORD))) & SCORE_MASK);
-                allocated += (roundBudget * sc) / total; // < 2^128 * 2^48; the sum is <= roundBudget
+        uint256 allocated;
+        if (total != 0) {
+            uint256 roundBudget = j.c.roundBudget;
+            uint256 n = j.c.n;
+            unchecked {
+                for (uint256 i; i < n; ++i) {
+                    uint256 sc = ((words[i / SCORES_PER_WORD] >> (SCORE_BITS * (i % SCORES_PER_WORD))) & SCORE_MASK);
+                    allocated += (roundBudget * sc) / total; // < 2^128 * 2^48; the sum is <= roundBudget
+                }
             }
         }
+        JobMarket.State storage s = j.s;
+        s.escrow -= uint128(allocated);
+        s.unclaimed += uint128(allocated);
+        s.unrecorded -= 1;
+        emit IJobMarketEvents.RoundAllocated(jobId, round, total, allocated);
     }
 
     /// @dev Writes one observation per present slot (submitted, not declared unavailable) of a
@@ -454,10 +453,16 @@ library RoundSettlement {
         returns (uint256 score, uint256 total)
     {
         if (slot >= n) revert IJobMarketErrors.NothingToClaim(slot);
-        for (uint256 i; i < n; ++i) {
-            uint256 sc = ((words[i / SCORES_PER_WORD] >> (SCORE_BITS * (i % SCORES_PER_WORD))) & SCORE_MASK);
-            total += sc;
-            if (i == slot) score = sc;
+        score = (words[slot / SCORES_PER_WORD] >> (SCORE_BITS * (slot % SCORES_PER_WORD))) & SCORE_MASK;
+        total = _totalScore(words, n);
+    }
+
+    /// @dev The sum of a round's n scores (at most 64 scores of 48 bits: it cannot overflow).
+    function _totalScore(uint256[] calldata words, uint256 n) private pure returns (uint256 total) {
+        unchecked {
+            for (uint256 i; i < n; ++i) {
+                total += ((words[i / SCORES_PER_WORD] >> (SCORE_BITS * (i % SCORES_PER_WORD))) & SCORE_MASK);
+            }
         }
     }
 

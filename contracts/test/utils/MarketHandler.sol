@@ -14,11 +14,13 @@ import {SCALAR_FIELD, RECORDED_BIT} from "../../src/market/MarketStorage.sol";
 /// @dev What the handler expects the market to hold for one job, updated by every action that
 ///      moves the job's money. The invariants compare it with `jobState`.
 struct JobGhost {
-    /// Expected `escrow`: the budget minus allocations and expired round budgets; 0 once
-    /// cancelled or recovered.
+    /// Expected `escrow`: the budget minus the allocations of recorded rounds and expired round
+    /// budgets; 0 once cancelled or recovered.
     uint256 escrow;
-    /// Shares allocated by finalizations and not yet claimed.
+    /// Shares allocated by recorded rounds and not yet claimed.
     uint256 unclaimed;
+    /// Finalized rounds not yet recorded (first claim or recordReliability).
+    uint256 unrecorded;
     /// Trainers with a live stake: joined - left - evicted.
     uint256 members;
     /// Their slots (bit i for slot i): the handler picks submitters and evictees from it.
@@ -37,12 +39,14 @@ struct JobGhost {
 }
 
 /// @dev What the handler remembers of a finalized round: the outcome claims and disputes restate,
-///      whether its reliability was recorded (by its first claim or recordReliability), and which
-///      slots were scored, claimed and disputed.
+///      whether it was recorded (by its first claim or recordReliability: its allocation moved
+///      out of escrow and its reliability written), what it allocates, and which slots were
+///      scored, claimed and disputed.
 struct RoundGhost {
     JobMarket.RoundOutcome outcome;
     bool finalized;
     bool recorded;
+    uint256 allocated;
     uint64 scoredBits;
     uint64 claimedBits;
     uint64 disputedBits;
@@ -497,7 +501,8 @@ contract MarketHandler {
         }
     }
 
-    /// @dev Claims, leaves, recovery and bond release of an ended job whose windows all closed.
+    /// @dev Claims, recording of the rounds no claim recorded, leaves, recovery and bond release
+    ///      of an ended job whose windows all closed.
     function _payOut(uint256 jobId) internal {
         JobMarket.State memory s = market.jobState(jobId);
         uint256 n = market.jobConfig(jobId).n;
@@ -505,6 +510,7 @@ contract MarketHandler {
             for (uint256 slot; slot < n; ++slot) {
                 if (_isClaimable(jobId, round, slot)) _doClaim(jobId, round, slot, address(this));
             }
+            if (_isUnrecorded(jobId, round, 0)) _doRecordReliability(jobId, round);
         }
         for (uint256 i; i < TRAINERS; ++i) {
             if (_hasStake(jobId, trainers[i])) _doLeave(jobId, trainers[i]);
@@ -604,7 +610,7 @@ contract MarketHandler {
         uint256 share = shares[jobId][round][slot];
         require(market.owed(t, trainer) - before == share, "claim: credit differs from the pro-rata share");
         require(_recordedOnChain(jobId, round), "claim: the round's reliability is not recorded");
-        roundGhosts[jobId][round].recorded = true;
+        _recordRound(jobId, round);
         roundGhosts[jobId][round].claimedBits |= uint64(1 << slot);
         ghosts[jobId].unclaimed -= share;
     }
@@ -615,9 +621,20 @@ contract MarketHandler {
         JobMarket.RoundOutcome memory o = roundGhosts[jobId][round].outcome;
         market.recordReliability(jobId, round, o);
         require(_recordedOnChain(jobId, round), "recordReliability: the round is not marked recorded");
-        roundGhosts[jobId][round].recorded = true;
+        _recordRound(jobId, round);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.ReliabilityAlreadyRecorded.selector, jobId, round));
         market.recordReliability(jobId, round, o);
+    }
+
+    /// @dev The ghost side of recording a round (once): its allocation moves from escrow to
+    ///      unclaimed.
+    function _recordRound(uint256 jobId, uint32 round) internal {
+        RoundGhost storage r = roundGhosts[jobId][round];
+        if (r.recorded) return;
+        r.recorded = true;
+        ghosts[jobId].escrow -= r.allocated;
+        ghosts[jobId].unclaimed += r.allocated;
+        ghosts[jobId].unrecorded -= 1;
     }
 
     function _recordedOnChain(uint256 jobId, uint256 round) internal view returns (bool) {
@@ -731,9 +748,10 @@ contract MarketHandler {
             && vm.getBlockTimestamp() > uint256(s.roundStart) + c.submitWindow + c.finalizeWindow;
     }
 
+    /// @dev Ended, every finalized round recorded (else RoundsNotRecorded), something left.
     function _canRecover(uint256 jobId) internal view returns (bool) {
         JobMarket.State memory s = market.jobState(jobId);
-        return s.status != JobMarket.Status.Active && s.escrow != 0;
+        return s.status != JobMarket.Status.Active && s.unrecorded == 0 && s.escrow != 0;
     }
 
     /// @dev Completed, past the dispute window of the last round, with some bond left.
@@ -949,8 +967,8 @@ contract MarketHandler {
 
     // ================================================================ ghost bookkeeping
 
-    /// @dev Allocates the round's budget pro rata to the scores as the market must (the rounding
-    ///      dust stays in escrow) and remembers the outcome.
+    /// @dev Computes the round's pro-rata shares as the market must (the rounding dust stays in
+    ///      escrow; the shares leave it when the round is recorded) and remembers the outcome.
     function _recordFinalization(uint256 jobId, uint32 round, JobMarket.Finalization memory f) internal {
         JobMarket.Config memory c = market.jobConfig(jobId);
         RoundGhost storage r = roundGhosts[jobId][round];
@@ -970,8 +988,8 @@ contract MarketHandler {
         r.outcome =
             JobMarket.RoundOutcome(f.unavailableBits, uint40(vm.getBlockTimestamp()), f.aggregateNormSq, f.scoreWords);
         r.finalized = true;
-        ghosts[jobId].escrow -= allocated;
-        ghosts[jobId].unclaimed += allocated;
+        r.allocated = allocated;
+        ghosts[jobId].unrecorded += 1;
     }
 
     /// @dev The aggregator's EIP-712 upload receipt for what the slot's trainer submitted: its

@@ -132,10 +132,14 @@ pub struct JobStatus {
     pub trainers: u8,
     /// Submissions in the current round.
     pub submitted: u8,
-    /// Unallocated budget (wei).
+    /// Budget not yet allocated (wei): the rounds to come, the rounding dust, and the shares of
+    /// finalized rounds not yet recorded (a round's first claim or `recordReliability` moves them
+    /// to `unclaimed`).
     pub escrow: String,
-    /// Allocated, not yet claimed (wei).
+    /// Allocated by recorded rounds, not yet claimed (wei).
     pub unclaimed: String,
+    /// Finalized rounds not yet recorded; `recover` waits until there are none.
+    pub unrecorded: u16,
     /// Commitment of the current model.
     pub model: String,
 }
@@ -154,6 +158,7 @@ pub async fn status(job: &JobView) -> anyhow::Result<JobStatus> {
         submitted: s.submittedCount,
         escrow: s.escrow.to_string(),
         unclaimed: s.unclaimed.to_string(),
+        unrecorded: s.unrecorded,
         model: format!("{:#x}", s.model),
     })
 }

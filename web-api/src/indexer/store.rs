@@ -290,6 +290,15 @@ async fn finalized(
     let presence = flags.as_limbs()[0];
     let inliers = flags.as_limbs()[1];
     let words: Vec<String> = e.scoreWords.iter().map(|w| w.to_string()).collect();
+    // The shares JobMarket allocates when the round is recorded (its first claim or
+    // `recordReliability`, logged as `RoundAllocated`): floor(roundBudget * s_i / total).
+    let budget = parse_amount(&round_budget);
+    let score_words: Vec<Word> = e.scoreWords.iter().map(|w| Word(w.to_be_bytes())).collect();
+    let scores: Vec<U256> = (0..n as usize).map(|slot| U256::from(unpack_score(&score_words, slot))).collect();
+    let total: U256 = scores.iter().sum();
+    let payouts: Vec<U256> =
+        scores.iter().map(|s| if total.is_zero() { U256::ZERO } else { budget * s / total }).collect();
+    let allocated: U256 = payouts.iter().sum();
     let proof = fin.map(|f| serde_json::to_string(&f.proof.iter().map(word).collect::<Vec<_>>()).unwrap_or_default());
     let inserted = sqlx::query(
         "INSERT INTO rounds (job_id, round, status, model, new_model, flags, inlier_bits, unavailable_bits, presence_bits, \
@@ -305,8 +314,8 @@ async fn finalized(
     .bind(e.unavailableBits as i64)
     .bind(presence as i64)
     .bind(serde_json::to_string(&words).unwrap_or_default())
-    .bind(e.totalScore.to_string())
-    .bind(e.allocated.to_string())
+    .bind(total.to_string())
+    .bind(allocated.to_string())
     .bind(proof)
     .bind(e.finalizedAt.to::<i64>())
     .bind(block)
@@ -318,14 +327,9 @@ async fn finalized(
     if inserted == 0 {
         return Ok(()); // re-indexed: everything below was written with the row
     }
-    let budget = parse_amount(&round_budget);
-    let score_words: Vec<Word> = e.scoreWords.iter().map(|w| Word(w.to_be_bytes())).collect();
-    for slot in 0..n as usize {
+    for (slot, (score, payout)) in scores.iter().zip(&payouts).enumerate() {
         let present = bit(presence, slot);
         let inlier = bit(inliers, slot);
-        let score = U256::from(unpack_score(&score_words, slot));
-        // As JobMarket._allocate: floor(roundBudget * s_i / total).
-        let payout = if e.totalScore.is_zero() { U256::ZERO } else { budget * score / e.totalScore };
         // The slot's owner as the roster has it once the job started (an evicted trainer keeps
         // its slot, inactive; a trainer that left before the start has been replaced).
         let trainer: String = sqlx::query_scalar(
