@@ -67,8 +67,9 @@ library RoundSettlement {
 
     /// @dev finalizeRound: checks the claims, verifies the proof, stores the outcome. It neither
     ///      allocates the budget nor writes reliability: the round's first claim or
-    ///      `recordReliability` records the round (`_record`), so that finalization's gas does
-    ///      not grow with the slots' shares or a registry write per trainer.
+    ///      `recordReliability` records the round (`_allocate`, then `_writeReliability`), so
+    ///      that finalization's gas does not grow with the slots' shares or a registry write per
+    ///      trainer.
     function finalizeRound(MarketStorage storage $, uint256 jobId, uint32 round, JobMarket.Finalization calldata f)
         internal
     {
@@ -81,8 +82,8 @@ library RoundSettlement {
     }
 
     /// @dev claim: credits a slot's share of a finalized round to its trainer; the round's first
-    ///      claim also records the round (`_record`: its allocation, then, after every effect,
-    ///      its reliability observations).
+    ///      claim also records the round: its allocation (`_allocate`) and, after every effect,
+    ///      its reliability observations (`_writeReliability`).
     function claim(
         MarketStorage storage $,
         ReliabilityRegistry registry,
