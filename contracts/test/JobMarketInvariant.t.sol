@@ -4,7 +4,8 @@ pragma solidity ^0.8.24;
 import {vm} from "./utils/Vm.sol";
 import {Test} from "./utils/Test.sol";
 import {LinearMockVerifier, TestToken} from "./utils/Mocks.sol";
-import {MarketHandler, JobGhost} from "./utils/MarketHandler.sol";
+import {MarketHandler} from "./utils/MarketHandler.sol";
+import {HandlerState, JobGhost} from "./utils/handler/HandlerState.sol";
 import {G1} from "./utils/G1.sol";
 import {JobMarket} from "../src/JobMarket.sol";
 import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
@@ -140,7 +141,7 @@ contract JobMarketInvariantTest is Test {
 
         bytes4[] memory actions = handler.actionSelectors();
         for (uint256 a; a < actions.length; ++a) {
-            MarketHandler.Action action = MarketHandler.Action(a);
+            HandlerState.Action action = HandlerState.Action(a);
             assertTrue(handler.succeeded(action) > 0, string.concat("not reached: ", handler.actionName(action)));
         }
         _reportRun();
@@ -212,7 +213,7 @@ contract JobMarketInvariantTest is Test {
         emit log_string("this run (calls / done):");
         bytes4[] memory actions = handler.actionSelectors();
         for (uint256 a; a < actions.length; ++a) {
-            MarketHandler.Action action = MarketHandler.Action(a);
+            HandlerState.Action action = HandlerState.Action(a);
             _logCounts(handler.actionName(action), handler.called(action), handler.succeeded(action));
         }
         emit log_named_uint("  jobs created", market.jobCount());
@@ -229,7 +230,7 @@ contract JobMarketInvariantTest is Test {
             _accumulate("runs", 1);
             bytes4[] memory actions = handler.actionSelectors();
             for (uint256 a; a < actions.length; ++a) {
-                MarketHandler.Action action = MarketHandler.Action(a);
+                HandlerState.Action action = HandlerState.Action(a);
                 string memory name = handler.actionName(action);
                 _accumulate(string.concat(name, ".calls"), handler.called(action));
                 _accumulate(string.concat(name, ".done"), handler.succeeded(action));
@@ -240,7 +241,7 @@ contract JobMarketInvariantTest is Test {
         bytes4[] memory all = handler.actionSelectors();
         uint256 calls;
         for (uint256 a; a < all.length; ++a) {
-            string memory name = handler.actionName(MarketHandler.Action(a));
+            string memory name = handler.actionName(HandlerState.Action(a));
             uint256 actionCalls = _accumulate(string.concat(name, ".calls"), 0);
             calls += actionCalls;
             _logCounts(name, actionCalls, _accumulate(string.concat(name, ".done"), 0));
@@ -254,7 +255,7 @@ contract JobMarketInvariantTest is Test {
         h = keccak256(abi.encode(market.jobCount(), vm.getBlockTimestamp()));
         bytes4[] memory actions = handler.actionSelectors();
         for (uint256 a; a < actions.length; ++a) {
-            MarketHandler.Action action = MarketHandler.Action(a);
+            HandlerState.Action action = HandlerState.Action(a);
             h = keccak256(abi.encode(h, handler.called(action), handler.succeeded(action)));
         }
     }
