@@ -197,3 +197,52 @@ async fn attack2_no_plaintext_while_the_commit_phase_is_open() {
     assert_eq!(test_db.db.uploads(1, 0).await.expect("uploads").len(), 1);
     server.shutdown().await;
 }
+
+/// A real-size update through the intake: one slot's 1,000,000-parameter update (1.0 MB sealed,
+/// a 1.3 MB request in base64, above the 1 MiB limit of other requests, below UPLOAD_LIMIT) is taken,
+/// checked against the on-chain commitment, stored under its CID and receipted. The contract
+/// does not know the parameter count (the verifier's input count depends on the slots only), so
+/// a 1 × 8 verifier stands in for the job's; the intake reads the 1M from the job's spec.
+#[tokio::test(flavor = "multi_thread")]
+async fn intake_takes_a_one_million_parameter_update() {
+    const PARAMS: usize = 1_000_000;
+    let stack = Stack::start().await;
+    let verifier = stack.verifier(fedproof_prover::shape::Shape::new(1, 8).expect("shape")).await;
+    let shape = fedproof_prover::shape::Shape::new(1, PARAMS).expect("shape");
+    let input = support::chain::round_input(shape, 1, 5);
+    stack.open_job(verifier.address, &input).await;
+    let input = stack.bound(&input).await;
+    let sealed = stack.submit_all(&input).await;
+    let sealed = sealed[0].as_ref().expect("sealed");
+    let commitment = field_to_u256(&input.update_commitments()[0]);
+
+    let test_db = TestDb::new(Engine::Sqlite).await;
+    let blob_dir = tempfile::tempdir().expect("dir");
+    let store = blob_dir.path().display().to_string();
+    let storage = Storage::open(&store).expect("store");
+    storage.put_spec(&stack.spec(&input)).await.expect("spec");
+    let server = start_server(&stack, &test_db.url, HashMap::new(), Some((stack.sealing.clone(), store))).await;
+    wait_indexed(&stack, &server).await;
+    let url = format!("http://{}/api/jobs/1/rounds/0/updates", server.addr);
+    let t0 = &stack.signers[2];
+    let upload = serde_json::to_vec(&body(t0, t0.address(), 0, commitment, sealed)).expect("json");
+    assert!(upload.len() > 1 << 20, "above the 1 MiB limit of other requests: {} bytes", upload.len());
+    let res = reqwest::Client::new()
+        .post(&url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(upload)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status().as_u16(), 201, "{:?}", res.text().await);
+    let answer: Value = res.json().await.expect("json");
+    let cid = fedproof_storage::blobs::cid_from_ref(fedproof_storage::blob_ref_of(sealed).0);
+    assert_eq!(answer["cid"], cid.to_string(), "named by the CID the on-chain blobRef gives");
+    let stored = storage.blobs().get(&cid).await.expect("stored under its CID");
+    assert_eq!(stored.as_ref(), sealed.as_slice(), "the sealed bytes the on-chain blobRef names");
+    let opened = sealed::open(&stack.sealing, &stored).expect("opens");
+    let update = UpdateBlob::decode(&opened).expect("decodes");
+    assert_eq!(update.values.len(), PARAMS);
+    assert_eq!(Some(&update.values), input.updates[0].as_ref(), "the trainer's update, value for value");
+    server.shutdown().await;
+}
