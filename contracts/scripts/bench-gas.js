@@ -11,7 +11,8 @@ for (const line of lines) {
 const need = ['finalize_4_tx', 'finalize_10_tx', 'finalize_16_tx', 'finalize_generic_10_tx',
   'claim_first_10_tx', 'claim_first_fresh_10_tx', 'claim_later_10_tx', 'submit_first_tx', 'submit_tx',
   'generic_verifier_deploy_exec_10', 'reliability_single_tx',
-  'reliability_batch_tx_10', 'reliability_batch_tx_100'];
+  'reliability_batch_tx_10', 'reliability_batch_tx_100',
+  'verify_single_exec', 'verify_batch_1_exec', 'verify_batch_2_exec', 'verify_batch_3_exec'];
 for (const k of need) {
   if (!(k in g)) {
     process.stderr.write(`bench-gas: missing ${k} in the forge output\n`);
@@ -32,6 +33,13 @@ for (const n of [4, 10, 16]) pair(`first claim n=${n} (new records)`, `claim_fir
 for (const n of [4, 10, 16]) pair(`later claim n=${n}`, `claim_later_${n}`);
 row(['first claim per extra trainer (4 -> 16, records exist)', per('claim_first', 'exec'), per('claim_first', 'tx')]);
 row(['RoundVerifier deployment (n=10 key)', g.generic_verifier_deploy_exec_10, '']);
+// Issue 14, settling a chunked round: K proofs of one key in one pairing-product check.
+const perProof = Math.round((g.verify_batch_3_exec - g.verify_batch_1_exec) / 2);
+const chunks40 = g.verify_batch_1_exec + 39 * perProof;
+row(['verifyProof, one proof (generic, n=4 key, 11 inputs)', g.verify_single_exec, '']);
+for (const k of [1, 2, 3]) row([`batched check of ${k} proof(s) of that key`, g[`verify_batch_${k}_exec`], '']);
+row(['batched check, per extra proof', perProof, '']);
+row(['batched check of 40 chunk proofs (projected)', chunks40, '']);
 row(['submitUpdate, first of the round', g.submit_first_exec, g.submit_first_tx]);
 row(['submitUpdate, later', g.submit_exec, g.submit_tx]);
 row(['recordEvidence, one source (existing record)', g.reliability_single_exec, g.reliability_single_tx]);
@@ -58,4 +66,7 @@ console.log(JSON.stringify({
   submit_update_gas: { first: g.submit_first_tx, later: g.submit_tx },
   reliability_single_gas: g.reliability_single_tx,
   reliability_batch_per_source_gas: batch,
+  batched_verification_exec_gas: { 1: g.verify_batch_1_exec, 2: g.verify_batch_2_exec, 3: g.verify_batch_3_exec },
+  batched_verification_per_proof_exec_gas: perProof,
+  batched_verification_40_proofs_projected_exec_gas: chunks40,
 }));

@@ -8,6 +8,7 @@ import {PublicInputs} from "../src/market/PublicInputs.sol";
 import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
 import {IRoundVerifier} from "../src/IRoundVerifier.sol";
 import {RoundVerifier} from "../src/RoundVerifier.sol";
+import {BatchedVerifier} from "./utils/BatchedVerifier.sol";
 
 /// @notice Gas figures for `make bench-gas` (scripts/bench-gas.js formats them). Finalization and
 ///         claims use the real generated verifiers and real proofs (fixtures n = 4, 10, 16).
@@ -154,6 +155,42 @@ contract GasBench is MarketBase {
         emit log_named_uint("submit_first_tx", t1);
         emit log_named_uint("submit_exec", e2);
         emit log_named_uint("submit_tx", t2);
+    }
+
+    /// @dev Issue 14's first route for settling a chunked round in one transaction: K proofs of
+    ///      one key in one pairing-product check (BatchedVerifier), measured for K = 1, 2, 3 with
+    ///      the three real proofs of the n = 4 key (rounds round_n4, round_n4_chain0 and
+    ///      round_n4_chain1), beside one proof through RoundVerifier.verifyProof. A batch with
+    ///      two proofs' inputs swapped must be refused.
+    function test_BenchBatchedVerification() public {
+        RoundVerifier key = deployGenericVerifier("n4_chain");
+        VerifierArgs memory a = loadVerifierArgs("n4_chain");
+        BatchedVerifier batch = new BatchedVerifier(key, a.alpha, a.beta, a.gamma, a.delta);
+        (verifier, icStore) = (IRoundVerifier(address(key)), key.IC_STORE());
+        string[3] memory names = ["n4", "n4_chain0", "n4_chain1"];
+        uint256[8][] memory proofs = new uint256[8][](3);
+        uint256[][] memory inputs = new uint256[][](3);
+        for (uint256 i; i < 3; ++i) {
+            RoundFixture memory f = loadFixture(names[i]);
+            (proofs[i], inputs[i]) = (f.proof, f.publicInputs);
+        }
+        (uint256 single,) = _measure(address(key), abi.encodeCall(RoundVerifier.verifyProof, (proofs[0], inputs[0])), address(this));
+        emit log_named_uint("verify_single_exec", single);
+        for (uint256 k = 1; k <= 3; ++k) {
+            uint256[8][] memory ps = new uint256[8][](k);
+            uint256[][] memory xs = new uint256[][](k);
+            for (uint256 i; i < k; ++i) {
+                (ps[i], xs[i]) = (proofs[i], inputs[i]);
+            }
+            bytes memory call = abi.encodeCall(BatchedVerifier.verifyBatch, (ps, xs));
+            (uint256 exec,) = _measure(address(batch), call, address(this));
+            require(batch.verifyBatch(ps, xs), "a batch of valid proofs verifies");
+            emit log_named_uint(string.concat("verify_batch_", vm.toString(k), "_exec"), exec);
+        }
+        (inputs[1], inputs[2]) = (inputs[2], inputs[1]);
+        require(!batch.verifyBatch(proofs, inputs), "a batch with swapped inputs is refused");
+        verifier = IRoundVerifier(address(0));
+        icStore = address(0);
     }
 
     function _ids(uint256 k, uint256 offset)
