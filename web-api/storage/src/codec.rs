@@ -157,27 +157,20 @@ fn malformed(expected: &'static str, reason: impl ToString) -> CodecError {
     CodecError::Malformed { expected, reason: reason.to_string() }
 }
 
-/// The narrowest signed integer dtype that holds every value, and its width in bytes.
-fn narrowest_dtype(values: &[i64]) -> (Dtype, usize) {
+/// The narrowest signed integer dtype that holds every value.
+fn narrowest_dtype(values: &[i64]) -> Dtype {
     let (lo, hi) = values.iter().fold((0i64, 0i64), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
-    let fits = |bytes: u32| {
-        let half = 1i64 << (8 * bytes - 1);
+    let fits = |dtype: Dtype| {
+        let half = 1i64 << (dtype.bitsize() - 1);
         lo >= -half && hi < half
     };
-    if fits(1) {
-        (Dtype::I8, 1)
-    } else if fits(2) {
-        (Dtype::I16, 2)
-    } else if fits(4) {
-        (Dtype::I32, 4)
-    } else {
-        (Dtype::I64, 8)
-    }
+    [Dtype::I8, Dtype::I16, Dtype::I32].into_iter().find(|d| fits(*d)).unwrap_or(Dtype::I64)
 }
 
 /// A safetensors file of one tensor, `values`, with `header` as its `fedproof` entry.
 fn encode_tensor(header: &Header, values: &[i64]) -> Vec<u8> {
-    let (dtype, width) = narrowest_dtype(values);
+    let dtype = narrowest_dtype(values);
+    let width = dtype.bitsize() / 8;
     let mut data = Vec::with_capacity(values.len() * width);
     for v in values {
         // the dtype holds every value, so its low `width` little-endian bytes are the value
