@@ -95,12 +95,26 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn the_true_gram_matrix_passes_and_a_forged_one_does_not() {
+    /// A round of `updates()` in round 2 of domain 7: its updates, commitments, true Gram
+    /// matrix and the coefficients that matrix hashes to.
+    struct Round {
+        updates: Vec<Option<Vec<i64>>>,
+        commitments: Vec<Fr>,
+        g: Vec<Vec<i128>>,
+        r: Vec<Fr>,
+    }
+
+    fn round() -> Round {
         let updates = updates();
         let commitments: Vec<Fr> = (0..4u64).map(|i| Fr::from(100 + i)).collect();
         let g = gram(&updates);
         let r = coefficients(shape(), Fr::from(7u8), 2, &commitments, &g);
+        Round { updates, commitments, g, r }
+    }
+
+    #[test]
+    fn the_true_gram_matrix_passes_and_a_forged_one_does_not() {
+        let Round { updates, commitments, g, r } = round();
         assert!(holds(&g, &updates, &r));
         // A symmetric forgery, with the coefficients it itself hashes to.
         let mut forged = g.clone();
@@ -112,10 +126,7 @@ mod tests {
 
     #[test]
     fn the_coefficients_depend_on_every_bound_value() {
-        let updates = updates();
-        let commitments: Vec<Fr> = (0..4u64).map(|i| Fr::from(100 + i)).collect();
-        let g = gram(&updates);
-        let r = coefficients(shape(), Fr::from(7u8), 2, &commitments, &g);
+        let Round { commitments, g, r, .. } = round();
         assert_ne!(r, coefficients(shape(), Fr::from(8u8), 2, &commitments, &g), "domain");
         assert_ne!(r, coefficients(shape(), Fr::from(7u8), 3, &commitments, &g), "round");
         let mut other = commitments.clone();
