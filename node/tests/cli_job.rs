@@ -1,7 +1,7 @@
 //! A whole job through the `fedproof` binary, as its users run it: `deploy`, `data split`,
 //! `aggregator keygen`, `owner create-job`, `serve` (the aggregator's intake), four
-//! `trainer run --api` processes, `aggregator run`, `audit --recompute` and
-//! `owner download-model --test-data`, each a separate process on one anvil.
+//! `trainer run --api` processes, `aggregator run`, `audit --recompute`,
+//! `owner download-model --test-data` and `owner recover`, each a separate process on one anvil.
 
 mod common;
 
@@ -215,5 +215,20 @@ async fn a_job_runs_end_to_end_through_the_command_line() {
     assert_eq!(got["round"], 1);
     // One round of federated training from a random start beats guessing (10 %).
     assert!(got["accuracy"].as_f64().is_some_and(|a| a > 0.2), "{got}");
+
+    // Nobody has claimed yet, so round 0 is unrecorded and escrow still holds the trainers'
+    // shares: `owner recover` records it first, then takes back only the dust.
+    assert_eq!(contract.jobState(id).call().await.expect("state").unrecorded, 1);
+    let mut recover = vec!["owner", "recover"];
+    recover.extend(job_args);
+    recover.push("--json");
+    let recovered = json(&recover, &key(0));
+    assert_eq!(recovered["recorded_rounds"], serde_json::json!([0]), "{recovered}");
+    let state = contract.jobState(id).call().await.expect("state");
+    assert_eq!((state.unrecorded, state.escrow), (0, 0), "{recovered}");
+    let dust: u128 = recovered["recovered"].as_str().expect("recovered").parse().expect("wei");
+    assert!(dust < TRAINERS as u128, "at most the rounding dust: {recovered}");
+    assert_eq!(state.unclaimed + dust, 1_000_000_000_000_000_000, "the trainers' shares stay claimable");
+    assert_eq!(contract.owed(Address::ZERO, anvil.addresses()[0]).call().await.expect("owed"), U256::ZERO);
     drop(serve);
 }

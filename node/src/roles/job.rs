@@ -68,6 +68,20 @@ impl JobView {
             .map_err(|e| call_error("reading RoundFinalized events", e).into())
     }
 
+    /// The rounds of the job that have been recorded (their `RoundAllocated` events): a round's
+    /// first claim or `recordReliability` records it, once.
+    pub async fn recorded_rounds(&self) -> anyhow::Result<Vec<U256>> {
+        let events = self
+            .market
+            .RoundAllocated_filter()
+            .topic1(U256::from(self.id))
+            .from_block(0)
+            .query()
+            .await
+            .map_err(|e| call_error("reading RoundAllocated events", e))?;
+        Ok(events.into_iter().map(|(ev, _)| ev.round).collect())
+    }
+
     /// Loads a job and its spec blob; an unknown job is an error naming the market.
     pub async fn load(chain: &Chain, market: Address, id: u64, storage: &Storage) -> anyhow::Result<Self> {
         let instance = chain.market(market);
@@ -252,5 +266,15 @@ impl JobView {
     pub async fn chain_time(&self) -> anyhow::Result<u64> {
         let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         Ok(self.chain.now().await?.max(wall))
+    }
+}
+
+/// The outcome a claim, a dispute or `recordReliability` restates: what `RoundFinalized` logged.
+pub fn outcome_of(ev: &JobMarket::RoundFinalized) -> JobMarket::RoundOutcome {
+    JobMarket::RoundOutcome {
+        unavailableBits: ev.unavailableBits,
+        finalizedAt: ev.finalizedAt,
+        aggregateNormSq: ev.aggregateNormSq,
+        scoreWords: ev.scoreWords.clone(),
     }
 }

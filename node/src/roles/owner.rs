@@ -1,5 +1,5 @@
-//! The job owner: posts a job (escrowing its budget and publishing the initial model), and reads
-//! its status and models.
+//! The job owner: posts a job (escrowing its budget and publishing the initial model), reads its
+//! status and models, and takes back the unallocated budget once the job has ended.
 
 use alloy::primitives::aliases::U40;
 use alloy::primitives::{Address, B256, U256};
@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::chain::client::call_error;
 use crate::chain::words::to_u256;
 use crate::chain::Chain;
-use crate::roles::job::JobView;
+use crate::roles::job::{outcome_of, JobView};
 use fedproof_storage::{JobSpecBlob, ModelBlob, Storage};
 
 /// Everything a job fixes, in the units the contract takes.
@@ -169,4 +169,55 @@ pub async fn latest_model(job: &JobView, storage: &Storage) -> anyhow::Result<Mo
     job.checked_model(storage, s.round, s.model)
         .await?
         .with_context(|| format!("the model of job {} round {} is not in storage yet", job.id, s.round))
+}
+
+/// What `recover` did for the owner.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recovery {
+    /// The job.
+    pub job_id: u64,
+    /// Finalized rounds nobody had recorded, recorded now (their allocation and reliability).
+    pub recorded_rounds: Vec<u32>,
+    /// The unallocated budget credited back (wei or token units).
+    pub recovered: String,
+    /// Everything owed to the owner in the job's token, paid out.
+    pub withdrawn: String,
+}
+
+/// Takes back an ended job's unallocated budget: records every finalized round nobody recorded
+/// (JobMarket's `recover` refuses while one is left, since until then escrow still holds the
+/// trainers' shares), calls `recover`, then withdraws what the market owes the owner in the job's
+/// token (the recovered budget and any refund or forfeited stake credited earlier).
+pub async fn recover(job: &JobView) -> anyhow::Result<Recovery> {
+    let id = U256::from(job.id);
+    let state = job.state().await?;
+    anyhow::ensure!(
+        state.status != fedproof_contracts::JobStatus::Active as u8,
+        "job {} is still active (round {} of {}): its budget can be recovered once it has ended",
+        job.id,
+        state.round,
+        job.config.rounds
+    );
+    anyhow::ensure!(job.chain.address == job.config.owner, "only the job's owner ({}) can recover", job.config.owner);
+    let recorded = job.recorded_rounds().await?;
+    let mut recorded_rounds = Vec::new();
+    for (ev, _) in job.finalized_events().await? {
+        if recorded.contains(&ev.round) {
+            continue;
+        }
+        let round: u32 = ev.round.try_into().context("round out of range")?;
+        let call = job.market.recordReliability(id, round, outcome_of(&ev));
+        job.chain.send(&format!("recordReliability {round}"), call).await?;
+        recorded_rounds.push(round);
+    }
+    let escrow = job.state().await?.escrow;
+    if escrow != 0 {
+        job.chain.send("recover", job.market.recover(id)).await?;
+    }
+    let token = job.config.token;
+    let owed = job.market.owed(token, job.chain.address).call().await.map_err(|e| call_error("owed", e))?;
+    if !owed.is_zero() {
+        job.chain.send("withdraw", job.market.withdraw(token)).await?;
+    }
+    Ok(Recovery { job_id: job.id, recorded_rounds, recovered: escrow.to_string(), withdrawn: owed.to_string() })
 }

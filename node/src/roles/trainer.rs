@@ -3,7 +3,6 @@
 
 use alloy::primitives::{Address, B256, U256};
 use anyhow::Context;
-use fedproof_contracts::JobMarket;
 use fedproof_prover::commitment::commit_update;
 use fedproof_prover::round::public_inputs::unpack_score;
 use serde::Serialize;
@@ -11,7 +10,7 @@ use serde::Serialize;
 use crate::chain::client::call_error;
 use crate::chain::words::{to_u256, to_word};
 use crate::roles::intake::{Intake, KeptReceipt};
-use crate::roles::job::{JobView, POLL};
+use crate::roles::job::{outcome_of, JobView, POLL};
 use fedproof_contracts::JobStatus;
 use fedproof_storage::{blob_ref_of, seal_update, Storage, UpdateBlob};
 
@@ -176,12 +175,7 @@ pub async fn withdraw(job: &JobView, intake: Option<&Intake>) -> anyhow::Result<
     let events = job.finalized_events().await?;
     for (ev, _) in events {
         let round: u32 = ev.round.try_into().context("round out of range")?;
-        let outcome = JobMarket::RoundOutcome {
-            unavailableBits: ev.unavailableBits,
-            finalizedAt: ev.finalizedAt,
-            aggregateNormSq: ev.aggregateNormSq,
-            scoreWords: ev.scoreWords.clone(),
-        };
+        let outcome = outcome_of(&ev);
         let kept = match intake {
             Some(intake) if ev.unavailableBits >> slot & 1 == 1 => intake.receipt(job, round)?,
             _ => None,

@@ -1,7 +1,8 @@
-//! `fedproof owner …`: post a job, follow it, download its model.
+//! `fedproof owner …`: post a job, follow it, download its model, recover what is left.
 
 pub mod create_job;
 pub mod download_model;
+pub mod recover;
 pub mod status;
 
 use clap::Subcommand;
@@ -15,6 +16,9 @@ pub enum OwnerCommand {
     Status(status::StatusArgs),
     /// Write the latest global model (checked against the chain) to a JSON file.
     DownloadModel(download_model::DownloadModelArgs),
+    /// Once the job has ended: record the rounds nobody recorded, recover the unallocated budget
+    /// and withdraw it.
+    Recover(recover::RecoverArgs),
 }
 
 impl OwnerCommand {
@@ -24,6 +28,7 @@ impl OwnerCommand {
             OwnerCommand::CreateJob(args) => args.run().await,
             OwnerCommand::Status(args) => args.run().await,
             OwnerCommand::DownloadModel(args) => args.run().await,
+            OwnerCommand::Recover(args) => args.run().await,
         }
     }
 }
