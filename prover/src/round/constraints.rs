@@ -323,7 +323,7 @@ impl Synth<'_> {
     }
 
     /// 1. Duplicates: a present slot within dup_tol of a present slot submitted earlier (a lower
-    /// rank). Returns the candidates `U` (present, not a duplicate).
+    ///    rank). Returns the candidates `U` (present, not a duplicate).
     ///
     /// Each unordered pair is compared once: the distance is symmetric, and of two present
     /// slots exactly one committed first (the contract gives distinct ranks), so "i before j" is
@@ -358,7 +358,7 @@ impl Synth<'_> {
     }
 
     /// 2. Krum: `k = max(1, u − f − 2)` (0 for u ≤ 1) nearest candidates selected by the hinted
-    /// per-slot threshold, each candidate's score the sum of its selected distances.
+    ///    per-slot threshold, each candidate's score the sum of its selected distances.
     fn krum(&self, gram: &Gram, unique: &[Boolean<Fr>], max_malicious: &Var) -> Result<KrumVars, SynthesisError> {
         let n = self.shape.trainers;
         let unique_f = as_field(unique);
@@ -398,7 +398,7 @@ impl Synth<'_> {
     }
 
     /// 3. The lower median of the candidates' Krum scores (hinted, with its rank proven), and the
-    /// τ × median rule: returns the Krum inliers.
+    ///    τ × median rule: returns the Krum inliers.
     fn median(&self, unique: &[Boolean<Fr>], krum: &KrumVars, tau: &Var) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
         let krum_bits = self.shape.krum_bits();
         let rank_bits = self.shape.count_bits() + 1;
@@ -493,7 +493,7 @@ impl Synth<'_> {
     }
 
     /// 6. Scores: ⌊max(0, ⟨Δ_i,S⟩)² / ‖Δ_i‖²⌋ for inliers, 0 otherwise; and
-    /// ‖S‖² = Σ_{i∈I} ⟨Δ_i,S⟩, the scale that turns a score into cos² of Δ_i and S.
+    ///    ‖S‖² = Σ_{i∈I} ⟨Δ_i,S⟩, the scale that turns a score into cos² of Δ_i and S.
     fn scores(&self, gram: &Gram, inliers: &[Boolean<Fr>]) -> Result<(Vec<Var>, Var), SynthesisError> {
         let alignment_bits = self.shape.alignment_bits();
         let gram_bits = self.shape.gram_bits();

@@ -73,7 +73,7 @@ fn distance(gram: &[Vec<i128>], i: usize, j: usize) -> i128 {
 }
 
 /// 1. Copies of an update submitted earlier (a lower on-chain submission rank) are Sybils: only
-/// the first submission stays a candidate, whatever the slots. Returns (duplicate, unique).
+///    the first submission stays a candidate, whatever the slots. Returns (duplicate, unique).
 fn duplicates(gram: &[Vec<i128>], presence: &[bool], order: &[u8], dup_tol: u32) -> (Vec<bool>, Vec<bool>) {
     let n = presence.len();
     let copies = |i: usize, j: usize| presence[j] && order[j] < order[i] && distance(gram, i, j) <= dup_tol as i128;
@@ -91,7 +91,7 @@ struct Krum {
 }
 
 /// 2. Krum: each candidate's score is the sum of its k smallest distances to other candidates,
-/// `k = max(1, u − f − 2)` (0 when u ≤ 1).
+///    `k = max(1, u − f − 2)` (0 when u ≤ 1).
 fn krum(gram: &[Vec<i128>], unique: &[bool], max_malicious: u8) -> Krum {
     let n = unique.len();
     let candidates = unique.iter().filter(|x| **x).count();
@@ -130,7 +130,7 @@ fn median(unique: &[bool], krum: &[i128], tau: u32) -> Median {
 }
 
 /// 4. Alignment: an update pointing away from (or orthogonal to) the robust sum is dropped.
-/// Returns `⟨Δ_i, Σ_{Krum inliers} Δ_j⟩` and the inliers.
+///    Returns `⟨Δ_i, Σ_{Krum inliers} Δ_j⟩` and the inliers.
 fn alignment(gram: &[Vec<i128>], krum_inlier: &[bool]) -> (Vec<i128>, Vec<bool>) {
     let alignment = weighted(gram, krum_inlier);
     let inliers = krum_inlier.iter().zip(&alignment).map(|(inlier, a)| *inlier && *a > 0).collect();
@@ -146,9 +146,9 @@ struct Aggregate {
 }
 
 /// 5. Aggregate and new model: w' = clamp(w + γ·S) with γ = ⌊lr / |I|⌋. A weight that would
-/// leave the model's range stops at its bound (as a saturating optimizer step would), so an
-/// honest round can always be proven; `lr < 2^16` keeps one round's step below the two guard
-/// bits of the model's packing, which is what makes the circuit's check carry-free.
+///    leave the model's range stops at its bound (as a saturating optimizer step would), so an
+///    honest round can always be proven; `lr < 2^16` keeps one round's step below the two guard
+///    bits of the model's packing, which is what makes the circuit's check carry-free.
 fn aggregate(params: &RoundParams, model: &[i64], updates: &[&[i64]], inliers: &[bool]) -> Aggregate {
     let count = inliers.iter().filter(|x| **x).count() as u64;
     let gamma = (params.lr as u64).checked_div(count).unwrap_or(0);
