@@ -5,7 +5,6 @@ mod support;
 
 use alloy::primitives::U256;
 use alloy::providers::Provider;
-use alloy::rpc::types::Filter;
 use fedproof_contracts::JobMarket;
 use fedproof_web_api::db::{Db, JobFilter};
 use fedproof_web_api::indexer::{Chain, Indexer, IndexerConfig};
@@ -84,17 +83,7 @@ async fn follows_restarts_and_reindexes(engine: Engine) {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(Indexer::new(chain.clone(), db.clone(), config.clone()).run(stop_rx));
     let (out, fin) = stack.finalize(&verifier, &input).await;
-    let finalized = stack
-        .provider
-        .get_logs(
-            &Filter::new()
-                .from_block(0)
-                .address(stack.market)
-                .event_signature(<JobMarket::RoundFinalized as alloy::sol_types::SolEvent>::SIGNATURE_HASH),
-        )
-        .await
-        .expect("logs");
-    let event = finalized[0].log_decode::<JobMarket::RoundFinalized>().expect("decodes").inner.data;
+    let event = stack.finalized_event().await;
     stack.claim_all(job, input.shape.trainers, &fin, event.finalizedAt).await;
     running.abort();
     let _ = running.await;
@@ -105,16 +94,7 @@ async fn follows_restarts_and_reindexes(engine: Engine) {
     assert_eq!(indexer.catch_up().await.expect("indexed"), Some(head - 2));
 
     // No gaps: every event on chain is in the index, with the values the contract computed.
-    let claimed = stack
-        .provider
-        .get_logs(
-            &Filter::new()
-                .from_block(0)
-                .address(stack.market)
-                .event_signature(<JobMarket::Claimed as alloy::sol_types::SolEvent>::SIGNATURE_HASH),
-        )
-        .await
-        .expect("logs");
+    let claimed = stack.events::<JobMarket::Claimed>().await;
     let job_row = db.job(1).await.expect("job").expect("job row");
     assert_eq!(job_row.status, "completed");
     assert_eq!(job_row.current_round, 1);
@@ -132,25 +112,15 @@ async fn follows_restarts_and_reindexes(engine: Engine) {
     let paid: U256 = slots.iter().map(|s| s.payout.parse::<U256>().expect("payout")).sum();
     // The round's first claim recorded it: the allocation the indexer derived from the scores
     // is the one the contract moved out of escrow.
-    let allocated = stack
-        .provider
-        .get_logs(
-            &Filter::new()
-                .from_block(0)
-                .address(stack.market)
-                .event_signature(<JobMarket::RoundAllocated as alloy::sol_types::SolEvent>::SIGNATURE_HASH),
-        )
-        .await
-        .expect("logs");
+    let allocated = stack.events::<JobMarket::RoundAllocated>().await;
     assert_eq!(allocated.len(), 1, "one round recorded");
-    let allocated = allocated[0].log_decode::<JobMarket::RoundAllocated>().expect("decodes").inner.data;
+    let allocated = &allocated[0];
     assert_eq!(paid, allocated.allocated);
     assert_eq!(r.allocated.as_deref(), Some(allocated.allocated.to_string().as_str()));
     let claims: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM claims").fetch_one(db.pool()).await.expect("count");
     assert_eq!(claims as usize, claimed.len());
     assert!(claims >= 1);
-    for c in &claimed {
-        let e = c.log_decode::<JobMarket::Claimed>().expect("claimed").inner.data;
+    for e in &claimed {
         let slot = i64::try_from(e.slot).expect("slot");
         assert_eq!(slots[slot as usize].payout, e.amount.to_string(), "claim of slot {slot} equals its allocation");
     }

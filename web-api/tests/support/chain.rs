@@ -255,14 +255,17 @@ impl Stack {
         (out, fin)
     }
 
+    /// Every `E` the market has emitted, in chain order, decoded.
+    pub async fn events<E: alloy::sol_types::SolEvent>(&self) -> Vec<E> {
+        let filter =
+            alloy::rpc::types::Filter::new().from_block(0).address(self.market).event_signature(E::SIGNATURE_HASH);
+        let logs = self.provider.get_logs(&filter).await.expect("logs");
+        logs.iter().map(|log| log.log_decode::<E>().expect("decodes").inner.data).collect()
+    }
+
     /// The `RoundFinalized` event of round 0.
     pub async fn finalized_event(&self) -> JobMarket::RoundFinalized {
-        let filter = alloy::rpc::types::Filter::new()
-            .from_block(0)
-            .address(self.market)
-            .event_signature(<JobMarket::RoundFinalized as alloy::sol_types::SolEvent>::SIGNATURE_HASH);
-        let logs = self.provider.get_logs(&filter).await.expect("logs");
-        logs[0].log_decode::<JobMarket::RoundFinalized>().expect("decodes").inner.data
+        self.events::<JobMarket::RoundFinalized>().await.remove(0)
     }
 
     /// Claims every slot's share of round 0 and lets trainer 0 withdraw.
