@@ -163,7 +163,27 @@ pub fn read_key<T: CanonicalDeserialize>(
     validate: Validate,
 ) -> Result<T> {
     let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
-    let corrupt = |reason: String| Error::Corrupt { what: "key file", path: path.display().to_string(), reason };
+    decode_key(&bytes, &path.display().to_string(), kind, shape, compress, validate)
+}
+
+/// Reads a proving key from the bytes of its file (as a prover worker gets it from the blob
+/// store), checking the header as [`read_key`] does; `origin` names the bytes in errors.
+pub fn decode_proving_key(bytes: &[u8], origin: &str, shape: &Shape) -> Result<ProvingKey<Bn254>> {
+    // As in `KeyStore::load_proving_key`: the header's digest vouches for the body.
+    decode_key(bytes, origin, KeyKind::Proving, shape, Compress::No, Validate::No)
+}
+
+/// Checks a key file's header against the expected kind, version and shape, then its digest,
+/// and deserializes the body.
+fn decode_key<T: CanonicalDeserialize>(
+    bytes: &[u8],
+    origin: &str,
+    kind: KeyKind,
+    shape: &Shape,
+    compress: Compress,
+    validate: Validate,
+) -> Result<T> {
+    let corrupt = |reason: String| Error::Corrupt { what: "key file", path: origin.to_string(), reason };
     if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
         return Err(corrupt("not a fedproof key file (bad magic or too short)".into()));
     }
@@ -172,7 +192,7 @@ pub fn read_key<T: CanonicalDeserialize>(
     let found = format!("a {} key, circuit v{version}, {trainers} trainers × {params} params", kind_name(file_kind));
     let expected = format!("a {} key, circuit v{CIRCUIT_VERSION}, {shape}", kind_name(kind as u8));
     if file_kind != kind as u8 || version != CIRCUIT_VERSION || trainers != shape.trainers || params != shape.params {
-        return Err(Error::WrongKey { path: path.display().to_string(), expected, found });
+        return Err(Error::WrongKey { path: origin.to_string(), expected, found });
     }
     let body = &bytes[HEADER_LEN..];
     if Sha256::digest(body).as_slice() != &bytes[21..HEADER_LEN] {
