@@ -5,5 +5,6 @@
 pub mod chain;
 pub mod demo;
 pub mod progress;
+pub mod proving;
 pub mod roles;
 pub mod training;

@@ -6,9 +6,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::Output;
 
-use common::fedproof;
+use common::{fedproof, Running};
 use std::time::{Duration, Instant};
 
 use alloy::node_bindings::Anvil;
@@ -17,51 +17,6 @@ use alloy::providers::{Provider, ProviderBuilder};
 use fedproof_contracts::JobMarket;
 
 const TRAINERS: usize = 4;
-
-/// A child process killed (and reaped) when dropped, so a failing test leaves nothing running.
-/// Its stdout and stderr go to files (a full pipe could block it).
-struct Running {
-    child: Child,
-    what: String,
-    stdout: PathBuf,
-    stderr: PathBuf,
-}
-
-impl Running {
-    fn spawn(mut cmd: Command, what: &str, logs: &Path) -> Running {
-        let (stdout, stderr) = (logs.join(format!("{what}.out")), logs.join(format!("{what}.err")));
-        let file = |p: &Path| std::fs::File::create(p).expect("log file");
-        let child = cmd.stdout(file(&stdout)).stderr(file(&stderr)).spawn().expect("spawn fedproof");
-        Running { child, what: what.to_string(), stdout, stderr }
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    /// Waits for the process to exit (bounded, so a hang fails instead of stalling CI) and
-    /// parses the JSON it printed.
-    fn finish(mut self) -> serde_json::Value {
-        let deadline = Instant::now() + Duration::from_secs(900);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "{} did not finish: {}", self.what, self.stderr());
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        assert!(status.success(), "{} failed: {}", self.what, self.stderr());
-        let out = std::fs::read(&self.stdout).expect("stdout");
-        serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{} printed no JSON ({e})", self.what))
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Runs to completion and parses the JSON it prints.
 fn json(args: &[&str], key: &str) -> serde_json::Value {
@@ -140,9 +95,7 @@ async fn a_job_runs_end_to_end_through_the_command_line() {
     // The first line it prints says where it listens.
     let deadline = Instant::now() + Duration::from_secs(60);
     let api = loop {
-        let line = std::fs::read_to_string(&serve.stdout).unwrap_or_default();
-        if let Some(first) = line.lines().next() {
-            let listen: serde_json::Value = serde_json::from_str(first).expect("listen json");
+        if let Some(listen) = serve.json_lines().first() {
             break format!("http://{}", listen["listen"].as_str().expect("listen"));
         }
         assert!(Instant::now() < deadline, "serve did not start: {}", serve.stderr());

@@ -1,6 +1,6 @@
 //! Options shared by the commands, each declared once and flattened in: where to connect
 //! ([`ChainArgs`]), which market and job ([`MarketArgs`], [`JobArgs`]), the key cache
-//! ([`KeysArgs`]), a circuit shape ([`ShapeArgs`]), and what to print ([`OutputArgs`]: text, or
+//! ([`KeysArgs`]), a circuit shape ([`ShapeArgs`]), the prover work queue ([`QueueArgs`]), and what to print ([`OutputArgs`]: text, or
 //! one JSON document with `--json`) or write ([`ReportArgs`]: `--report FILE`).
 
 use std::path::{Path, PathBuf};
@@ -9,6 +9,7 @@ use alloy::primitives::Address;
 use anyhow::Context;
 use clap::Args;
 use fedproof::chain::{Chain, Connection};
+use fedproof::proving::queue::Queue;
 use fedproof::roles::JobView;
 use fedproof_prover::keys::KeyStore;
 use fedproof_prover::shape::Shape;
@@ -164,4 +165,26 @@ fn write_json(path: &Path, value: &impl Serialize) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     std::fs::write(path, serde_json::to_vec_pretty(value)?).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The prover work queue on NATS JetStream (`aggregator run`, `prover worker`).
+#[derive(Args, Clone, Debug)]
+pub struct QueueArgs {
+    /// NATS server of the prover work queue (for example nats://127.0.0.1:4222). Without it,
+    /// `aggregator run` proves in this process.
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
+    /// The work queue's name: its stream; results go to the bucket `NAME-results`.
+    #[arg(long, value_name = "NAME", default_value = fedproof::proving::queue::DEFAULT_QUEUE)]
+    pub queue: String,
+}
+
+impl QueueArgs {
+    /// Connects to the queue when `--nats` is given.
+    pub async fn connect(&self) -> anyhow::Result<Option<Queue>> {
+        match &self.nats {
+            Some(url) => Ok(Some(Queue::connect(url, &self.queue).await?)),
+            None => Ok(None),
+        }
+    }
 }

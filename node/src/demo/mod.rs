@@ -285,8 +285,12 @@ async fn start_roles(
     let (tx, rounds) = mpsc::unbounded_channel();
     let aggregator_view = JobView::load(&net.aggregator, net.stack.market, job_id, &net.storage).await?;
     // Trainers store their sealed updates before committing, so no upload grace is needed.
-    let settings =
-        aggregator::Settings { keys: Arc::clone(keys), sealing: sealing.clone(), upload_grace: Duration::ZERO };
+    let settings = aggregator::Settings {
+        keys: Arc::clone(keys),
+        sealing: sealing.clone(),
+        prover: Default::default(),
+        upload_grace: Duration::ZERO,
+    };
     let (view, storage) = (aggregator_view.clone(), net.storage.clone());
     let aggregator =
         tokio::spawn(

@@ -1,7 +1,7 @@
 //! The aggregator: posts its bond, then for each round waits for the submissions, fetches and
 //! checks every committed update against its commitment (a missing or mismatching blob makes the
-//! slot unavailable, with the reason logged), runs the round, proves it, publishes the new model
-//! and finalizes on-chain.
+//! slot unavailable, with the reason logged), runs the round, proves it (here, or on prover
+//! workers: [`crate::proving`]), publishes the new model and finalizes on-chain.
 //!
 //! It keeps no state of its own: everything is read back from the chain and storage, so it can be
 //! killed at any moment and started again. It publishes the next model before finalizing (the
@@ -16,11 +16,12 @@ use anyhow::Context;
 use fedproof_contracts::JobMarket;
 use fedproof_prover::export::calldata::SolidityCalldata;
 use fedproof_prover::keys::Keys;
-use fedproof_prover::round::{RoundInput, RoundWitness};
+use fedproof_prover::round::RoundInput;
 use fedproof_prover::snark;
 use serde::Serialize;
 
-use crate::chain::words::{bits_to_u64, to_fr, to_u256};
+use crate::chain::words::{bits_to_u64, to_u256};
+use crate::proving::{ProofTask, Prover};
 use crate::roles::job::{JobView, POLL};
 use fedproof_contracts::JobStatus;
 use fedproof_storage::sealed::AggregatorKey;
@@ -64,6 +65,8 @@ pub struct Settings {
     pub keys: Arc<Keys>,
     /// Opens the updates; its recipient must be the one the job's spec names.
     pub sealing: Arc<AggregatorKey>,
+    /// Who proves the rounds: this process, or prover workers on a queue.
+    pub prover: Prover,
     /// Once every trainer has committed, how long to wait for updates still being uploaded
     /// (through the intake they arrive after their commitment) before calling them unavailable.
     pub upload_grace: Duration,
@@ -130,7 +133,7 @@ pub async fn run(
                 continue;
             }
         }
-        let report = finalize(job, storage, &settings.keys, sealing, s.round, s.model).await?;
+        let report = finalize(job, storage, settings, s.round, s.model).await?;
         if let Some(report) = report {
             on_round(&report);
             reports.push(report);
@@ -152,11 +155,11 @@ async fn blobs_present(job: &JobView, storage: &Storage, round: u32) -> anyhow::
 async fn finalize(
     job: &JobView,
     storage: &Storage,
-    keys: &Arc<Keys>,
-    sealing: &AggregatorKey,
+    settings: &Settings,
     round: u32,
     onchain_model: U256,
 ) -> anyhow::Result<Option<RoundReport>> {
+    let Settings { keys, sealing, prover, .. } = settings;
     let id = U256::from(job.id);
     let n = job.shape.trainers;
     let model = job
@@ -184,23 +187,18 @@ async fn finalize(
     unavailable.sort_by_key(|(slot, _)| *slot);
     let params = job.round_params(round)?;
     let input = RoundInput { shape: job.shape, params, domain, order, model: model.values, updates };
-    let mut witness = RoundWitness::new(input)?;
     // An unavailable slot's commitment stays in the public inputs (the contract folded it in at
     // submission); its presence bit is 0, so the circuit ignores it.
-    for (slot, _) in &unavailable {
-        if let Some(sub) = submitted.iter().find(|s| s.slot == *slot) {
-            witness.public.updates[*slot] = to_fr(sub.commitment);
-        }
-    }
+    let unavailable_commitments = unavailable
+        .iter()
+        .filter_map(|(slot, _)| submitted.iter().find(|s| s.slot == *slot).map(|s| (*slot, s.commitment)))
+        .collect();
+    let task = ProofTask { input, unavailable: unavailable_commitments };
+    let witness = task.witness()?;
     let inputs = witness.public.to_vec();
     let output = witness.output.clone();
     let new_model_commitment = to_u256(&witness.public.new_model);
-    let clock = Instant::now();
-    let pk_keys = Arc::clone(keys);
-    let proof = tokio::task::spawn_blocking(move || snark::prove(&pk_keys.pk, witness, &mut rand::rngs::OsRng))
-        .await
-        .context("the prover task failed")??;
-    let prove_seconds = clock.elapsed().as_secs_f64();
+    let (proof, prove_seconds) = prover.prove(keys, storage, &task, witness).await?;
     anyhow::ensure!(snark::verify_inputs(&keys.vk, &inputs, &proof)?, "the round's proof does not verify off-chain");
     job.publish_model(storage, round + 1, output.new_model.clone()).await?;
 

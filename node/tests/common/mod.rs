@@ -2,8 +2,10 @@
 //! job shape with keys cached under the test target directory, and seeded synthetic trainers.
 #![allow(dead_code)] // each test binary uses part of the harness
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use alloy::node_bindings::{Anvil, AnvilInstance};
 use alloy::primitives::U256;
@@ -11,6 +13,7 @@ use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use fedproof::chain::deploy::deploy_stack;
 use fedproof::chain::{Chain, Stack};
+use fedproof::proving::Prover;
 use fedproof::roles::aggregator::Settings;
 use fedproof::roles::audit::Recompute;
 use fedproof::roles::owner::{create_job, JobSpec};
@@ -43,12 +46,21 @@ pub const BOND: u128 = BUDGET;
 pub fn keys() -> Arc<Keys> {
     static KEYS: OnceLock<Arc<Keys>> = OnceLock::new();
     KEYS.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("node-test-keys");
         let shape = Shape::new(TRAINERS, PARAMS).expect("shape");
-        let keys = KeyStore::new(dir).load_or_setup(shape, &mut ChaCha20Rng::seed_from_u64(1)).expect("setup");
+        let keys = key_store().load_or_setup(shape, &mut ChaCha20Rng::seed_from_u64(1)).expect("setup");
         Arc::new(keys)
     })
     .clone()
+}
+
+/// Where [`keys`] are cached: the test shape's keys, and any other shape a test sets up.
+pub fn key_store() -> KeyStore {
+    KeyStore::new(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("node-test-keys"))
+}
+
+/// The NATS server with JetStream the prover-worker tests use (`NATS_URL`).
+pub fn nats_url() -> String {
+    std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
 }
 
 /// A running anvil with the stack deployed and one connection per role.
@@ -131,7 +143,7 @@ impl Harness {
 
     /// The aggregator's settings with `upload_grace`.
     pub fn aggregator_settings(&self, upload_grace: std::time::Duration) -> Settings {
-        Settings { keys: keys(), sealing: self.sealing.clone(), upload_grace }
+        Settings { keys: keys(), sealing: self.sealing.clone(), prover: Prover::InProcess, upload_grace }
     }
 
     /// What the auditor needs to re-run rounds.
@@ -154,6 +166,65 @@ impl Harness {
     /// Balance of an address (wei).
     pub async fn balance(&self, chain: &Chain) -> U256 {
         self.owner.provider.get_balance(chain.address).await.expect("balance")
+    }
+}
+
+/// A child process killed (and reaped) when dropped, so a failing test leaves nothing running.
+/// Its stdout and stderr go to files (a full pipe could block it).
+pub struct Running {
+    child: Child,
+    what: String,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Running {
+    /// Starts `cmd` with its output going to `logs/<what>.out` and `.err`.
+    pub fn spawn(mut cmd: Command, what: &str, logs: &Path) -> Running {
+        let (stdout, stderr) = (logs.join(format!("{what}.out")), logs.join(format!("{what}.err")));
+        let file = |p: &Path| std::fs::File::create(p).expect("log file");
+        let child = cmd.stdout(file(&stdout)).stderr(file(&stderr)).spawn().expect("spawn fedproof");
+        Running { child, what: what.to_string(), stdout, stderr }
+    }
+
+    /// What it has printed on stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// The JSON lines it has printed on stdout so far.
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        let out = std::fs::read_to_string(&self.stdout).unwrap_or_default();
+        out.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
+    }
+
+    /// Kills it with SIGKILL (no chance to clean up) and reaps it.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
+    }
+
+    /// Waits for the process to exit (bounded, so a hang fails instead of stalling CI) and
+    /// parses the JSON it printed.
+    pub fn finish(mut self) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(900);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "{} did not finish: {}", self.what, self.stderr());
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert!(status.success(), "{} failed: {}", self.what, self.stderr());
+        let out = std::fs::read(&self.stdout).expect("stdout");
+        serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{} printed no JSON ({e})", self.what))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -13,7 +13,7 @@ pub enum AggregatorCommand {
     /// Make the age key trainers seal their updates to; prints its public half.
     Keygen(keygen::KeygenArgs),
     /// Watch the chain and settle every round until the job ends.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
 }
 
 impl AggregatorCommand {

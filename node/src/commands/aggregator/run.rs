@@ -1,4 +1,5 @@
-//! `fedproof aggregator run`: watch the chain, prove and settle every round until the job ends.
+//! `fedproof aggregator run`: watch the chain, prove (here, or on prover workers with `--nats`)
+//! and settle every round until the job ends.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,7 +10,9 @@ use clap::Args;
 use fedproof::roles::aggregator;
 use fedproof_storage::sealed::AggregatorKey;
 
-use crate::commands::args::{JobArgs, KeysArgs, OutputArgs};
+use fedproof::proving::{Prover, RemoteProver};
+
+use crate::commands::args::{JobArgs, KeysArgs, OutputArgs, QueueArgs};
 
 /// Options of `aggregator run`.
 #[derive(Args, Debug)]
@@ -25,6 +28,11 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 30)]
     upload_grace: u64,
     #[command(flatten)]
+    queue: QueueArgs,
+    /// With --nats: seconds to wait for the workers' proof of one round before giving up.
+    #[arg(long, default_value_t = 3600)]
+    prove_timeout: u64,
+    #[command(flatten)]
     output: OutputArgs,
 }
 
@@ -33,10 +41,21 @@ impl RunArgs {
     pub async fn run(self) -> anyhow::Result<()> {
         let sealing = AggregatorKey::load(&self.sealing_key).context("reading --sealing-key")?;
         let (job, storage) = self.job.open().await?;
-        let keys = self.keys.store().load_or_setup(job.shape, &mut rand::rngs::OsRng)?;
+        let store = self.keys.store();
+        let keys = store.load_or_setup(job.shape, &mut rand::rngs::OsRng)?;
+        let prover = match self.queue.connect().await? {
+            Some(queue) => {
+                let timeout = Duration::from_secs(self.prove_timeout);
+                let recipient = sealing.recipient();
+                let remote = RemoteProver::new(queue, &storage, &store, job.shape, recipient, timeout).await?;
+                Prover::Workers(Arc::new(remote))
+            }
+            None => Prover::InProcess,
+        };
         let settings = aggregator::Settings {
             keys: Arc::new(keys),
             sealing: Arc::new(sealing),
+            prover,
             upload_grace: Duration::from_secs(self.upload_grace),
         };
         let json = self.output.json;

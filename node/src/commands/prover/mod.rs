@@ -1,7 +1,9 @@
-//! `fedproof prover …`: keys for a shape, and exports for third parties and the contracts.
+//! `fedproof prover …`: keys for a shape, exports for third parties and the contracts, and the
+//! prover worker.
 
 pub mod export;
 pub mod setup;
+pub mod worker;
 
 use clap::Subcommand;
 
@@ -13,6 +15,8 @@ pub enum ProverCommand {
     /// Write the verifier contract, the generic verifier's constructor arguments, snarkjs files and
     /// a proof fixture of a seeded synthetic round.
     Export(export::ExportArgs),
+    /// Prove round tasks from a NATS JetStream work queue (the aggregator's `--nats`).
+    Worker(worker::WorkerArgs),
 }
 
 impl ProverCommand {
@@ -21,6 +25,7 @@ impl ProverCommand {
         match self {
             ProverCommand::Setup(args) => args.run(),
             ProverCommand::Export(args) => args.run(),
+            ProverCommand::Worker(args) => super::block_on(args.run()),
         }
     }
 }
