@@ -1,6 +1,7 @@
 //! The benchmarks' reports, from the binary: `bench prover --count-only` (the constraint count
-//! and its breakdown by step, without keys or a proof, as the library counts them) and
-//! `bench blob` (one update blob's round trip, phase by phase).
+//! and its breakdown by step, without keys or a proof, as the library counts them), `bench prover
+//! --nats --workers` (the proof made by worker processes over NATS JetStream) and `bench blob`
+//! (one update blob's round trip, phase by phase).
 
 use std::process::{Command, Output};
 
@@ -67,4 +68,23 @@ fn blob_bench_refuses_zero_params() {
     assert!(!out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--params must be at least 1") && !stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn prover_bench_on_workers_proves_through_the_queue() {
+    let nats = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let keys = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-worker-keys");
+    let keys = keys.to_string_lossy();
+    let args = ["--trainers", "3", "--params", "8", "--nats", &nats, "--workers", "2", "--keys", &keys, "--json"];
+    let out = bench(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(json["verified"], true, "the worker's proof verifies: {json}");
+    let workers = &json["workers"];
+    assert_eq!((workers["workers"].as_u64(), workers["tasks"].as_u64()), (Some(2), Some(1)), "{json}");
+    let (wall, prove) = (workers["wall_s"].as_f64().expect("wall"), workers["worker_prove_s"].as_f64().expect("prove"));
+    assert!(prove > 0.0 && wall > prove, "the wait includes the worker's proof: {json}");
+    assert_eq!(json["prove_s"].as_f64(), Some(prove), "{json}");
+    let rss = workers["worker_peak_rss_bytes"].as_array().expect("one peak per worker");
+    assert!(rss.len() == 2 && rss.iter().all(|b| b.as_u64().is_some_and(|b| b > 1_000_000)), "{json}");
 }

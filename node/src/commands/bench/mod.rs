@@ -5,6 +5,7 @@ pub mod api;
 pub mod blob;
 pub mod prover;
 pub mod quantization;
+pub mod workers;
 
 use clap::Subcommand;
 
@@ -35,7 +36,11 @@ impl BenchCommand {
 
 /// Peak resident memory of this process (Linux `VmHWM`).
 fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    vm_hwm(&std::fs::read_to_string("/proc/self/status").ok()?)
+}
+
+/// The `VmHWM` (peak resident memory) line of a `/proc/PID/status` text, in bytes.
+fn vm_hwm(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
 }

@@ -1,5 +1,6 @@
 //! `fedproof bench prover`: count the round circuit's constraints by step, then (unless
-//! `--count-only`) set up (cached), prove and verify one synthetic round.
+//! `--count-only`) set up (cached), prove (here, or with `--nats` on local prover workers) and
+//! verify one synthetic round.
 
 use std::time::Instant;
 
@@ -17,7 +18,9 @@ use serde::Serialize;
 use fedproof::progress;
 
 use super::peak_rss_bytes;
+use super::workers::{prove_on_workers, WorkerFigures};
 use crate::commands::args::{KeysArgs, OutputArgs, ReportArgs, ShapeArgs};
+use fedproof::proving::ProofTask;
 
 /// Options of `fedproof bench prover`.
 #[derive(Args)]
@@ -34,6 +37,13 @@ pub struct ProverArgs {
     /// shapes too large to prove here.
     #[arg(long)]
     count_only: bool,
+    /// Prove on local `prover worker` processes over this NATS JetStream server (a private queue,
+    /// deleted afterwards) instead of in this process.
+    #[arg(long, value_name = "URL")]
+    nats: Option<String>,
+    /// With --nats: how many worker processes to start.
+    #[arg(long, default_value_t = 1, requires = "nats")]
+    workers: usize,
     #[command(flatten)]
     keys: KeysArgs,
     #[command(flatten)]
@@ -76,6 +86,9 @@ struct ProvingFigures {
     verified: bool,
     proving_key_bytes: u64,
     peak_rss_bytes: Option<u64>,
+    /// With `--nats`: the workers' side of the proof.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workers: Option<WorkerFigures>,
     flagged: Vec<usize>,
     planted: Vec<usize>,
 }
@@ -133,13 +146,24 @@ fn prove(
 
     bar.set_message(format!("{shape}: proving"));
     let sample = synthetic(shape, args.malicious, args.seed);
-    let witness = RoundWitness::new(sample.input)?;
+    let witness = RoundWitness::new(sample.input.clone())?;
     let public = witness.public.clone();
     let inliers = witness.output.inliers.clone();
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(args.seed);
-    let start = Instant::now();
-    let proof = snark::prove(&keys.pk, witness, &mut rng)?;
-    let prove_s = start.elapsed().as_secs_f64();
+    let (proof, prove_s, workers) = match &args.nats {
+        None => {
+            let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(args.seed);
+            let start = Instant::now();
+            let proof = snark::prove(&keys.pk, witness, &mut rng)?;
+            (proof, start.elapsed().as_secs_f64(), None)
+        }
+        Some(url) => {
+            bar.set_message(format!("{shape}: proving on {} worker(s) over NATS", args.workers));
+            let task = ProofTask { input: sample.input.clone(), unavailable: Vec::new() };
+            let runtime = tokio::runtime::Runtime::new()?;
+            let (proof, figures) = runtime.block_on(prove_on_workers(url, args.workers, &store, shape, &task))?;
+            (proof, figures.worker_prove_s, Some(figures))
+        }
+    };
 
     bar.set_message(format!("{shape}: verifying"));
     let start = Instant::now();
@@ -154,6 +178,7 @@ fn prove(
         verified,
         proving_key_bytes,
         peak_rss_bytes: peak_rss_bytes(),
+        workers,
         flagged: (0..shape.trainers).filter(|&i| !inliers[i]).collect(),
         planted: sample.attacks.iter().enumerate().filter(|(_, a)| a.is_some()).map(|(i, _)| i).collect(),
     })
@@ -188,6 +213,18 @@ fn table(f: &ProverFigures) -> String {
     t += &format!("  proving key          {:>9.1} MB\n", p.proving_key_bytes as f64 / 1e6);
     if let Some(rss) = p.peak_rss_bytes {
         t += &format!("  peak memory          {:>9.1} MB\n", rss as f64 / 1e6);
+    }
+    if let Some(w) = &p.workers {
+        t += &format!(
+            "  on {} worker(s)      {:>10.2} s wall, {:.2} s of it queue and blob store\n",
+            w.workers, w.wall_s, w.overhead_s
+        );
+        let rss: Vec<String> = w
+            .worker_peak_rss_bytes
+            .iter()
+            .map(|b| b.map_or("?".into(), |b| format!("{:.1} MB", b as f64 / 1e6)))
+            .collect();
+        t += &format!("  worker peak memory   {}\n", rss.join(", "));
     }
     t += &format!("  planted outliers     {:?}\n", p.planted);
     t += &format!("  flagged outliers     {:?}\n", p.flagged);
