@@ -1,7 +1,8 @@
 //! A whole job through the `fedproof` binary, as its users run it: `deploy`, `data split`,
 //! `aggregator keygen`, `owner create-job`, `serve` (the aggregator's intake), four
-//! `trainer run --api` processes, `aggregator run`, `audit --recompute`,
-//! `owner download-model --test-data` and `owner recover`, each a separate process on one anvil.
+//! `trainer run --api` processes, `aggregator run --nats` with two `prover worker`s (the first
+//! killed mid-proof), `audit --recompute`, `owner download-model --test-data` and
+//! `owner recover`, each a separate process on one anvil.
 
 mod common;
 
@@ -102,11 +103,21 @@ async fn a_job_runs_end_to_end_through_the_command_line() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
 
+    // The aggregator proves on prover workers over NATS JetStream, on a queue of this run's own.
+    // The first worker is killed mid-proof; the queue gives its task to the second after the
+    // ack wait (3 s).
+    let (nats, queue) = (common::nats_url(), format!("cli-job-{}", std::process::id()));
+    let worker = |name: &str| {
+        let mut args = vec!["prover", "worker", "--nats", &nats, "--queue", &queue, "--storage", &storage_s];
+        args.extend(["--sealing-key", &sealing_s, "--ack-wait", "3", "--name", name, "--json"]);
+        Running::spawn(fedproof(&args, ""), name, dir.path())
+    };
+    let mut first_worker = worker("first-worker");
     let aggregator_run = {
         let mut args = vec!["aggregator", "run"];
         args.extend(job_args);
         args.extend(["--keys", &keys, "--sealing-key", &sealing_s, "--upload-grace", "300"]);
-        args.push("--json");
+        args.extend(["--nats", &nats, "--queue", &queue, "--json"]);
         Running::spawn(fedproof(&args, &key(1)), "aggregator", dir.path())
     };
     let receipts = path(&dir.path().join("receipts"));
@@ -138,8 +149,24 @@ async fn a_job_runs_end_to_end_through_the_command_line() {
     let _: serde_json::Value = provider.raw_request("evm_increaseTime".into(), (3600u64,)).await.expect("time");
     let _: serde_json::Value = provider.raw_request("evm_mine".into(), ()).await.expect("mine");
 
+    let events =
+        |w: &Running, kind: &str| w.json_lines().into_iter().filter(|e| e["event"] == kind).collect::<Vec<_>>();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while events(&first_worker, "taken").is_empty() {
+        assert!(Instant::now() < deadline, "no worker took round 0: {}", aggregator_run.stderr());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    first_worker.kill();
+    assert!(events(&first_worker, "proved").is_empty(), "killed mid-proof: {:?}", first_worker.json_lines());
+    let second_worker = worker("second-worker");
+
     let rounds = tokio::task::spawn_blocking(move || aggregator_run.finish()).await.expect("task");
     assert_eq!(rounds.as_array().map(Vec::len), Some(1), "{rounds}");
+    let taken = events(&second_worker, "taken");
+    assert_eq!(taken.len(), 1, "{:?}", second_worker.json_lines());
+    assert_eq!(taken[0]["delivery"], 2, "the killed worker's task was delivered again");
+    assert_eq!(events(&second_worker, "proved").len(), 1, "the second worker proved the round");
+    drop(second_worker);
     assert_eq!(rounds[0]["unavailable"].as_array().map(Vec::len), Some(0), "{rounds}");
     let mut slots = Vec::new();
     for (i, t) in trainers.into_iter().enumerate() {
@@ -184,4 +211,5 @@ async fn a_job_runs_end_to_end_through_the_command_line() {
     assert_eq!(state.unclaimed + dust, 1_000_000_000_000_000_000, "the trainers' shares stay claimable");
     assert_eq!(contract.owed(Address::ZERO, anvil.addresses()[0]).call().await.expect("owed"), U256::ZERO);
     drop(serve);
+    common::delete_queue(&queue).await;
 }

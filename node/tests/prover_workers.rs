@@ -74,9 +74,7 @@ impl Fixture {
     }
 
     async fn delete(self) {
-        let names = &self.queue.names;
-        self.queue.js.delete_stream(&names.stream).await.expect("delete the stream");
-        self.queue.js.delete_key_value(&names.bucket).await.expect("delete the bucket");
+        common::delete_queue(&self.queue.names.stream).await;
     }
 }
 

@@ -13,6 +13,7 @@ use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use fedproof::chain::deploy::deploy_stack;
 use fedproof::chain::{Chain, Stack};
+use fedproof::proving::queue::Queue;
 use fedproof::proving::Prover;
 use fedproof::roles::aggregator::Settings;
 use fedproof::roles::audit::Recompute;
@@ -61,6 +62,13 @@ pub fn key_store() -> KeyStore {
 /// The NATS server with JetStream the prover-worker tests use (`NATS_URL`).
 pub fn nats_url() -> String {
     std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+/// Deletes a prover queue's stream and results bucket from the NATS server.
+pub async fn delete_queue(name: &str) {
+    let queue = Queue::connect(&nats_url(), name).await.expect("connect to NATS");
+    queue.js.delete_stream(&queue.names.stream).await.expect("delete the stream");
+    queue.js.delete_key_value(&queue.names.bucket).await.expect("delete the bucket");
 }
 
 /// A running anvil with the stack deployed and one connection per role.
