@@ -13,6 +13,7 @@ use alloy::primitives::U256;
 use bytes::Bytes;
 use common::{fedproof, Harness, Running, TRAINERS};
 use fedproof::proving::queue::{Queue, TaskMessage};
+use fedproof::proving::task::task_id;
 use fedproof::proving::{ProofTask, Prover, RemoteProver};
 use fedproof::roles::aggregator::{self, Settings};
 use fedproof::roles::trainer::{self, Upload};
@@ -151,7 +152,7 @@ async fn a_task_already_proven_is_not_proven_again() {
     // A worker that died between writing the result and acknowledging leaves the task to be
     // delivered again: the next worker sees the result and skips it.
     let remote = fx.remote(shape).await;
-    let id = task.id(remote.key()).expect("id");
+    let id = task_id(remote.key(), &task.encode().expect("encode"));
     let message = TaskMessage { task: id, key: remote.key().to_string(), sealed_task: String::new(), shape };
     let payload = Bytes::from(serde_json::to_vec(&message).expect("json"));
     fx.queue.js.publish(fx.queue.names.subject.clone(), payload).await.expect("publish").await.expect("stored");

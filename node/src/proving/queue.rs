@@ -26,7 +26,7 @@ const MAX_DELIVER: i64 = 10;
 /// One proof task as it travels on the queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskMessage {
-    /// The task's id ([`super::ProofTask::id`]): where its result goes.
+    /// The task's id ([`super::task::task_id`]): where its result goes.
     pub task: String,
     /// CID of the proving key's file in the blob store.
     pub key: String,

@@ -13,7 +13,7 @@ use fedproof_storage::sealed;
 use fedproof_storage::Storage;
 
 use super::queue::{Queue, TaskMessage};
-use super::ProofTask;
+use super::task::{task_id, ProofTask};
 
 /// Proofs made by workers on a queue, for one shape.
 pub struct RemoteProver {
@@ -54,14 +54,15 @@ impl RemoteProver {
     /// The proof of `task` and the seconds its worker spent on it: the one a worker already made if there is one (a restarted
     /// aggregator proves nothing twice), else a new one from the workers.
     pub async fn prove(&self, storage: &Storage, task: &ProofTask) -> anyhow::Result<(Proof<Bn254>, f64)> {
-        let id = task.id(&self.key)?;
+        let encoded = task.encode()?;
+        let id = task_id(&self.key, &encoded);
         let result = match self.queue.result(&id).await? {
             Some(result) => {
                 tracing::info!(task = %id, "proof found in the results bucket: not proving again");
                 result
             }
             None => {
-                let sealed = sealed::seal(&self.recipient, &task.encode()?).context("sealing the proof task")?;
+                let sealed = sealed::seal(&self.recipient, &encoded).context("sealing the proof task")?;
                 let sealed_task = storage.put_sealed(sealed).await.context("storing the proof task")?.to_string();
                 let message = TaskMessage { task: id.clone(), key: self.key.clone(), sealed_task, shape: self.shape };
                 self.queue.publish(&message).await?;

@@ -36,17 +36,6 @@ impl ProofTask {
         Ok(witness)
     }
 
-    /// A name for this task under a proving key: the same work always gets the same id, so a
-    /// restarted aggregator finds the proof a worker already made, and a republished task is
-    /// dropped by the stream's duplicate window. Hex, so it is a valid key-value key.
-    pub fn id(&self, key_cid: &str) -> anyhow::Result<String> {
-        let mut hash = Sha256::new();
-        hash.update(key_cid.as_bytes());
-        hash.update([0]);
-        hash.update(serde_json::to_vec(self).context("encoding the proof task")?);
-        Ok(hex::encode(hash.finalize()))
-    }
-
     /// The task as bytes (JSON).
     pub fn encode(&self) -> anyhow::Result<Vec<u8>> {
         serde_json::to_vec(self).context("encoding the proof task")
@@ -56,4 +45,16 @@ impl ProofTask {
     pub fn decode(bytes: &[u8]) -> anyhow::Result<Self> {
         serde_json::from_slice(bytes).context("the proof task is not valid JSON of a round")
     }
+}
+
+/// The name of an encoded task ([`ProofTask::encode`]) under a proving key: the same work always
+/// gets the same id, so a restarted aggregator finds the proof a worker already made, and a
+/// republished task is dropped by the stream's duplicate window. Hex, so it is a valid
+/// key-value key.
+pub fn task_id(key_cid: &str, encoded_task: &[u8]) -> String {
+    let mut hash = Sha256::new();
+    hash.update(key_cid.as_bytes());
+    hash.update([0]);
+    hash.update(encoded_task);
+    hex::encode(hash.finalize())
 }
