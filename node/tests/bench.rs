@@ -1,5 +1,6 @@
 //! The benchmarks' reports, from the binary: `bench prover --count-only` (the constraint count
-//! and its breakdown by step, without keys or a proof, as the library counts them), `bench prover
+//! and its breakdown by step, without keys or a proof, as the library counts them, for a round or
+//! with `--chunk` for one chunk of a chunked round), `bench prover
 //! --nats --workers` (the proof made by worker processes over NATS JetStream) and `bench blob`
 //! (one update blob's round trip, phase by phase).
 
@@ -87,4 +88,19 @@ fn prover_bench_on_workers_proves_through_the_queue() {
     assert_eq!(json["prove_s"].as_f64(), Some(prove), "{json}");
     let rss = workers["worker_peak_rss_bytes"].as_array().expect("one peak per worker");
     assert!(rss.len() == 2 && rss.iter().all(|b| b.as_u64().is_some_and(|b| b > 1_000_000)), "{json}");
+}
+
+#[test]
+fn count_only_with_chunk_counts_one_chunk_of_a_chunked_round() {
+    let out = bench(&["--trainers", "4", "--params", "100", "--chunk", "30", "--count-only", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(json["chunk"], serde_json::json!({ "params": 30, "chunks": 4 }), "{json}");
+    let expected: usize =
+        fedproof_prover::chunk::constraints::constraint_breakdown(4, 30).unwrap().iter().map(|s| s.constraints).sum();
+    assert_eq!(json["constraints"].as_u64(), Some(expected as u64), "one chunk's count: {json}");
+    let per = json["constraints_per_update_param"].as_f64().expect("per trainer×param");
+    assert!((per - expected as f64 / 120.0).abs() < 1e-9, "per trainer × chunk parameter: {per}");
+    let out = bench(&["--trainers", "4", "--params", "100", "--chunk", "30"]);
+    assert!(!out.status.success(), "--chunk needs --count-only: proving a chunk is not built yet");
 }

@@ -26,6 +26,12 @@ pub fn sum(vars: impl IntoIterator<Item = FpVar<Fr>>) -> FpVar<Fr> {
     }
 }
 
+/// Packs non-negative values `per` to a field element in `bits`-wide slots, little-endian (linear,
+/// no constraints): the circuit's side of `commitment::pack`.
+pub fn pack(values: &[FpVar<Fr>], per: usize, bits: u32) -> Vec<FpVar<Fr>> {
+    values.chunks(per).map(|chunk| sum(chunk.iter().enumerate().map(|(t, v)| v * pow2(bits * t as u32)))).collect()
+}
+
 /// A fresh witness equal to `x`, tied to it by one constraint. Worth it for a long linear
 /// combination used many times: arkworks inlines a combination into every constraint using it.
 pub fn materialize(x: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {

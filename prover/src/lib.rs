@@ -32,6 +32,9 @@ pub mod commitment;
 /// The round statement: native reference, public inputs and their words, circuit.
 pub mod round;
 
+/// One chunk of a round's parameters, proven on its own: native reference and circuit.
+pub mod chunk;
+
 /// Range checks and comparisons in R1CS.
 pub mod gadgets;
 

@@ -52,15 +52,21 @@ pub fn slot_bits(bits: u32) -> u32 {
 /// Packs signed `bits`-wide values into field elements, offset by `2^(bits-1)`, in
 /// [`slot_bits`]-wide slots.
 pub fn pack(values: &[i64], bits: u32) -> Vec<Fr> {
-    let slot = slot_bits(bits) as usize;
-    let per = 252 / slot;
     let offset = 1i64 << (bits - 1);
+    let offset_values: Vec<u64> = values.iter().map(|v| (v + offset) as u64).collect();
+    pack_unsigned(&offset_values, slot_bits(bits))
+}
+
+/// Packs non-negative values, each below `2^slot`, `⌊252/slot⌋` to a field element in
+/// `slot`-bit slots, little-endian.
+pub fn pack_unsigned(values: &[u64], slot: u32) -> Vec<Fr> {
+    let slot = slot as usize;
     values
-        .chunks(per)
+        .chunks(252 / slot)
         .map(|chunk| {
             let mut acc = BigUint::default();
             for (t, v) in chunk.iter().enumerate() {
-                acc |= BigUint::from((v + offset) as u64) << (slot * t);
+                acc |= BigUint::from(*v) << (slot * t);
             }
             Fr::from_le_bytes_mod_order(&acc.to_bytes_le())
         })

@@ -17,7 +17,7 @@ use crate::commitment::{self, constraints::commit_packed, MODEL_TAG, MODEL_VALUE
 use crate::commitment::{MODEL_SLOT_BITS, UPDATE_VALUES_PER_ELEMENT};
 use crate::error::Result;
 use crate::fixed_point::{MODEL_BITS, UPDATE_BITS};
-use crate::gadgets::{alloc_bits, alloc_uint, big, enforce_range, fr, is_le, is_positive, pow2, sum};
+use crate::gadgets::{alloc_bits, alloc_uint, big, enforce_range, fr, is_le, is_positive, pack, pow2, sum};
 use crate::params::{CONTEXT_LAYOUT, LR_BITS, TAU_FRAC_BITS};
 use crate::shape::{Shape, ORDER_RANK_BITS, RANKS_PER_WORD, SCORES_PER_WORD, SCORE_BITS};
 
@@ -564,9 +564,4 @@ fn clamp(bits: &[Boolean<Fr>]) -> Result<Var, SynthesisError> {
 /// Number of candidates (present, non-duplicate slots) in the reference outcome.
 fn unique_count(w: &RoundWitness) -> usize {
     w.output.trace.unique.iter().filter(|b| **b).count()
-}
-
-/// Packs offset values `per` to a field element with `bits`-wide slots (linear, no constraints).
-pub(super) fn pack(values: &[Var], per: usize, bits: u32) -> Vec<Var> {
-    values.chunks(per).map(|chunk| sum(chunk.iter().enumerate().map(|(t, v)| v * pow2(bits * t as u32)))).collect()
 }

@@ -1,11 +1,12 @@
-//! `fedproof bench prover`: count the round circuit's constraints by step, then (unless
-//! `--count-only`) set up (cached), prove (here, or with `--nats` on local prover workers) and
-//! verify one synthetic round.
+//! `fedproof bench prover`: count the round circuit's (or with `--chunk`, one chunk's)
+//! constraints by step, then (unless `--count-only`) set up (cached), prove (here, or with
+//! `--nats` on local prover workers) and verify one synthetic round.
 
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
+use fedproof_prover::chunk;
 use fedproof_prover::keys::KeyKind;
 use fedproof_prover::round::sample::synthetic;
 use fedproof_prover::round::{RoundWitness, StepConstraints};
@@ -37,6 +38,10 @@ pub struct ProverArgs {
     /// shapes too large to prove here.
     #[arg(long)]
     count_only: bool,
+    /// With --count-only: count the chunk circuit of a chunked round instead, `--params` split
+    /// into chunks of this many parameters (prover/README.md, "Rounds of real size").
+    #[arg(long, value_name = "D", requires = "count_only")]
+    chunk: Option<usize>,
     /// Prove on local `prover worker` processes over this NATS JetStream server (a private queue,
     /// deleted afterwards) instead of in this process.
     #[arg(long, value_name = "URL")]
@@ -58,6 +63,10 @@ struct ProverFigures {
     trainers: usize,
     params: usize,
     malicious: usize,
+    /// With `--chunk`: the parameters per chunk and the chunk count; the figures below are then
+    /// one chunk's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chunk: Option<ChunkSplit>,
     constraints: usize,
     constraints_per_update_param: f64,
     /// Constraints per step of the statement (`snark::constraint_breakdown`), in order.
@@ -65,6 +74,13 @@ struct ProverFigures {
     /// Setup, proof and verification; absent with `--count-only`.
     #[serde(flatten)]
     proving: Option<ProvingFigures>,
+}
+
+/// How `--chunk` splits the parameters.
+#[derive(Serialize)]
+struct ChunkSplit {
+    params: usize,
+    chunks: usize,
 }
 
 /// One step's constraints, also per trainer×parameter.
@@ -109,8 +125,15 @@ fn measure(args: &ProverArgs) -> anyhow::Result<ProverFigures> {
     let shape = args.shape.shape()?;
     anyhow::ensure!(args.malicious < shape.trainers, "--malicious must be below --trainers ({})", shape.trainers);
     let bar = progress::spinner(format!("{shape}: counting constraints"));
-    let per_update_param = |c: usize| c as f64 / (shape.trainers * shape.params) as f64;
-    let steps: Vec<StepFigures> = snark::constraint_breakdown(shape)?
+    let (breakdown, counted_params) = match args.chunk {
+        Some(params) => {
+            anyhow::ensure!(params >= 1, "--chunk must be at least 1");
+            (chunk::constraints::constraint_breakdown(shape.trainers, params)?, params)
+        }
+        None => (snark::constraint_breakdown(shape)?, shape.params),
+    };
+    let per_update_param = |c: usize| c as f64 / (shape.trainers * counted_params) as f64;
+    let steps: Vec<StepFigures> = breakdown
         .into_iter()
         .map(|s: StepConstraints| StepFigures {
             step: s.step,
@@ -125,6 +148,7 @@ fn measure(args: &ProverArgs) -> anyhow::Result<ProverFigures> {
         trainers: shape.trainers,
         params: shape.params,
         malicious: args.malicious,
+        chunk: args.chunk.map(|params| ChunkSplit { params, chunks: shape.params.div_ceil(params) }),
         constraints,
         constraints_per_update_param: per_update_param(constraints),
         steps,
@@ -192,6 +216,9 @@ fn table(f: &ProverFigures) -> String {
         "prover benchmark: {} trainers × {} params, {} planted outlier(s)\n",
         f.trainers, f.params, f.malicious
     );
+    if let Some(c) = &f.chunk {
+        t += &format!("  one chunk of {} params ({} chunks), chunk circuit:\n", c.params, c.chunks);
+    }
     t += &format!(
         "  constraints          {:>12}  ({:.2} per trainer×param)\n",
         f.constraints, f.constraints_per_update_param

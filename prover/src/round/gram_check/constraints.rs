@@ -11,9 +11,9 @@ use ark_relations::r1cs::SynthesisError;
 
 use crate::commitment::constraints::commit_packed;
 use crate::fixed_point::UPDATE_BITS;
-use crate::gadgets::{big, materialize, pow2, sum};
+use crate::gadgets::{big, materialize, pack, pow2, sum};
 use crate::poseidon::constraints::hash as poseidon_hash;
-use crate::round::constraints::{pack, Gram, InputVars, ParamVars, Synth, UpdateVars, Var};
+use crate::round::constraints::{Gram, InputVars, ParamVars, Synth, UpdateVars, Var};
 use crate::shape::Shape;
 
 impl Synth<'_> {

@@ -56,7 +56,13 @@ pub fn coefficients(shape: Shape, domain: Fr, round: u32, commitments: &[Fr], gr
     let mut elements = commitments.to_vec();
     elements.extend(packed_upper_triangle(gram, entry_bits(shape)));
     let seed = commit_packed(&challenge_header(domain, round), &elements);
-    (0..commitments.len()).map(|i| poseidon::hash(&[seed, Fr::from(i as u64)])).collect()
+    (0..commitments.len()).map(|i| coefficient(seed, i)).collect()
+}
+
+/// Slot `slot`'s coefficient under seed ρ, `r_i = Poseidon(ρ, i)` (also what each chunk of a
+/// chunked round weighs its slice with, `crate::chunk`).
+pub fn coefficient(seed: Fr, slot: usize) -> Fr {
+    poseidon::hash(&[seed, Fr::from(slot as u64)])
 }
 
 /// Whether `rᵀ G r = ‖Σ_i r_i Δ_i‖²` over the present slots (absent slots weigh 0), `Δ_i` the
