@@ -101,6 +101,15 @@ fn count_only_with_chunk_counts_one_chunk_of_a_chunked_round() {
     assert_eq!(json["constraints"].as_u64(), Some(expected as u64), "one chunk's count: {json}");
     let per = json["constraints_per_update_param"].as_f64().expect("per trainer×param");
     assert!((per - expected as f64 / 120.0).abs() < 1e-9, "per trainer × chunk parameter: {per}");
-    let out = bench(&["--trainers", "4", "--params", "100", "--chunk", "30"]);
-    assert!(!out.status.success(), "--chunk needs --count-only: proving a chunk is not built yet");
+}
+
+#[test]
+fn prover_bench_with_chunk_proves_and_verifies_one_chunk() {
+    let out = bench(&["--trainers", "4", "--params", "100", "--chunk", "30", "--malicious", "1", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(json["verified"], true, "{json}");
+    assert_eq!(json["keys_cached"], false, "chunk keys are set up each run: {json}");
+    assert!(json["prove_s"].as_f64().is_some_and(|s| s > 0.0), "{json}");
+    assert_eq!(json["planted"], serde_json::json!([3]), "{json}");
 }

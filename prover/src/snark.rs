@@ -1,4 +1,5 @@
-//! Groth16 over BN254 for the round circuit: setup, prove, verify.
+//! Groth16 over BN254 for the round circuit (and a chunked round's chunk circuit): setup, prove,
+//! verify.
 
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, ProvingKey, VerifyingKey};
@@ -7,6 +8,7 @@ use ark_snark::SNARK;
 use ark_std::UniformRand;
 use rand::{CryptoRng, RngCore};
 
+use crate::chunk::constraints::{ChunkCircuit, ChunkWitness};
 use crate::error::{Error, Result};
 use crate::round::{PublicInputs, RoundCircuit, RoundWitness, StepConstraints};
 use crate::shape::Shape;
@@ -24,12 +26,41 @@ pub fn prove<R: RngCore + CryptoRng>(
     rng: &mut R,
 ) -> Result<Proof<Bn254>> {
     let shape = witness.input.shape;
+    prove_circuit(pk, RoundCircuit { shape, witness: Some(witness) }, rng)
+}
+
+/// Setup for chunks of `params` parameters of `trainers` slots (a chunked round's chunk proofs).
+pub fn setup_chunk<R: RngCore + CryptoRng>(
+    trainers: usize,
+    params: usize,
+    rng: &mut R,
+) -> Result<(ProvingKey<Bn254>, VerifyingKey<Bn254>)> {
+    let blank = ChunkCircuit { trainers, params, witness: None };
+    Ok(Groth16::<Bn254>::circuit_specific_setup(blank, rng)?)
+}
+
+/// Proves one chunk; refuses when the witness is wrong.
+pub fn prove_chunk<R: RngCore + CryptoRng>(
+    pk: &ProvingKey<Bn254>,
+    witness: ChunkWitness,
+    rng: &mut R,
+) -> Result<Proof<Bn254>> {
+    let (trainers, params) = (witness.input.trainers(), witness.input.params());
+    prove_circuit(pk, ChunkCircuit { trainers, params, witness: Some(witness) }, rng)
+}
+
+/// Proves any of the crate's circuits with its assignment.
+fn prove_circuit<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
+    pk: &ProvingKey<Bn254>,
+    circuit: C,
+    rng: &mut R,
+) -> Result<Proof<Bn254>> {
     // Synthesize once, check satisfaction, then prove from the matrices: arkworks' own
     // `prove` would synthesize again and, in debug builds, panic on an unsatisfied system.
     let clock = std::time::Instant::now();
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
-    RoundCircuit { shape, witness: Some(witness) }.generate_constraints(cs.clone())?;
+    circuit.generate_constraints(cs.clone())?;
     tracing::info!(seconds = clock.elapsed().as_secs_f64(), "synthesized");
     cs.finalize();
     tracing::info!(seconds = clock.elapsed().as_secs_f64(), "linear combinations inlined");

@@ -328,6 +328,24 @@ mod tests {
     }
 
     #[test]
+    fn a_chunk_proof_verifies_for_its_own_inputs_only() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        let (input, inliers, _) = round();
+        let (pk, vk) = crate::snark::setup_chunk(4, CHUNK, &mut rng).unwrap();
+        let w = ChunkWitness::new(chunk(&input, &inliers, 0)).unwrap();
+        let public = w.public.clone();
+        let proof = crate::snark::prove_chunk(&pk, w.clone(), &mut rng).unwrap();
+        assert!(crate::snark::verify_inputs(&vk, &public.to_vec(), &proof).unwrap());
+        let mut other = public.clone();
+        other.partial_norm += Fr::from(1u8);
+        assert!(!crate::snark::verify_inputs(&vk, &other.to_vec(), &proof).unwrap(), "another partial norm");
+        let forged = ChunkWitness { input: w.input, public: other };
+        let err = crate::snark::prove_chunk(&pk, forged, &mut rng).unwrap_err();
+        assert!(matches!(err, crate::error::Error::Unsatisfied(_)), "no proof of a false claim: {err}");
+    }
+
+    #[test]
     fn the_breakdown_names_every_step_and_stays_below_twelve_per_trainer_param() {
         let steps = constraint_breakdown(10, 1000).unwrap();
         let names: Vec<_> = steps.iter().map(|s| s.step).collect();

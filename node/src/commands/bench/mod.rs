@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod blob;
+pub mod chunk;
 pub mod prover;
 pub mod quantization;
 pub mod workers;

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use fedproof::progress;
 
+use super::chunk::prove_one_chunk;
 use super::peak_rss_bytes;
 use super::workers::{prove_on_workers, WorkerFigures};
 use crate::commands::args::{KeysArgs, OutputArgs, ReportArgs, ShapeArgs};
@@ -38,9 +39,10 @@ pub struct ProverArgs {
     /// shapes too large to prove here.
     #[arg(long)]
     count_only: bool,
-    /// With --count-only: count the chunk circuit of a chunked round instead, `--params` split
-    /// into chunks of this many parameters (prover/README.md, "Rounds of real size").
-    #[arg(long, value_name = "D", requires = "count_only")]
+    /// Count (and unless --count-only, prove) the chunk circuit of a chunked round instead:
+    /// `--params` split into chunks of this many parameters (prover/README.md, "Rounds of real
+    /// size"). Chunk keys are set up each run, not cached.
+    #[arg(long, value_name = "D", conflicts_with = "nats")]
     chunk: Option<usize>,
     /// Prove on local `prover worker` processes over this NATS JetStream server (a private queue,
     /// deleted afterwards) instead of in this process.
@@ -91,22 +93,22 @@ struct StepFigures {
     per_update_param: f64,
 }
 
-/// What proving one synthetic round took.
+/// What proving one synthetic round (or chunk) took.
 #[derive(Serialize)]
-struct ProvingFigures {
-    setup_s: Option<f64>,
-    keys_cached: bool,
-    key_load_s: f64,
-    prove_s: f64,
-    verify_s: f64,
-    verified: bool,
-    proving_key_bytes: u64,
-    peak_rss_bytes: Option<u64>,
+pub(super) struct ProvingFigures {
+    pub(super) setup_s: Option<f64>,
+    pub(super) keys_cached: bool,
+    pub(super) key_load_s: f64,
+    pub(super) prove_s: f64,
+    pub(super) verify_s: f64,
+    pub(super) verified: bool,
+    pub(super) proving_key_bytes: u64,
+    pub(super) peak_rss_bytes: Option<u64>,
     /// With `--nats`: the workers' side of the proof.
     #[serde(skip_serializing_if = "Option::is_none")]
-    workers: Option<WorkerFigures>,
-    flagged: Vec<usize>,
-    planted: Vec<usize>,
+    pub(super) workers: Option<WorkerFigures>,
+    pub(super) flagged: Vec<usize>,
+    pub(super) planted: Vec<usize>,
 }
 
 impl ProverArgs {
@@ -142,7 +144,11 @@ fn measure(args: &ProverArgs) -> anyhow::Result<ProverFigures> {
         })
         .collect();
     let constraints = steps.iter().map(|s| s.constraints).sum();
-    let proving = if args.count_only { None } else { Some(prove(args, shape, constraints, &bar)?) };
+    let proving = match (args.count_only, args.chunk) {
+        (true, _) => None,
+        (false, Some(params)) => Some(prove_one_chunk(shape.trainers, params, args.malicious, args.seed, &bar)?),
+        (false, None) => Some(prove(args, shape, constraints, &bar)?),
+    };
     bar.finish_and_clear();
     Ok(ProverFigures {
         trainers: shape.trainers,
