@@ -23,6 +23,10 @@ pub mod params;
 /// The domain a proof is bound to: chain id, market, job and roster, hashed as the contract does.
 pub mod domain;
 
+/// Constraint counts per step of a statement, and the `step!` macro that records them.
+#[macro_use]
+pub mod steps;
+
 /// circomlib's Poseidon, natively and in R1CS.
 pub mod poseidon;
 
@@ -34,6 +38,9 @@ pub mod round;
 
 /// One chunk of a round's parameters, proven on its own: native reference and circuit.
 pub mod chunk;
+
+/// A chunked round: its chunks' inputs and the final proof that carries the rule and binds them.
+pub mod chunked;
 
 /// Range checks and comparisons in R1CS.
 pub mod gadgets;

@@ -1,5 +1,5 @@
-//! Groth16 over BN254 for the round circuit (and a chunked round's chunk circuit): setup, prove,
-//! verify.
+//! Groth16 over BN254 for the round circuit and a chunked round's chunk and final circuits:
+//! setup, prove, verify.
 
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, ProvingKey, VerifyingKey};
@@ -9,6 +9,8 @@ use ark_std::UniformRand;
 use rand::{CryptoRng, RngCore};
 
 use crate::chunk::constraints::{ChunkCircuit, ChunkWitness};
+use crate::chunked::constraints::FinalCircuit;
+use crate::chunked::FinalWitness;
 use crate::error::{Error, Result};
 use crate::round::{PublicInputs, RoundCircuit, RoundWitness, StepConstraints};
 use crate::shape::Shape;
@@ -47,6 +49,25 @@ pub fn prove_chunk<R: RngCore + CryptoRng>(
 ) -> Result<Proof<Bn254>> {
     let (trainers, params) = (witness.input.trainers(), witness.input.params());
     prove_circuit(pk, ChunkCircuit { trainers, params, witness: Some(witness) }, rng)
+}
+
+/// Setup for the final proof of rounds of `shape` cut into `chunks` chunks.
+pub fn setup_final<R: RngCore + CryptoRng>(
+    shape: Shape,
+    chunks: usize,
+    rng: &mut R,
+) -> Result<(ProvingKey<Bn254>, VerifyingKey<Bn254>)> {
+    Ok(Groth16::<Bn254>::circuit_specific_setup(FinalCircuit { shape, chunks, witness: None }, rng)?)
+}
+
+/// Proves a chunked round's final proof; refuses when the witness is wrong.
+pub fn prove_final<R: RngCore + CryptoRng>(
+    pk: &ProvingKey<Bn254>,
+    witness: FinalWitness,
+    rng: &mut R,
+) -> Result<Proof<Bn254>> {
+    let (shape, chunks) = (witness.input.shape, witness.chunks.len());
+    prove_circuit(pk, FinalCircuit { shape, chunks, witness: Some(witness) }, rng)
 }
 
 /// Proves any of the crate's circuits with its assignment.

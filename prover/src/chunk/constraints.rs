@@ -54,18 +54,6 @@ impl ConstraintSynthesizer<Fr> for ChunkCircuit {
     }
 }
 
-/// Runs one step under its own namespace and records its constraint count.
-macro_rules! step {
-    ($synth:ident, $name:literal, $body:expr) => {{
-        let before = $synth.cs.num_constraints();
-        let namespace = ark_relations::ns!($synth.cs, $name);
-        let result = $body;
-        drop(namespace);
-        $synth.steps.push(StepConstraints { step: $name, constraints: $synth.cs.num_constraints() - before });
-        result
-    }};
-}
-
 impl ChunkCircuit {
     /// Synthesizes into `cs` and returns each step's constraints, in the order of [`super::run`].
     pub fn synthesize(self, cs: ConstraintSystemRef<Fr>) -> Synthesis<Vec<StepConstraints>> {

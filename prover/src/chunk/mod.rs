@@ -124,6 +124,11 @@ pub fn update_header(domain: Fr, round: u32, slot: usize, chunk: u32) -> Vec<Fr>
     vec![Fr::from(CHUNK_UPDATE_TAG), domain, Fr::from(round), Fr::from(slot as u64), Fr::from(chunk)]
 }
 
+/// `C_i^c`: slot `slot`'s commitment to `values`, its slice of chunk `chunk`.
+pub fn commit_slice(domain: Fr, round: u32, slot: usize, chunk: u32, values: &[i64]) -> Fr {
+    commit_packed(&update_header(domain, round, slot, chunk), &pack(values, UPDATE_BITS))
+}
+
 /// The header of the commitment to chunk `chunk` of the inliers' aggregate.
 pub fn aggregate_header(domain: Fr, round: u32, chunk: u32) -> Vec<Fr> {
     vec![Fr::from(CHUNK_AGGREGATE_TAG), domain, Fr::from(round), Fr::from(chunk)]
@@ -152,9 +157,7 @@ pub fn run(input: &ChunkInput) -> Result<ChunkPublic> {
         .iter()
         .enumerate()
         .map(|(slot, u)| match u {
-            Some(u) => {
-                commit_packed(&update_header(input.domain, input.round, slot, input.chunk), &pack(u, UPDATE_BITS))
-            }
+            Some(u) => commit_slice(input.domain, input.round, slot, input.chunk, u),
             None => Fr::zero(),
         })
         .collect();

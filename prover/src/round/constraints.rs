@@ -10,7 +10,6 @@ use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::prelude::*;
 use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use num_bigint::BigUint;
-use serde::Serialize;
 
 use super::{PublicInputs, RoundInput, RoundOutput};
 use crate::commitment::{self, constraints::commit_packed, MODEL_TAG, MODEL_VALUES_PER_ELEMENT, UPDATE_TAG};
@@ -22,6 +21,7 @@ use crate::params::{CONTEXT_LAYOUT, LR_BITS, TAU_FRAC_BITS};
 use crate::shape::{Shape, ORDER_RANK_BITS, RANKS_PER_WORD, SCORES_PER_WORD, SCORE_BITS};
 
 use super::public_inputs::{Flags, INLIER_FLAG_OFFSET, NORM_FLAG_OFFSET};
+pub use crate::steps::StepConstraints;
 
 /// A round's full assignment: inputs, the reference outcome, and the public inputs it claims.
 #[derive(Debug, Clone)]
@@ -80,7 +80,7 @@ impl RoundCircuit {
     }
 }
 
-pub(super) type Var = FpVar<Fr>;
+pub(crate) type Var = FpVar<Fr>;
 
 impl ConstraintSynthesizer<Fr> for RoundCircuit {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
@@ -96,41 +96,33 @@ impl RoundCircuit {
         if w.is_some_and(|w| w.input.shape != self.shape) {
             return Err(SynthesisError::Unsatisfiable);
         }
-        Synth { cs, shape: self.shape, w, steps: Vec::new() }.run()
+        Synth::new(cs, self.shape, w.map(|w| Assignment { input: &w.input, output: &w.output }), w.map(|w| &w.public))
+            .run()
     }
 }
 
-/// The constraints one step of the round statement adds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct StepConstraints {
-    /// The step, as named in `prover/README.md`'s statement (e.g. `"krum"`).
-    pub step: &'static str,
-    /// Constraints added by the step.
-    pub constraints: usize,
+/// What the round's hints are read from: its input and the reference outcome. The round
+/// circuit and a chunked round's final proof ([`crate::chunked`]) share it, and with it the
+/// rule's steps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Assignment<'a> {
+    pub(crate) input: &'a RoundInput,
+    pub(crate) output: &'a RoundOutput,
 }
 
-/// Reads a hint from the witness; `AssignmentMissing` during setup.
-fn hint<T>(w: Option<&RoundWitness>, f: impl FnOnce(&RoundWitness) -> T) -> Result<T, SynthesisError> {
-    w.map(f).ok_or(SynthesisError::AssignmentMissing)
+/// Reads a hint from the assignment; `AssignmentMissing` during setup.
+pub(crate) fn hint<T>(w: Option<Assignment<'_>>, f: impl FnOnce(&Assignment<'_>) -> T) -> Result<T, SynthesisError> {
+    w.as_ref().map(f).ok_or(SynthesisError::AssignmentMissing)
 }
 
-/// Runs one step of the statement under its own namespace and records its constraint count.
-macro_rules! step {
-    ($synth:ident, $name:literal, $body:expr) => {{
-        let before = $synth.cs.num_constraints();
-        let namespace = ark_relations::ns!($synth.cs, $name);
-        let result = $body;
-        drop(namespace);
-        $synth.steps.push(StepConstraints { step: $name, constraints: $synth.cs.num_constraints() - before });
-        result
-    }};
-}
-
-pub(super) struct Synth<'a> {
-    cs: ConstraintSystemRef<Fr>,
-    pub(super) shape: Shape,
-    w: Option<&'a RoundWitness>,
-    steps: Vec<StepConstraints>,
+/// The round's synthesizer. Its rule steps (context to outputs, without the per-parameter
+/// ones) are also the final proof's ([`crate::chunked::constraints`]).
+pub(crate) struct Synth<'a> {
+    pub(crate) cs: ConstraintSystemRef<Fr>,
+    pub(crate) shape: Shape,
+    pub(crate) w: Option<Assignment<'a>>,
+    public: Option<&'a PublicInputs>,
+    pub(crate) steps: Vec<StepConstraints>,
 }
 
 /// The public inputs as variables, in verifier order.
@@ -146,13 +138,13 @@ pub(super) struct InputVars {
 }
 
 /// The round parameters unpacked from the context, each range-checked to its width.
-pub(super) struct ParamVars {
-    job_id: Var,
-    pub(super) round: Var,
-    max_malicious: Var,
-    tau: Var,
-    lr: Var,
-    dup_tol: Var,
+pub(crate) struct ParamVars {
+    pub(crate) job_id: Var,
+    pub(crate) round: Var,
+    pub(crate) max_malicious: Var,
+    pub(crate) tau: Var,
+    pub(crate) lr: Var,
+    pub(crate) dup_tol: Var,
 }
 
 /// Each slot's presence bit and its update as offset values `x = Δ + 2^(b−1)` (zero vectors for
@@ -163,7 +155,7 @@ pub(super) struct UpdateVars {
 }
 
 /// The Gram matrix `G_ij = ⟨Δ_i, Δ_j⟩` of all slots, materialised.
-pub(super) struct Gram(pub(super) Vec<Vec<Var>>);
+pub(crate) struct Gram(pub(crate) Vec<Vec<Var>>);
 
 impl Gram {
     /// `D_ij = G_ii + G_jj − 2G_ij = ‖Δ_i − Δ_j‖²` (linear, no constraints).
@@ -179,7 +171,7 @@ impl Gram {
 }
 
 /// The Krum step's result: the candidate count `u` and each slot's Krum score.
-struct KrumVars {
+pub(crate) struct KrumVars {
     candidates: Var,
     scores: Vec<Var>,
 }
@@ -188,21 +180,31 @@ fn as_field(bits: &[Boolean<Fr>]) -> Vec<Var> {
     bits.iter().map(|b| FpVar::from(b.clone())).collect()
 }
 
-impl Synth<'_> {
-    fn witness(&self, f: impl FnOnce(&RoundWitness) -> Fr) -> Result<Var, SynthesisError> {
+impl<'a> Synth<'a> {
+    /// A synthesizer for `shape`; `public` is read by the round's own public inputs only.
+    pub(crate) fn new(
+        cs: ConstraintSystemRef<Fr>,
+        shape: Shape,
+        w: Option<Assignment<'a>>,
+        public: Option<&'a PublicInputs>,
+    ) -> Self {
+        Synth { cs, shape, w, public, steps: Vec::new() }
+    }
+
+    pub(crate) fn witness(&self, f: impl FnOnce(&Assignment<'_>) -> Fr) -> Result<Var, SynthesisError> {
         FpVar::new_witness(self.cs.clone(), || hint(self.w, f))
     }
 
-    fn boolean(&self, f: impl FnOnce(&RoundWitness) -> bool) -> Result<Boolean<Fr>, SynthesisError> {
+    pub(crate) fn boolean(&self, f: impl FnOnce(&Assignment<'_>) -> bool) -> Result<Boolean<Fr>, SynthesisError> {
         Boolean::new_witness(self.cs.clone(), || hint(self.w, f))
     }
 
-    pub(super) fn uint(&self, bits: u32, f: impl FnOnce(&RoundWitness) -> BigUint) -> Result<Var, SynthesisError> {
+    pub(crate) fn uint(&self, bits: u32, f: impl FnOnce(&Assignment<'_>) -> BigUint) -> Result<Var, SynthesisError> {
         alloc_uint(&self.cs, hint(self.w, f), bits)
     }
 
     fn input(&self, f: impl FnOnce(&PublicInputs) -> Fr) -> Result<Var, SynthesisError> {
-        FpVar::new_input(self.cs.clone(), || hint(self.w, |w| f(&w.public)))
+        FpVar::new_input(self.cs.clone(), || self.public.map(f).ok_or(SynthesisError::AssignmentMissing))
     }
 
     /// The statement, step by step, in the order of `reference::run`.
@@ -224,7 +226,11 @@ impl Synth<'_> {
             self.aggregate(&params, &updates.offset_values, &inliers, &old_model, &inputs.new_model_commitment)
         )?;
         let (scores, norm_sq) = step!(self, "scores", self.scores(&gram, &inliers))?;
-        step!(self, "outputs", self.outputs(&inputs, &updates.presence, &inliers, &norm_sq, &scores))?;
+        step!(
+            self,
+            "outputs",
+            self.outputs(&inputs.flags, &inputs.score_words, &updates.presence, &inliers, &norm_sq, &scores)
+        )?;
         Ok(self.steps)
     }
 
@@ -255,7 +261,7 @@ impl Synth<'_> {
 
     /// Context: the parameters, each range-checked, packed back into the public input; τ ≥ 1
     /// (below it nobody is an inlier) and lr < 2^LR_BITS (the model's guard bits hold one step).
-    fn context(&self, context: &Var) -> Result<ParamVars, SynthesisError> {
+    pub(crate) fn context(&self, context: &Var) -> Result<ParamVars, SynthesisError> {
         let fields = CONTEXT_LAYOUT
             .iter()
             .enumerate()
@@ -300,7 +306,7 @@ impl Synth<'_> {
     }
 
     /// Order: each slot's submission rank, ORDER_RANK_BITS bits, packed into the order words.
-    fn order(&self, order_words: &[Var]) -> Result<Vec<Var>, SynthesisError> {
+    pub(crate) fn order(&self, order_words: &[Var]) -> Result<Vec<Var>, SynthesisError> {
         let ranks = (0..self.shape.trainers)
             .map(|i| self.uint(ORDER_RANK_BITS, |w| big(w.input.order[i])))
             .collect::<Result<Vec<_>, _>>()?;
@@ -329,7 +335,7 @@ impl Synth<'_> {
     /// slots exactly one committed first (the contract gives distinct ranks), so "i before j" is
     /// the negation of "j before i" wherever it matters (an absent slot's presence bit masks
     /// the pair, and an absent slot is never a candidate).
-    fn duplicates(
+    pub(crate) fn duplicates(
         &self,
         gram: &Gram,
         presence: &[Boolean<Fr>],
@@ -359,7 +365,12 @@ impl Synth<'_> {
 
     /// 2. Krum: `k = max(1, u − f − 2)` (0 for u ≤ 1) nearest candidates selected by the hinted
     ///    per-slot threshold, each candidate's score the sum of its selected distances.
-    fn krum(&self, gram: &Gram, unique: &[Boolean<Fr>], max_malicious: &Var) -> Result<KrumVars, SynthesisError> {
+    pub(crate) fn krum(
+        &self,
+        gram: &Gram,
+        unique: &[Boolean<Fr>],
+        max_malicious: &Var,
+    ) -> Result<KrumVars, SynthesisError> {
         let n = self.shape.trainers;
         let unique_f = as_field(unique);
         let candidates = sum(unique_f.iter().cloned());
@@ -399,7 +410,12 @@ impl Synth<'_> {
 
     /// 3. The lower median of the candidates' Krum scores (hinted, with its rank proven), and the
     ///    τ × median rule: returns the Krum inliers.
-    fn median(&self, unique: &[Boolean<Fr>], krum: &KrumVars, tau: &Var) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
+    pub(crate) fn median(
+        &self,
+        unique: &[Boolean<Fr>],
+        krum: &KrumVars,
+        tau: &Var,
+    ) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
         let krum_bits = self.shape.krum_bits();
         let rank_bits = self.shape.count_bits() + 1;
         let candidates = &krum.candidates;
@@ -429,7 +445,11 @@ impl Synth<'_> {
     }
 
     /// 4. Alignment with the sum of Krum inliers: returns the inliers `I`.
-    fn alignment(&self, gram: &Gram, krum_inliers: &[Boolean<Fr>]) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
+    pub(crate) fn alignment(
+        &self,
+        gram: &Gram,
+        krum_inliers: &[Boolean<Fr>],
+    ) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
         let alignment_bits = self.shape.alignment_bits();
         krum_inliers
             .iter()
@@ -494,7 +514,7 @@ impl Synth<'_> {
 
     /// 6. Scores: ⌊max(0, ⟨Δ_i,S⟩)² / ‖Δ_i‖²⌋ for inliers, 0 otherwise; and
     ///    ‖S‖² = Σ_{i∈I} ⟨Δ_i,S⟩, the scale that turns a score into cos² of Δ_i and S.
-    fn scores(&self, gram: &Gram, inliers: &[Boolean<Fr>]) -> Result<(Vec<Var>, Var), SynthesisError> {
+    pub(crate) fn scores(&self, gram: &Gram, inliers: &[Boolean<Fr>]) -> Result<(Vec<Var>, Var), SynthesisError> {
         let alignment_bits = self.shape.alignment_bits();
         let gram_bits = self.shape.gram_bits();
         let mut scores = Vec::with_capacity(inliers.len());
@@ -516,9 +536,10 @@ impl Synth<'_> {
     }
 
     /// Outputs against the public inputs: the flags word (with ‖S‖²) and the packed score words.
-    fn outputs(
+    pub(crate) fn outputs(
         &self,
-        inputs: &InputVars,
+        flags_input: &Var,
+        score_words: &[Var],
         presence: &[Boolean<Fr>],
         inliers: &[Boolean<Fr>],
         norm_sq: &Var,
@@ -528,8 +549,8 @@ impl Synth<'_> {
             FpVar::from(present.clone()) * pow2(i as u32)
                 + FpVar::from(inlier.clone()) * pow2((INLIER_FLAG_OFFSET + i) as u32)
         })) + norm_sq * pow2(NORM_FLAG_OFFSET as u32);
-        flags.enforce_equal(&inputs.flags)?;
-        for (word, chunk) in inputs.score_words.iter().zip(scores.chunks(SCORES_PER_WORD)) {
+        flags.enforce_equal(flags_input)?;
+        for (word, chunk) in score_words.iter().zip(scores.chunks(SCORES_PER_WORD)) {
             sum(chunk.iter().enumerate().map(|(t, s)| s * pow2(SCORE_BITS * t as u32))).enforce_equal(word)?;
         }
         Ok(())
@@ -537,7 +558,7 @@ impl Synth<'_> {
 }
 
 /// `u_k = w_k + γ·S_k + 2^23 + 2^24` of the reference outcome (see `Synth::aggregate`).
-fn unclamped_slot(w: &RoundWitness, k: usize) -> BigUint {
+fn unclamped_slot(w: &Assignment<'_>, k: usize) -> BigUint {
     let s: i128 = w
         .input
         .updates
@@ -562,6 +583,6 @@ fn clamp(bits: &[Boolean<Fr>]) -> Result<Var, SynthesisError> {
 }
 
 /// Number of candidates (present, non-duplicate slots) in the reference outcome.
-fn unique_count(w: &RoundWitness) -> usize {
+fn unique_count(w: &Assignment<'_>) -> usize {
     w.output.trace.unique.iter().filter(|b| **b).count()
 }

@@ -14,13 +14,12 @@ use crate::fixed_point::UPDATE_BITS;
 use crate::gadgets::{big, materialize, pack, pow2, sum};
 use crate::poseidon::constraints::hash as poseidon_hash;
 use crate::round::constraints::{Gram, InputVars, ParamVars, Synth, UpdateVars, Var};
-use crate::shape::Shape;
 
 impl Synth<'_> {
     /// Gram matrix: the prover's `G_ij = ⟨Δ_i, Δ_j⟩` (i ≤ j, mirrored), checked by the next
     /// step rather than computed (n(n+1)/2 products per parameter). An absent slot is the zero
     /// vector: its row is constrained to 0, as the reference has it.
-    pub(in crate::round) fn gram_matrix(&self, presence: &[Boolean<Fr>]) -> Result<Gram, SynthesisError> {
+    pub(crate) fn gram_matrix(&self, presence: &[Boolean<Fr>]) -> Result<Gram, SynthesisError> {
         let n = self.shape.trainers;
         let bits = super::entry_bits(self.shape);
         let offset = 1i128 << (bits - 1);
@@ -52,25 +51,9 @@ impl Synth<'_> {
         updates: &UpdateVars,
         gram: &Gram,
     ) -> Result<(), SynthesisError> {
-        let Shape { trainers: n, params: d } = self.shape;
-        let header = [FpVar::constant(Fr::from(super::GRAM_TAG)), inputs.domain.clone(), params.round.clone()];
-        let bits = super::entry_bits(self.shape);
-        let offset = FpVar::constant(pow2(bits - 1));
-        let offset = &offset;
-        let entries: Vec<Var> = (0..n).flat_map(|i| (i..n).map(move |j| &gram.0[i][j] + offset)).collect();
-        let mut elements = inputs.update_commitments.clone();
-        elements.extend(pack(&entries, super::entries_per_element(bits), bits));
-        let seed = commit_packed(&header, &elements)?;
-        let weights = (0..n)
-            .map(|i| {
-                Ok(poseidon_hash(&[seed.clone(), FpVar::constant(Fr::from(i as u64))])?
-                    * FpVar::from(updates.presence[i].clone()))
-            })
-            .collect::<Result<Vec<_>, SynthesisError>>()?;
-        let weighted_rows = (0..n)
-            .map(|i| materialize(&sum(weights.iter().zip(&gram.0[i]).map(|(r, g)| r * g))))
-            .collect::<Result<Vec<_>, _>>()?;
-        let quadratic_form = sum(weights.iter().zip(&weighted_rows).map(|(r, gr)| r * gr));
+        let d = self.shape.params;
+        let (_, weights) =
+            self.challenge(&inputs.domain, &params.round, &inputs.update_commitments, &updates.presence, gram)?;
         // Σ_i r_i Δ_ik = Σ_i r_i x_ik − 2^(b−1) Σ_i r_i, with x the offset values.
         // One variable, not a linear combination inlined into each of the d squares.
         let offset_total = materialize(&(sum(weights.iter().cloned()) * Fr::from(1u64 << (UPDATE_BITS - 1))))?;
@@ -80,8 +63,47 @@ impl Synth<'_> {
                 y.square()
             })
             .collect::<Result<Vec<_>, _>>()?);
-        quadratic_form.enforce_equal(&norm_sq)
+        quadratic_form(&weights, gram)?.enforce_equal(&norm_sq)
     }
+
+    /// The challenge: the seed ρ, hashed from the update commitments and the packed upper
+    /// triangle of G, and the weights `r_i = Poseidon(ρ, i)` on present slots (0 on absent ones).
+    pub(crate) fn challenge(
+        &self,
+        domain: &Var,
+        round: &Var,
+        commitments: &[Var],
+        presence: &[Boolean<Fr>],
+        gram: &Gram,
+    ) -> Result<(Var, Vec<Var>), SynthesisError> {
+        let n = self.shape.trainers;
+        let header = [FpVar::constant(Fr::from(super::GRAM_TAG)), domain.clone(), round.clone()];
+        let bits = super::entry_bits(self.shape);
+        let offset = FpVar::constant(pow2(bits - 1));
+        let offset = &offset;
+        let entries: Vec<Var> = (0..n).flat_map(|i| (i..n).map(move |j| &gram.0[i][j] + offset)).collect();
+        let mut elements = commitments.to_vec();
+        elements.extend(pack(&entries, super::entries_per_element(bits), bits));
+        let seed = commit_packed(&header, &elements)?;
+        let weights = (0..n)
+            .map(|i| {
+                Ok(poseidon_hash(&[seed.clone(), FpVar::constant(Fr::from(i as u64))])?
+                    * FpVar::from(presence[i].clone()))
+            })
+            .collect::<Result<Vec<_>, SynthesisError>>()?;
+        Ok((seed, weights))
+    }
+}
+
+/// `rᵀ G r`, with each row's weighted sum materialised (n + n² / 2 constraints, none per
+/// parameter).
+pub(crate) fn quadratic_form(weights: &[Var], gram: &Gram) -> Result<Var, SynthesisError> {
+    let weighted_rows = gram
+        .0
+        .iter()
+        .map(|row| materialize(&sum(weights.iter().zip(row).map(|(r, g)| r * g))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(sum(weights.iter().zip(&weighted_rows).map(|(r, gr)| r * gr)))
 }
 
 #[cfg(test)]

@@ -50,12 +50,17 @@ pub fn packed_upper_triangle(gram: &[Vec<i128>], bits: u32) -> Vec<Fr> {
         .collect()
 }
 
-/// The coefficients `r_i = Poseidon(ρ, i)`, with the seed ρ the Poseidon chain over the header,
-/// then every slot's commitment, then the packed upper triangle of `gram`.
-pub fn coefficients(shape: Shape, domain: Fr, round: u32, commitments: &[Fr], gram: &[Vec<i128>]) -> Vec<Fr> {
+/// The seed ρ: the Poseidon chain over the header, then every slot's commitment, then the
+/// packed upper triangle of `gram`.
+pub fn seed(shape: Shape, domain: Fr, round: u32, commitments: &[Fr], gram: &[Vec<i128>]) -> Fr {
     let mut elements = commitments.to_vec();
     elements.extend(packed_upper_triangle(gram, entry_bits(shape)));
-    let seed = commit_packed(&challenge_header(domain, round), &elements);
+    commit_packed(&challenge_header(domain, round), &elements)
+}
+
+/// The coefficients `r_i = Poseidon(ρ, i)` under the [`seed`] of these commitments and `gram`.
+pub fn coefficients(shape: Shape, domain: Fr, round: u32, commitments: &[Fr], gram: &[Vec<i128>]) -> Vec<Fr> {
+    let seed = seed(shape, domain, round, commitments, gram);
     (0..commitments.len()).map(|i| coefficient(seed, i)).collect()
 }
 
