@@ -329,6 +329,11 @@ mod tests {
         assert!(!tamper(&|w| w.chunks[2].aggregate += Fr::one()), "another aggregate");
         assert!(!tamper(&|w| w.chunks.swap(0, 1)), "chunks in another order");
         assert!(!tamper(&|w| w.public.aggregate = Fr::zero()), "another C(S)");
+        // The same updates in the next round: each of its chunks is a valid chunk, of another round.
+        let mut next = chunked.witness.input.clone();
+        next.params.round += 1;
+        let next = split(next, 15).unwrap();
+        assert!(!tamper(&|w| w.chunks[1] = next.witness.chunks[1].clone()), "a chunk from another round");
         assert!(!tamper(&|w| w.public.digest += Fr::one()), "another digest");
         let absent = (0..6).find(|&i| chunked.witness.input.updates[i].is_none());
         if let Some(slot) = absent {
