@@ -1,7 +1,9 @@
-//! Proving and verifying keys on disk, cached by shape.
+//! Proving and verifying keys on disk, cached by circuit: a round's shape, or a chunked round's
+//! chunk or final circuit ([`Circuit`]).
 //!
-//! Each key file starts with a header — magic, kind, circuit version, shape, SHA-256 of the body —
-//! so that a key for another shape or a damaged file is a clear error, not a wrong proof. The
+//! Each key file starts with a header — magic, kind, circuit version, the circuit and its sizes,
+//! SHA-256 of the body — so that a key for another circuit or a damaged file is a clear error,
+//! not a wrong proof. The
 //! verifying key body is compressed arkworks serialization; the proving key body is uncompressed,
 //! because decompressing its curve points costs far more than reading the larger file (demo
 //! shape: 1.6 s uncompressed versus 64 s compressed, see `examples/key_formats.rs`).
@@ -17,12 +19,15 @@ use rand::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::shape::Shape;
 
-/// Bumped whenever the circuit changes, so stale cached keys are regenerated, never misused.
-pub const CIRCUIT_VERSION: u32 = 5;
+pub use crate::snark::Circuit;
+
+/// Bumped whenever a circuit or this file format changes, so stale cached keys are regenerated,
+/// never misused (v6: the header names the circuit and its three sizes).
+pub const CIRCUIT_VERSION: u32 = 6;
 const MAGIC: &[u8; 8] = b"FEDPROOF";
-const HEADER_LEN: usize = 8 + 1 + 4 + 4 + 4 + 32;
+/// Magic, kind, circuit tag, version, the circuit's three sizes, SHA-256 of the body.
+const HEADER_LEN: usize = 8 + 1 + 1 + 4 + 3 * 4 + 32;
 
 /// Which key a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,13 +38,13 @@ pub enum KeyKind {
     Verifying = 2,
 }
 
-/// A directory of keys, one subdirectory per shape and circuit version.
+/// A directory of keys, one subdirectory per circuit and circuit version.
 #[derive(Debug, Clone)]
 pub struct KeyStore {
     dir: PathBuf,
 }
 
-/// Keys for one shape, and how long it took to get them.
+/// Keys for one circuit, and how long it took to get them.
 pub struct Keys {
     /// The proving key.
     pub pk: ProvingKey<Bn254>,
@@ -72,55 +77,59 @@ impl KeyStore {
         std::env::var_os("FEDPROOF_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".fedproof")).join("keys")
     }
 
-    /// Where the keys of a shape live.
-    pub fn shape_dir(&self, shape: &Shape) -> PathBuf {
-        self.dir.join(format!("{}-v{}", shape.id(), CIRCUIT_VERSION))
+    /// Where the keys of a circuit live.
+    pub fn shape_dir(&self, circuit: impl Into<Circuit>) -> PathBuf {
+        self.dir.join(format!("{}-v{}", circuit.into().id(), CIRCUIT_VERSION))
     }
 
     /// Path of one key file.
-    pub fn path(&self, shape: &Shape, kind: KeyKind) -> PathBuf {
-        self.shape_dir(shape).join(match kind {
+    pub fn path(&self, circuit: impl Into<Circuit>, kind: KeyKind) -> PathBuf {
+        self.shape_dir(circuit).join(match kind {
             KeyKind::Proving => "proving_key.bin",
             KeyKind::Verifying => "verifying_key.bin",
         })
     }
 
-    /// Loads the keys of a shape, running setup (and caching the result) when absent.
-    pub fn load_or_setup<R: RngCore + CryptoRng>(&self, shape: Shape, rng: &mut R) -> Result<Keys> {
+    /// Loads the keys of a circuit (a round's shape, or a [`Circuit`]), running setup (and
+    /// caching the result) when absent.
+    pub fn load_or_setup<R: RngCore + CryptoRng>(&self, circuit: impl Into<Circuit>, rng: &mut R) -> Result<Keys> {
+        let circuit = circuit.into();
         let start = std::time::Instant::now();
-        if self.path(&shape, KeyKind::Proving).exists() && self.path(&shape, KeyKind::Verifying).exists() {
-            let pk = self.load_proving_key(&shape)?;
-            let vk = self.load_verifying_key(&shape)?;
-            let setup_seconds = self.setup_seconds(&shape);
+        if self.path(circuit, KeyKind::Proving).exists() && self.path(circuit, KeyKind::Verifying).exists() {
+            let pk = self.load_proving_key(circuit)?;
+            let vk = self.load_verifying_key(circuit)?;
+            let setup_seconds = self.setup_seconds(circuit);
             return Ok(Keys { pk, vk, generated: false, seconds: start.elapsed().as_secs_f64(), setup_seconds });
         }
-        tracing::info!(%shape, "running Groth16 setup");
-        let (pk, vk) = crate::snark::setup(shape, rng)?;
-        let dir = self.shape_dir(&shape);
+        tracing::info!(%circuit, "running Groth16 setup");
+        let (pk, vk) = circuit.setup(rng)?;
+        let dir = self.shape_dir(circuit);
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        write_key(&self.path(&shape, KeyKind::Proving), KeyKind::Proving, &shape, &pk, Compress::No)?;
+        write_key(&self.path(circuit, KeyKind::Proving), KeyKind::Proving, circuit, &pk, Compress::No)?;
         let setup_seconds = start.elapsed().as_secs_f64();
-        write_key(&self.path(&shape, KeyKind::Verifying), KeyKind::Verifying, &shape, &vk, Compress::Yes)?;
+        write_key(&self.path(circuit, KeyKind::Verifying), KeyKind::Verifying, circuit, &vk, Compress::Yes)?;
         let note = dir.join(SETUP_NOTE);
         fs::write(&note, format!("{setup_seconds}\n")).map_err(|e| Error::io(&note, e))?;
         Ok(Keys { pk, vk, generated: true, seconds: start.elapsed().as_secs_f64(), setup_seconds: Some(setup_seconds) })
     }
 
     /// How long the setup of the cached keys took, if recorded.
-    pub fn setup_seconds(&self, shape: &Shape) -> Option<f64> {
-        fs::read_to_string(self.shape_dir(shape).join(SETUP_NOTE)).ok()?.trim().parse().ok()
+    pub fn setup_seconds(&self, circuit: impl Into<Circuit>) -> Option<f64> {
+        fs::read_to_string(self.shape_dir(circuit).join(SETUP_NOTE)).ok()?.trim().parse().ok()
     }
 
-    /// Loads the proving key of a shape.
-    pub fn load_proving_key(&self, shape: &Shape) -> Result<ProvingKey<Bn254>> {
+    /// Loads the proving key of a circuit.
+    pub fn load_proving_key(&self, circuit: impl Into<Circuit>) -> Result<ProvingKey<Bn254>> {
+        let circuit = circuit.into();
         // The digest in the header already vouches for the body; point validation would
         // add minutes at this size.
-        read_key(&self.path(shape, KeyKind::Proving), KeyKind::Proving, shape, Compress::No, Validate::No)
+        read_key(&self.path(circuit, KeyKind::Proving), KeyKind::Proving, circuit, Compress::No, Validate::No)
     }
 
-    /// Loads the verifying key of a shape.
-    pub fn load_verifying_key(&self, shape: &Shape) -> Result<VerifyingKey<Bn254>> {
-        read_key(&self.path(shape, KeyKind::Verifying), KeyKind::Verifying, shape, Compress::Yes, Validate::Yes)
+    /// Loads the verifying key of a circuit.
+    pub fn load_verifying_key(&self, circuit: impl Into<Circuit>) -> Result<VerifyingKey<Bn254>> {
+        let circuit = circuit.into();
+        read_key(&self.path(circuit, KeyKind::Verifying), KeyKind::Verifying, circuit, Compress::Yes, Validate::Yes)
     }
 }
 
@@ -128,7 +137,7 @@ impl KeyStore {
 pub fn write_key<T: CanonicalSerialize>(
     path: &Path,
     kind: KeyKind,
-    shape: &Shape,
+    circuit: Circuit,
     key: &T,
     compress: Compress,
 ) -> Result<()> {
@@ -141,9 +150,11 @@ pub fn write_key<T: CanonicalSerialize>(
     let mut header = Vec::with_capacity(HEADER_LEN);
     header.extend_from_slice(MAGIC);
     header.push(kind as u8);
+    header.push(circuit.tag());
     header.extend_from_slice(&CIRCUIT_VERSION.to_le_bytes());
-    header.extend_from_slice(&(shape.trainers as u32).to_le_bytes());
-    header.extend_from_slice(&(shape.params as u32).to_le_bytes());
+    for size in circuit.sizes() {
+        header.extend_from_slice(&(size as u32).to_le_bytes());
+    }
     header.extend_from_slice(&Sha256::digest(&body));
     let tmp = path.with_extension("tmp");
     let mut file = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
@@ -154,32 +165,32 @@ pub fn write_key<T: CanonicalSerialize>(
     fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
-/// Reads a key, checking its header against the expected kind, version and shape.
+/// Reads a key, checking its header against the expected kind, version and circuit.
 pub fn read_key<T: CanonicalDeserialize>(
     path: &Path,
     kind: KeyKind,
-    shape: &Shape,
+    circuit: Circuit,
     compress: Compress,
     validate: Validate,
 ) -> Result<T> {
     let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
-    decode_key(&bytes, &path.display().to_string(), kind, shape, compress, validate)
+    decode_key(&bytes, &path.display().to_string(), kind, circuit, compress, validate)
 }
 
 /// Reads a proving key from the bytes of its file (as a prover worker gets it from the blob
 /// store), checking the header as [`read_key`] does; `origin` names the bytes in errors.
-pub fn decode_proving_key(bytes: &[u8], origin: &str, shape: &Shape) -> Result<ProvingKey<Bn254>> {
+pub fn decode_proving_key(bytes: &[u8], origin: &str, circuit: impl Into<Circuit>) -> Result<ProvingKey<Bn254>> {
     // As in `KeyStore::load_proving_key`: the header's digest vouches for the body.
-    decode_key(bytes, origin, KeyKind::Proving, shape, Compress::No, Validate::No)
+    decode_key(bytes, origin, KeyKind::Proving, circuit.into(), Compress::No, Validate::No)
 }
 
-/// Checks a key file's header against the expected kind, version and shape, then its digest,
+/// Checks a key file's header against the expected kind, version and circuit, then its digest,
 /// and deserializes the body.
 fn decode_key<T: CanonicalDeserialize>(
     bytes: &[u8],
     origin: &str,
     kind: KeyKind,
-    shape: &Shape,
+    circuit: Circuit,
     compress: Compress,
     validate: Validate,
 ) -> Result<T> {
@@ -187,15 +198,19 @@ fn decode_key<T: CanonicalDeserialize>(
     if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
         return Err(corrupt("not a fedproof key file (bad magic or too short)".into()));
     }
-    let u32_at = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-    let (file_kind, version, trainers, params) = (bytes[8], u32_at(9), u32_at(13) as usize, u32_at(17) as usize);
-    let found = format!("a {} key, circuit v{version}, {trainers} trainers × {params} params", kind_name(file_kind));
-    let expected = format!("a {} key, circuit v{CIRCUIT_VERSION}, {shape}", kind_name(kind as u8));
-    if file_kind != kind as u8 || version != CIRCUIT_VERSION || trainers != shape.trainers || params != shape.params {
+    let u32_at = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+    let (file_kind, tag, version) = (bytes[8], bytes[9], u32_at(10) as u32);
+    let sizes = [u32_at(14), u32_at(18), u32_at(22)];
+    let found = match Circuit::from_header(tag, sizes) {
+        Some(found) => format!("a {} key, circuit v{version}, {found}", kind_name(file_kind)),
+        None => format!("a {} key, circuit v{version}, unknown circuit {tag}", kind_name(file_kind)),
+    };
+    let expected = format!("a {} key, circuit v{CIRCUIT_VERSION}, {circuit}", kind_name(kind as u8));
+    if file_kind != kind as u8 || version != CIRCUIT_VERSION || tag != circuit.tag() || sizes != circuit.sizes() {
         return Err(Error::WrongKey { path: origin.to_string(), expected, found });
     }
     let body = &bytes[HEADER_LEN..];
-    if Sha256::digest(body).as_slice() != &bytes[21..HEADER_LEN] {
+    if Sha256::digest(body).as_slice() != &bytes[26..HEADER_LEN] {
         return Err(corrupt("SHA-256 of the key does not match its header; delete it to regenerate".into()));
     }
     T::deserialize_with_mode(body, compress, validate).map_err(|e| corrupt(e.to_string()))

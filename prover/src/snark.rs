@@ -7,6 +7,7 @@ use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationG
 use ark_snark::SNARK;
 use ark_std::UniformRand;
 use rand::{CryptoRng, RngCore};
+use serde::{Deserialize, Serialize};
 
 use crate::chunk::constraints::{ChunkCircuit, ChunkWitness};
 use crate::chunked::constraints::FinalCircuit;
@@ -14,6 +15,104 @@ use crate::chunked::FinalWitness;
 use crate::error::{Error, Result};
 use crate::round::{PublicInputs, RoundCircuit, RoundWitness, StepConstraints};
 use crate::shape::Shape;
+
+/// Which of the crate's circuits a key is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "circuit", rename_all = "snake_case")]
+pub enum Circuit {
+    /// A whole round of a shape.
+    Round {
+        /// The round's shape.
+        shape: Shape,
+    },
+    /// One chunk of a chunked round: `params` parameters of `trainers` slots.
+    Chunk {
+        /// Slots n.
+        trainers: usize,
+        /// Parameters in a chunk, D.
+        params: usize,
+    },
+    /// The final proof of rounds of `shape` cut into `chunks` chunks.
+    Final {
+        /// The round's shape.
+        shape: Shape,
+        /// The number of chunks K.
+        chunks: usize,
+    },
+}
+
+impl From<Shape> for Circuit {
+    fn from(shape: Shape) -> Self {
+        Circuit::Round { shape }
+    }
+}
+
+impl From<&Shape> for Circuit {
+    fn from(shape: &Shape) -> Self {
+        Circuit::Round { shape: *shape }
+    }
+}
+
+impl std::fmt::Display for Circuit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Circuit::Round { shape } => write!(f, "{shape}"),
+            Circuit::Chunk { trainers, params } => write!(f, "chunks of {trainers} trainers × {params} params"),
+            Circuit::Final { shape, chunks } => write!(f, "the final proof of {shape} in {chunks} chunks"),
+        }
+    }
+}
+
+impl Circuit {
+    /// A name for file paths: the shape's id, prefixed for the chunked circuits.
+    pub fn id(&self) -> String {
+        match self {
+            Circuit::Round { shape } => shape.id(),
+            Circuit::Chunk { trainers, params } => {
+                format!("chunk-{}", Shape { trainers: *trainers, params: *params }.id())
+            }
+            Circuit::Final { shape, chunks } => format!("final-{}-k{chunks}", shape.id()),
+        }
+    }
+
+    /// The tag a key file's header names the circuit by.
+    pub(crate) fn tag(&self) -> u8 {
+        match self {
+            Circuit::Round { .. } => 0,
+            Circuit::Chunk { .. } => 1,
+            Circuit::Final { .. } => 2,
+        }
+    }
+
+    /// The three sizes a key file's header holds: trainers, parameters, chunks.
+    pub(crate) fn sizes(&self) -> [usize; 3] {
+        match *self {
+            Circuit::Round { shape } => [shape.trainers, shape.params, 0],
+            Circuit::Chunk { trainers, params } => [trainers, params, 0],
+            Circuit::Final { shape, chunks } => [shape.trainers, shape.params, chunks],
+        }
+    }
+
+    /// The circuit a header's tag and sizes name, if any.
+    pub(crate) fn from_header(tag: u8, [trainers, params, chunks]: [usize; 3]) -> Option<Circuit> {
+        let shape = Shape { trainers, params };
+        match tag {
+            0 => Some(Circuit::Round { shape }),
+            1 => Some(Circuit::Chunk { trainers, params }),
+            2 => Some(Circuit::Final { shape, chunks }),
+            _ => None,
+        }
+    }
+
+    /// Circuit-specific setup (see [`setup`] on the toxic waste).
+    pub fn setup<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Result<(ProvingKey<Bn254>, VerifyingKey<Bn254>)> {
+        match *self {
+            Circuit::Round { shape } => setup(shape, rng),
+            Circuit::Chunk { trainers, params } => setup_chunk(trainers, params, rng),
+            Circuit::Final { shape, chunks } => setup_final(shape, chunks, rng),
+        }
+    }
+}
 
 /// Circuit-specific setup for a shape. The randomness is toxic waste: whoever knows it can forge
 /// proofs, so production keys come from a multi-party ceremony, not from one machine.

@@ -64,3 +64,41 @@ fn prove_verify_and_key_cache() {
     std::fs::remove_file(&vk_path).unwrap();
     assert!(matches!(store.load_verifying_key(&shape), Err(Error::Io { .. })));
 }
+
+/// A chunked round's chunk and final keys are cached like a round's, each under its own circuit,
+/// and a chunk key is not taken for the final proof's (or another chunk size's).
+#[test]
+fn chunk_and_final_keys_are_cached_by_circuit() {
+    use fedproof_prover::keys::Circuit;
+    let dir = tempfile::tempdir().unwrap();
+    let store = KeyStore::new(dir.path());
+    let mut rng = ChaCha20Rng::seed_from_u64(12);
+    let shape = Shape::new(4, 20).unwrap();
+    let chunk = Circuit::Chunk { trainers: 4, params: 10 };
+    let last = Circuit::Final { shape, chunks: 2 };
+    assert!(store.load_or_setup(chunk, &mut rng).unwrap().generated);
+    let final_keys = store.load_or_setup(last, &mut rng).unwrap();
+    assert!(final_keys.generated);
+    let chunk_keys = store.load_or_setup(chunk, &mut rng).unwrap();
+    assert!(!chunk_keys.generated, "loaded from the cache");
+    assert_ne!(store.path(chunk, KeyKind::Proving), store.path(shape, KeyKind::Proving));
+
+    // Both prove a real chunked round.
+    let round = fedproof_prover::chunked::split(synthetic(shape, 1, 4).input, 10).unwrap();
+    let public = round.witness.public.to_vec();
+    let proof = snark::prove_final(&final_keys.pk, round.witness.clone(), &mut rng).unwrap();
+    assert!(snark::verify_inputs(&final_keys.vk, &public, &proof).unwrap());
+    let (input, chunk_public) = (round.chunks[1].clone(), round.witness.chunks[1].clone());
+    let witness = fedproof_prover::chunk::constraints::ChunkWitness { input, public: chunk_public.clone() };
+    let proof = snark::prove_chunk(&chunk_keys.pk, witness, &mut rng).unwrap();
+    assert!(snark::verify_inputs(&chunk_keys.vk, &chunk_public.to_vec(), &proof).unwrap());
+
+    // A chunk key copied where the final proof's belongs is named as what it is.
+    std::fs::copy(store.path(chunk, KeyKind::Verifying), store.path(last, KeyKind::Verifying)).unwrap();
+    let err = store.load_verifying_key(last).unwrap_err().to_string();
+    assert!(err.contains("chunks of 4 trainers × 10 params") && err.contains("final proof"), "{err}");
+    let other = Circuit::Chunk { trainers: 4, params: 12 };
+    std::fs::create_dir_all(store.shape_dir(other)).unwrap();
+    std::fs::copy(store.path(chunk, KeyKind::Proving), store.path(other, KeyKind::Proving)).unwrap();
+    assert!(matches!(store.load_proving_key(other), Err(Error::WrongKey { .. })));
+}
