@@ -1,8 +1,9 @@
 //! The benchmarks' reports, from the binary: `bench prover --count-only` (the constraint count
 //! and its breakdown by step, without keys or a proof, as the library counts them, for a round or
-//! with `--chunk` for one chunk of a chunked round), `bench prover
-//! --nats --workers` (the proof made by worker processes over NATS JetStream) and `bench blob`
-//! (one update blob's round trip, phase by phase).
+//! with `--chunk` for one chunk and the final proof of a chunked round), `bench prover --chunk`
+//! (one chunk and the final proof proven, the wall time projected), `bench prover --nats
+//! --workers` (a round's proof, or with `--chunk` every chunk's and the final one, made by worker
+//! processes over NATS JetStream) and `bench blob` (one update blob's round trip, phase by phase).
 
 use std::process::{Command, Output};
 
@@ -73,7 +74,7 @@ fn blob_bench_refuses_zero_params() {
 
 #[test]
 fn prover_bench_on_workers_proves_through_the_queue() {
-    let nats = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let nats = nats_url();
     let keys = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-worker-keys");
     let keys = keys.to_string_lossy();
     let args = ["--trainers", "3", "--params", "8", "--nats", &nats, "--workers", "2", "--keys", &keys, "--json"];
@@ -95,7 +96,15 @@ fn count_only_with_chunk_counts_one_chunk_of_a_chunked_round() {
     let out = bench(&["--trainers", "4", "--params", "100", "--chunk", "30", "--count-only", "--json"]);
     assert!(out.status.success(), "{out:?}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
-    assert_eq!(json["chunk"], serde_json::json!({ "params": 30, "chunks": 4 }), "{json}");
+    assert_eq!((json["chunk"]["params"].as_u64(), json["chunk"]["chunks"].as_u64()), (Some(30), Some(4)), "{json}");
+    let shape = fedproof_prover::shape::Shape::new(4, 100).unwrap();
+    let final_count: usize = fedproof_prover::chunked::constraints::constraint_breakdown(shape, 4)
+        .unwrap()
+        .iter()
+        .map(|s| s.constraints)
+        .sum();
+    assert_eq!(json["chunk"]["final_constraints"].as_u64(), Some(final_count as u64), "{json}");
+    assert!(json["chunk"].get("proving").is_none(), "nothing proven with --count-only: {json}");
     let expected: usize =
         fedproof_prover::chunk::constraints::constraint_breakdown(4, 30).unwrap().iter().map(|s| s.constraints).sum();
     assert_eq!(json["constraints"].as_u64(), Some(expected as u64), "one chunk's count: {json}");
@@ -104,12 +113,60 @@ fn count_only_with_chunk_counts_one_chunk_of_a_chunked_round() {
 }
 
 #[test]
-fn prover_bench_with_chunk_proves_and_verifies_one_chunk() {
-    let out = bench(&["--trainers", "4", "--params", "100", "--chunk", "30", "--malicious", "1", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+fn prover_bench_with_chunk_proves_one_chunk_and_the_final_proof() {
+    let keys = tempfile::tempdir().expect("tempdir");
+    let keys = keys.path().to_string_lossy();
+    let args = ["--trainers", "4", "--params", "100", "--chunk", "30", "--malicious", "1", "--machines", "3"];
+    let run = || {
+        let out = bench(&[&args[..], &["--keys", &keys, "--json"]].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("one JSON document")
+    };
+    let json = run();
     assert_eq!(json["verified"], true, "{json}");
-    assert_eq!(json["keys_cached"], false, "chunk keys are set up each run: {json}");
     assert!(json["prove_s"].as_f64().is_some_and(|s| s > 0.0), "{json}");
     assert_eq!(json["planted"], serde_json::json!([3]), "{json}");
+    // The final proof of the whole round is proven too, and the projection adds it to the
+    // ⌈4 / 3⌉ = 2 chunk proofs of the busiest machine.
+    let last = &json["chunk"]["proving"];
+    assert_eq!(last["verified"], true, "{json}");
+    assert_eq!(last["chunks_per_machine"].as_u64(), Some(2), "{json}");
+    let projected = 2.0 * json["prove_s"].as_f64().unwrap() + last["prove_s"].as_f64().unwrap();
+    assert!((last["projected_wall_s"].as_f64().unwrap() - projected).abs() < 1e-9, "{json}");
+    let last_cached = |json: &serde_json::Value| json["chunk"]["proving"]["keys_cached"].as_bool();
+    assert_eq!((json["keys_cached"].as_bool(), last_cached(&json)), (Some(false), Some(false)), "{json}");
+    // A second run loads both keys from the cache.
+    let again = run();
+    assert_eq!((again["keys_cached"].as_bool(), last_cached(&again)), (Some(true), Some(true)), "{again}");
+    assert_eq!(again["verified"], true, "{again}");
+}
+
+/// A chunked round on real prover workers: every chunk and the final proof are tasks on one NATS
+/// queue, shared by two worker processes, and each proof verifies here.
+#[test]
+fn prover_bench_proves_every_chunk_and_the_final_proof_on_workers() {
+    let keys = tempfile::tempdir().expect("tempdir");
+    let keys = keys.path().to_string_lossy();
+    let nats = nats_url();
+    let args = ["--trainers", "4", "--params", "100", "--chunk", "30", "--malicious", "1", "--nats", &nats];
+    let out = bench(&[&args[..], &["--workers", "2", "--keys", &keys, "--json"]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(json["verified"], true, "every chunk proof verifies: {json}");
+    assert_eq!(json["chunk"]["proving"]["verified"], true, "the final proof verifies: {json}");
+    let workers = &json["workers"];
+    assert_eq!(
+        (workers["workers"].as_u64(), workers["tasks"].as_u64()),
+        (Some(2), Some(5)),
+        "4 chunks + final: {json}"
+    );
+    let seconds = workers["task_prove_s"].as_array().expect("one time per task");
+    assert!(seconds.len() == 5 && seconds.iter().all(|s| s.as_f64().is_some_and(|s| s > 0.0)), "{json}");
+    assert_eq!(json["planted"], serde_json::json!([3]), "{json}");
+    assert_eq!(json["flagged"], serde_json::json!([3]), "{json}");
+}
+
+/// The NATS server the tests use (`NATS_URL`, default the local one).
+fn nats_url() -> String {
+    std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
 }

@@ -1,8 +1,9 @@
 //! Prover workers on the real NATS JetStream server (`NATS_URL`), each a separate `fedproof
 //! prover worker` process: a worker killed with SIGKILL mid-task has its task proven by another,
 //! a task whose result is already written is not proven twice, a task that cannot be proven
-//! comes back as an error, and an aggregator restarted mid-round settles the round with the
-//! proof a worker made while it was down.
+//! comes back as an error, a worker that answers with a forged proof has it refused and the
+//! task proven again, and an aggregator restarted mid-round settles the round with the proof a
+//! worker made while it was down.
 
 mod common;
 
@@ -12,12 +13,13 @@ use std::time::{Duration, Instant};
 use alloy::primitives::U256;
 use bytes::Bytes;
 use common::{fedproof, Harness, Running, TRAINERS};
-use fedproof::proving::queue::{Queue, TaskMessage};
+use fedproof::proving::queue::{Queue, TaskMessage, TaskResult};
 use fedproof::proving::task::task_id;
-use fedproof::proving::{ProofTask, Prover, RemoteProver};
+use fedproof::proving::{ProofTask, Prover, RemoteProver, Task};
 use fedproof::roles::aggregator::{self, Settings};
 use fedproof::roles::trainer::{self, Upload};
 use fedproof_contracts::JobStatus;
+use fedproof_prover::export::calldata::SolidityCalldata;
 use fedproof_prover::round::sample::synthetic;
 use fedproof_prover::shape::Shape;
 use fedproof_prover::snark;
@@ -94,8 +96,17 @@ async fn wait_for(worker: &Running, kind: &str, count: usize) {
 }
 
 /// A seeded synthetic round of `shape`, one attacker in the last slot.
-fn task(shape: Shape) -> ProofTask {
+fn round(shape: Shape) -> ProofTask {
     ProofTask { input: synthetic(shape, 1, 5).input, unavailable: vec![] }
+}
+
+fn task(shape: Shape) -> Task {
+    Task::Round(round(shape))
+}
+
+/// The public inputs a task's proof is for.
+fn inputs(task: &Task) -> Vec<ark_bn254::Fr> {
+    task.statement().expect("statement").public_inputs()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,7 +135,7 @@ async fn a_worker_killed_mid_task_has_its_task_proven_by_another() {
         .expect("the task is proven in time")
         .expect("task")
         .expect("proof");
-    let inputs = task.witness().expect("witness").public.to_vec();
+    let inputs = inputs(&task);
     assert!(snark::verify_inputs(&keys.vk, &inputs, &proof).expect("verify"), "the worker's proof verifies");
     let taken = events(&second, "taken");
     assert_eq!(taken.len(), 1, "{:?}", second.json_lines());
@@ -153,12 +164,13 @@ async fn a_task_already_proven_is_not_proven_again() {
     // delivered again: the next worker sees the result and skips it.
     let remote = fx.remote(shape).await;
     let id = task_id(remote.key(), &task.encode().expect("encode"));
-    let message = TaskMessage { task: id, key: remote.key().to_string(), sealed_task: String::new(), shape };
+    let message =
+        TaskMessage { task: id, key: remote.key().to_string(), sealed_task: String::new(), circuit: shape.into() };
     let payload = Bytes::from(serde_json::to_vec(&message).expect("json"));
     fx.queue.js.publish(fx.queue.names.subject.clone(), payload).await.expect("publish").await.expect("stored");
     wait_for(&worker, "skipped", 1).await;
     assert_eq!(events(&worker, "taken").len(), 1, "proven once: {:?}", worker.json_lines());
-    assert!(snark::verify_inputs(&keys.vk, &task.witness().expect("witness").public.to_vec(), &first).expect("verify"));
+    assert!(snark::verify_inputs(&keys.vk, &inputs(&task), &first).expect("verify"));
     drop(worker);
     fx.delete().await;
 }
@@ -166,11 +178,13 @@ async fn a_task_already_proven_is_not_proven_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_that_cannot_be_proven_comes_back_as_an_error() {
     let shape = Shape::new(TRAINERS, common::PARAMS).expect("shape");
+    common::keys(); // the aggregator's side publishes the shape's proving key
     let dir = tempfile::tempdir().expect("tempdir");
     let storage = Storage::open(&dir.path().to_string_lossy()).expect("storage");
     let fx = Fixture::new("invalid", storage.clone(), Arc::new(AggregatorKey::generate())).await;
-    let mut bad = task(shape);
+    let mut bad = round(shape);
     bad.input.updates[0].as_mut().expect("slot 0 submitted").pop();
+    let bad = Task::Round(bad);
     let worker = fx.worker("worker", &[]);
     let err = fx.remote(shape).await.prove(&storage, &bad).await.expect_err("a short update cannot be proven");
     let message = format!("{err:#}");
@@ -178,6 +192,41 @@ async fn a_task_that_cannot_be_proven_comes_back_as_an_error() {
     let failed = events(&worker, "failed");
     assert_eq!(failed.len(), 1, "{:?}", worker.json_lines());
     assert_eq!(fx.queued().await, 0, "a failed task is settled, not retried");
+    drop(worker);
+    fx.delete().await;
+}
+
+/// A lying worker answers a task with a real proof of another round (cheaper than proving, and
+/// it would stall or corrupt the settlement). The aggregator's side checks every proof against
+/// the task's public inputs: it removes the forgery from the results bucket, publishes the task
+/// again, and what it returns is the honest worker's proof.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_returning_a_forged_proof_has_it_refused_and_the_task_proven_again() {
+    let shape = Shape::new(TRAINERS, common::PARAMS).expect("shape");
+    let keys = common::keys();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = Storage::open(&dir.path().to_string_lossy()).expect("storage");
+    let fx = Fixture::new("liar", storage.clone(), Arc::new(AggregatorKey::generate())).await;
+    let task = task(shape);
+    let remote = fx.remote(shape).await;
+    let id = task_id(remote.key(), &task.encode().expect("encode"));
+    let other = ProofTask { input: synthetic(shape, 1, 6).input, unavailable: vec![] };
+    let forged = snark::prove(&keys.pk, other.witness().expect("witness"), &mut ChaCha20Rng::seed_from_u64(9))
+        .expect("a proof of another round");
+    let words = SolidityCalldata::new(&forged, &[]).proof_words().map(|w| U256::from_be_bytes(w.0));
+    let lie = TaskResult::Proved { proof: Box::new(words), worker: "liar".into(), seconds: 0.1 };
+    fx.queue.put_result(&id, &lie).await.expect("the liar's answer");
+
+    let worker = fx.worker("honest", &[]);
+    let (proof, _) = remote.prove(&storage, &task).await.expect("a proof");
+    assert_ne!(proof, forged, "the forgery was not used");
+    let inputs = inputs(&task);
+    assert!(snark::verify_inputs(&keys.vk, &inputs, &proof).expect("verify"));
+    match fx.queue.result(&id).await.expect("read").expect("a result") {
+        TaskResult::Proved { worker, .. } => assert_eq!(worker, "honest", "the forgery was replaced"),
+        failed => panic!("{failed:?}"),
+    }
+    assert_eq!(events(&worker, "proved").len(), 1, "{:?}", worker.json_lines());
     drop(worker);
     fx.delete().await;
 }

@@ -23,7 +23,7 @@ use fedproof_prover::snark;
 use fedproof_storage::Storage;
 
 pub use remote::RemoteProver;
-pub use task::ProofTask;
+pub use task::{ProofTask, Task};
 
 /// Who proves the aggregator's rounds.
 #[derive(Clone, Default)]
@@ -55,7 +55,7 @@ impl Prover {
                         .context("the prover task failed")??;
                 Ok((proof, clock.elapsed().as_secs_f64()))
             }
-            Prover::Workers(remote) => remote.prove(storage, task).await,
+            Prover::Workers(remote) => remote.prove(storage, &Task::Round(task.clone())).await,
         }
     }
 }

@@ -13,7 +13,7 @@ use anyhow::Context;
 use async_nats::jetstream::{self, consumer, kv, stream};
 use bytes::Bytes;
 use fedproof_prover::export::calldata::{proof_from_words, Word};
-use fedproof_prover::shape::Shape;
+use fedproof_prover::keys::Circuit;
 use serde::{Deserialize, Serialize};
 
 /// The queue name `--queue` defaults to.
@@ -32,8 +32,8 @@ pub struct TaskMessage {
     pub key: String,
     /// CID of the task, sealed to the aggregator's recipient, in the blob store.
     pub sealed_task: String,
-    /// The shape the key is for.
-    pub shape: Shape,
+    /// The circuit the key is for.
+    pub circuit: Circuit,
 }
 
 /// A worker's answer to a task.
@@ -161,10 +161,12 @@ impl Queue {
             .context("making the workers' consumer")
     }
 
-    /// Publishes a task; the stream drops a second publication of the same task id.
-    pub async fn publish(&self, message: &TaskMessage) -> anyhow::Result<()> {
+    /// Publishes a task; the stream drops a second publication of the same task id and attempt
+    /// (attempt 0 is the first; a later one follows a result that did not verify).
+    pub async fn publish(&self, message: &TaskMessage, attempt: u32) -> anyhow::Result<()> {
         let payload = Bytes::from(serde_json::to_vec(message)?);
-        let publish = jetstream::message::PublishMessage::build().payload(payload).message_id(&message.task);
+        let id = if attempt == 0 { message.task.clone() } else { format!("{}#{attempt}", message.task) };
+        let publish = jetstream::message::PublishMessage::build().payload(payload).message_id(id);
         self.js
             .send_publish(self.names.subject.clone(), publish)
             .await
@@ -187,6 +189,12 @@ impl Queue {
         let bytes = Bytes::from(serde_json::to_vec(result)?);
         self.results.put(id, bytes).await.with_context(|| format!("writing the result of task {id}"))?;
         Ok(())
+    }
+
+    /// Removes the result of task `id` (one that did not verify), so the task's next delivery
+    /// is proven rather than skipped.
+    pub async fn delete_result(&self, id: &str) -> anyhow::Result<()> {
+        self.results.purge(id).await.with_context(|| format!("removing the result of task {id}"))
     }
 
     /// Waits until task `id` has a result (one already there is returned at once).

@@ -11,8 +11,7 @@ use ark_bn254::Bn254;
 use ark_groth16::ProvingKey;
 use async_nats::jetstream::{consumer::PullConsumer, AckKind, Message};
 use fedproof_prover::export::calldata::SolidityCalldata;
-use fedproof_prover::keys::decode_proving_key;
-use fedproof_prover::snark;
+use fedproof_prover::keys::{decode_proving_key, Circuit};
 use fedproof_storage::blobs::parse_cid;
 use fedproof_storage::sealed::{self, AggregatorKey};
 use fedproof_storage::Storage;
@@ -20,7 +19,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::queue::{Queue, TaskMessage, TaskResult};
-use super::ProofTask;
+use super::Task;
 
 /// How long one fetch waits for a task before asking again.
 const FETCH_EXPIRES: Duration = Duration::from_secs(5);
@@ -152,7 +151,7 @@ async fn handle(
             return Ok(false);
         }
     };
-    let result = match prove(message, settings.ack_wait, key, &proof_task).await {
+    let result = match prove(message, settings.ack_wait, key, task.circuit, &proof_task).await {
         Ok((proof, seconds)) => {
             on_event(&WorkerEvent::Proved { task: task.task.clone(), seconds });
             let words = SolidityCalldata::new(&proof, &[]).proof_words();
@@ -178,13 +177,13 @@ async fn load(
     settings: &WorkerSettings,
     cache: &mut KeyCache,
     task: &TaskMessage,
-) -> anyhow::Result<(Arc<ProvingKey<Bn254>>, ProofTask)> {
+) -> anyhow::Result<(Arc<ProvingKey<Bn254>>, Task)> {
     let key = match cache {
         Some((cid, key)) if *cid == task.key => Arc::clone(key),
         _ => {
             let bytes = storage.blobs().get(&parse_cid(&task.key)?).await.context("reading the proving key")?;
-            let (origin, shape) = (format!("proving key blob {}", task.key), task.shape);
-            let key = tokio::task::spawn_blocking(move || decode_proving_key(&bytes, &origin, &shape))
+            let (origin, circuit) = (format!("proving key blob {}", task.key), task.circuit);
+            let key = tokio::task::spawn_blocking(move || decode_proving_key(&bytes, &origin, circuit))
                 .await
                 .context("the key loading task failed")??;
             let key = Arc::new(key);
@@ -194,7 +193,7 @@ async fn load(
     };
     let sealed_task = storage.blobs().get(&parse_cid(&task.sealed_task)?).await.context("reading the proof task")?;
     let opened = sealed::open(&settings.sealing, &sealed_task).context("opening the proof task")?;
-    Ok((key, ProofTask::decode(&opened)?))
+    Ok((key, Task::decode(&opened)?))
 }
 
 /// Proves the task, telling the queue every third of `ack_wait` that the work goes on.
@@ -202,11 +201,13 @@ async fn prove(
     message: &Message,
     ack_wait: Duration,
     key: Arc<ProvingKey<Bn254>>,
-    task: &ProofTask,
+    circuit: Circuit,
+    task: &Task,
 ) -> anyhow::Result<(ark_groth16::Proof<Bn254>, f64)> {
-    let witness = task.witness()?;
+    anyhow::ensure!(task.circuit() == circuit, "the task is for {}, its key for {circuit}", task.circuit());
+    let statement = task.statement()?;
     let clock = Instant::now();
-    let mut proving = tokio::task::spawn_blocking(move || snark::prove(&key, witness, &mut rand::rngs::OsRng));
+    let mut proving = tokio::task::spawn_blocking(move || statement.prove(&key));
     let mut progress = tokio::time::interval(ack_wait / 3);
     progress.tick().await; // the first tick is immediate
     loop {

@@ -18,11 +18,11 @@ use serde::Serialize;
 
 use fedproof::progress;
 
-use super::chunk::prove_one_chunk;
+use super::chunk::{prove_chunked_on_workers, prove_final, prove_one_chunk, ChunkedRun, FinalFigures};
 use super::peak_rss_bytes;
 use super::workers::{prove_on_workers, WorkerFigures};
 use crate::commands::args::{KeysArgs, OutputArgs, ReportArgs, ShapeArgs};
-use fedproof::proving::ProofTask;
+use fedproof::proving::{ProofTask, Task};
 
 /// Options of `fedproof bench prover`.
 #[derive(Args)]
@@ -41,9 +41,14 @@ pub struct ProverArgs {
     count_only: bool,
     /// Count (and unless --count-only, prove) the chunk circuit of a chunked round instead:
     /// `--params` split into chunks of this many parameters (prover/README.md, "Rounds of real
-    /// size"). Chunk keys are set up each run, not cached.
-    #[arg(long, value_name = "D", conflicts_with = "nats")]
+    /// size"), and the final proof that binds the chunks. Their keys are cached like a round's.
+    /// With --nats, every chunk and the final proof go to the workers.
+    #[arg(long, value_name = "D")]
     chunk: Option<usize>,
+    /// With --chunk: the machines the projected wall time is for (each proves every K-th chunk,
+    /// then one proves the final proof).
+    #[arg(long, value_name = "K", default_value_t = 8, requires = "chunk")]
+    machines: usize,
     /// Prove on local `prover worker` processes over this NATS JetStream server (a private queue,
     /// deleted afterwards) instead of in this process.
     #[arg(long, value_name = "URL")]
@@ -78,11 +83,18 @@ struct ProverFigures {
     proving: Option<ProvingFigures>,
 }
 
-/// How `--chunk` splits the parameters.
+/// How `--chunk` splits the parameters, and the final proof that binds the chunks.
 #[derive(Serialize)]
 struct ChunkSplit {
     params: usize,
     chunks: usize,
+    /// The final proof's constraints (`chunked::constraints::constraint_breakdown`).
+    final_constraints: usize,
+    final_steps: Vec<StepConstraints>,
+    /// Without `--count-only`: proving the final proof of a whole synthetic round, and the
+    /// projected wall time on `--machines` machines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proving: Option<FinalFigures>,
 }
 
 /// One step's constraints, also per trainer×parameter.
@@ -144,22 +156,71 @@ fn measure(args: &ProverArgs) -> anyhow::Result<ProverFigures> {
         })
         .collect();
     let constraints = steps.iter().map(|s| s.constraints).sum();
-    let proving = match (args.count_only, args.chunk) {
-        (true, _) => None,
-        (false, Some(params)) => Some(prove_one_chunk(shape.trainers, params, args.malicious, args.seed, &bar)?),
-        (false, None) => Some(prove(args, shape, constraints, &bar)?),
+    let (proving, final_proof) = match (args.count_only, args.chunk) {
+        (true, _) => (None, None),
+        (false, Some(chunk_params)) => {
+            let (chunk, last) = prove_chunked(args, shape, chunk_params, &bar)?;
+            (Some(chunk), Some(last))
+        }
+        (false, None) => (Some(prove(args, shape, constraints, &bar)?), None),
+    };
+    let chunk = match args.chunk {
+        Some(params) => Some(chunk_split(shape, params, final_proof, &bar)?),
+        None => None,
     };
     bar.finish_and_clear();
     Ok(ProverFigures {
         trainers: shape.trainers,
         params: shape.params,
         malicious: args.malicious,
-        chunk: args.chunk.map(|params| ChunkSplit { params, chunks: shape.params.div_ceil(params) }),
+        chunk,
         constraints,
         constraints_per_update_param: per_update_param(constraints),
         steps,
         proving,
     })
+}
+
+/// The chunk count and the final proof's count, with what proving it took (if it ran).
+fn chunk_split(
+    shape: Shape,
+    params: usize,
+    proving: Option<FinalFigures>,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<ChunkSplit> {
+    let chunks = shape.params.div_ceil(params);
+    bar.set_message(format!("{shape}: counting the final proof of {chunks} chunks"));
+    let final_steps = fedproof_prover::chunked::constraints::constraint_breakdown(shape, chunks)?;
+    let final_constraints = final_steps.iter().map(|s| s.constraints).sum();
+    Ok(ChunkSplit { params, chunks, final_constraints, final_steps, proving })
+}
+
+/// A chunked round: with `--nats`, every chunk and the final proof on the workers; without, one
+/// chunk and the final proof here, the rest projected.
+fn prove_chunked(
+    args: &ProverArgs,
+    shape: Shape,
+    chunk_params: usize,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<(ProvingFigures, FinalFigures)> {
+    anyhow::ensure!(chunk_params >= 1, "--chunk must be at least 1");
+    let store = args.keys.store();
+    let run = ChunkedRun {
+        store: &store,
+        shape,
+        chunk_params,
+        malicious: args.malicious,
+        seed: args.seed,
+        machines: args.machines,
+    };
+    match &args.nats {
+        Some(url) => prove_chunked_on_workers(&run, url, args.workers, bar),
+        None => {
+            let chunk = prove_one_chunk(&store, shape.trainers, chunk_params, args.malicious, args.seed, bar)?;
+            let last = prove_final(&run, chunk.prove_s, bar)?;
+            Ok((chunk, last))
+        }
+    }
 }
 
 /// Sets up or loads the keys, proves and verifies one synthetic round.
@@ -188,10 +249,10 @@ fn prove(
         }
         Some(url) => {
             bar.set_message(format!("{shape}: proving on {} worker(s) over NATS", args.workers));
-            let task = ProofTask { input: sample.input.clone(), unavailable: Vec::new() };
+            let task = Task::Round(ProofTask { input: sample.input.clone(), unavailable: Vec::new() });
             let runtime = tokio::runtime::Runtime::new()?;
-            let (proof, figures) = runtime.block_on(prove_on_workers(url, args.workers, &store, shape, &task))?;
-            (proof, figures.worker_prove_s, Some(figures))
+            let (mut proofs, figures) = runtime.block_on(prove_on_workers(url, args.workers, &store, &[task]))?;
+            (proofs.remove(0), figures.worker_prove_s, Some(figures))
         }
     };
 
@@ -223,6 +284,23 @@ fn table(f: &ProverFigures) -> String {
         f.trainers, f.params, f.malicious
     );
     if let Some(c) = &f.chunk {
+        t += &format!(
+            "  final proof          {:>12}  (rule, Σ P_c = rᵀGr, digest of {} chunks)\n",
+            c.final_constraints, c.chunks
+        );
+        if let Some(p) = &c.proving {
+            t += &format!(
+                "    proved             {:>10.2} s  (setup {}{}, verified {})\n",
+                p.prove_s,
+                secs(p.setup_s),
+                if p.keys_cached { ", cached" } else { "" },
+                p.verified
+            );
+            t += &format!(
+                "  projected wall       {:>10.1} s  on {} machines: {} chunk(s) each, then the final proof\n",
+                p.projected_wall_s, p.machines, p.chunks_per_machine
+            );
+        }
         t += &format!("  one chunk of {} params ({} chunks), chunk circuit:\n", c.params, c.chunks);
     }
     t += &format!(

@@ -1,9 +1,11 @@
-//! `bench prover --nats URL --workers K`: the same synthetic round proven by K local `fedproof
-//! prover worker` processes over a private NATS JetStream queue, timed from the aggregator's side.
+//! `bench prover --nats URL --workers K`: a synthetic round's proof tasks proven by K local
+//! `fedproof prover worker` processes over a private NATS JetStream queue, timed from the
+//! aggregator's side.
 //!
-//! A round is one proof task until chunked proofs land, so one worker proves it and the others
-//! wait: what this measures is the queue's overhead (publishing the key and the sealed task,
-//! the worker loading them) on top of the proof.
+//! A whole round is one task, so one worker proves it and the others wait: what that measures is
+//! the queue's overhead (publishing the key and the sealed task, the worker loading them) on top
+//! of the proof. With `--chunk D` the round is one task per chunk plus the final proof, all
+//! published at once, and the workers share them.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -11,9 +13,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use fedproof::proving::queue::Queue;
-use fedproof::proving::{ProofTask, RemoteProver};
+use fedproof::proving::{RemoteProver, Task};
 use fedproof_prover::keys::KeyStore;
-use fedproof_prover::shape::Shape;
 use fedproof_storage::sealed::AggregatorKey;
 use fedproof_storage::Storage;
 use serde::Serialize;
@@ -27,9 +28,14 @@ pub struct WorkerFigures {
     pub tasks: usize,
     /// From publishing the proving key to holding the proof, as the aggregator waits.
     pub wall_s: f64,
-    /// The worker's own proving time.
+    /// The busiest worker's proving time (the sum over the tasks it proved).
     pub worker_prove_s: f64,
-    /// `wall_s − worker_prove_s`: key and task through the blob store and the queue.
+    /// Proving time summed over all tasks and workers.
+    pub total_prove_s: f64,
+    /// Each task's proving time on its worker, in task order.
+    pub task_prove_s: Vec<f64>,
+    /// `wall_s − worker_prove_s`: keys and tasks through the blob store and the queue, and
+    /// waiting.
     pub overhead_s: f64,
     /// Projected wall time on `workers` machines: the slowest task plus the overhead (with one
     /// task, the wall time itself).
@@ -50,15 +56,14 @@ impl Drop for Workers {
     }
 }
 
-/// Proves `task` on `count` local workers through a queue of its own on `url`; returns the proof
-/// and the figures. The queue is deleted afterwards.
+/// Proves `tasks` (all published at once) on `count` local workers through a queue of its own
+/// on `url`; returns the proofs in task order and the figures. The queue is deleted afterwards.
 pub async fn prove_on_workers(
     url: &str,
     count: usize,
     keys: &KeyStore,
-    shape: Shape,
-    task: &ProofTask,
-) -> anyhow::Result<(ark_groth16::Proof<ark_bn254::Bn254>, WorkerFigures)> {
+    tasks: &[Task],
+) -> anyhow::Result<(Vec<ark_groth16::Proof<ark_bn254::Bn254>>, WorkerFigures)> {
     anyhow::ensure!(count >= 1, "--workers must be at least 1");
     let dir = tempfile::tempdir()?;
     let storage = Storage::open(&dir.path().to_string_lossy())?;
@@ -72,28 +77,55 @@ pub async fn prove_on_workers(
             .collect::<anyhow::Result<_>>()?,
     );
     let clock = Instant::now();
-    let remote =
-        RemoteProver::new(queue.clone(), &storage, keys, shape, sealing.recipient(), Duration::from_secs(24 * 3600));
-    let outcome = match remote.await {
-        Ok(remote) => remote.prove(&storage, task).await,
-        Err(e) => Err(e),
-    };
+    let outcome = prove_all(&queue, &storage, keys, &sealing.recipient(), tasks).await;
     let wall_s = clock.elapsed().as_secs_f64();
     let worker_peak_rss_bytes = workers.0.iter().map(|c| peak_rss_of(c.id())).collect();
     drop(workers);
     queue.js.delete_stream(&queue.names.stream).await.context("deleting the bench queue")?;
     queue.js.delete_key_value(&queue.names.bucket).await.context("deleting the bench results")?;
-    let (proof, worker_prove_s) = outcome?;
+    let proven = outcome?;
+    let mut busy = std::collections::BTreeMap::<String, f64>::new();
+    for (_, seconds, worker) in &proven {
+        *busy.entry(worker.clone()).or_default() += seconds;
+    }
+    let worker_prove_s = busy.values().copied().fold(0.0, f64::max);
     let figures = WorkerFigures {
         workers: count,
-        tasks: 1,
+        tasks: tasks.len(),
         wall_s,
         worker_prove_s,
+        total_prove_s: proven.iter().map(|(_, s, _)| s).sum(),
+        task_prove_s: proven.iter().map(|(_, s, _)| *s).collect(),
         overhead_s: wall_s - worker_prove_s,
         projected_wall_s: wall_s,
         worker_peak_rss_bytes,
     };
-    Ok((proof, figures))
+    Ok((proven.into_iter().map(|(proof, _, _)| proof).collect(), figures))
+}
+
+/// Publishes every task (one prover, and so one published key, per circuit) and collects the
+/// proofs with their seconds and workers, in task order.
+async fn prove_all(
+    queue: &Queue,
+    storage: &Storage,
+    keys: &KeyStore,
+    recipient: &str,
+    tasks: &[Task],
+) -> anyhow::Result<Vec<(ark_groth16::Proof<ark_bn254::Bn254>, f64, String)>> {
+    let mut provers = Vec::<RemoteProver>::new();
+    for task in tasks {
+        if !provers.iter().any(|p| p.circuit() == task.circuit()) {
+            let timeout = Duration::from_secs(24 * 3600);
+            provers.push(
+                RemoteProver::new(queue.clone(), storage, keys, task.circuit(), recipient.into(), timeout).await?,
+            );
+        }
+    }
+    let proving = tasks.iter().map(|task| {
+        let prover = provers.iter().find(|p| p.circuit() == task.circuit()).expect("a prover per circuit");
+        prover.prove_by(storage, task)
+    });
+    futures::future::try_join_all(proving).await
 }
 
 /// Starts `fedproof prover worker` (this binary) on the queue.
