@@ -6,6 +6,12 @@ mod commands;
 
 use clap::Parser;
 
+/// mimalloc, not glibc's malloc: a prover worker proves task after task on changing threads, and
+/// glibc kept each proof's freed memory in that thread's arena, so a worker's footprint grew past
+/// twice one proof's (measured in prover/README.md, "Rounds of real size").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// fedproof: verifiable federated learning with proof-of-contribution payouts.
 #[derive(Parser)]
 #[command(name = "fedproof", version, about)]
