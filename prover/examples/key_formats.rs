@@ -12,7 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<usize> = std::env::args().skip(1).map(|a| a.parse()).collect::<Result<_, _>>()?;
     let shape = Shape::new(args[0], args[1])?;
     let start = Instant::now();
-    let pk = KeyStore::new(KeyStore::default_dir()).load_proving_key(&shape)?;
+    let pk = KeyStore::new(KeyStore::default_dir()).load_proving_key(shape)?;
     println!("uncompressed: {} bytes, load {:.2} s", pk.uncompressed_size(), start.elapsed().as_secs_f64());
     let mut bytes = Vec::new();
     pk.serialize_compressed(&mut bytes)?;

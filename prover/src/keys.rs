@@ -24,7 +24,7 @@ pub use crate::snark::Circuit;
 
 /// Bumped whenever a circuit or this file format changes, so stale cached keys are regenerated,
 /// never misused (v6: the header names the circuit and its three sizes).
-pub const CIRCUIT_VERSION: u32 = 6;
+pub const CIRCUIT_VERSION: u32 = 7;
 const MAGIC: &[u8; 8] = b"FEDPROOF";
 /// Magic, kind, circuit tag, version, the circuit's three sizes, SHA-256 of the body.
 const HEADER_LEN: usize = 8 + 1 + 1 + 4 + 3 * 4 + 32;

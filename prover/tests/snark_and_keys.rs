@@ -46,23 +46,23 @@ fn prove_verify_and_key_cache() {
 
     // A key for another shape is named as such.
     let other = Shape::new(5, 6).unwrap();
-    std::fs::create_dir_all(store.shape_dir(&other)).unwrap();
-    std::fs::copy(store.path(&shape, KeyKind::Verifying), store.path(&other, KeyKind::Verifying)).unwrap();
-    let err = store.load_verifying_key(&other).unwrap_err().to_string();
+    std::fs::create_dir_all(store.shape_dir(other)).unwrap();
+    std::fs::copy(store.path(shape, KeyKind::Verifying), store.path(other, KeyKind::Verifying)).unwrap();
+    let err = store.load_verifying_key(other).unwrap_err().to_string();
     assert!(err.contains("4 trainers × 6 params") && err.contains("5 trainers × 6 params"), "{err}");
 
     // Damaged and foreign files are clear errors.
-    let vk_path = store.path(&shape, KeyKind::Verifying);
+    let vk_path = store.path(shape, KeyKind::Verifying);
     let mut bytes = std::fs::read(&vk_path).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     std::fs::write(&vk_path, &bytes).unwrap();
-    let err = store.load_verifying_key(&shape).unwrap_err().to_string();
+    let err = store.load_verifying_key(shape).unwrap_err().to_string();
     assert!(err.contains("SHA-256"), "{err}");
     std::fs::write(&vk_path, b"hello").unwrap();
-    assert!(store.load_verifying_key(&shape).unwrap_err().to_string().contains("not a fedproof key file"));
+    assert!(store.load_verifying_key(shape).unwrap_err().to_string().contains("not a fedproof key file"));
     std::fs::remove_file(&vk_path).unwrap();
-    assert!(matches!(store.load_verifying_key(&shape), Err(Error::Io { .. })));
+    assert!(matches!(store.load_verifying_key(shape), Err(Error::Io { .. })));
 }
 
 /// A chunked round's chunk and final keys are cached like a round's, each under its own circuit,

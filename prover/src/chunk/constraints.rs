@@ -6,7 +6,7 @@ use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::prelude::*;
 use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 
-use super::{ChunkInput, ChunkPublic, CHUNK_AGGREGATE_TAG, CHUNK_UPDATE_TAG};
+use super::{ChunkInput, ChunkPublic, CHUNK_AGGREGATE_TAG, CHUNK_DIGEST_TAG, CHUNK_UPDATE_TAG};
 use crate::commitment::constraints::commit_packed;
 use crate::commitment::UPDATE_VALUES_PER_ELEMENT;
 use crate::error::Result;
@@ -73,16 +73,29 @@ struct Synth<'a> {
     steps: Vec<StepConstraints>,
 }
 
-/// The public inputs as variables.
-struct Inputs {
-    domain: Var,
-    round: Var,
-    chunk: Var,
-    seed: Var,
-    mask: Var,
-    commitments: Vec<Var>,
-    partial_norm: Var,
-    aggregate: Var,
+/// A chunk's stated values as variables (witnesses: the proof's one public input is their
+/// digest, [`Inputs::digest`]). The final proof builds them for every chunk too.
+pub(crate) struct Inputs {
+    pub(crate) domain: Var,
+    pub(crate) round: Var,
+    pub(crate) chunk: Var,
+    pub(crate) seed: Var,
+    pub(crate) mask: Var,
+    pub(crate) commitments: Vec<Var>,
+    pub(crate) partial_norm: Var,
+    pub(crate) aggregate: Var,
+}
+
+impl Inputs {
+    /// `d_c` as [`ChunkPublic::digest`] computes it.
+    pub(crate) fn digest(&self) -> Synthesis<Var> {
+        let header =
+            [FpVar::constant(Fr::from(CHUNK_DIGEST_TAG)), self.domain.clone(), self.round.clone(), self.chunk.clone()];
+        let mut elements =
+            vec![self.seed.clone(), self.mask.clone(), self.partial_norm.clone(), self.aggregate.clone()];
+        elements.extend(self.commitments.iter().cloned());
+        commit_packed(&header, &elements)
+    }
 }
 
 impl Synth<'_> {
@@ -91,11 +104,12 @@ impl Synth<'_> {
     }
 
     fn input(&self, f: impl FnOnce(&ChunkPublic) -> Fr) -> Synthesis<Var> {
-        FpVar::new_input(self.cs.clone(), || self.hint(|w| f(&w.public)))
+        FpVar::new_witness(self.cs.clone(), || self.hint(|w| f(&w.public)))
     }
 
     fn run(mut self) -> Synthesis<Vec<StepConstraints>> {
-        let inputs = step!(self, "public inputs", self.public_inputs())?;
+        let inputs = step!(self, "values", self.values())?;
+        step!(self, "digest", self.digest(&inputs))?;
         let (presence, inliers) = step!(self, "mask", self.mask(&inputs.mask))?;
         let values = step!(self, "update commitments", self.update_commitments(&inputs, &presence))?;
         step!(self, "partial norm", self.partial_norm(&inputs, &presence, &values))?;
@@ -103,7 +117,7 @@ impl Synth<'_> {
         Ok(self.steps)
     }
 
-    fn public_inputs(&self) -> Synthesis<Inputs> {
+    fn values(&self) -> Synthesis<Inputs> {
         Ok(Inputs {
             domain: self.input(|p| p.domain)?,
             round: self.input(|p| p.round)?,
@@ -116,6 +130,12 @@ impl Synth<'_> {
             partial_norm: self.input(|p| p.partial_norm)?,
             aggregate: self.input(|p| p.aggregate)?,
         })
+    }
+
+    /// 0. The one public input is the digest of the stated values.
+    fn digest(&self, inputs: &Inputs) -> Synthesis<()> {
+        let public = FpVar::new_input(self.cs.clone(), || self.hint(|w| w.public.digest()))?;
+        inputs.digest()?.enforce_equal(&public)
     }
 
     /// 1. The presence and inlier bits pack to the mask; an inlier is present.
@@ -337,7 +357,7 @@ mod tests {
     fn the_breakdown_names_every_step_and_stays_below_twelve_per_trainer_param() {
         let steps = constraint_breakdown(10, 1000).unwrap();
         let names: Vec<_> = steps.iter().map(|s| s.step).collect();
-        assert_eq!(names, ["public inputs", "mask", "update commitments", "partial norm", "aggregate"]);
+        assert_eq!(names, ["values", "digest", "mask", "update commitments", "partial norm", "aggregate"]);
         let per_update_param = steps.iter().map(|s| s.constraints).sum::<usize>() as f64 / 10_000.0;
         assert!(per_update_param > 9.0 && per_update_param < 12.0, "{per_update_param}");
     }

@@ -2,7 +2,8 @@
 //! (prover/README.md, "Rounds of real size"), which a chunk proof carries so that no single
 //! proof grows with the model.
 //!
-//! For the slice `[a, b)` of every slot's update, chunk c states:
+//! For the slice `[a, b)` of every slot's update, chunk c states (its proof's one public input
+//! is the **digest** of the stated values, [`ChunkPublic::digest`]):
 //! 1. **mask**: the presence and inlier bits, packed in one word (inliers are present);
 //! 2. **update commitments**: `C_i^c`, each present slot's slice committed under the header
 //!    `(4, domain, round, slot, c)`, every value in the update range;
@@ -33,6 +34,9 @@ use crate::shape::{bit_len, MAX_TRAINERS};
 pub const CHUNK_UPDATE_TAG: u64 = 4;
 /// Domain tag of a chunk's aggregate commitment.
 pub const CHUNK_AGGREGATE_TAG: u64 = 5;
+/// Domain tag of a chunk's digest, its proof's one public input (6 and 7 are the chunked round's
+/// update and aggregate commitments, [`crate::chunked`]).
+pub const CHUNK_DIGEST_TAG: u64 = 8;
 
 /// What one chunk is proven from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,7 +57,9 @@ pub struct ChunkInput {
     pub updates: Vec<Option<Vec<i64>>>,
 }
 
-/// A chunk's public inputs, in verifier order.
+/// What a chunk states. Its proof has one public input, the digest of these values
+/// ([`ChunkPublic::digest`]), so that a contract checks a challenged chunk's proof with one
+/// input and finds the digest in the round's digest tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkPublic {
     /// The job's domain.
@@ -75,11 +81,23 @@ pub struct ChunkPublic {
 }
 
 impl ChunkPublic {
-    /// The inputs in verifier order.
+    /// The proof's public inputs: the digest alone.
     pub fn to_vec(&self) -> Vec<Fr> {
-        let mut v = vec![self.domain, self.round, self.chunk, self.seed, self.mask];
+        vec![self.digest()]
+    }
+
+    /// `d_c = commit((8, domain, round, c), ρ, mask, P_c, C(S^c), C_1^c, …, C_n^c)`.
+    pub fn digest(&self) -> Fr {
+        commit_packed(&self.digest_header(), &self.digest_elements())
+    }
+
+    fn digest_header(&self) -> [Fr; 4] {
+        [Fr::from(CHUNK_DIGEST_TAG), self.domain, self.round, self.chunk]
+    }
+
+    fn digest_elements(&self) -> Vec<Fr> {
+        let mut v = vec![self.seed, self.mask, self.partial_norm, self.aggregate];
         v.extend(&self.commitments);
-        v.extend([self.partial_norm, self.aggregate]);
         v
     }
 }

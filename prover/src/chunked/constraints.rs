@@ -10,9 +10,10 @@ use ark_relations::r1cs::{
     ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, OptimizationGoal, SynthesisError,
 };
 
-use super::{FinalPublic, FinalWitness, AGGREGATE_TAG, CHUNK_DIGEST_TAG, DIGEST_TAG, ROUND_UPDATE_TAG};
+use super::{tree, FinalPublic, FinalWitness, AGGREGATE_TAG, ROUND_UPDATE_TAG};
+use crate::chunk;
 use crate::commitment::constraints::commit_packed;
-use crate::gadgets::{pow2, sum};
+use crate::gadgets::{materialize, pow2, sum};
 use crate::round::constraints::{Assignment, Synth, Var};
 use crate::round::gram_check::constraints::quadratic_form;
 use crate::shape::Shape;
@@ -175,8 +176,8 @@ impl FinalSynth<'_> {
         Ok((presence, ChunkVars { commitments, partial_norms, aggregates }))
     }
 
-    /// 6. `h_c` per chunk and `H` over them, with the shared inputs (domain, round, ρ, mask) in
-    ///    `H`'s header: the digest equals the public input only for the chunks proven above.
+    /// 6. `d_c` per chunk, over the values the steps above used, and `H`, the root of the
+    ///    digest tree over them: `H` equals the public input only for the chunks proven above.
     fn chunk_digest(
         &self,
         inputs: &Inputs,
@@ -187,24 +188,25 @@ impl FinalSynth<'_> {
         chunks: &ChunkVars,
     ) -> Synthesis<()> {
         let n = presence.len() as u32;
-        let mask =
-            sum(presence.iter().zip(inliers).enumerate().map(|(i, (p, l))| {
-                FpVar::from(p.clone()) * pow2(i as u32) + FpVar::from(l.clone()) * pow2(n + i as u32)
-            }));
+        let mask = materialize(&sum(presence.iter().zip(inliers).enumerate().map(|(i, (p, l))| {
+            FpVar::from(p.clone()) * pow2(i as u32) + FpVar::from(l.clone()) * pow2(n + i as u32)
+        })))?;
         let digests = (0..self.chunks)
             .map(|c| {
-                let mut elements = vec![chunks.partial_norms[c].clone(), chunks.aggregates[c].clone()];
-                elements.extend(chunks.commitments[c].iter().cloned());
-                let header = [
-                    FpVar::constant(Fr::from(CHUNK_DIGEST_TAG)),
-                    inputs.domain.clone(),
-                    FpVar::constant(Fr::from(c as u64)),
-                ];
-                commit_packed(&header, &elements)
+                chunk::constraints::Inputs {
+                    domain: inputs.domain.clone(),
+                    round: round.clone(),
+                    chunk: FpVar::constant(Fr::from(c as u64)),
+                    seed: seed.clone(),
+                    mask: mask.clone(),
+                    commitments: chunks.commitments[c].clone(),
+                    partial_norm: chunks.partial_norms[c].clone(),
+                    aggregate: chunks.aggregates[c].clone(),
+                }
+                .digest()
             })
             .collect::<Synthesis<Vec<_>>>()?;
-        let header = [FpVar::constant(Fr::from(DIGEST_TAG)), inputs.domain.clone(), round.clone(), seed.clone(), mask];
-        commit_packed(&header, &digests)?.enforce_equal(&inputs.digest)
+        tree::root_gadget(&digests)?.enforce_equal(&inputs.digest)
     }
 }
 
@@ -279,10 +281,16 @@ mod tests {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
         let (_, chunked) = chunked();
         let (chunk_pk, chunk_vk) = setup_chunk(6, 15, &mut rng).unwrap();
-        for (input, public) in chunked.chunks.iter().zip(&chunked.witness.chunks) {
+        let root = chunked.witness.public.digest;
+        for (c, (input, public)) in chunked.chunks.iter().zip(&chunked.witness.chunks).enumerate() {
             let proof = prove_chunk(&chunk_pk, ChunkWitness { input: input.clone(), public: public.clone() }, &mut rng);
             assert!(verify_inputs(&chunk_vk, &public.to_vec(), &proof.unwrap()).unwrap());
+            // What a challenged chunk's answer shows the contract: its proof's one input opens in H.
+            let (digest, path) = crate::chunked::opening(&chunked.witness.chunks, c).unwrap();
+            assert_eq!(public.to_vec(), [digest]);
+            assert!(tree::verify(digest, c, &path, root), "chunk {c} opens in H");
         }
+        assert!(crate::chunked::opening(&chunked.witness.chunks, chunked.chunks.len()).is_none());
         let (final_pk, final_vk) = setup_final(chunked.witness.input.shape, 3, &mut rng).unwrap();
         let public = chunked.witness.public.clone();
         let proof = prove_final(&final_pk, chunked.witness.clone(), &mut rng).unwrap();
@@ -304,15 +312,13 @@ mod tests {
         w.chunks[1].partial_norm -= Fr::one();
         assert!(!satisfied(w.clone()));
         // With the digest recomputed the final proof holds, and the forged chunk fails its own proof.
-        w.public.digest =
-            crate::chunked::digest(w.input.domain, w.input.params.round, w.seed, w.chunks[0].mask, &w.chunks);
+        w.public.digest = crate::chunked::digest(&w.chunks);
         assert!(satisfied(w.clone()));
         assert!(!chunk_satisfied(ChunkWitness { input: chunked.chunks[0].clone(), public: w.chunks[0].clone() }));
         // Changing only one partial norm breaks Σ P_c = rᵀ G r.
         let mut w = chunked.witness.clone();
         w.chunks[2].partial_norm += Fr::one();
-        w.public.digest =
-            crate::chunked::digest(w.input.domain, w.input.params.round, w.seed, w.chunks[0].mask, &w.chunks);
+        w.public.digest = crate::chunked::digest(&w.chunks);
         assert!(!satisfied(w));
     }
 
@@ -347,10 +353,11 @@ mod tests {
             constraint_breakdown(Shape::new(10, params).unwrap(), chunks).unwrap().iter().map(|s| s.constraints).sum()
         };
         // Ten times the parameters in ten times the chunks: nothing grows per parameter, only the
-        // hashing of each chunk's n + 2 values (about 200 constraints per slot and chunk).
+        // hashing of each chunk's n + 4 values (about 200 constraints per slot and chunk) and its
+        // share of the digest tree.
         let (small, large) = (count(10_000, 4), count(100_000, 40));
         assert!(large - small < 36 * (200 * 10 + 1_000), "{small} → {large}");
-        assert!(large < 100_000, "{large}");
+        assert!(large < 110_000, "{large}");
         let steps = constraint_breakdown(Shape::new(10, 2_410).unwrap(), 1).unwrap();
         let names: Vec<_> = steps.iter().map(|s| s.step).collect();
         assert_eq!(

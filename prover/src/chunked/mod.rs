@@ -16,12 +16,13 @@
 //! 5. **aggregate**: `C(S) = commit((7, domain, round), C(S^1), …, C(S^K))`. The new model
 //!    `w' = clamp(w + γ·S)` with `γ = ⌊lr/|I|⌋` is then a public function of the previous model,
 //!    the flags and `S`, which anyone checks against `C(S)`;
-//! 6. **chunk digest**: `h_c = commit((8, domain, c), P_c, C(S^c), C_1^c, …, C_n^c)` and
-//!    `H = commit((9, domain, round, ρ, mask), h_1, …, h_K)`: one public word that fixes every
-//!    chunk proof's public inputs, so a contract can check one chunk's inputs against it when a
-//!    chunk is challenged.
+//! 6. **chunk digest**: each chunk's digest `d_c` ([`ChunkPublic::digest`], over its domain,
+//!    round, index, ρ, mask, `P_c`, `C(S^c)` and `C_i^c`; the chunk proof's one public input),
+//!    and `H`, the root of the digest tree over them ([`tree`]): one public word that fixes every
+//!    chunk proof's public input, so that a contract checks a challenged chunk against it.
 
 pub mod constraints;
+pub mod tree;
 
 use std::ops::Range;
 
@@ -38,10 +39,6 @@ use crate::round::{gram_check, RoundInput, RoundOutput};
 pub const ROUND_UPDATE_TAG: u64 = 6;
 /// Domain tag of the aggregate's commitment over its chunks.
 pub const AGGREGATE_TAG: u64 = 7;
-/// Domain tag of one chunk's digest.
-pub const CHUNK_DIGEST_TAG: u64 = 8;
-/// Domain tag of the digest of all chunks.
-pub const DIGEST_TAG: u64 = 9;
 
 /// How a round's `params` parameters are cut: chunks of `chunk_params`, the last one shorter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,17 +168,16 @@ pub fn aggregate_commitment(domain: Fr, round: u32, chunk_aggregates: &[Fr]) -> 
     commit_packed(&[Fr::from(AGGREGATE_TAG), domain, Fr::from(round)], chunk_aggregates)
 }
 
-/// `h_c`: one chunk's partial norm, aggregate and slot commitments, under its index.
-pub fn chunk_digest(chunk: &ChunkPublic) -> Fr {
-    let mut elements = vec![chunk.partial_norm, chunk.aggregate];
-    elements.extend(&chunk.commitments);
-    commit_packed(&[Fr::from(CHUNK_DIGEST_TAG), chunk.domain, chunk.chunk], &elements)
+/// `H`: the root of the digest tree over every chunk's digest, in chunk order.
+pub fn digest(chunks: &[ChunkPublic]) -> Fr {
+    tree::root(&chunks.iter().map(ChunkPublic::digest).collect::<Vec<_>>())
 }
 
-/// `H`: the digest of every chunk's public inputs (the shared ones in its header).
-pub fn digest(domain: Fr, round: u32, seed: Fr, mask: Fr, chunks: &[ChunkPublic]) -> Fr {
-    let digests: Vec<Fr> = chunks.iter().map(chunk_digest).collect();
-    commit_packed(&[Fr::from(DIGEST_TAG), domain, Fr::from(round), seed, mask], &digests)
+/// What a contract needs to check chunk `index` against `H`: its digest and its path (`None`
+/// past the last chunk).
+pub fn opening(chunks: &[ChunkPublic], index: usize) -> Option<(Fr, Vec<Fr>)> {
+    let leaves: Vec<Fr> = chunks.iter().map(ChunkPublic::digest).collect();
+    Some((*leaves.get(index)?, tree::path(&leaves, index)))
 }
 
 /// Splits `input` into chunks of `chunk_params` parameters and computes, step by step, every
@@ -231,7 +227,7 @@ pub fn split(input: RoundInput, chunk_params: usize) -> Result<ChunkedRound> {
     // 5. The aggregate; 6. the digest.
     let aggregate = aggregate_commitment(domain, round, &chunks.iter().map(|c| c.aggregate).collect::<Vec<_>>());
     let presence = input.presence();
-    let digest = digest(domain, round, seed, chunk::mask(&presence, &output.inliers), &chunks);
+    let digest = digest(&chunks);
     let flags = Flags { presence, inliers: output.inliers.clone(), aggregate_norm_sq: output.aggregate_norm_sq };
     let public = FinalPublic {
         context: input.params.context(),
