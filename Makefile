@@ -57,8 +57,9 @@ contracts-abi: contracts-build
 contracts-abi-check: contracts-build
 	node $(CONTRACTS)/scripts/abi.js --check
 
-# Gas of finalizeRound (real proofs, n = 4, 10, 16) and of reliability updates: a table, then
-# one JSON line.
+# Gas of finalizeRound (real proofs, n = 4, 10, 16, and a chunked 32 x 100,000 round), of a
+# chunk's challenge, answer and refutation, and of reliability updates: a table, then one JSON
+# line.
 bench-gas: contracts-deps
 	set -o pipefail; $(FORGE) test $(FORGE_FLAGS) --match-contract GasBench -vv | node scripts/bench-gas.js
 
@@ -88,6 +89,17 @@ contracts-fixtures: build-release
 	  cp $(FIXTURE_TMP)/chain$$round/round.json $(CONTRACTS)/test/fixtures/round_n4_chain$$round.json; \
 	done
 	cp $(FIXTURE_TMP)/chain0/verifier_args.json $(CONTRACTS)/test/fixtures/verifier_args_n4_chain.json
+	# Chunked rounds (prover/src/chunked): n = 4 x 24 in 3 chunks of 8 with every chunk proven
+	# (JobMarketChunked.t.sol), and the gas bench's 32 x 100,000 in 40 chunks of 2,500 with
+	# chunk 0 proven (its chunk key's setup takes about a minute and 3 GB).
+	set -e; for shape in chunked_n4:4:24:8:ChunkedVerifierN4: chunked_n32:32:100000:2500:ChunkedVerifierN32:0; do \
+	  IFS=: read name n d chunk contract proven <<< "$$shape"; \
+	  ./target/release/fedproof prover export --trainers $$n --params $$d --chunk $$chunk \
+	    $${proven:+--proven-chunks $$proven} --malicious 1 --seed 1 --keys $(FIXTURE_KEYS) \
+	    --out $(FIXTURE_TMP)/$$name --contract $$contract; \
+	  cp $(FIXTURE_TMP)/$$name/$$contract.sol $(FIXTURE_TMP)/$$name/$${contract}Chunk.sol $(CONTRACTS)/src/generated/; \
+	  cp $(FIXTURE_TMP)/$$name/round.json $(CONTRACTS)/test/fixtures/round_$$name.json; \
+	done
 
 # The dashboard's npm packages (ethers, Chart.js, playwright-core); their postinstall script copies
 # the browser builds into web-api/dashboard/vendor/, which the server serves as /vendor/.

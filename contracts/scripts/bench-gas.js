@@ -12,7 +12,8 @@ const need = ['finalize_4_tx', 'finalize_10_tx', 'finalize_16_tx', 'finalize_gen
   'claim_first_10_tx', 'claim_first_fresh_10_tx', 'claim_later_10_tx', 'submit_first_tx', 'submit_tx',
   'generic_verifier_deploy_exec_10', 'reliability_single_tx',
   'reliability_batch_tx_10', 'reliability_batch_tx_100',
-  'verify_single_exec', 'verify_batch_1_exec', 'verify_batch_2_exec', 'verify_batch_3_exec'];
+  'verify_single_exec', 'verify_batch_1_exec', 'verify_batch_2_exec', 'verify_batch_3_exec',
+  'finalize_chunked_32_tx', 'challenge_chunk_tx', 'answer_chunk_32_tx', 'refute_round_tx'];
 for (const k of need) {
   if (!(k in g)) {
     process.stderr.write(`bench-gas: missing ${k} in the forge output\n`);
@@ -40,6 +41,11 @@ row(['verifyProof, one proof (generic, n=4 key, 11 inputs)', g.verify_single_exe
 for (const k of [1, 2, 3]) row([`batched check of ${k} proof(s) of that key`, g[`verify_batch_${k}_exec`], '']);
 row(['batched check, per extra proof', perProof, '']);
 row(['batched check of 40 chunk proofs (projected)', chunks40, '']);
+// Issue 14, the route taken: the final proof alone settles; a chunk is checked when challenged.
+pair('finalizeRound, chunked 32x100,000 (K=40)', 'finalize_chunked_32');
+pair('challengeChunk', 'challenge_chunk');
+pair('answerChunk (depth-6 path + chunk proof, n=32)', 'answer_chunk_32');
+pair('refuteRound (unanswered challenge)', 'refute_round');
 row(['submitUpdate, first of the round', g.submit_first_exec, g.submit_first_tx]);
 row(['submitUpdate, later', g.submit_exec, g.submit_tx]);
 row(['recordEvidence, one source (existing record)', g.reliability_single_exec, g.reliability_single_tx]);
@@ -69,4 +75,6 @@ console.log(JSON.stringify({
   batched_verification_exec_gas: { 1: g.verify_batch_1_exec, 2: g.verify_batch_2_exec, 3: g.verify_batch_3_exec },
   batched_verification_per_proof_exec_gas: perProof,
   batched_verification_40_proofs_projected_exec_gas: chunks40,
+  chunked_finalize_round_gas: { '32x100000': g.finalize_chunked_32_tx },
+  chunk_challenge_gas: { challenge: g.challenge_chunk_tx, answer: g.answer_chunk_32_tx, refute: g.refute_round_tx },
 }));

@@ -391,6 +391,55 @@ interface IJobMarketErrors {
     /// @notice `releaseBond` before the dispute window of the job's last round has passed.
     /// @param until The end of that dispute window.
     error BondLocked(uint256 until);
+
+    // ------------------------------------------------------------ chunked rounds
+
+    /// @notice `finalizeRound` of a chunked job without H, or of an unchunked job with one, or
+    ///         an H that is not a field element.
+    /// @param digest The digest given.
+    error InvalidDigest(uint256 digest);
+
+    /// @notice A challenge, answer or refutation naming a round that is not a finalized chunked
+    ///         round with this H and finalization time (`ChunkedRoundFinalized`, `RoundFinalized`).
+    /// @param jobId The job.
+    /// @param round The round.
+    error UnknownDigest(uint256 jobId, uint256 round);
+
+    /// @notice `challengeChunk` after the round's challenge window (its dispute window).
+    /// @param deadline The end of the window.
+    /// @param now_ The current time.
+    error ChallengeWindowClosed(uint256 deadline, uint256 now_);
+
+    /// @notice `challengeChunk` of a chunk the round does not have.
+    /// @param chunk The chunk named.
+    /// @param chunks The round's chunk count K.
+    error ChunkOutOfRange(uint256 chunk, uint256 chunks);
+
+    /// @notice `challengeChunk` of a chunk already challenged in that round.
+    /// @param chunk The chunk.
+    error AlreadyChallenged(uint256 chunk);
+
+    /// @notice `answerChunk` or `refuteRound` of a chunk with no open challenge.
+    /// @param chunk The chunk.
+    error NoOpenChallenge(uint256 chunk);
+
+    /// @notice `answerChunk` whose digest does not open in H or whose proof does not verify.
+    /// @param chunk The chunk.
+    error InvalidChunkAnswer(uint256 chunk);
+
+    /// @notice A claim (or `recordReliability`) of a chunked round whose challenge window is open.
+    /// @param until The end of the window.
+    error ChallengeWindowOpen(uint256 until);
+
+    /// @notice A claim (or `recordReliability`, or `releaseBond`) while a challenge is open.
+    /// @param jobId The job.
+    /// @param round The challenged round (the last round for `releaseBond`).
+    error ChallengesOpen(uint256 jobId, uint256 round);
+
+    /// @notice A claim (or `recordReliability`) of a refuted round: it pays nobody.
+    /// @param jobId The job.
+    /// @param round The round.
+    error Refuted(uint256 jobId, uint256 round);
 }
 
 /// @title IJobMarketEvents
@@ -589,4 +638,43 @@ interface IJobMarketEvents {
     /// @param account The account paid.
     /// @param amount The amount paid.
     event Withdrawn(address indexed token, address indexed account, uint256 amount);
+
+    /// @notice A chunked round's H, the root of its chunk digest tree, logged with its
+    ///         `RoundFinalized` (whose `newModel` is then C(S)).
+    /// @param jobId The job.
+    /// @param round The round.
+    /// @param digest H.
+    event ChunkedRoundFinalized(uint256 indexed jobId, uint256 indexed round, uint256 digest);
+
+    /// @notice A chunk of a chunked round was challenged.
+    /// @param jobId The job.
+    /// @param round The round.
+    /// @param chunk The chunk.
+    /// @param challenger Who challenged (and posted `bond`).
+    /// @param bond The challenge bond.
+    event ChunkChallenged(
+        uint256 indexed jobId, uint256 indexed round, uint256 chunk, address indexed challenger, uint256 bond
+    );
+
+    /// @notice A challenged chunk was shown valid; the challenger's bond went to the aggregator.
+    /// @param jobId The job.
+    /// @param round The round.
+    /// @param chunk The chunk.
+    /// @param challenger Who challenged.
+    /// @param aggregator Who was paid the bond.
+    /// @param bond The bond.
+    event ChunkAnswered(
+        uint256 indexed jobId, uint256 indexed round, uint256 chunk, address challenger, address aggregator, uint256 bond
+    );
+
+    /// @notice A chunked round was refuted by an unanswered challenge; the challenger was paid
+    ///         its bond and `slashed` of the aggregator's bond.
+    /// @param jobId The job.
+    /// @param round The round.
+    /// @param chunk The unanswered chunk.
+    /// @param challenger Who challenged.
+    /// @param slashed What was left of the aggregator's bond (0 after the round's first refutation).
+    event RoundRefuted(
+        uint256 indexed jobId, uint256 indexed round, uint256 chunk, address indexed challenger, uint256 slashed
+    );
 }

@@ -18,6 +18,7 @@ import {
 import {JobEscrow} from "./market/JobEscrow.sol";
 import {RoundSettlement} from "./market/RoundSettlement.sol";
 import {JobLiveness} from "./market/JobLiveness.sol";
+import {ChunkChallenges} from "./market/ChunkChallenges.sol";
 
 /// @title JobMarket
 /// @notice Escrowed federated-learning jobs settled round by round with Groth16 proofs of robust
@@ -88,7 +89,8 @@ contract JobMarket is ReentrancyGuard {
     ///         roster is not restated: the domain public input binds its hash (`domain`), so a
     ///         proof made for another roster does not verify.
     struct Finalization {
-        uint256 newModel;
+        uint256 newModel; // C(w'); for a chunked job C(S), the inliers' aggregate
+        uint256 digest; // H, the root of a chunked round's chunk digest tree; 0 for an unchunked job
         uint64 inlierBits;
         uint64 unavailableBits;
         uint128 aggregateNormSq; // ||S||^2, S the sum of the inliers' updates; below 2^96
@@ -103,6 +105,17 @@ contract JobMarket is ReentrancyGuard {
         uint40 finalizedAt;
         uint128 aggregateNormSq;
         uint256[] scoreWords;
+    }
+
+    /// @notice The answer to a challenged chunk (`answerChunk`): the round's H and finalization
+    ///         time (from `RoundFinalized` and `ChunkedRoundFinalized`), the chunk's digest, its
+    ///         ceil(log2 K) sibling hashes up to H (bottom first) and its chunk proof.
+    struct ChunkAnswer {
+        uint256 digest;
+        uint40 finalizedAt;
+        uint256 chunkDigest;
+        uint256[] siblings;
+        uint256[8] proof;
     }
 
     struct Config {
@@ -125,6 +138,7 @@ contract JobMarket is ReentrancyGuard {
         // slot 3
         address token;
         uint40 startTime;
+        uint16 chunks; // K of a chunked job (its verifier's CHUNKS), 0 for an unchunked one
         // slot 4
         uint128 roundBudget;
         uint128 bond;
@@ -336,6 +350,46 @@ contract JobMarket is ReentrancyGuard {
     /// @param o The round's outcome as logged in `RoundFinalized`.
     function recordReliability(uint256 jobId, uint32 round, RoundOutcome calldata o) external {
         RoundSettlement.recordReliability($, registry, jobId, round, o);
+    }
+
+    // ---------------------------------------------------------------- chunked rounds
+
+    /// @notice Challenges chunk `chunk` of a finalized chunked round, within one dispute window
+    ///         of its finalization, posting bond / n (ETH in `msg.value`, or ERC-20). Claims of
+    ///         the round wait until the challenge is answered or the round refuted.
+    /// @param jobId A chunked job.
+    /// @param round A finalized round.
+    /// @param chunk The chunk's index (< K).
+    /// @param digest The round's H (`ChunkedRoundFinalized`).
+    /// @param finalizedAt The round's finalization time (`RoundFinalized`).
+    function challengeChunk(uint256 jobId, uint32 round, uint256 chunk, uint256 digest, uint40 finalizedAt)
+        external
+        payable
+        nonReentrant
+    {
+        ChunkChallenges.challengeChunk($, jobId, round, chunk, digest, finalizedAt);
+    }
+
+    /// @notice Answers an open challenge with the chunk's digest, its path to H and its proof;
+    ///         the challenger's bond goes to the aggregator. Anyone may answer.
+    /// @param jobId The job.
+    /// @param round The round.
+    /// @param chunk The challenged chunk.
+    /// @param a The answer.
+    function answerChunk(uint256 jobId, uint32 round, uint256 chunk, ChunkAnswer calldata a) external {
+        ChunkChallenges.answerChunk($, jobId, round, chunk, a);
+    }
+
+    /// @notice Refutes a chunked round whose challenge of `chunk` was not answered within two
+    ///         dispute windows of its finalization: the challenger gets its bond back and the
+    ///         aggregator's whole bond, the round pays nobody, and the job ends.
+    /// @param jobId The job.
+    /// @param round The round.
+    /// @param chunk The unanswered chunk.
+    /// @param finalizedAt The round's finalization time.
+    /// @param digest The round's H.
+    function refuteRound(uint256 jobId, uint32 round, uint256 chunk, uint40 finalizedAt, uint256 digest) external {
+        ChunkChallenges.refuteRound($, jobId, round, chunk, finalizedAt, digest);
     }
 
     // ---------------------------------------------------------------- disputes and liveness

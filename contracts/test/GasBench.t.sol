@@ -2,7 +2,8 @@
 pragma solidity ^0.8.24;
 
 import {vm} from "./utils/Vm.sol";
-import {MarketBase, RoundFixture, VerifierArgs} from "./utils/MarketBase.sol";
+import {MarketBase, RoundFixture, VerifierArgs, ChunkedFixture} from "./utils/MarketBase.sol";
+import {ChunkedRoundVerifier} from "../src/ChunkedRoundVerifier.sol";
 import {JobMarket} from "../src/JobMarket.sol";
 import {PublicInputs} from "../src/market/PublicInputs.sol";
 import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
@@ -21,8 +22,17 @@ contract GasBench is MarketBase {
     IRoundVerifier internal verifier;
     /// @dev The generic verifier's IC data contract (cold too, as in a fresh transaction).
     address internal icStore;
+    /// @dev A chunked verifier's inner contracts (final and chunk verifiers, PoseidonT3), cold too.
+    address[] internal inner;
 
     function _measure(address target, bytes memory data, address sender)
+        internal
+        returns (uint256 exec, uint256 txGas)
+    {
+        return _measure(target, data, sender, 0);
+    }
+
+    function _measure(address target, bytes memory data, address sender, uint256 value)
         internal
         returns (uint256 exec, uint256 txGas)
     {
@@ -31,9 +41,12 @@ contract GasBench is MarketBase {
         vm.cool(address(registry));
         if (address(verifier) != address(0)) vm.cool(address(verifier));
         if (icStore != address(0)) vm.cool(icStore);
+        for (uint256 i; i < inner.length; ++i) {
+            vm.cool(inner[i]);
+        }
         vm.prank(sender);
         uint256 before = gasleft();
-        (bool ok, bytes memory ret) = target.call(data);
+        (bool ok, bytes memory ret) = target.call{value: value}(data);
         exec = before - gasleft();
         if (!ok) {
             assembly {
@@ -129,6 +142,55 @@ contract GasBench is MarketBase {
             (fin,,) = _roundGas(names[k], true, false);
             _log(string.concat("finalize_generic_", ns[k]), fin);
         }
+    }
+
+    /// @dev A chunked round of 32 trainers x 100,000 parameters in 40 chunks of 2,500 (real final
+    ///      proof; chunk 0's real proof): its finalization, a challenge of a chunk, the answer
+    ///      to it (a depth-6 path and a chunk proof) and the refutation of an unanswered one.
+    function test_BenchChunked() public {
+        _deployMarket();
+        RoundFixture memory f = loadFixture("chunked_n32");
+        ChunkedFixture memory c = loadChunked("chunked_n32");
+        ChunkedRoundVerifier v = deployChunkedVerifier("chunked_n32", c.chunks);
+        (verifier, icStore) = (IRoundVerifier(address(v)), address(0));
+        inner = [address(v.finalVerifier()), address(v.chunkVerifier()), address(v.poseidonT3())];
+        uint256 jobId = setUpJob(f, verifier, 2);
+        submitAll(jobId, 0, f);
+        JobMarket.Finalization memory fin = finalization(f);
+        fin.digest = c.digest;
+        (uint256 e, uint256 t) =
+            _measure(address(market), abi.encodeCall(JobMarket.finalizeRound, (jobId, 0, fin)), aggregator);
+        _log("finalize_chunked_32", [e, t]);
+        uint40 at = uint40(_now());
+        address challenger = address(0xC4A11);
+        vm.deal(challenger, 1e6 ether);
+        uint256 bond = (BOND + f.n - 1) / f.n;
+        for (uint256 k; k < 2; ++k) {
+            (e, t) = _measure(
+                address(market),
+                abi.encodeCall(JobMarket.challengeChunk, (jobId, 0, k, c.digest, at)),
+                challenger,
+                bond
+            );
+            if (k == 0) _log("challenge_chunk", [e, t]);
+        }
+        JobMarket.ChunkAnswer memory a;
+        (a.digest, a.finalizedAt, a.chunkDigest) = (c.digest, at, c.chunkDigests[0]);
+        a.siblings = new uint256[](c.depth);
+        for (uint256 i; i < c.depth; ++i) {
+            a.siblings[i] = c.chunkPaths[i];
+        }
+        for (uint256 i; i < 8; ++i) {
+            a.proof[i] = c.chunkProofs[i];
+        }
+        (e, t) = _measure(address(market), abi.encodeCall(JobMarket.answerChunk, (jobId, 0, 0, a)), aggregator);
+        _log("answer_chunk_32", [e, t]);
+        vm.warp(at + 2 * WINDOW + 1);
+        (e, t) = _measure(
+            address(market), abi.encodeCall(JobMarket.refuteRound, (jobId, 0, 1, at, c.digest)), challenger
+        );
+        _log("refute_round", [e, t]);
+        require(market.jobState(jobId).bondHeld == 0, "refuted");
     }
 
     /// @dev Deployment of the generic verifier (constructor with key checks, plus the IC data

@@ -5,6 +5,8 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {JobMarket} from "../JobMarket.sol";
 import {IJobMarketErrors, IJobMarketEvents} from "../IJobMarket.sol";
+import {IRoundVerifier} from "../IRoundVerifier.sol";
+import {IChunkedRoundVerifier} from "../IChunkedRoundVerifier.sol";
 import {
     MarketStorage,
     MarketLookup,
@@ -16,7 +18,8 @@ import {
     MIN_DISPUTE_WINDOW,
     MAX_WINDOW,
     TAU_ONE,
-    LR_LIMIT
+    LR_LIMIT,
+    MAX_CHUNKS
 } from "./MarketStorage.sol";
 import {PublicInputs} from "./PublicInputs.sol";
 
@@ -50,6 +53,7 @@ library JobEscrow {
         c.dupTol = p.dupTol;
         c.token = p.token;
         c.startTime = p.startTime;
+        c.chunks = _chunks(p.verifier);
         uint128 roundBudget = p.budget / p.rounds;
         c.roundBudget = roundBudget;
         c.bond = p.bond;
@@ -259,6 +263,17 @@ library JobEscrow {
         w = p.disputeWindow;
         if (w < MIN_DISPUTE_WINDOW || w > maxDispute) {
             revert IJobMarketErrors.DisputeWindowOutOfRange(w, MIN_DISPUTE_WINDOW, maxDispute);
+        }
+    }
+
+    /// @dev K of a chunked verifier (`IChunkedRoundVerifier.CHUNKS`), 0 for a generated round
+    ///      verifier, which has no such function and no fallback (the call reverts).
+    function _chunks(IRoundVerifier verifier) private view returns (uint16) {
+        try IChunkedRoundVerifier(address(verifier)).CHUNKS() returns (uint256 k) {
+            if (k == 0 || k > MAX_CHUNKS) revert IJobMarketErrors.ChunkOutOfRange(k, MAX_CHUNKS);
+            return uint16(k);
+        } catch {
+            return 0;
         }
     }
 

@@ -76,12 +76,17 @@ library JobLiveness {
         emit IJobMarketEvents.Recovered(jobId, msg.sender, amount);
     }
 
-    /// @dev releaseBond: the rest of the bond goes back to the aggregator after the last dispute window.
+    /// @dev releaseBond: the rest of the bond goes back to the aggregator after the last dispute
+    ///      window (two for a chunked job) with no challenge open.
     function releaseBond(MarketStorage storage $, uint256 jobId) internal {
         JobMarket.Job storage j = $.job(jobId);
         if (j.s.status != JobMarket.Status.Completed) revert IJobMarketErrors.NotEnded(jobId);
-        uint256 until = uint256(j.s.roundStart) + j.c.disputeWindow;
+        // A chunked job's last round may be challenged for one dispute window and answered for
+        // another, and the bond backs every open challenge.
+        uint256 windows = j.c.chunks == 0 ? 1 : 2;
+        uint256 until = uint256(j.s.roundStart) + windows * j.c.disputeWindow;
         if (block.timestamp <= until) revert IJobMarketErrors.BondLocked(until);
+        if ($.jobChallenges[jobId] != 0) revert IJobMarketErrors.ChallengesOpen(jobId, j.s.round - 1);
         uint128 amount = j.s.bondHeld;
         if (amount == 0) revert IJobMarketErrors.NothingToSlash(jobId);
         j.s.bondHeld = 0;

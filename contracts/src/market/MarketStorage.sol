@@ -19,6 +19,10 @@ uint256 constant DISPUTED_OFFSET = 64;
 /// @dev Bit of `settledBits` set once the round's reliability observations were written (or the
 ///      write was attempted and failed): by the round's first `claim` or by `recordReliability`.
 uint256 constant RECORDED_BIT = 128;
+/// @dev Bit of `settledBits` set once a chunked round was refuted (an unanswered challenge).
+uint256 constant REFUTED_BIT = 129;
+/// @dev Most chunks a chunked round may have (`Config.chunks` is a uint16).
+uint256 constant MAX_CHUNKS = type(uint16).max;
 /// @dev Shortest submission window (s): a trainer must have time to send a transaction.
 uint32 constant MIN_SUBMIT_WINDOW = 60;
 /// @dev Shortest finalization window (s): the aggregator must have time to prove and send.
@@ -62,6 +66,15 @@ struct MarketStorage {
     /// Blob reference submitted with the commitment for (job, round, slot); 0 if none. Upload
     /// receipts sign it, so a receipt for one blob cannot back a dispute about another.
     mapping(uint256 jobId => mapping(uint256 round => mapping(uint256 slot => bytes32))) blobRefs;
+    /// keccak256(abi.encode(H, finalizedAt)) of a finalized chunked round; 0 otherwise.
+    mapping(uint256 jobId => mapping(uint256 round => bytes32)) chunkDigest;
+    /// Who challenged a chunk of a chunked round (ChunkChallenges.CLOSED once answered or
+    /// settled); 0 if nobody did.
+    mapping(uint256 jobId => mapping(uint256 round => mapping(uint256 chunk => address))) challenger;
+    /// Open challenges of a chunked round: its claims wait for 0.
+    mapping(uint256 jobId => mapping(uint256 round => uint256)) roundChallenges;
+    /// Open challenges of a job: its bond is not released before 0.
+    mapping(uint256 jobId => uint256) jobChallenges;
 }
 
 /// @dev Lookups every part of the market needs.

@@ -7,6 +7,7 @@ import {ReliabilityRegistry} from "../ReliabilityRegistry.sol";
 import {JobMarket} from "../JobMarket.sol";
 import {IJobMarketErrors, IJobMarketEvents} from "../IJobMarket.sol";
 import {MarketStorage, MarketLookup, FIXED_ONE, PENDING, SCALAR_FIELD, RECORDED_BIT} from "./MarketStorage.sol";
+import {ChunkChallenges} from "./ChunkChallenges.sol";
 import {
     PublicInputs,
     CONTEXT_INPUT,
@@ -94,6 +95,7 @@ library RoundSettlement {
     ) internal {
         JobMarket.Job storage j = $.job(jobId);
         checkOutcome($, jobId, round, o);
+        ChunkChallenges.requireSettled($, jobId, round, j, o.finalizedAt);
         uint256 settled = $.settledBits[jobId][round];
         if ((settled >> slot) & 1 == 1) revert IJobMarketErrors.AlreadySettled(slot);
         (uint256 score, uint256 total) = _scoreOf(o.scoreWords, slot, j.c.n);
@@ -121,6 +123,7 @@ library RoundSettlement {
     ) internal {
         JobMarket.Job storage j = $.job(jobId);
         checkOutcome($, jobId, round, o);
+        ChunkChallenges.requireSettled($, jobId, round, j, o.finalizedAt);
         uint256 settled = $.settledBits[jobId][round];
         if ((settled >> RECORDED_BIT) & 1 == 1) revert IJobMarketErrors.ReliabilityAlreadyRecorded(jobId, round);
         $.settledBits[jobId][round] = settled | (1 << RECORDED_BIT);
@@ -201,7 +204,8 @@ library RoundSettlement {
     }
 
     /// @dev The verifier terms of the context, the domain and C(w), added: what a round's first
-    ///      submitter folds in for the round.
+    ///      submitter folds in for the round. A chunked round has C(S) at C(w)'s index, which
+    ///      its finalization passes.
     function _headTerm(MarketStorage storage $, uint256 jobId, uint32 round, JobMarket.Job storage j)
         private
         view
@@ -211,8 +215,10 @@ library RoundSettlement {
         (x, y) = verifier.inputPoint(CONTEXT_INPUT, context(j.c, jobId, round));
         (uint256 tx_, uint256 ty) = verifier.inputPoint(DOMAIN_INPUT, domain($, jobId));
         (x, y) = _ecAdd(x, y, tx_, ty);
-        (tx_, ty) = verifier.inputPoint(MODEL_INPUT, j.s.model);
-        (x, y) = _ecAdd(x, y, tx_, ty);
+        if (j.c.chunks == 0) {
+            (tx_, ty) = verifier.inputPoint(MODEL_INPUT, j.s.model);
+            (x, y) = _ecAdd(x, y, tx_, ty);
+        }
     }
 
     /// @dev Caller, status, round and time checks of `finalizeRound`; returns n.
@@ -250,6 +256,9 @@ library RoundSettlement {
         uint64 presence = submitted & ~f.unavailableBits;
         if (f.inlierBits & ~presence != 0) revert IJobMarketErrors.BadInlierBits(f.inlierBits);
         if (f.newModel == 0 || f.newModel >= SCALAR_FIELD) revert IJobMarketErrors.InvalidCommitment(f.newModel);
+        if (j.c.chunks == 0 ? f.digest != 0 : (f.digest == 0 || f.digest >= SCALAR_FIELD)) {
+            revert IJobMarketErrors.InvalidDigest(f.digest);
+        }
         uint256 norm = f.aggregateNormSq;
         if (norm >> NORM_BITS != 0) revert IJobMarketErrors.AggregateNormOutOfRange(norm);
         flags = uint256(presence) | (uint256(f.inlierBits) << INLIER_FLAG_OFFSET) | (norm << NORM_FLAG_OFFSET);
@@ -277,6 +286,10 @@ library RoundSettlement {
         s.unrecorded += 1; // at most MAX_ROUNDS (createJob), so a uint16 holds it
         if (round + 1 == j.c.rounds) s.status = JobMarket.Status.Completed;
         $.roundHash[jobId][round] = keccak256(abi.encode(f.unavailableBits, nowTs, f.aggregateNormSq, f.scoreWords));
+        if (j.c.chunks != 0) {
+            $.chunkDigest[jobId][round] = keccak256(abi.encode(f.digest, nowTs));
+            emit IJobMarketEvents.ChunkedRoundFinalized(jobId, round, f.digest);
+        }
         emit IJobMarketEvents.RoundFinalized(
             jobId, round, oldModel, f.newModel, flags, f.unavailableBits, nowTs, f.aggregateNormSq, f.scoreWords
         );
@@ -284,7 +297,8 @@ library RoundSettlement {
 
     /// @dev Passes C(w'), flags and the score words (plus context, domain and C(w) if nobody
     ///      submitted: the C_i and order words are then 0) to the verifier with the round's
-    ///      accumulator; reverts with InvalidProof on `false`.
+    ///      accumulator; a chunked round passes C(S) and H at the indices of C(w) and C(w')
+    ///      instead. Reverts with InvalidProof on `false`.
     function _verify(
         MarketStorage storage $,
         uint256 jobId,
@@ -297,11 +311,18 @@ library RoundSettlement {
         JobMarket.State storage s = j.s;
         uint256 n = j.c.n;
         bool empty = s.submittedCount == 0;
-        uint256 extra = empty ? 3 : 0;
-        uint256[] memory indices = new uint256[](2 + words + extra);
-        uint256[] memory values = new uint256[](2 + words + extra);
-        indices[0] = NEW_MODEL_INPUT;
-        values[0] = f.newModel;
+        bool chunked = j.c.chunks != 0;
+        // Fixed: C(w') (or C(S) and H), flags, score words; and the head if nobody submitted.
+        uint256 fixed_ = chunked ? 3 : 2;
+        uint256 count = fixed_ + words + (empty ? (chunked ? 2 : 3) : 0);
+        uint256[] memory indices = new uint256[](count);
+        uint256[] memory values = new uint256[](count);
+        if (chunked) {
+            (indices[0], values[0]) = (MODEL_INPUT, f.newModel);
+            (indices[2], values[2]) = (NEW_MODEL_INPUT, f.digest);
+        } else {
+            (indices[0], values[0]) = (NEW_MODEL_INPUT, f.newModel);
+        }
         indices[1] = PublicInputs.flagsIndex(n);
         values[1] = flags;
         for (uint256 k; k < words; ++k) {
@@ -309,17 +330,15 @@ library RoundSettlement {
             if (w >> (SCORE_BITS * PublicInputs.scoresInWord(n, k)) != 0) {
                 revert IJobMarketErrors.ScoreWordOutOfRange(k);
             }
-            indices[2 + k] = PublicInputs.scoreIndex(n, k);
-            values[2 + k] = w;
+            indices[fixed_ + k] = PublicInputs.scoreIndex(n, k);
+            values[fixed_ + k] = w;
         }
         uint256[2] memory acc;
         if (empty) {
-            indices[2 + words] = CONTEXT_INPUT;
-            values[2 + words] = context(j.c, jobId, round);
-            indices[3 + words] = DOMAIN_INPUT;
-            values[3 + words] = domain($, jobId);
-            indices[4 + words] = MODEL_INPUT;
-            values[4 + words] = s.model;
+            uint256 at = fixed_ + words;
+            (indices[at], values[at]) = (CONTEXT_INPUT, context(j.c, jobId, round));
+            (indices[at + 1], values[at + 1]) = (DOMAIN_INPUT, domain($, jobId));
+            if (!chunked) (indices[at + 2], values[at + 2]) = (MODEL_INPUT, s.model);
         } else {
             acc[0] = s.accX;
             acc[1] = s.accY;

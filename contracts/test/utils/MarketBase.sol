@@ -21,6 +21,14 @@ import {RoundVerifierN16} from "../../src/generated/RoundVerifierN16.sol";
 import {RoundVerifierDemo} from "../../src/generated/RoundVerifierDemo.sol";
 import {RoundVerifier} from "../../src/RoundVerifier.sol";
 import {MockVerifier, TestToken} from "./Mocks.sol";
+import {IChunkProofVerifier} from "../../src/IChunkedRoundVerifier.sol";
+import {ChunkedRoundVerifier, IPoseidonT3} from "../../src/ChunkedRoundVerifier.sol";
+import {ChunkedVerifierN4} from "../../src/generated/ChunkedVerifierN4.sol";
+import {ChunkedVerifierN4Chunk} from "../../src/generated/ChunkedVerifierN4Chunk.sol";
+import {ChunkedVerifierN32} from "../../src/generated/ChunkedVerifierN32.sol";
+import {ChunkedVerifierN32Chunk} from "../../src/generated/ChunkedVerifierN32Chunk.sol";
+// Compiled for its artifact: the tests deploy poseidon-solidity's PoseidonT3 from it.
+import {PoseidonT3} from "poseidon-solidity/PoseidonT3.sol";
 
 /// @dev A proven round written by `fedproof prover export` (test/fixtures/round_*.json).
 struct RoundFixture {
@@ -40,6 +48,17 @@ struct RoundFixture {
 
 /// @dev The constructor arguments of the generic RoundVerifier for a fixture's key
 ///      (test/fixtures/verifier_args_*.json, written by `fedproof prover export`).
+/// @dev What a chunked fixture (prover export --chunk) adds to a round fixture, whose
+///      `newModel` is then C(S).
+struct ChunkedFixture {
+    uint256 chunks;
+    uint256 depth;
+    uint256 digest;
+    uint256[] chunkDigests;
+    uint256[] chunkPaths; // chunk c's siblings at [c * depth, (c + 1) * depth)
+    uint256[] chunkProofs; // chunk c's proof at [8c, 8c + 8) (0 for a chunk not proven)
+}
+
 struct VerifierArgs {
     uint256[2] alpha;
     uint256[4] beta;
@@ -125,6 +144,35 @@ abstract contract MarketBase is Test {
     }
 
     /// @dev The generic verifier's constructor arguments for a fixture's key.
+    function loadChunked(string memory name) internal view returns (ChunkedFixture memory x) {
+        string memory json = vm.readFile(string.concat(vm.projectRoot(), "/test/fixtures/round_", name, ".json"));
+        x.chunks = vm.parseJsonUint(json, ".chunks");
+        x.depth = vm.parseJsonUint(json, ".depth");
+        x.digest = vm.parseJsonUint(json, ".digest");
+        x.chunkDigests = vm.parseJsonUintArray(json, ".chunk_digests");
+        x.chunkPaths = vm.parseJsonUintArray(json, ".chunk_paths");
+        x.chunkProofs = vm.parseJsonUintArray(json, ".chunk_proofs");
+        require(x.chunkDigests.length == x.chunks && x.chunkPaths.length == x.chunks * x.depth, "chunked fixture");
+    }
+
+    /// @dev The chunked fixture's two generated verifiers joined by a ChunkedRoundVerifier (with
+    ///      poseidon-solidity's PoseidonT3 deployed from its artifact), approved.
+    function deployChunkedVerifier(string memory name, uint256 chunks) internal returns (ChunkedRoundVerifier v) {
+        bytes32 h = keccak256(bytes(name));
+        (IRoundVerifier final_, IChunkProofVerifier chunk) = h == keccak256("chunked_n4")
+            ? (IRoundVerifier(address(new ChunkedVerifierN4())), IChunkProofVerifier(address(new ChunkedVerifierN4Chunk())))
+            : (IRoundVerifier(address(new ChunkedVerifierN32())), IChunkProofVerifier(address(new ChunkedVerifierN32Chunk())));
+        require(h == keccak256("chunked_n4") || h == keccak256("chunked_n32"), "unknown chunked fixture");
+        bytes memory code = vm.getCode("PoseidonT3.sol:PoseidonT3");
+        address poseidon;
+        assembly ("memory-safe") {
+            poseidon := create(0, add(code, 0x20), mload(code))
+        }
+        require(poseidon != address(0), "PoseidonT3 deployment");
+        v = new ChunkedRoundVerifier(final_, chunk, chunks, IPoseidonT3(poseidon));
+        market.setVerifierApproval(address(v), true);
+    }
+
     function loadVerifierArgs(string memory name) internal view returns (VerifierArgs memory a) {
         string memory json =
             vm.readFile(string.concat(vm.projectRoot(), "/test/fixtures/verifier_args_", name, ".json"));

@@ -53,6 +53,7 @@ interface Vm {
     function load(address target, bytes32 slot) external view returns (bytes32 data);
     function cool(address target) external;
     function etch(address target, bytes calldata newRuntimeBytecode) external;
+    function getCode(string calldata artifactPath) external view returns (bytes memory creationBytecode);
     function pauseGasMetering() external;
     function resumeGasMetering() external;
 }

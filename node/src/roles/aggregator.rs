@@ -210,6 +210,7 @@ async fn finalize(
     let unavailable_bits = bits_to_u64(&(0..n).map(|i| unavailable.iter().any(|(s, _)| *s == i)).collect::<Vec<_>>());
     let finalization = JobMarket::Finalization {
         newModel: new_model_commitment,
+        digest: U256::ZERO, // an unchunked round
         inlierBits: bits_to_u64(&output.inliers),
         unavailableBits: unavailable_bits,
         aggregateNormSq: u128::from(output.aggregate_norm_sq),

@@ -244,6 +244,7 @@ impl Stack {
         let inlier_bits = out.inliers.iter().enumerate().filter(|(_, b)| **b).fold(0u64, |acc, (i, _)| acc | 1 << i);
         let fin = JobMarket::Finalization {
             newModel: field_to_u256(&public.new_model),
+            digest: U256::ZERO,
             inlierBits: inlier_bits,
             unavailableBits: 0,
             aggregateNormSq: u128::from(out.aggregate_norm_sq),

@@ -24,49 +24,59 @@ use crate::commands::args::{KeysArgs, OutputArgs, ShapeArgs};
 #[derive(Args)]
 pub struct ExportArgs {
     #[command(flatten)]
-    shape: ShapeArgs,
+    pub(super) shape: ShapeArgs,
     #[command(flatten)]
-    keys: KeysArgs,
+    pub(super) keys: KeysArgs,
     #[command(flatten)]
-    output: OutputArgs,
+    pub(super) output: OutputArgs,
     /// Output directory.
     #[arg(long)]
-    out: PathBuf,
+    pub(super) out: PathBuf,
     /// Name of the Solidity verifier contract (and its file).
     #[arg(long, default_value = "RoundVerifier")]
-    contract: String,
+    pub(super) contract: String,
     /// Planted malicious updates in the fixture round.
     #[arg(long, default_value_t = 1)]
-    malicious: usize,
+    pub(super) malicious: usize,
     /// Seed of the fixture round and its proof randomness.
     #[arg(long, default_value_t = 1)]
-    seed: u64,
+    pub(super) seed: u64,
     /// Job id of the fixture round.
     #[arg(long, default_value_t = 1)]
-    job: u64,
+    pub(super) job: u64,
     /// Round number of the fixture round.
     #[arg(long, default_value_t = 0)]
-    round: u32,
+    pub(super) round: u32,
     /// Slots that submitted a commitment but are declared unavailable (comma-separated): their
     /// commitment stays in the public inputs, their presence bit is 0.
     #[arg(long, value_delimiter = ',')]
-    unavailable: Vec<usize>,
+    pub(super) unavailable: Vec<usize>,
     /// Start from the model that rounds 0..round-1 of the same seeded job produce (with the same
     /// --unavailable slots) instead of the seed's initial model, so that the fixtures of
     /// consecutive rounds chain as on chain: C(w) of round r is C(w') of round r - 1.
     #[arg(long)]
-    chained: bool,
+    pub(super) chained: bool,
+    /// Cut the round into chunks of this many parameters: export the final proof's verifier
+    /// (`--contract`), the chunk proof's (`--contract` + `Chunk`) and a fixture with every
+    /// chunk's digest, path and proof (prover/src/chunked).
+    #[arg(long)]
+    pub(super) chunk: Option<usize>,
+    /// With --chunk, prove only these chunks (comma-separated; default every chunk); the
+    /// fixture's proof words of the others are 0. A settlement needs no chunk proof, so a gas
+    /// fixture of a large round proves one.
+    #[arg(long, value_delimiter = ',', requires = "chunk")]
+    pub(super) proven_chunks: Vec<usize>,
     /// Chain id of the fixture's domain (forge's default chain is 31337).
     #[arg(long, default_value_t = 31337)]
-    chain_id: u64,
+    pub(super) chain_id: u64,
     /// Market address of the fixture's domain: where the forge tests deploy the JobMarket that
     /// settles fixture proofs (test/utils/MarketBase.sol's FIXTURE_MARKET).
     #[arg(long, default_value = FIXTURE_MARKET)]
-    market: Address,
+    pub(super) market: Address,
     /// Slot owners of the fixture's domain, in slot order (default: the forge tests' trainers
     /// 0x…7000 + i for slot i).
     #[arg(long, value_delimiter = ',')]
-    roster: Vec<Address>,
+    pub(super) roster: Vec<Address>,
 }
 
 /// Where the forge tests' market is (test/utils/MarketBase.sol's FIXTURE_MARKET): the address a
@@ -103,7 +113,10 @@ struct RoundFixture {
 impl ExportArgs {
     /// Proves the fixture round and writes every file.
     pub fn run(self) -> anyhow::Result<()> {
-        export(&self)
+        match self.chunk {
+            Some(chunk_params) => super::chunked_fixture::export(&self, chunk_params),
+            None => export(&self),
+        }
     }
 }
 
@@ -173,7 +186,7 @@ fn export(args: &ExportArgs) -> anyhow::Result<()> {
 
 /// The witness of round `round` of the seeded synthetic job (starting from `model` if given),
 /// with the --unavailable slots' updates withheld but their commitments kept as submitted.
-fn seeded_witness(
+pub(super) fn seeded_witness(
     shape: Shape,
     args: &ExportArgs,
     round: u32,
@@ -205,14 +218,14 @@ fn seeded_witness(
 }
 
 /// The fixture's slot owners: --roster, or the forge tests' trainers 0x…7000 + i.
-fn roster(args: &ExportArgs, shape: Shape) -> Vec<Address> {
+pub(super) fn roster(args: &ExportArgs, shape: Shape) -> Vec<Address> {
     if !args.roster.is_empty() {
         return args.roster.clone();
     }
     (0..shape.trainers).map(|i| Address::left_padding_from(&(0x7000u32 + i as u32).to_be_bytes())).collect()
 }
 
-fn write(dir: &Path, name: &str, contents: String) -> anyhow::Result<()> {
+pub(super) fn write(dir: &Path, name: &str, contents: String) -> anyhow::Result<()> {
     let path = dir.join(name);
     fs::write(&path, contents + "\n").with_context(|| format!("writing {}", path.display()))?;
     eprintln!("wrote {}", path.display());

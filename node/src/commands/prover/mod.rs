@@ -1,6 +1,7 @@
 //! `fedproof prover …`: keys for a shape, exports for third parties and the contracts, and the
 //! prover worker.
 
+mod chunked_fixture;
 pub mod export;
 pub mod setup;
 pub mod worker;

@@ -1,0 +1,141 @@
+//! `fedproof prover export --chunk D`: the verifiers and a proof fixture of a seeded synthetic
+//! chunked round, for the contracts' tests of chunked settlement and challenges: the final
+//! proof's verifier and the chunk proof's, the final proof with its public inputs, and every
+//! chunk's digest, path in the digest tree and proof.
+
+use anyhow::Context;
+use fedproof_prover::chunk::constraints::ChunkWitness;
+use fedproof_prover::chunked::{self, tree};
+use fedproof_prover::export::calldata::SolidityCalldata;
+use fedproof_prover::export::{field::to_decimal, solidity};
+use fedproof_prover::keys::Circuit;
+use fedproof_prover::snark;
+use rand::rngs::OsRng;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use serde::Serialize;
+
+use super::export::{roster, seeded_witness, write, ExportArgs};
+
+/// The chunked round's fixture, as decimal strings. The keys shared with `round.json` mean the
+/// same, except `new_model_commitment`, which is C(S) (what a chunked finalization passes as
+/// `newModel`).
+#[derive(Serialize)]
+struct ChunkedFixture {
+    trainers: usize,
+    params: usize,
+    chunk_params: usize,
+    chunks: usize,
+    depth: usize,
+    job_id: u64,
+    round: u32,
+    context: String,
+    chain_id: u64,
+    market: alloy::primitives::Address,
+    roster: Vec<alloy::primitives::Address>,
+    domain: String,
+    order: Vec<u8>,
+    aggregate_norm_sq: u64,
+    model_commitment: String,
+    new_model_commitment: String,
+    digest: String,
+    update_commitments: Vec<String>,
+    presence: Vec<bool>,
+    inliers: Vec<bool>,
+    scores: Vec<u64>,
+    flags: String,
+    public_inputs: Vec<String>,
+    proof: Vec<String>,
+    /// Chunk c's digest, its proof's one public input.
+    chunk_digests: Vec<String>,
+    /// Chunk c's `depth` sibling hashes, bottom first, at `[c * depth, (c + 1) * depth)`.
+    chunk_paths: Vec<String>,
+    /// Chunk c's proof words at `[8c, 8c + 8)` (0 for a chunk not in `--proven-chunks`).
+    chunk_proofs: Vec<String>,
+}
+
+/// Proves every chunk and the final proof of the seeded round (checking each) and writes the
+/// two verifiers and `round.json`.
+pub fn export(args: &ExportArgs, chunk_params: usize) -> anyhow::Result<()> {
+    let (store, shape) = (args.keys.store(), args.shape.shape()?);
+    anyhow::ensure!(args.unavailable.is_empty() && !args.chained, "--chunk takes neither --unavailable nor --chained");
+    let witness = seeded_witness(shape, args, args.round, None)?;
+    let model = witness.public.model;
+    let round = chunked::split(witness.input, chunk_params)?;
+    let (k, depth) = (round.chunking.count(), tree::depth(round.chunking.count()));
+    let mut rng = ChaCha20Rng::seed_from_u64(args.seed);
+
+    let chunk_keys =
+        store.load_or_setup(Circuit::Chunk { trainers: shape.trainers, params: chunk_params }, &mut OsRng)?;
+    let (mut chunk_digests, mut chunk_paths, mut chunk_proofs) = (Vec::new(), Vec::new(), Vec::new());
+    if let Some(c) = args.proven_chunks.iter().find(|&&c| c >= k) {
+        anyhow::bail!("--proven-chunks names chunk {c}, but the round has {k} chunks (0..{k})");
+    }
+    for (c, (input, public)) in round.chunks.iter().zip(&round.witness.chunks).enumerate() {
+        let (digest, path) = chunked::opening(&round.witness.chunks, c).context("a chunk past the last")?;
+        chunk_digests.push(to_decimal(&digest));
+        chunk_paths.extend(path.iter().map(to_decimal));
+        if !args.proven_chunks.is_empty() && !args.proven_chunks.contains(&c) {
+            chunk_proofs.extend(std::iter::repeat_n("0".to_owned(), 8));
+            continue;
+        }
+        let proof =
+            snark::prove_chunk(&chunk_keys.pk, ChunkWitness { input: input.clone(), public: public.clone() }, &mut rng)
+                .with_context(|| format!("proving chunk {c}"))?;
+        anyhow::ensure!(
+            snark::verify_inputs(&chunk_keys.vk, &public.to_vec(), &proof)?,
+            "chunk {c}'s proof does not verify"
+        );
+        chunk_proofs.extend(SolidityCalldata::new(&proof, &[digest]).proof_words().iter().map(|w| w.to_decimal()));
+    }
+
+    let final_keys = store.load_or_setup(Circuit::Final { shape, chunks: k }, &mut OsRng)?;
+    let public = round.witness.public.clone();
+    let (inputs, order) = (public.to_vec(), round.witness.input.order.clone());
+    let (output, presence) = (round.witness.output.clone(), round.witness.input.presence());
+    let proof = snark::prove_final(&final_keys.pk, round.witness, &mut rng)?;
+    anyhow::ensure!(snark::verify_inputs(&final_keys.vk, &inputs, &proof)?, "the final proof does not verify");
+
+    let fixture = ChunkedFixture {
+        trainers: shape.trainers,
+        params: shape.params,
+        chunk_params,
+        chunks: k,
+        depth,
+        job_id: args.job,
+        round: args.round,
+        context: to_decimal(&public.context),
+        chain_id: args.chain_id,
+        market: args.market,
+        roster: roster(args, shape),
+        domain: to_decimal(&public.domain),
+        order,
+        aggregate_norm_sq: output.aggregate_norm_sq,
+        model_commitment: to_decimal(&model),
+        new_model_commitment: to_decimal(&public.aggregate),
+        digest: to_decimal(&public.digest),
+        update_commitments: public.updates.iter().map(to_decimal).collect(),
+        presence,
+        inliers: output.inliers,
+        scores: output.scores,
+        flags: to_decimal(&public.flags),
+        public_inputs: inputs.iter().map(to_decimal).collect(),
+        proof: SolidityCalldata::new(&proof, &inputs).proof_words().iter().map(|w| w.to_decimal()).collect(),
+        chunk_digests,
+        chunk_paths,
+        chunk_proofs,
+    };
+    let out = &args.out;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let chunk_contract = format!("{}Chunk", args.contract);
+    write(out, &format!("{}.sol", args.contract), solidity::render_verifier(&final_keys.vk, &args.contract)?)?;
+    write(out, &format!("{chunk_contract}.sol"), solidity::render_verifier(&chunk_keys.vk, &chunk_contract)?)?;
+    write(out, "round.json", serde_json::to_string_pretty(&fixture)?)?;
+    let summary = serde_json::json!({
+        "out": out, "contract": args.contract, "chunk_contract": chunk_contract,
+        "chunks": k, "public_inputs": inputs.len(),
+    });
+    args.output.print(&summary, || {
+        format!("fixture of chunked round {} ({k} chunks) written to {}", args.round, out.display())
+    })
+}
