@@ -125,6 +125,8 @@ contract JobMarket is ReentrancyGuard {
         uint8 maxMalicious;
         uint32 rounds;
         uint32 submitWindow;
+        uint16 chunks; // K of a chunked job (its verifier's CHUNKS), 0 for an unchunked one; in
+        // the slot finalization reads anyway (a slot of its own cost every finalization 2.1k)
         // slot 1
         IRoundVerifier verifier;
         uint32 finalizeWindow;
@@ -138,7 +140,6 @@ contract JobMarket is ReentrancyGuard {
         // slot 3
         address token;
         uint40 startTime;
-        uint16 chunks; // K of a chunked job (its verifier's CHUNKS), 0 for an unchunked one
         // slot 4
         uint128 roundBudget;
         uint128 bond;
