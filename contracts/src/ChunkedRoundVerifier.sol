@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IRoundVerifier} from "./IRoundVerifier.sol";
-import {IChunkedRoundVerifier, IChunkProofVerifier} from "./IChunkedRoundVerifier.sol";
+import {IChunkedRoundVerifier} from "./IChunkedRoundVerifier.sol";
 
 /// @title poseidon-solidity's PoseidonT3, called as a contract
 interface IPoseidonT3 {
@@ -11,9 +11,10 @@ interface IPoseidonT3 {
 }
 
 /// @title ChunkedRoundVerifier
-/// @notice Joins the two generated verifiers of a chunked round shape (n slots, K chunks): the
-///         final proof's, which a finalization calls through this contract, and the chunk
-///         proof's, which only a challenged chunk needs. The digest tree is the prover's
+/// @notice Joins the two verifiers of a chunked round shape (n slots, K chunks), generated ones
+///         or the generic RoundVerifier with each key: the final proof's, which a finalization
+///         calls through this contract, and the chunk proof's (one public input), which only a
+///         challenged chunk needs. The digest tree is the prover's
 ///         (prover/src/chunked/tree.rs): K leaves padded with zeros to 2^depth, inner nodes
 ///         Poseidon(left, right) with circomlib's parameters: poseidon-solidity's PoseidonT3
 ///         (about 21k gas a node), a library whose `hash` is public and pure, so that it is
@@ -22,10 +23,10 @@ interface IPoseidonT3 {
 contract ChunkedRoundVerifier is IChunkedRoundVerifier {
     /// @notice poseidon-solidity's deployed PoseidonT3.
     IPoseidonT3 public immutable poseidonT3;
-    /// @notice The final proof's generated verifier.
+    /// @notice The final proof's verifier.
     IRoundVerifier public immutable finalVerifier;
-    /// @notice The chunk proof's generated verifier.
-    IChunkProofVerifier public immutable chunkVerifier;
+    /// @notice The chunk proof's verifier.
+    IRoundVerifier public immutable chunkVerifier;
     /// @inheritdoc IChunkedRoundVerifier
     uint256 public immutable CHUNKS;
     /// @notice The digest tree's depth, ceil(log2 CHUNKS).
@@ -34,7 +35,7 @@ contract ChunkedRoundVerifier is IChunkedRoundVerifier {
     /// @notice A zero verifier or Poseidon address, or no chunk.
     error InvalidChunkedVerifier();
 
-    constructor(IRoundVerifier final_, IChunkProofVerifier chunk, uint256 chunks, IPoseidonT3 poseidon) {
+    constructor(IRoundVerifier final_, IRoundVerifier chunk, uint256 chunks, IPoseidonT3 poseidon) {
         if (
             address(final_) == address(0) || address(chunk) == address(0) || address(poseidon) == address(0)
                 || chunks == 0
@@ -86,6 +87,9 @@ contract ChunkedRoundVerifier is IChunkedRoundVerifier {
                 : poseidonT3.hash([siblings[level], h]);
         }
         if (h != root) return false;
-        return chunkVerifier.verifyProof(proof, [leaf]);
+        uint256[] memory indices = new uint256[](1);
+        uint256[] memory values = new uint256[](1);
+        values[0] = leaf;
+        return chunkVerifier.verifyProofWithPartialInputs(proof, [uint256(0), 0], indices, values);
     }
 }

@@ -25,9 +25,3 @@ interface IChunkedRoundVerifier is IRoundVerifier {
         uint256[8] calldata proof
     ) external view returns (bool);
 }
-
-/// @title The part of a generated chunk verifier (one public input) ChunkedRoundVerifier uses
-interface IChunkProofVerifier {
-    /// @notice Verifies a chunk proof for its digest.
-    function verifyProof(uint256[8] calldata proof, uint256[1] calldata input) external view returns (bool);
-}

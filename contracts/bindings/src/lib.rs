@@ -34,6 +34,20 @@ alloy::sol!(
     "../abi/RoundVerifier.json"
 );
 
+alloy::sol!(
+    #[sol(rpc, all_derives)]
+    ChunkedRoundVerifier,
+    "../abi/ChunkedRoundVerifier.json"
+);
+
+// poseidon-solidity's library (npm), deployed as a contract: its `hash` is public and pure, and
+// ChunkedRoundVerifier calls it without linking.
+alloy::sol!(
+    #[sol(rpc, all_derives)]
+    PoseidonT3,
+    "../abi/PoseidonT3.json"
+);
+
 /// `JobMarket.Status`, which the ABI carries only as a `uint8` (`jobState(id).status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]

@@ -21,7 +21,6 @@ import {RoundVerifierN16} from "../../src/generated/RoundVerifierN16.sol";
 import {RoundVerifierDemo} from "../../src/generated/RoundVerifierDemo.sol";
 import {RoundVerifier} from "../../src/RoundVerifier.sol";
 import {MockVerifier, TestToken} from "./Mocks.sol";
-import {IChunkProofVerifier} from "../../src/IChunkedRoundVerifier.sol";
 import {ChunkedRoundVerifier, IPoseidonT3} from "../../src/ChunkedRoundVerifier.sol";
 import {ChunkedVerifierN4} from "../../src/generated/ChunkedVerifierN4.sol";
 import {ChunkedVerifierN4Chunk} from "../../src/generated/ChunkedVerifierN4Chunk.sol";
@@ -159,9 +158,9 @@ abstract contract MarketBase is Test {
     ///      poseidon-solidity's PoseidonT3 deployed from its artifact), approved.
     function deployChunkedVerifier(string memory name, uint256 chunks) internal returns (ChunkedRoundVerifier v) {
         bytes32 h = keccak256(bytes(name));
-        (IRoundVerifier final_, IChunkProofVerifier chunk) = h == keccak256("chunked_n4")
-            ? (IRoundVerifier(address(new ChunkedVerifierN4())), IChunkProofVerifier(address(new ChunkedVerifierN4Chunk())))
-            : (IRoundVerifier(address(new ChunkedVerifierN32())), IChunkProofVerifier(address(new ChunkedVerifierN32Chunk())));
+        (IRoundVerifier final_, IRoundVerifier chunk) = h == keccak256("chunked_n4")
+            ? (IRoundVerifier(address(new ChunkedVerifierN4())), IRoundVerifier(address(new ChunkedVerifierN4Chunk())))
+            : (IRoundVerifier(address(new ChunkedVerifierN32())), IRoundVerifier(address(new ChunkedVerifierN32Chunk())));
         require(h == keccak256("chunked_n4") || h == keccak256("chunked_n32"), "unknown chunked fixture");
         bytes memory code = vm.getCode("PoseidonT3.sol:PoseidonT3");
         address poseidon;

@@ -4,7 +4,7 @@
 use alloy::primitives::{Address, U256};
 use ark_bn254::Bn254;
 use ark_groth16::VerifyingKey;
-use fedproof_contracts::{JobMarket, ReliabilityRegistry, RoundVerifier};
+use fedproof_contracts::{ChunkedRoundVerifier, JobMarket, PoseidonT3, ReliabilityRegistry, RoundVerifier};
 use fedproof_prover::export::calldata::{verifier_constructor_args, Word};
 use serde::Serialize;
 
@@ -55,6 +55,31 @@ pub async fn deploy_verifier(chain: &Chain, vk: &VerifyingKey<Bn254>) -> Result<
     )
     .await
     .map_err(|e| call_error("deploying RoundVerifier", e))?;
+    Ok(*verifier.address())
+}
+
+/// Deploys a chunked round shape's verifier (contracts/README.md, "Chunked rounds"): the generic
+/// verifier with the final proof's key and with the chunk proof's, poseidon-solidity's PoseidonT3,
+/// and the `ChunkedRoundVerifier` joining them for `chunks` chunks.
+pub async fn deploy_chunked_verifier(
+    chain: &Chain,
+    final_vk: &VerifyingKey<Bn254>,
+    chunk_vk: &VerifyingKey<Bn254>,
+    chunks: usize,
+) -> Result<Address, ChainError> {
+    let final_verifier = deploy_verifier(chain, final_vk).await?;
+    let chunk_verifier = deploy_verifier(chain, chunk_vk).await?;
+    let poseidon =
+        PoseidonT3::deploy(chain.provider.clone()).await.map_err(|e| call_error("deploying PoseidonT3", e))?;
+    let verifier = ChunkedRoundVerifier::deploy(
+        chain.provider.clone(),
+        final_verifier,
+        chunk_verifier,
+        U256::from(chunks),
+        *poseidon.address(),
+    )
+    .await
+    .map_err(|e| call_error("deploying ChunkedRoundVerifier", e))?;
     Ok(*verifier.address())
 }
 

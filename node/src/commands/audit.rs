@@ -34,7 +34,7 @@ impl AuditArgs {
         let key =
             self.aggregator_key.as_deref().map(AggregatorKey::load).transpose().context("reading --aggregator-key")?;
         let (job, storage) = self.job.open().await?;
-        let vk = self.keys.store().load_verifying_key(&job.shape)?;
+        let vk = self.keys.store().load_verifying_key(job.shape)?;
         let recompute = match (&key, self.recompute) {
             (Some(key), true) => Some(Recompute { storage: &storage, key }),
             _ => None,

@@ -3,6 +3,7 @@
 
 pub mod aggregator;
 pub mod audit;
+pub mod chunked;
 pub mod intake;
 pub mod job;
 pub mod owner;

@@ -114,6 +114,11 @@ impl Harness {
 
     /// Creates a job of the test shape and returns its id.
     pub async fn create_job(&self, rounds: u32) -> u64 {
+        self.create_job_with(rounds, self.stack.verifier).await
+    }
+
+    /// Creates a job of the test shape settled by `verifier` (approved) and returns its id.
+    pub async fn create_job_with(&self, rounds: u32, verifier: alloy::primitives::Address) -> u64 {
         let mut rng = ChaCha20Rng::seed_from_u64(7);
         let spec = JobSpec {
             trainers: TRAINERS as u8,
@@ -122,7 +127,7 @@ impl Harness {
             stake: 1_000_000_000_000_000,
             bond: BOND,
             aggregator: self.aggregator.address,
-            verifier: self.stack.verifier,
+            verifier,
             max_malicious: 1,
             tau: 3 << (TAU_FRAC_BITS - 1),
             lr: 64,

@@ -233,7 +233,7 @@ fn prove(
     let store = args.keys.store();
     bar.set_message(format!("{shape}: setup or load keys ({constraints} constraints)"));
     let keys = store.load_or_setup(shape, &mut OsRng).context("loading or generating keys")?;
-    let proving_key_bytes = std::fs::metadata(store.path(&shape, KeyKind::Proving))?.len();
+    let proving_key_bytes = std::fs::metadata(store.path(shape, KeyKind::Proving))?.len();
 
     bar.set_message(format!("{shape}: proving"));
     let sample = synthetic(shape, args.malicious, args.seed);

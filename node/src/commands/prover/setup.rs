@@ -23,7 +23,7 @@ impl SetupArgs {
         let shape = self.shape.shape()?;
         let store = self.keys.store();
         let keys = store.load_or_setup(shape, &mut OsRng)?;
-        let (proving, verifying) = (store.path(&shape, KeyKind::Proving), store.path(&shape, KeyKind::Verifying));
+        let (proving, verifying) = (store.path(shape, KeyKind::Proving), store.path(shape, KeyKind::Verifying));
         let summary = serde_json::json!({
             "trainers": shape.trainers,
             "params": shape.params,

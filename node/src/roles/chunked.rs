@@ -1,0 +1,54 @@
+//! What goes on chain for a chunked round (prover/src/chunked; contracts/README.md, "Chunked
+//! rounds"): the finalization, which carries `C(S)` and `H` with the final proof, and the answer
+//! to a challenged chunk, which opens the chunk's digest in `H` and carries its proof.
+
+use alloy::primitives::U256;
+use ark_bn254::Bn254;
+use ark_groth16::Proof;
+use fedproof_contracts::JobMarket;
+use fedproof_prover::chunk::ChunkPublic;
+use fedproof_prover::chunked::{self, FinalWitness};
+use fedproof_prover::export::calldata::SolidityCalldata;
+use fedproof_prover::round::public_inputs::pack_scores;
+
+use crate::chain::words::{bits_to_u64, from_word, to_u256};
+
+/// The finalization of a chunked round from its final proof's witness and proof (no slot
+/// declared unavailable: every submitter's update is in the round).
+pub fn finalization(witness: &FinalWitness, proof: &Proof<Bn254>) -> JobMarket::Finalization {
+    let public = &witness.public;
+    let words = SolidityCalldata::new(proof, &public.to_vec()).proof_words();
+    JobMarket::Finalization {
+        newModel: to_u256(&public.aggregate),
+        digest: to_u256(&public.digest),
+        inlierBits: bits_to_u64(&witness.output.inliers),
+        unavailableBits: 0,
+        aggregateNormSq: u128::from(witness.output.aggregate_norm_sq),
+        scoreWords: pack_scores(&witness.output.scores).iter().map(to_u256).collect(),
+        proof: words.map(|w| from_word(&w)),
+    }
+}
+
+/// The answer to a challenge of chunk `index` of the round whose chunks are `chunks` (`None` past
+/// the last chunk): its digest, its path to `H`, and its proof.
+pub fn answer(
+    chunks: &[ChunkPublic],
+    index: usize,
+    finalized_at: u64,
+    proof: &Proof<Bn254>,
+) -> Option<JobMarket::ChunkAnswer> {
+    let (digest, path) = chunked::opening(chunks, index)?;
+    let words = SolidityCalldata::new(proof, &[digest]).proof_words();
+    Some(JobMarket::ChunkAnswer {
+        digest: to_u256(&chunked::digest(chunks)),
+        finalizedAt: alloy::primitives::Uint::<40, 1>::from(finalized_at),
+        chunkDigest: to_u256(&digest),
+        siblings: path.iter().map(to_u256).collect(),
+        proof: words.map(|w| from_word(&w)),
+    })
+}
+
+/// `H` of the round whose chunks are `chunks`, as `challengeChunk` and `refuteRound` take it.
+pub fn digest_word(chunks: &[ChunkPublic]) -> U256 {
+    to_u256(&chunked::digest(chunks))
+}

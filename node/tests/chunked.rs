@@ -1,0 +1,171 @@
+//! A chunked round on anvil (prover/src/chunked; contracts/README.md, "Chunked rounds"): the
+//! trainers post their round commitments over chunk commitments, the aggregator settles on the
+//! final proof alone, a challenged chunk is answered with its real proof; and an aggregator
+//! whose final proof binds a forged chunk cannot answer for it, so the round is refuted and its
+//! bond goes to the challenger.
+
+mod common;
+
+use alloy::primitives::U256;
+use alloy::providers::Provider;
+use common::{key_store, Harness, BOND, PARAMS, TRAINERS};
+use fedproof::chain::deploy::{approve_verifier, deploy_chunked_verifier};
+use fedproof::chain::words::to_u256;
+use fedproof::roles::chunked;
+use fedproof_contracts::{JobMarket, JobStatus};
+use fedproof_prover::chunk::constraints::ChunkWitness;
+use fedproof_prover::chunked::{aggregate_commitment, commit_update, split, ChunkedRound, Chunking};
+use fedproof_prover::keys::{Circuit, Keys};
+use fedproof_prover::round::sample::synthetic;
+use fedproof_prover::round::RoundInput;
+use fedproof_prover::shape::Shape;
+use fedproof_prover::snark;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+/// Parameters per chunk: 16 parameters in chunks of 6 (the last one padded), K = 3.
+const CHUNK: usize = 6;
+const CHUNKS: usize = 3;
+/// The test jobs' dispute window (`Harness::create_job_with`): challenges open for one, answers
+/// for another.
+const WINDOW: u64 = 60;
+
+struct Setup {
+    h: Harness,
+    chunk_keys: Keys,
+    final_keys: Keys,
+    verifier: alloy::primitives::Address,
+}
+
+async fn setup() -> Setup {
+    let h = Harness::start().await;
+    let shape = Shape::new(TRAINERS, PARAMS).expect("shape");
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let store = key_store();
+    let chunk_keys = store.load_or_setup(Circuit::Chunk { trainers: TRAINERS, params: CHUNK }, &mut rng).expect("keys");
+    let final_keys = store.load_or_setup(Circuit::Final { shape, chunks: CHUNKS }, &mut rng).expect("keys");
+    let verifier = deploy_chunked_verifier(&h.owner, &final_keys.vk, &chunk_keys.vk, CHUNKS).await.expect("deploy");
+    approve_verifier(&h.owner, h.stack.market, verifier).await.expect("approve");
+    Setup { h, chunk_keys, final_keys, verifier }
+}
+
+/// A one-round chunked job: bonded, every slot joined, round 0 open, and every trainer's round
+/// commitment submitted. Returns the job and the round the aggregator computes.
+async fn job_with_submissions(s: &Setup) -> (u64, ChunkedRound) {
+    let h = &s.h;
+    let job = h.create_job_with(1, s.verifier).await;
+    let view = h.view(&h.aggregator, job).await;
+    assert_eq!(view.config.chunks as usize, CHUNKS, "the market reads K from the verifier");
+    let id = U256::from(job);
+    h.aggregator.send("postBond", view.market.postBond(id).value(U256::from(BOND))).await.expect("bond");
+    for t in &h.trainers {
+        t.send("join", t.market(h.stack.market).join(id).value(U256::from(view.config.stake))).await.expect("join");
+    }
+    h.advance(common::START_DELAY + 1).await;
+    let view = h.view(&h.aggregator, job).await;
+    let shape = Shape::new(TRAINERS, PARAMS).expect("shape");
+    let updates = synthetic(shape, 1, 3).input.updates;
+    let domain = view.domain().await.expect("domain");
+    let chunking = Chunking::new(PARAMS, CHUNK).expect("chunking");
+    for (slot, t) in h.trainers.iter().enumerate() {
+        let update = updates[slot].as_ref().expect("every slot submits");
+        let commitment = to_u256(&commit_update(domain, 0, slot, update, chunking).expect("commitment"));
+        let blob = alloy::primitives::B256::from(U256::from(slot + 1));
+        t.send("submitUpdate", t.market(h.stack.market).submitUpdate(id, 0, commitment, blob)).await.expect("submit");
+    }
+    let input = RoundInput {
+        shape,
+        params: view.round_params(0).expect("params"),
+        domain,
+        order: (1..=TRAINERS as u8).collect(),
+        model: vec![0; PARAMS],
+        updates,
+    };
+    (job, split(input, CHUNK).expect("split"))
+}
+
+/// The aggregator finalizes with the final proof of `round`; returns the finalization time.
+async fn finalize(s: &Setup, job: u64, round: &ChunkedRound) -> u64 {
+    let proof = snark::prove_final(&s.final_keys.pk, round.witness.clone(), &mut ChaCha20Rng::seed_from_u64(9))
+        .expect("final proof");
+    let market = s.h.aggregator.market(s.h.stack.market);
+    let fin = chunked::finalization(&round.witness, &proof);
+    let receipt =
+        s.h.aggregator.send("finalizeRound", market.finalizeRound(U256::from(job), 0, fin)).await.expect("finalize");
+    let block = s.h.owner.provider.get_block_by_number(receipt.block_number.expect("mined").into()).await;
+    block.expect("block").expect("block").header.timestamp
+}
+
+/// The owner, as a challenger, challenges `chunk` with the bond `ceil(bond / n)`.
+async fn challenge(s: &Setup, job: u64, round: &ChunkedRound, at: u64, chunk: usize) {
+    let market = s.h.owner.market(s.h.stack.market);
+    let bond = U256::from(BOND.div_ceil(TRAINERS as u128));
+    let digest = chunked::digest_word(&round.witness.chunks);
+    let call = market.challengeChunk(U256::from(job), 0, U256::from(chunk), digest, alloy::primitives::Uint::from(at));
+    s.h.owner.send("challengeChunk", call.value(bond)).await.expect("challenge");
+}
+
+async fn owed(s: &Setup, who: alloy::primitives::Address) -> U256 {
+    s.h.owner.market(s.h.stack.market).owed(alloy::primitives::Address::ZERO, who).call().await.expect("owed")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunked_round_settles_on_its_final_proof_and_answers_a_challenge_with_a_chunk_proof() {
+    let s = setup().await;
+    let (job, round) = job_with_submissions(&s).await;
+    let at = finalize(&s, job, &round).await;
+    let state = s.h.owner.market(s.h.stack.market).jobState(U256::from(job)).call().await.expect("state");
+    assert_eq!(state.status, JobStatus::Completed as u8, "settled on the final proof");
+    assert_eq!(state.model, to_u256(&round.witness.public.aggregate), "C(S) stored");
+
+    challenge(&s, job, &round, at, 1).await;
+    let witness = ChunkWitness { input: round.chunks[1].clone(), public: round.witness.chunks[1].clone() };
+    let proof = snark::prove_chunk(&s.chunk_keys.pk, witness, &mut ChaCha20Rng::seed_from_u64(2)).expect("chunk proof");
+    let answer = chunked::answer(&round.witness.chunks, 1, at, &proof).expect("chunk 1 exists");
+    let market = s.h.aggregator.market(s.h.stack.market);
+    s.h.aggregator
+        .send("answerChunk", market.answerChunk(U256::from(job), 0, U256::from(1), answer))
+        .await
+        .expect("answer");
+    assert_eq!(
+        owed(&s, s.h.aggregator.address).await,
+        U256::from(BOND.div_ceil(TRAINERS as u128)),
+        "the challenger's bond pays the aggregator"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_a_final_proof_over_a_forged_chunk_cannot_answer_its_challenge_and_loses_the_bond() {
+    let s = setup().await;
+    let (job, mut round) = job_with_submissions(&s).await;
+    // The aggregator drops part of chunk 1 from the aggregate: the final proof takes each C(S^c)
+    // as a witness, so it still holds; only chunk 1's own proof binds C(S^1) to the updates.
+    let w = &mut round.witness;
+    w.chunks[1].aggregate += ark_bn254::Fr::from(1u8);
+    let (domain, r) = (w.input.domain, w.input.params.round);
+    w.public.aggregate = aggregate_commitment(domain, r, &w.chunks.iter().map(|c| c.aggregate).collect::<Vec<_>>());
+    w.public.digest = fedproof_prover::chunked::digest(&w.chunks);
+    let at = finalize(&s, job, &round).await;
+
+    challenge(&s, job, &round, at, 1).await;
+    let forged = ChunkWitness { input: round.chunks[1].clone(), public: round.witness.chunks[1].clone() };
+    assert!(
+        snark::prove_chunk(&s.chunk_keys.pk, forged, &mut ChaCha20Rng::seed_from_u64(2)).is_err(),
+        "no chunk proof of the forged aggregate exists"
+    );
+    let market = s.h.owner.market(s.h.stack.market);
+    let digest = chunked::digest_word(&round.witness.chunks);
+    let refute = || market.refuteRound(U256::from(job), 0, U256::from(1), alloy::primitives::Uint::from(at), digest);
+    let early = s.h.owner.send("refuteRound", refute()).await;
+    assert!(format!("{:?}", early.expect_err("too early")).contains("DeadlineNotPassed"));
+    s.h.advance(2 * WINDOW + 1).await;
+    let before = owed(&s, s.h.owner.address).await;
+    s.h.owner.send("refuteRound", refute()).await.expect("refute");
+    let paid = owed(&s, s.h.owner.address).await - before;
+    assert_eq!(paid, U256::from(BOND + BOND.div_ceil(TRAINERS as u128)), "the bond and the challenge bond back");
+    let state = market.jobState(U256::from(job)).call().await.expect("state");
+    assert_eq!(state.status, JobStatus::Expired as u8, "the job ends");
+    let events = market.RoundRefuted_filter().topic1(U256::from(job)).from_block(0).query().await.expect("events");
+    assert_eq!(events.len(), 1);
+    let _: &JobMarket::RoundRefuted = &events[0].0;
+}
