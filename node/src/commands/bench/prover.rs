@@ -124,12 +124,15 @@ pub(super) struct ProvingFigures {
 }
 
 impl ProverArgs {
-    /// Runs the benchmark and prints (and writes) its figures; fails if the proof did not verify.
+    /// Runs the benchmark and prints (and writes) its figures; fails if a proof (the round's, a
+    /// chunk's or the final one) did not verify.
     pub fn run(self) -> anyhow::Result<()> {
         let figures = measure(&self)?;
         self.output.print(&figures, || table(&figures))?;
         self.report.write(&figures)?;
         anyhow::ensure!(figures.proving.as_ref().is_none_or(|p| p.verified), "the proof did not verify");
+        let final_proof = figures.chunk.as_ref().and_then(|c| c.proving.as_ref());
+        anyhow::ensure!(final_proof.is_none_or(|f| f.verified), "the final proof did not verify");
         Ok(())
     }
 }
