@@ -15,37 +15,19 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 
-use super::export::{roster, seeded_witness, write, ExportArgs};
+use super::export::{roster, seeded_witness, write, ExportArgs, RoundFixture};
 
-/// The chunked round's fixture, as decimal strings. The keys shared with `round.json` mean the
-/// same, except `new_model_commitment`, which is C(S) (what a chunked finalization passes as
-/// `newModel`).
+/// The chunked round's fixture: `round.json`'s keys, where `new_model_commitment` is C(S) (what a
+/// chunked finalization passes as `newModel`) and the public inputs and proof are the final
+/// proof's, plus the chunks'.
 #[derive(Serialize)]
 struct ChunkedFixture {
-    trainers: usize,
-    params: usize,
+    #[serde(flatten)]
+    round: RoundFixture,
     chunk_params: usize,
     chunks: usize,
     depth: usize,
-    job_id: u64,
-    round: u32,
-    context: String,
-    chain_id: u64,
-    market: alloy::primitives::Address,
-    roster: Vec<alloy::primitives::Address>,
-    domain: String,
-    order: Vec<u8>,
-    aggregate_norm_sq: u64,
-    model_commitment: String,
-    new_model_commitment: String,
     digest: String,
-    update_commitments: Vec<String>,
-    presence: Vec<bool>,
-    inliers: Vec<bool>,
-    scores: Vec<u64>,
-    flags: String,
-    public_inputs: Vec<String>,
-    proof: Vec<String>,
     /// Chunk c's digest, its proof's one public input.
     chunk_digests: Vec<String>,
     /// Chunk c's `depth` sibling hashes, bottom first, at `[c * depth, (c + 1) * depth)`.
@@ -96,12 +78,9 @@ pub fn export(args: &ExportArgs, chunk_params: usize) -> anyhow::Result<()> {
     let proof = snark::prove_final(&final_keys.pk, round.witness, &mut rng)?;
     anyhow::ensure!(snark::verify_inputs(&final_keys.vk, &inputs, &proof)?, "the final proof does not verify");
 
-    let fixture = ChunkedFixture {
+    let round_fixture = RoundFixture {
         trainers: shape.trainers,
         params: shape.params,
-        chunk_params,
-        chunks: k,
-        depth,
         job_id: args.job,
         round: args.round,
         context: to_decimal(&public.context),
@@ -113,7 +92,6 @@ pub fn export(args: &ExportArgs, chunk_params: usize) -> anyhow::Result<()> {
         aggregate_norm_sq: output.aggregate_norm_sq,
         model_commitment: to_decimal(&model),
         new_model_commitment: to_decimal(&public.aggregate),
-        digest: to_decimal(&public.digest),
         update_commitments: public.updates.iter().map(to_decimal).collect(),
         presence,
         inliers: output.inliers,
@@ -121,6 +99,13 @@ pub fn export(args: &ExportArgs, chunk_params: usize) -> anyhow::Result<()> {
         flags: to_decimal(&public.flags),
         public_inputs: inputs.iter().map(to_decimal).collect(),
         proof: SolidityCalldata::new(&proof, &inputs).proof_words().iter().map(|w| w.to_decimal()).collect(),
+    };
+    let fixture = ChunkedFixture {
+        round: round_fixture,
+        chunk_params,
+        chunks: k,
+        depth,
+        digest: to_decimal(&public.digest),
         chunk_digests,
         chunk_paths,
         chunk_proofs,

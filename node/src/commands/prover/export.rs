@@ -86,28 +86,28 @@ pub const FIXTURE_MARKET: &str = "0x2e234DAe75C793f67A35089C9d99245E1C58470b";
 
 /// Everything a contract test needs about the fixture round, as decimal strings.
 #[derive(Serialize)]
-struct RoundFixture {
-    trainers: usize,
-    params: usize,
-    job_id: u64,
-    round: u32,
-    context: String,
-    chain_id: u64,
-    market: Address,
-    roster: Vec<Address>,
-    domain: String,
+pub(super) struct RoundFixture {
+    pub(super) trainers: usize,
+    pub(super) params: usize,
+    pub(super) job_id: u64,
+    pub(super) round: u32,
+    pub(super) context: String,
+    pub(super) chain_id: u64,
+    pub(super) market: Address,
+    pub(super) roster: Vec<Address>,
+    pub(super) domain: String,
     /// Submission rank per slot (1 = first).
-    order: Vec<u8>,
-    aggregate_norm_sq: u64,
-    model_commitment: String,
-    new_model_commitment: String,
-    update_commitments: Vec<String>,
-    presence: Vec<bool>,
-    inliers: Vec<bool>,
-    scores: Vec<u64>,
-    flags: String,
-    public_inputs: Vec<String>,
-    proof: Vec<String>,
+    pub(super) order: Vec<u8>,
+    pub(super) aggregate_norm_sq: u64,
+    pub(super) model_commitment: String,
+    pub(super) new_model_commitment: String,
+    pub(super) update_commitments: Vec<String>,
+    pub(super) presence: Vec<bool>,
+    pub(super) inliers: Vec<bool>,
+    pub(super) scores: Vec<u64>,
+    pub(super) flags: String,
+    pub(super) public_inputs: Vec<String>,
+    pub(super) proof: Vec<String>,
 }
 
 impl ExportArgs {
