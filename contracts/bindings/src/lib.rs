@@ -86,8 +86,17 @@ mod tests {
         assert_eq!(JobMarket::withdrawCall::SIGNATURE, "withdraw(address)");
         assert_eq!(
             JobMarket::finalizeRoundCall::SIGNATURE,
-            "finalizeRound(uint256,uint32,(uint256,uint64,uint64,uint128,uint256[],uint256[8]))"
+            "finalizeRound(uint256,uint32,(uint256,uint256,uint64,uint64,uint128,uint256[],uint256[8]))"
         );
+        assert_eq!(
+            JobMarket::answerChunkCall::SIGNATURE,
+            "answerChunk(uint256,uint32,uint256,(uint256,uint40,uint256,uint256[],uint256[8]))"
+        );
+        assert_eq!(
+            ChunkedRoundVerifier::verifyChunkCall::SIGNATURE,
+            "verifyChunk(uint256,uint256,uint256[],uint256,uint256[8])"
+        );
+        assert_eq!(PoseidonT3::hashCall::SIGNATURE, "hash(uint256[2])");
         assert_eq!(ReliabilityRegistry::updateBatchCall::SIGNATURE, "updateBatch(bytes32[],uint256[])");
         assert_eq!(JobMarket::InvalidProof::SIGNATURE, "InvalidProof()");
         assert!(JobMarket::RoundFinalized::SIGNATURE.starts_with("RoundFinalized(uint256,uint256,"));
