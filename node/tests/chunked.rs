@@ -8,6 +8,7 @@ mod common;
 
 use alloy::primitives::U256;
 use alloy::providers::Provider;
+use ark_bn254::Fr;
 use common::{key_store, Harness, BOND, PARAMS, TRAINERS};
 use fedproof::chain::deploy::{approve_verifier, deploy_chunked_verifier};
 use fedproof::chain::words::to_u256;
@@ -114,6 +115,9 @@ async fn a_chunked_round_settles_on_its_final_proof_and_answers_a_challenge_with
     let s = setup().await;
     let (job, round) = job_with_submissions(&s).await;
     let at = finalize(&s, job, &round).await;
+    let published: Vec<Fr> = round.witness.chunks.iter().map(|c| c.digest()).collect();
+    let h = round.witness.public.digest;
+    assert_eq!(chunked::chunk_to_challenge(h, &published, &round.witness.chunks), Ok(None), "nothing to challenge");
     let state = s.h.owner.market(s.h.stack.market).jobState(U256::from(job)).call().await.expect("state");
     assert_eq!(state.status, JobStatus::Completed as u8, "settled on the final proof");
     assert_eq!(state.model, to_u256(&round.witness.public.aggregate), "C(S) stored");
@@ -138,15 +142,25 @@ async fn a_chunked_round_settles_on_its_final_proof_and_answers_a_challenge_with
 async fn attack_a_final_proof_over_a_forged_chunk_cannot_answer_its_challenge_and_loses_the_bond() {
     let s = setup().await;
     let (job, mut round) = job_with_submissions(&s).await;
+    let honest = round.witness.chunks.clone();
     // The aggregator drops part of chunk 1 from the aggregate: the final proof takes each C(S^c)
     // as a witness, so it still holds; only chunk 1's own proof binds C(S^1) to the updates.
     let w = &mut round.witness;
-    w.chunks[1].aggregate += ark_bn254::Fr::from(1u8);
+    w.chunks[1].aggregate += Fr::from(1u8);
     let (domain, r) = (w.input.domain, w.input.params.round);
     w.public.aggregate = aggregate_commitment(domain, r, &w.chunks.iter().map(|c| c.aggregate).collect::<Vec<_>>());
     w.public.digest = fedproof_prover::chunked::digest(&w.chunks);
     let at = finalize(&s, job, &round).await;
 
+    // The auditor recomputes every chunk from the updates and compares with the digests the
+    // aggregator published (the leaves of its H): chunk 1 differs.
+    let published: Vec<Fr> = round.witness.chunks.iter().map(|c| c.digest()).collect();
+    let h = round.witness.public.digest;
+    assert_eq!(chunked::chunk_to_challenge(h, &published, &honest), Ok(Some(1)));
+    assert!(chunked::chunk_to_challenge(h, &published[..2], &honest).is_err(), "digests missing");
+    let mut swapped = published.clone();
+    swapped.swap(0, 2);
+    assert!(chunked::chunk_to_challenge(h, &swapped, &honest).is_err(), "digests that are not H's leaves");
     challenge(&s, job, &round, at, 1).await;
     let forged = ChunkWitness { input: round.chunks[1].clone(), public: round.witness.chunks[1].clone() };
     assert!(
