@@ -4,7 +4,8 @@ pragma solidity ^0.8.24;
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {IRoundVerifier} from "./IRoundVerifier.sol";
-import {IJobMarketErrors, IJobMarketEvents} from "./IJobMarket.sol";
+import {IJobMarketErrors} from "./IJobMarket.sol";
+import {IJobMarketEvents} from "./IJobMarketEvents.sol";
 import {ReliabilityRegistry} from "./ReliabilityRegistry.sol";
 import {
     MarketStorage,
@@ -39,7 +40,7 @@ import {ChunkChallenges} from "./market/ChunkChallenges.sol";
 ///      it is recorded, by its first `claim` (or `recordReliability`), not by `finalizeRound`.
 ///      Slot bitmaps are uint64, so n <= 64 (the verifier's flags layout has the same limit).
 ///      Layout: this contract declares the types, entry points and views of the ABI. Its errors
-///      and events are declared in IJobMarket.sol (`IJobMarketErrors`, `IJobMarketEvents`), where
+///      and events are declared in IJobMarket.sol (`IJobMarketErrors`) and IJobMarketEvents.sol, where
 ///      the libraries raising them find them; they are part of this contract's ABI because its
 ///      code raises and emits them (solc >= 0.8.20 lists every error and event of a contract's
 ///      call graph). They are not inherited: they need `Status` and `JobParams`, which stay

@@ -7,7 +7,8 @@ import {JobMarket} from "../src/JobMarket.sol";
 import {IRoundVerifier} from "../src/IRoundVerifier.sol";
 import {PublicInputs, SCORES_PER_WORD, SCORE_BITS} from "../src/market/PublicInputs.sol";
 import {MockVerifier, TestToken} from "./utils/Mocks.sol";
-import {IJobMarketErrors, IJobMarketEvents} from "../src/IJobMarket.sol";
+import {IJobMarketErrors} from "../src/IJobMarket.sol";
+import {IJobMarketEvents} from "../src/IJobMarketEvents.sol";
 
 /// @notice The on-chain deviations of contracts/README.md ("Threat model: on-chain deviations"):
 ///         each test performs an attack by one role and shows that the market now refuses it

@@ -4,7 +4,8 @@ pragma solidity ^0.8.24;
 import {vm} from "./utils/Vm.sol";
 import {MarketBase, RoundFixture, ChunkedFixture} from "./utils/MarketBase.sol";
 import {JobMarket} from "../src/JobMarket.sol";
-import {IJobMarketErrors, IJobMarketEvents} from "../src/IJobMarket.sol";
+import {IJobMarketErrors} from "../src/IJobMarket.sol";
+import {IJobMarketEvents} from "../src/IJobMarketEvents.sol";
 import {ChunkedRoundVerifier} from "../src/ChunkedRoundVerifier.sol";
 
 /// @dev Settlement and challenges of a chunked round with real proofs: the n = 4, 24-parameter

@@ -5,7 +5,8 @@ import {vm} from "./utils/Vm.sol";
 import {MockMarketBase} from "./utils/MarketBase.sol";
 import {TestToken, FeeToken, Reenterer, MockVerifier} from "./utils/Mocks.sol";
 import {JobMarket} from "../src/JobMarket.sol";
-import {IJobMarketErrors, IJobMarketEvents} from "../src/IJobMarket.sol";
+import {IJobMarketErrors} from "../src/IJobMarket.sol";
+import {IJobMarketEvents} from "../src/IJobMarketEvents.sol";
 import {IRoundVerifier} from "../src/IRoundVerifier.sol";
 
 /// @notice Job creation and escrow, the bond, joining and leaving, cancellation and withdrawals of

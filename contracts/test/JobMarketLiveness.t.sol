@@ -4,7 +4,8 @@ pragma solidity ^0.8.24;
 import {vm} from "./utils/Vm.sol";
 import {MockMarketBase} from "./utils/MarketBase.sol";
 import {JobMarket} from "../src/JobMarket.sol";
-import {IJobMarketErrors, IJobMarketEvents} from "../src/IJobMarket.sol";
+import {IJobMarketErrors} from "../src/IJobMarket.sol";
+import {IJobMarketEvents} from "../src/IJobMarketEvents.sol";
 
 /// @notice Disputes and liveness of JobMarket (market/JobLiveness.sol): data-availability disputes,
 ///         expiry, recovery, with bad input and every revert path.

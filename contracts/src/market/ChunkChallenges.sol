@@ -3,7 +3,8 @@ pragma solidity ^0.8.24;
 
 import {JobMarket} from "../JobMarket.sol";
 import {IChunkedRoundVerifier} from "../IChunkedRoundVerifier.sol";
-import {IJobMarketErrors, IJobMarketEvents} from "../IJobMarket.sol";
+import {IJobMarketErrors} from "../IJobMarket.sol";
+import {IJobMarketEvents} from "../IJobMarketEvents.sol";
 import {MarketStorage, MarketLookup, RECORDED_BIT, REFUTED_BIT} from "./MarketStorage.sol";
 import {JobEscrow} from "./JobEscrow.sol";
 

@@ -4,7 +4,8 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {JobMarket} from "../JobMarket.sol";
-import {IJobMarketErrors, IJobMarketEvents} from "../IJobMarket.sol";
+import {IJobMarketErrors} from "../IJobMarket.sol";
+import {IJobMarketEvents} from "../IJobMarketEvents.sol";
 import {IRoundVerifier} from "../IRoundVerifier.sol";
 import {IChunkedRoundVerifier} from "../IChunkedRoundVerifier.sol";
 import {

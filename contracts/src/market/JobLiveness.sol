@@ -3,7 +3,8 @@ pragma solidity ^0.8.24;
 
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {JobMarket} from "../JobMarket.sol";
-import {IJobMarketErrors, IJobMarketEvents} from "../IJobMarket.sol";
+import {IJobMarketErrors} from "../IJobMarket.sol";
+import {IJobMarketEvents} from "../IJobMarketEvents.sol";
 import {MarketStorage, MarketLookup, MAX_SLOTS, DISPUTED_OFFSET} from "./MarketStorage.sol";
 import {RoundSettlement} from "./RoundSettlement.sol";
 

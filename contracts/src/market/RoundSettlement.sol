@@ -5,7 +5,8 @@ import {Bn254} from "../Bn254.sol";
 import {IRoundVerifier} from "../IRoundVerifier.sol";
 import {ReliabilityRegistry} from "../ReliabilityRegistry.sol";
 import {JobMarket} from "../JobMarket.sol";
-import {IJobMarketErrors, IJobMarketEvents} from "../IJobMarket.sol";
+import {IJobMarketErrors} from "../IJobMarket.sol";
+import {IJobMarketEvents} from "../IJobMarketEvents.sol";
 import {MarketStorage, MarketLookup, FIXED_ONE, PENDING, SCALAR_FIELD, RECORDED_BIT} from "./MarketStorage.sol";
 import {ChunkChallenges} from "./ChunkChallenges.sol";
 import {

@@ -38,10 +38,12 @@ pub fn answer(
     finalized_at: u64,
     proof: &Proof<Bn254>,
 ) -> Option<JobMarket::ChunkAnswer> {
-    let (digest, path) = chunked::opening(chunks, index)?;
+    let leaves: Vec<Fr> = chunks.iter().map(ChunkPublic::digest).collect();
+    let digest = *leaves.get(index)?;
+    let path = tree::path(&leaves, index);
     let words = SolidityCalldata::new(proof, &[digest]).proof_words();
     Some(JobMarket::ChunkAnswer {
-        digest: to_u256(&chunked::digest(chunks)),
+        digest: to_u256(&tree::root(&leaves)),
         finalizedAt: alloy::primitives::Uint::<40, 1>::from(finalized_at),
         chunkDigest: to_u256(&digest),
         siblings: path.iter().map(to_u256).collect(),
