@@ -42,6 +42,9 @@ pub mod chunk;
 /// A chunked round: its chunks' inputs and the final proof that carries the rule and binds them.
 pub mod chunked;
 
+/// A job's proof layout, whole or chunked, and the round commitment a trainer posts under it.
+pub mod layout;
+
 /// Range checks and comparisons in R1CS.
 pub mod gadgets;
 

@@ -157,6 +157,12 @@ pub fn aggregate_lane_bits(trainers: usize) -> u32 {
     UPDATE_BITS + bit_len(trainers as u128)
 }
 
+/// `C(S^c)`: the commitment to chunk `chunk`'s lanes `Σ_{i∈I} (Δ_ik + 2^7)` in a round of
+/// `trainers` slots.
+pub fn commit_aggregate(domain: Fr, round: u32, chunk: u32, trainers: usize, lanes: &[u64]) -> Fr {
+    commit_packed(&aggregate_header(domain, round, chunk), &pack_unsigned(lanes, aggregate_lane_bits(trainers)))
+}
+
 /// The mask word: presence bit i at 2^i, inlier bit i at 2^(n+i).
 pub fn mask(presence: &[bool], inliers: &[bool]) -> Fr {
     let n = presence.len() as u32;
@@ -197,8 +203,7 @@ pub fn run(input: &ChunkInput) -> Result<ChunkPublic> {
             inlier_values.map(|(u, _)| u.as_ref().map_or(0, |u| (u[k] + offset) as u64)).sum()
         })
         .collect();
-    let header = aggregate_header(input.domain, input.round, input.chunk);
-    let aggregate = commit_packed(&header, &pack_unsigned(&lanes, aggregate_lane_bits(input.trainers())));
+    let aggregate = commit_aggregate(input.domain, input.round, input.chunk, input.trainers(), &lanes);
     Ok(ChunkPublic {
         domain: input.domain,
         round: Fr::from(input.round),

@@ -272,6 +272,30 @@ mod tests {
         }
     }
 
+    /// A slot that committed on chain but whose update is missing: its commitment stays in the
+    /// public inputs and the seed, its presence bit is 0, and the final proof still holds; the
+    /// same commitment without the declaration is another seed, which no proof takes.
+    #[test]
+    fn an_unavailable_slot_keeps_its_commitment_and_the_round_proves() {
+        let mut input = synthetic(Shape::new(6, 40).unwrap(), 1, 11).input;
+        let committed = crate::chunked::commit_update(
+            input.domain,
+            input.params.round,
+            2,
+            input.updates[2].as_ref().unwrap(),
+            crate::chunked::Chunking::new(40, 15).unwrap(),
+        )
+        .unwrap();
+        input.updates[2] = None;
+        let round = crate::chunked::split_with_unavailable(input.clone(), 15, &[(2, committed)]).unwrap();
+        assert_eq!(round.witness.public.updates[2], committed);
+        assert!(satisfied(round.witness.clone()));
+        let mut forged = split(input.clone(), 15).unwrap().witness;
+        forged.public.updates[2] = committed;
+        assert!(!satisfied(forged), "a commitment patched in after the seed was drawn");
+        assert!(crate::chunked::split_with_unavailable(input, 15, &[(0, committed)]).is_err(), "slot 0 is present");
+    }
+
     /// Real Groth16 proofs: one key for every chunk (the last is padded), one for the final
     /// proof, and each proof verifies against its own public inputs only.
     #[test]

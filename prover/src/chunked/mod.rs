@@ -21,6 +21,7 @@
 //!    and `H`, the root of the digest tree over them ([`tree`]): one public word that fixes every
 //!    chunk proof's public input, so that a contract checks a challenged chunk against it.
 
+pub mod aggregate;
 pub mod constraints;
 pub mod tree;
 
@@ -59,6 +60,22 @@ impl Chunking {
             });
         }
         Ok(Chunking { params, chunk_params })
+    }
+
+    /// The chunking of a chunked job: `params` parameters in `chunks` chunks of `⌈params / chunks⌉`
+    /// (the contract stores K, the job spec d, so every role derives the same D from them).
+    /// An error when no chunk size gives exactly `chunks` chunks of that many parameters.
+    pub fn for_count(params: usize, chunks: usize) -> Result<Self> {
+        let chunking = Chunking::new(params, params.div_ceil(chunks.max(1)))?;
+        if chunks == 0 || chunking.count() != chunks {
+            return Err(Error::InvalidParameter {
+                name: "chunk",
+                reason: format!(
+                    "{params} parameters cannot be cut into {chunks} chunks of ⌈{params} / {chunks}⌉ (the job's verifier has {chunks})"
+                ),
+            });
+        }
+        Ok(chunking)
     }
 
     /// The number of chunks K.
@@ -183,6 +200,18 @@ pub fn opening(chunks: &[ChunkPublic], index: usize) -> Option<(Fr, Vec<Fr>)> {
 /// Splits `input` into chunks of `chunk_params` parameters and computes, step by step, every
 /// chunk's public inputs and the final proof's.
 pub fn split(input: RoundInput, chunk_params: usize) -> Result<ChunkedRound> {
+    split_with_unavailable(input, chunk_params, &[])
+}
+
+/// [`split`] of a round where the slots of `unavailable` committed `(slot, C_i)` on chain but
+/// their update is missing (its slot in `input` is empty). Their commitments stay in the public
+/// inputs (the contract folded them in at submission) and so in the seed ρ, while their
+/// presence bit is 0 and the final proof does not open them.
+pub fn split_with_unavailable(
+    input: RoundInput,
+    chunk_params: usize,
+    unavailable: &[(usize, Fr)],
+) -> Result<ChunkedRound> {
     let chunking = Chunking::new(input.shape.params, chunk_params)?;
     let output = crate::round::run(&input)?;
     let (domain, round) = (input.domain, input.params.round);
@@ -211,6 +240,18 @@ pub fn split(input: RoundInput, chunk_params: usize) -> Result<ChunkedRound> {
             None => Fr::zero(),
         })
         .collect();
+    let mut updates = updates;
+    for &(slot, commitment) in unavailable {
+        match input.updates.get(slot) {
+            Some(None) => updates[slot] = commitment,
+            _ => {
+                return Err(Error::InvalidParameter {
+                    name: "unavailable",
+                    reason: format!("slot {slot} is declared unavailable but is not an empty slot of the round"),
+                })
+            }
+        }
+    }
     // 3. The challenge seed over the round commitments and G; each chunk's own inputs.
     let seed = gram_check::seed(input.shape, domain, round, &updates, &output.trace.gram);
     let chunk_inputs: Vec<ChunkInput> = (0..chunking.count())

@@ -150,23 +150,37 @@ struct Aggregate {
 ///    honest round can always be proven; `lr < 2^16` keeps one round's step below the two guard
 ///    bits of the model's packing, which is what makes the circuit's check carry-free.
 fn aggregate(params: &RoundParams, model: &[i64], updates: &[&[i64]], inliers: &[bool]) -> Aggregate {
-    let count = inliers.iter().filter(|x| **x).count() as u64;
-    let gamma = (params.lr as u64).checked_div(count).unwrap_or(0);
-    let gamma_rem = (params.lr as u64).checked_rem(count).unwrap_or(0);
+    let count = inliers.iter().filter(|x| **x).count();
+    let (gamma, gamma_rem) = gamma(params.lr, count);
+    let sums: Vec<i128> = (0..model.len())
+        .map(|k| updates.iter().zip(inliers).filter(|(_, i)| **i).map(|(u, _)| u[k] as i128).sum())
+        .collect();
+    let (new_model, clamped) = model_step(model, gamma, &sums);
+    Aggregate { gamma, gamma_rem, clamped, new_model }
+}
+
+/// γ = ⌊lr / |I|⌋ and the remainder, both 0 without inliers.
+pub(crate) fn gamma(lr: u32, inliers: usize) -> (u64, u64) {
+    let count = inliers as u64;
+    (u64::from(lr).checked_div(count).unwrap_or(0), u64::from(lr).checked_rem(count).unwrap_or(0))
+}
+
+/// `w' = clamp(w + γ·S)` per parameter, `S` the inliers' sums, and how many values were clamped.
+/// A chunked round's new model is this function of the published `S` ([`crate::chunked::aggregate`]).
+pub(crate) fn model_step(model: &[i64], gamma: u64, sums: &[i128]) -> (Vec<i64>, usize) {
     let half = 1i128 << (MODEL_BITS - 1);
     let mut clamped = 0;
     let new_model = model
         .iter()
-        .enumerate()
-        .map(|(k, &w)| {
-            let s: i128 = updates.iter().zip(inliers).filter(|(_, i)| **i).map(|(u, _)| u[k] as i128).sum();
+        .zip(sums)
+        .map(|(&w, &s)| {
             let value = w as i128 + gamma as i128 * s;
             let bounded = value.clamp(-half, half - 1);
             clamped += usize::from(bounded != value);
             bounded as i64
         })
         .collect();
-    Aggregate { gamma, gamma_rem, clamped, new_model }
+    (new_model, clamped)
 }
 
 /// The scores step's values.
