@@ -4,7 +4,7 @@
 mod common;
 
 use alloy::primitives::{Address, U256};
-use common::{Harness, Synthetic, BOND, BUDGET, FINALIZE_WINDOW, SUBMIT_WINDOW, TRAINERS};
+use common::{finish, start_trainers, Harness, BOND, BUDGET, FINALIZE_WINDOW, SUBMIT_WINDOW, TRAINERS};
 use fedproof::roles::aggregator::{self, RoundReport};
 use fedproof::roles::trainer::{self, Upload};
 use fedproof::roles::{audit, JobView};
@@ -12,41 +12,10 @@ use fedproof_contracts::JobStatus;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
-/// Joins every trainer and starts their loops; `uploads[i]` says what trainer i uploads, and
-/// `malicious` trainers send a reversed update.
-async fn start_trainers(
-    h: &Harness,
-    job: u64,
-    uploads: &[Upload],
-    malicious: &[usize],
-) -> Vec<JoinHandle<anyhow::Result<usize>>> {
-    let mut handles = Vec::new();
-    for (i, chain) in h.trainers.iter().enumerate() {
-        let view = h.view(chain, job).await;
-        trainer::join(&view, &h.storage).await.expect("join");
-        let storage = h.storage.clone();
-        let upload = uploads[i];
-        let bad = malicious.contains(&i);
-        handles.push(tokio::spawn(async move {
-            let mut source = Synthetic::new(i, bad);
-            Ok(trainer::run(&view, &storage, None, &mut source, upload).await?.len())
-        }));
-    }
-    handles
-}
-
 fn spawn_aggregator(h: &Harness, view: JobView) -> JoinHandle<anyhow::Result<Vec<RoundReport>>> {
     // Updates are stored before they are committed here; the grace only delays a missing one.
     let (storage, settings) = (h.storage.clone(), h.aggregator_settings(Duration::from_secs(1)));
     tokio::spawn(async move { aggregator::run(&view, &storage, &settings, |_| {}).await })
-}
-
-async fn finish(trainers: Vec<JoinHandle<anyhow::Result<usize>>>) -> Vec<usize> {
-    let mut counts = Vec::new();
-    for t in trainers {
-        counts.push(t.await.expect("trainer task").expect("trainer"));
-    }
-    counts
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -290,6 +290,7 @@ async fn start_roles(
         sealing: sealing.clone(),
         prover: Default::default(),
         upload_grace: Duration::ZERO,
+        chunks: None,
     };
     let (view, storage) = (aggregator_view.clone(), net.storage.clone());
     let aggregator =

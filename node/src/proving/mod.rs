@@ -58,4 +58,33 @@ impl Prover {
             Prover::Workers(remote) => remote.prove(storage, &Task::Round(task.clone())).await,
         }
     }
+
+    /// Proves `tasks`, all of one circuit whose keys are `keys`, and returns the proofs in task
+    /// order with the seconds each took. Here they run one after another (each proof already
+    /// takes every core, and two would hold two witnesses in memory); on workers they are all
+    /// published at once, so that the workers share them.
+    pub async fn prove_tasks(
+        &self,
+        keys: &Arc<Keys>,
+        storage: &Storage,
+        tasks: &[Task],
+    ) -> anyhow::Result<Vec<(Proof<Bn254>, f64)>> {
+        match self {
+            Prover::InProcess => {
+                let mut proofs = Vec::with_capacity(tasks.len());
+                for task in tasks {
+                    let (keys, task) = (Arc::clone(keys), task.clone());
+                    let clock = Instant::now();
+                    let proof = tokio::task::spawn_blocking(move || task.statement()?.prove(&keys.pk))
+                        .await
+                        .context("the prover task failed")??;
+                    proofs.push((proof, clock.elapsed().as_secs_f64()));
+                }
+                Ok(proofs)
+            }
+            Prover::Workers(remote) => {
+                futures::future::try_join_all(tasks.iter().map(|task| remote.prove(storage, task))).await
+            }
+        }
+    }
 }

@@ -53,6 +53,10 @@ pub struct FinalTask {
     pub input: RoundInput,
     /// Parameters per chunk, D.
     pub chunk_params: usize,
+    /// `(slot, commitment)` of each slot declared unavailable (as in [`ProofTask`]): in the
+    /// public inputs and the seed ρ, not opened.
+    #[serde(default)]
+    pub unavailable: Vec<(usize, U256)>,
 }
 
 /// Any proof a worker makes: a whole round, one chunk of a chunked round, or its final proof.
@@ -97,11 +101,12 @@ impl Task {
             Task::Chunk(input) => {
                 Statement::Chunk(Box::new(ChunkWitness::new(input.clone()).context("the chunk task is invalid")?))
             }
-            Task::Final(task) => Statement::Final(Box::new(
-                chunked::split(task.input.clone(), task.chunk_params)
-                    .context("the final task's round is invalid")?
-                    .witness,
-            )),
+            Task::Final(task) => {
+                let unavailable: Vec<(usize, Fr)> = task.unavailable.iter().map(|(s, c)| (*s, to_fr(*c))).collect();
+                let round = chunked::split_with_unavailable(task.input.clone(), task.chunk_params, &unavailable)
+                    .context("the final task's round is invalid")?;
+                Statement::Final(Box::new(round.witness))
+            }
         })
     }
 

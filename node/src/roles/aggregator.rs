@@ -22,6 +22,8 @@ use serde::Serialize;
 
 use crate::chain::words::{bits_to_u64, to_u256};
 use crate::proving::{ProofTask, Prover};
+use crate::roles::chunked::challenges;
+use crate::roles::chunked::settle::{self, ChunkProving};
 use crate::roles::job::{JobView, POLL};
 use fedproof_contracts::JobStatus;
 use fedproof_storage::sealed::AggregatorKey;
@@ -70,6 +72,8 @@ pub struct Settings {
     /// Once every trainer has committed, how long to wait for updates still being uploaded
     /// (through the intake they arrive after their commitment) before calling them unavailable.
     pub upload_grace: Duration,
+    /// For a chunked job, who proves the chunks (`keys` and `prover` then make the final proof).
+    pub chunks: Option<ChunkProving>,
 }
 
 /// Runs the aggregator until the job ends, calling `on_round` after each finalized round.
@@ -91,9 +95,22 @@ pub async fn run(
     let mut reports = Vec::new();
     // When the current round was first seen with every commitment in but some blob missing.
     let mut waiting_since: Option<(u32, Instant)> = None;
+    let chunked = job.layout()?.chunking().is_some();
+    anyhow::ensure!(
+        !chunked || settings.chunks.is_some(),
+        "job {} is chunked: the aggregator needs the chunk circuit's keys",
+        job.id
+    );
     loop {
         let s = job.state().await?;
+        if chunked {
+            challenges::answer_open(job, storage).await?;
+        }
         if s.status != JobStatus::Active as u8 {
+            if chunked && s.status == JobStatus::Completed as u8 && !challenges_closed(job).await? {
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
             return Ok(reports);
         }
         if !s.bondPosted {
@@ -139,6 +156,15 @@ pub async fn run(
             reports.push(report);
         }
     }
+}
+
+/// Whether a completed chunked job can take no more challenges: its last round's challenge
+/// window has closed and every challenge was answered (the aggregator stays to answer them).
+async fn challenges_closed(job: &JobView) -> anyhow::Result<bool> {
+    let last = job.finalized_events().await?.into_iter().map(|(ev, _)| ev.finalizedAt.to::<u64>()).max();
+    let now = job.chain.now().await?;
+    let window_closed = last.is_none_or(|at| now > at + job.config.disputeWindow as u64);
+    Ok(window_closed && challenges::open_challenges(job).await?.is_empty())
 }
 
 /// Whether every update committed in `round` is in the store.
@@ -189,10 +215,17 @@ async fn finalize(
     let input = RoundInput { shape: job.shape, params, domain, order, model: model.values, updates };
     // An unavailable slot's commitment stays in the public inputs (the contract folded it in at
     // submission); its presence bit is 0, so the circuit ignores it.
-    let unavailable_commitments = unavailable
+    let unavailable_commitments: Vec<(usize, U256)> = unavailable
         .iter()
         .filter_map(|(slot, _)| submitted.iter().find(|s| s.slot == *slot).map(|s| (*slot, s.commitment)))
         .collect();
+    let unavailable_bits = bits_to_u64(&(0..n).map(|i| unavailable.iter().any(|(s, _)| *s == i)).collect::<Vec<_>>());
+    let slots = Slots { present, unavailable, unavailable_bits };
+    if let (Some(chunking), Some(chunks)) = (job.layout()?.chunking(), &settings.chunks) {
+        let proven = settle::prove(storage, chunking, input, &unavailable_commitments, chunks, (keys, prover)).await?;
+        return finalize_chunked(job, storage, proven, slots).await;
+    }
+    let Slots { present, unavailable, unavailable_bits } = slots;
     let task = ProofTask { input, unavailable: unavailable_commitments };
     let witness = task.witness()?;
     let inputs = witness.public.to_vec();
@@ -207,7 +240,6 @@ async fn finalize(
         return Ok(None);
     }
     let words = SolidityCalldata::new(&proof, &inputs).proof_words();
-    let unavailable_bits = bits_to_u64(&(0..n).map(|i| unavailable.iter().any(|(s, _)| *s == i)).collect::<Vec<_>>());
     let finalization = JobMarket::Finalization {
         newModel: new_model_commitment,
         digest: U256::ZERO, // an unchunked round
@@ -230,6 +262,48 @@ async fn finalize(
         finalize_gas: receipt.gas_used,
         tx: receipt.transaction_hash.to_string(),
         new_model: output.new_model,
+    }))
+}
+
+/// Which slots a round had, as its report and its finalization state them.
+struct Slots {
+    /// Slots that submitted a commitment.
+    present: Vec<bool>,
+    /// Slots declared unavailable, with the reason, in slot order.
+    unavailable: Vec<(usize, String)>,
+    /// The same slots as `unavailableBits`.
+    unavailable_bits: u64,
+}
+
+/// Publishes a proven chunked round (record, aggregate, next model) and finalizes it with `C(S)`
+/// and `H`; `None` when another run finalized it meanwhile.
+async fn finalize_chunked(
+    job: &JobView,
+    storage: &Storage,
+    proven: settle::ProvenRound,
+    slots: Slots,
+) -> anyhow::Result<Option<RoundReport>> {
+    let witness = &proven.round.witness;
+    let round = witness.input.params.round;
+    settle::publish(job, storage, &proven).await?;
+    if job.state().await?.round != round {
+        tracing::info!(job = job.id, round, "round already finalized (resumed run)");
+        return Ok(None);
+    }
+    let finalization = settle::finalization(witness, &proven.proof, slots.unavailable_bits);
+    let call = job.market.finalizeRound(U256::from(job.id), round, finalization);
+    let receipt = job.chain.send(&format!("finalizeRound {round} (chunked)"), call).await?;
+    tracing::info!(job = job.id, round, tx = %receipt.transaction_hash, gas = receipt.gas_used, "chunked round finalized");
+    Ok(Some(RoundReport {
+        round,
+        submitted: slots.present,
+        unavailable: slots.unavailable,
+        inliers: witness.output.inliers.clone(),
+        scores: witness.output.scores.clone(),
+        prove_seconds: proven.prove_seconds,
+        finalize_gas: receipt.gas_used,
+        tx: receipt.transaction_hash.to_string(),
+        new_model: witness.output.new_model.clone(),
     }))
 }
 

@@ -58,29 +58,17 @@ pub async fn audit(
     vk: &VerifyingKey<Bn254>,
     recompute: Option<Recompute<'_>>,
 ) -> anyhow::Result<Vec<AuditRow>> {
-    let id = U256::from(job.id);
     let events = job.finalized_events().await?;
     let verifier = RoundVerifier::new(job.config.verifier, job.chain.provider.clone());
     // Fixed once the job started: what the contract folded into every round's accumulator.
     let domain = job.domain().await?;
     let mut rows = Vec::new();
     for (ev, log) in events {
-        let round: u32 = ev.round.try_into()?;
-        let tx = log.transaction_hash.ok_or_else(|| anyhow::anyhow!("RoundFinalized log without transaction"))?;
-        let call = JobMarket::finalizeRoundCall::abi_decode(&job.chain.transaction_input(tx).await?)?;
-        let context = job.market.context(id, U256::from(round)).call().await.map_err(|e| call_error("context", e))?;
-        let mut commitments = Vec::with_capacity(job.shape.trainers);
-        for slot in 0..job.shape.trainers {
-            let c = job.market.commitments(id, U256::from(round), U256::from(slot)).call().await;
-            commitments.push(c.map_err(|e| call_error("reading commitments", e))?);
-        }
+        let onchain_round = OnChainRound::read(job, &ev, &log).await?;
+        let OnChainRound { round, proof, context, ref commitments, ref order, .. } = onchain_round;
         let updates: Vec<_> = commitments.iter().copied().map(to_word).collect();
         let scores: Vec<_> = ev.scoreWords.iter().copied().map(to_word).collect();
-        // The submission order is what the contract folded in as commitments arrived:
-        // recomputed here from the round's events.
-        let submitted = job.submitted_events(round).await?;
-        let order = job.submission_order(&submitted)?;
-        let order_words: Vec<Word> = pack_order(&order).iter().map(Word::from_field).collect();
+        let order_words: Vec<Word> = pack_order(order).iter().map(Word::from_field).collect();
         let public = PublicInputs::from_words(InputWords {
             context: to_word(context),
             domain: Word::from_field(&domain),
@@ -91,61 +79,103 @@ pub async fn audit(
             flags: to_word(ev.flags),
             scores: &scores,
         })?;
-        let offchain = match proof_from_words(&call.f.proof.map(to_word)) {
-            Ok(proof) => snark::verify(vk, &public, &proof).unwrap_or(false),
-            Err(_) => false,
-        };
+        let offchain = verifies(vk, &public.to_vec(), &proof);
         let words: Vec<U256> = public.to_words().iter().map(from_word).collect();
-        let onchain = verifier.verifyProof(call.f.proof, words).call().await.unwrap_or(false);
+        let onchain = verifier.verifyProof(proof, words).call().await.unwrap_or(false);
         let recompute = match recompute {
-            Some(with) => {
-                let submissions = Submissions { events: &submitted, order, commitments: &commitments };
-                Some(recompute_round(job, with, round, domain, &ev, submissions).await)
-            }
+            Some(with) => Some(recompute_round(job, with, domain, &ev, &onchain_round).await),
             None => None,
         };
-        rows.push(AuditRow { round, offchain, onchain, recompute, tx: tx.to_string() });
+        rows.push(AuditRow { round, offchain, onchain, recompute, tx: onchain_round.tx });
     }
     Ok(rows)
 }
 
-/// What a round's submissions were, as the audit read them once from the chain.
-struct Submissions<'e> {
-    /// The round's `UpdateSubmitted` events.
-    events: &'e [JobMarket::UpdateSubmitted],
-    /// Each slot's submission rank (0 for none), from those events.
-    order: Vec<u8>,
+/// What the chain says of a finalized round besides its `RoundFinalized` event: the proof
+/// (from the `finalizeRound` calldata), the context word, every slot's commitment and the
+/// round's submissions in chain order.
+pub(crate) struct OnChainRound {
+    pub(crate) round: u32,
+    /// The `finalizeRound` transaction.
+    pub(crate) tx: String,
+    pub(crate) proof: [U256; 8],
+    pub(crate) context: U256,
     /// Each slot's on-chain commitment (0 for none).
-    commitments: &'e [U256],
+    pub(crate) commitments: Vec<U256>,
+    /// The round's `UpdateSubmitted` events.
+    pub(crate) submitted: Vec<JobMarket::UpdateSubmitted>,
+    /// Each slot's submission rank (0 for none), what the contract folded in as commitments
+    /// arrived, recomputed from those events.
+    pub(crate) order: Vec<u8>,
+}
+
+impl OnChainRound {
+    /// Reads the round `ev` finalized (logged as `log`).
+    pub(crate) async fn read(
+        job: &JobView,
+        ev: &JobMarket::RoundFinalized,
+        log: &alloy::rpc::types::Log,
+    ) -> anyhow::Result<Self> {
+        let id = U256::from(job.id);
+        let round: u32 = ev.round.try_into()?;
+        let tx = log.transaction_hash.ok_or_else(|| anyhow::anyhow!("RoundFinalized log without transaction"))?;
+        let call = JobMarket::finalizeRoundCall::abi_decode(&job.chain.transaction_input(tx).await?)?;
+        let context = job.market.context(id, U256::from(round)).call().await.map_err(|e| call_error("context", e))?;
+        let mut commitments = Vec::with_capacity(job.shape.trainers);
+        for slot in 0..job.shape.trainers {
+            let c = job.market.commitments(id, U256::from(round), U256::from(slot)).call().await;
+            commitments.push(c.map_err(|e| call_error("reading commitments", e))?);
+        }
+        let submitted = job.submitted_events(round).await?;
+        let order = job.submission_order(&submitted)?;
+        Ok(OnChainRound { round, tx: tx.to_string(), proof: call.f.proof, context, commitments, submitted, order })
+    }
+
+    /// The updates a recomputation re-runs the round on: each present slot's stored update,
+    /// opened and checked against its commitment (`presence` from the round's flags).
+    pub(crate) async fn updates(
+        &self,
+        job: &JobView,
+        with: Recompute<'_>,
+        domain: Fr,
+        presence: &[bool],
+    ) -> Result<Vec<Option<Vec<i64>>>, String> {
+        let mut updates = vec![None; job.shape.trainers];
+        for (slot, c) in self.commitments.iter().enumerate() {
+            if !presence[slot] {
+                continue;
+            }
+            let blob_ref = blob_ref(&self.submitted, self.round, slot)?;
+            let values = job
+                .checked_update(with.storage, with.key, domain, self.round, slot, *c, blob_ref)
+                .await
+                .map_err(|e| format!("the stored update of slot {slot}: {e}"))?;
+            updates[slot] = Some(values);
+        }
+        Ok(updates)
+    }
+}
+
+/// Whether `proof` (as words) verifies for `inputs` with `vk`; a malformed proof does not.
+pub(crate) fn verifies(vk: &VerifyingKey<Bn254>, inputs: &[Fr], proof: &[U256; 8]) -> bool {
+    proof_from_words(&proof.map(to_word)).is_ok_and(|proof| snark::verify_inputs(vk, inputs, &proof).unwrap_or(false))
 }
 
 /// Re-runs a round from the stored model and update blobs and compares it with what was proven.
 async fn recompute_round(
     job: &JobView,
     with: Recompute<'_>,
-    round: u32,
     domain: Fr,
     ev: &JobMarket::RoundFinalized,
-    submitted: Submissions<'_>,
+    onchain: &OnChainRound,
 ) -> Result<(), String> {
-    let n = job.shape.trainers;
+    let (n, round) = (job.shape.trainers, onchain.round);
     let model = job.checked_model(with.storage, round, ev.model).await.map_err(|e| format!("{e:#}"))?;
     let model = model.ok_or_else(|| format!("the model of round {round} is not in storage"))?;
     let flags = ev.flags;
     let presence = u64_to_bits(flags.as_limbs()[0], n); // presence bits 0..64 of the flags word
-    let Submissions { events, order, commitments } = submitted;
-    let mut updates = vec![None; n];
-    for (slot, c) in commitments.iter().enumerate() {
-        if !presence[slot] {
-            continue;
-        }
-        let blob_ref = blob_ref(events, round, slot)?;
-        let values = job
-            .checked_update(with.storage, with.key, domain, round, slot, *c, blob_ref)
-            .await
-            .map_err(|e| format!("the stored update of slot {slot}: {e}"))?;
-        updates[slot] = Some(values);
-    }
+    let updates = onchain.updates(job, with, domain, &presence).await?;
+    let order = onchain.order.clone();
     let params = job.round_params(round).map_err(|e| e.to_string())?;
     let input = RoundInput { shape: job.shape, params, domain, order, model: model.values, updates };
     let witness = RoundWitness::new(input).map_err(|e| e.to_string())?;

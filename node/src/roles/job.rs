@@ -9,6 +9,7 @@ use anyhow::Context;
 use ark_bn254::Fr;
 use fedproof_contracts::JobMarket::{self, JobMarketInstance};
 use fedproof_prover::domain::JobDomain;
+use fedproof_prover::layout::Layout;
 use fedproof_prover::params::{JobTerms, RoundParams};
 use fedproof_prover::shape::Shape;
 
@@ -119,6 +120,7 @@ impl JobView {
     /// per parameter) and the preimage of the job's on-chain `C(w₀)`. A job failing either would
     /// stall at its first unprovable round, and expiry would hand the bond to the submitters.
     pub async fn check_terms(&self, storage: &Storage) -> anyhow::Result<()> {
+        self.layout()?;
         for round in 0..self.config.rounds {
             self.round_params(round)
                 .and_then(|p| p.validate(&self.shape).map(|_| p))
@@ -143,7 +145,7 @@ impl JobView {
     }
 
     /// The job's `JobCreated` event (its parameters as the owner sent them).
-    async fn created_event(&self) -> anyhow::Result<JobMarket::JobCreated> {
+    pub(crate) async fn created_event(&self) -> anyhow::Result<JobMarket::JobCreated> {
         let created = self
             .market
             .JobCreated_filter()
@@ -194,9 +196,33 @@ impl JobView {
         Ok(order)
     }
 
+    /// How the job's rounds are proven (`Config.chunks` from its verifier, the parameters from
+    /// its spec), and so what a trainer commits to.
+    pub fn layout(&self) -> anyhow::Result<Layout> {
+        Layout::of_job(self.shape.params, usize::from(self.config.chunks))
+            .with_context(|| format!("job {} cannot be proven in chunks", self.id))
+    }
+
     /// The model round `round` starts from (round 0's is named by the spec, later ones by their
     /// publisher), checked against its on-chain commitment; `None` while it is not published.
+    /// `onchain` is the model word of the round (`State.model`, `RoundFinalized.model`): `C(w)`,
+    /// or for a chunked job after round 0 the previous round's `C(S)`, whose model is replayed
+    /// from the published aggregates ([`crate::roles::chunked::replayed_model`]).
     pub async fn checked_model(
+        &self,
+        storage: &Storage,
+        round: u32,
+        onchain: U256,
+    ) -> anyhow::Result<Option<ModelBlob>> {
+        if round > 0 && self.config.chunks != 0 {
+            return crate::roles::chunked::replayed_model(self, storage, round, onchain).await;
+        }
+        self.stored_model(storage, round, onchain).await
+    }
+
+    /// The model of `round` as stored (the spec's for round 0, else the published one), checked
+    /// against `C(w)` on chain.
+    pub(crate) async fn stored_model(
         &self,
         storage: &Storage,
         round: u32,
@@ -248,6 +274,7 @@ impl JobView {
             round,
             slot: u32::try_from(slot).map_err(|_| format!("slot {slot} out of range"))?,
             params: self.shape.params,
+            chunks: usize::from(self.config.chunks),
             commitment: B256::from(commitment),
         };
         check_update(&blob, &expected).map_err(|e| format!("blob {name}: {e}"))?;

@@ -3,12 +3,12 @@
 
 use alloy::primitives::{Address, B256, U256};
 use anyhow::Context;
-use fedproof_prover::commitment::commit_update;
 use fedproof_prover::round::public_inputs::unpack_score;
 use serde::Serialize;
 
 use crate::chain::client::call_error;
 use crate::chain::words::{to_u256, to_word};
+use crate::roles::chunked::challenges::not_payable;
 use crate::roles::intake::{Intake, KeptReceipt};
 use crate::roles::job::{outcome_of, JobView, POLL};
 use fedproof_contracts::JobStatus;
@@ -126,7 +126,7 @@ pub async fn run(
             job.id,
             job.shape.params
         );
-        let commitment = to_u256(&commit_update(job.domain().await?, round, slot as usize, &values)?);
+        let commitment = to_u256(&job.layout()?.commit_update(job.domain().await?, round, slot as usize, &values)?);
         let mut blob = UpdateBlob { job_id: job.id, round, slot, values };
         if upload == Upload::Mismatched {
             blob.values.iter_mut().for_each(|v| *v = -*v);
@@ -188,6 +188,12 @@ pub async fn withdraw(job: &JobView, intake: Option<&Intake>) -> anyhow::Result<
             match job.chain.send(&format!("dispute round {round}"), call).await {
                 Ok(r) => tracing::info!(job = job.id, round, slot, tx = %r.transaction_hash, "disputed with receipt"),
                 Err(e) => tracing::warn!(job = job.id, round, slot, error = %e, "dispute not accepted"),
+            }
+        }
+        if job.config.chunks != 0 {
+            if let Some(reason) = not_payable(job, round, ev.finalizedAt.to::<u64>()).await? {
+                tracing::info!(job = job.id, round, slot, %reason, "not claimed");
+                continue;
             }
         }
         let settled = job.market.settledBits(id, ev.round).call().await.map_err(|e| call_error("settledBits", e))?;

@@ -18,7 +18,7 @@ use fedproof::proving::Prover;
 use fedproof::roles::aggregator::Settings;
 use fedproof::roles::audit::Recompute;
 use fedproof::roles::owner::{create_job, JobSpec};
-use fedproof::roles::trainer::UpdateSource;
+use fedproof::roles::trainer::{self, UpdateSource, Upload};
 use fedproof::roles::JobView;
 use fedproof_prover::keys::{KeyStore, Keys};
 use fedproof_prover::params::TAU_FRAC_BITS;
@@ -27,6 +27,7 @@ use fedproof_storage::sealed::AggregatorKey;
 use fedproof_storage::Storage;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
+use tokio::task::JoinHandle;
 
 /// Trainer slots of the test shape.
 pub const TRAINERS: usize = 4;
@@ -156,7 +157,7 @@ impl Harness {
 
     /// The aggregator's settings with `upload_grace`.
     pub fn aggregator_settings(&self, upload_grace: std::time::Duration) -> Settings {
-        Settings { keys: keys(), sealing: self.sealing.clone(), prover: Prover::InProcess, upload_grace }
+        Settings { keys: keys(), sealing: self.sealing.clone(), prover: Prover::InProcess, upload_grace, chunks: None }
     }
 
     /// What the auditor needs to re-run rounds.
@@ -323,4 +324,35 @@ impl UpdateSource for Synthetic {
             self.direction.iter().map(|x| clamp(x + self.rng.gen_range(-10.0..10.0))).collect()
         })
     }
+}
+
+/// Joins every trainer and starts their loops; `uploads[i]` says what trainer i uploads, and
+/// `malicious` trainers send a reversed update.
+pub async fn start_trainers(
+    h: &Harness,
+    job: u64,
+    uploads: &[Upload],
+    malicious: &[usize],
+) -> Vec<JoinHandle<anyhow::Result<usize>>> {
+    let mut handles = Vec::new();
+    for (i, chain) in h.trainers.iter().enumerate() {
+        let view = h.view(chain, job).await;
+        trainer::join(&view, &h.storage).await.expect("join");
+        let storage = h.storage.clone();
+        let upload = uploads[i];
+        let bad = malicious.contains(&i);
+        handles.push(tokio::spawn(async move {
+            let mut source = Synthetic::new(i, bad);
+            Ok(trainer::run(&view, &storage, None, &mut source, upload).await?.len())
+        }));
+    }
+    handles
+}
+
+pub async fn finish(trainers: Vec<JoinHandle<anyhow::Result<usize>>>) -> Vec<usize> {
+    let mut counts = Vec::new();
+    for t in trainers {
+        counts.push(t.await.expect("trainer task").expect("trainer"));
+    }
+    counts
 }

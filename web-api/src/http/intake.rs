@@ -135,9 +135,10 @@ async fn committed_slot(
         ));
     }
     let params = job_params(s, intake, job).await?;
+    let chunks = usize::from(market.jobConfig(jid).call().await?.chunks);
     let domain = B256::from(market.domain(jid).call().await?);
     let blob_ref = market.blobRefs(jid, U256::from(round), U256::from(slot)).call().await?;
-    Ok((SlotCommitment { job_id: job, domain, round, slot, params, commitment: on_chain }, blob_ref))
+    Ok((SlotCommitment { job_id: job, domain, round, slot, params, chunks, commitment: on_chain }, blob_ref))
 }
 
 /// Refuses plaintext while the round's commit phase is open: every trainer with a live stake

@@ -7,8 +7,8 @@
 use alloy_primitives::B256;
 use ark_bn254::Fr;
 use ark_ff::PrimeField;
-use fedproof_prover::commitment::commit_update;
 use fedproof_prover::export::field::to_word;
+use fedproof_prover::layout::Layout;
 
 use crate::codec::UpdateBlob;
 
@@ -26,6 +26,9 @@ pub struct SlotCommitment {
     pub slot: u32,
     /// The job's parameter count (from its spec).
     pub params: usize,
+    /// The job's chunk count K (`Config.chunks`, 0 for an unchunked job): what the round
+    /// commitment is over (`fedproof_prover::layout`).
+    pub chunks: usize,
     /// The update commitment the slot submitted.
     pub commitment: B256,
 }
@@ -57,6 +60,9 @@ pub enum UpdateMismatch {
         /// The blob's value count.
         found: usize,
     },
+    /// The job's parameters cannot be cut into its chunk count.
+    #[error("the job's proof layout is invalid: {0}")]
+    Layout(String),
     /// A value is outside the update encoding's range.
     #[error("the update's values are out of range: {0}")]
     OutOfRange(String),
@@ -87,7 +93,9 @@ pub fn check_update(blob: &UpdateBlob, expected: &SlotCommitment) -> Result<(), 
         return Err(UpdateMismatch::WrongLength { expected: expected.params, found: blob.values.len() });
     }
     let domain = Fr::from_be_bytes_mod_order(&expected.domain.0);
-    let computed = commit_update(domain, blob.round, blob.slot as usize, &blob.values)
+    let layout = Layout::of_job(expected.params, expected.chunks).map_err(|e| UpdateMismatch::Layout(e.to_string()))?;
+    let computed = layout
+        .commit_update(domain, blob.round, blob.slot as usize, &blob.values)
         .map_err(|e| UpdateMismatch::OutOfRange(e.to_string()))?;
     let computed = B256::from(to_word(&computed));
     if computed != expected.commitment {
@@ -102,13 +110,16 @@ mod tests {
 
     fn committed(blob: &UpdateBlob, params: usize) -> SlotCommitment {
         let domain = Fr::from(77u8);
-        let commitment = commit_update(domain, blob.round, blob.slot as usize, &blob.values).expect("in range");
+        let commitment =
+            fedproof_prover::commitment::commit_update(domain, blob.round, blob.slot as usize, &blob.values)
+                .expect("in range");
         SlotCommitment {
             job_id: blob.job_id,
             domain: B256::from(to_word(&domain)),
             round: blob.round,
             slot: blob.slot,
             params,
+            chunks: 0,
             commitment: B256::from(to_word(&commitment)),
         }
     }
@@ -136,6 +147,31 @@ mod tests {
 
         let other = UpdateBlob { values: vec![3, -7, 0, 126], ..blob.clone() };
         assert!(matches!(check_update(&other, &expected), Err(UpdateMismatch::Commitment { .. })));
+    }
+
+    /// A chunked job's commitment chains the chunk commitments: the whole-update commitment of
+    /// the same values does not open it, nor does a chunk count the parameters cannot take.
+    #[test]
+    fn a_chunked_job_checks_the_chunked_commitment() {
+        let blob = UpdateBlob { job_id: 4, round: 2, slot: 1, values: vec![3, -7, 0, 127, 5] };
+        let whole = committed(&blob, 5);
+        let layout = Layout::of_job(5, 3).expect("5 in chunks of 2");
+        let domain = Fr::from(77u8);
+        let chunked = layout.commit_update(domain, 2, 1, &blob.values).expect("in range");
+        let expected = SlotCommitment { chunks: 3, commitment: B256::from(to_word(&chunked)), ..whole };
+        assert_eq!(check_update(&blob, &expected), Ok(()));
+        assert!(matches!(
+            check_update(&blob, &SlotCommitment { chunks: 3, ..whole }),
+            Err(UpdateMismatch::Commitment { .. })
+        ));
+        assert!(matches!(
+            check_update(&blob, &SlotCommitment { chunks: 0, ..expected }),
+            Err(UpdateMismatch::Commitment { .. })
+        ));
+        assert!(matches!(
+            check_update(&blob, &SlotCommitment { chunks: 4, ..expected }),
+            Err(UpdateMismatch::Layout(_))
+        ));
     }
 
     #[test]

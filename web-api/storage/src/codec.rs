@@ -20,6 +20,10 @@ use serde::{Deserialize, Serialize};
 const UPDATE_FORMAT: &str = "fedproof-update-v2";
 /// Format tag of model blobs.
 const MODEL_FORMAT: &str = "fedproof-model-v2";
+/// Format tag of a chunked round's aggregate blobs.
+const AGGREGATE_FORMAT: &str = "fedproof-aggregate-v1";
+/// Format tag of a chunked round's record.
+const CHUNKED_ROUND_FORMAT: &str = "fedproof-chunked-round-v1";
 /// Format tag of job spec blobs.
 const SPEC_FORMAT: &str = "fedproof-job-spec-v1";
 /// Format tags of the JSON update and model blobs earlier versions wrote.
@@ -73,6 +77,37 @@ pub struct ModelBlob {
     pub round: u32,
     /// The model in the job's model encoding (what the model commitment is over).
     pub values: Vec<i64>,
+}
+
+/// The inliers' aggregate `S` of a chunked round (public): `S_k = Σ_{i∈I} Δ_ik`, from which
+/// anyone checks the round's `C(S)` and computes the next model
+/// (`fedproof_prover::chunked::aggregate`). A tensor blob like a model's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AggregateBlob {
+    /// The job.
+    pub job_id: u64,
+    /// The round it aggregates.
+    pub round: u32,
+    /// `S`, one sum per parameter.
+    pub values: Vec<i64>,
+}
+
+/// What the aggregator publishes for a chunked round (public): its aggregate, and every chunk's
+/// digest (the leaves of the round's H) and proof, so that an auditor checks every chunk
+/// off-chain and challenges one whose proof is missing or wrong, and anyone can answer a
+/// challenge (`answerChunk` is open to all).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkedRoundBlob {
+    /// The job.
+    pub job_id: u64,
+    /// The round.
+    pub round: u32,
+    /// CID of the round's [`AggregateBlob`].
+    pub aggregate: String,
+    /// Each chunk's digest `d_c`, a 32-byte big-endian word as `0x…` hex, in chunk order.
+    pub digests: Vec<String>,
+    /// Each chunk's Groth16 proof as its eight EVM words (`0x…` hex), in chunk order.
+    pub proofs: Vec<Vec<String>>,
 }
 
 /// What a job's `specHash` names: the off-chain terms every participant needs before round 0.
@@ -137,6 +172,36 @@ impl ModelBlob {
             return Err(malformed(MODEL_FORMAT, "a model's header names no slot"));
         }
         Ok(ModelBlob { job_id: header.job_id, round: header.round, values })
+    }
+}
+
+impl AggregateBlob {
+    /// The blob's bytes (a safetensors file).
+    pub fn encode(&self) -> Vec<u8> {
+        let header = Header { format: AGGREGATE_FORMAT.into(), job_id: self.job_id, round: self.round, slot: None };
+        encode_tensor(&header, &self.values)
+    }
+
+    /// Parses a blob's bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        let (header, values) = decode_tensor(AGGREGATE_FORMAT, bytes)?;
+        if header.slot.is_some() {
+            return Err(malformed(AGGREGATE_FORMAT, "an aggregate's header names no slot"));
+        }
+        Ok(AggregateBlob { job_id: header.job_id, round: header.round, values })
+    }
+}
+
+impl ChunkedRoundBlob {
+    /// The blob's bytes (JSON).
+    pub fn encode(&self) -> Vec<u8> {
+        // serializing a plain struct of strings and integers cannot fail
+        serde_json::to_vec(&Tagged { format: CHUNKED_ROUND_FORMAT.to_string(), body: self }).unwrap_or_default()
+    }
+
+    /// Parses a blob's bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        decode_json(CHUNKED_ROUND_FORMAT, CHUNKED_ROUND_FORMAT, bytes)
     }
 }
 
@@ -285,6 +350,19 @@ mod tests {
         assert!(matches!(JobSpecBlob::decode(&model.encode()), Err(CodecError::Malformed { .. })));
         assert!(matches!(UpdateBlob::decode(b"{\"format\":"), Err(CodecError::Malformed { .. })));
         assert!(matches!(UpdateBlob::decode(&[7u8; 3]), Err(CodecError::Malformed { .. })));
+        let aggregate = AggregateBlob { job_id: 3, round: 2, values: vec![-300, 5, 299] };
+        assert_eq!(AggregateBlob::decode(&aggregate.encode()).expect("decodes"), aggregate);
+        assert!(matches!(AggregateBlob::decode(&model.encode()), Err(CodecError::WrongFormat { .. })));
+        assert!(matches!(ModelBlob::decode(&aggregate.encode()), Err(CodecError::WrongFormat { .. })));
+        let record = ChunkedRoundBlob {
+            job_id: 3,
+            round: 2,
+            aggregate: "bafkrei…".into(),
+            digests: vec!["0x01".into()],
+            proofs: vec![vec!["0x02".into(); 8]],
+        };
+        assert_eq!(ChunkedRoundBlob::decode(&record.encode()).expect("decodes"), record);
+        assert!(matches!(ChunkedRoundBlob::decode(&spec().encode()), Err(CodecError::WrongFormat { .. })));
     }
 
     #[test]

@@ -16,5 +16,5 @@ pub mod sealed;
 pub mod store;
 
 pub use check::{check_update, SlotCommitment, UpdateMismatch};
-pub use codec::{JobSpecBlob, ModelBlob, UpdateBlob};
+pub use codec::{AggregateBlob, ChunkedRoundBlob, JobSpecBlob, ModelBlob, UpdateBlob};
 pub use store::{blob_ref_of, seal_update, Storage, StorageError};

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use cid::Cid;
 
 use crate::blobs::{self, BlobError, BlobStore};
-use crate::codec::{CodecError, JobSpecBlob, ModelBlob, UpdateBlob};
+use crate::codec::{AggregateBlob, ChunkedRoundBlob, CodecError, JobSpecBlob, ModelBlob, UpdateBlob};
 use crate::sealed::{self, AggregatorKey, SealError};
 
 /// A storage failure, naming the blob.
@@ -96,6 +96,42 @@ impl Storage {
         }
     }
 
+    /// Stores a chunked round's aggregate and returns its CID (what its record names).
+    pub async fn put_aggregate(&self, aggregate: &AggregateBlob) -> Result<Cid, StorageError> {
+        Ok(self.blobs.put(Bytes::from(aggregate.encode())).await?)
+    }
+
+    /// Stores a chunked round's record and makes it the published one of its (job, round) on
+    /// `market`. Idempotent: the same round gives the same bytes.
+    pub async fn publish_chunked_round(&self, market: Address, record: &ChunkedRoundBlob) -> Result<Cid, StorageError> {
+        let cid = self.blobs.put(Bytes::from(record.encode())).await?;
+        self.blobs.set_name(&chunked_round_name(market, record.job_id, record.round), &cid).await?;
+        Ok(cid)
+    }
+
+    /// The published record of a chunked round of (market, job, round), if any.
+    pub async fn chunked_round(
+        &self,
+        market: Address,
+        job_id: u64,
+        round: u32,
+    ) -> Result<Option<ChunkedRoundBlob>, StorageError> {
+        let Some(cid) = self.blobs.resolve(&chunked_round_name(market, job_id, round)).await? else {
+            return Ok(None);
+        };
+        let bytes = self.blobs.get(&cid).await?;
+        let record =
+            ChunkedRoundBlob::decode(&bytes).map_err(|source| StorageError::Decode { cid: cid.to_string(), source })?;
+        Ok(Some(record))
+    }
+
+    /// The aggregate a chunked round's record names.
+    pub async fn aggregate(&self, record: &ChunkedRoundBlob) -> Result<AggregateBlob, StorageError> {
+        let cid = blobs::parse_cid(&record.aggregate)?;
+        let bytes = self.blobs.get(&cid).await?;
+        AggregateBlob::decode(&bytes).map_err(|source| StorageError::Decode { cid: cid.to_string(), source })
+    }
+
     /// Stores already sealed update bytes and returns their CID.
     pub async fn put_sealed(&self, sealed: Vec<u8>) -> Result<Cid, StorageError> {
         Ok(self.blobs.put(Bytes::from(sealed)).await?)
@@ -119,6 +155,11 @@ pub fn seal_update(recipient: &str, update: &UpdateBlob) -> Result<Vec<u8>, Stor
 /// The on-chain name (`blobRef`, `specHash`) of a blob's bytes.
 pub fn blob_ref_of(bytes: &[u8]) -> B256 {
     B256::from_slice(blobs::cid_of(bytes).hash().digest())
+}
+
+/// The name under which a chunked round's record is published.
+fn chunked_round_name(market: Address, job_id: u64, round: u32) -> String {
+    format!("chunked/{market:#x}/{job_id}/{round}")
 }
 
 /// The name under which a round's model is published.

@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use fedproof::roles::aggregator;
+use fedproof::roles::chunked::settle::ChunkProving;
+use fedproof_prover::keys::Circuit;
 use fedproof_storage::sealed::AggregatorKey;
 
 use fedproof::proving::{Prover, RemoteProver};
@@ -29,7 +31,7 @@ pub struct RunArgs {
     upload_grace: u64,
     #[command(flatten)]
     queue: QueueArgs,
-    /// With --nats: seconds to wait for the workers' proof of one round before giving up.
+    /// With --nats: seconds to wait for the workers' proof of one round (or chunk) before giving up.
     #[arg(long, default_value_t = 3600)]
     prove_timeout: u64,
     #[command(flatten)]
@@ -42,21 +44,44 @@ impl RunArgs {
         let sealing = AggregatorKey::load(&self.sealing_key).context("reading --sealing-key")?;
         let (job, storage) = self.job.open().await?;
         let store = self.keys.store();
-        let keys = store.load_or_setup(job.shape, &mut rand::rngs::OsRng)?;
-        let prover = match self.queue.connect().await? {
-            Some(queue) => {
-                let timeout = Duration::from_secs(self.prove_timeout);
-                let recipient = sealing.recipient();
-                let remote = RemoteProver::new(queue, &storage, &store, job.shape, recipient, timeout).await?;
-                Prover::Workers(Arc::new(remote))
+        let queue = self.queue.connect().await?;
+        let timeout = Duration::from_secs(self.prove_timeout);
+        let recipient = sealing.recipient();
+        // A chunked job proves its chunks with the chunk circuit and settles on the final proof.
+        let (round_circuit, chunk_circuit) = match job.layout()?.chunking() {
+            None => (Circuit::from(job.shape), None),
+            Some(c) => (
+                Circuit::Final { shape: job.shape, chunks: c.count() },
+                Some(Circuit::Chunk { trainers: job.shape.trainers, params: c.chunk_params }),
+            ),
+        };
+        let proving = |circuit: Circuit| {
+            let (queue, storage, store, recipient) = (queue.clone(), &storage, &store, recipient.clone());
+            async move {
+                let keys = Arc::new(store.load_or_setup(circuit, &mut rand::rngs::OsRng)?);
+                let prover = match queue {
+                    Some(queue) => Prover::Workers(Arc::new(
+                        RemoteProver::new(queue, storage, store, circuit, recipient, timeout).await?,
+                    )),
+                    None => Prover::InProcess,
+                };
+                anyhow::Ok((keys, prover))
             }
-            None => Prover::InProcess,
+        };
+        let (keys, prover) = proving(round_circuit).await?;
+        let chunks = match chunk_circuit {
+            Some(circuit) => {
+                let (keys, prover) = proving(circuit).await?;
+                Some(ChunkProving { keys, prover })
+            }
+            None => None,
         };
         let settings = aggregator::Settings {
-            keys: Arc::new(keys),
+            keys,
             sealing: Arc::new(sealing),
             prover,
             upload_grace: Duration::from_secs(self.upload_grace),
+            chunks,
         };
         let json = self.output.json;
         let reports = aggregator::run(&job, &storage, &settings, |r| {

@@ -148,6 +148,7 @@ async fn one_run(
         round: update.round,
         slot: update.slot,
         params: update.values.len(),
+        chunks: 0,
         commitment: to_word(&commitment).into(),
     };
     timed(&mut phases.check, || check_update(&decoded, &expected))?;

@@ -162,7 +162,7 @@ pub(super) fn prove_chunked_on_workers(
     let final_keys = run.store.load_or_setup(Circuit::Final { shape, chunks: k }, &mut rng)?;
     let mut tasks: Vec<Task> = round.chunks.iter().cloned().map(Task::Chunk).collect();
     let input = synthetic(shape, run.malicious, run.seed).input;
-    tasks.push(Task::Final(FinalTask { input, chunk_params: run.chunk_params }));
+    tasks.push(Task::Final(FinalTask { input, chunk_params: run.chunk_params, unavailable: Vec::new() }));
 
     bar.set_message(format!("{shape}: {} tasks on {workers} worker(s) over NATS", tasks.len()));
     let runtime = tokio::runtime::Runtime::new()?;
