@@ -26,6 +26,15 @@ pub struct Stack {
 
 /// Deploys registry, market and a verifier for `vk`, with the caller as admin and governor.
 pub async fn deploy_stack(chain: &Chain, vk: &VerifyingKey<Bn254>) -> Result<Stack, ChainError> {
+    let (market, registry) = deploy_market(chain).await?;
+    let verifier = deploy_verifier(chain, vk).await?;
+    approve_verifier(chain, market, verifier).await?;
+    Ok(Stack { market, registry, verifier })
+}
+
+/// Deploys registry and market, the market the registry's writer, with the caller as admin and
+/// governor and no verifier approved yet; returns (market, registry).
+pub async fn deploy_market(chain: &Chain) -> Result<(Address, Address), ChainError> {
     let provider = chain.provider.clone();
     let registry = ReliabilityRegistry::deploy(provider.clone(), chain.address, U256::from(RELIABILITY_WEIGHT))
         .await
@@ -35,9 +44,7 @@ pub async fn deploy_stack(chain: &Chain, vk: &VerifyingKey<Bn254>) -> Result<Sta
         .map_err(|e| call_error("deploying JobMarket", e))?;
     let role = registry.WRITER_ROLE().call().await.map_err(|e| call_error("reading WRITER_ROLE", e))?;
     chain.send("granting the market WRITER_ROLE", registry.grantRole(role, *market.address())).await?;
-    let verifier = deploy_verifier(chain, vk).await?;
-    approve_verifier(chain, *market.address(), verifier).await?;
-    Ok(Stack { market: *market.address(), registry: *registry.address(), verifier })
+    Ok((*market.address(), *registry.address()))
 }
 
 /// Deploys the generic round verifier with `vk` as its constructor arguments.
