@@ -110,6 +110,16 @@ async fn finalize(s: &Setup, job: u64, round: &ChunkedRound) -> (u64, Proof<Bn25
     (block.expect("block").expect("block").header.timestamp, proof)
 }
 
+/// The aggregator drops part of chunk 1 from the aggregate: the final proof takes each C(S^c)
+/// as a witness, so it still holds; only chunk 1's own proof binds C(S^1) to the updates.
+fn forge_chunk_1(round: &mut ChunkedRound) {
+    let w = &mut round.witness;
+    w.chunks[1].aggregate += Fr::from(1u8);
+    let (domain, r) = (w.input.domain, w.input.params.round);
+    w.public.aggregate = aggregate_commitment(domain, r, &w.chunks.iter().map(|c| c.aggregate).collect::<Vec<_>>());
+    w.public.digest = fedproof_prover::chunked::digest(&w.chunks);
+}
+
 /// The owner, as a challenger, challenges `chunk` with the bond `ceil(bond / n)`.
 async fn challenge(s: &Setup, job: u64, round: &ChunkedRound, at: u64, chunk: usize) {
     let market = s.h.owner.market(s.h.stack.market);
@@ -158,13 +168,7 @@ async fn attack_a_final_proof_over_a_forged_chunk_cannot_answer_its_challenge_an
     let s = setup().await;
     let (job, mut round) = job_with_submissions(&s).await;
     let honest = round.witness.chunks.clone();
-    // The aggregator drops part of chunk 1 from the aggregate: the final proof takes each C(S^c)
-    // as a witness, so it still holds; only chunk 1's own proof binds C(S^1) to the updates.
-    let w = &mut round.witness;
-    w.chunks[1].aggregate += Fr::from(1u8);
-    let (domain, r) = (w.input.domain, w.input.params.round);
-    w.public.aggregate = aggregate_commitment(domain, r, &w.chunks.iter().map(|c| c.aggregate).collect::<Vec<_>>());
-    w.public.digest = fedproof_prover::chunked::digest(&w.chunks);
+    forge_chunk_1(&mut round);
     let (at, _) = finalize(&s, job, &round).await;
 
     // The auditor recomputes every chunk from the updates and compares with the digests the
@@ -270,11 +274,7 @@ async fn attack_a_record_with_a_wrong_chunk_proof_is_challenged_by_the_audit_and
     let s = setup().await;
     let (job, mut round) = job_with_submissions(&s).await;
     let honest = round.clone();
-    let w = &mut round.witness;
-    w.chunks[1].aggregate += Fr::from(1u8);
-    let (domain, r) = (w.input.domain, w.input.params.round);
-    w.public.aggregate = aggregate_commitment(domain, r, &w.chunks.iter().map(|c| c.aggregate).collect::<Vec<_>>());
-    w.public.digest = fedproof_prover::chunked::digest(&w.chunks);
+    forge_chunk_1(&mut round);
     let (at, proof) = finalize(&s, job, &round).await;
     let rng = &mut ChaCha20Rng::seed_from_u64(4);
     let chunk_proof = |c: usize| {
