@@ -162,7 +162,7 @@ pub async fn run(
 /// window has closed and every challenge was answered (the aggregator stays to answer them).
 async fn challenges_closed(job: &JobView) -> anyhow::Result<bool> {
     let last = job.finalized_events().await?.into_iter().map(|(ev, _)| ev.finalizedAt.to::<u64>()).max();
-    let now = job.chain.now().await?;
+    let now = job.chain_time().await?;
     let window_closed = last.is_none_or(|at| now > at + job.config.disputeWindow as u64);
     Ok(window_closed && challenges::open_challenges(job).await?.is_empty())
 }

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod blob;
 pub mod chunk;
+pub mod chunked_job;
 pub mod prover;
 pub mod quantization;
 pub mod workers;
@@ -21,6 +22,9 @@ pub enum BenchCommand {
     Api(api::ApiArgs),
     /// Encoding, sealing, reading and committing one update blob of a big model, phase by phase.
     Blob(blob::BlobArgs),
+    /// A whole one-round chunked job on a local anvil through the roles (default 32 × 100,000 in
+    /// chunks of 2,500), on prover workers with --nats: accepted, gas, wall time, memory.
+    ChunkedJob(chunked_job::ChunkedJobArgs),
 }
 
 impl BenchCommand {
@@ -31,6 +35,7 @@ impl BenchCommand {
             BenchCommand::Quantization(args) => args.run(),
             BenchCommand::Api(args) => args.run(),
             BenchCommand::Blob(args) => args.run(),
+            BenchCommand::ChunkedJob(args) => args.run(),
         }
     }
 }

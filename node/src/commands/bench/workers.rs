@@ -45,7 +45,7 @@ pub struct WorkerFigures {
 }
 
 /// Worker processes, killed when dropped.
-struct Workers(Vec<Child>);
+pub(super) struct Workers(pub(super) Vec<Child>);
 
 impl Drop for Workers {
     fn drop(&mut self) {
@@ -129,7 +129,13 @@ async fn prove_all(
 }
 
 /// Starts `fedproof prover worker` (this binary) on the queue.
-fn spawn_worker(url: &str, queue: &str, storage: &Storage, key_file: &Path, i: usize) -> anyhow::Result<Child> {
+pub(super) fn spawn_worker(
+    url: &str,
+    queue: &str,
+    storage: &Storage,
+    key_file: &Path,
+    i: usize,
+) -> anyhow::Result<Child> {
     let exe = std::env::current_exe().context("locating the fedproof binary")?;
     Command::new(exe)
         .args(["prover", "worker", "--nats", url, "--queue", queue, "--storage", storage.blobs().location()])
@@ -143,6 +149,6 @@ fn spawn_worker(url: &str, queue: &str, storage: &Storage, key_file: &Path, i: u
 }
 
 /// Peak resident memory of process `pid` (Linux `VmHWM`).
-fn peak_rss_of(pid: u32) -> Option<u64> {
+pub(super) fn peak_rss_of(pid: u32) -> Option<u64> {
     super::vm_hwm(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
 }
