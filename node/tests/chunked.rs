@@ -50,16 +50,26 @@ struct Setup {
     verifier: alloy::primitives::Address,
 }
 
+/// The chunk and final keys, set up once per test binary (the tests run at once).
+fn chunked_keys() -> (Arc<Keys>, Arc<Keys>) {
+    static KEYS: std::sync::OnceLock<(Arc<Keys>, Arc<Keys>)> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let shape = Shape::new(TRAINERS, PARAMS).expect("shape");
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let store = key_store();
+        let chunk = store.load_or_setup(Circuit::Chunk { trainers: TRAINERS, params: CHUNK }, &mut rng).expect("keys");
+        let last = store.load_or_setup(Circuit::Final { shape, chunks: CHUNKS }, &mut rng).expect("keys");
+        (Arc::new(chunk), Arc::new(last))
+    })
+    .clone()
+}
+
 async fn setup() -> Setup {
     let h = Harness::start().await;
-    let shape = Shape::new(TRAINERS, PARAMS).expect("shape");
-    let mut rng = ChaCha20Rng::seed_from_u64(5);
-    let store = key_store();
-    let chunk_keys = store.load_or_setup(Circuit::Chunk { trainers: TRAINERS, params: CHUNK }, &mut rng).expect("keys");
-    let final_keys = store.load_or_setup(Circuit::Final { shape, chunks: CHUNKS }, &mut rng).expect("keys");
+    let (chunk_keys, final_keys) = tokio::task::spawn_blocking(chunked_keys).await.expect("keys");
     let verifier = deploy_chunked_verifier(&h.owner, &final_keys.vk, &chunk_keys.vk, CHUNKS).await.expect("deploy");
     approve_verifier(&h.owner, h.stack.market, verifier).await.expect("approve");
-    Setup { h, chunk_keys: Arc::new(chunk_keys), final_keys: Arc::new(final_keys), verifier }
+    Setup { h, chunk_keys, final_keys, verifier }
 }
 
 /// A one-round chunked job: bonded, every slot joined, round 0 open, and every trainer's round

@@ -156,7 +156,10 @@ pub fn write_key<T: CanonicalSerialize>(
         header.extend_from_slice(&(size as u32).to_le_bytes());
     }
     header.extend_from_slice(&Sha256::digest(&body));
-    let tmp = path.with_extension("tmp");
+    // A temporary name of this writer's own: two processes (or threads) setting up the same
+    // circuit at once must not rename each other's half-written file.
+    let writer = format!("{}-{:?}", std::process::id(), std::thread::current().id());
+    let tmp = path.with_extension(format!("tmp.{}", writer.replace(|c: char| !c.is_ascii_alphanumeric(), "")));
     let mut file = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
     file.write_all(&header)
         .and_then(|_| file.write_all(&body))
