@@ -264,7 +264,8 @@ fn job_spec(
         lr: input.params.lr,
         lr_decay: 0,
         dup_tol: input.params.dup_tol,
-        start_delay: 20,
+        // Every trainer joins before round 0 opens (each checks the job's terms first).
+        start_delay: 30 + 3 * input.shape.trainers as u64,
         submit_window: 3600,
         finalize_window: 24 * 3600,
         dispute_window: 60,
