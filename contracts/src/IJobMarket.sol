@@ -135,7 +135,7 @@ interface IJobMarketErrors {
     error LearningRateTooLarge(uint256 lr, uint256 limit);
 
     /// @notice A commitment is not a non-zero element of the BN254 scalar field: the initial
-    ///         model (`createJob`), an update (`submitUpdate`) or the new model
+    ///         model (`createJob`), an update (`submitUpdate`) or a round's aggregate C(S)
     ///         (`finalizeRound`). Also raised with 0 if the ecAdd precompile rejects a point of
     ///         the accumulator, which an approved verifier's `inputPoint` never produces.
     /// @param commitment The offending value.

@@ -97,8 +97,10 @@ interface IJobMarketEvents {
     ///         (unavailableBits, finalizedAt, aggregateNormSq, scoreWords).
     /// @param jobId The job.
     /// @param round The finalized round.
-    /// @param model C(w), the model the round started from.
-    /// @param newModel C(w'), the model it produced.
+    /// @param model The previous round's `newModel` (round 0: the job's `initialModel`).
+    /// @param newModel C(S), the commitment to S, the sum of the inliers' updates. The new
+    ///        model w' = clamp(w + gamma * S) is public arithmetic on the published S, which
+    ///        every role replays from the initial model (prover/README.md, section 4).
     /// @param flags The flags public input: presence bit i | inlier bit 64 + i |
     ///        aggregateNormSq << 128.
     /// @param unavailableBits Slots that submitted but were declared unavailable.
@@ -202,7 +204,7 @@ interface IJobMarketEvents {
     event Withdrawn(address indexed token, address indexed account, uint256 amount);
 
     /// @notice A chunked round's H, the root of its chunk digest tree, logged with its
-    ///         `RoundFinalized` (whose `newModel` is then C(S)).
+    ///         `RoundFinalized`.
     /// @param jobId The job.
     /// @param round The round.
     /// @param digest H.

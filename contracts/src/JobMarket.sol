@@ -72,7 +72,7 @@ contract JobMarket is ReentrancyGuard {
         IRoundVerifier verifier;
         bytes32 specHash;
         string specURI;
-        uint256 initialModel;
+        uint256 initialModel; // C(w_0) of the spec's initial model, which every role checks before replaying rounds
         uint32 rounds;
         uint8 trainers;
         uint8 maxMalicious;
@@ -90,7 +90,7 @@ contract JobMarket is ReentrancyGuard {
     ///         roster is not restated: the domain public input binds its hash (`domain`), so a
     ///         proof made for another roster does not verify.
     struct Finalization {
-        uint256 newModel; // C(w'); for a chunked job C(S), the inliers' aggregate
+        uint256 newModel; // C(S), the commitment to the inliers' aggregate (the new model is public arithmetic on S)
         uint256 digest; // H, the root of a chunked round's chunk digest tree; 0 for an unchunked job
         uint64 inlierBits;
         uint64 unavailableBits;
@@ -167,7 +167,7 @@ contract JobMarket is ReentrancyGuard {
         uint128 stakesHeld;
         uint128 bondHeld;
         // slots 3..6
-        uint256 model;
+        uint256 model; // the last finalized round's C(S); initialModel before round 0
         uint256 accX;
         uint256 accY;
         bytes32 rosterHash;

@@ -62,13 +62,13 @@ contract JobMarketAccumulatorTest is MarketBase {
         uint256[] memory slots = _submitSubset(jobId, 0, mask, commitments, orderSeed);
         JobMarket.State memory s = market.jobState(jobId);
         (uint256 x, uint256 y) =
-            _expectedAccumulator(ic, market.jobConfig(jobId), jobId, 0, s.model, slots, commitments);
+            _expectedAccumulator(ic, market.jobConfig(jobId), jobId, 0, slots, commitments);
         assertEq(s.accX, x, "accX = sum of the verifier's input points");
         assertEq(s.accY, y, "accY = sum of the verifier's input points");
     }
 
     /// @dev Round 1, after a real proof settled round 0: the first submission of round 1 starts
-    ///      over from round 1's context and the model round 0 left (not round 0's accumulator).
+    ///      over from round 1's context (not round 0's accumulator).
     function testFuzz_AccumulatorEqualsVerifierInputPoint_laterRound(
         uint8 mask,
         uint256[4] memory commitments,
@@ -83,9 +83,9 @@ contract JobMarketAccumulatorTest is MarketBase {
 
         uint256[] memory slots = _submitSubset(jobId, 1, mask, commitments, orderSeed);
         JobMarket.State memory s = market.jobState(jobId);
-        assertEq(s.model, chain0.newModel, "round 1 starts from round 0's new model");
+        assertEq(s.model, chain0.newModel, "round 0's C(S) is the job's model word");
         (uint256 x, uint256 y) =
-            _expectedAccumulator(chainIc, market.jobConfig(jobId), jobId, 1, s.model, slots, commitments);
+            _expectedAccumulator(chainIc, market.jobConfig(jobId), jobId, 1, slots, commitments);
         assertEq(s.accX, x, "accX = sum of the verifier's input points");
         assertEq(s.accY, y, "accY = sum of the verifier's input points");
     }
@@ -101,12 +101,11 @@ contract JobMarketAccumulatorTest is MarketBase {
         JobMarket.Config memory c,
         uint256 jobId,
         uint256 round,
-        uint256 model,
         uint256[] memory slots,
         uint256[4] memory commitments
     ) internal view returns (uint256 x, uint256 y) {
         uint256 domain = ExpectedInputs.domain(block.chainid, address(market), jobId, keccak256(abi.encodePacked(trainers)));
-        (uint256[] memory indices, uint256[] memory values) = ExpectedInputs.openingInputs(c, jobId, round, model, domain);
+        (uint256[] memory indices, uint256[] memory values) = ExpectedInputs.openingInputs(c, jobId, round, domain);
         for (uint256 k; k < indices.length; ++k) {
             (uint256 px, uint256 py) = _term(icTable, indices[k], values[k]);
             (x, y) = G1.add(x, y, px, py);

@@ -13,7 +13,8 @@ import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
 ///         `fedproof prover export --round 0|1 --unavailable 1 --chained`), verified by the
 ///         generic RoundVerifier: slot 1 submits but is declared unavailable, its trainer wins a
 ///         dispute with the aggregator's upload receipt, and round 1 is proven from the context
-///         and the model round 0 left on chain.
+///         round 0 left on chain (the model is not a public input: each round commits to its
+///         aggregate C(S)).
 contract JobMarketProofChainTest is MarketBase {
     uint64 internal constant UNAVAILABLE = 1 << 1;
 
@@ -30,7 +31,7 @@ contract JobMarketProofChainTest is MarketBase {
     }
 
     function test_FixturesChain() public view {
-        assertEq(f1.model, f0.newModel, "round 1 starts from round 0's model");
+        assertTrue(f1.newModel != f0.newModel, "each round commits to its own aggregate");
         assertTrue(!f0.inliers[1] && f0.scores[1] == 0, "the unavailable slot is no inlier");
         assertTrue(!f1.inliers[1] && f1.scores[1] == 0, "the unavailable slot is no inlier");
     }
@@ -48,7 +49,7 @@ contract JobMarketProofChainTest is MarketBase {
         vm.prank(aggregator);
         market.finalizeRound(jobId, 0, fin);
         at = uint40(_now());
-        assertEq(market.jobState(jobId).model, f0.newModel, "model advanced");
+        assertEq(market.jobState(jobId).model, f0.newModel, "the job's model word is round 0's C(S)");
     }
 
     function test_UnavailableSlotIsNotScoredAndWinsTheDispute() public {
@@ -97,7 +98,7 @@ contract JobMarketProofChainTest is MarketBase {
         market.finalizeRound(jobId, 1, fin);
         JobMarket.State memory st = market.jobState(jobId);
         assertEq(uint256(st.status), uint256(JobMarket.Status.Completed), "completed after 2 rounds");
-        assertEq(st.model, f1.newModel, "model of round 1");
+        assertEq(st.model, f1.newModel, "round 1's C(S)");
         assertEq(st.round, 2, "round advanced");
 
         JobMarket.RoundOutcome memory o = outcome(fin, uint40(_now()));

@@ -12,8 +12,7 @@ import {
     SCORE_MASK,
     ORDER_RANK_BITS,
     CONTEXT_INPUT,
-    DOMAIN_INPUT,
-    MODEL_INPUT
+    DOMAIN_INPUT
 } from "../src/market/PublicInputs.sol";
 import {IRoundVerifier} from "../src/IRoundVerifier.sol";
 import {LinearMockVerifier} from "./utils/Mocks.sol";
@@ -90,7 +89,7 @@ contract JobMarketSettlementTest is MockMarketBase {
     }
 
     /// @dev The accumulator after submissions holds the verifier terms of the head (context,
-    ///      domain, C(w)), of each commitment and of each submitter's rank in its order word, for
+    ///      domain), of each commitment and of each submitter's rank in its order word, for
     ///      a shuffled submission order: with LinearMockVerifier (inputPoint(i, v) = v (i + 1) G)
     ///      it is E G, E the sum of value (index + 1) over the inputs the circuit reads, the order
     ///      word being slot i's rank (1 = first) at byte i.
@@ -111,7 +110,6 @@ contract JobMarketSettlementTest is MockMarketBase {
         uint256 orderWord = 2 | (4 << ORDER_RANK_BITS) | (1 << (2 * ORDER_RANK_BITS)) | (3 << (3 * ORDER_RANK_BITS));
         uint256 e = lin.scalarOf(CONTEXT_INPUT, market.context(jobId, 0));
         e = addmod(e, lin.scalarOf(DOMAIN_INPUT, market.domain(jobId)), R);
-        e = addmod(e, lin.scalarOf(MODEL_INPUT, 12345), R);
         for (uint256 i; i < N; ++i) {
             e = addmod(e, lin.scalarOf(PublicInputs.updateIndex(i), 100 + i), R);
         }

@@ -70,16 +70,41 @@ async fn a_full_job_pays_honest_trainers_and_passes_the_audit() {
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|r| r.ok()), "{rows:?}");
 
-    // Tamper with storage: the published model of round 1 is replaced by another one.
-    let mut forged = h.storage.model(h.stack.market, job, 1).await.expect("read").expect("model 1");
+    // Tamper with storage: the published model of round 1 is replaced by another one. Round 1
+    // is replayed from round 0's aggregate, so the forged model is refused, not trained on.
+    let market = h.stack.market;
+    let honest = h.storage.model(market, job, 1).await.expect("read").expect("model 1");
+    let mut forged = honest.clone();
     forged.values[0] += 1;
-    agg_view.publish_model(&h.storage, 1, forged.values).await.expect("forge");
+    h.storage.publish_model(market, &forged).await.expect("forge");
     let rows = audit::audit(&agg_view, &common::keys().vk, Some(h.recompute())).await.expect("audit");
     assert!(rows.iter().all(|r| r.offchain && r.onchain), "the proofs themselves still verify");
     let failures: Vec<_> = rows.iter().filter_map(|r| r.recompute.clone().and_then(Result::err)).collect();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].contains("round 1 is not clamp(w + γ·S)"), "{failures:?}");
+    assert!(
+        agg_view.checked_model(&h.storage, 1, model_word(&agg_view, 0).await).await.is_err(),
+        "a trainer refuses it"
+    );
+    h.storage.publish_model(market, &honest).await.expect("restore");
+
+    // The published aggregate of round 0 replaced: round 0's is not the proven S, and round 1's
+    // model cannot be replayed from an S that is not round 0's C(S).
+    let mut sums = h.storage.published_aggregate(market, job, 0).await.expect("read").expect("aggregate 0");
+    sums.values[0] += 1;
+    h.storage.publish_aggregate(market, &sums).await.expect("forge");
+    let rows = audit::audit(&agg_view, &common::keys().vk, Some(h.recompute())).await.expect("audit");
+    let failures: Vec<_> = rows.iter().filter_map(|r| r.recompute.clone().and_then(Result::err)).collect();
     assert_eq!(failures.len(), 2, "{failures:?}");
-    assert!(failures[0].contains("published model of round 1 is not the proven one"), "{failures:?}");
-    assert!(failures[1].contains("does not match its on-chain commitment"), "{failures:?}");
+    assert!(failures[0].contains("published aggregate of round 0 is not the proven one"), "{failures:?}");
+    assert!(failures[1].contains("is not the C(S) its round finalized"), "{failures:?}");
+    assert!(agg_view.checked_model(&h.storage, 2, state.model).await.is_err(), "no model from a forged aggregate");
+}
+
+/// Round `round`'s `newModel` word, what round `round + 1` starts from.
+async fn model_word(view: &fedproof::roles::JobView, round: u32) -> U256 {
+    let events = view.finalized_events().await.expect("events");
+    events.iter().find(|(ev, _)| ev.round == U256::from(round)).expect("finalized").0.newModel
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

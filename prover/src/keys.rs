@@ -23,8 +23,9 @@ use crate::error::{Error, Result};
 pub use crate::snark::Circuit;
 
 /// Bumped whenever a circuit or this file format changes, so stale cached keys are regenerated,
-/// never misused (v6: the header names the circuit and its three sizes).
-pub const CIRCUIT_VERSION: u32 = 7;
+/// never misused (v6: the header names the circuit and its three sizes; v8: a whole round
+/// commits to its aggregate C(S), not to the models).
+pub const CIRCUIT_VERSION: u32 = 8;
 const MAGIC: &[u8; 8] = b"FEDPROOF";
 /// Magic, kind, circuit tag, version, the circuit's three sizes, SHA-256 of the body.
 const HEADER_LEN: usize = 8 + 1 + 1 + 4 + 3 * 4 + 32;

@@ -35,6 +35,20 @@ impl Layout {
         }
     }
 
+    /// `C(S)` of round `round` from the inliers' sums `sums` (one per parameter), `inliers`
+    /// of them, in a job of `trainers` slots: the word its round finalized as `newModel`.
+    pub fn commit_aggregate(
+        &self,
+        domain: Fr,
+        round: u32,
+        trainers: usize,
+        inliers: usize,
+        sums: &[i64],
+    ) -> Result<Fr> {
+        let chunking = self.chunking().unwrap_or(Chunking::whole(sums.len()));
+        chunked::aggregate::commit(domain, round, chunking, trainers, inliers, sums)
+    }
+
     /// Slot `slot`'s round commitment to `update` (every value in the update range).
     pub fn commit_update(&self, domain: Fr, round: u32, slot: usize, update: &[i64]) -> Result<Fr> {
         match self {

@@ -82,7 +82,7 @@ fn fixtures_are_packed_and_unpacked_as_the_prover_does() {
         let packed = PublicInputs::new(
             &params,
             field(&f["domain"]),
-            [field(&f["model_commitment"]), field(&f["new_model_commitment"])],
+            [field(&f["aggregate_commitment"]), Fr::from(0u8)], // a round proven whole: H = 0
             fields(&f["update_commitments"]),
             &order,
             &flags,
@@ -104,8 +104,8 @@ fn fixtures_are_packed_and_unpacked_as_the_prover_does() {
         let from_chain = PublicInputs::from_words(InputWords {
             context: all_words[0],
             domain: all_words[1],
-            model: all_words[2],
-            new_model: all_words[3],
+            aggregate: all_words[2],
+            digest: all_words[3],
             updates: &all_words[4..4 + n],
             order: &all_words[4 + n..4 + n + o],
             flags: all_words[4 + n + o],

@@ -3,7 +3,9 @@
 
 use ark_bn254::Fr;
 use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystem};
+use fedproof_prover::chunked::aggregate;
 use fedproof_prover::commitment;
+use fedproof_prover::layout::Layout;
 use fedproof_prover::round::public_inputs::Flags;
 use fedproof_prover::round::sample::{synthetic, PlantedAttack};
 use fedproof_prover::round::{run, RoundCircuit, RoundInput, RoundWitness};
@@ -34,12 +36,20 @@ fn reclaim(w: &mut RoundWitness) {
     w.public = fedproof_prover::round::PublicInputs::new(
         p,
         w.input.domain,
-        [w.public.model, commitment::commit_model(p.job_id, p.round + 1, &w.output.new_model).unwrap()],
+        [aggregate_of(w, &w.output.inliers, 0), w.public.digest],
         w.public.updates.clone(),
         &w.input.order,
         &flags,
         &w.output.scores,
     );
+}
+
+/// `C(S)` of the round's sums over `inliers`, the sum of parameter 0 moved by `nudge`.
+fn aggregate_of(w: &RoundWitness, inliers: &[bool], nudge: i64) -> Fr {
+    let mut sums = aggregate::sums(w.input.shape.params, &w.input.updates, inliers);
+    sums[0] += nudge;
+    let count = inliers.iter().filter(|i| **i).count();
+    Layout::Whole.commit_aggregate(w.input.domain, w.input.params.round, w.input.shape.trainers, count, &sums).unwrap()
 }
 
 #[test]
@@ -89,14 +99,26 @@ fn wrong_score_is_rejected() {
 }
 
 #[test]
-fn wrong_new_model_is_rejected() {
-    let mut w = witness((5, 8), 1, 5);
-    w.output.new_model[3] += 1;
-    reclaim(&mut w);
+fn wrong_aggregate_is_rejected() {
+    let honest = witness((5, 8), 1, 5);
+    assert_eq!(honest.public.aggregate, aggregate_of(&honest, &honest.output.inliers, 0), "C(S) as anyone computes it");
+    // S moved by one in one parameter, properly committed: not the inliers' sum.
+    let mut w = honest.clone();
+    w.public.aggregate = aggregate_of(&w, &w.output.inliers, 1);
     assert!(!satisfied(&w));
-    // A correct model under the wrong commitment round is rejected as well.
-    let mut w = witness((5, 8), 1, 5);
-    w.public.new_model = commitment::commit_model(1, 0, &w.output.new_model).unwrap();
+    // The sum over every present slot (the outlier's update averaged in) under the proven flags.
+    let mut w = honest.clone();
+    w.public.aggregate = aggregate_of(&w, &w.input.presence(), 0);
+    assert!(!satisfied(&w));
+    // The right S under another round's header.
+    let mut w = honest.clone();
+    let count = w.output.inliers.iter().filter(|i| **i).count();
+    let sums = aggregate::sums(w.input.shape.params, &w.input.updates, &w.output.inliers);
+    w.public.aggregate = Layout::Whole.commit_aggregate(w.input.domain, 1, 5, count, &sums).unwrap();
+    assert!(!satisfied(&w));
+    // A round proven whole claims no chunk digest.
+    let mut w = honest;
+    w.public.digest = Fr::from(1u8);
     assert!(!satisfied(&w));
 }
 
@@ -104,9 +126,6 @@ fn wrong_new_model_is_rejected() {
 fn commitment_mismatch_is_rejected() {
     let mut w = witness((5, 8), 1, 6);
     w.public.updates[2] = w.public.updates[1];
-    assert!(!satisfied(&w));
-    let mut w = witness((5, 8), 1, 6);
-    w.public.model = commitment::commit_model(1, 0, &[0; 8]).unwrap();
     assert!(!satisfied(&w));
 }
 
@@ -357,13 +376,14 @@ fn attack10_an_overflowing_parameter_is_clamped_not_wrapped() {
     assert_eq!(w.output.new_model[0], (1 << 23) - 1);
     assert_eq!(w.output.new_model[1], -(1 << 23));
     assert!(satisfied(&w), "an honest round with clamped parameters is provable");
-    // The wrapped model (slot 0 carried into slot 1, as the packed check once allowed) is refused.
-    let mut wrapped = w.clone();
-    wrapped.output.new_model[0] -= 1 << 24;
-    wrapped.output.new_model[0] = wrapped.output.new_model[0].max(-(1 << 23));
-    wrapped.output.new_model[1] += 1;
-    reclaim(&mut wrapped);
-    assert!(!satisfied(&wrapped));
+    // No model is a public input: everyone replays w' from the published S, which is the
+    // clamped model, never a wrapped one (slot 0 carried into slot 1, as a packed check once
+    // allowed).
+    let count = w.output.inliers.iter().filter(|i| **i).count();
+    let sums = aggregate::sums(12, &w.input.updates, &w.output.inliers);
+    let replayed = aggregate::next_model(&w.input.params, &w.input.model, &sums, count).unwrap();
+    assert_eq!(replayed, w.output.new_model);
+    assert_eq!(replayed[..2], [(1 << 23) - 1, -(1 << 23)]);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-// The Groth16 public inputs of a round, as the prover lays them out (statement v2). The owner of
+// The Groth16 public inputs of a round, as the prover lays them out (statement v3). The owner of
 // this format is the Rust prover: prover/src/round/public_inputs.rs (order, flags),
 // prover/src/shape.rs (SCORE_BITS, SCORES_PER_WORD, ORDER_RANK_BITS, RANKS_PER_WORD,
 // public_input_count), prover/src/params.rs (CONTEXT_LAYOUT) and prover/src/domain.rs (the
@@ -18,8 +18,10 @@ pragma solidity ^0.8.24;
 // |----------------------|---------------------------------------------------------------------|
 // | 0                    | context: job, round and hyper-parameters (CTX_* offsets below)      |
 // | 1                    | domain: keccak256(abi.encode(chainid, market, jobId, rosterHash)) % r |
-// | 2                    | C(w), the model the round starts from                               |
-// | 3                    | C(w'), the new model                                                |
+// | 2                    | C(S), the inliers' aggregate S (the new model is public arithmetic  |
+// |                      | on the published S: prover/README.md, section 4)                    |
+// | 3                    | H, the root of a chunked round's chunk digests; 0 for a round       |
+// |                      | proven whole                                                        |
 // | 4 .. 4+n             | C_i, the update commitments                                         |
 // | 4+n .. 4+n+ow        | order words, ow = ceil(n / RANKS_PER_WORD): slot i's submission     |
 // |                      | rank (1 = the round's first submitter, 0 = none) at bits            |
@@ -33,10 +35,10 @@ pragma solidity ^0.8.24;
 uint256 constant CONTEXT_INPUT = 0;
 /// @dev Index of the domain input (chain, market, job and roster; JobMarket.domain).
 uint256 constant DOMAIN_INPUT = 1;
-/// @dev Index of C(w), the commitment to the model the round starts from.
-uint256 constant MODEL_INPUT = 2;
-/// @dev Index of C(w'), the commitment to the new model.
-uint256 constant NEW_MODEL_INPUT = 3;
+/// @dev Index of C(S), the commitment to the inliers' aggregate (`Finalization.newModel`).
+uint256 constant AGGREGATE_INPUT = 2;
+/// @dev Index of H, a chunked round's chunk digest root (`Finalization.digest`; 0 unchunked).
+uint256 constant DIGEST_INPUT = 3;
 /// @dev Index of C_0; C_i is at UPDATES_INPUT + i and the order words follow the n updates.
 uint256 constant UPDATES_INPUT = 4;
 

@@ -13,8 +13,8 @@ import {
     PublicInputs,
     CONTEXT_INPUT,
     DOMAIN_INPUT,
-    MODEL_INPUT,
-    NEW_MODEL_INPUT,
+    AGGREGATE_INPUT,
+    DIGEST_INPUT,
     INLIER_FLAG_OFFSET,
     NORM_FLAG_OFFSET,
     NORM_BITS,
@@ -204,9 +204,9 @@ library RoundSettlement {
         (x, y) = _ecAdd(x, y, ox, oy);
     }
 
-    /// @dev The verifier terms of the context, the domain and C(w), added: what a round's first
-    ///      submitter folds in for the round. A chunked round has C(S) at C(w)'s index, which
-    ///      its finalization passes.
+    /// @dev The verifier terms of the context and the domain, added: what a round's first
+    ///      submitter folds in for the round. The round's outputs C(S) and H are the
+    ///      finalization's to pass.
     function _headTerm(MarketStorage storage $, uint256 jobId, uint32 round, JobMarket.Job storage j)
         private
         view
@@ -216,10 +216,6 @@ library RoundSettlement {
         (x, y) = verifier.inputPoint(CONTEXT_INPUT, context(j.c, jobId, round));
         (uint256 tx_, uint256 ty) = verifier.inputPoint(DOMAIN_INPUT, domain($, jobId));
         (x, y) = _ecAdd(x, y, tx_, ty);
-        if (j.c.chunks == 0) {
-            (tx_, ty) = verifier.inputPoint(MODEL_INPUT, j.s.model);
-            (x, y) = _ecAdd(x, y, tx_, ty);
-        }
     }
 
     /// @dev Caller, status, round and time checks of `finalizeRound`; returns n.
@@ -296,10 +292,10 @@ library RoundSettlement {
         );
     }
 
-    /// @dev Passes C(w'), flags and the score words (plus context, domain and C(w) if nobody
-    ///      submitted: the C_i and order words are then 0) to the verifier with the round's
-    ///      accumulator; a chunked round passes C(S) and H at the indices of C(w) and C(w')
-    ///      instead. Reverts with InvalidProof on `false`.
+    /// @dev Passes C(S), flags and the score words, and H for a chunked round (plus context and
+    ///      domain if nobody submitted: the C_i and order words are then 0), to the verifier with
+    ///      the round's accumulator. An unchunked round's H is 0 (`_checkClaims`), whose verifier
+    ///      term is the identity, so it is not passed. Reverts with InvalidProof on `false`.
     function _verify(
         MarketStorage storage $,
         uint256 jobId,
@@ -313,17 +309,13 @@ library RoundSettlement {
         uint256 n = j.c.n;
         bool empty = s.submittedCount == 0;
         bool chunked = j.c.chunks != 0;
-        // Fixed: C(w') (or C(S) and H), flags, score words; and the head if nobody submitted.
+        // Fixed: C(S), flags, score words and H if chunked; and the head if nobody submitted.
         uint256 fixed_ = chunked ? 3 : 2;
-        uint256 count = fixed_ + words + (empty ? (chunked ? 2 : 3) : 0);
+        uint256 count = fixed_ + words + (empty ? 2 : 0);
         uint256[] memory indices = new uint256[](count);
         uint256[] memory values = new uint256[](count);
-        if (chunked) {
-            (indices[0], values[0]) = (MODEL_INPUT, f.newModel);
-            (indices[2], values[2]) = (NEW_MODEL_INPUT, f.digest);
-        } else {
-            (indices[0], values[0]) = (NEW_MODEL_INPUT, f.newModel);
-        }
+        (indices[0], values[0]) = (AGGREGATE_INPUT, f.newModel);
+        if (chunked) (indices[2], values[2]) = (DIGEST_INPUT, f.digest);
         indices[1] = PublicInputs.flagsIndex(n);
         values[1] = flags;
         for (uint256 k; k < words; ++k) {
@@ -339,7 +331,6 @@ library RoundSettlement {
             uint256 at = fixed_ + words;
             (indices[at], values[at]) = (CONTEXT_INPUT, context(j.c, jobId, round));
             (indices[at + 1], values[at + 1]) = (DOMAIN_INPUT, domain($, jobId));
-            if (!chunked) (indices[at + 2], values[at + 2]) = (MODEL_INPUT, s.model);
         } else {
             acc[0] = s.accX;
             acc[1] = s.accY;

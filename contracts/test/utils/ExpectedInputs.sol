@@ -5,7 +5,6 @@ import {JobMarket} from "../../src/JobMarket.sol";
 import {
     CONTEXT_INPUT,
     DOMAIN_INPUT,
-    MODEL_INPUT,
     UPDATES_INPUT,
     RANKS_PER_WORD,
     ORDER_RANK_BITS,
@@ -21,7 +20,7 @@ import {
 ///      time, restated from the circuit's layout (src/market/PublicInputs.sol) without the
 ///      market's code, for the tests that check the accumulator: the invariant handler (with
 ///      LinearMockVerifier) and JobMarketAccumulator.t.sol (with a real generated verifier).
-///      A round's first submission folds the "opening" inputs (context, domain and C(w)); every
+///      A round's first submission folds the "opening" inputs (context and domain); every
 ///      submission folds its own C_slot and its rank's share of its order word
 ///      (`orderInput`). If the market starts folding another input at the first submission,
 ///      `openingInputs` is the one place to add it.
@@ -51,18 +50,17 @@ library ExpectedInputs {
     }
 
     /// @dev The inputs a round's first submission folds in besides its own terms, as
-    ///      (index, value) pairs: the context, the job's domain (see `domain`) and C(w), the
-    ///      model the round starts from.
-    function openingInputs(JobMarket.Config memory c, uint256 jobId, uint256 round, uint256 model, uint256 domain_)
+    ///      (index, value) pairs: the context and the job's domain (see `domain`). No model: the
+    ///      round's outputs (C(S), H) are the finalization's.
+    function openingInputs(JobMarket.Config memory c, uint256 jobId, uint256 round, uint256 domain_)
         internal
         pure
         returns (uint256[] memory indices, uint256[] memory values)
     {
-        indices = new uint256[](3);
-        values = new uint256[](3);
+        indices = new uint256[](2);
+        values = new uint256[](2);
         (indices[0], values[0]) = (CONTEXT_INPUT, context(c, jobId, round));
         (indices[1], values[1]) = (DOMAIN_INPUT, domain_);
-        (indices[2], values[2]) = (MODEL_INPUT, model);
     }
 
     /// @dev The order-word term a submission folds in, for a job of n slots: the index of the

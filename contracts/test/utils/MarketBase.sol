@@ -34,8 +34,8 @@ struct RoundFixture {
     uint256 n;
     uint256 params;
     uint256 context;
-    uint256 model;
-    uint256 newModel;
+    uint256 model; // C(w) of the model the round starts from: the test job's initialModel
+    uint256 newModel; // C(S), what the finalization passes as newModel
     uint256[] commitments;
     bool[] inliers;
     uint256[] scores;
@@ -47,8 +47,7 @@ struct RoundFixture {
 
 /// @dev The constructor arguments of the generic RoundVerifier for a fixture's key
 ///      (test/fixtures/verifier_args_*.json, written by `fedproof prover export`).
-/// @dev What a chunked fixture (prover export --chunk) adds to a round fixture, whose
-///      `newModel` is then C(S).
+/// @dev What a chunked fixture (prover export --chunk) adds to a round fixture.
 struct ChunkedFixture {
     uint256 chunks;
     uint256 depth;
@@ -111,7 +110,7 @@ abstract contract MarketBase is Test {
         f.params = vm.parseJsonUint(json, ".params");
         f.context = vm.parseJsonUint(json, ".context");
         f.model = vm.parseJsonUint(json, ".model_commitment");
-        f.newModel = vm.parseJsonUint(json, ".new_model_commitment");
+        f.newModel = vm.parseJsonUint(json, ".aggregate_commitment");
         f.commitments = vm.parseJsonUintArray(json, ".update_commitments");
         f.inliers = vm.parseJsonBoolArray(json, ".inliers");
         f.scores = vm.parseJsonUintArray(json, ".scores");

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{B256, U256};
 use anyhow::Context;
 use fedproof_contracts::JobMarket;
+use fedproof_prover::chunked::aggregate;
 use fedproof_prover::export::calldata::SolidityCalldata;
 use fedproof_prover::keys::Keys;
 use fedproof_prover::round::RoundInput;
@@ -25,6 +26,7 @@ use crate::proving::{ProofTask, Prover};
 use crate::roles::chunked::challenges;
 use crate::roles::chunked::settle::{self, ChunkProving};
 use crate::roles::job::{JobView, POLL};
+use crate::roles::replay;
 use fedproof_contracts::JobStatus;
 use fedproof_storage::sealed::AggregatorKey;
 use fedproof_storage::Storage;
@@ -230,10 +232,11 @@ async fn finalize(
     let witness = task.witness()?;
     let inputs = witness.public.to_vec();
     let output = witness.output.clone();
-    let new_model_commitment = to_u256(&witness.public.new_model);
+    let aggregate_commitment = to_u256(&witness.public.aggregate);
+    let sums = aggregate::sums(job.shape.params, &witness.input.updates, &output.inliers);
     let (proof, prove_seconds) = prover.prove(keys, storage, &task, witness).await?;
     anyhow::ensure!(snark::verify_inputs(&keys.vk, &inputs, &proof)?, "the round's proof does not verify off-chain");
-    job.publish_model(storage, round + 1, output.new_model.clone()).await?;
+    replay::publish_outcome(job, storage, round, sums, output.new_model.clone()).await?;
 
     if job.state().await?.round != round {
         tracing::info!(job = job.id, round, "round already finalized (resumed run)");
@@ -241,7 +244,7 @@ async fn finalize(
     }
     let words = SolidityCalldata::new(&proof, &inputs).proof_words();
     let finalization = JobMarket::Finalization {
-        newModel: new_model_commitment,
+        newModel: aggregate_commitment,
         digest: U256::ZERO, // an unchunked round
         inlierBits: bits_to_u64(&output.inliers),
         unavailableBits: unavailable_bits,

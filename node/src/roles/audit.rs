@@ -9,6 +9,7 @@ use alloy::sol_types::SolCall;
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::VerifyingKey;
 use fedproof_contracts::{JobMarket, RoundVerifier};
+use fedproof_prover::chunked::aggregate;
 use fedproof_prover::export::calldata::{proof_from_words, Word};
 use fedproof_prover::round::public_inputs::pack_order;
 use fedproof_prover::round::{InputWords, PublicInputs, RoundInput, RoundWitness};
@@ -73,8 +74,8 @@ pub async fn audit(
             context: to_word(context),
             domain: Word::from_field(&domain),
             order: &order_words,
-            model: to_word(ev.model),
-            new_model: to_word(ev.newModel),
+            aggregate: to_word(ev.newModel),
+            digest: Word([0; 32]), // a round proven whole
             updates: &updates,
             flags: to_word(ev.flags),
             scores: &scores,
@@ -179,9 +180,9 @@ async fn recompute_round(
     let params = job.round_params(round).map_err(|e| e.to_string())?;
     let input = RoundInput { shape: job.shape, params, domain, order, model: model.values, updates };
     let witness = RoundWitness::new(input).map_err(|e| e.to_string())?;
-    let claimed = (to_u256(&witness.public.new_model), to_u256(&witness.public.flags));
+    let claimed = (to_u256(&witness.public.aggregate), to_u256(&witness.public.flags));
     if claimed.0 != ev.newModel {
-        return Err("re-running the round gives another new model".into());
+        return Err("re-running the round gives another aggregate C(S)".into());
     }
     if claimed.1 != flags {
         return Err("re-running the round gives other outliers".into());
@@ -190,9 +191,12 @@ async fn recompute_round(
     if scores != ev.scoreWords {
         return Err("re-running the round gives other scores".into());
     }
-    let published = with.storage.model(*job.market.address(), job.id, round + 1).await.map_err(|e| e.to_string())?;
-    if published.map(|m| m.values) != Some(witness.output.new_model) {
-        return Err(format!("the published model of round {} is not the proven one", round + 1));
+    // The next round's model is replayed from this aggregate: without it nobody can train on.
+    let market = *job.market.address();
+    let published = with.storage.published_aggregate(market, job.id, round).await.map_err(|e| e.to_string())?;
+    let sums = aggregate::sums(job.shape.params, &witness.input.updates, &witness.output.inliers);
+    if published.map(|a| a.values) != Some(sums) {
+        return Err(format!("the published aggregate of round {round} is not the proven one"));
     }
     Ok(())
 }

@@ -203,49 +203,37 @@ impl JobView {
             .with_context(|| format!("job {} cannot be proven in chunks", self.id))
     }
 
-    /// The model round `round` starts from (round 0's is named by the spec, later ones by their
-    /// publisher), checked against its on-chain commitment; `None` while it is not published.
-    /// `onchain` is the model word of the round (`State.model`, `RoundFinalized.model`): `C(w)`,
-    /// or for a chunked job after round 0 the previous round's `C(S)`, whose model is replayed
-    /// from the published aggregates ([`crate::roles::chunked::replayed_model`]).
+    /// The model round `round` starts from, checked; `None` while it is not published. `onchain`
+    /// is the model word of the round (`State.model`, `RoundFinalized.model`): the job's
+    /// `initialModel` for round 0, else the previous round's `C(S)`, whose model is replayed from
+    /// the published aggregates ([`crate::roles::replay::replayed_model`]).
     pub async fn checked_model(
         &self,
         storage: &Storage,
         round: u32,
         onchain: U256,
     ) -> anyhow::Result<Option<ModelBlob>> {
-        if round > 0 && self.config.chunks != 0 {
-            return crate::roles::chunked::replayed_model(self, storage, round, onchain).await;
+        if round > 0 {
+            return crate::roles::replay::replayed_model(self, storage, round, onchain).await;
         }
-        self.stored_model(storage, round, onchain).await
+        self.initial_model(storage, onchain).await
     }
 
-    /// The model of `round` as stored (the spec's for round 0, else the published one), checked
-    /// against `C(w)` on chain.
-    pub(crate) async fn stored_model(
-        &self,
-        storage: &Storage,
-        round: u32,
-        onchain: U256,
-    ) -> anyhow::Result<Option<ModelBlob>> {
-        let model = if round == 0 {
-            let cid = fedproof_storage::blobs::parse_cid(&self.spec.initial_model)?;
-            Some(storage.model_at(&cid).await?)
-        } else {
-            storage.model(*self.market.address(), self.id, round).await?
-        };
-        let Some(model) = model else { return Ok(None) };
+    /// The spec's initial model, checked against `initialModel` (`onchain`), `C(w_0)`.
+    pub(crate) async fn initial_model(&self, storage: &Storage, onchain: U256) -> anyhow::Result<Option<ModelBlob>> {
+        let cid = fedproof_storage::blobs::parse_cid(&self.spec.initial_model)?;
+        let model = storage.model_at(&cid).await?;
         anyhow::ensure!(
-            (model.job_id, model.round) == (self.id, round),
-            "the model published for job {} round {round} is labelled job {} round {}",
+            (model.job_id, model.round) == (self.id, 0),
+            "the initial model of job {} is labelled job {} round {}",
             self.id,
             model.job_id,
             model.round
         );
-        let commitment = fedproof_prover::commitment::commit_model(self.id, round, &model.values)?;
+        let commitment = fedproof_prover::commitment::commit_model(self.id, 0, &model.values)?;
         anyhow::ensure!(
             crate::chain::words::to_u256(&commitment) == onchain,
-            "the stored model of job {} round {round} does not match its on-chain commitment",
+            "the initial model of job {} does not match its on-chain commitment",
             self.id
         );
         Ok(Some(model))
@@ -279,13 +267,6 @@ impl JobView {
         };
         check_update(&blob, &expected).map_err(|e| format!("blob {name}: {e}"))?;
         Ok(blob.values)
-    }
-
-    /// Publishes the model `round` starts from (the aggregator, after proving `round - 1`).
-    pub async fn publish_model(&self, storage: &Storage, round: u32, values: Vec<i64>) -> anyhow::Result<()> {
-        let model = ModelBlob { job_id: self.id, round, values };
-        storage.publish_model(*self.market.address(), &model).await?;
-        Ok(())
     }
 
     /// Chain time for deadline checks: the later of the latest block and the wall clock (anvil

@@ -7,6 +7,7 @@ pub mod chunked;
 pub mod intake;
 pub mod job;
 pub mod owner;
+pub mod replay;
 pub mod trainer;
 
 pub use job::JobView;

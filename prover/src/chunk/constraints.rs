@@ -204,28 +204,33 @@ impl Synth<'_> {
         norm.enforce_equal(&inputs.partial_norm)
     }
 
-    /// 4. The inliers' offset sums, packed per element as `Σ_i inlier_i · pack(x_i)` (n products
-    ///    per element, not per parameter), commit to the aggregate.
+    /// 4. The inliers' offset sums commit to the aggregate's slice.
     fn aggregate(&self, inputs: &Inputs, inliers: &[Boolean<Fr>], values: &[Vec<Var>]) -> Synthesis<()> {
-        let bits = super::aggregate_lane_bits(self.n);
-        let per = (252 / bits) as usize;
-        let packed_slots: Vec<Vec<Var>> = values.iter().map(|x| pack(x, per, bits)).collect();
-        let elements = (0..self.d.div_ceil(per))
-            .map(|e| {
-                materialize(&sum(inliers
-                    .iter()
-                    .zip(&packed_slots)
-                    .map(|(inlier, p)| FpVar::from(inlier.clone()) * &p[e])))
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()?;
         let header = [
             FpVar::constant(Fr::from(CHUNK_AGGREGATE_TAG)),
             inputs.domain.clone(),
             inputs.round.clone(),
             inputs.chunk.clone(),
         ];
-        commit_packed(&header, &elements)?.enforce_equal(&inputs.aggregate)
+        commit_inlier_sums(&header, inliers, values)?.enforce_equal(&inputs.aggregate)
     }
+}
+
+/// The commitment under `header` to the inliers' offset sums `Σ_{i∈I} x_ik` (every lane below
+/// `2^8·n`), packed as [`super::commit_aggregate`] packs them: per element
+/// `Σ_i inlier_i · pack(x_i)`, n products per element rather than per parameter. The chunk
+/// circuit commits its slice with it, the round circuit the whole aggregate.
+pub(crate) fn commit_inlier_sums(header: &[Var], inliers: &[Boolean<Fr>], values: &[Vec<Var>]) -> Synthesis<Var> {
+    let bits = super::aggregate_lane_bits(inliers.len());
+    let per = (252 / bits) as usize;
+    let d = values.first().map_or(0, Vec::len);
+    let packed_slots: Vec<Vec<Var>> = values.iter().map(|x| pack(x, per, bits)).collect();
+    let elements = (0..d.div_ceil(per))
+        .map(|e| {
+            materialize(&sum(inliers.iter().zip(&packed_slots).map(|(inlier, p)| FpVar::from(inlier.clone()) * &p[e])))
+        })
+        .collect::<Synthesis<Vec<_>>>()?;
+    commit_packed(header, &elements)
 }
 
 /// The chunk circuit's constraints by step for `trainers` × `params`, without a witness.

@@ -12,12 +12,12 @@ use crate::fixed_point::UPDATE_BITS;
 use crate::params::RoundParams;
 use crate::round::reference::{gamma, model_step};
 
-/// `S_k = Σ_{i∈I} Δ_ik` for every parameter k (inliers are present slots).
-pub fn sums(updates: &[Option<Vec<i64>>], inliers: &[bool]) -> Vec<i64> {
-    let mut sums = Vec::new();
+/// `S_k = Σ_{i∈I} Δ_ik` for each of the `params` parameters k (inliers are present slots; all
+/// zeros without inliers).
+pub fn sums(params: usize, updates: &[Option<Vec<i64>>], inliers: &[bool]) -> Vec<i64> {
+    let mut sums = vec![0; params];
     for (update, _) in updates.iter().zip(inliers).filter(|(_, inlier)| **inlier) {
         let Some(update) = update else { continue };
-        sums.resize(update.len(), 0);
         sums.iter_mut().zip(update).for_each(|(s, v)| *s += v);
     }
     sums
@@ -50,14 +50,15 @@ pub fn next_model(params: &RoundParams, model: &[i64], sums: &[i64], inliers: us
     Ok(model_step(model, gamma, &sums).0)
 }
 
-/// Each sum within what `inliers` updates can add up to: `|S_k + 2^7·|I|| < 2^8·|I|`, so the
-/// lanes are the ones a chunk proof commits (an aggregate outside cannot be anyone's).
+/// Each sum within what `inliers` updates can add up to: `0 ≤ S_k + 2^7·|I| < 2^8·|I|` (all
+/// zeros without inliers), so the lanes are the ones a chunk proof commits (an aggregate
+/// outside cannot be anyone's).
 fn check(chunking: Chunking, inliers: usize, sums: &[i64]) -> Result<()> {
     if sums.len() != chunking.params {
         return Err(invalid(format!("{} sums for {} parameters", sums.len(), chunking.params)));
     }
     let half = (1i64 << (UPDATE_BITS - 1)) * inliers as i64;
-    match sums.iter().position(|s| *s < -half || *s >= half) {
+    match sums.iter().position(|s| !(-half..half.max(1)).contains(s)) {
         None => Ok(()),
         Some(k) => Err(invalid(format!("sum {k} is {}, outside what {inliers} inliers' updates add up to", sums[k]))),
     }
@@ -81,7 +82,7 @@ mod tests {
         let w = &round.witness;
         let count = w.output.inliers.iter().filter(|i| **i).count();
         assert!(count > 0 && count < 5, "an outlier is left out");
-        let s = sums(&input.updates, &w.output.inliers);
+        let s = sums(input.shape.params, &input.updates, &w.output.inliers);
         let c = commit(input.domain, input.params.round, round.chunking, 5, count, &s).expect("commit");
         assert_eq!(c, w.public.aggregate, "C(S) from the published sums");
         let next = next_model(&input.params, &input.model, &s, count).expect("model");

@@ -34,7 +34,7 @@ use crate::chunk::{self, ChunkInput, ChunkPublic};
 use crate::commitment::commit_packed;
 use crate::error::{Error, Result};
 use crate::round::public_inputs::{pack_flags, pack_order, pack_scores, Flags};
-use crate::round::{gram_check, RoundInput, RoundOutput};
+use crate::round::{gram_check, PublicInputs, RoundInput, RoundOutput};
 
 /// Domain tag of a slot's round commitment over its chunk commitments.
 pub const ROUND_UPDATE_TAG: u64 = 6;
@@ -51,6 +51,12 @@ pub struct Chunking {
 }
 
 impl Chunking {
+    /// A round proven whole: one chunk of all `params` parameters (its `C(S)` is the chunked
+    /// one's for K = 1, [`aggregate::commit`]).
+    pub fn whole(params: usize) -> Self {
+        Chunking { params, chunk_params: params }
+    }
+
     /// Checks that both sizes are positive.
     pub fn new(params: usize, chunk_params: usize) -> Result<Self> {
         if params == 0 || chunk_params == 0 {
@@ -98,39 +104,10 @@ impl Chunking {
     }
 }
 
-/// The final proof's public inputs, in verifier order. The layout is the round's with the two
-/// model words replaced by `C(S)` and `H`, so the update commitments keep their positions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FinalPublic {
-    /// The round's parameters, packed ([`crate::params::RoundParams::context`]).
-    pub context: Fr,
-    /// The job's domain.
-    pub domain: Fr,
-    /// `C(S)`, the commitment to the inliers' aggregate over its chunks.
-    pub aggregate: Fr,
-    /// `H`, the digest of every chunk's public inputs.
-    pub digest: Fr,
-    /// Each slot's round commitment `C_i` (0 for an empty slot).
-    pub updates: Vec<Fr>,
-    /// The submission ranks, packed.
-    pub order: Vec<Fr>,
-    /// Presence and inlier bits and `‖S‖²`, packed.
-    pub flags: Fr,
-    /// The contribution scores, packed.
-    pub scores: Vec<Fr>,
-}
-
-impl FinalPublic {
-    /// The inputs in verifier order.
-    pub fn to_vec(&self) -> Vec<Fr> {
-        let mut v = vec![self.context, self.domain, self.aggregate, self.digest];
-        v.extend(&self.updates);
-        v.extend(&self.order);
-        v.push(self.flags);
-        v.extend(&self.scores);
-        v
-    }
-}
+/// The final proof's public inputs: a round's ([`PublicInputs`]), whose `C(S)` is this
+/// commitment over the chunks and whose `H` is the root of their digests, so the update
+/// commitments, flags and scores keep their positions whichever way a round is proven.
+pub type FinalPublic = PublicInputs;
 
 /// What the final proof is proven from: the round, its reference outcome, and every chunk's
 /// public inputs.

@@ -1,9 +1,10 @@
 //! The round as an R1CS circuit, step for step the same as [`super::reference::run`].
 //!
-//! The native reference supplies only *hints* the circuit cannot compute cheaply (Krum
-//! selections and thresholds, the median, quotients and remainders, the new model's bits);
-//! everything else — distances, duplicates, scores, outlier and inlier bits, the aggregate —
-//! is computed by constraints and checked against the public inputs.
+//! The native reference supplies only *hints* the circuit cannot compute cheaply (the Gram
+//! matrix, Krum selections and thresholds, the median, quotients and remainders); everything
+//! else — distances, duplicates, scores, outlier and inlier bits, the aggregate's commitment —
+//! is computed by constraints and checked against the public inputs. No model enters the
+//! circuit: the new model is public arithmetic on the committed aggregate (section 4).
 
 use ark_bn254::Fr;
 use ark_r1cs_std::fields::fp::FpVar;
@@ -12,11 +13,13 @@ use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisE
 use num_bigint::BigUint;
 
 use super::{PublicInputs, RoundInput, RoundOutput};
-use crate::commitment::{self, constraints::commit_packed, MODEL_TAG, MODEL_VALUES_PER_ELEMENT, UPDATE_TAG};
-use crate::commitment::{MODEL_SLOT_BITS, UPDATE_VALUES_PER_ELEMENT};
+use crate::chunk::constraints::commit_inlier_sums;
+use crate::chunk::CHUNK_AGGREGATE_TAG;
+use crate::chunked::{aggregate, Chunking, AGGREGATE_TAG};
+use crate::commitment::{constraints::commit_packed, UPDATE_TAG, UPDATE_VALUES_PER_ELEMENT};
 use crate::error::Result;
-use crate::fixed_point::{MODEL_BITS, UPDATE_BITS};
-use crate::gadgets::{alloc_bits, alloc_uint, big, enforce_range, fr, is_le, is_positive, pack, pow2, sum};
+use crate::fixed_point::UPDATE_BITS;
+use crate::gadgets::{alloc_uint, big, enforce_range, fr, is_le, is_positive, pack, pow2, sum};
 use crate::params::{CONTEXT_LAYOUT, LR_BITS, TAU_FRAC_BITS};
 use crate::shape::{Shape, ORDER_RANK_BITS, RANKS_PER_WORD, SCORES_PER_WORD, SCORE_BITS};
 
@@ -48,13 +51,15 @@ impl RoundWitness {
             inliers: output.inliers.clone(),
             aggregate_norm_sq: output.aggregate_norm_sq,
         };
+        let inlier_count = output.inliers.iter().filter(|i| **i).count();
+        let sums = aggregate::sums(input.shape.params, &input.updates, &output.inliers);
+        let chunking = Chunking::whole(input.shape.params);
+        let aggregate =
+            aggregate::commit(input.domain, input.params.round, chunking, input.shape.trainers, inlier_count, &sums)?;
         let public = PublicInputs::new(
             &input.params,
             input.domain,
-            [
-                commitment::commit_model(input.params.job_id, input.params.round, &input.model)?,
-                commitment::commit_model(input.params.job_id, input.params.round + 1, &output.new_model)?,
-            ],
+            [aggregate, Fr::from(0u8)],
             input.update_commitments(),
             &input.order,
             &flags,
@@ -129,21 +134,21 @@ pub(crate) struct Synth<'a> {
 pub(super) struct InputVars {
     context: Var,
     pub(super) domain: Var,
-    model_commitment: Var,
-    new_model_commitment: Var,
+    aggregate: Var,
+    digest: Var,
     pub(super) update_commitments: Vec<Var>,
     order_words: Vec<Var>,
     flags: Var,
     score_words: Vec<Var>,
 }
 
-/// The round parameters unpacked from the context, each range-checked to its width.
+/// The round parameters the rule reads, unpacked from the context (every field range-checked
+/// to its width). The job id is bound through the domain, and lr and next lr only through the
+/// context: the model step that uses them is public arithmetic outside the proof.
 pub(crate) struct ParamVars {
-    pub(crate) job_id: Var,
     pub(crate) round: Var,
     pub(crate) max_malicious: Var,
     pub(crate) tau: Var,
-    pub(crate) lr: Var,
     pub(crate) dup_tol: Var,
 }
 
@@ -213,18 +218,13 @@ impl<'a> Synth<'a> {
         let params = step!(self, "context", self.context(&inputs.context))?;
         let updates = step!(self, "update commitments", self.update_commitments(&params, &inputs))?;
         let ranks = step!(self, "order", self.order(&inputs.order_words))?;
-        let old_model = step!(self, "model commitment", self.model_commitment(&params, &inputs.model_commitment))?;
         let gram = step!(self, "gram matrix", self.gram_matrix(&updates.presence))?;
         step!(self, "gram check", self.gram_check(&inputs, &params, &updates, &gram))?;
         let unique = step!(self, "duplicates", self.duplicates(&gram, &updates.presence, &ranks, &params.dup_tol))?;
         let krum = step!(self, "krum", self.krum(&gram, &unique, &params.max_malicious))?;
         let krum_inliers = step!(self, "median", self.median(&unique, &krum, &params.tau))?;
         let inliers = step!(self, "alignment", self.alignment(&gram, &krum_inliers))?;
-        step!(
-            self,
-            "aggregate",
-            self.aggregate(&params, &updates.offset_values, &inliers, &old_model, &inputs.new_model_commitment)
-        )?;
+        step!(self, "aggregate", self.aggregate(&inputs, &params, &updates.offset_values, &inliers))?;
         let (scores, norm_sq) = step!(self, "scores", self.scores(&gram, &inliers))?;
         step!(
             self,
@@ -238,8 +238,8 @@ impl<'a> Synth<'a> {
     fn public_inputs(&self) -> Result<InputVars, SynthesisError> {
         let context = self.input(|p| p.context)?;
         let domain = self.input(|p| p.domain)?;
-        let model_commitment = self.input(|p| p.model)?;
-        let new_model_commitment = self.input(|p| p.new_model)?;
+        let aggregate = self.input(|p| p.aggregate)?;
+        let digest = self.input(|p| p.digest)?;
         let update_commitments =
             (0..self.shape.trainers).map(|i| self.input(|p| p.updates[i])).collect::<Result<Vec<_>, _>>()?;
         let order_words =
@@ -247,20 +247,12 @@ impl<'a> Synth<'a> {
         let flags = self.input(|p| p.flags)?;
         let score_words =
             (0..self.shape.score_inputs()).map(|c| self.input(|p| p.scores[c])).collect::<Result<Vec<_>, _>>()?;
-        Ok(InputVars {
-            context,
-            domain,
-            model_commitment,
-            new_model_commitment,
-            update_commitments,
-            order_words,
-            flags,
-            score_words,
-        })
+        Ok(InputVars { context, domain, aggregate, digest, update_commitments, order_words, flags, score_words })
     }
 
     /// Context: the parameters, each range-checked, packed back into the public input; τ ≥ 1
-    /// (below it nobody is an inlier) and lr < 2^LR_BITS (the model's guard bits hold one step).
+    /// (below it nobody is an inlier) and lr < 2^LR_BITS (what `createJob` accepts, so that a
+    /// context the contract builds is one the circuit takes).
     pub(crate) fn context(&self, context: &Var) -> Result<ParamVars, SynthesisError> {
         let fields = CONTEXT_LAYOUT
             .iter()
@@ -268,11 +260,11 @@ impl<'a> Synth<'a> {
             .map(|(k, (_, _, width))| self.uint(*width, |w| big(w.input.params.fields()[k])))
             .collect::<Result<Vec<_>, _>>()?;
         sum(CONTEXT_LAYOUT.iter().zip(&fields).map(|((_, offset, _), v)| v * pow2(*offset))).enforce_equal(context)?;
-        let [job_id, round, max_malicious, tau, lr, _next_lr, dup_tol] =
+        let [_job_id, round, max_malicious, tau, lr, _next_lr, dup_tol] =
             <[Var; 7]>::try_from(fields).map_err(|_| SynthesisError::Unsatisfiable)?;
         enforce_range(&(&tau - pow2(TAU_FRAC_BITS)), 32)?;
         enforce_range(&lr, LR_BITS)?;
-        Ok(ParamVars { job_id, round, max_malicious, tau, lr, dup_tol })
+        Ok(ParamVars { round, max_malicious, tau, dup_tol })
     }
 
     /// Updates: every value range-checked as UPDATE_BITS bits of `Δ + 2^(b-1)` (the offset
@@ -314,18 +306,6 @@ impl<'a> Synth<'a> {
             sum(chunk.iter().enumerate().map(|(t, r)| r * pow2(ORDER_RANK_BITS * t as u32))).enforce_equal(word)?;
         }
         Ok(ranks)
-    }
-
-    /// The old model enters only packed, as the preimage of C(w). Its values are canonical by
-    /// induction: each round's new model is built from range-checked values below, and round 0's
-    /// is checked against the job's spec by the aggregator and the trainers before they stake.
-    fn model_commitment(&self, params: &ParamVars, commitment: &Var) -> Result<Vec<Var>, SynthesisError> {
-        let old_model = (0..self.shape.model_elements())
-            .map(|c| self.witness(|w| commitment::pack(&w.input.model, MODEL_BITS)[c]))
-            .collect::<Result<Vec<_>, _>>()?;
-        let header = [FpVar::constant(Fr::from(MODEL_TAG)), params.job_id.clone(), params.round.clone()];
-        commit_packed(&header, &old_model)?.enforce_equal(commitment)?;
-        Ok(old_model)
     }
 
     /// 1. Duplicates: a present slot within dup_tol of a present slot submitted earlier (a lower
@@ -460,56 +440,29 @@ impl<'a> Synth<'a> {
             .collect()
     }
 
-    /// 5. γ = ⌊lr / |I|⌋ (0 when no inliers), w' = clamp(w + γ·S) per parameter, and C(w').
-    ///
-    /// Carry-free on packed elements: with offset values m = w + 2^23 ∈ [0, 2^24) and
-    /// |γ·S_t| ≤ 2^7·lr < 2^23, every slot's `u_t = m_t + γ·S_t + 2^24` lies in [2^23, 2^26),
-    /// inside its 26-bit slot (MODEL_SLOT_BITS), and 9 slots span 234 < 253 bits. So the packed
-    /// equation holds over the integers slot by slot, and decomposing each `u_t` into 26 bits
-    /// recovers it exactly. Bit 25 says `w + γ·S` overflowed (clamp to 2^24 − 1), bits 24..25 = 0
-    /// that it underflowed (clamp to 0), and otherwise the low 24 bits are the new value.
+    /// 5. The aggregate: `C(S)` over the inliers' offset sums `S_k + 2^7·|I|`, as the chunk of a
+    ///    round cut into one chunk commits it ([`aggregate::commit`] with
+    ///    [`Chunking::whole`]), so a round's `C(S)` does not depend on how it is proven; and
+    ///    `H = 0`: a round proven whole has no chunk digests. The new model `w' = clamp(w + γ·S)`,
+    ///    `γ = ⌊lr/|I|⌋`, is public arithmetic on the published `S` that everyone replays, so
+    ///    neither model is a witness (prover/README.md, section 4).
     fn aggregate(
         &self,
+        inputs: &InputVars,
         params: &ParamVars,
         offset_values: &[Vec<Var>],
         inliers: &[Boolean<Fr>],
-        old_model: &[Var],
-        new_model_commitment: &Var,
     ) -> Result<(), SynthesisError> {
-        let d = self.shape.params;
-        let update_offset = 1u64 << (UPDATE_BITS - 1);
-        let count_bits = self.shape.count_bits() + 1;
-        let inlier_f = as_field(inliers);
-        let count = sum(inlier_f.iter().cloned());
-        let some = FpVar::one() - FpVar::from(count.is_zero()?);
-        let gamma = self.uint(32, |w| big(w.output.trace.gamma))?;
-        let gamma_rem = self.uint(count_bits, |w| big(w.output.trace.gamma_rem))?;
-        let gamma_count = &gamma * &count;
-        (&gamma_count + &gamma_rem).enforce_equal(&(&params.lr * &some))?;
-        enforce_range(&(&some * (&count - FpVar::one() - &gamma_rem)), count_bits)?;
-
-        let mut new_model = Vec::with_capacity(old_model.len());
-        for (c, old) in old_model.iter().enumerate() {
-            let range = c * MODEL_VALUES_PER_ELEMENT..((c + 1) * MODEL_VALUES_PER_ELEMENT).min(d);
-            let ones: Fr = (0..range.len() as u32).map(|t| pow2(MODEL_SLOT_BITS * t)).sum();
-            // Σ_{i∈I} x_i packed in 26-bit slots = Σ_t (S_t + 128·|I|)·2^(26t).
-            let aggregate = sum(inlier_f.iter().zip(offset_values).map(|(inlier, values)| {
-                inlier * pack(&values[range.clone()], MODEL_VALUES_PER_ELEMENT, MODEL_SLOT_BITS).remove(0)
-            }));
-            let shifted =
-                old + &gamma * aggregate - &gamma_count * (ones * Fr::from(update_offset)) + ones * pow2(MODEL_BITS);
-            let mut packed = Vec::with_capacity(range.len());
-            let mut values = Vec::with_capacity(range.len());
-            for k in range {
-                let bits = alloc_bits(&self.cs, hint(self.w, |w| unclamped_slot(w, k)), MODEL_SLOT_BITS)?;
-                packed.push(Boolean::le_bits_to_fp(&bits)?);
-                values.push(clamp(&bits)?);
-            }
-            pack(&packed, MODEL_VALUES_PER_ELEMENT, MODEL_SLOT_BITS).remove(0).enforce_equal(&shifted)?;
-            new_model.push(pack(&values, MODEL_VALUES_PER_ELEMENT, MODEL_SLOT_BITS).remove(0));
-        }
-        let header = [FpVar::constant(Fr::from(MODEL_TAG)), params.job_id.clone(), &params.round + FpVar::one()];
-        commit_packed(&header, &new_model)?.enforce_equal(new_model_commitment)
+        let chunk = [
+            FpVar::constant(Fr::from(CHUNK_AGGREGATE_TAG)),
+            inputs.domain.clone(),
+            params.round.clone(),
+            FpVar::zero(),
+        ];
+        let slice = commit_inlier_sums(&chunk, inliers, offset_values)?;
+        let header = [FpVar::constant(Fr::from(AGGREGATE_TAG)), inputs.domain.clone(), params.round.clone()];
+        commit_packed(&header, &[slice])?.enforce_equal(&inputs.aggregate)?;
+        inputs.digest.enforce_equal(&FpVar::zero())
     }
 
     /// 6. Scores: ⌊max(0, ⟨Δ_i,S⟩)² / ‖Δ_i‖²⌋ for inliers, 0 otherwise; and
@@ -555,31 +508,6 @@ impl<'a> Synth<'a> {
         }
         Ok(())
     }
-}
-
-/// `u_k = w_k + γ·S_k + 2^23 + 2^24` of the reference outcome (see `Synth::aggregate`).
-fn unclamped_slot(w: &Assignment<'_>, k: usize) -> BigUint {
-    let s: i128 = w
-        .input
-        .updates
-        .iter()
-        .zip(&w.output.inliers)
-        .filter(|(_, inlier)| **inlier)
-        .map(|(u, _)| u.as_ref().map_or(0, |u| u[k] as i128))
-        .sum();
-    let u = w.input.model[k] as i128 + w.output.trace.gamma as i128 * s + (3i128 << (MODEL_BITS - 1));
-    // In [2^23, 2^26) for a canonical model and lr < 2^16; anything else leaves the circuit
-    // unsatisfied rather than wrapping.
-    BigUint::from(u.max(0) as u128)
-}
-
-/// The clamped offset model value of a slot's 26 bits: the low 24 bits in range, 2^24 − 1 on
-/// overflow (bit 25), 0 on underflow (bits 24 and 25 clear). One product.
-fn clamp(bits: &[Boolean<Fr>]) -> Result<Var, SynthesisError> {
-    let low = Boolean::le_bits_to_fp(&bits[..MODEL_BITS as usize])?;
-    let in_range = FpVar::from(bits[MODEL_BITS as usize].clone());
-    let overflow = FpVar::from(bits[MODEL_BITS as usize + 1].clone());
-    Ok(in_range * low + overflow * (pow2(MODEL_BITS) - Fr::from(1u8)))
 }
 
 /// Number of candidates (present, non-duplicate slots) in the reference outcome.

@@ -4,8 +4,8 @@
 //! |------------------|--------------------------------------------------------------|
 //! | 0                | context: job, round and hyper-parameters (`params::CONTEXT_LAYOUT`) |
 //! | 1                | domain: chain, market, job and roster (`crate::domain`)      |
-//! | 2                | `C(w)`, commitment to the model the round starts from        |
-//! | 3                | `C(w')`, commitment to the new model (tagged with round + 1) |
+//! | 2                | `C(S)`, commitment to the inliers' aggregate `S = Σ_{i∈I} Δ_i` |
+//! | 3                | `H`, root of a chunked round's chunk digests; 0 for a round proven whole |
 //! | 4 .. 4+n         | `C_1..C_n`, update commitments (0 for an empty slot)         |
 //! | 4+n .. 4+n+o     | order: slot i's submission rank (1 = first, 0 = none) at bits 8·(i mod 31) of word ⌊i/31⌋, o = ⌈n/31⌉ |
 //! | 4+n+o            | flags: presence bit i at bit i, inlier bit i at bit 64+i, ‖S‖² at bit 128 |
@@ -45,10 +45,11 @@ pub struct PublicInputs {
     pub context: Fr,
     /// The job's domain ([`crate::domain::JobDomain::value`]).
     pub domain: Fr,
-    /// `C(w)`.
-    pub model: Fr,
-    /// `C(w')`.
-    pub new_model: Fr,
+    /// `C(S)` ([`crate::chunked::aggregate::commit`]): the new model `w' = clamp(w + γ·S)` is
+    /// public arithmetic on the published `S`, so no proof carries a model.
+    pub aggregate: Fr,
+    /// `H` of a chunked round ([`crate::chunked::digest`]); 0 for a round proven whole.
+    pub digest: Fr,
     /// `C_1..C_n`.
     pub updates: Vec<Fr>,
     /// Packed submission ranks.
@@ -64,7 +65,7 @@ impl PublicInputs {
     pub fn new(
         params: &RoundParams,
         domain: Fr,
-        [model, new_model]: [Fr; 2],
+        [aggregate, digest]: [Fr; 2],
         updates: Vec<Fr>,
         order: &[u8],
         flags: &Flags,
@@ -73,8 +74,8 @@ impl PublicInputs {
         PublicInputs {
             context: params.context(),
             domain,
-            model,
-            new_model,
+            aggregate,
+            digest,
             updates,
             order: pack_order(order),
             flags: pack_flags(flags),
@@ -84,7 +85,7 @@ impl PublicInputs {
 
     /// The inputs in verifier order.
     pub fn to_vec(&self) -> Vec<Fr> {
-        let mut v = vec![self.context, self.domain, self.model, self.new_model];
+        let mut v = vec![self.context, self.domain, self.aggregate, self.digest];
         v.extend_from_slice(&self.updates);
         v.extend_from_slice(&self.order);
         v.push(self.flags);
@@ -106,8 +107,8 @@ impl PublicInputs {
         Ok(PublicInputs {
             context: inputs[0],
             domain: inputs[1],
-            model: inputs[2],
-            new_model: inputs[3],
+            aggregate: inputs[2],
+            digest: inputs[3],
             updates: inputs[4..4 + n].to_vec(),
             order: inputs[4 + n..4 + n + o].to_vec(),
             flags: inputs[4 + n + o],
@@ -145,7 +146,7 @@ impl PublicInputs {
     }
 
     /// The public inputs from the words the contracts store (`JobMarket.context(job, round)`,
-    /// C(w) and C(w') of `RoundFinalized`, the submitted commitments, the flags word and the score
+    /// `newModel` of `RoundFinalized` (C(S)) and `digest` of `ChunkedRoundFinalized`, the submitted commitments, the flags word and the score
     /// words), checking that each is a canonical field element and that the counts agree.
     pub fn from_words(words: InputWords<'_>) -> Result<Self> {
         let n = words.updates.len();
@@ -166,8 +167,8 @@ impl PublicInputs {
         Ok(PublicInputs {
             context: field("context", &words.context)?,
             domain: field("domain", &words.domain)?,
-            model: field("model commitment", &words.model)?,
-            new_model: field("new model commitment", &words.new_model)?,
+            aggregate: field("aggregate commitment", &words.aggregate)?,
+            digest: field("chunk digest", &words.digest)?,
             updates: many("update commitment", words.updates)?,
             order: many("order word", words.order)?,
             flags: field("flags", &words.flags)?,
@@ -189,10 +190,10 @@ pub struct InputWords<'a> {
     pub context: Word,
     /// The job's domain (`JobMarket.domain(job)`).
     pub domain: Word,
-    /// `C(w)`.
-    pub model: Word,
-    /// `C(w')`.
-    pub new_model: Word,
+    /// `C(S)` (`newModel` of `RoundFinalized`).
+    pub aggregate: Word,
+    /// `H` (`digest` of `ChunkedRoundFinalized`; 0 for a round proven whole).
+    pub digest: Word,
     /// `C_1..C_n` as submitted (0 for a slot that never submitted).
     pub updates: &'a [Word],
     /// The `⌈n/31⌉` order words ([`pack_order`] of the submission ranks).
@@ -301,8 +302,8 @@ mod tests {
         InputWords {
             context: words[0],
             domain: words[1],
-            model: words[2],
-            new_model: words[3],
+            aggregate: words[2],
+            digest: words[3],
             updates: &words[4..11],
             order: &words[11..12],
             flags: words[12],

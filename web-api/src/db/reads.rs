@@ -86,9 +86,9 @@ pub struct RoundRow {
     pub round: i64,
     /// finalized | expired.
     pub status: String,
-    /// C(w).
+    /// The job's model word before the round (`RoundFinalized.model`).
     pub model: Option<String>,
-    /// C(w').
+    /// C(S) (`RoundFinalized.newModel`).
     pub new_model: Option<String>,
     /// Packed flags public input.
     pub flags: Option<String>,

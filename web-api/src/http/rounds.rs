@@ -189,7 +189,7 @@ fn proof_words(round: &RoundRow) -> Vec<String> {
 }
 
 /// The public inputs of a finalized round in verifier order, as JobMarket assembles them: the
-/// context of the job's terms, the domain, C(w), C(w'), the submitted commitments, the
+/// context of the job's terms, the domain, C(S), H (0), the submitted commitments, the
 /// submission order, flags, score words (the prover fixes the packing and the order). Empty
 /// unless finalized, or if a stored value is not a field element.
 fn public_inputs(job: &JobRow, round: &RoundRow, commitments: &[U256], order: &[u8]) -> Vec<U256> {
@@ -219,8 +219,8 @@ fn public_inputs(job: &JobRow, round: &RoundRow, commitments: &[U256], order: &[
     let inputs = PublicInputs::from_words(InputWords {
         context: Word::from_field(&params.context()),
         domain: stored(&round.domain),
-        model: stored(&round.model),
-        new_model: stored(&round.new_model),
+        aggregate: stored(&round.new_model),
+        digest: Word([0; 32]), // a round proven whole; a chunked round's H is not indexed yet
         updates: &updates,
         order: &order,
         flags: stored(&round.flags),

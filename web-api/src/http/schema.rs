@@ -194,9 +194,10 @@ pub struct RoundDetail {
     pub outliers: Vec<i64>,
     /// Slots.
     pub slots: Vec<RoundSlot>,
-    /// C(w).
+    /// The job's model word before the round: the previous round's C(S) (round 0: the
+    /// initial model's C(w_0)).
     pub old_model: Option<String>,
-    /// C(w').
+    /// C(S), the commitment to the inliers' aggregate; the new model is replayed from it.
     pub new_model: Option<String>,
     /// Public inputs in verifier order (empty for an expired round).
     pub public_inputs: Vec<String>,

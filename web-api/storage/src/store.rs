@@ -96,9 +96,26 @@ impl Storage {
         }
     }
 
-    /// Stores a chunked round's aggregate and returns its CID (what its record names).
-    pub async fn put_aggregate(&self, aggregate: &AggregateBlob) -> Result<Cid, StorageError> {
-        Ok(self.blobs.put(Bytes::from(aggregate.encode())).await?)
+    /// Stores a round's aggregate `S` and makes it the published one of its (job, round) on
+    /// `market` (what every role replays the model from); returns its CID, which a chunked
+    /// round's record also names. Idempotent: the same round gives the same bytes.
+    pub async fn publish_aggregate(&self, market: Address, aggregate: &AggregateBlob) -> Result<Cid, StorageError> {
+        let cid = self.blobs.put(Bytes::from(aggregate.encode())).await?;
+        self.blobs.set_name(&aggregate_name(market, aggregate.job_id, aggregate.round), &cid).await?;
+        Ok(cid)
+    }
+
+    /// The published aggregate of (market, job, round), if any.
+    pub async fn published_aggregate(
+        &self,
+        market: Address,
+        job_id: u64,
+        round: u32,
+    ) -> Result<Option<AggregateBlob>, StorageError> {
+        match self.blobs.resolve(&aggregate_name(market, job_id, round)).await? {
+            Some(cid) => self.aggregate_at(&cid).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Stores a chunked round's record and makes it the published one of its (job, round) on
@@ -127,8 +144,12 @@ impl Storage {
 
     /// The aggregate a chunked round's record names.
     pub async fn aggregate(&self, record: &ChunkedRoundBlob) -> Result<AggregateBlob, StorageError> {
-        let cid = blobs::parse_cid(&record.aggregate)?;
-        let bytes = self.blobs.get(&cid).await?;
+        self.aggregate_at(&blobs::parse_cid(&record.aggregate)?).await
+    }
+
+    /// The aggregate blob named `cid`.
+    async fn aggregate_at(&self, cid: &Cid) -> Result<AggregateBlob, StorageError> {
+        let bytes = self.blobs.get(cid).await?;
         AggregateBlob::decode(&bytes).map_err(|source| StorageError::Decode { cid: cid.to_string(), source })
     }
 
@@ -160,6 +181,11 @@ pub fn blob_ref_of(bytes: &[u8]) -> B256 {
 /// The name under which a chunked round's record is published.
 fn chunked_round_name(market: Address, job_id: u64, round: u32) -> String {
     format!("chunked/{market:#x}/{job_id}/{round}")
+}
+
+/// The name under which a round's aggregate is published.
+fn aggregate_name(market: Address, job_id: u64, round: u32) -> String {
+    format!("aggregates/{market:#x}/{job_id}/{round}")
 }
 
 /// The name under which a round's model is published.

@@ -243,7 +243,7 @@ impl Stack {
         let words = call.proof_words().map(|w| U256::from_be_bytes(w.0));
         let inlier_bits = out.inliers.iter().enumerate().filter(|(_, b)| **b).fold(0u64, |acc, (i, _)| acc | 1 << i);
         let fin = JobMarket::Finalization {
-            newModel: field_to_u256(&public.new_model),
+            newModel: field_to_u256(&public.aggregate),
             digest: U256::ZERO,
             inlierBits: inlier_bits,
             unavailableBits: 0,

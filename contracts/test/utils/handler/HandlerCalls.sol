@@ -74,7 +74,7 @@ abstract contract HandlerCalls is HandlerRules {
     function _doSubmit(uint256 jobId, uint256 slot, uint256 commitment, bytes32 blobRef) internal {
         JobMarket.State memory s = market.jobState(jobId);
         JobGhost storage g = ghosts[jobId];
-        if (s.submittedCount == 0) g.accScalar = _openingScalar(jobId, s.round, s.model, s.rosterHash);
+        if (s.submittedCount == 0) g.accScalar = _openingScalar(jobId, s.round, s.rosterHash);
         g.accScalar = addmod(g.accScalar, _scalar(jobId, ExpectedInputs.updateIndex(slot), commitment), R);
         (uint256 index, uint256 value) =
             ExpectedInputs.orderInput(market.jobConfig(jobId).n, slot, uint256(s.submittedCount) + 1);

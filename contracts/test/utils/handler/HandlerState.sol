@@ -178,14 +178,14 @@ abstract contract HandlerState {
     }
 
     /// @dev The scalar the accumulator starts from at a round's first submission.
-    function _openingScalar(uint256 jobId, uint256 round, uint256 model, bytes32 rosterHash)
+    function _openingScalar(uint256 jobId, uint256 round, bytes32 rosterHash)
         internal
         view
         returns (uint256 acc)
     {
         uint256 domain = ExpectedInputs.domain(block.chainid, address(market), jobId, rosterHash);
         (uint256[] memory indices, uint256[] memory values) =
-            ExpectedInputs.openingInputs(market.jobConfig(jobId), jobId, round, model, domain);
+            ExpectedInputs.openingInputs(market.jobConfig(jobId), jobId, round, domain);
         for (uint256 k; k < indices.length; ++k) {
             acc = addmod(acc, _scalar(jobId, indices[k], values[k]), R);
         }

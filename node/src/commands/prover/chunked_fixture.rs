@@ -6,6 +6,7 @@
 use anyhow::Context;
 use fedproof_prover::chunk::constraints::ChunkWitness;
 use fedproof_prover::chunked::{self, tree};
+use fedproof_prover::commitment;
 use fedproof_prover::export::calldata::SolidityCalldata;
 use fedproof_prover::export::{field::to_decimal, solidity};
 use fedproof_prover::keys::Circuit;
@@ -17,9 +18,8 @@ use serde::Serialize;
 
 use super::export::{roster, seeded_witness, write, ExportArgs, RoundFixture};
 
-/// The chunked round's fixture: `round.json`'s keys, where `new_model_commitment` is C(S) (what a
-/// chunked finalization passes as `newModel`) and the public inputs and proof are the final
-/// proof's, plus the chunks'.
+/// The chunked round's fixture: `round.json`'s keys, where the public inputs and proof are the
+/// final proof's, plus the chunks'.
 #[derive(Serialize)]
 struct ChunkedFixture {
     #[serde(flatten)]
@@ -42,7 +42,7 @@ pub fn export(args: &ExportArgs, chunk_params: usize) -> anyhow::Result<()> {
     let (store, shape) = (args.keys.store(), args.shape.shape()?);
     anyhow::ensure!(args.unavailable.is_empty() && !args.chained, "--chunk takes neither --unavailable nor --chained");
     let witness = seeded_witness(shape, args, args.round, None)?;
-    let model = witness.public.model;
+    let model = commitment::commit_model(witness.input.params.job_id, args.round, &witness.input.model)?;
     let round = chunked::split(witness.input, chunk_params)?;
     let (k, depth) = (round.chunking.count(), tree::depth(round.chunking.count()));
     let mut rng = ChaCha20Rng::seed_from_u64(args.seed);
@@ -91,7 +91,7 @@ pub fn export(args: &ExportArgs, chunk_params: usize) -> anyhow::Result<()> {
         order,
         aggregate_norm_sq: output.aggregate_norm_sq,
         model_commitment: to_decimal(&model),
-        new_model_commitment: to_decimal(&public.aggregate),
+        aggregate_commitment: to_decimal(&public.aggregate),
         update_commitments: public.updates.iter().map(to_decimal).collect(),
         presence,
         inliers: output.inliers,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use alloy::primitives::Address;
 use anyhow::Context;
 use clap::Args;
+use fedproof_prover::commitment;
 use fedproof_prover::domain::{roster_hash, JobDomain};
 use fedproof_prover::export::calldata::{verifier_constructor_args, SolidityCalldata};
 use fedproof_prover::export::{field::to_decimal, snarkjs, solidity};
@@ -53,7 +54,7 @@ pub struct ExportArgs {
     pub(super) unavailable: Vec<usize>,
     /// Start from the model that rounds 0..round-1 of the same seeded job produce (with the same
     /// --unavailable slots) instead of the seed's initial model, so that the fixtures of
-    /// consecutive rounds chain as on chain: C(w) of round r is C(w') of round r - 1.
+    /// consecutive rounds chain as on chain: round r starts from the model rounds 0..r-1 left.
     #[arg(long)]
     pub(super) chained: bool,
     /// Cut the round into chunks of this many parameters: export the final proof's verifier
@@ -99,8 +100,10 @@ pub(super) struct RoundFixture {
     /// Submission rank per slot (1 = first).
     pub(super) order: Vec<u8>,
     pub(super) aggregate_norm_sq: u64,
+    /// C(w) of the model the round starts from (a test job's `initialModel`).
     pub(super) model_commitment: String,
-    pub(super) new_model_commitment: String,
+    /// C(S), what the finalization passes as `newModel`.
+    pub(super) aggregate_commitment: String,
     pub(super) update_commitments: Vec<String>,
     pub(super) presence: Vec<bool>,
     pub(super) inliers: Vec<bool>,
@@ -141,6 +144,7 @@ fn export(args: &ExportArgs) -> anyhow::Result<()> {
         }
     }
     let witness = seeded_witness(shape, args, args.round, model)?;
+    let starting_model = witness.input.model.clone();
     let inputs = witness.public.to_vec();
     let fixture_base = (witness.input.params, witness.input.presence(), witness.output.clone(), witness.public.clone());
     let order = witness.input.order.clone();
@@ -148,6 +152,7 @@ fn export(args: &ExportArgs) -> anyhow::Result<()> {
     anyhow::ensure!(snark::verify_inputs(&keys.vk, &inputs, &proof)?, "the exported proof does not verify");
 
     let (params, presence, output, public) = fixture_base;
+    let model_commitment = commitment::commit_model(params.job_id, params.round, &starting_model)?;
     let calldata = SolidityCalldata::new(&proof, &inputs);
     let fixture = RoundFixture {
         trainers: shape.trainers,
@@ -161,8 +166,8 @@ fn export(args: &ExportArgs) -> anyhow::Result<()> {
         domain: to_decimal(&public.domain),
         order,
         aggregate_norm_sq: output.aggregate_norm_sq,
-        model_commitment: to_decimal(&public.model),
-        new_model_commitment: to_decimal(&public.new_model),
+        model_commitment: to_decimal(&model_commitment),
+        aggregate_commitment: to_decimal(&public.aggregate),
         update_commitments: public.updates.iter().map(to_decimal).collect(),
         presence,
         inliers: output.inliers,

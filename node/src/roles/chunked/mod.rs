@@ -4,8 +4,6 @@
 //! - [`settle`]: what the aggregator proves and sends: every chunk proof and the final proof,
 //!   the finalization with `C(S)` and `H`, the published record (the aggregate `S`, every chunk's
 //!   digest and proof), and the answer to a challenged chunk;
-//! - [`replay`]: the model a round starts from, replayed from the published aggregates,
-//!   `w' = clamp(w + γ·S)` checked against each round's `C(S)` on chain;
 //! - [`challenges`]: the challenges of a job (open, answered, refuted), the aggregator answering
 //!   them from its record, and the auditor's choice of a chunk to challenge;
 //! - [`audit`]: the auditor's round-by-round check of a chunked job, and its challenges and
@@ -13,9 +11,7 @@
 
 pub mod audit;
 pub mod challenges;
-pub mod replay;
 pub mod settle;
 
 pub use challenges::{chunk_to_challenge, ChunkAuditError};
-pub use replay::replayed_model;
 pub use settle::{answer, digest_word, finalization};

@@ -16,12 +16,13 @@ use fedproof_prover::keys::Keys;
 use fedproof_prover::round::public_inputs::pack_scores;
 use fedproof_prover::round::RoundInput;
 use fedproof_prover::snark;
-use fedproof_storage::{AggregateBlob, ChunkedRoundBlob, Storage};
+use fedproof_storage::{ChunkedRoundBlob, Storage};
 
 use crate::chain::words::{bits_to_u64, from_word, to_fr, to_u256};
 use crate::proving::task::FinalTask;
 use crate::proving::{Prover, Task};
 use crate::roles::job::JobView;
+use crate::roles::replay::publish_outcome;
 
 /// Who proves a chunked job's chunks (the final proof is proven with the aggregator's
 /// `Settings::keys` and `Settings::prover`).
@@ -75,14 +76,13 @@ pub async fn prove(
     Ok(ProvenRound { round, chunk_proofs, proof, prove_seconds: prove_seconds + seconds })
 }
 
-/// Publishes a proven round: its aggregate `S` and record (digests and proofs), then the model
-/// the next round starts from. Idempotent, so a restarted aggregator publishes the same blobs.
+/// Publishes a proven round: its aggregate `S` and the next model ([`publish_outcome`]), then
+/// its record (digests and proofs). Idempotent, so a restarted aggregator publishes the same blobs.
 pub async fn publish(job: &JobView, storage: &Storage, proven: &ProvenRound) -> anyhow::Result<()> {
     let w = &proven.round.witness;
     let round = w.input.params.round;
-    let sums = aggregate::sums(&w.input.updates, &w.output.inliers);
-    let aggregate = AggregateBlob { job_id: job.id, round, values: sums };
-    let cid = storage.put_aggregate(&aggregate).await.context("storing the round's aggregate")?;
+    let sums = aggregate::sums(w.input.shape.params, &w.input.updates, &w.output.inliers);
+    let cid = publish_outcome(job, storage, round, sums, w.output.new_model.clone()).await?;
     let record = ChunkedRoundBlob {
         job_id: job.id,
         round,
@@ -96,7 +96,7 @@ pub async fn publish(job: &JobView, storage: &Storage, proven: &ProvenRound) -> 
             .collect(),
     };
     storage.publish_chunked_round(*job.market.address(), &record).await.context("publishing the round's record")?;
-    job.publish_model(storage, round + 1, w.output.new_model.clone()).await
+    Ok(())
 }
 
 /// The finalization of a chunked round from its final proof's witness and proof, with the slots

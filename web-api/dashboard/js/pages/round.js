@@ -7,14 +7,17 @@ import { accuracy, amount, badge, hex, jobLink, slotList, slotsOf, time, trainer
 import { JOB_ID, ROUND, param, startPage } from "../layout.js";
 import { verifyOnChain } from "../verify.js";
 
-/** What public input `i` of a round with `n` slots is (the order in prover/README.md). */
+/** What public input `i` of a round with `n` slots is (prover/src/round/public_inputs.rs). */
 function inputRole(i, n) {
+  const orderWords = Math.ceil(n / 31);
   if (i === 0) return "context";
-  if (i === 1) return "C(w), old model";
-  if (i === 2) return "C(w'), new model";
-  if (i < 3 + n) return `C_${i - 3}, update of slot ${i - 3}`;
-  if (i === 3 + n) return "flags (presence | inlier << 64)";
-  return `scores, word ${i - 4 - n}`;
+  if (i === 1) return "domain";
+  if (i === 2) return "C(S), the inliers' aggregate";
+  if (i === 3) return "H, chunk digests (0: proven whole)";
+  if (i < 4 + n) return `C_${i - 4}, update of slot ${i - 4}`;
+  if (i < 4 + n + orderWords) return `submission order, word ${i - 4 - n}`;
+  if (i === 4 + n + orderWords) return "flags (presence | inlier << 64 | ‖S‖² << 128)";
+  return `scores, word ${i - 5 - n - orderWords}`;
 }
 
 function hexList(id, values, role) {
@@ -30,7 +33,7 @@ function summary(round, token) {
     ["present slots", slotList(slotsOf(round.presence_bits))],
     ["declared unavailable", slotList(slotsOf(round.unavailable_bits))],
     ["paid out", amount(round.slots.reduce((sum, s) => sum + BigInt(s.payout ?? 0), 0n).toString(), token)],
-    ["old → new model", [hex(round.old_model), " → ", hex(round.new_model)]],
+    ["aggregate C(S)", hex(round.new_model)],
     ["verifier", hex(round.verifier, 4)],
     ["finalized", ["block ", round.block ?? "—", " · ", time(round.finalized_at), " · tx ", hex(round.tx_hash)]],
   ]);
