@@ -90,15 +90,21 @@ async fn a_full_job_pays_honest_trainers_and_passes_the_audit() {
 
     // The published aggregate of round 0 replaced: round 0's is not the proven S, and round 1's
     // model cannot be replayed from an S that is not round 0's C(S).
+    // A fresh view, as a trainer or auditor starting now (a view that replayed round 1 already
+    // continues from the model it checked then).
     let mut sums = h.storage.published_aggregate(market, job, 0).await.expect("read").expect("aggregate 0");
     sums.values[0] += 1;
     h.storage.publish_aggregate(market, &sums).await.expect("forge");
-    let rows = audit::audit(&agg_view, &common::keys().vk, Some(h.recompute())).await.expect("audit");
+    let fresh = h.view(&h.aggregator, job).await;
+    let rows = audit::audit(&fresh, &common::keys().vk, Some(h.recompute())).await.expect("audit");
     let failures: Vec<_> = rows.iter().filter_map(|r| r.recompute.clone().and_then(Result::err)).collect();
     assert_eq!(failures.len(), 2, "{failures:?}");
     assert!(failures[0].contains("published aggregate of round 0 is not the proven one"), "{failures:?}");
     assert!(failures[1].contains("is not the C(S) its round finalized"), "{failures:?}");
-    assert!(agg_view.checked_model(&h.storage, 2, state.model).await.is_err(), "no model from a forged aggregate");
+    let fresh = h.view(&h.aggregator, job).await;
+    assert!(fresh.checked_model(&h.storage, 2, state.model).await.is_err(), "no model from a forged aggregate");
+    let cached = agg_view.checked_model(&h.storage, 2, state.model).await.expect("replayed before the forgery");
+    assert_eq!(cached.expect("model").values, reports[1].new_model);
 }
 
 /// Round `round`'s `newModel` word, what round `round + 1` starts from.

@@ -41,6 +41,8 @@ pub struct JobView {
     pub shape: Shape,
     /// The off-chain terms `specHash` names: parameters, aggregator's sealing key, initial model.
     pub spec: JobSpecBlob,
+    /// The last model this view (or a clone) replayed ([`crate::roles::replay`]).
+    pub replayed: crate::roles::replay::ReplayCache,
 }
 
 impl JobView {
@@ -110,7 +112,7 @@ impl JobView {
             .with_context(|| format!("reading the spec of job {id} ({}; check --storage)", created.params.specURI))?;
         anyhow::ensure!(spec.job_id == id, "the spec blob of job {id} is for job {}", spec.job_id);
         let shape = Shape::new(config.n as usize, spec.params)?;
-        Ok(JobView { chain: chain.clone(), market: instance, id, config, shape, spec })
+        Ok(JobView { chain: chain.clone(), market: instance, id, config, shape, spec, replayed: Default::default() })
     }
 
     /// What the aggregator checks before it posts its bond and a trainer before it stakes: that

@@ -5,13 +5,42 @@
 //! against its `C(S)` on chain), and a published model that differs is an error, not a model to
 //! train on. The aggregator publishes both after proving a round ([`publish_outcome`]).
 
+use std::sync::{Arc, Mutex};
+
 use alloy::primitives::U256;
 use anyhow::Context;
 use fedproof_prover::chunked::aggregate;
 use fedproof_storage::{AggregateBlob, ModelBlob, Storage};
 
+use fedproof_contracts::JobMarket;
+
 use crate::chain::words::{to_u256, u64_to_bits};
 use crate::roles::job::JobView;
+
+/// The last model a [`JobView`] replayed and the `C(S)` it was replayed up to (its round's
+/// previous round's), shared by the view's clones. The next replay continues from it, as long as
+/// that round's `C(S)` on chain is still the one it was replayed from; without it a role would
+/// hash R²/2 aggregates over a job of R rounds.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayCache(Arc<Mutex<Option<(ModelBlob, U256)>>>);
+
+impl ReplayCache {
+    /// The cached model if it is of round `1..=round` and was replayed up to the `C(S)` that
+    /// `finalized` still shows for its previous round.
+    fn start(&self, round: u32, finalized: &[JobMarket::RoundFinalized]) -> Option<ModelBlob> {
+        let cached = self.0.lock().ok()?.clone();
+        let (model, word) = cached?;
+        let previous_round = U256::from(model.round.checked_sub(1)?);
+        let previous = finalized.iter().find(|ev| ev.round == previous_round)?;
+        (model.round <= round && previous.newModel == word).then_some(model)
+    }
+
+    fn store(&self, model: &ModelBlob, word: U256) {
+        if let Ok(mut cached) = self.0.lock() {
+            *cached = Some((model.clone(), word));
+        }
+    }
+}
 
 /// The model of job `job`'s round `round` (> 0), whose on-chain model word `onchain` is round
 /// `round - 1`'s `C(S)`; `None` while a round's aggregate is not published yet.
@@ -23,16 +52,32 @@ pub async fn replayed_model(
 ) -> anyhow::Result<Option<ModelBlob>> {
     let layout = job.layout()?;
     let market = *job.market.address();
-    let finalized = job.finalized_events().await?;
-    let initial = job.created_event().await?.params.initialModel;
-    let Some(mut model) = job.initial_model(storage, initial).await? else { return Ok(None) };
+    let finalized: Vec<JobMarket::RoundFinalized> =
+        job.finalized_events().await?.into_iter().map(|(ev, _)| ev).collect();
+    let finalized_round = |k: u32| {
+        finalized
+            .iter()
+            .find(|ev| ev.round == U256::from(k))
+            .with_context(|| format!("round {k} of job {} is not finalized", job.id))
+    };
+    anyhow::ensure!(
+        finalized_round(round - 1)?.newModel == onchain,
+        "the model word given for job {} round {round} is not round {}'s C(S)",
+        job.id,
+        round - 1
+    );
+    let mut model = match job.replayed.start(round, &finalized) {
+        Some(model) => model,
+        None => {
+            let initial = job.created_event().await?.params.initialModel;
+            let Some(model) = job.initial_model(storage, initial).await? else { return Ok(None) };
+            model
+        }
+    };
     let domain = job.domain().await?;
     let n = job.shape.trainers;
-    for k in 0..round {
-        let (ev, _) = finalized
-            .iter()
-            .find(|(ev, _)| ev.round == U256::from(k))
-            .with_context(|| format!("round {k} of job {} is not finalized", job.id))?;
+    for k in model.round..round {
+        let ev = finalized_round(k)?;
         let Some(sums) = storage.published_aggregate(market, job.id, k).await? else { return Ok(None) };
         anyhow::ensure!(
             (sums.job_id, sums.round) == (job.id, k),
@@ -60,13 +105,7 @@ pub async fn replayed_model(
         );
         model.values = aggregate::next_model(&job.round_params(k)?, &model.values, &sums.values, inliers)?;
         model.round = k + 1;
-        if k + 1 == round {
-            anyhow::ensure!(
-                ev.newModel == onchain,
-                "the model word given for job {} round {round} is not round {k}'s C(S)",
-                job.id
-            );
-        }
+        job.replayed.store(&model, ev.newModel);
     }
     if let Some(published) = storage.model(market, job.id, round).await? {
         anyhow::ensure!(
