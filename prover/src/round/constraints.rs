@@ -15,11 +15,12 @@ use num_bigint::BigUint;
 use super::{PublicInputs, RoundInput, RoundOutput};
 use crate::chunk::constraints::commit_inlier_sums;
 use crate::chunk::CHUNK_AGGREGATE_TAG;
-use crate::chunked::{aggregate, Chunking, AGGREGATE_TAG};
+use crate::chunked::{aggregate, AGGREGATE_TAG};
 use crate::commitment::{constraints::commit_packed, UPDATE_TAG, UPDATE_VALUES_PER_ELEMENT};
 use crate::error::Result;
 use crate::fixed_point::UPDATE_BITS;
 use crate::gadgets::{alloc_uint, big, enforce_range, fr, is_le, is_positive, pack, pow2, sum};
+use crate::layout::Layout;
 use crate::params::{CONTEXT_LAYOUT, LR_BITS, TAU_FRAC_BITS};
 use crate::shape::{Shape, ORDER_RANK_BITS, RANKS_PER_WORD, SCORES_PER_WORD, SCORE_BITS};
 
@@ -53,9 +54,8 @@ impl RoundWitness {
         };
         let inlier_count = output.inliers.iter().filter(|i| **i).count();
         let sums = aggregate::sums(input.shape.params, &input.updates, &output.inliers);
-        let chunking = Chunking::whole(input.shape.params);
-        let aggregate =
-            aggregate::commit(input.domain, input.params.round, chunking, input.shape.trainers, inlier_count, &sums)?;
+        let (domain, round, trainers) = (input.domain, input.params.round, input.shape.trainers);
+        let aggregate = Layout::Whole.commit_aggregate(domain, round, trainers, inlier_count, &sums)?;
         let public = PublicInputs::new(
             &input.params,
             input.domain,
@@ -441,8 +441,8 @@ impl<'a> Synth<'a> {
     }
 
     /// 5. The aggregate: `C(S)` over the inliers' offset sums `S_k + 2^7·|I|`, as the chunk of a
-    ///    round cut into one chunk commits it ([`aggregate::commit`] with
-    ///    [`Chunking::whole`]), so a round's `C(S)` does not depend on how it is proven; and
+    ///    round cut into one chunk commits it ([`Layout::commit_aggregate`] of
+    ///    [`Layout::Whole`]), so a round's `C(S)` does not depend on how it is proven; and
     ///    `H = 0`: a round proven whole has no chunk digests. The new model `w' = clamp(w + γ·S)`,
     ///    `γ = ⌊lr/|I|⌋`, is public arithmetic on the published `S` that everyone replays, so
     ///    neither model is a witness (prover/README.md, section 4).
