@@ -45,7 +45,8 @@ interface IJobMarketErrors {
     /// @param rounds The number of rounds.
     error BudgetTooSmall(uint256 budget, uint256 rounds);
 
-    /// @notice `createJob` with 0 trainer slots or more than 64 (slot bitmaps are uint64).
+    /// @notice `createJob` with 0 trainer slots or more than 256 (`MAX_SLOTS`: slot bitmaps are
+    ///         uint256).
     /// @param trainers The number of slots asked for.
     error InvalidSlots(uint256 trainers);
 
@@ -295,14 +296,19 @@ interface IJobMarketErrors {
     /// @param expected The length expected.
     error LengthMismatch(uint256 given, uint256 expected);
 
-    /// @notice `finalizeRound` declares unavailable a slot that did not submit this round.
+    /// @notice `finalizeRound` declares unavailable a slot at or above n. That an unavailable
+    ///         slot submitted (has a commitment) is not checked here: the proof enforces it
+    ///         (the circuit proves unavailable_i => C_i != 0), so the contract need not read
+    ///         which slots submitted.
     /// @param bits The unavailable bits given.
-    error BadUnavailableBits(uint64 bits);
+    error BadUnavailableBits(uint256 bits);
 
-    /// @notice `finalizeRound` declares an inlier a slot that is not present (did not submit,
-    ///         or was declared unavailable).
+    /// @notice `finalizeRound` declares an inlier a slot at or above n, or a slot it also
+    ///         declares unavailable. That an inlier submitted is not checked here: the proof
+    ///         enforces it (the circuit proves inlier_i => present_i, presence being C_i != 0
+    ///         and not unavailable_i).
     /// @param bits The inlier bits given.
-    error BadInlierBits(uint64 bits);
+    error BadInlierBits(uint256 bits);
 
     /// @notice A score word has bits set above its scores (beyond `SCORE_BITS` per score of the
     ///         slots it holds), which the verifier would reduce modulo r.
@@ -310,7 +316,7 @@ interface IJobMarketErrors {
     error ScoreWordOutOfRange(uint256 index);
 
     /// @notice `finalizeRound` with `aggregateNormSq` (||S||^2) not below 2^96: it would not fit
-    ///         its bits (128..224) of the flags public input.
+    ///         its bits (128..224) of flags word 0.
     /// @param aggregateNormSq The value given.
     error AggregateNormOutOfRange(uint256 aggregateNormSq);
 
@@ -348,7 +354,9 @@ interface IJobMarketErrors {
     /// @param slot The slot.
     error NothingToClaim(uint256 slot);
 
-    /// @notice `dispute` of a slot the round's outcome does not declare unavailable.
+    /// @notice `dispute` of a slot the round's outcome does not declare unavailable, or of a
+    ///         slot with no commitment for the round (which the proof does not let the
+    ///         aggregator declare unavailable; a receipt for nothing must not slash the bond).
     /// @param slot The slot.
     error SlotNotUnavailable(uint256 slot);
 

@@ -101,9 +101,12 @@ interface IJobMarketEvents {
     /// @param newModel C(S), the commitment to S, the sum of the inliers' updates. The new
     ///        model w' = clamp(w + gamma * S) is public arithmetic on the published S, which
     ///        every role replays from the initial model (prover/README.md, section 4).
-    /// @param flags The flags public input: presence bit i | inlier bit 64 + i |
-    ///        aggregateNormSq << 128.
-    /// @param unavailableBits Slots that submitted but were declared unavailable.
+    /// @param inlierBits The round's inliers (bit i for slot i), proven. The flags public inputs
+    ///        are derived from it, `unavailableBits` and `aggregateNormSq`
+    ///        (`PublicInputs.flagsWord`: word k holds the unavailable bits of slots 64k..64k+63
+    ///        at bits 0..63 and their inlier bits at 64..127, word 0 also ||S||^2 at 128).
+    /// @param unavailableBits Slots declared unavailable (bit i for slot i); the proof shows
+    ///        that each of them submitted.
     /// @param finalizedAt The finalization time; the dispute window runs from it.
     /// @param aggregateNormSq ||S||^2, the squared norm of the sum S of the inliers' updates
     ///        (proven); reliability observations are scores relative to it.
@@ -115,8 +118,8 @@ interface IJobMarketEvents {
         uint256 indexed round,
         uint256 model,
         uint256 newModel,
-        uint256 flags,
-        uint64 unavailableBits,
+        uint256 inlierBits,
+        uint256 unavailableBits,
         uint40 finalizedAt,
         uint128 aggregateNormSq,
         uint256[] scoreWords
@@ -161,9 +164,9 @@ interface IJobMarketEvents {
     /// @param refunded The round's budget, credited to the owner.
     /// @param bondSlashed The bond held, split among the round's submitters (the first one gets
     ///        the dust), or credited to the owner if nobody submitted.
-    /// @param submittedBits The slots that submitted in the round.
+    /// @param submittedBits The slots that submitted in the round (bit i for slot i).
     event RoundExpired(
-        uint256 indexed jobId, uint256 indexed round, uint256 refunded, uint256 bondSlashed, uint64 submittedBits
+        uint256 indexed jobId, uint256 indexed round, uint256 refunded, uint256 bondSlashed, uint256 submittedBits
     );
 
     /// @notice `cancel`: the owner cancelled the job; its escrow was credited to the owner (and

@@ -14,7 +14,9 @@ import {
     MIN_SUBMIT_WINDOW as MIN_SUBMIT,
     MIN_FINALIZE_WINDOW as MIN_FINALIZE,
     MIN_DISPUTE_WINDOW as MIN_DISPUTE,
-    MAX_WINDOW as MAX_W
+    MAX_WINDOW as MAX_W,
+    RECORDED_BIT,
+    REFUTED_BIT
 } from "./market/MarketStorage.sol";
 import {JobEscrow} from "./market/JobEscrow.sol";
 import {RoundSettlement} from "./market/RoundSettlement.sol";
@@ -27,18 +29,21 @@ import {ChunkChallenges} from "./market/ChunkChallenges.sol";
 ///         posts a bond; each round trainers commit to updates and the aggregator finalizes the
 ///         round with a proof. Round budgets are split pro rata to proven scores; payments are
 ///         pull-based (`claim` credits, `withdraw` pays).
-/// @dev Public inputs of a round (prover/src/round/public_inputs.rs), n = trainer slots,
-///      ow = ceil(n/31): [0] context, [1] domain, [2] C(w), [3] C(w'), [4..4+n) C_i,
-///      [4+n..4+n+ow) order words (submission ranks), [4+n+ow] flags (presence, inliers,
-///      ||S||^2), [5+n+ow..) scores (5 per word); named once for the contracts and tests in
+/// @dev Public inputs of a round (statement v4, prover/src/round/public_inputs.rs), n = trainer
+///      slots, ow = ceil(n/28), fw = ceil(n/64): [0] context, [1] domain, [2] C(S), [3] H,
+///      [4..4+n) C_i, [4+n..4+n+ow) order words (submission ranks, 9 bits each),
+///      [4+n+ow..4+n+ow+fw) flags words (unavailable bits, inlier bits, ||S||^2 in word 0),
+///      then the scores (5 per word); named once for the contracts and tests in
 ///      market/PublicInputs.sol (`SCORES_PER_WORD`, `SCORE_BITS`, `RANKS_PER_WORD`,
-///      `INLIER_FLAG_OFFSET`, `NORM_FLAG_OFFSET`, the `CTX_*` offsets, `PublicInputs.count(n)`...).
-///      Gas plan: the terms of the context, the domain, C(w), every C_i and every submitter's
-///      rank are folded into an accumulator at submission time (paid by the trainers, via
-///      `verifier.inputPoint` and ecAdd), so that `finalizeRound` only passes C(w'), flags and
-///      the score words to the verifier. A round's allocation and reliability are written when
-///      it is recorded, by its first `claim` (or `recordReliability`), not by `finalizeRound`.
-///      Slot bitmaps are uint64, so n <= 64 (the verifier's flags layout has the same limit).
+///      `FLAG_SLOTS_PER_WORD`, `INLIER_FLAG_OFFSET`, `NORM_FLAG_OFFSET`, the `CTX_*` offsets,
+///      `PublicInputs.count(n)`...).
+///      Gas plan: the terms of the context, the domain, every C_i and every submitter's rank are
+///      folded into an accumulator at submission time (paid by the trainers, via
+///      `verifier.inputPoint` and ecAdd), so that `finalizeRound` only passes C(S), the flags
+///      words and the score words to the verifier. A round's allocation and reliability are
+///      written when it is recorded, by its first `claim` (or `recordReliability`), not by
+///      `finalizeRound`.
+///      Slot bitmaps are uint256, so n <= 256 (`MAX_SLOTS`).
 ///      Layout: this contract declares the types, entry points and views of the ABI. Its errors
 ///      and events are declared in IJobMarket.sol (`IJobMarketErrors`) and IJobMarketEvents.sol, where
 ///      the libraries raising them find them; they are part of this contract's ABI because its
@@ -74,7 +79,7 @@ contract JobMarket is ReentrancyGuard {
         string specURI;
         uint256 initialModel; // C(w_0) of the spec's initial model, which every role checks before replaying rounds
         uint32 rounds;
-        uint8 trainers;
+        uint16 trainers; // n, 1..256 (MAX_SLOTS)
         uint8 maxMalicious;
         uint32 tau; // 16.16 fixed point
         uint32 lr; // learning rate of round 0
@@ -92,8 +97,8 @@ contract JobMarket is ReentrancyGuard {
     struct Finalization {
         uint256 newModel; // C(S), the commitment to the inliers' aggregate (the new model is public arithmetic on S)
         uint256 digest; // H, the root of a chunked round's chunk digest tree; 0 for an unchunked job
-        uint64 inlierBits;
-        uint64 unavailableBits;
+        uint256 inlierBits; // bit i: slot i is an inlier (bits at or above n must be 0)
+        uint256 unavailableBits; // bit i: slot i submitted but its update could not be fetched
         uint128 aggregateNormSq; // ||S||^2, S the sum of the inliers' updates; below 2^96
         uint256[] scoreWords; // PublicInputs.scoreWords(n) words, score i at bits 48*(i%5) of word i/5
         uint256[8] proof;
@@ -102,7 +107,7 @@ contract JobMarket is ReentrancyGuard {
     /// @notice What a claim, a dispute or `recordReliability` must restate about a finalized
     ///         round (from `RoundFinalized`).
     struct RoundOutcome {
-        uint64 unavailableBits;
+        uint256 unavailableBits;
         uint40 finalizedAt;
         uint128 aggregateNormSq;
         uint256[] scoreWords;
@@ -120,10 +125,9 @@ contract JobMarket is ReentrancyGuard {
     }
 
     struct Config {
-        // slot 0
+        // slot 0: everything finalization reads of the config but the verifier (256 bits)
         address aggregator;
-        uint8 n;
-        uint8 maxMalicious;
+        uint16 n;
         uint32 rounds;
         uint32 submitWindow;
         uint16 chunks; // K of a chunked job (its verifier's CHUNKS), 0 for an unchunked one; in
@@ -141,6 +145,8 @@ contract JobMarket is ReentrancyGuard {
         // slot 3
         address token;
         uint40 startTime;
+        uint8 maxMalicious; // read only where the context is packed (a round's first
+        // submission, or the finalization of a round nobody submitted in)
         // slot 4
         uint128 roundBudget;
         uint128 bond;
@@ -152,21 +158,21 @@ contract JobMarket is ReentrancyGuard {
         // slot 0: the hot slot
         uint32 round;
         uint40 roundStart;
-        uint64 submittedBits;
-        uint8 submittedCount;
+        uint16 submittedCount; // in the current round (which slots: `submittedBits(jobId, round)`)
         Status status;
-        uint8 joinedCount;
+        uint16 joinedCount;
         bool bondPosted;
-        uint64 joinedBits;
         bool bondShort; // a dispute took part of the bond: no finalization until `topUpBond`
         uint16 unrecorded; // finalized rounds not yet recorded (allocated): `recover` waits for 0
         // slot 1
+        uint256 joinedBits; // slots taken (bit i for slot i); only join and leave read it
+        // slot 2
         uint128 escrow; // unallocated budget
         uint128 unclaimed; // allocated to trainers, not yet claimed
-        // slot 2
+        // slot 3
         uint128 stakesHeld;
         uint128 bondHeld;
-        // slots 3..6
+        // slots 4..7
         uint256 model; // the last finalized round's C(S); initialModel before round 0
         uint256 accX;
         uint256 accY;
@@ -177,7 +183,7 @@ contract JobMarket is ReentrancyGuard {
     struct Job {
         Config c;
         State s;
-        uint64 evictedBits; // slots whose trainer was evicted (`evict`), bit i for slot i
+        uint256 evictedBits; // slots whose trainer was evicted (`evict`), bit i for slot i
     }
 
     // ---------------------------------------------------------------- constants and storage
@@ -315,9 +321,11 @@ contract JobMarket is ReentrancyGuard {
     }
 
     /// @notice The aggregator settles the current round with a proof. The contract assembles the
-    ///         public inputs itself (context, domain, C(w), the submitted commitments and ranks via
-    ///         the accumulator, presence = submitted minus unavailable) and takes only C(w'), the
-    ///         inlier bits, ||S||^2, the scores and the unavailable slots from the caller. On
+    ///         public inputs itself (context, domain, the submitted commitments and ranks via the
+    ///         accumulator) and takes only C(S), H, the inlier and unavailable bits (the flags
+    ///         words), ||S||^2 and the scores from the caller; the proof shows that each
+    ///         unavailable slot submitted and each inlier is present (submitted, not
+    ///         unavailable), so the contract does not read which slots submitted. On
     ///         success it stores the outcome's hash and advances to the next round (or
     ///         completes the job); the round's budget is split pro rata to scores when the round
     ///         is recorded (its first `claim`, or `recordReliability`).
@@ -408,9 +416,9 @@ contract JobMarket is ReentrancyGuard {
     function dispute(uint256 jobId, uint32 round, uint256 slot, RoundOutcome calldata o, bytes calldata signature)
         external
     {
-        bytes32 digest =
-            receiptDigest(jobId, round, slot, $.commitments[jobId][round][slot], $.blobRefs[jobId][round][slot]);
-        JobLiveness.dispute($, jobId, round, slot, o, digest, signature);
+        uint256 commitment = $.commitments[jobId][round][slot];
+        bytes32 digest = receiptDigest(jobId, round, slot, commitment, $.blobRefs[jobId][round][slot]);
+        JobLiveness.dispute($, jobId, round, slot, commitment, o, digest, signature);
     }
 
     /// @notice Anyone may expire a round whose finalization deadline passed: the round's budget is
@@ -538,16 +546,37 @@ contract JobMarket is ReentrancyGuard {
         return $.blobRefs[jobId][round][slot];
     }
 
-    /// @notice Hash of a finalized round's outcome (bytes32(uint256(1)) while submissions come in).
+    /// @notice A round's outcome slot: for a finalized round, keccak256(abi.encode(
+    ///         unavailableBits, finalizedAt, aggregateNormSq, scoreWords)) with its top two bits
+    ///         cleared, plus the marks bit 255 (recorded) and bit 254 (refuted), see `roundMarks`;
+    ///         bytes32(uint256(1)) while submissions come in, 0 before.
     function roundHash(uint256 jobId, uint256 round) external view returns (bytes32) {
         return $.roundHash[jobId][round];
     }
 
-    /// @notice Claimed (bit i) and disputed (bit 64 + i, `DISPUTED_OFFSET` in MarketStorage.sol)
-    ///         slots of a finalized round, and bit 128 (`RECORDED_BIT`) once its reliability was
-    ///         recorded (or the write failed).
-    function settledBits(uint256 jobId, uint256 round) external view returns (uint256) {
-        return $.settledBits[jobId][round];
+    /// @notice Whether a finalized round was recorded (its allocation moved to unclaimed and its
+    ///         reliability written, or the write failed: by its first claim, `recordReliability`
+    ///         or a refutation) and whether it was refuted (a chunked round with an unanswered
+    ///         challenge).
+    function roundMarks(uint256 jobId, uint256 round) external view returns (bool recorded, bool refuted) {
+        uint256 h = uint256($.roundHash[jobId][round]);
+        // A pending or unknown round has no marks (PENDING is 1, far below the mark bits).
+        return ((h >> RECORDED_BIT) & 1 == 1, (h >> REFUTED_BIT) & 1 == 1);
+    }
+
+    /// @notice Slots that submitted in a round (bit i for slot i); kept after the round.
+    function submittedBits(uint256 jobId, uint256 round) external view returns (uint256) {
+        return $.submittedBits[jobId][round];
+    }
+
+    /// @notice Claimed slots of a finalized round (bit i for slot i).
+    function claimedBits(uint256 jobId, uint256 round) external view returns (uint256) {
+        return $.claimedBits[jobId][round];
+    }
+
+    /// @notice Disputed slots of a finalized round (bit i for slot i).
+    function disputedBits(uint256 jobId, uint256 round) external view returns (uint256) {
+        return $.disputedBits[jobId][round];
     }
 
     /// @notice Withdrawable balance of `account` in `token` (address(0) for ETH).

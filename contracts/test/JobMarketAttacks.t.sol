@@ -192,14 +192,14 @@ contract JobMarketAttacksTest is MockMarketBase {
         market.setVerifierApproval(address(v), true);
         JobMarket.JobParams memory p = _params(2);
         p.verifier = IRoundVerifier(address(v));
-        p.trainers = uint8(n);
+        p.trainers = uint16(n);
         uint256 jobId = createEthJob(p);
         vm.prank(aggregator);
         market.postBond{value: BOND}(jobId);
         JobMarket.Finalization memory f;
         f.newModel = 777;
         f.aggregateNormSq = 1;
-        f.inlierBits = type(uint64).max;
+        f.inlierBits = (1 << n) - 1;
         f.scoreWords = new uint256[](PublicInputs.scoreWords(n));
         for (uint256 i; i < n; ++i) {
             vm.deal(_trainer(i), 10 ether);
@@ -538,12 +538,12 @@ contract JobMarketAttacksTest is MockMarketBase {
         market.setVerifierApproval(address(v), true);
         JobMarket.JobParams memory p = _params(1);
         p.verifier = IRoundVerifier(address(v));
-        p.trainers = uint8(n);
+        p.trainers = uint16(n);
         p.maxMalicious = 3;
         uint256 big = createEthJob(p);
         bondAndJoinAll(big, n);
         vm.warp(_now() + 100);
-        f.inlierBits = uint64((1 << n) - 1);
+        f.inlierBits = (1 << n) - 1;
         f.aggregateNormSq = 4000;
         f.scoreWords = new uint256[](PublicInputs.scoreWords(n));
         for (uint256 i; i < n; ++i) {

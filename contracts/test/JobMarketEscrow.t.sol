@@ -168,8 +168,8 @@ contract JobMarketEscrowTest is MockMarketBase {
         p.trainers = 0;
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidSlots.selector, 0));
         market.createJob{value: p.budget}(p);
-        p.trainers = 65;
-        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidSlots.selector, 65));
+        p.trainers = 257; // MAX_SLOTS = 256
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.InvalidSlots.selector, 257));
         market.createJob{value: p.budget}(p);
         p = _params(2);
         p.maxMalicious = uint8(N);

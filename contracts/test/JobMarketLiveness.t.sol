@@ -60,6 +60,29 @@ contract JobMarketLivenessTest is MockMarketBase {
         market.dispute(jobId, 0, 1, o0, hex"1234");
     }
 
+    /// @dev A slot that did not submit cannot be disputed even if the outcome declares it
+    ///      unavailable and the aggregator signed a receipt: the contract no longer checks
+    ///      unavailable => submitted at finalization (the proof does: a real verifier refuses
+    ///      such a finalization), so the dispute checks the slot's commitment itself. Here the
+    ///      mock verifier accepts the finalization a real one would refuse.
+    function test_DisputeOfASlotWithoutCommitmentIsRefused() public {
+        uint256 jobId = _job(2);
+        _submit(jobId, 0, 0x7); // slot 3 does not submit
+        vm.warp(_now() + WINDOW + 1);
+        JobMarket.Finalization memory f = _fin(0x3, 0xC); // slots 2 and 3 "unavailable"
+        o0 = outcome(f, _finalize(jobId, 0, f));
+        bytes memory nothing = _receipt(AGG_KEY, jobId, 0, 3, 0); // a receipt for commitment 0, blob 0
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SlotNotUnavailable.selector, 3));
+        market.dispute(jobId, 0, 3, o0, nothing);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.SlotNotUnavailable.selector, 300));
+        market.dispute(jobId, 0, 300, o0, nothing); // past every slot
+        assertEq(market.jobState(jobId).bondHeld, BOND, "the bond is untouched");
+        // The slot that submitted and was declared unavailable still wins its dispute.
+        market.dispute(jobId, 0, 2, o0, _receipt(AGG_KEY, jobId, 0, 2, market.commitments(jobId, 0, 2)));
+        assertEq(market.disputedBits(jobId, 0), 1 << 2, "slot 2 disputed");
+        assertEq(market.owed(address(0), trainers[2]), BOND / N, "slashed to the trainer");
+    }
+
     function test_DisputeWindowCloses() public {
         uint256 jobId = _job(2);
         _submit(jobId, 0, 0xF);
@@ -99,6 +122,7 @@ contract JobMarketLivenessTest is MockMarketBase {
         vm.expectEmit(true, true, true, true, address(market));
         emit IJobMarketEvents.RoundExpired(jobId, 0, BUDGET / 2, BOND, 0x5);
         market.expireRound(jobId);
+        assertEq(market.submittedBits(jobId, 0), 0x5, "the expired round's submitters");
         assertEq(market.owed(address(0), owner), BUDGET / 2, "round budget back");
         assertEq(market.owed(address(0), trainers[0]), BOND / 2, "bond to submitters");
         assertEq(market.owed(address(0), trainers[2]), BOND / 2, "bond to submitters");

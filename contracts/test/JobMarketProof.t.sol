@@ -7,6 +7,7 @@ import {JobMarket} from "../src/JobMarket.sol";
 import {IJobMarketErrors} from "../src/IJobMarket.sol";
 import {IJobMarketEvents} from "../src/IJobMarketEvents.sol";
 import {PublicInputs, CONTEXT_INPUT, DOMAIN_INPUT} from "../src/market/PublicInputs.sol";
+import {ExpectedInputs} from "./utils/ExpectedInputs.sol";
 import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
 import {IRoundVerifier} from "../src/IRoundVerifier.sol";
 import {RoundVerifierDemo} from "../src/generated/RoundVerifierDemo.sol";
@@ -69,6 +70,7 @@ contract JobMarketProofTest is MarketBase {
         assertEq(market.domain(jobId), f.publicInputs[DOMAIN_INPUT], "domain");
         submitAll(jobId, 0, f);
         JobMarket.Finalization memory fin = finalization(f);
+        _assertFlagsWords(f, fin);
         uint256 total;
         for (uint256 i; i < f.n; ++i) {
             total += f.scores[i];
@@ -83,7 +85,7 @@ contract JobMarketProofTest is MarketBase {
             0,
             f.model,
             f.newModel,
-            f.flags,
+            fin.inlierBits,
             0,
             uint40(_now()),
             fin.aggregateNormSq,
@@ -206,7 +208,7 @@ contract JobMarketProofTest is MarketBase {
         market.finalizeRound(jobId, 0, fin);
 
         fin = finalization(f);
-        fin.unavailableBits = 2; // drop an outlier: the presence bits change
+        fin.unavailableBits = 2; // declare outlier slot 1 unavailable: flags word 0's bit 1 changes
         vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
         market.finalizeRound(jobId, 0, fin);
 
@@ -222,6 +224,46 @@ contract JobMarketProofTest is MarketBase {
         // The untampered proof still goes through.
         vm.prank(aggregator);
         market.finalizeRound(jobId, 0, finalization(f));
+    }
+
+    /// @dev The aggregator declares unavailable a slot that did not submit (to make it look
+    ///      excluded for a reason, or to set up a dispute). The contract no longer refuses it
+    ///      (it does not read which slots submitted): the circuit proves unavailable_i =>
+    ///      C_i != 0, so no proof of such flags exists: the finalization reaches the real
+    ///      verifier, which refuses it. Slot 3 of the n = 4 fixture does not submit here (so
+    ///      the fixture's own proof, made with every slot present, does not fit either; the
+    ///      circuit's side is prover/tests' concern).
+    function test_Attack_UnavailableNonSubmitterIsRefusedByTheProof() public {
+        RoundFixture memory f = loadFixture("n4");
+        uint256 jobId = setUpJob(f, deployVerifier("n4"), 1);
+        for (uint256 rank = 1; rank <= f.n; ++rank) {
+            for (uint256 i; i < 3; ++i) {
+                if (rankOf(f, i) != rank) continue;
+                vm.prank(trainers[i]);
+                market.submitUpdate(jobId, 0, f.commitments[i], keccak256(abi.encode(i)));
+            }
+        }
+        vm.warp(_now() + WINDOW + 1);
+        JobMarket.Finalization memory fin = finalization(f);
+        fin.inlierBits &= ~uint256(1 << 3);
+        fin.unavailableBits = 1 << 3;
+        vm.prank(aggregator);
+        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
+        market.finalizeRound(jobId, 0, fin);
+        assertEq(market.jobState(jobId).round, 0, "not finalized");
+    }
+
+    /// @dev The fixture's flags words (statement v4: unavailable bits, inlier bits, ||S||^2)
+    ///      are what ExpectedInputs restates for the finalization's bits, and the prover's
+    ///      input count is PublicInputs.count(n).
+    function _assertFlagsWords(RoundFixture memory f, JobMarket.Finalization memory fin) internal pure {
+        (uint256[] memory indices, uint256[] memory values) =
+            ExpectedInputs.flagsInputs(f.n, fin.inlierBits, fin.unavailableBits, fin.aggregateNormSq);
+        assertEq(f.publicInputs.length, PublicInputs.count(f.n), "input count");
+        for (uint256 k; k < indices.length; ++k) {
+            assertEq(indices[k], PublicInputs.flagsIndex(f.n, k), "flags index");
+            assertEq(f.publicInputs[indices[k]], values[k], "flags word");
+        }
     }
 
     function test_RejectsAProofForADifferentCommitment() public {
@@ -261,7 +303,7 @@ contract JobMarketProofTest is MarketBase {
 
     // ---------------------------------------------------------------- the committed demo verifier
 
-    /// @dev The demo shape's public inputs: PublicInputs.count(10) = 5 + 10 + 1 + 2.
+    /// @dev The demo shape's public inputs: PublicInputs.count(10) = 4 + 10 + 1 + 1 + 2.
     uint256 internal constant DEMO_INPUTS = 18;
 
     function _demoInputs(RoundFixture memory f) internal pure returns (uint256[DEMO_INPUTS] memory x) {

@@ -16,7 +16,7 @@ import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
 ///         round 0 left on chain (the model is not a public input: each round commits to its
 ///         aggregate C(S)).
 contract JobMarketProofChainTest is MarketBase {
-    uint64 internal constant UNAVAILABLE = 1 << 1;
+    uint256 internal constant UNAVAILABLE = 1 << 1;
 
     RoundFixture internal f0;
     RoundFixture internal f1;
@@ -34,6 +34,8 @@ contract JobMarketProofChainTest is MarketBase {
         assertTrue(f1.newModel != f0.newModel, "each round commits to its own aggregate");
         assertTrue(!f0.inliers[1] && f0.scores[1] == 0, "the unavailable slot is no inlier");
         assertTrue(!f1.inliers[1] && f1.scores[1] == 0, "the unavailable slot is no inlier");
+        assertEq(unavailableOf(f0), UNAVAILABLE, "round 0 was proven with slot 1 unavailable (flags word 0, bit 1)");
+        assertEq(unavailableOf(f1), UNAVAILABLE, "round 1 was proven with slot 1 unavailable (flags word 0, bit 1)");
     }
 
     /// @dev Round 0 with slot 1 unavailable; counting slot 1 present is refused by the proof.

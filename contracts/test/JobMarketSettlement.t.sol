@@ -17,7 +17,7 @@ import {
 import {IRoundVerifier} from "../src/IRoundVerifier.sol";
 import {LinearMockVerifier} from "./utils/Mocks.sol";
 import {G1} from "./utils/G1.sol";
-import {SCALAR_FIELD as R} from "../src/market/MarketStorage.sol";
+import {SCALAR_FIELD as R, OUTCOME_HASH_MASK} from "../src/market/MarketStorage.sol";
 import {ReliabilityRegistry} from "../src/ReliabilityRegistry.sol";
 
 /// @notice Rounds of JobMarket (market/RoundSettlement.sol): submissions, finalization, allocation,
@@ -82,7 +82,7 @@ contract JobMarketSettlementTest is MockMarketBase {
         vm.prank(trainers[2]);
         market.submitUpdate(jobId, 0, 99, bytes32("blob"));
         JobMarket.State memory s = market.jobState(jobId);
-        assertEq(s.submittedBits, 4, "bit 2");
+        assertEq(market.submittedBits(jobId, 0), 4, "bit 2");
         assertEq(s.submittedCount, 1, "count");
         assertEq(market.roundHash(jobId, 0), bytes32(uint256(1)), "pending record");
         assertEq(market.blobRefs(jobId, 0, 2), bytes32("blob"), "blob reference stored");
@@ -151,11 +151,15 @@ contract JobMarketSettlementTest is MockMarketBase {
         f.scoreWords = new uint256[](2);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.LengthMismatch.selector, 2, 1));
         market.finalizeRound(jobId, 0, f);
-        f = _fin(0x7, 0x8); // slot 3 did not submit: it cannot be "unavailable"
-        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BadUnavailableBits.selector, 0x8));
+        // Bits at or above n: no flags word of the circuit has them.
+        f = _fin(0x7, 1 << N);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BadUnavailableBits.selector, 1 << N));
         market.finalizeRound(jobId, 0, f);
-        f = _fin(0xF, 0); // slot 3 is absent: it cannot be an inlier
-        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BadInlierBits.selector, 0xF));
+        f = _fin(0x7, 1 << 255);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BadUnavailableBits.selector, 1 << 255));
+        market.finalizeRound(jobId, 0, f);
+        f = _fin(0x7 | (1 << N), 0);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BadInlierBits.selector, 0x7 | (1 << N)));
         market.finalizeRound(jobId, 0, f);
         f = _fin(0x7, 0x1); // slot 0 unavailable and inlier
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.BadInlierBits.selector, 0x7));
@@ -188,11 +192,42 @@ contract JobMarketSettlementTest is MockMarketBase {
         uint256 jobId = _job(2);
         _submit(jobId, 0, 0xF);
         JobMarket.Finalization memory f = _fin(0xF, 0);
-        uint256 flags = 0xF | (0xF << 64) | (uint256(NORM) << 128);
+        vm.record();
         vm.expectEmit(true, true, true, true, address(market));
-        emit IJobMarketEvents.RoundFinalized(jobId, 0, 12345, 777, flags, 0, uint40(_now()), NORM, f.scoreWords);
+        emit IJobMarketEvents.RoundFinalized(jobId, 0, 12345, 777, 0xF, 0, uint40(_now()), NORM, f.scoreWords);
         _finalize(jobId, 0, f);
+        (bytes32[] memory reads, bytes32[] memory writes) = vm.accesses(address(market));
         assertEq(market.jobState(jobId).round, 1, "advanced inside the submission window");
+        // The storage a finalization touches (each a cold slot in a real transaction): config
+        // slots 0 and 1, state slot 0, the model, the two accumulator words and the outcome
+        // slot; not the submitted bitmap, the joined bitmap or the config slot with f.
+        assertEq(touched(reads, writes), 7, "seven slots");
+        assertEq(distinct(writes), 3, "writes: state slot 0, the model, the outcome slot");
+    }
+
+    /// @dev Which slots submitted is the proof's to check, not the contract's: the circuit
+    ///      derives presence as (C_i != 0 and not unavailable_i) and proves unavailable_i =>
+    ///      C_i != 0 and inlier_i => present_i. So finalization reads no submitted bitmap, and a
+    ///      finalization declaring a non-submitter unavailable (or an inlier) reaches the
+    ///      verifier, whose answer decides (a real verifier: JobMarketProofTest's
+    ///      test_Attack_UnavailableNonSubmitterIsRefusedByTheProof). The submitted bitmap stays
+    ///      per round after finalization.
+    function test_NonSubmitterBitsAreTheProofsToRefuse() public {
+        uint256 jobId = _job(2);
+        _submit(jobId, 0, 0x7); // slot 3 does not submit
+        vm.warp(_now() + WINDOW + 1);
+        mock.setAnswer(false);
+        vm.prank(aggregator);
+        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
+        market.finalizeRound(jobId, 0, _fin(0x3, 0x8)); // slot 3 "unavailable"
+        vm.prank(aggregator);
+        vm.expectRevert(IJobMarketErrors.InvalidProof.selector);
+        market.finalizeRound(jobId, 0, _fin(0xF, 0)); // slot 3 an "inlier"
+        mock.setAnswer(true);
+        _finalize(jobId, 0, _fin(0x7, 0));
+        assertEq(market.submittedBits(jobId, 0), 0x7, "round 0's submitters, kept after finalization");
+        assertEq(market.submittedBits(jobId, 1), 0, "round 1 starts with none");
+        assertEq(market.jobState(jobId).submittedCount, 0, "the count restarts");
     }
 
     JobMarket.RoundOutcome internal o0;
@@ -324,7 +359,7 @@ contract JobMarketSettlementTest is MockMarketBase {
     function testFuzz_AllocationIsProRata(uint256[4] memory raw, uint8 inliers) public {
         uint256 jobId = _job(1);
         _submit(jobId, 0, 0xF);
-        JobMarket.Finalization memory f = _fin(uint64(inliers & 0xF), 0);
+        JobMarket.Finalization memory f = _fin(uint256(inliers & 0xF), 0);
         f.scoreWords[0] = 0;
         uint256 total;
         for (uint256 i; i < N; ++i) {
@@ -373,6 +408,49 @@ contract JobMarketSettlementTest is MockMarketBase {
 
     // ---------------------------------------------------------------- claim
 
+    /// @dev A round's outcome slot holds keccak256 of its outcome with the top two bits cleared
+    ///      (OUTCOME_HASH_MASK) and the recorded/refuted marks in those two bits. A claim compares
+    ///      the 254 hash bits and nothing else: with the slot's top hash bit (253) flipped the
+    ///      true outcome is refused, while bits 254 and 255 are read as marks, never as hash.
+    ///      (An outcome whose keccak differs from the true one's only in the top two bits would
+    ///      be a 254-bit near-collision of keccak, which nobody can produce; the slot is written
+    ///      with vm.store instead.)
+    function test_ClaimComparesTheOutcomeHashBelowTheMarks() public {
+        uint256 jobId = _job(1);
+        _submit(jobId, 0, 0xF);
+        JobMarket.Finalization memory f = _fin(0xF, 0);
+        JobMarket.RoundOutcome memory o = outcome(f, _finalize(jobId, 0, f));
+        uint256 full =
+            uint256(keccak256(abi.encode(o.unavailableBits, o.finalizedAt, o.aggregateNormSq, o.scoreWords)));
+        vm.record();
+        uint256 stored = uint256(market.roundHash(jobId, 0));
+        (bytes32[] memory reads,) = vm.accesses(address(market));
+        bytes32 slot = reads[0];
+        assertEq(stored, full & OUTCOME_HASH_MASK, "the keccak with its top two bits cleared");
+        assertEq(OUTCOME_HASH_MASK, type(uint256).max >> 2, "254 bits of hash");
+
+        // The top hash bit differs: refused.
+        vm.store(address(market), slot, bytes32(stored ^ (1 << 253)));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.UnknownOutcome.selector, jobId, 0));
+        market.claim(jobId, 0, 0, o);
+        // An outcome that differs from the true one is refused whatever the marks say.
+        JobMarket.RoundOutcome memory forged = outcome(f, o.finalizedAt);
+        forged.unavailableBits = 1 << 255;
+        vm.store(address(market), slot, bytes32(stored | (3 << 254)));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.UnknownOutcome.selector, jobId, 0));
+        market.claim(jobId, 0, 0, forged);
+
+        // Only the top two bits differ: they are the marks, not hash bits. With the recorded mark
+        // set the true outcome matches and the claim pays without recording the round again.
+        vm.store(address(market), slot, bytes32(stored));
+        market.claim(jobId, 0, 0, o);
+        assertEq(uint256(market.roundHash(jobId, 0)), stored | (1 << 255), "the first claim sets the recorded mark");
+        market.claim(jobId, 0, 1, o);
+        assertEq(market.claimedBits(jobId, 0), 0x3, "slots 0 and 1 claimed");
+        (bool recorded, bool refuted) = market.roundMarks(jobId, 0);
+        assertTrue(recorded && !refuted, "marks");
+    }
+
     function test_ClaimReverts() public {
         uint256 jobId = _job(2);
         JobMarket.Finalization memory f = _fin(0x3, 0);
@@ -395,7 +473,13 @@ contract JobMarketSettlementTest is MockMarketBase {
         market.recordReliability(jobId, 0, o);
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.UnknownOutcome.selector, jobId, 1));
         market.recordReliability(jobId, 1, outcome(f, t)); // not finalized
+        (bool recorded, bool refuted) = market.roundMarks(jobId, 0);
+        assertTrue(!recorded && !refuted, "no marks before the first claim");
         market.claim(jobId, 0, 0, outcome(f, t));
+        (recorded, refuted) = market.roundMarks(jobId, 0);
+        assertTrue(recorded && !refuted, "the first claim records the round");
+        assertEq(market.claimedBits(jobId, 0), 1, "slot 0 claimed");
+        assertEq(market.disputedBits(jobId, 0), 0, "nothing disputed");
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.AlreadySettled.selector, 0));
         market.claim(jobId, 0, 0, outcome(f, t));
         vm.expectRevert(abi.encodeWithSelector(IJobMarketErrors.NothingToClaim.selector, 7));

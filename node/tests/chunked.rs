@@ -100,7 +100,7 @@ async fn job_with_submissions(s: &Setup) -> (u64, ChunkedRound) {
         shape,
         params: view.round_params(0).expect("params"),
         domain,
-        order: (1..=TRAINERS as u8).collect(),
+        order: (1..=TRAINERS as u16).collect(),
         model: vec![0; PARAMS],
         updates,
     };
@@ -113,7 +113,7 @@ async fn finalize(s: &Setup, job: u64, round: &ChunkedRound) -> (u64, Proof<Bn25
     let proof = snark::prove_final(&s.final_keys.pk, round.witness.clone(), &mut ChaCha20Rng::seed_from_u64(9))
         .expect("final proof");
     let market = s.h.aggregator.market(s.h.stack.market);
-    let fin = chunked::finalization(&round.witness, &proof, 0);
+    let fin = chunked::finalization(&round.witness, &proof, U256::ZERO);
     let receipt =
         s.h.aggregator.send("finalizeRound", market.finalizeRound(U256::from(job), 0, fin)).await.expect("finalize");
     let block = s.h.owner.provider.get_block_by_number(receipt.block_number.expect("mined").into()).await;

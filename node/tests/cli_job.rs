@@ -139,7 +139,7 @@ async fn a_job_runs_end_to_end_through_the_command_line() {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let state = contract.jobState(id).call().await.expect("state");
-        if state.bondPosted && state.joinedCount == TRAINERS as u8 {
+        if state.bondPosted && state.joinedCount == TRAINERS as u16 {
             break;
         }
         let logs: Vec<String> = trainers.iter().chain([&aggregator_run]).map(Running::stderr).collect();

@@ -135,7 +135,7 @@ async fn missing_and_mismatching_blobs_make_slots_unavailable() {
     assert_eq!(r.inliers, vec![true, true, false, false]);
     let events =
         agg_view.market.RoundFinalized_filter().topic1(U256::from(job)).from_block(0).query().await.expect("events");
-    assert_eq!(events[0].0.unavailableBits, 0b1100);
+    assert_eq!(events[0].0.unavailableBits, U256::from(0b1100));
     let rows = audit::audit(&agg_view, &common::keys().vk, Some(h.recompute())).await.expect("audit");
     assert!(rows[0].ok(), "{rows:?}");
 }

@@ -17,6 +17,9 @@ pub mod fixed_point;
 /// A job's fixed shape (slots, parameters) and the bit widths and input counts that follow.
 pub mod shape;
 
+/// Two bits per slot, 64 slots per field element: a round's flags and a chunk's mask.
+pub mod slot_bits;
+
 /// Each round's public parameters: the context word, the job terms' schedule, τ and lr encoding.
 pub mod params;
 

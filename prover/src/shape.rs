@@ -6,17 +6,17 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::fixed_point::{MODEL_BITS, UPDATE_BITS};
 
-/// The most trainer slots a round may have (presence and inlier bits share one public input).
-pub const MAX_TRAINERS: usize = 64;
+/// The most trainer slots a round may have: the contracts' slot bitmaps are uint256.
+pub const MAX_TRAINERS: usize = 256;
 /// Bit width of a contribution score; scores are packed `SCORES_PER_WORD` per public input.
 pub const SCORE_BITS: u32 = 48;
 /// How many scores one public input carries.
 pub const SCORES_PER_WORD: usize = 5;
 
-/// Bit width of a slot's submission rank in an order word.
-pub const ORDER_RANK_BITS: u32 = 8;
-/// How many submission ranks one public input carries.
-pub const RANKS_PER_WORD: usize = 31;
+/// Bit width of a slot's submission rank in an order word (ranks are 1..=n ≤ 256, 0 = none).
+pub const ORDER_RANK_BITS: u32 = 9;
+/// How many submission ranks one public input carries (28 · 9 = 252 bits).
+pub const RANKS_PER_WORD: usize = 28;
 
 /// Number of score words (public inputs carrying scores) for `trainers` slots: `⌈n/5⌉`.
 pub fn score_word_count(trainers: usize) -> usize {
@@ -24,15 +24,21 @@ pub fn score_word_count(trainers: usize) -> usize {
 }
 
 /// Number of order words (public inputs carrying submission ranks) for `trainers` slots:
-/// `⌈n/31⌉`.
+/// `⌈n/28⌉`.
 pub fn order_word_count(trainers: usize) -> usize {
     trainers.div_ceil(RANKS_PER_WORD)
 }
 
-/// Number of Groth16 public inputs for `trainers` slots: context, domain, C(w), C(w'),
-/// C_1..C_n, the order words, flags and the score words, `4 + n + ⌈n/31⌉ + 1 + ⌈n/5⌉`.
+/// Number of flags words (unavailable and inlier bits, ‖S‖² in the first) for `trainers`
+/// slots: `⌈n/64⌉` ([`crate::slot_bits`]).
+pub fn flag_word_count(trainers: usize) -> usize {
+    crate::slot_bits::word_count(trainers)
+}
+
+/// Number of Groth16 public inputs for `trainers` slots: context, domain, C(S), H, C_1..C_n,
+/// the order words, the flags words and the score words, `4 + n + ⌈n/28⌉ + ⌈n/64⌉ + ⌈n/5⌉`.
 pub fn public_input_count(trainers: usize) -> usize {
-    4 + trainers + order_word_count(trainers) + 1 + score_word_count(trainers)
+    4 + trainers + order_word_count(trainers) + flag_word_count(trainers) + score_word_count(trainers)
 }
 
 /// The fixed shape of a job: `trainers` slots of `params`-long updates.
@@ -130,8 +136,13 @@ impl Shape {
         order_word_count(self.trainers)
     }
 
-    /// Total number of Groth16 public inputs: context, domain, C(w), C(w'), C_1..C_n, order
-    /// words, flags, scores.
+    /// Number of public inputs carrying flags.
+    pub fn flag_inputs(&self) -> usize {
+        flag_word_count(self.trainers)
+    }
+
+    /// Total number of Groth16 public inputs: context, domain, C(S), H, C_1..C_n, order
+    /// words, flags words, scores.
     pub fn num_public_inputs(&self) -> usize {
         public_input_count(self.trainers)
     }
@@ -154,12 +165,17 @@ mod tests {
         assert_eq!(s.update_elements(), 78);
         assert_eq!(s.model_elements(), 268);
         assert_eq!(Shape::new(64, 8).unwrap().order_inputs(), 3);
+        let most = Shape::new(MAX_TRAINERS, 8).unwrap();
+        assert_eq!((most.order_inputs(), most.flag_inputs(), most.score_inputs()), (10, 4, 52));
+        assert_eq!(most.num_public_inputs(), 4 + 256 + 10 + 4 + 52);
+        // The last rank fits its bits, and a word's ranks fit below the field's 254 bits.
+        assert!(MAX_TRAINERS < 1 << ORDER_RANK_BITS && RANKS_PER_WORD as u32 * ORDER_RANK_BITS <= 253);
     }
 
     #[test]
     fn rejects_bad_shapes_with_reason() {
         assert!(Shape::new(0, 10).unwrap_err().to_string().contains("trainers must be"));
-        assert!(Shape::new(65, 10).is_err());
+        assert!(Shape::new(257, 10).is_err());
         assert!(Shape::new(64, 1 << 22).unwrap_err().to_string().contains("48 bits"));
     }
 }

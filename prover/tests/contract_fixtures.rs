@@ -12,11 +12,12 @@ use fedproof_prover::export::calldata::{proof_from_words, verifying_key_from_wor
 use fedproof_prover::export::field::from_decimal;
 use fedproof_prover::params::{RoundParams, CONTEXT_LAYOUT};
 use fedproof_prover::round::public_inputs::{
-    flags_word, unpack_scores, Flags, INLIER_FLAG_OFFSET, NORM_FLAG_OFFSET, ORDER_RANK_BITS, RANKS_PER_WORD,
+    flags_words, unpack_scores, Flags, INLIER_FLAG_OFFSET, NORM_FLAG_OFFSET, ORDER_RANK_BITS, RANKS_PER_WORD,
     SCORES_PER_WORD, SCORE_BITS,
 };
 use fedproof_prover::round::{InputWords, PublicInputs};
-use fedproof_prover::shape::{public_input_count, Shape};
+use fedproof_prover::shape::{public_input_count, Shape, MAX_TRAINERS};
+use fedproof_prover::slot_bits;
 use fedproof_prover::snark;
 use serde_json::Value;
 
@@ -71,14 +72,14 @@ fn fixtures_are_packed_and_unpacked_as_the_prover_does() {
 
         // The prover's packing of the fixture's round reproduces its public inputs word for word.
         let flags = Flags {
-            presence: bools(&f["presence"]),
+            unavailable: bools(&f["unavailable"]),
             inliers: bools(&f["inliers"]),
             aggregate_norm_sq: f["aggregate_norm_sq"].as_u64().unwrap(),
         };
         let numbers =
             |key: &str| -> Vec<u64> { f[key].as_array().unwrap().iter().map(|s| s.as_u64().unwrap()).collect() };
         let scores = numbers("scores");
-        let order: Vec<u8> = numbers("order").into_iter().map(|r| r as u8).collect();
+        let order: Vec<u16> = numbers("order").into_iter().map(|r| r as u16).collect();
         let packed = PublicInputs::new(
             &params,
             field(&f["domain"]),
@@ -89,7 +90,7 @@ fn fixtures_are_packed_and_unpacked_as_the_prover_does() {
             &scores,
         );
         assert_eq!(packed.to_vec(), inputs, "{round_file}");
-        assert_eq!(packed.flags, field(&f["flags"]), "{round_file}");
+        assert_eq!(packed.flags, fields(&f["flags"]), "{round_file}");
 
         // And the inputs unpack to the fixture's presence, inliers, ‖S‖², order and scores.
         let public = PublicInputs::from_vec(&shape, &inputs).unwrap();
@@ -97,8 +98,8 @@ fn fixtures_are_packed_and_unpacked_as_the_prover_does() {
         assert_eq!(public.order(n), order, "{round_file}");
         assert_eq!(public.scores(n), scores, "{round_file}");
         let all_words = words(&f["public_inputs"]);
-        let o = n.div_ceil(RANKS_PER_WORD);
-        assert_eq!(unpack_scores(&all_words[5 + n + o..], n), scores, "{round_file}");
+        let (o, fw) = (n.div_ceil(RANKS_PER_WORD), n.div_ceil(64));
+        assert_eq!(unpack_scores(&all_words[4 + n + o + fw..], n), scores, "{round_file}");
 
         // From the words a contract stores, by name.
         let from_chain = PublicInputs::from_words(InputWords {
@@ -108,15 +109,18 @@ fn fixtures_are_packed_and_unpacked_as_the_prover_does() {
             digest: all_words[3],
             updates: &all_words[4..4 + n],
             order: &all_words[4 + n..4 + n + o],
-            flags: all_words[4 + n + o],
-            scores: &all_words[5 + n + o..],
+            flags: &all_words[4 + n + o..4 + n + o + fw],
+            scores: &all_words[4 + n + o + fw..],
         })
         .unwrap();
         assert_eq!(from_chain, public, "{round_file}");
         assert_eq!(from_chain.to_words(), all_words, "{round_file}");
-        let bits = |set: &[bool]| set.iter().rev().fold(0u64, |acc, b| acc << 1 | u64::from(*b));
-        let word = flags_word(bits(&flags.presence), bits(&flags.inliers), flags.aggregate_norm_sq);
-        assert_eq!(word, public.flags, "{round_file}");
+        let words = flags_words(&flags.unavailable, &flags.inliers, flags.aggregate_norm_sq);
+        assert_eq!(words, public.flags, "{round_file}");
+        // A slot is present exactly when it committed and is not declared unavailable.
+        let committed = public.updates.iter().map(|c| *c != Fr::from(0u8));
+        let present: Vec<bool> = committed.zip(&flags.unavailable).map(|(c, u)| c && !u).collect();
+        assert_eq!(present, bools(&f["presence"]), "{round_file}");
     }
 }
 
@@ -152,6 +156,7 @@ fn the_contracts_constants_are_the_provers() {
     assert_eq!(constant("NORM_FLAG_OFFSET"), NORM_FLAG_OFFSET as u64, "‖S‖² offset");
     assert_eq!(constant("ORDER_RANK_BITS"), u64::from(ORDER_RANK_BITS), "ORDER_RANK_BITS");
     assert_eq!(constant("RANKS_PER_WORD"), RANKS_PER_WORD as u64, "RANKS_PER_WORD");
+    assert_eq!(constant("FLAG_SLOTS_PER_WORD"), slot_bits::SLOTS_PER_WORD as u64, "FLAG_SLOTS_PER_WORD");
     // Context, domain, C(w) and C(w') come first, then the n update commitments.
     assert_eq!(constant("DOMAIN_INPUT"), 1, "the domain follows the context");
     assert_eq!(constant("UPDATES_INPUT"), 4, "the updates follow context, domain, C(w), C(w')");
@@ -159,14 +164,17 @@ fn the_contracts_constants_are_the_provers() {
         let solidity = format!("CTX_{}_OFFSET", name.to_uppercase());
         assert_eq!(constant(&solidity), u64::from(*offset), "{solidity}");
     }
-    // PublicInputs.count(n) = UPDATES_INPUT + n + ceil(n / RANKS_PER_WORD) + 1 + ceil(n / SCORES_PER_WORD).
-    for n in 1..=64u64 {
+    // PublicInputs.count(n) = UPDATES_INPUT + n + ceil(n / RANKS_PER_WORD)
+    //     + ceil(n / FLAG_SLOTS_PER_WORD) + ceil(n / SCORES_PER_WORD).
+    for n in 1..=MAX_TRAINERS as u64 {
         let solidity = constant("UPDATES_INPUT")
             + n
             + n.div_ceil(constant("RANKS_PER_WORD"))
-            + 1
+            + n.div_ceil(constant("FLAG_SLOTS_PER_WORD"))
             + n.div_ceil(constant("SCORES_PER_WORD"));
         assert_eq!(solidity, public_input_count(n as usize) as u64, "public inputs of {n} slots");
     }
     assert!(source.contains("return scoreIndex(n, scoreWords(n));"), "count(n) is the index after the last score word");
+    let storage = fs::read_to_string(contracts().join("src/market/MarketStorage.sol")).unwrap();
+    assert!(storage.contains(&format!("uint256 constant MAX_SLOTS = {MAX_TRAINERS};")), "the market's slot limit");
 }

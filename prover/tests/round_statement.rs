@@ -6,7 +6,7 @@ use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystem};
 use fedproof_prover::chunked::aggregate;
 use fedproof_prover::commitment;
 use fedproof_prover::layout::Layout;
-use fedproof_prover::round::public_inputs::Flags;
+use fedproof_prover::round::public_inputs::{pack_flags, Flags};
 use fedproof_prover::round::sample::{synthetic, PlantedAttack};
 use fedproof_prover::round::{run, RoundCircuit, RoundInput, RoundWitness};
 use fedproof_prover::shape::Shape;
@@ -29,7 +29,7 @@ fn witness(shape: (usize, usize), malicious: usize, seed: u64) -> RoundWitness {
 fn reclaim(w: &mut RoundWitness) {
     let p = &w.input.params;
     let flags = Flags {
-        presence: w.input.presence(),
+        unavailable: w.public.flags(w.input.shape.trainers).unavailable,
         inliers: w.output.inliers.clone(),
         aggregate_norm_sq: w.output.aggregate_norm_sq,
     };
@@ -269,25 +269,64 @@ fn alignment_catches_a_free_rider_that_krum_keeps() {
 #[test]
 fn an_unavailable_slot_keeps_its_commitment_but_counts_as_absent() {
     // The contract accumulates every submitted commitment; a slot the aggregator declares
-    // unavailable keeps C_i in the public inputs with presence 0. The circuit must accept that,
-    // and must not let the slot's update count.
+    // unavailable keeps C_i in the public inputs and its unavailable bit is set. The circuit
+    // must accept that, and must not let the slot's update count.
     let s = synthetic(Shape::new(6, 8).unwrap(), 1, 12);
     let submitted = s.input.update_commitments()[2];
     let mut input = s.input.clone();
     input.updates[2] = None;
-    let mut w = RoundWitness::new(input).unwrap();
-    assert_eq!(w.public.updates[2], Fr::from(0u8));
-    w.public.updates[2] = submitted;
+    let w = RoundWitness::with_unavailable(input.clone(), &[(2, submitted)]).unwrap();
+    assert_eq!(w.public.updates[2], submitted);
+    assert_eq!(w.public.flags(6).unavailable, [false, false, true, false, false, false]);
     assert!(satisfied(&w), "unavailable slot with its commitment still in the inputs");
     assert!(!w.output.inliers[2] && w.output.scores[2] == 0);
-    // Claiming it present without its update is rejected.
-    let mut bad = w.clone();
-    bad.public.flags = fedproof_prover::round::public_inputs::pack_flags(&Flags {
-        presence: vec![true; 6],
-        inliers: bad.output.inliers.clone(),
-        aggregate_norm_sq: bad.output.aggregate_norm_sq,
-    });
-    assert!(!satisfied(&bad));
+    // Leaving its unavailable bit out makes it present: it must then open its commitment.
+    let mut hidden = w.clone();
+    hidden.public.flags = pack_flags(&Flags { unavailable: vec![false; 6], ..w.public.flags(6) });
+    assert!(!satisfied(&hidden), "a submitted slot neither present nor declared unavailable");
+    // The prover refuses to declare a slot holding an update, or a zero commitment.
+    assert!(RoundWitness::with_unavailable(s.input.clone(), &[(2, submitted)]).is_err());
+    assert!(RoundWitness::with_unavailable(input, &[(2, Fr::from(0u8))]).is_err());
+}
+
+#[test]
+fn attack_an_unavailable_bit_on_a_slot_that_never_submitted_does_not_prove() {
+    // The contract passes the aggregator's unavailable bits without checking them against the
+    // submitted slots: the circuit must refuse an unavailable slot whose C_i is 0 (a
+    // non-submitter flagged unavailable would otherwise stand in the outcome as disputable).
+    let mut input = synthetic(Shape::new(5, 6).unwrap(), 1, 13).input;
+    input.updates[4] = None;
+    input.order = RoundInput::slot_order(&input.updates);
+    let mut w = RoundWitness::new(input).unwrap();
+    assert!(satisfied(&w));
+    let mut flags = w.public.flags(5);
+    flags.unavailable[4] = true;
+    w.public.flags = pack_flags(&flags);
+    assert!(!satisfied(&w), "slot 4 never committed");
+}
+
+#[test]
+fn a_round_past_64_slots_states_its_bits_in_later_words() {
+    // 130 slots: three flags words and five order words. Slot 128 committed and was declared
+    // unavailable (word 2's first bit), slot 129 is empty, and the inliers span all words.
+    let shape = Shape::new(130, 2).unwrap();
+    let mut input = synthetic(shape, 2, 14).input;
+    let submitted = input.update_commitments()[128];
+    input.updates[128] = None;
+    input.updates[129] = None;
+    input.order = RoundInput::slot_order(&input.updates);
+    let w = RoundWitness::with_unavailable(input, &[(128, submitted)]).unwrap();
+    assert_eq!((w.public.flags.len(), w.public.order.len()), (3, 5));
+    let flags = w.public.flags(130);
+    assert!(flags.unavailable[128] && flags.unavailable.iter().filter(|u| **u).count() == 1);
+    assert_eq!(flags.inliers, w.output.inliers);
+    assert!(flags.inliers[..64].iter().any(|b| *b) && flags.inliers[64..128].iter().any(|b| *b));
+    assert!(satisfied(&w));
+    let mut moved = w.clone();
+    let mut wrong = flags.clone();
+    wrong.inliers[128] = true;
+    moved.public.flags = pack_flags(&wrong);
+    assert!(!satisfied(&moved), "an inlier bit on the unavailable slot");
 }
 
 #[test]

@@ -27,6 +27,13 @@ async fn get(client: &reqwest::Client, base: &str, path: &str) -> (u16, Value) {
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// The OpenAPI schema of `RoundDetail`.
+async fn doc_round_detail(client: &reqwest::Client, base: &str) -> Value {
+    let (status, doc) = get(client, base, "/api/openapi.json").await;
+    assert_eq!(status, 200);
+    doc["components"]["schemas"]["RoundDetail"].clone()
+}
+
 async fn serves_a_finished_job(engine: Engine) {
     let stack = Stack::start().await;
     let SubmittedRound { verifier, input, job, .. } = stack.submitted_round().await;
@@ -85,7 +92,24 @@ async fn serves_a_finished_job(engine: Engine) {
     assert_eq!(round["outliers"], serde_json::json!(expected_outliers));
     assert_eq!(round["proof"].as_array().expect("proof").len(), 8);
     assert_eq!(round["new_model"], fedproof_web_api::format::word(&fin.newModel));
-    assert_eq!(round["public_inputs"].as_array().expect("inputs").len(), fedproof_prover::shape::public_input_count(3));
+    let inputs = round["public_inputs"].as_array().expect("inputs");
+    assert_eq!(inputs.len(), fedproof_prover::shape::public_input_count(3));
+    assert_eq!(inputs[2], round["new_model"], "public input 2 is C(S)");
+    assert_eq!(inputs[3], format!("0x{:064x}", 0), "public input 3 (H) is 0 for a round proven whole");
+    assert_eq!(round["digest"], Value::Null);
+    // Bitmaps are 0x + 64 hex digits (a JSON number cannot hold 256 bits); ‖S‖² is decimal.
+    let inlier_bits = fedproof_web_api::format::bitmap(out.inliers.iter().copied());
+    assert_eq!(round["inlier_bits"], fedproof_web_api::format::bits(&inlier_bits));
+    assert_eq!(round["presence_bits"], format!("0x{:064x}", 0b111));
+    assert_eq!(round["unavailable_bits"], format!("0x{:064x}", 0));
+    assert_eq!(round["aggregate_norm_sq"], fin.aggregateNormSq.to_string());
+    let schema = &doc_round_detail(&client, &base).await;
+    for field in ["presence_bits", "inlier_bits", "unavailable_bits"] {
+        assert_eq!(schema["properties"][field]["pattern"], "^0x[0-9a-f]{64}$", "OpenAPI states {field}'s format");
+    }
+    for field in ["aggregate_norm_sq", "digest"] {
+        assert!(schema["properties"][field].is_object(), "OpenAPI has RoundDetail.{field}");
+    }
 
     let (status, audit) = get(&client, &base, "/api/jobs/1/rounds/0/audit").await;
     assert_eq!(status, 200, "{audit}");

@@ -103,8 +103,13 @@ async fn follows_restarts_and_reindexes(engine: Engine) {
     let r = &rounds[0];
     assert_eq!(r.status, "finalized");
     assert_eq!(r.total_score.as_deref(), Some(out.scores.iter().sum::<u64>().to_string().as_str()));
-    assert_eq!(r.inlier_bits, Some(fin.inlierBits as i64));
-    assert_eq!(r.presence_bits, Some(0b111));
+    assert_eq!(r.inliers(), fin.inlierBits);
+    assert_eq!(r.inlier_bits.as_deref(), Some(fedproof_web_api::format::bits(&fin.inlierBits).as_str()));
+    assert_eq!(r.presence(), U256::from(0b111), "every slot committed, none unavailable");
+    assert_eq!(r.unavailable(), U256::ZERO);
+    assert_eq!(r.aggregate_norm_sq.as_deref(), Some(fin.aggregateNormSq.to_string().as_str()));
+    assert_eq!(r.digest, None, "a round proven whole has no H");
+    support::assert_round_bitmaps(r, 3);
     let proof: Vec<String> = serde_json::from_str(r.proof.as_deref().expect("proof stored")).expect("json");
     assert_eq!(proof, fin.proof.iter().map(fedproof_web_api::format::word).collect::<Vec<_>>());
     let slots = db.round_slots(1, Some(0)).await.expect("slots");

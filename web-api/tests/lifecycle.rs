@@ -59,7 +59,10 @@ async fn lifecycle(engine: Engine) {
     let rounds = t.db.rounds(2).await.expect("rounds");
     assert_eq!(rounds.len(), 1);
     assert_eq!(rounds[0].status, "expired");
-    assert_eq!(rounds[0].presence_bits, Some(0b010), "only slot 1 submitted");
+    assert_eq!(rounds[0].presence(), U256::from(0b010), "only slot 1 submitted");
+    assert_eq!(rounds[0].presence_bits.as_deref(), Some(format!("0x{:064x}", 0b010).as_str()));
+    assert_eq!((rounds[0].aggregate_norm_sq.as_deref(), rounds[0].digest.as_deref()), (None, None));
+    support::assert_round_bitmaps(&rounds[0], 3);
     assert_eq!(rounds[0].bond_slashed.as_deref(), Some(BOND.to_string().as_str()));
     assert_eq!(
         rounds[0].refunded.as_deref(),

@@ -86,7 +86,7 @@ mod tests {
         assert_eq!(JobMarket::withdrawCall::SIGNATURE, "withdraw(address)");
         assert_eq!(
             JobMarket::finalizeRoundCall::SIGNATURE,
-            "finalizeRound(uint256,uint32,(uint256,uint256,uint64,uint64,uint128,uint256[],uint256[8]))"
+            "finalizeRound(uint256,uint32,(uint256,uint256,uint256,uint256,uint128,uint256[],uint256[8]))"
         );
         assert_eq!(
             JobMarket::answerChunkCall::SIGNATURE,
@@ -99,7 +99,13 @@ mod tests {
         assert_eq!(PoseidonT3::hashCall::SIGNATURE, "hash(uint256[2])");
         assert_eq!(ReliabilityRegistry::updateBatchCall::SIGNATURE, "updateBatch(bytes32[],uint256[])");
         assert_eq!(JobMarket::InvalidProof::SIGNATURE, "InvalidProof()");
-        assert!(JobMarket::RoundFinalized::SIGNATURE.starts_with("RoundFinalized(uint256,uint256,"));
+        assert_eq!(
+            JobMarket::RoundFinalized::SIGNATURE,
+            "RoundFinalized(uint256,uint256,uint256,uint256,uint256,uint256,uint40,uint128,uint256[])"
+        );
+        assert_eq!(JobMarket::RoundExpired::SIGNATURE, "RoundExpired(uint256,uint256,uint256,uint256,uint256)");
+        assert_eq!(JobMarket::roundMarksCall::SIGNATURE, "roundMarks(uint256,uint256)");
+        assert_eq!(JobMarket::submittedBitsCall::SIGNATURE, "submittedBits(uint256,uint256)");
     }
 
     #[test]
@@ -129,7 +135,7 @@ mod tests {
             round: 0,
             slot: U256::from(3),
             o: JobMarket::RoundOutcome {
-                unavailableBits: 2,
+                unavailableBits: U256::from(1) << 255,
                 finalizedAt: alloy::primitives::aliases::U40::from(1_000u64),
                 aggregateNormSq: 5,
                 scoreWords: vec![U256::from(7)],
@@ -139,6 +145,7 @@ mod tests {
         let back = JobMarket::claimCall::abi_decode(&data).expect("decodes");
         assert_eq!(back.slot, U256::from(3));
         assert_eq!(back.o.scoreWords, vec![U256::from(7)]);
+        assert_eq!(back.o.unavailableBits, U256::from(1) << 255, "slot 255's bit survives the encoding");
         let w = JobMarket::withdrawCall { token: Address::ZERO }.abi_encode();
         assert_eq!(&w[..4], &JobMarket::withdrawCall::SELECTOR);
     }

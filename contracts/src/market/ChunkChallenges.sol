@@ -83,11 +83,13 @@ library ChunkChallenges {
         if (block.timestamp <= deadline) revert IJobMarketErrors.DeadlineNotPassed(deadline, block.timestamp);
         _close($, jobId, round, chunk);
         JobMarket.State storage s = j.s;
-        uint256 settled = $.settledBits[jobId][round];
-        if ((settled >> REFUTED_BIT) & 1 == 0) {
+        // The round's outcome slot (its masked outcome hash and marks): the round is finalized
+        // (its digest checked), so it holds the hash, and the marks go above it.
+        uint256 stored = uint256($.roundHash[jobId][round]);
+        if ((stored >> REFUTED_BIT) & 1 == 0) {
             // The first refutation of the round: it is recorded with nothing allocated (no claim
             // could record it while challenged), and the job ends.
-            $.settledBits[jobId][round] = settled | (1 << RECORDED_BIT) | (1 << REFUTED_BIT);
+            $.roundHash[jobId][round] = bytes32(stored | (1 << RECORDED_BIT) | (1 << REFUTED_BIT));
             s.unrecorded -= 1;
             if (s.status == JobMarket.Status.Active || s.status == JobMarket.Status.Completed) {
                 s.status = JobMarket.Status.Expired;
@@ -102,16 +104,21 @@ library ChunkChallenges {
     }
 
     /// @dev Reverts unless a chunked round's claims may be paid: its challenge window closed,
-    ///      no challenge of it open and it was not refuted. Nothing for an unchunked job.
-    function requireSettled(MarketStorage storage $, uint256 jobId, uint32 round, JobMarket.Job storage j, uint40 finalizedAt)
-        internal
-        view
-    {
+    ///      no challenge of it open and it was not refuted (`stored`: the round's outcome slot,
+    ///      as `RoundSettlement.checkOutcome` read it). Nothing for an unchunked job.
+    function requireSettled(
+        MarketStorage storage $,
+        uint256 jobId,
+        uint32 round,
+        JobMarket.Job storage j,
+        uint40 finalizedAt,
+        uint256 stored
+    ) internal view {
         if (j.c.chunks == 0) return;
         uint256 until = uint256(finalizedAt) + j.c.disputeWindow;
         if (block.timestamp <= until) revert IJobMarketErrors.ChallengeWindowOpen(until);
         if ($.roundChallenges[jobId][round] != 0) revert IJobMarketErrors.ChallengesOpen(jobId, round);
-        if (($.settledBits[jobId][round] >> REFUTED_BIT) & 1 == 1) revert IJobMarketErrors.Refuted(jobId, round);
+        if ((stored >> REFUTED_BIT) & 1 == 1) revert IJobMarketErrors.Refuted(jobId, round);
     }
 
     /// @dev What a challenger posts: bond / n rounded up (never 0, so no challenge is free).

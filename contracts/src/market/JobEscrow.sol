@@ -102,14 +102,14 @@ library JobEscrow {
         MarketLookup.requireBeforeStart(jobId, j);
         if ($.slotPlusOne[jobId][msg.sender] != 0) revert IJobMarketErrors.AlreadyJoined(msg.sender);
         uint256 n = j.c.n;
-        uint64 joined = j.s.joinedBits;
+        uint256 joined = j.s.joinedBits;
         uint256 slot;
         while (slot < n && (joined >> slot) & 1 == 1) ++slot;
         if (slot == n) revert IJobMarketErrors.JobFull(jobId);
         uint128 stake = j.c.stake;
         $.slotOwner[jobId][slot] = msg.sender;
         $.slotPlusOne[jobId][msg.sender] = slot + 1;
-        j.s.joinedBits = joined | uint64(1 << slot);
+        j.s.joinedBits = joined | (1 << slot); // slot < n <= 256
         j.s.joinedCount += 1;
         j.s.stakesHeld += stake;
         j.s.rosterHash = $.rosterHash(jobId, n);
@@ -129,7 +129,7 @@ library JobEscrow {
         if (status == JobMarket.Status.Active) {
             if (block.timestamp >= j.c.startTime) revert IJobMarketErrors.LeaveNotAllowed(jobId);
             $.slotOwner[jobId][slot] = address(0);
-            j.s.joinedBits &= ~uint64(1 << slot);
+            j.s.joinedBits &= ~(1 << slot); // slot < n <= 256
             j.s.joinedCount -= 1;
             j.s.rosterHash = $.rosterHash(jobId, j.c.n);
         }
@@ -168,14 +168,14 @@ library JobEscrow {
         ) {
             revert IJobMarketErrors.SubmitWindowNotClosed(deadline, block.timestamp);
         }
-        uint64 evicted = j.evictedBits;
+        uint256 evicted = j.evictedBits;
         if ((evicted >> slot) & 1 == 1) revert IJobMarketErrors.AlreadyEvicted(slot);
         // A slot past n has no owner; a trainer that left after the job ended has no live stake.
         address trainer = $.slotOwner[jobId][slot];
         if (trainer == address(0) || $.slotPlusOne[jobId][trainer] == 0) revert IJobMarketErrors.NotMember(slot);
         if ($.commitments[jobId][round][slot] != 0) revert IJobMarketErrors.SlotSubmitted(slot, round);
         uint128 stake = j.c.stake;
-        j.evictedBits = evicted | uint64(1 << slot);
+        j.evictedBits = evicted | (1 << slot); // slot < n <= 256: it has an owner
         $.slotPlusOne[jobId][trainer] = 0;
         s.stakesHeld -= stake;
         $.owed[j.c.token][j.c.owner] += stake;

@@ -5,7 +5,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {JobMarket} from "../JobMarket.sol";
 import {IJobMarketErrors} from "../IJobMarket.sol";
 import {IJobMarketEvents} from "../IJobMarketEvents.sol";
-import {MarketStorage, MarketLookup, MAX_SLOTS, DISPUTED_OFFSET} from "./MarketStorage.sol";
+import {MarketStorage, MarketLookup} from "./MarketStorage.sol";
 import {RoundSettlement} from "./RoundSettlement.sol";
 
 /// @dev JobMarket's disputes and liveness: data-availability disputes that slash the bond,
@@ -15,31 +15,36 @@ import {RoundSettlement} from "./RoundSettlement.sol";
 library JobLiveness {
     using MarketLookup for MarketStorage;
 
-    /// @dev dispute: `digest` is the EIP-712 digest of the slot's upload receipt, which
-    ///      JobMarket computes (its domain separator lives there).
+    /// @dev dispute: `commitment` is what the slot submitted in the round (0 if nothing) and
+    ///      `digest` the EIP-712 digest of the slot's upload receipt for it, which JobMarket
+    ///      computes (its domain separator lives there). A slot with no commitment cannot be
+    ///      disputed: the proof does not let the aggregator declare it unavailable (the circuit
+    ///      proves unavailable_i => C_i != 0), and no receipt for nothing may slash the bond.
     function dispute(
         MarketStorage storage $,
         uint256 jobId,
         uint32 round,
         uint256 slot,
+        uint256 commitment,
         JobMarket.RoundOutcome calldata o,
         bytes32 digest,
         bytes calldata signature
     ) internal {
         JobMarket.Job storage j = $.job(jobId);
         RoundSettlement.checkOutcome($, jobId, round, o);
-        if (slot >= MAX_SLOTS || (o.unavailableBits >> slot) & 1 == 0) {
+        // A slot >= 256 shifts every bit out: it is never unavailable.
+        if ((o.unavailableBits >> slot) & 1 == 0 || commitment == 0) {
             revert IJobMarketErrors.SlotNotUnavailable(slot);
         }
         uint256 deadline = uint256(o.finalizedAt) + j.c.disputeWindow;
         if (block.timestamp > deadline) revert IJobMarketErrors.DisputeWindowClosed(deadline, block.timestamp);
-        uint256 settled = $.settledBits[jobId][round];
-        if ((settled >> (DISPUTED_OFFSET + slot)) & 1 == 1) revert IJobMarketErrors.AlreadySettled(slot);
+        uint256 disputed = $.disputedBits[jobId][round];
+        if ((disputed >> slot) & 1 == 1) revert IJobMarketErrors.AlreadySettled(slot);
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
         if (err != ECDSA.RecoverError.NoError || signer != j.c.aggregator) {
             revert IJobMarketErrors.InvalidReceipt(signer);
         }
-        $.settledBits[jobId][round] = settled | (1 << (DISPUTED_OFFSET + slot));
+        $.disputedBits[jobId][round] = disputed | (1 << slot); // slot < 256: it was unavailable
         (address trainer, uint256 slash) = _slash($, jobId, j, slot);
         emit IJobMarketEvents.Disputed(jobId, round, slot, trainer, slash);
     }
@@ -53,12 +58,14 @@ library JobLiveness {
         if (block.timestamp <= deadline) revert IJobMarketErrors.DeadlineNotPassed(deadline, block.timestamp);
         uint128 refund = j.c.roundBudget;
         uint128 bond = s.bondHeld;
+        uint256 round = s.round;
+        uint256 submitted = $.submittedBits[jobId][round];
         s.status = JobMarket.Status.Expired;
         s.escrow -= refund;
         s.bondHeld = 0;
         $.owed[j.c.token][j.c.owner] += refund;
-        _splitBond($, jobId, j, bond);
-        emit IJobMarketEvents.RoundExpired(jobId, s.round, refund, bond, s.submittedBits);
+        _splitBond($, jobId, j, bond, submitted);
+        emit IJobMarketEvents.RoundExpired(jobId, round, refund, bond, submitted);
     }
 
     /// @dev recover: the owner takes back the unallocated budget of an ended job, once every
@@ -111,16 +118,21 @@ library JobLiveness {
         $.owed[j.c.token][trainer] += slash;
     }
 
-    /// @dev The expired round's submitters share the bond (the first one gets the dust); the
-    ///      owner gets it if nobody submitted.
-    function _splitBond(MarketStorage storage $, uint256 jobId, JobMarket.Job storage j, uint256 bond) private {
+    /// @dev The expired round's submitters (`submitted`, bit i for slot i) share the bond (the
+    ///      lowest slot gets the dust); the owner gets it if nobody submitted.
+    function _splitBond(
+        MarketStorage storage $,
+        uint256 jobId,
+        JobMarket.Job storage j,
+        uint256 bond,
+        uint256 submitted
+    ) private {
         address token = j.c.token;
         uint256 count = j.s.submittedCount;
         if (count == 0) {
             $.owed[token][j.c.owner] += bond;
             return;
         }
-        uint64 submitted = j.s.submittedBits;
         uint256 share = bond / count;
         uint256 dust = bond - share * count;
         for (uint256 i; submitted != 0; ++i) {

@@ -8,19 +8,27 @@ import {IJobMarketErrors} from "../IJobMarket.sol";
 uint256 constant SCALAR_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
 /// @dev Fixed-point one of reliability observations.
 uint256 constant FIXED_ONE = 1e18;
-/// @dev Slot bitmaps are uint64 (and the flags public input has room for 64 presence bits,
-///      PublicInputs.sol's INLIER_FLAG_OFFSET).
-uint256 constant MAX_SLOTS = 64;
+/// @dev Most slots a job may have: slot bitmaps are uint256 (one bit per slot), and the
+///      circuit's order words hold ranks up to 2^ORDER_RANK_BITS - 1 = 511 (PublicInputs.sol).
+uint256 constant MAX_SLOTS = 256;
 /// @dev Most rounds a job may have: `State.unrecorded` counts finalized rounds not yet recorded
 ///      in a uint16 (the hot state slot has 16 bits left).
 uint32 constant MAX_ROUNDS = type(uint16).max;
-/// @dev Bit offset of the disputed bits in `settledBits` (claimed bits start at bit 0).
-uint256 constant DISPUTED_OFFSET = 64;
-/// @dev Bit of `settledBits` set once the round's reliability observations were written (or the
-///      write was attempted and failed): by the round's first `claim` or by `recordReliability`.
-uint256 constant RECORDED_BIT = 128;
-/// @dev Bit of `settledBits` set once a chunked round was refuted (an unanswered challenge).
-uint256 constant REFUTED_BIT = 129;
+/// @dev Mark in a finalized round's outcome slot (`roundHash`, bit 255) set once the round was
+///      recorded: its allocation moved and its reliability observations were written (or the
+///      write was attempted and failed), by its first `claim`, by `recordReliability` or by its
+///      refutation.
+uint256 constant RECORDED_BIT = 255;
+/// @dev Mark in a finalized round's outcome slot (`roundHash`, bit 254) set once a chunked round
+///      was refuted (an unanswered challenge).
+uint256 constant REFUTED_BIT = 254;
+/// @dev The outcome hash bits of a round's outcome slot: keccak256 of the outcome with its top
+///      two bits cleared, so that the slot also holds the RECORDED_BIT and REFUTED_BIT marks.
+///      254 bits of keccak still make a forged outcome with the same stored hash infeasible
+///      (a second preimage costs ~2^254 hashes; two outcomes colliding ~2^127), so comparing
+///      masked hashes loses nothing here. Recording a round then writes the slot its first
+///      claim has already read (a warm write) instead of a slot of its own.
+uint256 constant OUTCOME_HASH_MASK = type(uint256).max >> 2;
 /// @dev Most chunks a chunked round may have (`Config.chunks` is a uint16).
 uint256 constant MAX_CHUNKS = type(uint16).max;
 /// @dev Shortest submission window (s): a trainer must have time to send a transaction.
@@ -56,11 +64,18 @@ struct MarketStorage {
     mapping(uint256 jobId => mapping(address trainer => uint256)) slotPlusOne;
     /// Commitment submitted for (job, round, slot); 0 if none.
     mapping(uint256 jobId => mapping(uint256 round => mapping(uint256 slot => uint256))) commitments;
-    /// Hash of a finalized round's outcome (`PENDING` while submissions come in).
+    /// A finalized round's outcome slot: keccak256 of its outcome masked with OUTCOME_HASH_MASK,
+    /// with the marks RECORDED_BIT and REFUTED_BIT (`PENDING` while submissions come in, 0
+    /// before).
     mapping(uint256 jobId => mapping(uint256 round => bytes32)) roundHash;
-    /// Claimed (bit i) and disputed (bit DISPUTED_OFFSET + i) slots of a finalized round, and
-    /// whether its reliability was recorded (bit RECORDED_BIT).
-    mapping(uint256 jobId => mapping(uint256 round => uint256)) settledBits;
+    /// Slots that submitted in a round (bit i for slot i): written by `submitUpdate`, never
+    /// reset (finalization does not read it: the circuit derives presence from the C_i), read
+    /// by `expireRound`.
+    mapping(uint256 jobId => mapping(uint256 round => uint256)) submittedBits;
+    /// Claimed slots of a finalized round (bit i for slot i).
+    mapping(uint256 jobId => mapping(uint256 round => uint256)) claimedBits;
+    /// Disputed slots of a finalized round (bit i for slot i).
+    mapping(uint256 jobId => mapping(uint256 round => uint256)) disputedBits;
     /// Withdrawable balances: token (address(0) for ETH) => account => amount.
     mapping(address token => mapping(address account => uint256)) owed;
     /// Blob reference submitted with the commitment for (job, round, slot); 0 if none. Upload

@@ -7,7 +7,15 @@ import {ReliabilityRegistry} from "../ReliabilityRegistry.sol";
 import {JobMarket} from "../JobMarket.sol";
 import {IJobMarketErrors} from "../IJobMarket.sol";
 import {IJobMarketEvents} from "../IJobMarketEvents.sol";
-import {MarketStorage, MarketLookup, FIXED_ONE, PENDING, SCALAR_FIELD, RECORDED_BIT} from "./MarketStorage.sol";
+import {
+    MarketStorage,
+    MarketLookup,
+    FIXED_ONE,
+    PENDING,
+    SCALAR_FIELD,
+    RECORDED_BIT,
+    OUTCOME_HASH_MASK
+} from "./MarketStorage.sol";
 import {ChunkChallenges} from "./ChunkChallenges.sol";
 import {
     PublicInputs,
@@ -15,8 +23,6 @@ import {
     DOMAIN_INPUT,
     AGGREGATE_INPUT,
     DIGEST_INPUT,
-    INLIER_FLAG_OFFSET,
-    NORM_FLAG_OFFSET,
     NORM_BITS,
     SCORES_PER_WORD,
     SCORE_BITS,
@@ -53,14 +59,14 @@ library RoundSettlement {
         uint256 slotP1 = $.slotPlusOne[jobId][msg.sender];
         if (slotP1 == 0) revert IJobMarketErrors.NotTrainer(msg.sender);
         uint256 slot = slotP1 - 1;
-        uint64 bits = s.submittedBits;
+        uint256 bits = $.submittedBits[jobId][round];
         if ((bits >> slot) & 1 == 1) revert IJobMarketErrors.AlreadySubmitted(slot);
         if (commitment == 0 || commitment >= SCALAR_FIELD) revert IJobMarketErrors.InvalidCommitment(commitment);
         if (blobRef == bytes32(0)) revert IJobMarketErrors.ZeroBlobRef();
 
-        uint8 rank = s.submittedCount + 1; // at most n <= 64
+        uint16 rank = s.submittedCount + 1; // at most n <= 256
         _accumulate($, jobId, round, j, slot, commitment, rank);
-        s.submittedBits = bits | uint64(1 << slot);
+        $.submittedBits[jobId][round] = bits | (1 << slot); // slot < n <= 256
         s.submittedCount = rank;
         $.commitments[jobId][round][slot] = commitment;
         $.blobRefs[jobId][round][slot] = blobRef;
@@ -78,9 +84,9 @@ library RoundSettlement {
         JobMarket.Job storage j = $.job(jobId);
         uint256 n = _checkFinalizer(jobId, round, j);
         uint256 words = PublicInputs.scoreWords(n);
-        uint256 flags = _checkClaims(j, f, words);
-        _verify($, jobId, round, j, f, flags, words);
-        _settle($, jobId, round, j, f, flags);
+        _checkClaims(j, f, n, words);
+        _verify($, jobId, round, j, f, n, words);
+        _settle($, jobId, round, j, f);
     }
 
     /// @dev claim: credits a slot's share of a finalized round to its trainer; the round's first
@@ -95,17 +101,21 @@ library RoundSettlement {
         JobMarket.RoundOutcome calldata o
     ) internal {
         JobMarket.Job storage j = $.job(jobId);
-        checkOutcome($, jobId, round, o);
-        ChunkChallenges.requireSettled($, jobId, round, j, o.finalizedAt);
-        uint256 settled = $.settledBits[jobId][round];
-        if ((settled >> slot) & 1 == 1) revert IJobMarketErrors.AlreadySettled(slot);
+        uint256 stored = checkOutcome($, jobId, round, o);
+        ChunkChallenges.requireSettled($, jobId, round, j, o.finalizedAt, stored);
+        uint256 claimed = $.claimedBits[jobId][round];
+        if ((claimed >> slot) & 1 == 1) revert IJobMarketErrors.AlreadySettled(slot);
         (uint256 score, uint256 total) = _scoreOf(o.scoreWords, slot, j.c.n);
         if (score == 0) revert IJobMarketErrors.NothingToClaim(slot);
-        bool recorded = (settled >> RECORDED_BIT) & 1 == 1;
-        if (!recorded) _allocate(jobId, round, j, o.scoreWords, total);
+        bool recorded = (stored >> RECORDED_BIT) & 1 == 1;
+        if (!recorded) {
+            // The outcome slot was read by checkOutcome: marking it is a warm write.
+            $.roundHash[jobId][round] = bytes32(stored | (1 << RECORDED_BIT));
+            _allocate(jobId, round, j, o.scoreWords, total);
+        }
         uint256 amount = (uint256(j.c.roundBudget) * score) / total;
         address trainer = $.slotOwner[jobId][slot];
-        $.settledBits[jobId][round] = settled | (1 << slot) | (1 << RECORDED_BIT);
+        $.claimedBits[jobId][round] = claimed | (1 << slot); // slot < n <= 256 (_scoreOf)
         j.s.unclaimed -= uint128(amount);
         $.owed[j.c.token][trainer] += amount;
         emit IJobMarketEvents.Claimed(jobId, round, slot, trainer, amount);
@@ -123,11 +133,10 @@ library RoundSettlement {
         JobMarket.RoundOutcome calldata o
     ) internal {
         JobMarket.Job storage j = $.job(jobId);
-        checkOutcome($, jobId, round, o);
-        ChunkChallenges.requireSettled($, jobId, round, j, o.finalizedAt);
-        uint256 settled = $.settledBits[jobId][round];
-        if ((settled >> RECORDED_BIT) & 1 == 1) revert IJobMarketErrors.ReliabilityAlreadyRecorded(jobId, round);
-        $.settledBits[jobId][round] = settled | (1 << RECORDED_BIT);
+        uint256 stored = checkOutcome($, jobId, round, o);
+        ChunkChallenges.requireSettled($, jobId, round, j, o.finalizedAt, stored);
+        if ((stored >> RECORDED_BIT) & 1 == 1) revert IJobMarketErrors.ReliabilityAlreadyRecorded(jobId, round);
+        $.roundHash[jobId][round] = bytes32(stored | (1 << RECORDED_BIT));
         _allocate(jobId, round, j, o.scoreWords, _totalScore(o.scoreWords, j.c.n));
         _writeReliability($, registry, jobId, round, j, o);
     }
@@ -150,18 +159,36 @@ library RoundSettlement {
             | (uint256(c.dupTol) << CTX_DUP_TOL_OFFSET);
     }
 
-    /// @dev Reverts with UnknownOutcome unless `o` is what RoundFinalized logged for the round.
+    /// @dev Reverts with UnknownOutcome unless `o` is what RoundFinalized logged for the round;
+    ///      returns the round's outcome slot (its masked hash and its RECORDED_BIT and
+    ///      REFUTED_BIT marks). The hashes are compared masked to their low 254 bits
+    ///      (OUTCOME_HASH_MASK): the marks live in the top two.
     function checkOutcome(MarketStorage storage $, uint256 jobId, uint32 round, JobMarket.RoundOutcome calldata o)
         internal
         view
+        returns (uint256 stored)
     {
-        bytes32 h = $.roundHash[jobId][round];
+        stored = uint256($.roundHash[jobId][round]);
         if (
-            h == bytes32(0) || h == PENDING
-                || h != keccak256(abi.encode(o.unavailableBits, o.finalizedAt, o.aggregateNormSq, o.scoreWords))
+            stored == 0 || stored == uint256(PENDING)
+                || stored & OUTCOME_HASH_MASK
+                    != outcomeHash(o.unavailableBits, o.finalizedAt, o.aggregateNormSq, o.scoreWords)
         ) {
             revert IJobMarketErrors.UnknownOutcome(jobId, round);
         }
+    }
+
+    /// @dev keccak256(abi.encode(unavailableBits, finalizedAt, aggregateNormSq, scoreWords)) of
+    ///      a round's outcome, masked with OUTCOME_HASH_MASK (what its outcome slot stores below
+    ///      the marks).
+    function outcomeHash(
+        uint256 unavailableBits,
+        uint40 finalizedAt,
+        uint128 aggregateNormSq,
+        uint256[] calldata scoreWords
+    ) internal pure returns (uint256) {
+        return uint256(keccak256(abi.encode(unavailableBits, finalizedAt, aggregateNormSq, scoreWords)))
+            & OUTCOME_HASH_MASK;
     }
 
     /// @dev Folds the verifier terms of C_slot and of the slot's submission rank (its share of
@@ -241,24 +268,28 @@ library RoundSettlement {
         return c.n;
     }
 
-    /// @dev Shape and consistency checks of the claimed outputs; returns the flags input.
-    function _checkClaims(JobMarket.Job storage j, JobMarket.Finalization calldata f, uint256 words)
+    /// @dev Shape and consistency checks of the claimed outputs. Which slots submitted is not
+    ///      read: the circuit derives presence as (C_i != 0 and not unavailable_i) and proves
+    ///      unavailable_i => C_i != 0 and inlier_i => present_i, so a proof for unavailable or
+    ///      inlier bits on a slot that did not submit does not verify. What is checked here is
+    ///      what the flags words cannot express: bits at or above n (the verifier would be given
+    ///      a word the circuit cannot have) and a slot both unavailable and an inlier.
+    function _checkClaims(JobMarket.Job storage j, JobMarket.Finalization calldata f, uint256 n, uint256 words)
         private
         view
-        returns (uint256 flags)
     {
         if (f.scoreWords.length != words) revert IJobMarketErrors.LengthMismatch(f.scoreWords.length, words);
-        uint64 submitted = j.s.submittedBits;
-        if (f.unavailableBits & ~submitted != 0) revert IJobMarketErrors.BadUnavailableBits(f.unavailableBits);
-        uint64 presence = submitted & ~f.unavailableBits;
-        if (f.inlierBits & ~presence != 0) revert IJobMarketErrors.BadInlierBits(f.inlierBits);
+        uint256 unavailable = f.unavailableBits;
+        uint256 inliers = f.inlierBits;
+        // n <= 256, and a shift by 256 yields 0 (no bit can lie above a 256-slot job's slots).
+        if (unavailable >> n != 0) revert IJobMarketErrors.BadUnavailableBits(unavailable);
+        if (inliers >> n != 0 || inliers & unavailable != 0) revert IJobMarketErrors.BadInlierBits(inliers);
         if (f.newModel == 0 || f.newModel >= SCALAR_FIELD) revert IJobMarketErrors.InvalidCommitment(f.newModel);
         if (j.c.chunks == 0 ? f.digest != 0 : (f.digest == 0 || f.digest >= SCALAR_FIELD)) {
             revert IJobMarketErrors.InvalidDigest(f.digest);
         }
         uint256 norm = f.aggregateNormSq;
         if (norm >> NORM_BITS != 0) revert IJobMarketErrors.AggregateNormOutOfRange(norm);
-        flags = uint256(presence) | (uint256(f.inlierBits) << INLIER_FLAG_OFFSET) | (norm << NORM_FLAG_OFFSET);
     }
 
     /// @dev Effects of a verified finalization: the outcome's hash, the new model and the next
@@ -269,8 +300,7 @@ library RoundSettlement {
         uint256 jobId,
         uint32 round,
         JobMarket.Job storage j,
-        JobMarket.Finalization calldata f,
-        uint256 flags
+        JobMarket.Finalization calldata f
     ) private {
         JobMarket.State storage s = j.s;
         uint256 oldModel = s.model;
@@ -278,46 +308,55 @@ library RoundSettlement {
         s.model = f.newModel;
         s.round = round + 1;
         s.roundStart = nowTs;
-        s.submittedBits = 0;
-        s.submittedCount = 0;
+        s.submittedCount = 0; // the round's submittedBits stay (expiry reads a round's own)
         s.unrecorded += 1; // at most MAX_ROUNDS (createJob), so a uint16 holds it
         if (round + 1 == j.c.rounds) s.status = JobMarket.Status.Completed;
-        $.roundHash[jobId][round] = keccak256(abi.encode(f.unavailableBits, nowTs, f.aggregateNormSq, f.scoreWords));
+        // No marks yet: the round is neither recorded nor refuted.
+        $.roundHash[jobId][round] = bytes32(outcomeHash(f.unavailableBits, nowTs, f.aggregateNormSq, f.scoreWords));
         if (j.c.chunks != 0) {
             $.chunkDigest[jobId][round] = keccak256(abi.encode(f.digest, nowTs));
             emit IJobMarketEvents.ChunkedRoundFinalized(jobId, round, f.digest);
         }
         emit IJobMarketEvents.RoundFinalized(
-            jobId, round, oldModel, f.newModel, flags, f.unavailableBits, nowTs, f.aggregateNormSq, f.scoreWords
+            jobId, round, oldModel, f.newModel, f.inlierBits, f.unavailableBits, nowTs, f.aggregateNormSq, f.scoreWords
         );
     }
 
-    /// @dev Passes C(S), flags and the score words, and H for a chunked round (plus context and
-    ///      domain if nobody submitted: the C_i and order words are then 0), to the verifier with
-    ///      the round's accumulator. An unchunked round's H is 0 (`_checkClaims`), whose verifier
-    ///      term is the identity, so it is not passed. Reverts with InvalidProof on `false`.
+    /// @dev Passes C(S), the flags words, the score words and H for a chunked round (plus context
+    ///      and domain if nobody submitted: the C_i and order words are then 0), to the verifier
+    ///      with the round's accumulator. An unchunked round's H is 0 (`_checkClaims`), whose
+    ///      verifier term is the identity, so it is not passed; every flags and score word is
+    ///      (the verifier does not skip zero values either). Reverts with InvalidProof on `false`.
     function _verify(
         MarketStorage storage $,
         uint256 jobId,
         uint32 round,
         JobMarket.Job storage j,
         JobMarket.Finalization calldata f,
-        uint256 flags,
+        uint256 n,
         uint256 words
     ) private view {
         JobMarket.State storage s = j.s;
-        uint256 n = j.c.n;
         bool empty = s.submittedCount == 0;
         bool chunked = j.c.chunks != 0;
-        // Fixed: C(S), flags, score words and H if chunked; and the head if nobody submitted.
-        uint256 fixed_ = chunked ? 3 : 2;
-        uint256 count = fixed_ + words + (empty ? 2 : 0);
+        // C(S) and H if chunked, then the flags words (at `head`), the score words (at `fixed_`),
+        // and the context and domain if nobody submitted. At most 2 + 4 + 52 + 2 inputs.
+        uint256 head = chunked ? 2 : 1;
+        uint256 flagsWords = PublicInputs.flagsWords(n);
+        uint256 fixed_;
+        uint256 count;
+        unchecked {
+            fixed_ = head + flagsWords;
+            count = fixed_ + words + (empty ? 2 : 0);
+        }
         uint256[] memory indices = new uint256[](count);
         uint256[] memory values = new uint256[](count);
         (indices[0], values[0]) = (AGGREGATE_INPUT, f.newModel);
-        if (chunked) (indices[2], values[2]) = (DIGEST_INPUT, f.digest);
-        indices[1] = PublicInputs.flagsIndex(n);
-        values[1] = flags;
+        if (chunked) (indices[1], values[1]) = (DIGEST_INPUT, f.digest);
+        for (uint256 k; k < flagsWords; ++k) {
+            indices[head + k] = PublicInputs.flagsIndex(n, k);
+            values[head + k] = PublicInputs.flagsWord(k, f.unavailableBits, f.inlierBits, f.aggregateNormSq);
+        }
         for (uint256 k; k < words; ++k) {
             uint256 w = f.scoreWords[k];
             if (w >> (SCORE_BITS * PublicInputs.scoresInWord(n, k)) != 0) {
@@ -429,8 +468,8 @@ library RoundSettlement {
     }
 
     /// @dev The slots with a commitment for the round that the outcome does not declare
-    ///      unavailable (bit i for slot i), and how many they are.
-    function _present(mapping(uint256 => uint256) storage roundCommitments, uint256 n, uint64 unavailable)
+    ///      unavailable (bit i for slot i), and how many they are: the circuit's presence.
+    function _present(mapping(uint256 => uint256) storage roundCommitments, uint256 n, uint256 unavailable)
         private
         view
         returns (uint256 present, uint256 count)
@@ -469,7 +508,7 @@ library RoundSettlement {
         total = _totalScore(words, n);
     }
 
-    /// @dev The sum of a round's n scores (at most 64 scores of 48 bits: it cannot overflow).
+    /// @dev The sum of a round's n scores (at most 256 scores of 48 bits: it cannot overflow).
     function _totalScore(uint256[] calldata words, uint256 n) private pure returns (uint256 total) {
         unchecked {
             for (uint256 i; i < n; ++i) {

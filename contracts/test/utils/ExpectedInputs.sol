@@ -8,6 +8,9 @@ import {
     UPDATES_INPUT,
     RANKS_PER_WORD,
     ORDER_RANK_BITS,
+    FLAG_SLOTS_PER_WORD,
+    INLIER_FLAG_OFFSET,
+    NORM_FLAG_OFFSET,
     CTX_ROUND_OFFSET,
     CTX_MAX_MALICIOUS_OFFSET,
     CTX_TAU_OFFSET,
@@ -23,7 +26,8 @@ import {
 ///      A round's first submission folds the "opening" inputs (context and domain); every
 ///      submission folds its own C_slot and its rank's share of its order word
 ///      (`orderInput`). If the market starts folding another input at the first submission,
-///      `openingInputs` is the one place to add it.
+///      `openingInputs` is the one place to add it. `flagsInputs` restates the flags words a
+///      finalization passes (statement v4), for the tests that check them with a mock verifier.
 library ExpectedInputs {
     /// @dev BN254 scalar field modulus r.
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
@@ -70,6 +74,32 @@ library ExpectedInputs {
     function orderInput(uint256 n, uint256 slot, uint256 rank) internal pure returns (uint256 index, uint256 value) {
         index = UPDATES_INPUT + n + slot / RANKS_PER_WORD;
         value = rank << (ORDER_RANK_BITS * (slot % RANKS_PER_WORD));
+    }
+
+    /// @dev The flags words of a round of n slots as (index, value) pairs: ceil(n / 64) words
+    ///      right after the n commitments and the ceil(n / RANKS_PER_WORD) order words; word k
+    ///      holds, for t < 64, slot 64k + t's unavailable bit at bit t and its inlier bit at bit
+    ///      64 + t, and word 0 also ||S||^2 at bit 128 (statement v4). Written bit by bit, not
+    ///      with the market's masks and shifts.
+    function flagsInputs(uint256 n, uint256 inlierBits, uint256 unavailableBits, uint256 aggregateNormSq)
+        internal
+        pure
+        returns (uint256[] memory indices, uint256[] memory values)
+    {
+        uint256 words = (n + FLAG_SLOTS_PER_WORD - 1) / FLAG_SLOTS_PER_WORD;
+        uint256 first = UPDATES_INPUT + n + (n + RANKS_PER_WORD - 1) / RANKS_PER_WORD;
+        indices = new uint256[](words);
+        values = new uint256[](words);
+        for (uint256 k; k < words; ++k) {
+            indices[k] = first + k;
+        }
+        for (uint256 i; i < n; ++i) {
+            uint256 k = i / FLAG_SLOTS_PER_WORD;
+            uint256 t = i % FLAG_SLOTS_PER_WORD;
+            if ((unavailableBits >> i) & 1 == 1) values[k] += 2 ** t;
+            if ((inlierBits >> i) & 1 == 1) values[k] += 2 ** (INLIER_FLAG_OFFSET + t);
+        }
+        values[0] += aggregateNormSq * 2 ** NORM_FLAG_OFFSET;
     }
 
     /// @dev Index of C_slot, the commitment of `slot`'s update.

@@ -11,7 +11,10 @@ import {
     NORM_FLAG_OFFSET,
     NORM_BITS,
     ORDER_RANK_BITS,
-    RANKS_PER_WORD
+    RANKS_PER_WORD,
+    RANK_MASK,
+    FLAG_SLOTS_PER_WORD,
+    FLAG_SLOTS_MASK
 } from "../../src/market/PublicInputs.sol";
 import {ReliabilityRegistry} from "../../src/ReliabilityRegistry.sol";
 import {IRoundVerifier} from "../../src/IRoundVerifier.sol";
@@ -39,7 +42,7 @@ struct RoundFixture {
     uint256[] commitments;
     bool[] inliers;
     uint256[] scores;
-    uint256 flags;
+    uint256[] flags; // the flags words, read from the public inputs at PublicInputs.flagsIndex(n, k)
     uint256 aggregateNormSq;
     uint256[] publicInputs;
     uint256[8] proof;
@@ -114,15 +117,20 @@ abstract contract MarketBase is Test {
         f.commitments = vm.parseJsonUintArray(json, ".update_commitments");
         f.inliers = vm.parseJsonBoolArray(json, ".inliers");
         f.scores = vm.parseJsonUintArray(json, ".scores");
-        f.flags = vm.parseJsonUint(json, ".flags");
         f.aggregateNormSq = vm.parseJsonUint(json, ".aggregate_norm_sq");
-        require(
-            f.aggregateNormSq == (f.flags >> NORM_FLAG_OFFSET) & ~(type(uint256).max << NORM_BITS),
-            "fixture: ||S||^2 is the flags' bits 128.."
-        );
         require(vm.parseJsonUint(json, ".chain_id") == 31337, "fixture: proven for another chain");
         require(vm.parseJsonAddress(json, ".market") == FIXTURE_MARKET, "fixture: proven for another market");
         f.publicInputs = vm.parseJsonUintArray(json, ".public_inputs");
+        require(f.publicInputs.length == PublicInputs.count(f.n), "fixture: not statement v4's input count");
+        // The flags words from the public inputs themselves (statement v4: ceil(n / 64) words).
+        f.flags = new uint256[](PublicInputs.flagsWords(f.n));
+        for (uint256 k; k < f.flags.length; ++k) {
+            f.flags[k] = f.publicInputs[PublicInputs.flagsIndex(f.n, k)];
+        }
+        require(
+            f.aggregateNormSq == (f.flags[0] >> NORM_FLAG_OFFSET) & ~(type(uint256).max << NORM_BITS),
+            "fixture: ||S||^2 is flags word 0's bits 128.."
+        );
         uint256[] memory p = vm.parseJsonUintArray(json, ".proof");
         require(p.length == 8, "fixture proof");
         for (uint256 i; i < 8; ++i) {
@@ -209,7 +217,7 @@ abstract contract MarketBase is Test {
         p.specURI = "ipfs://spec";
         p.initialModel = f.model;
         p.rounds = rounds;
-        p.trainers = uint8(f.n);
+        p.trainers = uint16(f.n);
         p.maxMalicious = 1;
         p.tau = 3 << 15;
         p.lr = 64;
@@ -251,7 +259,7 @@ abstract contract MarketBase is Test {
     /// @dev Slot i's submission rank in the fixture's order words (0: it did not submit).
     function rankOf(RoundFixture memory f, uint256 slot) internal pure returns (uint256) {
         uint256 word = f.publicInputs[PublicInputs.orderIndex(f.n, slot)];
-        return (word >> (ORDER_RANK_BITS * (slot % RANKS_PER_WORD))) & 0xFF;
+        return (word >> (ORDER_RANK_BITS * (slot % RANKS_PER_WORD))) & RANK_MASK;
     }
 
     /// @dev The fixture's submitters submit its commitments in the order its order words give
@@ -266,11 +274,21 @@ abstract contract MarketBase is Test {
         }
     }
 
+    /// @dev The unavailable bits the fixture was proven with: bits 0..63 of each flags word
+    ///      (statement v4; slot 64k + t at bit t of word k).
+    function unavailableOf(RoundFixture memory f) internal pure returns (uint256 bits) {
+        for (uint256 k; k < f.flags.length; ++k) {
+            bits |= (f.flags[k] & FLAG_SLOTS_MASK) << (FLAG_SLOTS_PER_WORD * k);
+        }
+    }
+
+    /// @dev The fixture's outputs and proof as a finalization; no slot declared unavailable
+    ///      (a test that proves one sets `unavailableBits`, see `unavailableOf`).
     function finalization(RoundFixture memory f) internal pure returns (JobMarket.Finalization memory fin) {
         fin.newModel = f.newModel;
         fin.aggregateNormSq = uint128(f.aggregateNormSq);
         for (uint256 i; i < f.n; ++i) {
-            if (f.inliers[i]) fin.inlierBits |= uint64(1 << i);
+            if (f.inliers[i]) fin.inlierBits |= 1 << i;
         }
         uint256 words = PublicInputs.scoreWords(f.n);
         fin.scoreWords = new uint256[](words);
@@ -298,6 +316,29 @@ abstract contract MarketBase is Test {
                 jobId, round, slot, market.commitments(jobId, round, slot), market.blobRefs(jobId, round, slot)
             )
         );
+    }
+
+    /// @dev How many different slots `slots` names (vm.accesses lists a slot once per access).
+    function distinct(bytes32[] memory slots) internal pure returns (uint256 count) {
+        for (uint256 i; i < slots.length; ++i) {
+            bool seen;
+            for (uint256 k; k < i && !seen; ++k) {
+                seen = slots[k] == slots[i];
+            }
+            if (!seen) ++count;
+        }
+    }
+
+    /// @dev How many different slots were read or written (the lists of vm.accesses).
+    function touched(bytes32[] memory reads, bytes32[] memory writes) internal pure returns (uint256) {
+        bytes32[] memory all = new bytes32[](reads.length + writes.length);
+        for (uint256 i; i < reads.length; ++i) {
+            all[i] = reads[i];
+        }
+        for (uint256 i; i < writes.length; ++i) {
+            all[reads.length + i] = writes[i];
+        }
+        return distinct(all);
     }
 
     /// @dev The registry id of a trainer.
@@ -371,7 +412,7 @@ abstract contract MockMarketBase is MarketBase {
     uint128 internal constant NORM = 4;
 
     /// @dev Scores 1..N for inliers in `inliers`, packed SCORES_PER_WORD per word, ||S||^2 = NORM.
-    function _fin(uint64 inliers, uint64 unavailable) internal pure returns (JobMarket.Finalization memory f) {
+    function _fin(uint256 inliers, uint256 unavailable) internal pure returns (JobMarket.Finalization memory f) {
         f.newModel = 777;
         f.aggregateNormSq = NORM;
         f.inlierBits = inliers;

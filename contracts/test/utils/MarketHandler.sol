@@ -137,8 +137,8 @@ contract MarketHandler is HandlerCalls {
         _called(Action.Submit);
         uint256 jobId = _pickJob(jobSeed, _canSubmit);
         if (jobId == 0) return;
-        uint64 submitting = _submittableBits(jobId);
-        if (submitting & slotMask != 0) submitting &= uint64(slotMask);
+        uint256 submitting = _submittableBits(jobId);
+        if (submitting & slotMask != 0) submitting &= slotMask;
         else submitting &= ~(submitting - 1); // the lowest
         for (uint256 slot; submitting >> slot != 0; ++slot) {
             if ((submitting >> slot) & 1 == 1) {
@@ -160,12 +160,12 @@ contract MarketHandler is HandlerCalls {
     /// @param choice If divisible by 3, the submitted slots of `unavailableMask` are declared
     ///        unavailable; if (choice >> 2) % 4 == 1, the present slots of `outlierMask` are
     ///        outliers. The new model and the scores come from its hash.
-    function finalize(uint256 jobSeed, uint256 choice, uint64 unavailableMask, uint64 outlierMask) external {
+    function finalize(uint256 jobSeed, uint256 choice, uint256 unavailableMask, uint256 outlierMask) external {
         _called(Action.Finalize);
         uint256 jobId = _pickJob(jobSeed, _canFinalize);
         if (jobId == 0) return;
-        uint64 unavailable = choice % 3 == 0 ? unavailableMask : 0;
-        uint64 outliers = (choice >> 2) % 4 == 1 ? outlierMask : 0;
+        uint256 unavailable = choice % 3 == 0 ? unavailableMask : 0;
+        uint256 outliers = (choice >> 2) % 4 == 1 ? outlierMask : 0;
         _doFinalize(jobId, uint256(keccak256(abi.encode(choice))), unavailable, outliers);
         _succeeded(Action.Finalize);
     }
@@ -376,7 +376,7 @@ contract MarketHandler is HandlerCalls {
             }
             if (vm.getBlockTimestamp() <= submitEnd) vm.warp(submitEnd + 1);
             uint256 h = uint256(keccak256(abi.encode("drain", jobId, s.round)));
-            _doFinalize(jobId, h, h % 3 == 0 ? uint64(h >> 8) : 0, 0);
+            _doFinalize(jobId, h, h % 3 == 0 ? h >> 8 : 0, 0);
         }
     }
 

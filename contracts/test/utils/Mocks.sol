@@ -39,6 +39,66 @@ contract MockVerifier {
     }
 }
 
+/// @dev A MockVerifier that accepts a proof only if the partial inputs it is given include
+///      every (index, value) pair it was told to expect (`expectInputs`): what the market passes
+///      at finalization, checked against a restatement of the layout (ExpectedInputs) rather
+///      than against the market's own code.
+contract InputCheckingVerifier {
+    uint256 public immutable N_PUBLIC;
+    uint256[] internal wantIndices;
+    uint256[] internal wantValues;
+
+    constructor(uint256 trainers) {
+        N_PUBLIC = PublicInputs.count(trainers);
+    }
+
+    function expectInputs(uint256[] calldata indices, uint256[] calldata values) external {
+        wantIndices = indices;
+        wantValues = values;
+    }
+
+    function inputPoint(uint256, uint256) external pure returns (uint256 x, uint256 y) {
+        return (1, 2);
+    }
+
+    /// @dev True iff each expected index is passed exactly once, with the expected value.
+    function verifyProofWithPartialInputs(
+        uint256[8] calldata,
+        uint256[2] calldata,
+        uint256[] calldata indices,
+        uint256[] calldata values
+    ) external view returns (bool) {
+        for (uint256 e; e < wantIndices.length; ++e) {
+            uint256 seen;
+            for (uint256 k; k < indices.length; ++k) {
+                if (indices[k] != wantIndices[e]) continue;
+                if (values[k] != wantValues[e]) return false;
+                ++seen;
+            }
+            if (seen != 1) return false;
+        }
+        return true;
+    }
+}
+
+/// @dev A MockVerifier that makes its job chunked (`CHUNKS`) and accepts every chunk answer:
+///      for the marks a refutation writes, where no chunked fixture reaches (n = 256).
+contract MockChunkedVerifier is MockVerifier {
+    uint256 public immutable CHUNKS;
+
+    constructor(uint256 trainers, uint256 chunks) MockVerifier(trainers) {
+        CHUNKS = chunks;
+    }
+
+    function verifyChunk(uint256, uint256, uint256[] calldata, uint256, uint256[8] calldata)
+        external
+        pure
+        returns (bool)
+    {
+        return true;
+    }
+}
+
 /// @dev Like MockVerifier, it accepts every proof, but its `inputPoint` is linear as a real
 ///      verifier's is: inputPoint(i, v) = (v * (i + 1) mod r) * G, that is IC[i + 1] = (i + 1) * G.
 ///      The market's accumulator is then a known multiple of G, so the invariant handler can check

@@ -51,6 +51,9 @@ interface Vm {
     function setEnv(string calldata name, string calldata value) external;
     function envOr(string calldata name, uint256 defaultValue) external view returns (uint256);
     function load(address target, bytes32 slot) external view returns (bytes32 data);
+    function store(address target, bytes32 slot, bytes32 value) external;
+    function record() external;
+    function accesses(address target) external returns (bytes32[] memory readSlots, bytes32[] memory writeSlots);
     function cool(address target) external;
     function etch(address target, bytes calldata newRuntimeBytecode) external;
     function getCode(string calldata artifactPath) external view returns (bytes memory creationBytecode);

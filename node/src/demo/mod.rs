@@ -241,7 +241,7 @@ fn job_spec(
 ) -> anyhow::Result<JobSpec> {
     let fp = FixedPointConfig::default();
     Ok(JobSpec {
-        trainers: args.trainers as u8,
+        trainers: u16::try_from(args.trainers)?,
         rounds: args.rounds,
         budget: 10 * WEI_PER_ETH,
         stake: WEI_PER_ETH / 10,

@@ -24,24 +24,20 @@ pub struct ProofTask {
     /// The round's input: model, updates (an unavailable slot's is `None`), order, parameters.
     pub input: RoundInput,
     /// `(slot, commitment)` of each slot declared unavailable: its commitment stays in the public
-    /// inputs (the contract folded it in at submission) while its presence bit is 0.
+    /// inputs (the contract folded it in at submission) and its unavailable bit is set.
     pub unavailable: Vec<(usize, U256)>,
+}
+
+/// The unavailable slots of a task as the prover takes them.
+fn unavailable_fields(unavailable: &[(usize, U256)]) -> Vec<(usize, Fr)> {
+    unavailable.iter().map(|(s, c)| (*s, to_fr(*c))).collect()
 }
 
 impl ProofTask {
     /// The witness the circuit is proven on.
     pub fn witness(&self) -> anyhow::Result<RoundWitness> {
-        let mut witness = RoundWitness::new(self.input.clone()).context("the proof task's round is invalid")?;
-        for &(slot, commitment) in &self.unavailable {
-            let public = witness.public.updates.get_mut(slot).with_context(|| {
-                format!(
-                    "the proof task names unavailable slot {slot} beyond the job's {} slots",
-                    self.input.shape.trainers
-                )
-            })?;
-            *public = to_fr(commitment);
-        }
-        Ok(witness)
+        RoundWitness::with_unavailable(self.input.clone(), &unavailable_fields(&self.unavailable))
+            .context("the proof task's round is invalid")
     }
 }
 
@@ -102,7 +98,7 @@ impl Task {
                 Statement::Chunk(Box::new(ChunkWitness::new(input.clone()).context("the chunk task is invalid")?))
             }
             Task::Final(task) => {
-                let unavailable: Vec<(usize, Fr)> = task.unavailable.iter().map(|(s, c)| (*s, to_fr(*c))).collect();
+                let unavailable = unavailable_fields(&task.unavailable);
                 let round = chunked::split_with_unavailable(task.input.clone(), task.chunk_params, &unavailable)
                     .context("the final task's round is invalid")?;
                 Statement::Final(Box::new(round.witness))

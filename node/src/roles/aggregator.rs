@@ -21,7 +21,7 @@ use fedproof_prover::round::RoundInput;
 use fedproof_prover::snark;
 use serde::Serialize;
 
-use crate::chain::words::{bits_to_u64, to_u256};
+use crate::chain::words::{bits_to_u256, to_u256};
 use crate::proving::{ProofTask, Prover};
 use crate::roles::chunked::challenges;
 use crate::roles::chunked::settle::{self, ChunkProving};
@@ -216,12 +216,12 @@ async fn finalize(
     let params = job.round_params(round)?;
     let input = RoundInput { shape: job.shape, params, domain, order, model: model.values, updates };
     // An unavailable slot's commitment stays in the public inputs (the contract folded it in at
-    // submission); its presence bit is 0, so the circuit ignores it.
+    // submission) and its unavailable bit is set, so the circuit does not open it.
     let unavailable_commitments: Vec<(usize, U256)> = unavailable
         .iter()
         .filter_map(|(slot, _)| submitted.iter().find(|s| s.slot == *slot).map(|s| (*slot, s.commitment)))
         .collect();
-    let unavailable_bits = bits_to_u64(&(0..n).map(|i| unavailable.iter().any(|(s, _)| *s == i)).collect::<Vec<_>>());
+    let unavailable_bits = bits_to_u256(&(0..n).map(|i| unavailable.iter().any(|(s, _)| *s == i)).collect::<Vec<_>>());
     let slots = Slots { present, unavailable, unavailable_bits };
     if let (Some(chunking), Some(chunks)) = (job.layout()?.chunking(), &settings.chunks) {
         let proven = settle::prove(storage, chunking, input, &unavailable_commitments, chunks, (keys, prover)).await?;
@@ -246,7 +246,7 @@ async fn finalize(
     let finalization = JobMarket::Finalization {
         newModel: aggregate_commitment,
         digest: U256::ZERO, // an unchunked round
-        inlierBits: bits_to_u64(&output.inliers),
+        inlierBits: bits_to_u256(&output.inliers),
         unavailableBits: unavailable_bits,
         aggregateNormSq: u128::from(output.aggregate_norm_sq),
         scoreWords: fedproof_prover::round::public_inputs::pack_scores(&output.scores).iter().map(to_u256).collect(),
@@ -275,7 +275,7 @@ struct Slots {
     /// Slots declared unavailable, with the reason, in slot order.
     unavailable: Vec<(usize, String)>,
     /// The same slots as `unavailableBits`.
-    unavailable_bits: u64,
+    unavailable_bits: U256,
 }
 
 /// Publishes a proven chunked round (record, aggregate, next model) and finalizes it with `C(S)`

@@ -11,13 +11,13 @@ use ark_groth16::VerifyingKey;
 use fedproof_contracts::{JobMarket, RoundVerifier};
 use fedproof_prover::chunked::aggregate;
 use fedproof_prover::export::calldata::{proof_from_words, Word};
-use fedproof_prover::round::public_inputs::pack_order;
+use fedproof_prover::round::public_inputs::{flags_words, pack_order};
 use fedproof_prover::round::{InputWords, PublicInputs, RoundInput, RoundWitness};
 use fedproof_prover::snark;
 use serde::Serialize;
 
 use crate::chain::client::call_error;
-use crate::chain::words::{from_word, to_u256, to_word, u64_to_bits};
+use crate::chain::words::{from_word, to_fr, to_u256, to_word, u256_to_bits};
 use crate::roles::job::JobView;
 use fedproof_storage::sealed::AggregatorKey;
 use fedproof_storage::Storage;
@@ -70,6 +70,7 @@ pub async fn audit(
         let updates: Vec<_> = commitments.iter().copied().map(to_word).collect();
         let scores: Vec<_> = ev.scoreWords.iter().copied().map(to_word).collect();
         let order_words: Vec<Word> = pack_order(order).iter().map(Word::from_field).collect();
+        let flags: Vec<Word> = flag_words(&ev, job.shape.trainers)?.iter().map(Word::from_field).collect();
         let public = PublicInputs::from_words(InputWords {
             context: to_word(context),
             domain: Word::from_field(&domain),
@@ -77,7 +78,7 @@ pub async fn audit(
             aggregate: to_word(ev.newModel),
             digest: Word([0; 32]), // a round proven whole
             updates: &updates,
-            flags: to_word(ev.flags),
+            flags: &flags,
             scores: &scores,
         })?;
         let offchain = verifies(vk, &public.to_vec(), &proof);
@@ -107,7 +108,15 @@ pub(crate) struct OnChainRound {
     pub(crate) submitted: Vec<JobMarket::UpdateSubmitted>,
     /// Each slot's submission rank (0 for none), what the contract folded in as commitments
     /// arrived, recomputed from those events.
-    pub(crate) order: Vec<u8>,
+    pub(crate) order: Vec<u16>,
+}
+
+/// The flags words of a finalized round, from its event's bitmaps and ‖S‖² (the contract passes
+/// exactly these to the verifier).
+pub(crate) fn flag_words(ev: &JobMarket::RoundFinalized, n: usize) -> anyhow::Result<Vec<Fr>> {
+    let norm = u64::try_from(ev.aggregateNormSq)
+        .map_err(|_| anyhow::anyhow!("round {}: ‖S‖² {} is above any shape's bound", ev.round, ev.aggregateNormSq))?;
+    Ok(flags_words(&u256_to_bits(ev.unavailableBits, n), &u256_to_bits(ev.inlierBits, n), norm))
 }
 
 impl OnChainRound {
@@ -132,18 +141,26 @@ impl OnChainRound {
         Ok(OnChainRound { round, tx: tx.to_string(), proof: call.f.proof, context, commitments, submitted, order })
     }
 
-    /// The updates a recomputation re-runs the round on: each present slot's stored update,
-    /// opened and checked against its commitment (`presence` from the round's flags).
+    /// The slots declared unavailable (`unavailable_bits` of the round's event) with their
+    /// on-chain commitments, as the prover takes them.
+    pub(crate) fn unavailable(&self, unavailable_bits: U256) -> Vec<(usize, Fr)> {
+        let declared = u256_to_bits(unavailable_bits, self.commitments.len());
+        self.commitments.iter().enumerate().filter(|(slot, _)| declared[*slot]).map(|(s, c)| (s, to_fr(*c))).collect()
+    }
+
+    /// The updates a recomputation re-runs the round on: each present slot's stored update
+    /// (present: committed and not declared unavailable, as the circuit has it), opened and
+    /// checked against its commitment.
     pub(crate) async fn updates(
         &self,
         job: &JobView,
         with: Recompute<'_>,
         domain: Fr,
-        presence: &[bool],
+        unavailable_bits: U256,
     ) -> Result<Vec<Option<Vec<i64>>>, String> {
         let mut updates = vec![None; job.shape.trainers];
         for (slot, c) in self.commitments.iter().enumerate() {
-            if !presence[slot] {
+            if *c == U256::ZERO || unavailable_bits.bit(slot) {
                 continue;
             }
             let blob_ref = blob_ref(&self.submitted, self.round, slot)?;
@@ -173,18 +190,16 @@ async fn recompute_round(
     let (n, round) = (job.shape.trainers, onchain.round);
     let model = job.checked_model(with.storage, round, ev.model).await.map_err(|e| format!("{e:#}"))?;
     let model = model.ok_or_else(|| format!("the model of round {round} is not in storage"))?;
-    let flags = ev.flags;
-    let presence = u64_to_bits(flags.as_limbs()[0], n); // presence bits 0..64 of the flags word
-    let updates = onchain.updates(job, with, domain, &presence).await?;
+    let updates = onchain.updates(job, with, domain, ev.unavailableBits).await?;
     let order = onchain.order.clone();
     let params = job.round_params(round).map_err(|e| e.to_string())?;
     let input = RoundInput { shape: job.shape, params, domain, order, model: model.values, updates };
-    let witness = RoundWitness::new(input).map_err(|e| e.to_string())?;
-    let claimed = (to_u256(&witness.public.aggregate), to_u256(&witness.public.flags));
-    if claimed.0 != ev.newModel {
+    let witness =
+        RoundWitness::with_unavailable(input, &onchain.unavailable(ev.unavailableBits)).map_err(|e| e.to_string())?;
+    if to_u256(&witness.public.aggregate) != ev.newModel {
         return Err("re-running the round gives another aggregate C(S)".into());
     }
-    if claimed.1 != flags {
+    if Some(&witness.public.flags) != flag_words(ev, n).ok().as_ref() {
         return Err("re-running the round gives other outliers".into());
     }
     let scores: Vec<U256> = witness.public.scores.iter().map(to_u256).collect();

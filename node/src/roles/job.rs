@@ -188,12 +188,12 @@ impl JobView {
     /// Each slot's submission rank in a round (1 for the first commitment on chain, 0 for a slot
     /// that did not commit) from the round's `UpdateSubmitted` events in chain order: the order
     /// the contract folds into the proof's public inputs, and by which duplicates are resolved.
-    pub fn submission_order(&self, events: &[JobMarket::UpdateSubmitted]) -> anyhow::Result<Vec<u8>> {
-        let mut order = vec![0u8; self.shape.trainers];
+    pub fn submission_order(&self, events: &[JobMarket::UpdateSubmitted]) -> anyhow::Result<Vec<u16>> {
+        let mut order = vec![0u16; self.shape.trainers];
         for (k, ev) in events.iter().enumerate() {
             let slot: usize = ev.slot.try_into().context("slot out of range")?;
             anyhow::ensure!(slot < order.len(), "an UpdateSubmitted event names slot {slot}, beyond the job's slots");
-            order[slot] = u8::try_from(k + 1).context("more submissions than ranks")?;
+            order[slot] = u16::try_from(k + 1).context("more submissions than ranks")?;
         }
         Ok(order)
     }

@@ -19,7 +19,7 @@ use fedproof_storage::{JobSpecBlob, ModelBlob, Storage};
 #[derive(Debug, Clone)]
 pub struct JobSpec {
     /// Trainer slots.
-    pub trainers: u8,
+    pub trainers: u16,
     /// Rounds.
     pub rounds: u32,
     /// Whole budget in wei (split evenly across rounds).
@@ -127,11 +127,11 @@ pub struct JobStatus {
     /// Rounds in total.
     pub rounds: u32,
     /// Trainers joined / slots.
-    pub joined: u8,
+    pub joined: u16,
     /// Slots.
-    pub trainers: u8,
+    pub trainers: u16,
     /// Submissions in the current round.
-    pub submitted: u8,
+    pub submitted: u16,
     /// Budget not yet allocated (wei): the rounds to come, the rounding dust, and the shares of
     /// finalized rounds not yet recorded (a round's first claim or `recordReliability` moves them
     /// to `unclaimed`).

@@ -14,7 +14,7 @@ use fedproof_storage::{AggregateBlob, ModelBlob, Storage};
 
 use fedproof_contracts::JobMarket;
 
-use crate::chain::words::{to_u256, u64_to_bits};
+use crate::chain::words::{to_u256, u256_to_bits};
 use crate::roles::job::JobView;
 
 /// The last model a [`JobView`] replayed and the `C(S)` it was replayed up to (its round's
@@ -93,8 +93,7 @@ pub async fn replayed_model(
             sums.values.len(),
             job.shape.params
         );
-        // Inlier bit i of the flags word is bit 64 + i, the second limb.
-        let inliers = u64_to_bits(ev.flags.as_limbs()[1], n).iter().filter(|b| **b).count();
+        let inliers = u256_to_bits(ev.inlierBits, n).iter().filter(|b| **b).count();
         let committed = layout
             .commit_aggregate(domain, k, n, inliers, &sums.values)
             .with_context(|| format!("the aggregate published for job {} round {k}", job.id))?;

@@ -93,7 +93,8 @@ pub async fn run(
             return Ok(done);
         }
         let round = s.round;
-        if s.submittedBits >> slot & 1 == 1 {
+        let submitted = job.market.submittedBits(U256::from(job.id), U256::from(round)).call().await;
+        if submitted.map_err(|e| call_error("submittedBits", e))?.bit(slot as usize) {
             // Committed: the update waits for the commit phase to close (`Intake::deliver`
             // returns `None` until then), and is delivered once, also after a restart.
             if let Some(intake) = intake.filter(|_| delivered != Some(round) && upload != Upload::Never) {
@@ -177,7 +178,7 @@ pub async fn withdraw(job: &JobView, intake: Option<&Intake>) -> anyhow::Result<
         let round: u32 = ev.round.try_into().context("round out of range")?;
         let outcome = outcome_of(&ev);
         let kept = match intake {
-            Some(intake) if ev.unavailableBits >> slot & 1 == 1 => intake.receipt(job, round)?,
+            Some(intake) if ev.unavailableBits.bit(slot as usize) => intake.receipt(job, round)?,
             _ => None,
         };
         if let Some(kept) = kept {
@@ -196,9 +197,9 @@ pub async fn withdraw(job: &JobView, intake: Option<&Intake>) -> anyhow::Result<
                 continue;
             }
         }
-        let settled = job.market.settledBits(id, ev.round).call().await.map_err(|e| call_error("settledBits", e))?;
+        let claimed = job.market.claimedBits(id, ev.round).call().await.map_err(|e| call_error("claimedBits", e))?;
         let words: Vec<_> = ev.scoreWords.iter().copied().map(to_word).collect();
-        if unpack_score(&words, slot as usize) == 0 || settled.bit(slot as usize) {
+        if unpack_score(&words, slot as usize) == 0 || claimed.bit(slot as usize) {
             continue;
         }
         job.chain.send(&format!("claim round {round}"), job.market.claim(id, round, U256::from(slot), outcome)).await?;

@@ -122,7 +122,7 @@ impl Harness {
     pub async fn create_job_with(&self, rounds: u32, verifier: alloy::primitives::Address) -> u64 {
         let mut rng = ChaCha20Rng::seed_from_u64(7);
         let spec = JobSpec {
-            trainers: TRAINERS as u8,
+            trainers: TRAINERS as u16,
             rounds,
             budget: BUDGET,
             stake: 1_000_000_000_000_000,

@@ -11,9 +11,10 @@ use crate::commitment::constraints::commit_packed;
 use crate::commitment::UPDATE_VALUES_PER_ELEMENT;
 use crate::error::Result;
 use crate::fixed_point::UPDATE_BITS;
-use crate::gadgets::{alloc_uint, big, materialize, pack, pow2, sum};
+use crate::gadgets::{alloc_uint, big, materialize, pack, sum};
 use crate::poseidon::constraints::hash as poseidon_hash;
 use crate::round::StepConstraints;
+use crate::slot_bits;
 
 type Var = FpVar<Fr>;
 type Bits = Vec<Boolean<Fr>>;
@@ -80,7 +81,7 @@ pub(crate) struct Inputs {
     pub(crate) round: Var,
     pub(crate) chunk: Var,
     pub(crate) seed: Var,
-    pub(crate) mask: Var,
+    pub(crate) mask: Vec<Var>,
     pub(crate) commitments: Vec<Var>,
     pub(crate) partial_norm: Var,
     pub(crate) aggregate: Var,
@@ -91,8 +92,9 @@ impl Inputs {
     pub(crate) fn digest(&self) -> Synthesis<Var> {
         let header =
             [FpVar::constant(Fr::from(CHUNK_DIGEST_TAG)), self.domain.clone(), self.round.clone(), self.chunk.clone()];
-        let mut elements =
-            vec![self.seed.clone(), self.mask.clone(), self.partial_norm.clone(), self.aggregate.clone()];
+        let mut elements = vec![self.seed.clone()];
+        elements.extend(self.mask.iter().cloned());
+        elements.extend([self.partial_norm.clone(), self.aggregate.clone()]);
         elements.extend(self.commitments.iter().cloned());
         commit_packed(&header, &elements)
     }
@@ -123,7 +125,9 @@ impl Synth<'_> {
             round: self.input(|p| p.round)?,
             chunk: self.input(|p| p.chunk)?,
             seed: self.input(|p| p.seed)?,
-            mask: self.input(|p| p.mask)?,
+            mask: (0..slot_bits::word_count(self.n))
+                .map(|k| self.input(|p| p.mask[k]))
+                .collect::<std::result::Result<_, _>>()?,
             commitments: (0..self.n)
                 .map(|i| self.input(|p| p.commitments[i]))
                 .collect::<std::result::Result<_, _>>()?,
@@ -138,8 +142,8 @@ impl Synth<'_> {
         inputs.digest()?.enforce_equal(&public)
     }
 
-    /// 1. The presence and inlier bits pack to the mask; an inlier is present.
-    fn mask(&self, mask: &Var) -> Synthesis<(Bits, Bits)> {
+    /// 1. The presence and inlier bits pack to the mask words; an inlier is present.
+    fn mask(&self, mask: &[Var]) -> Synthesis<(Bits, Bits)> {
         let bits = |f: fn(&ChunkWitness, usize) -> bool| {
             (0..self.n)
                 .map(|i| Boolean::new_witness(self.cs.clone(), || self.hint(|w| f(w, i))))
@@ -147,11 +151,9 @@ impl Synth<'_> {
         };
         let presence = bits(|w, i| w.input.updates[i].is_some())?;
         let inliers = bits(|w, i| w.input.inliers[i])?;
-        let n = self.n as u32;
-        sum((0..self.n).map(|i| {
-            FpVar::from(presence[i].clone()) * pow2(i as u32) + FpVar::from(inliers[i].clone()) * pow2(n + i as u32)
-        }))
-        .enforce_equal(mask)?;
+        for (packed, word) in slot_bits::pack(&presence, &inliers).iter().zip(mask) {
+            packed.enforce_equal(word)?;
+        }
         for (present, inlier) in presence.iter().zip(&inliers) {
             FpVar::from(inlier.clone()).mul_equals(&FpVar::from(!present), &FpVar::zero())?;
         }
@@ -324,7 +326,7 @@ mod tests {
             flags[outlier] = true;
             ChunkWitness::new(ChunkInput { inliers: flags, ..w.input.clone() }).unwrap()
         };
-        assert!(!tamper(&|p| p.mask = wider.public.mask), "another inlier mask");
+        assert!(!tamper(&|p| p.mask = wider.public.mask.clone()), "another inlier mask");
         assert!(!tamper(&|p| p.aggregate = wider.public.aggregate), "the outlier summed in");
     }
 

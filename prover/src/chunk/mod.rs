@@ -4,7 +4,8 @@
 //!
 //! For the slice `[a, b)` of every slot's update, chunk c states (its proof's one public input
 //! is the **digest** of the stated values, [`ChunkPublic::digest`]):
-//! 1. **mask**: the presence and inlier bits, packed in one word (inliers are present);
+//! 1. **mask**: the presence and inlier bits, packed in `⌈n/64⌉` words
+//!    ([`crate::slot_bits`]; inliers are present);
 //! 2. **update commitments**: `C_i^c`, each present slot's slice committed under the header
 //!    `(4, domain, round, slot, c)`, every value in the update range;
 //! 3. **partial norm**: `P_c = Σ_{k∈[a,b)} (Σ_i r_i Δ_ik)²` with `r_i = Poseidon(ρ, i)` on present
@@ -26,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::commitment::{self, commit_packed, pack, pack_unsigned};
 use crate::error::{Error, Result};
 use crate::fixed_point::UPDATE_BITS;
-use crate::gadgets::{fr, pow2};
+use crate::gadgets::fr;
 use crate::round::gram_check::coefficient;
 use crate::shape::{bit_len, MAX_TRAINERS};
 
@@ -70,8 +71,8 @@ pub struct ChunkPublic {
     pub chunk: Fr,
     /// The challenge seed ρ.
     pub seed: Fr,
-    /// Presence bit i at 2^i, inlier bit i at 2^(n+i).
-    pub mask: Fr,
+    /// Presence and inlier bits, [`crate::slot_bits::field_words`].
+    pub mask: Vec<Fr>,
     /// Each slot's chunk commitment `C_i^c` (0 for an empty slot).
     pub commitments: Vec<Fr>,
     /// `P_c`.
@@ -86,7 +87,7 @@ impl ChunkPublic {
         vec![self.digest()]
     }
 
-    /// `d_c = commit((8, domain, round, c), ρ, mask, P_c, C(S^c), C_1^c, …, C_n^c)`.
+    /// `d_c = commit((8, domain, round, c), ρ, mask words, P_c, C(S^c), C_1^c, …, C_n^c)`.
     pub fn digest(&self) -> Fr {
         commit_packed(&self.digest_header(), &self.digest_elements())
     }
@@ -96,7 +97,9 @@ impl ChunkPublic {
     }
 
     fn digest_elements(&self) -> Vec<Fr> {
-        let mut v = vec![self.seed, self.mask, self.partial_norm, self.aggregate];
+        let mut v = vec![self.seed];
+        v.extend(&self.mask);
+        v.extend([self.partial_norm, self.aggregate]);
         v.extend(&self.commitments);
         v
     }
@@ -163,13 +166,6 @@ pub fn commit_aggregate(domain: Fr, round: u32, chunk: u32, trainers: usize, lan
     commit_packed(&aggregate_header(domain, round, chunk), &pack_unsigned(lanes, aggregate_lane_bits(trainers)))
 }
 
-/// The mask word: presence bit i at 2^i, inlier bit i at 2^(n+i).
-pub fn mask(presence: &[bool], inliers: &[bool]) -> Fr {
-    let n = presence.len() as u32;
-    let bit = |b: bool, at: u32| if b { pow2(at) } else { Fr::zero() };
-    (0..n).map(|i| bit(presence[i as usize], i) + bit(inliers[i as usize], n + i)).sum()
-}
-
 /// The chunk's public inputs, step by step as the circuit computes them.
 pub fn run(input: &ChunkInput) -> Result<ChunkPublic> {
     let d = input.params();
@@ -209,7 +205,7 @@ pub fn run(input: &ChunkInput) -> Result<ChunkPublic> {
         round: Fr::from(input.round),
         chunk: Fr::from(input.chunk),
         seed: input.seed,
-        mask: mask(&presence, &input.inliers),
+        mask: crate::slot_bits::field_words(&presence, &input.inliers),
         commitments,
         partial_norm,
         aggregate,

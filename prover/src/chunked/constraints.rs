@@ -13,13 +13,13 @@ use ark_relations::r1cs::{
 use super::{tree, FinalPublic, FinalWitness, AGGREGATE_TAG, ROUND_UPDATE_TAG};
 use crate::chunk;
 use crate::commitment::constraints::commit_packed;
-use crate::gadgets::{materialize, pow2, sum};
+use crate::gadgets::{materialize, sum};
 use crate::round::constraints::{Assignment, Synth, Var};
 use crate::round::gram_check::constraints::quadratic_form;
 use crate::shape::Shape;
+use crate::slot_bits;
 use crate::steps::StepConstraints;
 
-type Bits = Vec<Boolean<Fr>>;
 type Synthesis<T> = std::result::Result<T, SynthesisError>;
 
 /// The final circuit for a shape (d, the whole round's parameters, sets the bit widths) cut into
@@ -79,7 +79,7 @@ struct Inputs {
     digest: Var,
     updates: Vec<Var>,
     order_words: Vec<Var>,
-    flags: Var,
+    flags: Vec<Var>,
     score_words: Vec<Var>,
 }
 
@@ -103,7 +103,9 @@ impl FinalSynth<'_> {
     fn run(mut self) -> Synthesis<Vec<StepConstraints>> {
         let inputs = step!(self, "public inputs", self.public_inputs())?;
         let params = step!(self, "context", self.round.context(&inputs.context))?;
-        let (presence, chunks) = step!(self, "chunk commitments", self.chunk_commitments(&inputs, &params.round))?;
+        let slots = step!(self, "presence", self.round.presence(&inputs.updates))?;
+        let presence = slots.presence;
+        let chunks = step!(self, "chunk commitments", self.chunk_commitments(&inputs, &params.round, &presence))?;
         let ranks = step!(self, "order", self.round.order(&inputs.order_words))?;
         let gram = step!(self, "gram matrix", self.round.gram_matrix(&presence))?;
         let seed = step!(self, "gram check", {
@@ -124,7 +126,7 @@ impl FinalSynth<'_> {
         step!(
             self,
             "outputs",
-            self.round.outputs(&inputs.flags, &inputs.score_words, &presence, &inliers, &norm_sq, &scores)
+            self.round.outputs(&inputs.flags, &inputs.score_words, &slots.unavailable, &inliers, &norm_sq, &scores)
         )?;
         step!(self, "chunk digest", self.chunk_digest(&inputs, &params.round, &seed, &presence, &inliers, &chunks))?;
         Ok(self.steps)
@@ -140,7 +142,7 @@ impl FinalSynth<'_> {
         let updates = (0..shape.trainers).map(|i| self.input(|p| p.updates[i])).collect::<Synthesis<Vec<_>>>()?;
         let order_words =
             (0..shape.order_inputs()).map(|c| self.input(|p| p.order[c])).collect::<Synthesis<Vec<_>>>()?;
-        let flags = self.input(|p| p.flags)?;
+        let flags = (0..shape.flag_inputs()).map(|c| self.input(|p| p.flags[c])).collect::<Synthesis<Vec<_>>>()?;
         let score_words =
             (0..shape.score_inputs()).map(|c| self.input(|p| p.scores[c])).collect::<Synthesis<Vec<_>>>()?;
         Ok(Inputs { context, domain, aggregate, digest, updates, order_words, flags, score_words })
@@ -148,10 +150,8 @@ impl FinalSynth<'_> {
 
     /// 2. Each chunk's public values as witnesses; a present slot's round commitment is the
     ///    chain over its chunk commitments, an absent slot's chunk commitments are 0.
-    fn chunk_commitments(&self, inputs: &Inputs, round: &Var) -> Synthesis<(Bits, ChunkVars)> {
+    fn chunk_commitments(&self, inputs: &Inputs, round: &Var, presence: &[Boolean<Fr>]) -> Synthesis<ChunkVars> {
         let n = self.round.shape.trainers;
-        let presence =
-            (0..n).map(|i| self.round.boolean(|w| w.input.updates[i].is_some())).collect::<Synthesis<Vec<_>>>()?;
         let commitments = (0..self.chunks)
             .map(|c| (0..n).map(|i| self.witness(|w| w.chunks[c].commitments[i])).collect::<Synthesis<Vec<_>>>())
             .collect::<Synthesis<Vec<_>>>()?;
@@ -173,7 +173,7 @@ impl FinalSynth<'_> {
                 absent.mul_equals(chunk, &FpVar::zero())?;
             }
         }
-        Ok((presence, ChunkVars { commitments, partial_norms, aggregates }))
+        Ok(ChunkVars { commitments, partial_norms, aggregates })
     }
 
     /// 6. `d_c` per chunk, over the values the steps above used, and `H`, the root of the
@@ -187,10 +187,7 @@ impl FinalSynth<'_> {
         inliers: &[Boolean<Fr>],
         chunks: &ChunkVars,
     ) -> Synthesis<()> {
-        let n = presence.len() as u32;
-        let mask = materialize(&sum(presence.iter().zip(inliers).enumerate().map(|(i, (p, l))| {
-            FpVar::from(p.clone()) * pow2(i as u32) + FpVar::from(l.clone()) * pow2(n + i as u32)
-        })))?;
+        let mask = slot_bits::pack(presence, inliers).iter().map(materialize).collect::<Synthesis<Vec<_>>>()?;
         let digests = (0..self.chunks)
             .map(|c| {
                 chunk::constraints::Inputs {
@@ -389,6 +386,7 @@ mod tests {
             [
                 "public inputs",
                 "context",
+                "presence",
                 "chunk commitments",
                 "order",
                 "gram matrix",

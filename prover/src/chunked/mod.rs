@@ -218,17 +218,7 @@ pub fn split_with_unavailable(
         })
         .collect();
     let mut updates = updates;
-    for &(slot, commitment) in unavailable {
-        match input.updates.get(slot) {
-            Some(None) => updates[slot] = commitment,
-            _ => {
-                return Err(Error::InvalidParameter {
-                    name: "unavailable",
-                    reason: format!("slot {slot} is declared unavailable but is not an empty slot of the round"),
-                })
-            }
-        }
-    }
+    let unavailable = input.declare_unavailable(&mut updates, unavailable)?;
     // 3. The challenge seed over the round commitments and G; each chunk's own inputs.
     let seed = gram_check::seed(input.shape, domain, round, &updates, &output.trace.gram);
     let chunk_inputs: Vec<ChunkInput> = (0..chunking.count())
@@ -244,9 +234,8 @@ pub fn split_with_unavailable(
     let chunks = chunk_inputs.iter().map(chunk::run).collect::<Result<Vec<_>>>()?;
     // 5. The aggregate; 6. the digest.
     let aggregate = aggregate_commitment(domain, round, &chunks.iter().map(|c| c.aggregate).collect::<Vec<_>>());
-    let presence = input.presence();
     let digest = digest(&chunks);
-    let flags = Flags { presence, inliers: output.inliers.clone(), aggregate_norm_sq: output.aggregate_norm_sq };
+    let flags = Flags { unavailable, inliers: output.inliers.clone(), aggregate_norm_sq: output.aggregate_norm_sq };
     let public = FinalPublic {
         context: input.params.context(),
         domain,

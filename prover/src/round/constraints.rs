@@ -24,7 +24,8 @@ use crate::layout::Layout;
 use crate::params::{CONTEXT_LAYOUT, LR_BITS, TAU_FRAC_BITS};
 use crate::shape::{Shape, ORDER_RANK_BITS, RANKS_PER_WORD, SCORES_PER_WORD, SCORE_BITS};
 
-use super::public_inputs::{Flags, INLIER_FLAG_OFFSET, NORM_FLAG_OFFSET};
+use super::public_inputs::{Flags, NORM_FLAG_OFFSET};
+use crate::slot_bits;
 pub use crate::steps::StepConstraints;
 
 /// A round's full assignment: inputs, the reference outcome, and the public inputs it claims.
@@ -41,14 +42,28 @@ pub struct RoundWitness {
 impl RoundWitness {
     /// Runs the reference and assembles the public inputs.
     pub fn new(input: RoundInput) -> Result<Self> {
+        Self::with_unavailable(input, &[])
+    }
+
+    /// [`RoundWitness::new`] of a round where the slots of `unavailable` committed `(slot, C_i)`
+    /// on chain but their update is missing (their slot in `input` is empty): their commitments
+    /// stay in the public inputs (the contract folded them in at submission) and their
+    /// unavailable bits are set ([`RoundInput::declare_unavailable`]).
+    pub fn with_unavailable(input: RoundInput, unavailable: &[(usize, Fr)]) -> Result<Self> {
         let output = super::run(&input)?;
-        Self::with_output(input, output)
+        Self::claiming(input, unavailable, output)
     }
 
     /// The witness claiming `output` for `input` (the reference's, or a test's forgery).
+    #[cfg(test)]
     pub(crate) fn with_output(input: RoundInput, output: RoundOutput) -> Result<Self> {
+        Self::claiming(input, &[], output)
+    }
+
+    fn claiming(input: RoundInput, unavailable: &[(usize, Fr)], output: RoundOutput) -> Result<Self> {
+        let mut commitments = input.update_commitments();
         let flags = Flags {
-            presence: input.presence(),
+            unavailable: input.declare_unavailable(&mut commitments, unavailable)?,
             inliers: output.inliers.clone(),
             aggregate_norm_sq: output.aggregate_norm_sq,
         };
@@ -60,7 +75,7 @@ impl RoundWitness {
             &input.params,
             input.domain,
             [aggregate, Fr::from(0u8)],
-            input.update_commitments(),
+            commitments,
             &input.order,
             &flags,
             &output.scores,
@@ -138,7 +153,7 @@ pub(super) struct InputVars {
     digest: Var,
     pub(super) update_commitments: Vec<Var>,
     order_words: Vec<Var>,
-    flags: Var,
+    flags: Vec<Var>,
     score_words: Vec<Var>,
 }
 
@@ -157,6 +172,13 @@ pub(crate) struct ParamVars {
 pub(super) struct UpdateVars {
     pub(super) presence: Vec<Boolean<Fr>>,
     pub(super) offset_values: Vec<Vec<Var>>,
+}
+
+/// Which slots take part: `present_i = C_i ≠ 0 ∧ ¬unavailable_i`, from the commitments the
+/// contract folded in and the unavailable bits the aggregator claims in the flags.
+pub(crate) struct SlotVars {
+    pub(crate) presence: Vec<Boolean<Fr>>,
+    pub(crate) unavailable: Vec<Boolean<Fr>>,
 }
 
 /// The Gram matrix `G_ij = ⟨Δ_i, Δ_j⟩` of all slots, materialised.
@@ -216,7 +238,8 @@ impl<'a> Synth<'a> {
     fn run(mut self) -> Result<Vec<StepConstraints>, SynthesisError> {
         let inputs = step!(self, "public inputs", self.public_inputs())?;
         let params = step!(self, "context", self.context(&inputs.context))?;
-        let updates = step!(self, "update commitments", self.update_commitments(&params, &inputs))?;
+        let slots = step!(self, "presence", self.presence(&inputs.update_commitments))?;
+        let updates = step!(self, "update commitments", self.update_commitments(&params, &inputs, slots.presence))?;
         let ranks = step!(self, "order", self.order(&inputs.order_words))?;
         let gram = step!(self, "gram matrix", self.gram_matrix(&updates.presence))?;
         step!(self, "gram check", self.gram_check(&inputs, &params, &updates, &gram))?;
@@ -229,7 +252,7 @@ impl<'a> Synth<'a> {
         step!(
             self,
             "outputs",
-            self.outputs(&inputs.flags, &inputs.score_words, &updates.presence, &inliers, &norm_sq, &scores)
+            self.outputs(&inputs.flags, &inputs.score_words, &slots.unavailable, &inliers, &norm_sq, &scores)
         )?;
         Ok(self.steps)
     }
@@ -244,7 +267,7 @@ impl<'a> Synth<'a> {
             (0..self.shape.trainers).map(|i| self.input(|p| p.updates[i])).collect::<Result<Vec<_>, _>>()?;
         let order_words =
             (0..self.shape.order_inputs()).map(|c| self.input(|p| p.order[c])).collect::<Result<Vec<_>, _>>()?;
-        let flags = self.input(|p| p.flags)?;
+        let flags = (0..self.shape.flag_inputs()).map(|c| self.input(|p| p.flags[c])).collect::<Result<Vec<_>, _>>()?;
         let score_words =
             (0..self.shape.score_inputs()).map(|c| self.input(|p| p.scores[c])).collect::<Result<Vec<_>, _>>()?;
         Ok(InputVars { context, domain, aggregate, digest, update_commitments, order_words, flags, score_words })
@@ -270,10 +293,14 @@ impl<'a> Synth<'a> {
     /// Updates: every value range-checked as UPDATE_BITS bits of `Δ + 2^(b-1)` (the offset
     /// value, which is also what packing uses); each present slot matches its commitment, whose
     /// header binds the domain, the round and the slot.
-    fn update_commitments(&self, params: &ParamVars, inputs: &InputVars) -> Result<UpdateVars, SynthesisError> {
+    fn update_commitments(
+        &self,
+        params: &ParamVars,
+        inputs: &InputVars,
+        presence: Vec<Boolean<Fr>>,
+    ) -> Result<UpdateVars, SynthesisError> {
         let Shape { trainers: n, params: d } = self.shape;
         let offset = 1i64 << (UPDATE_BITS - 1);
-        let presence = (0..n).map(|i| self.boolean(|w| w.input.updates[i].is_some())).collect::<Result<Vec<_>, _>>()?;
         let mut offset_values = Vec::with_capacity(n);
         for (slot, commitment) in inputs.update_commitments.iter().enumerate() {
             let values = (0..d)
@@ -295,6 +322,25 @@ impl<'a> Synth<'a> {
             offset_values.push(values);
         }
         Ok(UpdateVars { presence, offset_values })
+    }
+
+    /// Presence: a slot takes part if it has a commitment (`C_i ≠ 0`: the contract refuses a zero
+    /// one, and passes 0 for a slot that did not submit) and is not declared unavailable; a slot
+    /// may be declared unavailable only if it has a commitment. So the contract passes the
+    /// aggregator's unavailable bits as they are, without its own submitted bitmap (three
+    /// constraints per slot).
+    pub(crate) fn presence(&self, commitments: &[Var]) -> Result<SlotVars, SynthesisError> {
+        let mut slots = SlotVars { presence: Vec::new(), unavailable: Vec::new() };
+        for (slot, commitment) in commitments.iter().enumerate() {
+            let absent = commitment.is_zero()?;
+            let unavailable = Boolean::new_witness(self.cs.clone(), || {
+                Ok(commitment.value()? != Fr::from(0u8) && hint(self.w, |w| w.input.updates[slot].is_none())?)
+            })?;
+            (&unavailable & &absent).enforce_equal(&Boolean::FALSE)?;
+            slots.presence.push(&!&absent & &!&unavailable);
+            slots.unavailable.push(unavailable);
+        }
+        Ok(slots)
     }
 
     /// Order: each slot's submission rank, ORDER_RANK_BITS bits, packed into the order words.
@@ -488,21 +534,22 @@ impl<'a> Synth<'a> {
         Ok((scores, sum(norm_terms)))
     }
 
-    /// Outputs against the public inputs: the flags word (with ‖S‖²) and the packed score words.
+    /// Outputs against the public inputs: the flags words (unavailable and inlier bits, ‖S‖² in
+    /// the first) and the packed score words.
     pub(crate) fn outputs(
         &self,
-        flags_input: &Var,
+        flags_inputs: &[Var],
         score_words: &[Var],
-        presence: &[Boolean<Fr>],
+        unavailable: &[Boolean<Fr>],
         inliers: &[Boolean<Fr>],
         norm_sq: &Var,
         scores: &[Var],
     ) -> Result<(), SynthesisError> {
-        let flags = sum(presence.iter().zip(inliers).enumerate().map(|(i, (present, inlier))| {
-            FpVar::from(present.clone()) * pow2(i as u32)
-                + FpVar::from(inlier.clone()) * pow2((INLIER_FLAG_OFFSET + i) as u32)
-        })) + norm_sq * pow2(NORM_FLAG_OFFSET as u32);
-        flags.enforce_equal(flags_input)?;
+        let mut flags = slot_bits::pack(unavailable, inliers);
+        flags[0] += norm_sq * pow2(NORM_FLAG_OFFSET as u32);
+        for (word, input) in flags.iter().zip(flags_inputs) {
+            word.enforce_equal(input)?;
+        }
         for (word, chunk) in score_words.iter().zip(scores.chunks(SCORES_PER_WORD)) {
             sum(chunk.iter().enumerate().map(|(t, s)| s * pow2(SCORE_BITS * t as u32))).enforce_equal(word)?;
         }

@@ -35,7 +35,7 @@ pub struct RoundInput {
     pub domain: Fr,
     /// Each slot's submission rank in the round on chain: 1 for the first commitment, 2 for the
     /// second, ...; 0 for a slot that did not submit. Duplicates keep the earliest submission.
-    pub order: Vec<u8>,
+    pub order: Vec<u16>,
     /// The global model `w` in the model encoding.
     pub model: Vec<i64>,
     /// Each slot's update `Δ_i` in the update encoding; `None` for an empty slot.
@@ -49,7 +49,7 @@ impl RoundInput {
         shape: Shape,
         params: RoundParams,
         domain: Fr,
-        order: Vec<u8>,
+        order: Vec<u16>,
         model: &[f64],
         model_encoding: Encoding,
         updates: &[Option<Vec<f64>>],
@@ -124,8 +124,8 @@ impl RoundInput {
 
     /// Ranks for slots that submitted in slot order (1, 2, ... over the present slots), for
     /// tests and samples where the on-chain order is not at hand.
-    pub fn slot_order(updates: &[Option<Vec<i64>>]) -> Vec<u8> {
-        let mut next = 0u8;
+    pub fn slot_order(updates: &[Option<Vec<i64>>]) -> Vec<u16> {
+        let mut next = 0u16;
         updates
             .iter()
             .map(|u| match u {
@@ -141,6 +141,27 @@ impl RoundInput {
     /// Which slots hold an update.
     pub fn presence(&self) -> Vec<bool> {
         self.updates.iter().map(Option::is_some).collect()
+    }
+
+    /// Sets the commitments of the slots the aggregator declared unavailable, `(slot, C_i)` as
+    /// submitted on chain, in `commitments` (the round's `C_i`, 0 for an empty slot), and returns
+    /// the unavailable bits. Such a slot must be empty in the round and its commitment non-zero
+    /// (the contract refuses a zero commitment, and the circuit reads `C_i = 0` as "did not
+    /// submit").
+    pub fn declare_unavailable(&self, commitments: &mut [Fr], unavailable: &[(usize, Fr)]) -> Result<Vec<bool>> {
+        let mut bits = vec![false; self.shape.trainers];
+        for &(slot, commitment) in unavailable {
+            let invalid = |reason: String| Err(Error::InvalidParameter { name: "unavailable", reason });
+            if !matches!(self.updates.get(slot), Some(None)) {
+                return invalid(format!("slot {slot} is declared unavailable but is not an empty slot of the round"));
+            }
+            if commitment == Fr::from(0u8) {
+                return invalid(format!("slot {slot} is declared unavailable with a zero commitment"));
+            }
+            commitments[slot] = commitment;
+            bits[slot] = true;
+        }
+        Ok(bits)
     }
 
     /// `C_i` per slot, zero for an empty slot.

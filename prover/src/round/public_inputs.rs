@@ -7,9 +7,14 @@
 //! | 2                | `C(S)`, commitment to the inliers' aggregate `S = Σ_{i∈I} Δ_i` |
 //! | 3                | `H`, root of a chunked round's chunk digests; 0 for a round proven whole |
 //! | 4 .. 4+n         | `C_1..C_n`, update commitments (0 for an empty slot)         |
-//! | 4+n .. 4+n+o     | order: slot i's submission rank (1 = first, 0 = none) at bits 8·(i mod 31) of word ⌊i/31⌋, o = ⌈n/31⌉ |
-//! | 4+n+o            | flags: presence bit i at bit i, inlier bit i at bit 64+i, ‖S‖² at bit 128 |
-//! | 5+n+o ..         | scores, 5 per input, score i at bits 48·(i mod 5) of input ⌊i/5⌋ |
+//! | 4+n .. 4+n+o     | order: slot i's submission rank (1 = first, 0 = none) at bits 9·(i mod 28) of word ⌊i/28⌋, o = ⌈n/28⌉ |
+//! | 4+n+o .. +f      | flags, f = ⌈n/64⌉ words: slot i's *unavailable* bit at bit i mod 64 of word ⌊i/64⌋, its inlier bit at bit 64 + i mod 64; ‖S‖² at bit 128 of word 0 |
+//! | 4+n+o+f ..       | scores, 5 per input, score i at bits 48·(i mod 5) of input ⌊i/5⌋ |
+//!
+//! The flags state which slots the aggregator declared unavailable, not which were present: the
+//! circuit derives presence as `C_i ≠ 0 ∧ ¬unavailable_i` from the commitments the contract
+//! folded in, so the contract passes the aggregator's bitmaps without reading its own submitted
+//! bitmap, and an unavailable bit on a slot without a commitment does not prove.
 
 use ark_bn254::Fr;
 use ark_ff::PrimeField;
@@ -18,20 +23,21 @@ use num_bigint::BigUint;
 use crate::error::{Error, Result};
 use crate::export::calldata::Word;
 use crate::params::RoundParams;
-use crate::shape::{order_word_count, score_word_count, Shape};
+use crate::shape::{flag_word_count, order_word_count, score_word_count, Shape};
 pub use crate::shape::{ORDER_RANK_BITS, RANKS_PER_WORD, SCORES_PER_WORD, SCORE_BITS};
+use crate::slot_bits;
 
-/// Bit offset of the inlier bits in the flags input.
-pub const INLIER_FLAG_OFFSET: usize = 64;
-/// Bit offset of ‖S‖², the squared norm of the sum of inlier updates, in the flags input (at
-/// most SCORE_BITS wide: `Shape::new` bounds it).
+/// Bit offset of the inlier bits in a flags word ([`slot_bits::SECOND_OFFSET`]).
+pub const INLIER_FLAG_OFFSET: usize = slot_bits::SECOND_OFFSET;
+/// Bit offset of ‖S‖², the squared norm of the sum of inlier updates, in the first flags word
+/// (at most SCORE_BITS wide: `Shape::new` bounds it).
 pub const NORM_FLAG_OFFSET: usize = 128;
 
-/// What the round claims besides the scores: presence, inliers and ‖S‖².
+/// What the round claims besides the scores: unavailable slots, inliers and ‖S‖².
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flags {
-    /// Slots whose update took part.
-    pub presence: Vec<bool>,
+    /// Slots that committed on chain but whose update the aggregator declared unavailable.
+    pub unavailable: Vec<bool>,
     /// Slots whose update was averaged into the model.
     pub inliers: Vec<bool>,
     /// `‖S‖²`, S the sum of the inliers' updates.
@@ -54,8 +60,8 @@ pub struct PublicInputs {
     pub updates: Vec<Fr>,
     /// Packed submission ranks.
     pub order: Vec<Fr>,
-    /// Presence and inlier bits and ‖S‖².
-    pub flags: Fr,
+    /// Unavailable and inlier bits and ‖S‖², `⌈n/64⌉` words.
+    pub flags: Vec<Fr>,
     /// Packed contribution scores.
     pub scores: Vec<Fr>,
 }
@@ -67,7 +73,7 @@ impl PublicInputs {
         domain: Fr,
         [aggregate, digest]: [Fr; 2],
         updates: Vec<Fr>,
-        order: &[u8],
+        order: &[u16],
         flags: &Flags,
         scores: &[u64],
     ) -> Self {
@@ -88,7 +94,7 @@ impl PublicInputs {
         let mut v = vec![self.context, self.domain, self.aggregate, self.digest];
         v.extend_from_slice(&self.updates);
         v.extend_from_slice(&self.order);
-        v.push(self.flags);
+        v.extend_from_slice(&self.flags);
         v.extend_from_slice(&self.scores);
         v
     }
@@ -103,7 +109,7 @@ impl PublicInputs {
                 found: inputs.len(),
             });
         }
-        let o = order_word_count(n);
+        let (o, f) = (order_word_count(n), flag_word_count(n));
         Ok(PublicInputs {
             context: inputs[0],
             domain: inputs[1],
@@ -111,31 +117,27 @@ impl PublicInputs {
             digest: inputs[3],
             updates: inputs[4..4 + n].to_vec(),
             order: inputs[4 + n..4 + n + o].to_vec(),
-            flags: inputs[4 + n + o],
-            scores: inputs[5 + n + o..].to_vec(),
+            flags: inputs[4 + n + o..4 + n + o + f].to_vec(),
+            scores: inputs[4 + n + o + f..].to_vec(),
         })
     }
 
-    /// Reads back presence, inliers and ‖S‖² for `n` slots.
+    /// Reads back unavailable and inlier bits and ‖S‖² for `n` slots.
     pub fn flags(&self, n: usize) -> Flags {
-        let big: BigUint = self.flags.into();
-        let bit = |i: usize| big.bit(i as u64);
-        let norm = (&big >> NORM_FLAG_OFFSET).iter_u64_digits().next().unwrap_or(0);
-        Flags {
-            presence: (0..n).map(bit).collect(),
-            inliers: (0..n).map(|i| bit(INLIER_FLAG_OFFSET + i)).collect(),
-            aggregate_norm_sq: norm,
-        }
+        let words: Vec<BigUint> = self.flags.iter().map(|w| (*w).into()).collect();
+        let norm = words.first().map_or(0, |w| (w >> NORM_FLAG_OFFSET).iter_u64_digits().next().unwrap_or(0));
+        let (unavailable, inliers) = slot_bits::read(&words, n);
+        Flags { unavailable, inliers, aggregate_norm_sq: norm }
     }
 
     /// Reads back the submission ranks of `n` slots.
-    pub fn order(&self, n: usize) -> Vec<u8> {
+    pub fn order(&self, n: usize) -> Vec<u16> {
         let mask = (1u64 << ORDER_RANK_BITS) - 1;
         (0..n)
             .map(|i| {
                 let word: BigUint = self.order[i / RANKS_PER_WORD].into();
                 let rank = (word >> (ORDER_RANK_BITS as usize * (i % RANKS_PER_WORD))).iter_u64_digits().next();
-                (rank.unwrap_or(0) & mask) as u8
+                (rank.unwrap_or(0) & mask) as u16
             })
             .collect()
     }
@@ -146,13 +148,15 @@ impl PublicInputs {
     }
 
     /// The public inputs from the words the contracts store (`JobMarket.context(job, round)`,
-    /// `newModel` of `RoundFinalized` (C(S)) and `digest` of `ChunkedRoundFinalized`, the submitted commitments, the flags word and the score
-    /// words), checking that each is a canonical field element and that the counts agree.
+    /// `newModel` of `RoundFinalized` (C(S)) and `digest` of `ChunkedRoundFinalized`, the
+    /// submitted commitments, the flags words and the score words), checking that each is a
+    /// canonical field element and that the counts agree.
     pub fn from_words(words: InputWords<'_>) -> Result<Self> {
         let n = words.updates.len();
         for (what, expected, found) in [
             ("score words", score_word_count(n), words.scores.len()),
             ("order words", order_word_count(n), words.order.len()),
+            ("flags words", flag_word_count(n), words.flags.len()),
         ] {
             if expected != found {
                 return Err(Error::LengthMismatch { what: format!("{what} for {n} slots"), expected, found });
@@ -171,7 +175,7 @@ impl PublicInputs {
             digest: field("chunk digest", &words.digest)?,
             updates: many("update commitment", words.updates)?,
             order: many("order word", words.order)?,
-            flags: field("flags", &words.flags)?,
+            flags: many("flags word", words.flags)?,
             scores: many("score word", words.scores)?,
         })
     }
@@ -196,32 +200,32 @@ pub struct InputWords<'a> {
     pub digest: Word,
     /// `C_1..C_n` as submitted (0 for a slot that never submitted).
     pub updates: &'a [Word],
-    /// The `⌈n/31⌉` order words ([`pack_order`] of the submission ranks).
+    /// The `⌈n/28⌉` order words ([`pack_order`] of the submission ranks).
     pub order: &'a [Word],
-    /// The flags word ([`flags_word`]).
-    pub flags: Word,
+    /// The `⌈n/64⌉` flags words ([`flags_words`]).
+    pub flags: &'a [Word],
     /// The `⌈n/5⌉` score words.
     pub scores: &'a [Word],
 }
 
-/// Packs presence and inlier bits and ‖S‖² into one field element.
-pub fn pack_flags(flags: &Flags) -> Fr {
-    let bits = |set: &[bool]| set.iter().enumerate().filter(|(_, b)| **b).fold(0u64, |acc, (i, _)| acc | 1 << i);
-    flags_word(bits(&flags.presence), bits(&flags.inliers), flags.aggregate_norm_sq)
+/// Packs unavailable and inlier bits and ‖S‖² into the flags words.
+pub fn pack_flags(flags: &Flags) -> Vec<Fr> {
+    flags_words(&flags.unavailable, &flags.inliers, flags.aggregate_norm_sq)
 }
 
-/// The flags input from the contracts' slot bit sets and ‖S‖²: presence bit i at bit i, inlier
-/// bit i at bit `INLIER_FLAG_OFFSET + i`, ‖S‖² from bit `NORM_FLAG_OFFSET`.
-pub fn flags_word(presence_bits: u64, inlier_bits: u64, aggregate_norm_sq: u64) -> Fr {
-    let big = BigUint::from(presence_bits)
-        | (BigUint::from(inlier_bits) << INLIER_FLAG_OFFSET)
-        | (BigUint::from(aggregate_norm_sq) << NORM_FLAG_OFFSET);
-    Fr::from_le_bytes_mod_order(&big.to_bytes_le())
+/// The flags inputs from the contracts' slot bit sets (bit i of `unavailable` and `inliers` for
+/// slot i) and ‖S‖²: [`slot_bits::words`], with ‖S‖² from bit `NORM_FLAG_OFFSET` of word 0.
+pub fn flags_words(unavailable: &[bool], inliers: &[bool], aggregate_norm_sq: u64) -> Vec<Fr> {
+    let mut words = slot_bits::words(unavailable, inliers);
+    if let Some(first) = words.first_mut() {
+        *first |= BigUint::from(aggregate_norm_sq) << NORM_FLAG_OFFSET;
+    }
+    words.iter().map(|w| Fr::from_le_bytes_mod_order(&w.to_bytes_le())).collect()
 }
 
 /// Packs submission ranks (1 for the round's first submitter, 0 for a slot that did not
-/// submit) 31 per field element, 8 bits each.
-pub fn pack_order(ranks: &[u8]) -> Vec<Fr> {
+/// submit) 28 per field element, 9 bits each.
+pub fn pack_order(ranks: &[u16]) -> Vec<Fr> {
     ranks
         .chunks(RANKS_PER_WORD)
         .map(|chunk| {
@@ -271,7 +275,7 @@ mod tests {
         let params =
             RoundParams { job_id: 9, round: 1, max_malicious: 1, tau: 1 << 17, lr: 10, next_lr: 9, dup_tol: 0 };
         let flags = Flags {
-            presence: vec![true, false, true, true, true, false, true],
+            unavailable: vec![false, true, false, false, false, false, false],
             inliers: vec![true, false, false, true, true, false, true],
             aggregate_norm_sq: (1 << 48) - 3,
         };
@@ -290,12 +294,15 @@ mod tests {
 
         let words = pi.to_words();
         assert_eq!(PublicInputs::from_words(from_words_of(&words)).unwrap(), pi);
-        assert_eq!(pi.flags, flags_word(0b1011101, 0b1011001, (1 << 48) - 3));
+        let word = (1u128 << 1) | (0b1011001u128 << INLIER_FLAG_OFFSET);
+        let norm = BigUint::from((1u64 << 48) - 3) << NORM_FLAG_OFFSET;
+        assert_eq!(BigUint::from(pi.flags[0]), BigUint::from(word) | norm);
         let short = InputWords { scores: &words[13..14], ..from_words_of(&words) };
         assert!(PublicInputs::from_words(short).is_err());
         let mut not_in_field = from_words_of(&words);
-        not_in_field.flags = Word([0xff; 32]);
-        assert!(PublicInputs::from_words(not_in_field).unwrap_err().to_string().contains("flags"));
+        let bad = [Word([0xff; 32])];
+        not_in_field.flags = &bad;
+        assert!(PublicInputs::from_words(not_in_field).unwrap_err().to_string().contains("flags word 0"));
     }
 
     fn from_words_of(words: &[Word]) -> InputWords<'_> {
@@ -306,7 +313,7 @@ mod tests {
             digest: words[3],
             updates: &words[4..11],
             order: &words[11..12],
-            flags: words[12],
+            flags: &words[12..13],
             scores: &words[13..],
         }
     }

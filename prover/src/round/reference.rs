@@ -74,7 +74,7 @@ fn distance(gram: &[Vec<i128>], i: usize, j: usize) -> i128 {
 
 /// 1. Copies of an update submitted earlier (a lower on-chain submission rank) are Sybils: only
 ///    the first submission stays a candidate, whatever the slots. Returns (duplicate, unique).
-fn duplicates(gram: &[Vec<i128>], presence: &[bool], order: &[u8], dup_tol: u32) -> (Vec<bool>, Vec<bool>) {
+fn duplicates(gram: &[Vec<i128>], presence: &[bool], order: &[u16], dup_tol: u32) -> (Vec<bool>, Vec<bool>) {
     let n = presence.len();
     let copies = |i: usize, j: usize| presence[j] && order[j] < order[i] && distance(gram, i, j) <= dup_tol as i128;
     let duplicate: Vec<bool> = (0..n).map(|i| presence[i] && (0..n).any(|j| copies(i, j))).collect();

@@ -27,8 +27,8 @@ export function generatedVerifierAbi(inputs) {
 
 /** JobMarket.createJob with its parameter struct, the JobCreated event and the errors createJob can raise. */
 export const jobMarketAbi = [
-  "function createJob((address token, uint128 budget, uint128 stake, uint128 bond, address aggregator, address verifier, bytes32 specHash, string specURI, uint256 initialModel, uint32 rounds, uint8 trainers, uint8 maxMalicious, uint32 tau, uint32 lr, uint32 lrDecay, uint32 dupTol, uint40 startTime, uint32 submitWindow, uint32 finalizeWindow, uint32 disputeWindow) p) payable returns (uint256 jobId)",
-  "event JobCreated(uint256 indexed jobId, address indexed owner, address indexed aggregator, (address token, uint128 budget, uint128 stake, uint128 bond, address aggregator, address verifier, bytes32 specHash, string specURI, uint256 initialModel, uint32 rounds, uint8 trainers, uint8 maxMalicious, uint32 tau, uint32 lr, uint32 lrDecay, uint32 dupTol, uint40 startTime, uint32 submitWindow, uint32 finalizeWindow, uint32 disputeWindow) params, uint256 roundBudget)",
+  "function createJob((address token, uint128 budget, uint128 stake, uint128 bond, address aggregator, address verifier, bytes32 specHash, string specURI, uint256 initialModel, uint32 rounds, uint16 trainers, uint8 maxMalicious, uint32 tau, uint32 lr, uint32 lrDecay, uint32 dupTol, uint40 startTime, uint32 submitWindow, uint32 finalizeWindow, uint32 disputeWindow) p) payable returns (uint256 jobId)",
+  "event JobCreated(uint256 indexed jobId, address indexed owner, address indexed aggregator, (address token, uint128 budget, uint128 stake, uint128 bond, address aggregator, address verifier, bytes32 specHash, string specURI, uint256 initialModel, uint32 rounds, uint16 trainers, uint8 maxMalicious, uint32 tau, uint32 lr, uint32 lrDecay, uint32 dupTol, uint40 startTime, uint32 submitWindow, uint32 finalizeWindow, uint32 disputeWindow) params, uint256 roundBudget)",
   "error ZeroBudget()",
   "error InvalidRounds()",
   "error BudgetTooSmall(uint256 budget, uint256 rounds)",

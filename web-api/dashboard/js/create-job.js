@@ -14,7 +14,7 @@ const FIELDS = [
   ["stake", "Trainer stake", "0.1", "ether"],
   ["bond", "Aggregator bond", "0.5", "ether"],
   ["rounds", "Rounds", "3", "uint"],
-  ["trainers", "Trainers (must match the verifier's shape)", "", "uint"],
+  ["trainers", "Trainers, 1–256 (must match the verifier's shape)", "", "uint"],
   ["maxMalicious", "Max malicious (f)", "1", "uint"],
   ["tau", "Alignment threshold τ (fixed point)", String(3 << 15), "uint"],
   ["lr", "Learning rate", "64", "uint"],

@@ -44,11 +44,20 @@ export function roundLink(jobId, round) {
   return pageLink("/round.html", { job: jobId, round }, `round ${round}`);
 }
 
-/** The slots set in a bit set given as a number, decimal string or 0x hex string. */
-export function slotsOf(bits, n = 64) {
-  const value = BigInt(bits ?? 0);
+/** Jobs have at most this many slots (JobMarket's MAX_SLOTS); a slot bitmap is a uint256. */
+export const MAX_SLOTS = 256;
+
+/**
+ * The slots (below `n`) set in a slot bitmap: bit i for slot i, as the API gives it (0x + 64 hex
+ * digits, since a JSON number cannot hold 256 bits). BigInt reads the 0x hex exactly (a Number
+ * would lose every bit above 2^53); a decimal string, a number or a bigint are read too.
+ */
+export function slotsOf(bits, n = MAX_SLOTS) {
+  const text = String(bits ?? 0);
+  if (!/^(0x[0-9a-fA-F]{1,64}|[0-9]+)$/.test(text)) throw new Error(`${JSON.stringify(text)} is not a slot bitmap`);
+  const value = BigInt(text);
   const slots = [];
-  for (let i = 0; i < n; i += 1) if ((value >> BigInt(i)) & 1n) slots.push(i);
+  for (let i = 0; i < Math.min(n, MAX_SLOTS); i += 1) if ((value >> BigInt(i)) & 1n) slots.push(i);
   return slots;
 }
 

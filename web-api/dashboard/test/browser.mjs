@@ -74,6 +74,13 @@ function chartData(page, id) {
   }, id);
 }
 
+/** The slots set in an API slot bitmap (0x + 64 hex digits), read in Node. */
+function slotsIn(bits) {
+  assert.match(bits, /^0x[0-9a-f]{64}$/, `the API's bitmap ${bits} is not 0x + 64 hex digits`);
+  const value = BigInt(bits);
+  return [...Array(256).keys()].filter((i) => (value >> BigInt(i)) & 1n);
+}
+
 /** An EIP-1193 wallet for the page: forwards JSON-RPC to the chain (whose node signs for its unlocked accounts). */
 function walletScript(rpcUrl) {
   let id = 0;
@@ -162,7 +169,29 @@ async function run(browser) {
     assert.equal(await page.locator("#outliers").innerText(), round.outliers.length ? round.outliers.join(", ") : "none");
     assert.deepEqual(await page.locator("#proof li code").allInnerTexts(), round.proof);
     assert.deepEqual(await page.locator("#inputs li code").allInnerTexts(), round.public_inputs);
+    const list = (slots) => (slots.length ? slots.join(", ") : "none");
+    assert.equal(await page.locator("#present").innerText(), list(slotsIn(round.presence_bits)));
+    assert.equal(await page.locator("#unavailable").innerText(), list(slotsIn(round.unavailable_bits)));
     assert.deepEqual(errors, []);
+  });
+
+  await step("slot bitmaps of 256-slot jobs read exactly (slot 200, slot 255)", async () => {
+    const read = await page.evaluate(async () => {
+      const { slotsOf } = await import("/js/format.js");
+      const bit = (i) => 1n << BigInt(i);
+      const hex = `0x${(bit(0) | bit(63) | bit(64) | bit(200) | bit(255)).toString(16).padStart(64, "0")}`;
+      let refused = null;
+      try {
+        slotsOf("0xnot-hex", 256);
+      } catch (error) {
+        refused = error.message;
+      }
+      return { all: slotsOf(hex, 256), first: slotsOf(hex, 201), legacy: slotsOf("5"), refused };
+    });
+    assert.deepEqual(read.all, [0, 63, 64, 200, 255]);
+    assert.deepEqual(read.first, [0, 63, 64, 200], "only the job's n slots");
+    assert.deepEqual(read.legacy, [0, 2], "a decimal bit set still reads");
+    assert.match(read.refused ?? "", /is not a slot bitmap/);
   });
 
   /** Clicks a check button and returns its verdict once it has one. */

@@ -1,6 +1,8 @@
 //! Queries behind the read endpoints: jobs, rounds, trainers and reliability.
 
 use super::{Db, DbResult};
+use crate::format::parse_bits;
+use alloy::primitives::U256;
 use sqlx::FromRow;
 
 /// A job as indexed from `JobCreated` and the events that followed.
@@ -90,16 +92,20 @@ pub struct RoundRow {
     pub model: Option<String>,
     /// C(S) (`RoundFinalized.newModel`).
     pub new_model: Option<String>,
-    /// Packed flags public input.
-    pub flags: Option<String>,
-    /// The domain public input.
+    /// The domain public input (absent for a relayed finalization).
     pub domain: Option<String>,
-    /// Inlier bits.
-    pub inlier_bits: Option<i64>,
-    /// Slots declared unavailable.
-    pub unavailable_bits: Option<i64>,
-    /// Present slots.
-    pub presence_bits: Option<i64>,
+    /// H, the chunk digest root of a chunked round (`ChunkedRoundFinalized.digest`); absent for a
+    /// round proven whole.
+    pub digest: Option<String>,
+    /// Inlier slots, a 0x + 64 hex digit bitmap (bit i = slot i; see [`RoundRow::inliers`]).
+    pub inlier_bits: Option<String>,
+    /// Slots declared unavailable (bitmap).
+    pub unavailable_bits: Option<String>,
+    /// Present slots (bitmap): committed and not unavailable; for an expired round, the slots
+    /// that committed.
+    pub presence_bits: Option<String>,
+    /// ‖S‖², the squared norm of the inliers' aggregate (decimal; finalized rounds).
+    pub aggregate_norm_sq: Option<String>,
     /// Score words (JSON array of decimal strings).
     pub score_words: Option<String>,
     /// Sum of scores.
@@ -211,9 +217,26 @@ pub struct UploadRow {
     pub cid: String,
 }
 
-const ROUND_COLUMNS: &str = "r.job_id, r.round, r.status, r.model, r.new_model, r.flags, r.domain, r.inlier_bits, \
-     r.unavailable_bits, r.presence_bits, r.score_words, r.total_score, r.allocated, r.proof, r.finalized_at, \
-     r.refunded, r.bond_slashed, r.block, r.tx_hash, m.accuracy";
+const ROUND_COLUMNS: &str = "r.job_id, r.round, r.status, r.model, r.new_model, r.domain, r.digest, r.inlier_bits, \
+     r.unavailable_bits, r.presence_bits, r.aggregate_norm_sq, r.score_words, r.total_score, r.allocated, r.proof, \
+     r.finalized_at, r.refunded, r.bond_slashed, r.block, r.tx_hash, m.accuracy";
+
+impl RoundRow {
+    /// The inlier slots (0 if not stored).
+    pub fn inliers(&self) -> U256 {
+        parse_bits(self.inlier_bits.as_deref())
+    }
+
+    /// The slots declared unavailable.
+    pub fn unavailable(&self) -> U256 {
+        parse_bits(self.unavailable_bits.as_deref())
+    }
+
+    /// The present slots.
+    pub fn presence(&self) -> U256 {
+        parse_bits(self.presence_bits.as_deref())
+    }
+}
 
 impl Db {
     /// A page of jobs (newest first) and the number of jobs matching the filter.

@@ -56,14 +56,13 @@ pub async fn detail(
     let rounds_detail = rounds
         .iter()
         .map(|r| {
-            let inliers = r.inlier_bits.unwrap_or(0) as u64;
-            let present = r.presence_bits.unwrap_or(0) as u64;
+            let (inliers, present) = (r.inliers(), r.presence());
             RoundSummary {
                 round: r.round,
                 status: r.status.clone(),
                 accuracy: r.accuracy,
-                inliers: inliers.count_ones(),
-                outliers: (present & !inliers).count_ones(),
+                inliers: inliers.count_ones() as u32,
+                outliers: (present & !inliers).count_ones() as u32,
                 total_score: r.total_score.clone().unwrap_or_else(|| "0".into()),
                 allocated: r.allocated.clone().unwrap_or_else(|| "0".into()),
                 tx_hash: r.tx_hash.clone(),

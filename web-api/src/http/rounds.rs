@@ -7,7 +7,7 @@ use super::jobs::find;
 use super::schema::{metrics_message, Audit, MetricsBody, RoundDetail, RoundSlot};
 use super::AppState;
 use crate::db::{JobRow, RoundRow};
-use crate::format::{bit, parse_word, word};
+use crate::format::{bit, bits, parse_word, slots, word};
 use alloy::primitives::U256;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
@@ -17,7 +17,7 @@ use axum::Json;
 use fedproof_prover::export::calldata::{proof_from_words, Word};
 use fedproof_prover::export::snarkjs;
 use fedproof_prover::params::JobTerms;
-use fedproof_prover::round::{InputWords, PublicInputs};
+use fedproof_prover::round::{public_inputs, InputWords, PublicInputs};
 
 /// A settled round: presence, outliers, scores, payouts, public inputs, proof.
 #[utoipa::path(get, path = "/api/jobs/{id}/rounds/{r}",
@@ -31,14 +31,13 @@ pub async fn detail(
     let (job, round) = settled(&s, id, r).await?;
     let subs = s.db.submissions(id, r).await?;
     let outcome = s.db.round_slots(id, Some(r)).await?;
-    let presence = round.presence_bits.unwrap_or(0) as u64;
-    let inliers = round.inlier_bits.unwrap_or(0) as u64;
+    let (presence, inliers, unavailable) = (round.presence(), round.inliers(), round.unavailable());
     let mut commitments = vec![U256::ZERO; job.trainers as usize];
-    let mut order = vec![0u8; job.trainers as usize];
+    let mut order = vec![0u16; job.trainers as usize];
     for sub in &subs {
         if let Some(c) = commitments.get_mut(sub.slot as usize) {
             *c = parse_word(&sub.commitment);
-            order[sub.slot as usize] = sub.rank.and_then(|r| u8::try_from(r).ok()).unwrap_or(0);
+            order[sub.slot as usize] = sub.rank.and_then(|r| u16::try_from(r).ok()).unwrap_or(0);
         }
     }
     let slots = (0..job.trainers)
@@ -49,21 +48,23 @@ pub async fn detail(
                 slot,
                 trainer: o.map(|o| o.trainer.clone()).or_else(|| sub.map(|x| x.trainer.clone())).unwrap_or_default(),
                 commitment: word(&commitments[slot as usize]),
-                present: bit(presence, slot as usize),
-                inlier: bit(inliers, slot as usize),
+                present: bit(&presence, slot as usize),
+                inlier: bit(&inliers, slot as usize),
                 score: o.map_or_else(|| "0".into(), |o| o.score.clone()),
                 payout: o.map_or_else(|| "0".into(), |o| o.payout.clone()),
             }
         })
         .collect();
-    let outliers = (0..job.trainers).filter(|&i| bit(presence, i as usize) && !bit(inliers, i as usize)).collect();
+    let outliers = (0..job.trainers).filter(|&i| bit(&presence, i as usize) && !bit(&inliers, i as usize)).collect();
     Ok(Json(RoundDetail {
         job_id: id,
         round: r,
         status: round.status.clone(),
-        presence_bits: presence.to_string(),
-        inlier_bits: inliers.to_string(),
-        unavailable_bits: round.unavailable_bits.unwrap_or(0).to_string(),
+        presence_bits: bits(&presence),
+        inlier_bits: bits(&inliers),
+        unavailable_bits: bits(&unavailable),
+        aggregate_norm_sq: round.aggregate_norm_sq.clone(),
+        digest: round.digest.clone(),
         outliers,
         slots,
         old_model: round.model.clone(),
@@ -189,10 +190,11 @@ fn proof_words(round: &RoundRow) -> Vec<String> {
 }
 
 /// The public inputs of a finalized round in verifier order, as JobMarket assembles them: the
-/// context of the job's terms, the domain, C(S), H (0), the submitted commitments, the
-/// submission order, flags, score words (the prover fixes the packing and the order). Empty
-/// unless finalized, or if a stored value is not a field element.
-fn public_inputs(job: &JobRow, round: &RoundRow, commitments: &[U256], order: &[u8]) -> Vec<U256> {
+/// context of the job's terms, the domain, C(S), H (`ChunkedRoundFinalized.digest`, 0 for a round
+/// proven whole), the submitted commitments, the submission order, the flags words (built from
+/// the unavailable and inlier bitmaps and ‖S‖²), the score words (the prover fixes the packing and
+/// the order). Empty unless finalized, or if a stored value is not a field element.
+fn public_inputs(job: &JobRow, round: &RoundRow, commitments: &[U256], order: &[u16]) -> Vec<U256> {
     if round.status != "finalized" {
         return Vec::new();
     }
@@ -206,24 +208,34 @@ fn public_inputs(job: &JobRow, round: &RoundRow, commitments: &[U256], order: &[
     let Ok(params) = terms.round_params(job.id as u64, round.round as u32) else {
         return Vec::new();
     };
+    // ‖S‖² sits above the slot bits of flags word 0; a proven round's fits 48 bits (SCORE_BITS).
+    let Some(Ok(norm)) = round.aggregate_norm_sq.as_deref().map(str::parse::<u64>) else {
+        return Vec::new();
+    };
     let word = |v: U256| Word(v.to_be_bytes());
     let stored = |w: &Option<String>| word(w.as_deref().map(parse_word).unwrap_or_default());
     // Every submitted commitment, as the contract folded it at submission (an unavailable slot's
-    // too: its presence bit is 0 and the circuit ignores it); 0 for a slot that never submitted.
+    // too: the circuit derives presence as committed and not unavailable); 0 for a slot that
+    // never submitted.
     let updates: Vec<Word> = commitments.iter().copied().map(word).collect();
     let score_words: Vec<String> =
         round.score_words.as_deref().and_then(|w| serde_json::from_str(w).ok()).unwrap_or_default();
     let scores: Vec<Word> = score_words.iter().map(|w| word(crate::format::parse_amount(w))).collect();
-    let order: Vec<Word> =
-        fedproof_prover::round::public_inputs::pack_order(order).iter().map(Word::from_field).collect();
+    let order: Vec<Word> = public_inputs::pack_order(order).iter().map(Word::from_field).collect();
+    let n = commitments.len();
+    let flags: Vec<Word> =
+        public_inputs::flags_words(&slots(&round.unavailable(), n), &slots(&round.inliers(), n), norm)
+            .iter()
+            .map(Word::from_field)
+            .collect();
     let inputs = PublicInputs::from_words(InputWords {
         context: Word::from_field(&params.context()),
         domain: stored(&round.domain),
         aggregate: stored(&round.new_model),
-        digest: Word([0; 32]), // a round proven whole; a chunked round's H is not indexed yet
+        digest: stored(&round.digest),
         updates: &updates,
         order: &order,
-        flags: stored(&round.flags),
+        flags: &flags,
         scores: &scores,
     });
     inputs.map(|p| p.to_words().iter().map(|w| U256::from_be_bytes(w.0)).collect()).unwrap_or_default()

@@ -184,12 +184,32 @@ pub struct RoundDetail {
     pub round: i64,
     /// finalized | expired.
     pub status: String,
-    /// Present slots (bit i).
+    /// Present slots: bit i for slot i (committed and not declared unavailable; for an expired
+    /// round, the slots that committed), as 0x + 64 lowercase hex digits (a uint256: up to 256
+    /// slots, more than a JSON number holds).
+    #[schema(
+        pattern = "^0x[0-9a-f]{64}$",
+        example = "0x0000000000000000000000000000000000000000000000000000000000000007"
+    )]
     pub presence_bits: String,
-    /// Inlier slots.
+    /// Inlier slots (bit i for slot i), 0x + 64 hex digits.
+    #[schema(
+        pattern = "^0x[0-9a-f]{64}$",
+        example = "0x0000000000000000000000000000000000000000000000000000000000000005"
+    )]
     pub inlier_bits: String,
-    /// Slots declared unavailable.
+    /// Slots declared unavailable (bit i for slot i), 0x + 64 hex digits.
+    #[schema(
+        pattern = "^0x[0-9a-f]{64}$",
+        example = "0x0000000000000000000000000000000000000000000000000000000000000000"
+    )]
     pub unavailable_bits: String,
+    /// ‖S‖², the squared norm of the inliers' aggregate, in decimal (null for an expired round).
+    /// With the unavailable and inlier bits it makes the flags public inputs.
+    pub aggregate_norm_sq: Option<String>,
+    /// H, the chunk digest root of a chunked round (public input 3), 0x + 64 hex digits; null for
+    /// a round proven whole (public input 3 is then 0) or an expired round.
+    pub digest: Option<String>,
     /// Outlier slots.
     pub outliers: Vec<i64>,
     /// Slots.
@@ -199,7 +219,8 @@ pub struct RoundDetail {
     pub old_model: Option<String>,
     /// C(S), the commitment to the inliers' aggregate; the new model is replayed from it.
     pub new_model: Option<String>,
-    /// Public inputs in verifier order (empty for an expired round).
+    /// Public inputs in verifier order (empty for an expired round): context, domain, C(S), H,
+    /// the n commitments, ⌈n/28⌉ order words, ⌈n/64⌉ flags words, ⌈n/5⌉ score words.
     pub public_inputs: Vec<String>,
     /// The proof as 8 words (empty if not found).
     pub proof: Vec<String>,

@@ -1,6 +1,6 @@
 //! Turns raw logs of JobMarket and ReliabilityRegistry into the facts the database stores,
 //! fetching what a log does not carry (the proof from the `finalizeRound` calldata, the domain,
-//! the registry records after a batch).
+//! the registry records after a batch) and pairing a chunked round's H with its round.
 
 use super::{Chain, IndexerError};
 use alloy::primitives::{B256, U256};
@@ -38,19 +38,32 @@ pub struct SourceUpdate {
 /// What `finalizeRound`'s calldata adds to `RoundFinalized`.
 #[derive(Debug, Clone)]
 pub struct Finalization {
-    /// Inlier bits claimed by the aggregator.
-    pub inlier_bits: u64,
     /// The Groth16 proof as 8 words.
     pub proof: [U256; 8],
     /// The job's domain public input (`JobMarket.domain` as of the finalization's block).
     pub domain: U256,
 }
 
+/// A finalized round: its `RoundFinalized` log and what the index adds to it.
+#[derive(Debug, Clone)]
+pub struct Finalized {
+    /// The event (bitmaps as uint256: every slot of a job of up to 256).
+    pub event: JobMarket::RoundFinalized,
+    /// From the `finalizeRound` calldata; `None` for a finalization relayed through another
+    /// contract.
+    pub finalization: Option<Finalization>,
+    /// H, the chunk digest root of a chunked round, from the `ChunkedRoundFinalized` its
+    /// transaction logged (see [`attach_digests`]); `None` for a round proven whole.
+    pub digest: Option<U256>,
+}
+
 /// One decoded event, ready to store.
 #[derive(Debug, Clone)]
 pub enum Event {
-    /// A JobMarket event (the finalization calldata attached to `RoundFinalized` when found).
-    Market(Box<JobMarket::JobMarketEvents>, Option<Box<Finalization>>),
+    /// A JobMarket event other than `RoundFinalized`.
+    Market(Box<JobMarket::JobMarketEvents>),
+    /// A finalized round.
+    Finalized(Box<Finalized>),
     /// Registry records written by one event, and the (job, round) they observe when the market
     /// wrote them (its `ReliabilityRecorded` in the same transaction).
     Reliability(Vec<SourceUpdate>, Option<(u64, u64)>),
@@ -64,11 +77,13 @@ pub async fn decode(chain: &Chain, log: &Log) -> Result<Option<Event>, IndexerEr
         let Ok(event) = JobMarket::JobMarketEvents::decode_raw_log(topics, data) else {
             return Ok(None);
         };
-        let fin = match &event {
-            JobMarket::JobMarketEvents::RoundFinalized(_) => finalization(chain, log).await?.map(Box::new),
-            _ => None,
-        };
-        return Ok(Some(Event::Market(Box::new(event), fin)));
+        return Ok(Some(match event {
+            JobMarket::JobMarketEvents::RoundFinalized(event) => {
+                let finalization = finalization(chain, log).await?;
+                Event::Finalized(Box::new(Finalized { event, finalization, digest: None }))
+            }
+            other => Event::Market(Box::new(other)),
+        }));
     }
     if log.address() == chain.registry {
         let block = log.block_number.ok_or(IndexerError::Pending)?;
@@ -157,8 +172,8 @@ async fn block_time(chain: &Chain, block: u64) -> Result<u64, IndexerError> {
     Ok(b.map_or(0, |b| b.header.timestamp))
 }
 
-/// Reads the proof and inlier bits from the transaction that emitted `RoundFinalized`, and the
-/// job's domain as of its block.
+/// Reads the proof from the transaction that emitted `RoundFinalized`, and the job's domain as of
+/// its block.
 /// A finalization relayed through another contract has no direct calldata: the round is still
 /// indexed, without its proof.
 async fn finalization(chain: &Chain, log: &Log) -> Result<Option<Finalization>, IndexerError> {
@@ -174,7 +189,29 @@ async fn finalization(chain: &Chain, log: &Log) -> Result<Option<Finalization>, 
     let block = log.block_number.ok_or(IndexerError::Pending)?;
     let market = JobMarket::new(chain.market, &chain.provider);
     let domain = market.domain(call.jobId).block(block.into()).call().await?;
-    Ok(Some(Finalization { inlier_bits: call.f.inlierBits, proof: call.f.proof, domain }))
+    Ok(Some(Finalization { proof: call.f.proof, domain }))
+}
+
+/// Gives each finalized round of a chunked job its H: JobMarket logs `ChunkedRoundFinalized(job,
+/// round, digest)` right before `RoundFinalized` in the same transaction (so in the same block,
+/// hence in the same indexed range), and the round's row is written from the latter.
+pub fn attach_digests(events: &mut [(Position, Event)]) {
+    let digests: Vec<(B256, U256, U256, U256)> = events
+        .iter()
+        .filter_map(|(at, e)| match e {
+            Event::Market(m) => match m.as_ref() {
+                JobMarket::JobMarketEvents::ChunkedRoundFinalized(c) => Some((at.tx, c.jobId, c.round, c.digest)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    for (at, e) in events.iter_mut() {
+        if let Event::Finalized(f) = e {
+            let (job, round) = (f.event.jobId, f.event.round);
+            f.digest = digests.iter().find(|d| d.0 == at.tx && d.1 == job && d.2 == round).map(|d| d.3);
+        }
+    }
 }
 
 /// The position of a mined log.

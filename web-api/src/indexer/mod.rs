@@ -117,6 +117,7 @@ impl Indexer {
                 decoded.push((events::position(log)?, event));
             }
         }
+        events::attach_digests(&mut decoded);
         let mut tx = self.db.pool().begin().await?;
         for (at, event) in &decoded {
             store::apply(&mut tx, *at, event).await?;

@@ -1,8 +1,8 @@
 //! Writes decoded events into the database. Every statement is idempotent (natural primary keys
 //! with `ON CONFLICT DO NOTHING`, monotone status updates), so re-indexing a range changes nothing.
 
-use super::events::{Event, Finalization, Position};
-use crate::format::{address, bit, hash, parse_amount, word};
+use super::events::{Event, Finalized, Position};
+use crate::format::{address, bit, bits, hash, parse_amount, word};
 use alloy::primitives::U256;
 use fedproof_contracts::JobMarket::{self, JobMarketEvents as E};
 use fedproof_prover::export::calldata::Word;
@@ -12,7 +12,8 @@ use sqlx::AnyConnection;
 /// Stores one event.
 pub async fn apply(conn: &mut AnyConnection, at: Position, event: &Event) -> sqlx::Result<()> {
     match event {
-        Event::Market(e, fin) => apply_market(conn, at, e, fin.as_deref()).await,
+        Event::Market(e) => apply_market(conn, at, e).await,
+        Event::Finalized(f) => finalized(conn, at.block as i64, &hash(&at.tx), f).await,
         Event::Reliability(updates, observed) => {
             // The market's write belongs to the round it names; a direct registry write to none.
             let round: Option<(i64, i64)> = observed.map(|(job, round)| (job as i64, round as i64));
@@ -53,8 +54,10 @@ pub async fn apply(conn: &mut AnyConnection, at: Position, event: &Event) -> sql
     }
 }
 
-/// Stores one JobMarket event: each kind has its own function below.
-async fn apply_market(conn: &mut AnyConnection, at: Position, e: &E, fin: Option<&Finalization>) -> sqlx::Result<()> {
+/// Stores one JobMarket event: each kind has its own function below (`RoundFinalized`, which
+/// comes with what the index adds to it, is [`finalized`]; `ChunkedRoundFinalized` is stored with
+/// it).
+async fn apply_market(conn: &mut AnyConnection, at: Position, e: &E) -> sqlx::Result<()> {
     let block = at.block as i64;
     let tx = hash(&at.tx);
     match e {
@@ -68,7 +71,6 @@ async fn apply_market(conn: &mut AnyConnection, at: Position, e: &E, fin: Option
         E::Claimed(e) => claimed(conn, block, &tx, e).await,
         E::Disputed(e) => disputed(conn, block, &tx, e).await,
         E::Withdrawn(e) => withdrawn(conn, at, e).await,
-        E::RoundFinalized(e) => finalized(conn, block, &tx, e, fin).await,
         _ => Ok(()),
     }
 }
@@ -190,7 +192,7 @@ async fn expired(conn: &mut AnyConnection, block: i64, tx: &str, e: &JobMarket::
     .bind(stored_id(e.round))
     .bind(e.refunded.to_string())
     .bind(e.bondSlashed.to_string())
-    .bind(e.submittedBits as i64)
+    .bind(bits(&e.submittedBits))
     .bind(block)
     .bind(tx)
     .execute(&mut *conn)
@@ -271,13 +273,9 @@ async fn withdrawn(conn: &mut AnyConnection, at: Position, e: &JobMarket::Withdr
 }
 
 /// Stores a finalized round, its per-slot outcome and payouts, and advances the job.
-async fn finalized(
-    conn: &mut AnyConnection,
-    block: i64,
-    tx: &str,
-    e: &JobMarket::RoundFinalized,
-    fin: Option<&Finalization>,
-) -> sqlx::Result<()> {
+async fn finalized(conn: &mut AnyConnection, block: i64, tx: &str, f: &Finalized) -> sqlx::Result<()> {
+    let e = &f.event;
+    let fin = f.finalization.as_ref();
     let job = stored_id(e.jobId);
     let round = stored_id(e.round);
     let (n, rounds, round_budget): (i64, i64, String) =
@@ -285,10 +283,19 @@ async fn finalized(
             .bind(job)
             .fetch_one(&mut *conn)
             .await?;
-    let flags = e.flags;
-    // Presence bits 0..64, inlier bits 64..128 (‖S‖² sits above them): the two low limbs.
-    let presence = flags.as_limbs()[0];
-    let inliers = flags.as_limbs()[1];
+    // Presence as the circuit derives it: the slot committed on chain (its UpdateSubmitted is
+    // stored: logs are stored in chain order) and was not declared unavailable.
+    let submitted: Vec<i64> = sqlx::query_scalar("SELECT slot FROM submissions WHERE job_id = $1 AND round = $2")
+        .bind(job)
+        .bind(round)
+        .fetch_all(&mut *conn)
+        .await?;
+    let submitted = submitted
+        .iter()
+        .filter(|&&slot| (0..256).contains(&slot))
+        .fold(U256::ZERO, |acc, &slot| acc | (U256::from(1) << slot as usize));
+    let (inliers, unavailable) = (e.inlierBits, e.unavailableBits);
+    let presence = submitted & !unavailable;
     let words: Vec<String> = e.scoreWords.iter().map(|w| w.to_string()).collect();
     // The shares JobMarket allocates when the round is recorded (its first claim or
     // `recordReliability`, logged as `RoundAllocated`): floor(roundBudget * s_i / total).
@@ -301,18 +308,21 @@ async fn finalized(
     let allocated: U256 = payouts.iter().sum();
     let proof = fin.map(|f| serde_json::to_string(&f.proof.iter().map(word).collect::<Vec<_>>()).unwrap_or_default());
     let inserted = sqlx::query(
-        "INSERT INTO rounds (job_id, round, status, model, new_model, flags, inlier_bits, unavailable_bits, presence_bits, \
-         score_words, total_score, allocated, proof, finalized_at, block, tx_hash, domain) \
-         VALUES ($1, $2, 'finalized', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING",
+        "INSERT INTO rounds (job_id, round, status, model, new_model, domain, digest, inlier_bits, unavailable_bits, \
+         presence_bits, aggregate_norm_sq, score_words, total_score, allocated, proof, finalized_at, block, tx_hash) \
+         VALUES ($1, $2, 'finalized', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+         ON CONFLICT DO NOTHING",
     )
     .bind(job)
     .bind(round)
     .bind(word(&e.model))
     .bind(word(&e.newModel))
-    .bind(word(&flags))
-    .bind(inliers as i64)
-    .bind(e.unavailableBits as i64)
-    .bind(presence as i64)
+    .bind(fin.map(|f| word(&f.domain)))
+    .bind(f.digest.as_ref().map(word))
+    .bind(bits(&inliers))
+    .bind(bits(&unavailable))
+    .bind(bits(&presence))
+    .bind(e.aggregateNormSq.to_string())
     .bind(serde_json::to_string(&words).unwrap_or_default())
     .bind(total.to_string())
     .bind(allocated.to_string())
@@ -320,7 +330,6 @@ async fn finalized(
     .bind(e.finalizedAt.to::<i64>())
     .bind(block)
     .bind(tx)
-    .bind(fin.map(|f| word(&f.domain)))
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -328,8 +337,8 @@ async fn finalized(
         return Ok(()); // re-indexed: everything below was written with the row
     }
     for (slot, (score, payout)) in scores.iter().zip(&payouts).enumerate() {
-        let present = bit(presence, slot);
-        let inlier = bit(inliers, slot);
+        let present = bit(&presence, slot);
+        let inlier = bit(&inliers, slot);
         // The slot's owner as the roster has it once the job started (an evicted trainer keeps
         // its slot, inactive; a trainer that left before the start has been replaced).
         let trainer: String = sqlx::query_scalar(

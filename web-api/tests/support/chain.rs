@@ -55,8 +55,13 @@ pub fn field_to_u256(x: &Fr) -> U256 {
 impl Stack {
     /// Spawns anvil (the npm toolchain's binary) on a free port and deploys the contracts.
     pub async fn start() -> Self {
+        Self::start_with_accounts(10).await
+    }
+
+    /// [`Stack::start`] with `accounts` funded accounts (trainer slot i is account 2 + i).
+    pub async fn start_with_accounts(accounts: usize) -> Self {
         let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/node_modules/.bin/anvil");
-        let anvil = Anvil::at(bin).spawn();
+        let anvil = Anvil::at(bin).arg("--accounts").arg(accounts.to_string()).spawn();
         let signers: Vec<PrivateKeySigner> = anvil.keys().iter().map(|k| PrivateKeySigner::from(k.clone())).collect();
         let mut wallet = EthereumWallet::from(signers[0].clone());
         for s in &signers[1..] {
@@ -158,6 +163,12 @@ impl Stack {
 
     /// Creates a one-round job for `input` starting in 100 s (its job id must be the next one).
     pub async fn create_job(&self, verifier: Address, input: &RoundInput) -> U256 {
+        self.create_job_with(verifier, input, input.shape.trainers as u16, 1).await
+    }
+
+    /// Creates a job of `trainers` slots and `rounds` rounds with `input`'s terms and model,
+    /// starting in 100 s (its job id must be the next one).
+    pub async fn create_job_with(&self, verifier: Address, input: &RoundInput, trainers: u16, rounds: u32) -> U256 {
         let market = self.market();
         let p = &input.params;
         let now = self
@@ -178,8 +189,8 @@ impl Stack {
             specHash: blob_ref_of(&self.spec(input).encode()),
             specURI: "ipfs://spec".into(),
             initialModel: field_to_u256(&commitment::commit_model(p.job_id, 0, &input.model).expect("model")),
-            rounds: 1,
-            trainers: input.shape.trainers as u8,
+            rounds,
+            trainers,
             maxMalicious: p.max_malicious,
             tau: p.tau,
             lr: p.lr,
@@ -241,12 +252,11 @@ impl Stack {
         let proof = fedproof_prover::snark::prove(&v.pk, witness, &mut rng).expect("proved");
         let call = export::calldata::SolidityCalldata::new(&proof, &public.to_vec());
         let words = call.proof_words().map(|w| U256::from_be_bytes(w.0));
-        let inlier_bits = out.inliers.iter().enumerate().filter(|(_, b)| **b).fold(0u64, |acc, (i, _)| acc | 1 << i);
         let fin = JobMarket::Finalization {
             newModel: field_to_u256(&public.aggregate),
             digest: U256::ZERO,
-            inlierBits: inlier_bits,
-            unavailableBits: 0,
+            inlierBits: fedproof_web_api::format::bitmap(out.inliers.iter().copied()),
+            unavailableBits: U256::ZERO,
             aggregateNormSq: u128::from(out.aggregate_norm_sq),
             scoreWords: public.scores.iter().map(field_to_u256).collect(),
             proof: words,
@@ -291,6 +301,35 @@ pub fn round_input(shape: Shape, job_id: u64, seed: u64) -> RoundInput {
     let mut input = round::sample::synthetic(shape, 1, seed).input;
     input.params.job_id = job_id;
     input
+}
+
+/// Sends a call without waiting for its receipt (anvil mines it as it arrives): for the many
+/// transactions of a wide job; [`Stack::confirm`] checks them.
+pub async fn send_quick<P, D, N>(call: alloy::contract::CallBuilder<P, D, N>) -> alloy::primitives::TxHash
+where
+    P: Provider<N>,
+    D: alloy::contract::CallDecoder,
+    N: alloy::network::Network,
+{
+    *call.send().await.expect("transaction accepted").tx_hash()
+}
+
+impl Stack {
+    /// Waits for the receipts of `hashes` and asserts that none reverted.
+    pub async fn confirm(&self, hashes: &[alloy::primitives::TxHash]) {
+        for hash in hashes {
+            let mut receipt = None;
+            for _ in 0..500 {
+                receipt = self.provider.get_transaction_receipt(*hash).await.expect("rpc");
+                if receipt.is_some() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            let receipt = receipt.unwrap_or_else(|| panic!("{hash} was never mined"));
+            assert!(receipt.status(), "{hash} reverted");
+        }
+    }
 }
 
 /// Sends a call and waits for a successful receipt.

@@ -122,3 +122,24 @@ impl Drop for BlankDb {
 
 /// Runs `f` on both engines.
 pub const ENGINES: [Engine; 2] = [Engine::Sqlite, Engine::Postgres];
+
+/// The invariants of a stored round's bitmaps that the schema cannot state on 0x text (see
+/// migrations/20261201000001_slots_256.sql): every bitmap is 0x + 64 lowercase hex digits, the
+/// inliers are among the present slots, no present slot is unavailable, and no bit lies at or above
+/// the job's `n` slots.
+pub fn assert_round_bitmaps(round: &fedproof_web_api::db::RoundRow, n: usize) {
+    use alloy::primitives::U256;
+    let what = format!("round {} of job {}", round.round, round.job_id);
+    for bits in [&round.inlier_bits, &round.unavailable_bits, &round.presence_bits].into_iter().flatten() {
+        assert!(
+            bits.len() == 66 && bits.starts_with("0x") && bits[2..].chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')),
+            "{what}: bitmap {bits:?} is not 0x + 64 lowercase hex digits"
+        );
+    }
+    let (inliers, presence, unavailable) = (round.inliers(), round.presence(), round.unavailable());
+    assert_eq!(inliers & presence, inliers, "{what}: an inlier that is not present");
+    assert_eq!(presence & unavailable, U256::ZERO, "{what}: a present slot declared unavailable");
+    for bits in [inliers, presence, unavailable] {
+        assert!(n >= 256 || bits >> n == U256::ZERO, "{what}: a bit at or above slot {n}");
+    }
+}

@@ -5,7 +5,6 @@ import {vm} from "../Vm.sol";
 import {ExpectedInputs} from "../ExpectedInputs.sol";
 import {JobMarket} from "../../../src/JobMarket.sol";
 import {IJobMarketErrors} from "../../../src/IJobMarket.sol";
-import {RECORDED_BIT} from "../../../src/market/MarketStorage.sol";
 import {HandlerRules} from "./HandlerRules.sol";
 import {JobGhost, RoundGhost, Upload} from "./HandlerState.sol";
 
@@ -39,7 +38,7 @@ abstract contract HandlerCalls is HandlerRules {
         market.join{value: value}(jobId);
         (, uint256 slot) = market.slotOf(jobId, trainer);
         ghosts[jobId].members += 1;
-        ghosts[jobId].stakedBits |= uint64(1 << slot);
+        ghosts[jobId].stakedBits |= 1 << slot;
     }
 
     function _doLeave(uint256 jobId, address trainer) internal {
@@ -47,7 +46,7 @@ abstract contract HandlerCalls is HandlerRules {
         vm.prank(trainer);
         market.leave(jobId);
         ghosts[jobId].members -= 1;
-        ghosts[jobId].stakedBits &= ~uint64(1 << slot);
+        ghosts[jobId].stakedBits &= ~(1 << slot);
     }
 
     /// @dev Also checks that the stake goes to the job's owner.
@@ -57,7 +56,7 @@ abstract contract HandlerCalls is HandlerRules {
         market.evict(jobId, round, slot);
         require(market.owed(c.token, c.owner) - before == c.stake, "evict: the stake did not go to the owner");
         ghosts[jobId].members -= 1;
-        ghosts[jobId].stakedBits &= ~uint64(1 << slot);
+        ghosts[jobId].stakedBits &= ~(1 << slot);
     }
 
     function _doCancel(uint256 jobId) internal {
@@ -85,11 +84,18 @@ abstract contract HandlerCalls is HandlerRules {
         market.submitUpdate(jobId, s.round, commitment, blobRef);
     }
 
-    function _doFinalize(uint256 jobId, uint256 seed, uint64 unavailable, uint64 outliers) internal {
+    /// @dev Also checks that the round's claimed, disputed and submitted bitmaps and marks start
+    ///      clean where a finalization leaves them.
+    function _doFinalize(uint256 jobId, uint256 seed, uint256 unavailable, uint256 outliers) internal {
         JobMarket.State memory s = market.jobState(jobId);
-        JobMarket.Finalization memory f = _finalization(jobId, seed, s.submittedBits, unavailable, outliers);
+        uint256 submitted = market.submittedBits(jobId, s.round);
+        require(_popCount(submitted) == s.submittedCount, "finalize: submitted bitmap and count differ");
+        JobMarket.Finalization memory f = _finalization(jobId, seed, submitted, unavailable, outliers);
         vm.prank(aggregator);
         market.finalizeRound(jobId, s.round, f);
+        (bool recorded, bool refuted) = market.roundMarks(jobId, s.round);
+        require(!recorded && !refuted, "finalize: a new round has marks");
+        require(market.submittedBits(jobId, s.round) == submitted, "finalize: the submitted bitmap changed");
         _recordFinalization(jobId, s.round, f);
     }
 
@@ -105,7 +111,10 @@ abstract contract HandlerCalls is HandlerRules {
         require(market.owed(t, trainer) - before == share, "claim: credit differs from the pro-rata share");
         require(_recordedOnChain(jobId, round), "claim: the round's reliability is not recorded");
         _recordRound(jobId, round);
-        roundGhosts[jobId][round].claimedBits |= uint64(1 << slot);
+        roundGhosts[jobId][round].claimedBits |= 1 << slot;
+        require(
+            market.claimedBits(jobId, round) == roundGhosts[jobId][round].claimedBits, "claim: claimed bits differ"
+        );
         ghosts[jobId].unclaimed -= share;
     }
 
@@ -131,8 +140,8 @@ abstract contract HandlerCalls is HandlerRules {
         ghosts[jobId].unrecorded -= 1;
     }
 
-    function _recordedOnChain(uint256 jobId, uint256 round) internal view returns (bool) {
-        return (market.settledBits(jobId, round) >> RECORDED_BIT) & 1 == 1;
+    function _recordedOnChain(uint256 jobId, uint256 round) internal view returns (bool recorded) {
+        (recorded,) = market.roundMarks(jobId, round);
     }
 
     /// @dev Also checks that the trainer is credited the slash (bond / n, at most what is left).
@@ -146,7 +155,10 @@ abstract contract HandlerCalls is HandlerRules {
         vm.prank(trainer);
         market.dispute(jobId, round, slot, o, signature);
         require(market.owed(t, trainer) - before == slash, "dispute: credit differs from the slash");
-        roundGhosts[jobId][round].disputedBits |= uint64(1 << slot);
+        roundGhosts[jobId][round].disputedBits |= 1 << slot;
+        require(
+            market.disputedBits(jobId, round) == roundGhosts[jobId][round].disputedBits, "dispute: disputed bits differ"
+        );
         ghosts[jobId].bondSlashed += slash;
     }
 
@@ -181,5 +193,11 @@ abstract contract HandlerCalls is HandlerRules {
         market.withdraw(t);
         require(_balanceOf(t, who) - before == amount, "withdraw: paid other than owed");
         withdrawn[t] += amount;
+    }
+
+    function _popCount(uint256 bits) internal pure returns (uint256 c) {
+        for (; bits != 0; bits &= bits - 1) {
+            ++c;
+        }
     }
 }

@@ -48,7 +48,7 @@ abstract contract HandlerRules is HandlerState {
         JobMarket.State memory s = market.jobState(jobId);
         if (s.status != JobMarket.Status.Active || !s.bondPosted || vm.getBlockTimestamp() < s.roundStart) return false;
         if (vm.getBlockTimestamp() > uint256(s.roundStart) + market.jobConfig(jobId).submitWindow) return false;
-        return ghosts[jobId].stakedBits & ~s.submittedBits != 0;
+        return ghosts[jobId].stakedBits & ~market.submittedBits(jobId, s.round) != 0;
     }
 
     /// @dev After the submission window (or once every joined slot submitted), before the
@@ -202,8 +202,8 @@ abstract contract HandlerRules is HandlerState {
     }
 
     /// @dev Slots whose trainer has a live stake and has not submitted in the current round.
-    function _submittableBits(uint256 jobId) internal view returns (uint64) {
-        return ghosts[jobId].stakedBits & ~market.jobState(jobId).submittedBits;
+    function _submittableBits(uint256 jobId) internal view returns (uint256) {
+        return ghosts[jobId].stakedBits & ~market.submittedBits(jobId, market.jobState(jobId).round);
     }
 
     function _activeJobs() internal view returns (uint256 active) {
@@ -226,7 +226,7 @@ abstract contract HandlerRules is HandlerState {
     {
         uint256 n = (choice >> 1) & 1 == 0 ? 4 : 7;
         p.token = choice & 1 == 0 ? address(0) : address(token);
-        p.trainers = uint8(n);
+        p.trainers = uint16(n);
         p.verifier = n == 4 ? verifier4 : verifier7;
         p.aggregator = aggregator;
         p.rounds = uint32(1 + (choice >> 2) % 3);
@@ -257,10 +257,11 @@ abstract contract HandlerRules is HandlerState {
         p.disputeWindow = uint32(60 + (seed >> 48) % (uint256(p.submitWindow) + p.finalizeWindow - 59));
     }
 
-    /// @dev Arbitrary claims the mock verifier accepts: the `submitted` slots in `unavailable`
-    ///      are declared unavailable, the other submitted slots are present, those not in
-    ///      `outliers` are inliers, and the inliers get scores (see `_scoreWords`).
-    function _finalization(uint256 jobId, uint256 seed, uint64 submitted, uint64 unavailable, uint64 outliers)
+    /// @dev Arbitrary claims the mock verifier accepts, within what the circuit proves (the
+    ///      contract no longer checks it): the `submitted` slots in `unavailable` are declared
+    ///      unavailable, the other submitted slots are present, those not in `outliers` are
+    ///      inliers, and the inliers get scores (see `_scoreWords`).
+    function _finalization(uint256 jobId, uint256 seed, uint256 submitted, uint256 unavailable, uint256 outliers)
         internal
         view
         returns (JobMarket.Finalization memory f)
@@ -276,7 +277,7 @@ abstract contract HandlerRules is HandlerState {
 
     /// @dev Inliers' scores packed SCORES_PER_WORD per word: small (8-bit) or full 48-bit ones,
     ///      a fifth of them 0 (an inlier may score 0; a round may have a total of 0).
-    function _scoreWords(uint64 inliers, uint256 n, uint256 seed) internal pure returns (uint256[] memory words) {
+    function _scoreWords(uint256 inliers, uint256 n, uint256 seed) internal pure returns (uint256[] memory words) {
         words = new uint256[](PublicInputs.scoreWords(n));
         uint256 mask = seed & 1 == 0 ? 0xFF : SCORE_MASK;
         for (uint256 i; i < n; ++i) {

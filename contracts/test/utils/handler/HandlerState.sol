@@ -23,7 +23,7 @@ struct JobGhost {
     /// Trainers with a live stake: joined - left - evicted.
     uint256 members;
     /// Their slots (bit i for slot i): the handler picks submitters and evictees from it.
-    uint64 stakedBits;
+    uint256 stakedBits;
     /// Bond money in: the posted bond, then every top-up.
     uint256 bondPosted;
     uint256 bondToppedUp;
@@ -46,9 +46,9 @@ struct RoundGhost {
     bool finalized;
     bool recorded;
     uint256 allocated;
-    uint64 scoredBits;
-    uint64 claimedBits;
-    uint64 disputedBits;
+    uint256 scoredBits;
+    uint256 claimedBits;
+    uint256 disputedBits;
 }
 
 /// @dev A submission as the trainer made it: what the aggregator's receipt covers.
@@ -159,7 +159,7 @@ abstract contract HandlerState {
             uint256 share = (uint256(c.roundBudget) * score) / total;
             shares[jobId][round][i] = share;
             allocated += share;
-            r.scoredBits |= uint64(1 << i);
+            r.scoredBits |= 1 << i;
         }
         r.outcome =
             JobMarket.RoundOutcome(f.unavailableBits, uint40(vm.getBlockTimestamp()), f.aggregateNormSq, f.scoreWords);

@@ -174,7 +174,7 @@ impl BenchChain {
             specURI: "ipfs://bench".into(),
             initialModel: U256::from(1),
             rounds: 1,
-            trainers: self.trainers().len() as u8,
+            trainers: u16::try_from(self.trainers().len())?,
             maxMalicious: 1,
             tau: 3 << 15,
             lr: 64,

@@ -252,7 +252,7 @@ fn job_spec(
 ) -> JobSpec {
     const ETH: u128 = 1_000_000_000_000_000_000;
     JobSpec {
-        trainers: input.shape.trainers as u8,
+        trainers: input.shape.trainers as u16, // at most MAX_TRAINERS = 256 (Shape::new)
         rounds: 1,
         budget: ETH,
         stake: ETH / 100,

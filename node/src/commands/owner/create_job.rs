@@ -27,7 +27,7 @@ pub struct CreateJobArgs {
     verifier: Address,
     /// Trainer slots.
     #[arg(long, default_value_t = 10)]
-    trainers: u8,
+    trainers: u16,
     /// Rounds.
     #[arg(long, default_value_t = 5)]
     rounds: u32,

@@ -75,6 +75,7 @@ pub fn export(args: &ExportArgs, chunk_params: usize) -> anyhow::Result<()> {
     let public = round.witness.public.clone();
     let (inputs, order) = (public.to_vec(), round.witness.input.order.clone());
     let (output, presence) = (round.witness.output.clone(), round.witness.input.presence());
+    let unavailable = public.flags(shape.trainers).unavailable;
     let proof = snark::prove_final(&final_keys.pk, round.witness, &mut rng)?;
     anyhow::ensure!(snark::verify_inputs(&final_keys.vk, &inputs, &proof)?, "the final proof does not verify");
 
@@ -94,9 +95,10 @@ pub fn export(args: &ExportArgs, chunk_params: usize) -> anyhow::Result<()> {
         aggregate_commitment: to_decimal(&public.aggregate),
         update_commitments: public.updates.iter().map(to_decimal).collect(),
         presence,
+        unavailable,
         inliers: output.inliers,
         scores: output.scores,
-        flags: to_decimal(&public.flags),
+        flags: public.flags.iter().map(to_decimal).collect(),
         public_inputs: inputs.iter().map(to_decimal).collect(),
         proof: SolidityCalldata::new(&proof, &inputs).proof_words().iter().map(|w| w.to_decimal()).collect(),
     };

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use alloy::primitives::Address;
 use anyhow::Context;
+use ark_bn254::Fr;
 use clap::Args;
 use fedproof_prover::commitment;
 use fedproof_prover::domain::{roster_hash, JobDomain};
@@ -98,17 +99,21 @@ pub(super) struct RoundFixture {
     pub(super) roster: Vec<Address>,
     pub(super) domain: String,
     /// Submission rank per slot (1 = first).
-    pub(super) order: Vec<u8>,
+    pub(super) order: Vec<u16>,
     pub(super) aggregate_norm_sq: u64,
     /// C(w) of the model the round starts from (a test job's `initialModel`).
     pub(super) model_commitment: String,
     /// C(S), what the finalization passes as `newModel`.
     pub(super) aggregate_commitment: String,
     pub(super) update_commitments: Vec<String>,
+    /// Slots that committed and are not declared unavailable.
     pub(super) presence: Vec<bool>,
+    /// Slots that committed but are declared unavailable (the flags' first bits).
+    pub(super) unavailable: Vec<bool>,
     pub(super) inliers: Vec<bool>,
     pub(super) scores: Vec<u64>,
-    pub(super) flags: String,
+    /// The flags words, one per 64 slots.
+    pub(super) flags: Vec<String>,
     pub(super) public_inputs: Vec<String>,
     pub(super) proof: Vec<String>,
 }
@@ -147,6 +152,7 @@ fn export(args: &ExportArgs) -> anyhow::Result<()> {
     let starting_model = witness.input.model.clone();
     let inputs = witness.public.to_vec();
     let fixture_base = (witness.input.params, witness.input.presence(), witness.output.clone(), witness.public.clone());
+    let unavailable = witness.public.flags(shape.trainers).unavailable;
     let order = witness.input.order.clone();
     let proof = snark::prove(&keys.pk, witness, &mut rand_chacha::ChaCha20Rng::seed_from_u64(args.seed))?;
     anyhow::ensure!(snark::verify_inputs(&keys.vk, &inputs, &proof)?, "the exported proof does not verify");
@@ -170,9 +176,10 @@ fn export(args: &ExportArgs) -> anyhow::Result<()> {
         aggregate_commitment: to_decimal(&public.aggregate),
         update_commitments: public.updates.iter().map(to_decimal).collect(),
         presence,
+        unavailable,
         inliers: output.inliers,
         scores: output.scores,
-        flags: to_decimal(&public.flags),
+        flags: public.flags.iter().map(to_decimal).collect(),
         public_inputs: inputs.iter().map(to_decimal).collect(),
         proof: calldata.proof_words().iter().map(|w| w.to_decimal()).collect(),
     };
@@ -215,11 +222,8 @@ pub(super) fn seeded_witness(
     for &slot in &args.unavailable {
         input.updates[slot] = None;
     }
-    let mut witness = RoundWitness::new(input)?;
-    for &slot in &args.unavailable {
-        witness.public.updates[slot] = submitted[slot];
-    }
-    Ok(witness)
+    let unavailable: Vec<(usize, Fr)> = args.unavailable.iter().map(|&slot| (slot, submitted[slot])).collect();
+    Ok(RoundWitness::with_unavailable(input, &unavailable)?)
 }
 
 /// The fixture's slot owners: --roster, or the forge tests' trainers 0x…7000 + i.

@@ -19,8 +19,8 @@ use serde::Serialize;
 use super::challenges::{chunk_to_challenge, open_challenges, unproven_chunk};
 use super::settle::Published;
 use crate::chain::client::call_error;
-use crate::chain::words::{to_fr, to_u256, u64_to_bits};
-use crate::roles::audit::{verifies, OnChainRound, Recompute};
+use crate::chain::words::{to_fr, to_u256};
+use crate::roles::audit::{flag_words, verifies, OnChainRound, Recompute};
 use crate::roles::job::JobView;
 
 /// The audit of one chunked round.
@@ -89,7 +89,7 @@ pub async fn audit(
         let round = onchain_round.round;
         let h = digests.iter().find(|(d, _)| d.round == ev.round).map(|(d, _)| to_fr(d.digest));
         let h = h.ok_or_else(|| anyhow::anyhow!("round {round} of job {} has no ChunkedRoundFinalized", job.id))?;
-        let public = final_public(domain, h, &ev, &onchain_round);
+        let public = final_public(domain, h, &ev, &onchain_round)?;
         let offchain = verifies(keys.final_vk, &public.to_vec(), &onchain_round.proof);
         let words: Vec<U256> = public.to_vec().iter().map(to_u256).collect();
         let onchain = final_verifier.verifyProof(onchain_round.proof, words).call().await.unwrap_or(false);
@@ -138,17 +138,22 @@ pub async fn audit(
 }
 
 /// The final proof's public inputs as the contract assembled them for round `ev`.
-fn final_public(domain: Fr, h: Fr, ev: &JobMarket::RoundFinalized, onchain: &OnChainRound) -> FinalPublic {
-    FinalPublic {
+fn final_public(
+    domain: Fr,
+    h: Fr,
+    ev: &JobMarket::RoundFinalized,
+    onchain: &OnChainRound,
+) -> anyhow::Result<FinalPublic> {
+    Ok(FinalPublic {
         context: to_fr(onchain.context),
         domain,
         aggregate: to_fr(ev.newModel),
         digest: h,
         updates: onchain.commitments.iter().copied().map(to_fr).collect(),
         order: pack_order(&onchain.order),
-        flags: to_fr(ev.flags),
+        flags: flag_words(ev, onchain.commitments.len())?,
         scores: ev.scoreWords.iter().copied().map(to_fr).collect(),
-    }
+    })
 }
 
 /// Re-runs a chunked round from the replayed model and the stored updates; `Ok(Some(c))` names
@@ -166,12 +171,8 @@ async fn recompute_round(
     let (n, round) = (job.shape.trainers, onchain.round);
     let model = job.checked_model(with.storage, round, ev.model).await.map_err(|e| format!("{e:#}"))?;
     let model = model.ok_or_else(|| format!("the model of round {round} is not in storage"))?;
-    let presence = u64_to_bits(ev.flags.as_limbs()[0], n);
-    let updates = onchain.updates(job, with, domain, &presence).await?;
-    let unavailable: Vec<(usize, Fr)> = (0..n)
-        .filter(|&i| !presence[i] && !onchain.commitments[i].is_zero())
-        .map(|i| (i, to_fr(onchain.commitments[i])))
-        .collect();
+    let updates = onchain.updates(job, with, domain, ev.unavailableBits).await?;
+    let unavailable = onchain.unavailable(ev.unavailableBits);
     let params = job.round_params(round).map_err(|e| e.to_string())?;
     let chunking = job.layout().map_err(|e| e.to_string())?.chunking().ok_or("the job is not chunked")?;
     let input =
@@ -182,7 +183,8 @@ async fn recompute_round(
     if to_u256(&public.aggregate) != ev.newModel {
         return Err("re-running the round gives another aggregate C(S)".into());
     }
-    if to_u256(&public.flags) != ev.flags || public.scores.iter().map(to_u256).collect::<Vec<_>>() != ev.scoreWords {
+    let flags = flag_words(ev, n).map_err(|e| e.to_string())?;
+    if public.flags != flags || public.scores.iter().map(to_u256).collect::<Vec<_>>() != ev.scoreWords {
         return Err("re-running the round gives other outliers or scores".into());
     }
     chunk_to_challenge(h, &published.digests, &split.witness.chunks).map_err(|e| e.to_string())

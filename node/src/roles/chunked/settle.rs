@@ -18,7 +18,7 @@ use fedproof_prover::round::RoundInput;
 use fedproof_prover::snark;
 use fedproof_storage::{ChunkedRoundBlob, Storage};
 
-use crate::chain::words::{bits_to_u64, from_word, to_fr, to_u256};
+use crate::chain::words::{bits_to_u256, from_word, to_fr, to_u256};
 use crate::proving::task::FinalTask;
 use crate::proving::{Prover, Task};
 use crate::roles::job::JobView;
@@ -101,13 +101,13 @@ pub async fn publish(job: &JobView, storage: &Storage, proven: &ProvenRound) -> 
 
 /// The finalization of a chunked round from its final proof's witness and proof, with the slots
 /// declared unavailable as `unavailable_bits`.
-pub fn finalization(witness: &FinalWitness, proof: &Proof<Bn254>, unavailable_bits: u64) -> JobMarket::Finalization {
+pub fn finalization(witness: &FinalWitness, proof: &Proof<Bn254>, unavailable_bits: U256) -> JobMarket::Finalization {
     let public = &witness.public;
     let words = SolidityCalldata::new(proof, &public.to_vec()).proof_words();
     JobMarket::Finalization {
         newModel: to_u256(&public.aggregate),
         digest: to_u256(&public.digest),
-        inlierBits: bits_to_u64(&witness.output.inliers),
+        inlierBits: bits_to_u256(&witness.output.inliers),
         unavailableBits: unavailable_bits,
         aggregateNormSq: u128::from(witness.output.aggregate_norm_sq),
         scoreWords: pack_scores(&witness.output.scores).iter().map(to_u256).collect(),

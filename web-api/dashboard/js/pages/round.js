@@ -7,17 +7,26 @@ import { accuracy, amount, badge, hex, jobLink, slotList, slotsOf, time, trainer
 import { JOB_ID, ROUND, param, startPage } from "../layout.js";
 import { verifyOnChain } from "../verify.js";
 
-/** What public input `i` of a round with `n` slots is (prover/src/round/public_inputs.rs). */
+/**
+ * What public input `i` of a round with `n` slots is (prover/src/round/public_inputs.rs): 28
+ * 9-bit submission ranks per order word, 64 slots per flags word, 5 scores per score word.
+ */
 function inputRole(i, n) {
-  const orderWords = Math.ceil(n / 31);
+  const orderWords = Math.ceil(n / 28);
+  const flagsWords = Math.ceil(n / 64);
+  const flags = 4 + n + orderWords;
   if (i === 0) return "context";
   if (i === 1) return "domain";
   if (i === 2) return "C(S), the inliers' aggregate";
   if (i === 3) return "H, chunk digests (0: proven whole)";
   if (i < 4 + n) return `C_${i - 4}, update of slot ${i - 4}`;
-  if (i < 4 + n + orderWords) return `submission order, word ${i - 4 - n}`;
-  if (i === 4 + n + orderWords) return "flags (presence | inlier << 64 | ‖S‖² << 128)";
-  return `scores, word ${i - 5 - n - orderWords}`;
+  if (i < flags) return `submission order, word ${i - 4 - n} (slots ${28 * (i - 4 - n)}…)`;
+  if (i < flags + flagsWords) {
+    const k = i - flags;
+    const slots = `slots ${64 * k}…${Math.min(64 * k + 63, n - 1)}`;
+    return k === 0 ? `flags, word 0 (${slots}: unavailable | inlier << 64 | ‖S‖² << 128)` : `flags, word ${k} (${slots}: unavailable | inlier << 64)`;
+  }
+  return `scores, word ${i - flags - flagsWords}`;
 }
 
 function hexList(id, values, role) {
@@ -25,15 +34,18 @@ function hexList(id, values, role) {
 }
 
 function summary(round, token) {
+  const n = round.slots.length;
   return facts([
     ["job", jobLink(round.job_id)],
     ["status", badge(round.status)],
     ["accuracy", accuracy(round.accuracy)],
     ["outliers", el("span", { id: "outliers" }, slotList(round.outliers))],
-    ["present slots", slotList(slotsOf(round.presence_bits))],
-    ["declared unavailable", slotList(slotsOf(round.unavailable_bits))],
+    ["present slots", el("span", { id: "present" }, slotList(slotsOf(round.presence_bits, n)))],
+    ["declared unavailable", el("span", { id: "unavailable" }, slotList(slotsOf(round.unavailable_bits, n)))],
     ["paid out", amount(round.slots.reduce((sum, s) => sum + BigInt(s.payout ?? 0), 0n).toString(), token)],
     ["aggregate C(S)", hex(round.new_model)],
+    ["‖S‖²", round.aggregate_norm_sq ?? "—"],
+    ["chunk digests H", round.digest ? hex(round.digest) : "— (proven whole)"],
     ["verifier", hex(round.verifier, 4)],
     ["finalized", ["block ", round.block ?? "—", " · ", time(round.finalized_at), " · tx ", hex(round.tx_hash)]],
   ]);
