@@ -38,10 +38,10 @@ fn count_only_prints_the_libraries_count_by_step() {
 
 #[test]
 fn count_only_refuses_a_shape_it_cannot_build() {
-    let out = bench(&["--trainers", "65", "--params", "40", "--count-only"]);
+    let out = bench(&["--trainers", "257", "--params", "40", "--count-only"]);
     assert!(!out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("trainers must be in 1..=64") && !stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("trainers must be in 1..=256") && !stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
