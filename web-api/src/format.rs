@@ -84,4 +84,16 @@ mod tests {
         assert!(!bit(&v, 256));
         assert_eq!(parse_bits(None), U256::ZERO);
     }
+
+    #[test]
+    fn slots_and_bitmaps_round_trip() {
+        let few = vec![true, false, true, true];
+        assert_eq!(bitmap(few.iter().copied()), U256::from(0b1101));
+        assert_eq!(slots(&U256::from(0b1101), 4), few);
+        let mut wide = vec![false; 256];
+        wide[255] = true;
+        wide[64] = true;
+        assert_eq!(bitmap(wide.iter().copied()), (U256::from(1) << 255) | (U256::from(1) << 64));
+        assert_eq!(slots(&bitmap(wide.iter().copied()), 256), wide);
+    }
 }

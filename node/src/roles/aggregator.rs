@@ -19,9 +19,10 @@ use fedproof_prover::export::calldata::SolidityCalldata;
 use fedproof_prover::keys::Keys;
 use fedproof_prover::round::RoundInput;
 use fedproof_prover::snark;
+use fedproof_web_api::format::bitmap;
 use serde::Serialize;
 
-use crate::chain::words::{bits_to_u256, to_u256};
+use crate::chain::words::to_u256;
 use crate::proving::{ProofTask, Prover};
 use crate::roles::chunked::challenges;
 use crate::roles::chunked::settle::{self, ChunkProving};
@@ -221,7 +222,7 @@ async fn finalize(
         .iter()
         .filter_map(|(slot, _)| submitted.iter().find(|s| s.slot == *slot).map(|s| (*slot, s.commitment)))
         .collect();
-    let unavailable_bits = bits_to_u256(&(0..n).map(|i| unavailable.iter().any(|(s, _)| *s == i)).collect::<Vec<_>>());
+    let unavailable_bits = bitmap((0..n).map(|i| unavailable.iter().any(|(s, _)| *s == i)));
     let slots = Slots { present, unavailable, unavailable_bits };
     if let (Some(chunking), Some(chunks)) = (job.layout()?.chunking(), &settings.chunks) {
         let proven = settle::prove(storage, chunking, input, &unavailable_commitments, chunks, (keys, prover)).await?;
@@ -246,7 +247,7 @@ async fn finalize(
     let finalization = JobMarket::Finalization {
         newModel: aggregate_commitment,
         digest: U256::ZERO, // an unchunked round
-        inlierBits: bits_to_u256(&output.inliers),
+        inlierBits: bitmap(output.inliers.iter().copied()),
         unavailableBits: unavailable_bits,
         aggregateNormSq: u128::from(output.aggregate_norm_sq),
         scoreWords: fedproof_prover::round::public_inputs::pack_scores(&output.scores).iter().map(to_u256).collect(),

@@ -14,10 +14,11 @@ use fedproof_prover::export::calldata::{proof_from_words, Word};
 use fedproof_prover::round::public_inputs::{flags_words, pack_order};
 use fedproof_prover::round::{InputWords, PublicInputs, RoundInput, RoundWitness};
 use fedproof_prover::snark;
+use fedproof_web_api::format::slots;
 use serde::Serialize;
 
 use crate::chain::client::call_error;
-use crate::chain::words::{from_word, to_fr, to_u256, to_word, u256_to_bits};
+use crate::chain::words::{from_word, to_fr, to_u256, to_word};
 use crate::roles::job::JobView;
 use fedproof_storage::sealed::AggregatorKey;
 use fedproof_storage::Storage;
@@ -116,7 +117,7 @@ pub(crate) struct OnChainRound {
 pub(crate) fn flag_words(ev: &JobMarket::RoundFinalized, n: usize) -> anyhow::Result<Vec<Fr>> {
     let norm = u64::try_from(ev.aggregateNormSq)
         .map_err(|_| anyhow::anyhow!("round {}: ‖S‖² {} is above any shape's bound", ev.round, ev.aggregateNormSq))?;
-    Ok(flags_words(&u256_to_bits(ev.unavailableBits, n), &u256_to_bits(ev.inlierBits, n), norm))
+    Ok(flags_words(&slots(&ev.unavailableBits, n), &slots(&ev.inlierBits, n), norm))
 }
 
 impl OnChainRound {
@@ -144,7 +145,7 @@ impl OnChainRound {
     /// The slots declared unavailable (`unavailable_bits` of the round's event) with their
     /// on-chain commitments, as the prover takes them.
     pub(crate) fn unavailable(&self, unavailable_bits: U256) -> Vec<(usize, Fr)> {
-        let declared = u256_to_bits(unavailable_bits, self.commitments.len());
+        let declared = slots(&unavailable_bits, self.commitments.len());
         self.commitments.iter().enumerate().filter(|(slot, _)| declared[*slot]).map(|(s, c)| (s, to_fr(*c))).collect()
     }
 

@@ -11,10 +11,11 @@ use alloy::primitives::U256;
 use anyhow::Context;
 use fedproof_prover::chunked::aggregate;
 use fedproof_storage::{AggregateBlob, ModelBlob, Storage};
+use fedproof_web_api::format::slots;
 
 use fedproof_contracts::JobMarket;
 
-use crate::chain::words::{to_u256, u256_to_bits};
+use crate::chain::words::to_u256;
 use crate::roles::job::JobView;
 
 /// The last model a [`JobView`] replayed and the `C(S)` it was replayed up to (its round's
@@ -93,7 +94,7 @@ pub async fn replayed_model(
             sums.values.len(),
             job.shape.params
         );
-        let inliers = u256_to_bits(ev.inlierBits, n).iter().filter(|b| **b).count();
+        let inliers = slots(&ev.inlierBits, n).iter().filter(|b| **b).count();
         let committed = layout
             .commit_aggregate(domain, k, n, inliers, &sums.values)
             .with_context(|| format!("the aggregate published for job {} round {k}", job.id))?;

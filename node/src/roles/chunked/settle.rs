@@ -17,8 +17,9 @@ use fedproof_prover::round::public_inputs::pack_scores;
 use fedproof_prover::round::RoundInput;
 use fedproof_prover::snark;
 use fedproof_storage::{ChunkedRoundBlob, Storage};
+use fedproof_web_api::format::bitmap;
 
-use crate::chain::words::{bits_to_u256, from_word, to_fr, to_u256};
+use crate::chain::words::{from_word, to_fr, to_u256};
 use crate::proving::task::FinalTask;
 use crate::proving::{Prover, Task};
 use crate::roles::job::JobView;
@@ -107,7 +108,7 @@ pub fn finalization(witness: &FinalWitness, proof: &Proof<Bn254>, unavailable_bi
     JobMarket::Finalization {
         newModel: to_u256(&public.aggregate),
         digest: to_u256(&public.digest),
-        inlierBits: bits_to_u256(&witness.output.inliers),
+        inlierBits: bitmap(witness.output.inliers.iter().copied()),
         unavailableBits: unavailable_bits,
         aggregateNormSq: u128::from(witness.output.aggregate_norm_sq),
         scoreWords: pack_scores(&witness.output.scores).iter().map(to_u256).collect(),
