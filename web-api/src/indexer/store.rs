@@ -275,16 +275,55 @@ async fn withdrawn(conn: &mut AnyConnection, at: Position, e: &JobMarket::Withdr
 /// Stores a finalized round, its per-slot outcome and payouts, and advances the job.
 async fn finalized(conn: &mut AnyConnection, block: i64, tx: &str, f: &Finalized) -> sqlx::Result<()> {
     let e = &f.event;
-    let fin = f.finalization.as_ref();
-    let job = stored_id(e.jobId);
-    let round = stored_id(e.round);
+    let (job, round) = (stored_id(e.jobId), stored_id(e.round));
     let (n, rounds, round_budget): (i64, i64, String) =
         sqlx::query_as("SELECT trainers, rounds, round_budget FROM jobs WHERE id = $1")
             .bind(job)
             .fetch_one(&mut *conn)
             .await?;
-    // Presence as the circuit derives it: the slot committed on chain (its UpdateSubmitted is
-    // stored: logs are stored in chain order) and was not declared unavailable.
+    let presence = presence(conn, job, round, e.unavailableBits).await?;
+    let outcome = Outcome::new(presence, e, n as usize, parse_amount(&round_budget));
+    if !round_row(conn, block, tx, f, &outcome).await? {
+        return Ok(()); // re-indexed: the slot rows were written with the round row
+    }
+    slot_rows(conn, job, round, e.inlierBits, &outcome).await?;
+    let status = if round + 1 >= rounds { "completed" } else { "active" };
+    sqlx::query(
+        "UPDATE jobs SET current_round = $2, status = $3 WHERE id = $1 AND current_round <= $4 \
+         AND status IN ('open', 'active')",
+    )
+    .bind(job)
+    .bind(round + 1)
+    .bind(status)
+    .bind(round)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// What a finalized round means per slot: who was present, each score and each payout.
+struct Outcome {
+    presence: U256,
+    scores: Vec<U256>,
+    payouts: Vec<U256>,
+}
+
+impl Outcome {
+    /// The scores of the `n` slots and the shares JobMarket allocates when the round is recorded
+    /// (its first claim or `recordReliability`, logged as `RoundAllocated`):
+    /// floor(roundBudget * s_i / total).
+    fn new(presence: U256, e: &JobMarket::RoundFinalized, n: usize, budget: U256) -> Self {
+        let score_words: Vec<Word> = e.scoreWords.iter().map(|w| Word(w.to_be_bytes())).collect();
+        let scores: Vec<U256> = (0..n).map(|slot| U256::from(unpack_score(&score_words, slot))).collect();
+        let total: U256 = scores.iter().sum();
+        let payouts = scores.iter().map(|s| if total.is_zero() { U256::ZERO } else { budget * s / total }).collect();
+        Outcome { presence, scores, payouts }
+    }
+}
+
+/// Presence as the circuit derives it: the slot committed on chain (its UpdateSubmitted is
+/// stored: logs are stored in chain order) and was not declared unavailable.
+async fn presence(conn: &mut AnyConnection, job: i64, round: i64, unavailable: U256) -> sqlx::Result<U256> {
     let submitted: Vec<i64> = sqlx::query_scalar("SELECT slot FROM submissions WHERE job_id = $1 AND round = $2")
         .bind(job)
         .bind(round)
@@ -294,18 +333,16 @@ async fn finalized(conn: &mut AnyConnection, block: i64, tx: &str, f: &Finalized
         .iter()
         .filter(|&&slot| (0..256).contains(&slot))
         .fold(U256::ZERO, |acc, &slot| acc | (U256::from(1) << slot as usize));
-    let (inliers, unavailable) = (e.inlierBits, e.unavailableBits);
-    let presence = submitted & !unavailable;
+    Ok(submitted & !unavailable)
+}
+
+/// Inserts the round's row; false when it was already there (a re-indexed range).
+async fn round_row(conn: &mut AnyConnection, block: i64, tx: &str, f: &Finalized, o: &Outcome) -> sqlx::Result<bool> {
+    let e = &f.event;
+    let fin = f.finalization.as_ref();
     let words: Vec<String> = e.scoreWords.iter().map(|w| w.to_string()).collect();
-    // The shares JobMarket allocates when the round is recorded (its first claim or
-    // `recordReliability`, logged as `RoundAllocated`): floor(roundBudget * s_i / total).
-    let budget = parse_amount(&round_budget);
-    let score_words: Vec<Word> = e.scoreWords.iter().map(|w| Word(w.to_be_bytes())).collect();
-    let scores: Vec<U256> = (0..n as usize).map(|slot| U256::from(unpack_score(&score_words, slot))).collect();
-    let total: U256 = scores.iter().sum();
-    let payouts: Vec<U256> =
-        scores.iter().map(|s| if total.is_zero() { U256::ZERO } else { budget * s / total }).collect();
-    let allocated: U256 = payouts.iter().sum();
+    let total: U256 = o.scores.iter().sum();
+    let allocated: U256 = o.payouts.iter().sum();
     let proof = fin.map(|f| serde_json::to_string(&f.proof.iter().map(word).collect::<Vec<_>>()).unwrap_or_default());
     let inserted = sqlx::query(
         "INSERT INTO rounds (job_id, round, status, model, new_model, domain, digest, inlier_bits, unavailable_bits, \
@@ -313,15 +350,15 @@ async fn finalized(conn: &mut AnyConnection, block: i64, tx: &str, f: &Finalized
          VALUES ($1, $2, 'finalized', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
          ON CONFLICT DO NOTHING",
     )
-    .bind(job)
-    .bind(round)
+    .bind(stored_id(e.jobId))
+    .bind(stored_id(e.round))
     .bind(word(&e.model))
     .bind(word(&e.newModel))
     .bind(fin.map(|f| word(&f.domain)))
     .bind(f.digest.as_ref().map(word))
-    .bind(bits(&inliers))
-    .bind(bits(&unavailable))
-    .bind(bits(&presence))
+    .bind(bits(&e.inlierBits))
+    .bind(bits(&e.unavailableBits))
+    .bind(bits(&o.presence))
     .bind(e.aggregateNormSq.to_string())
     .bind(serde_json::to_string(&words).unwrap_or_default())
     .bind(total.to_string())
@@ -333,12 +370,12 @@ async fn finalized(conn: &mut AnyConnection, block: i64, tx: &str, f: &Finalized
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    if inserted == 0 {
-        return Ok(()); // re-indexed: everything below was written with the row
-    }
-    for (slot, (score, payout)) in scores.iter().zip(&payouts).enumerate() {
-        let present = bit(&presence, slot);
-        let inlier = bit(&inliers, slot);
+    Ok(inserted > 0)
+}
+
+/// Inserts one row per slot: its trainer, presence, inlier flag, score and payout.
+async fn slot_rows(conn: &mut AnyConnection, job: i64, round: i64, inliers: U256, o: &Outcome) -> sqlx::Result<()> {
+    for (slot, (score, payout)) in o.scores.iter().zip(&o.payouts).enumerate() {
         // The slot's owner as the roster has it once the job started (an evicted trainer keeps
         // its slot, inactive; a trainer that left before the start has been replaced).
         let trainer: String = sqlx::query_scalar(
@@ -357,24 +394,13 @@ async fn finalized(conn: &mut AnyConnection, block: i64, tx: &str, f: &Finalized
         .bind(round)
         .bind(slot as i64)
         .bind(trainer)
-        .bind(i64::from(present))
-        .bind(i64::from(inlier))
+        .bind(i64::from(bit(&o.presence, slot)))
+        .bind(i64::from(bit(&inliers, slot)))
         .bind(score.to_string())
         .bind(payout.to_string())
         .execute(&mut *conn)
         .await?;
     }
-    let status = if round + 1 >= rounds { "completed" } else { "active" };
-    sqlx::query(
-        "UPDATE jobs SET current_round = $2, status = $3 WHERE id = $1 AND current_round <= $4 \
-         AND status IN ('open', 'active')",
-    )
-    .bind(job)
-    .bind(round + 1)
-    .bind(status)
-    .bind(round)
-    .execute(&mut *conn)
-    .await?;
     Ok(())
 }
 
