@@ -1,8 +1,11 @@
-//! Shared test support: throw-away databases (SQLite file or PostgreSQL database) and a real
-//! anvil chain with the fedproof contracts and a short, really proven job.
+//! Shared test support: throw-away databases (SQLite file or PostgreSQL database), rows and older
+//! schemas for the database tests, and a real anvil chain with the fedproof contracts and a short,
+//! really proven job.
 #![allow(dead_code, missing_docs)] // each test binary uses a part of it
 
 pub mod chain;
+pub mod migrations;
+pub mod rows;
 pub mod server;
 pub mod verifier;
 
