@@ -261,6 +261,8 @@ fn job_spec(
         initial_model: people.initial.clone(),
         architecture: MLP_ARCHITECTURE.into(),
         aggregator_recipient: sealing.recipient(),
+        layout: None,
+        recipe: None,
     })
 }
 

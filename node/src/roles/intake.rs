@@ -90,6 +90,11 @@ impl Intake {
         self.dir(job).join(format!("round-{round}.receipt.json"))
     }
 
+    /// Whether an update for `round` of `job` waits here to be delivered.
+    pub fn has_pending(&self, job: &JobView, round: u32) -> bool {
+        self.pending_path(job, round).exists()
+    }
+
     /// Keeps the sealed update of `round` until it is uploaded (call before committing).
     pub fn keep_pending(&self, job: &JobView, round: u32, sealed: &[u8]) -> anyhow::Result<()> {
         let path = self.pending_path(job, round);

@@ -111,6 +111,14 @@ impl JobView {
             .await
             .with_context(|| format!("reading the spec of job {id} ({}; check --storage)", created.params.specURI))?;
         anyhow::ensure!(spec.job_id == id, "the spec blob of job {id} is for job {}", spec.job_id);
+        if let Some(layout) = &spec.layout {
+            anyhow::ensure!(
+                layout.params() == spec.params,
+                "the spec of job {id} names a model of {} parameters but states {}",
+                layout.params(),
+                spec.params
+            );
+        }
         let shape = Shape::new(config.n as usize, spec.params)?;
         Ok(JobView { chain: chain.clone(), market: instance, id, config, shape, spec, replayed: Default::default() })
     }

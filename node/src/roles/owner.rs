@@ -13,7 +13,7 @@ use crate::chain::client::call_error;
 use crate::chain::words::to_u256;
 use crate::chain::Chain;
 use crate::roles::job::{outcome_of, JobView};
-use fedproof_storage::{JobSpecBlob, ModelBlob, Storage};
+use fedproof_storage::{JobSpecBlob, ModelBlob, ModelLayout, Recipe, Storage};
 
 /// Everything a job fixes, in the units the contract takes.
 #[derive(Debug, Clone)]
@@ -56,12 +56,24 @@ pub struct JobSpec {
     pub architecture: String,
     /// The aggregator's age public key (`age1…`) trainers seal their updates to.
     pub aggregator_recipient: String,
+    /// The model's tensors, when it was posted from a model file (None: the built-in MLP).
+    pub layout: Option<ModelLayout>,
+    /// Where the owner's training recipe is, if it says.
+    pub recipe: Option<Recipe>,
 }
 
 /// Creates a job: stores the initial model and the spec blob (which names the model and the
 /// aggregator's sealing key), then escrows the budget and posts the job. Returns its id.
 pub async fn create_job(chain: &Chain, market: Address, storage: &Storage, spec: &JobSpec) -> anyhow::Result<u64> {
     Shape::new(spec.trainers as usize, spec.initial_model.len())?;
+    if let Some(layout) = &spec.layout {
+        anyhow::ensure!(
+            layout.params() == spec.initial_model.len(),
+            "the model's tensors hold {} values but the initial model has {}",
+            layout.params(),
+            spec.initial_model.len()
+        );
+    }
     // Refuse a malformed recipient before any money moves.
     fedproof_storage::sealed::seal(&spec.aggregator_recipient, b"")
         .context("the aggregator's sealing key (--aggregator-recipient)")?;
@@ -78,6 +90,8 @@ pub async fn create_job(chain: &Chain, market: Address, storage: &Storage, spec:
         model: spec.architecture.clone(),
         aggregator_recipient: spec.aggregator_recipient.clone(),
         initial_model: initial.to_string(),
+        layout: spec.layout.clone(),
+        recipe: spec.recipe.clone(),
     };
     let spec_cid = storage.put_spec(&blob).await?;
     let start = chain.now().await?.max(wall_now()) + spec.start_delay;

@@ -38,8 +38,8 @@ pub struct Submission {
     pub round: u32,
     /// The commitment.
     pub commitment: String,
-    /// The `submitUpdate` transaction.
-    pub tx: String,
+    /// The `submitUpdate` transaction (None when an earlier run sent it).
+    pub tx: Option<String>,
     /// The aggregator's receipt, when the update went through its intake.
     pub receipt: Option<KeptReceipt>,
 }
@@ -120,38 +120,109 @@ pub async fn run(
             continue;
         };
         let values = source.update(round, &model.values)?;
-        anyhow::ensure!(
-            values.len() == job.shape.params,
-            "the update has {} values but job {} has {} parameters",
-            values.len(),
-            job.id,
-            job.shape.params
-        );
-        let commitment = to_u256(&job.layout()?.commit_update(job.domain().await?, round, slot as usize, &values)?);
-        let mut blob = UpdateBlob { job_id: job.id, round, slot, values };
-        if upload == Upload::Mismatched {
-            blob.values.iter_mut().for_each(|v| *v = -*v);
-        }
-        // Only the aggregator can open it; the commitment is over the plaintext.
-        let sealed = seal_update(&job.spec.aggregator_recipient, &blob)?;
-        let blob_ref: B256 = blob_ref_of(&sealed);
-        // Stored before the commitment goes on-chain, so a committed update is never missing
-        // because the trainer stopped in between.
-        match (upload, intake) {
-            (Upload::Never, _) => {}
-            (_, Some(intake)) => intake.keep_pending(job, round, &sealed)?,
-            (_, None) => drop(storage.put_sealed(sealed).await?),
-        }
-        let call = job.market.submitUpdate(U256::from(job.id), round, commitment, blob_ref);
-        let receipt = job.chain.send(&format!("submitUpdate for round {round}"), call).await?;
-        tracing::info!(job = job.id, round, slot, tx = %receipt.transaction_hash, "update submitted");
-        done.push(Submission {
-            round,
-            commitment: fedproof_web_api::format::word(&commitment),
-            tx: receipt.transaction_hash.to_string(),
-            receipt: None,
-        });
+        done.push(commit(job, storage, intake, (round, slot), values, upload).await?);
     }
+}
+
+/// Submits one update computed elsewhere (`trainer submit`, the Python `Trainer`) to `round`,
+/// or to the round open now: joins first if the slot has not, waits for the round to open,
+/// commits, and with an `intake` waits until the commit phase closes and delivers the update,
+/// keeping the receipt. Run again after a stop, it delivers what it committed. Refuses a round
+/// that has closed, and a job that is not running.
+pub async fn submit(
+    job: &JobView,
+    storage: &Storage,
+    intake: Option<&Intake>,
+    round: Option<u32>,
+    values: Vec<i64>,
+) -> anyhow::Result<Submission> {
+    let slot = join(job, storage).await?;
+    let round = open_round(job, round).await?;
+    let id = U256::from(job.id);
+    let submitted = job.market.submittedBits(id, U256::from(round)).call().await;
+    let mut submission = if submitted.map_err(|e| call_error("submittedBits", e))?.bit(slot as usize) {
+        let pending = intake.is_some_and(|intake| intake.has_pending(job, round));
+        anyhow::ensure!(pending, "slot {slot} has already submitted to round {round} of job {}", job.id);
+        let commitment = job.market.commitments(id, U256::from(round), U256::from(slot)).call().await;
+        let commitment = commitment.map_err(|e| call_error("reading the commitment", e))?;
+        Submission { round, commitment: fedproof_web_api::format::word(&commitment), tx: None, receipt: None }
+    } else {
+        commit(job, storage, intake, (round, slot), values, Upload::Honest).await?
+    };
+    if let Some(intake) = intake {
+        while submission.receipt.is_none() {
+            anyhow::ensure!(
+                job.state().await?.round <= round,
+                "round {round} was finalized before the update was delivered"
+            );
+            submission.receipt = intake.deliver(job, round, slot).await?;
+            if submission.receipt.is_none() {
+                tokio::time::sleep(POLL).await;
+            }
+        }
+    }
+    Ok(submission)
+}
+
+/// Waits for `round` (or whichever round is current) to be open for submissions, and returns it.
+async fn open_round(job: &JobView, round: Option<u32>) -> anyhow::Result<u32> {
+    loop {
+        let s = job.state().await?;
+        anyhow::ensure!(s.status == JobStatus::Active as u8, "job {} is not running (status {})", job.id, s.status);
+        let current = s.round;
+        let wanted = round.unwrap_or(current);
+        anyhow::ensure!(wanted >= current, "round {wanted} of job {} has passed: it is in round {current}", job.id);
+        let (start, now) = (s.roundStart.to::<u64>(), job.chain_time().await?);
+        if wanted == current && now >= start {
+            let closes = start + u64::from(job.config.submitWindow);
+            anyhow::ensure!(now <= closes, "round {current} of job {} closed for submissions at {closes}", job.id);
+            return Ok(current);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Seals `values` to the aggregator, keeps or stores the sealed blob, then commits to the
+/// update on-chain for `round` from `slot`.
+async fn commit(
+    job: &JobView,
+    storage: &Storage,
+    intake: Option<&Intake>,
+    (round, slot): (u32, u32),
+    values: Vec<i64>,
+    upload: Upload,
+) -> anyhow::Result<Submission> {
+    anyhow::ensure!(
+        values.len() == job.shape.params,
+        "the update has {} values but job {} has {} parameters",
+        values.len(),
+        job.id,
+        job.shape.params
+    );
+    let commitment = to_u256(&job.layout()?.commit_update(job.domain().await?, round, slot as usize, &values)?);
+    let mut blob = UpdateBlob { job_id: job.id, round, slot, values };
+    if upload == Upload::Mismatched {
+        blob.values.iter_mut().for_each(|v| *v = -*v);
+    }
+    // Only the aggregator can open it; the commitment is over the plaintext.
+    let sealed = seal_update(&job.spec.aggregator_recipient, &blob)?;
+    let blob_ref: B256 = blob_ref_of(&sealed);
+    // Stored before the commitment goes on-chain, so a committed update is never missing
+    // because the trainer stopped in between.
+    match (upload, intake) {
+        (Upload::Never, _) => {}
+        (_, Some(intake)) => intake.keep_pending(job, round, &sealed)?,
+        (_, None) => drop(storage.put_sealed(sealed).await?),
+    }
+    let call = job.market.submitUpdate(U256::from(job.id), round, commitment, blob_ref);
+    let receipt = job.chain.send(&format!("submitUpdate for round {round}"), call).await?;
+    tracing::info!(job = job.id, round, slot, tx = %receipt.transaction_hash, "update submitted");
+    Ok(Submission {
+        round,
+        commitment: fedproof_web_api::format::word(&commitment),
+        tx: Some(receipt.transaction_hash.to_string()),
+        receipt: None,
+    })
 }
 
 /// Delivers a committed update through the intake. A refusal is logged, not fatal: the update is

@@ -4,10 +4,12 @@
 //! - [`mlp`]: the 64-32-10 model, its flat parameter layout and minibatch SGD.
 //! - [`local`]: one trainer's job: train from the global model, return the update Δ.
 //! - [`federated`]: rounds of local training plus float or fixed-point aggregation.
+//! - [`model_file`]: a job's models and updates as safetensors files, in and out of the encodings.
 //! - [`source`]: local training as a trainer's update source, honest or adversarial.
 
 pub mod data;
 pub mod federated;
 pub mod local;
 pub mod mlp;
+pub mod model_file;
 pub mod source;

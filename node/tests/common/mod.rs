@@ -141,6 +141,8 @@ impl Harness {
             initial_model: (0..PARAMS).map(|_| rng.gen_range(-(1 << 20)..(1 << 20))).collect(),
             architecture: "synthetic".into(),
             aggregator_recipient: self.sealing.recipient(),
+            layout: None,
+            recipe: None,
         };
         create_job(&self.owner, self.stack.market, &self.storage, &spec).await.expect("create job")
     }

@@ -16,6 +16,8 @@
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 
+use crate::layout::{ModelLayout, Recipe};
+
 /// Format tag of update blobs.
 const UPDATE_FORMAT: &str = "fedproof-update-v2";
 /// Format tag of model blobs.
@@ -123,6 +125,14 @@ pub struct JobSpecBlob {
     pub aggregator_recipient: String,
     /// CID of the initial model blob (its commitment is the job's `initialModel`).
     pub initial_model: String,
+    /// The model's tensors, for a job posted from a model file: updates are read and models
+    /// written by it ([`crate::layout`]). None for the built-in model, whose tensors the node
+    /// knows by `model`. Left out of the JSON when absent, so earlier specs keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<ModelLayout>,
+    /// Where the owner's training recipe is, if it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<Recipe>,
 }
 
 /// The `fedproof` header entry of a tensor blob (field order fixed, so the bytes are too).
@@ -335,7 +345,24 @@ mod tests {
             model: "mlp-64-32-10".into(),
             aggregator_recipient: "age1…".into(),
             initial_model: "bafkrei…".into(),
+            layout: None,
+            recipe: None,
         }
+    }
+
+    /// A spec without layout keeps the bytes earlier versions wrote (so its `specHash`); one
+    /// with a layout and a recipe carries them through.
+    #[test]
+    fn a_spec_carries_its_model_layout_and_recipe_only_when_it_has_them() {
+        let json = String::from_utf8(spec().encode()).unwrap();
+        assert!(!json.contains("layout") && !json.contains("recipe"), "{json}");
+        let tensor = crate::TensorSpec { name: "fc.bias".into(), shape: vec![2], dtype: Dtype::F32 };
+        let custom = JobSpecBlob {
+            layout: Some(ModelLayout { tensors: vec![tensor] }),
+            recipe: Some(Recipe::new("ipfs://recipe", &"0".repeat(64)).unwrap()),
+            ..spec()
+        };
+        assert_eq!(JobSpecBlob::decode(&custom.encode()).unwrap(), custom);
     }
 
     #[test]

@@ -108,6 +108,8 @@ impl Stack {
             model: "synthetic".into(),
             aggregator_recipient: self.sealing.recipient(),
             initial_model: blobs::cid_of(&model.encode()).to_string(),
+            layout: None,
+            recipe: None,
         }
     }
 

@@ -272,6 +272,8 @@ fn job_spec(
         initial_model: input.model.clone(),
         architecture: "synthetic".into(),
         aggregator_recipient: sealing.recipient(),
+        layout: None,
+        recipe: None,
     }
 }
 

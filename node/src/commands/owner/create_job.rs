@@ -1,12 +1,18 @@
-//! `fedproof owner create-job`: escrow a budget and post a job training the 64-32-10 MLP.
+//! `fedproof owner create-job`: escrow a budget and post a job training the owner's model (a
+//! safetensors file) or the built-in 64-32-10 MLP.
+
+use std::path::PathBuf;
 
 use alloy::primitives::Address;
+use anyhow::Context;
 use clap::Args;
 use fedproof::roles::owner::{create_job, JobSpec};
 use fedproof::training::federated::FixedPointConfig;
 use fedproof::training::mlp::{Mlp, MLP_ARCHITECTURE};
+use fedproof::training::model_file::read_model;
 use fedproof_prover::fixed_point::Rounding;
 use fedproof_prover::params::{encode_lr, encode_tau};
+use fedproof_storage::{ModelLayout, Recipe};
 
 use crate::commands::args::{MarketArgs, OutputArgs};
 
@@ -22,7 +28,7 @@ pub struct CreateJobArgs {
     /// updates to it.
     #[arg(long)]
     aggregator_recipient: String,
-    /// An approved verifier for (trainers × 2410).
+    /// An approved verifier for (trainers × the model's parameters).
     #[arg(long)]
     verifier: Address,
     /// Trainer slots.
@@ -58,8 +64,21 @@ pub struct CreateJobArgs {
     /// Finalization window per round (seconds).
     #[arg(long, default_value_t = 600)]
     finalize_window: u32,
-    /// Seed of the initial model.
-    #[arg(long, default_value_t = 1)]
+    /// The initial model: a safetensors file of float tensors (its tensors, in the file's
+    /// order, become the job's layout). Without it, the built-in MLP.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// The model's name in the job spec (default: the model file's name).
+    #[arg(long, requires = "model")]
+    architecture: Option<String>,
+    /// Where the training recipe trainers are expected to run is (a CID or URL).
+    #[arg(long, requires = "recipe_sha256")]
+    recipe: Option<String>,
+    /// SHA-256 of the recipe (64 hex digits).
+    #[arg(long, requires = "recipe")]
+    recipe_sha256: Option<String>,
+    /// Seed of the built-in MLP's initial model.
+    #[arg(long, default_value_t = 1, conflicts_with = "model")]
     seed: u64,
     #[command(flatten)]
     output: OutputArgs,
@@ -69,18 +88,35 @@ impl CreateJobArgs {
     /// Stores the job spec and posts the job; prints its id.
     pub async fn run(self) -> anyhow::Result<()> {
         let (chain, storage) = self.market.open().await?;
-        let spec = mlp_job_spec(&self)?;
+        let spec = job_spec(&self)?;
         let id = create_job(&chain, self.market.market, &storage, &spec).await?;
         self.output.print(&serde_json::json!({ "job_id": id }), || format!("created job {id}"))
     }
 }
 
-/// The job spec of an MLP job from the command line (the model encoding fixes lr's units).
-fn mlp_job_spec(a: &CreateJobArgs) -> anyhow::Result<JobSpec> {
+/// The initial model (encoded), its layout (None for the built-in MLP) and architecture name.
+fn initial_model(a: &CreateJobArgs) -> anyhow::Result<(Vec<i64>, Option<ModelLayout>, String)> {
+    let Some(path) = &a.model else {
+        let initial = FixedPointConfig::default().model().encode(&Mlp::init(a.seed).to_flat(), Rounding::Nearest)?;
+        return Ok((initial, None, MLP_ARCHITECTURE.into()));
+    };
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let (layout, initial) = read_model(&bytes).with_context(|| format!("reading {}", path.display()))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let architecture = a.architecture.clone().or(name).unwrap_or_else(|| "custom".into());
+    Ok((initial, Some(layout), architecture))
+}
+
+/// The job spec from the command line (the model encoding fixes lr's units).
+fn job_spec(a: &CreateJobArgs) -> anyhow::Result<JobSpec> {
     let fp = FixedPointConfig::default();
     anyhow::ensure!(a.tau >= 1.0 && a.tau < 65_536.0, "--tau must be in [1, 65536), got {}", a.tau);
     anyhow::ensure!(a.lr > 0.0 && a.lr < 1024.0, "--lr must be in (0, 1024), got {}", a.lr);
-    let initial = fp.model().encode(&Mlp::init(a.seed).to_flat(), Rounding::Nearest)?;
+    let (initial, layout, architecture) = initial_model(a)?;
+    let recipe = match (&a.recipe, &a.recipe_sha256) {
+        (Some(uri), Some(sha256)) => Some(Recipe::new(uri, sha256)?),
+        _ => None,
+    };
     Ok(JobSpec {
         trainers: a.trainers,
         rounds: a.rounds,
@@ -100,7 +136,9 @@ fn mlp_job_spec(a: &CreateJobArgs) -> anyhow::Result<JobSpec> {
         // At most a round's submit + finalize windows (JobMarket refuses longer).
         dispute_window: a.submit_window.saturating_add(a.finalize_window).min(3600),
         initial_model: initial,
-        architecture: MLP_ARCHITECTURE.into(),
+        architecture,
         aggregator_recipient: a.aggregator_recipient.clone(),
+        layout,
+        recipe,
     })
 }

@@ -1,5 +1,6 @@
-//! `fedproof owner download-model`: the latest global model, checked against the chain, and its
-//! accuracy on the owner's held-out test set.
+//! `fedproof owner download-model`: the latest global model, checked against the chain, as a
+//! safetensors file of the job's tensors (or the JSON model blob), and its accuracy on the
+//! owner's held-out test set.
 
 use std::path::PathBuf;
 
@@ -9,6 +10,7 @@ use fedproof::roles::owner::latest_model;
 use fedproof::training::data::{load_csv, Dataset};
 use fedproof::training::federated::FixedPointConfig;
 use fedproof::training::mlp::Mlp;
+use fedproof::training::model_file::{job_layout, write_model};
 
 use crate::commands::args::{JobArgs, OutputArgs};
 
@@ -17,7 +19,8 @@ use crate::commands::args::{JobArgs, OutputArgs};
 pub struct DownloadModelArgs {
     #[command(flatten)]
     job: JobArgs,
-    /// Output file.
+    /// Output file: a `.safetensors` name gets the job's model tensors (float, decoded from the
+    /// model encoding); any other name the model blob as JSON (integers in the model encoding).
     #[arg(long)]
     out: PathBuf,
     /// The owner's held-out test set (CSV, as `data split` writes it): also report the model's
@@ -35,7 +38,12 @@ impl DownloadModelArgs {
         let (job, storage) = self.job.open().await?;
         let model = latest_model(&job, &storage).await?;
         let out = &self.out;
-        std::fs::write(out, serde_json::to_vec(&model)?).with_context(|| format!("writing {}", out.display()))?;
+        let bytes = if out.extension().is_some_and(|e| e == "safetensors") {
+            write_model(&job_layout(&job.spec)?, &model.values)?
+        } else {
+            serde_json::to_vec(&model)?
+        };
+        std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
         let accuracy = test.as_ref().map(|test| accuracy(&model.values, test)).transpose()?;
         let summary =
             serde_json::json!({ "job_id": model.job_id, "round": model.round, "out": out, "accuracy": accuracy });

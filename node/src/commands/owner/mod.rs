@@ -10,11 +10,12 @@ use clap::Subcommand;
 /// Owner commands.
 #[derive(Subcommand, Debug)]
 pub enum OwnerCommand {
-    /// Escrow a budget and post a job training the 64-32-10 MLP.
-    CreateJob(create_job::CreateJobArgs),
+    /// Escrow a budget and post a job training the owner's model (a safetensors file) or the
+    /// built-in 64-32-10 MLP. (Boxed: its options outweigh the other commands' by far.)
+    CreateJob(Box<create_job::CreateJobArgs>),
     /// Print a job's state.
     Status(status::StatusArgs),
-    /// Write the latest global model (checked against the chain) to a JSON file.
+    /// Write the latest global model (checked against the chain) to a safetensors or JSON file.
     DownloadModel(download_model::DownloadModelArgs),
     /// Once the job has ended: record the rounds nobody recorded, recover the unallocated budget
     /// and withdraw it.

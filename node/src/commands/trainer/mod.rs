@@ -1,6 +1,8 @@
-//! `fedproof trainer …`: join a job, train and submit every round, claim and withdraw.
+//! `fedproof trainer …`: join a job, train and submit every round (or submit an update trained
+//! elsewhere), claim and withdraw.
 
 pub mod run;
+pub mod submit;
 pub mod withdraw;
 
 use std::path::PathBuf;
@@ -13,6 +15,9 @@ use fedproof::roles::intake::Intake;
 pub enum TrainerCommand {
     /// Join (if not yet) and take part in every round until the job ends.
     Run(run::RunArgs),
+    /// Submit one update trained with any code (a safetensors file of the job's tensors):
+    /// join if needed, commit, deliver, keep the receipt.
+    Submit(submit::SubmitArgs),
     /// Dispute receipted rounds that called this trainer's update unavailable, claim its share
     /// of every finalized round, then withdraw.
     Withdraw(withdraw::WithdrawArgs),
@@ -23,6 +28,7 @@ impl TrainerCommand {
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
             TrainerCommand::Run(args) => args.run().await,
+            TrainerCommand::Submit(args) => args.run().await,
             TrainerCommand::Withdraw(args) => args.run().await,
         }
     }
