@@ -140,3 +140,56 @@ async fn a_receipted_update_called_unavailable_wins_the_dispute() {
     assert_eq!(agg_view.market.Disputed_filter().from_block(0).query().await.expect("events").len(), 1);
     server.shutdown().await;
 }
+
+/// `trainer submit` (an update trained elsewhere) through the intake: each submission waits for
+/// the commit phase to close and comes back receipted; a trainer stopped after committing and
+/// run again delivers what it committed instead of committing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_submitted_one_by_one_are_delivered_and_receipted_also_after_a_stop() {
+    use fedproof::roles::trainer::UpdateSource;
+    let h = Harness::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start_intake(&h, h.storage_dir(), dir.path()).await;
+    let api: url::Url = format!("http://{}", server.addr).parse().expect("url");
+    let job = h.create_job(1).await;
+    let agg_view = h.view(&h.aggregator, job).await;
+    let aggregator = {
+        let (view, storage, settings) =
+            (agg_view.clone(), h.storage.clone(), h.aggregator_settings(Duration::from_secs(120)));
+        tokio::spawn(async move { aggregator::run(&view, &storage, &settings, |_| {}).await })
+    };
+    // Everyone joins before round 0 opens (else the commit phase would close with the first).
+    for chain in &h.trainers {
+        trainer::join(&h.view(chain, job).await, &h.storage).await.expect("join");
+    }
+    let submit = |i: usize| {
+        let (storage, chain) = (h.storage.clone(), h.trainers[i].clone());
+        let intake = Intake::new(api.clone(), dir.path().join(format!("receipts-{i}"))).expect("intake");
+        let market = h.stack.market;
+        let values = Synthetic::new(i, false).update(0, &[0; common::PARAMS]).expect("update");
+        tokio::spawn(async move {
+            let view = JobView::load(&chain, market, job, &storage).await?;
+            trainer::submit(&view, &storage, Some(&intake), Some(0), values).await
+        })
+    };
+    // Trainer 0 commits, then stops while it waits for the others.
+    let first = submit(0);
+    while !agg_view.market.submittedBits(U256::from(job), U256::ZERO).call().await.expect("bits").bit(0) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    first.abort();
+    let handles: Vec<_> = (0..TRAINERS).map(submit).collect();
+    let mut submissions = Vec::new();
+    for t in handles {
+        submissions.push(t.await.expect("task").expect("submit"));
+    }
+    let reports = aggregator.await.expect("task").expect("aggregator");
+    assert!(reports[0].unavailable.is_empty(), "{:?}", reports[0].unavailable);
+    assert_eq!(submissions[0].tx, None, "the rerun delivered the earlier commitment");
+    assert!(submissions[1..].iter().all(|s| s.tx.is_some()));
+    for (i, s) in submissions.iter().enumerate() {
+        let kept = s.receipt.as_ref().unwrap_or_else(|| panic!("trainer {i} has no receipt"));
+        assert_eq!((kept.round, kept.slot as usize, &kept.commitment), (0, i, &s.commitment));
+    }
+    server.shutdown().await;
+}

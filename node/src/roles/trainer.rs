@@ -141,11 +141,17 @@ pub async fn submit(
     let id = U256::from(job.id);
     let submitted = job.market.submittedBits(id, U256::from(round)).call().await;
     let mut submission = if submitted.map_err(|e| call_error("submittedBits", e))?.bit(slot as usize) {
+        // Committed by an earlier run: what is left is delivering it (or reporting its receipt).
+        let receipt = intake.map(|intake| intake.receipt(job, round)).transpose()?.flatten();
         let pending = intake.is_some_and(|intake| intake.has_pending(job, round));
-        anyhow::ensure!(pending, "slot {slot} has already submitted to round {round} of job {}", job.id);
+        anyhow::ensure!(
+            receipt.is_some() || pending,
+            "slot {slot} has already submitted to round {round} of job {}",
+            job.id
+        );
         let commitment = job.market.commitments(id, U256::from(round), U256::from(slot)).call().await;
         let commitment = commitment.map_err(|e| call_error("reading the commitment", e))?;
-        Submission { round, commitment: fedproof_web_api::format::word(&commitment), tx: None, receipt: None }
+        Submission { round, commitment: fedproof_web_api::format::word(&commitment), tx: None, receipt }
     } else {
         commit(job, storage, intake, (round, slot), values, Upload::Honest).await?
     };
