@@ -9,15 +9,21 @@ CONTRACTS := contracts
 FORGE := cd $(CONTRACTS) && ./node_modules/.bin/forge
 FORGE_FLAGS := --offline --use ./solc.js
 
+# The Python package (node/python, PyO3 + maturin) in a virtual environment of its own, with
+# maturin, pytest and numpy from PyPI. Override PYENV to install it into yours.
+PYENV ?= target/pyenv
+PYENV_ABS = $(abspath $(PYENV))
+
 .PHONY: demo test build build-demo build-release test-rust contracts-deps test-contracts contracts-fixtures \
-	contracts-build contracts-abi contracts-abi-check bench-gas dashboard-deps chromium test-browser
+	contracts-build contracts-abi contracts-abi-check bench-gas dashboard-deps chromium test-browser \
+	python test-python
 
 # The whole marketplace on a local anvil, then its chain, API and dashboard stay up (Ctrl-C ends).
 DEMO_LISTEN ?= 127.0.0.1:8080
 demo: contracts-deps dashboard-deps build-demo
 	./target/demo/fedproof demo --report target/demo.json --serve $(DEMO_LISTEN)
 
-test: contracts-deps test-rust test-contracts
+test: contracts-deps test-rust test-contracts test-python
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -121,3 +127,14 @@ chromium:
 # web-api/dashboard/test/browser.mjs in headless chromium (screenshots in target/screenshots/).
 test-browser: dashboard-deps chromium
 	$(CARGO) test -p fedproof-web-api --test dashboard_browser
+
+# `import fedproof` in $(PYENV): built from node/python by maturin (debug profile, sharing
+# cargo's target directory with the workspace).
+python:
+	test -x $(PYENV)/bin/python || python3 -m venv $(PYENV)
+	$(PYENV)/bin/pip install --quiet --disable-pip-version-check "maturin>=1.8,<2" "pytest>=8" "numpy>=1.24"
+	cd node/python && VIRTUAL_ENV=$(PYENV_ABS) $(PYENV_ABS)/bin/maturin develop --quiet
+
+# The pytest suite of the Python package (commitments against prover/test-vectors, exceptions).
+test-python: python
+	$(PYENV)/bin/pytest -q node/python/tests

@@ -1,0 +1,172 @@
+//! # fedproof for Python
+//!
+//! The node's own code for what a Python trainer or owner does before anything reaches the
+//! chain, so its bytes are the node's: encoding real values into the round statement's
+//! fixed-point formats, the job's domain, update and model commitments, the update blob and
+//! sealing it to the aggregator. Built with maturin (`node/python/pyproject.toml`); the type
+//! stubs are `fedproof.pyi`, the tests `tests/` (pytest, against `prover/test-vectors`).
+//!
+//! - [`encode_update`], [`encode_model`], [`decode_model`]: the fixed-point encodings.
+//! - [`job_domain`], [`commit_update`], [`commit_model`]: the statement's commitments.
+//! - [`update_blob`], [`seal_update`]: the update blob and its sealed form.
+//!
+//! Errors are Python exceptions: [`EncodingError`] for values that do not fit, [`SealError`] for
+//! a bad recipient. Heavy work runs without the GIL.
+#![forbid(unsafe_code)]
+
+use fedproof_prover::domain::{roster_hash, JobDomain};
+use fedproof_prover::fixed_point::{Encoding, Rounding};
+use fedproof_storage::UpdateBlob;
+use num_bigint::BigUint;
+use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use ark_ff::{BigInteger, PrimeField};
+
+create_exception!(
+    fedproof,
+    EncodingError,
+    PyValueError,
+    "Values that do not fit fedproof's encodings: NaN or infinite, beyond the range, or not integers of the encoding."
+);
+create_exception!(fedproof, SealError, PyValueError, "An update that cannot be sealed: a malformed age recipient.");
+create_exception!(fedproof, AddressError, PyValueError, "A malformed Ethereum address (20 bytes as 0x-hex).");
+
+fn encodings() -> (Encoding, Encoding) {
+    fedproof_prover::round::default_encodings()
+}
+
+fn encoding_error(e: impl std::fmt::Display) -> PyErr {
+    EncodingError::new_err(e.to_string())
+}
+
+fn to_int(x: ark_bn254::Fr) -> BigUint {
+    BigUint::from_bytes_le(&x.into_bigint().to_bytes_le())
+}
+
+/// Encodes an update Δ (real values): clipped to the update encoding's bound, then rounded
+/// stochastically with `seed`. Returns the integers and how many values were clipped.
+#[pyfunction]
+#[pyo3(signature = (values, seed = 1))]
+fn encode_update(py: Python<'_>, values: Vec<f64>, seed: u64) -> PyResult<(Vec<i64>, usize)> {
+    py.allow_threads(|| {
+        let (update, _) = encodings();
+        let mut values = values;
+        let bound = update.clip_bound();
+        let clipped = values.iter().filter(|v| v.is_finite() && v.abs() > bound).count();
+        if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+            return Err(EncodingError::new_err(format!(
+                "value at index {index} is {} (values must be finite)",
+                values[index]
+            )));
+        }
+        update.clip(&mut values);
+        let encoded = update.encode(&values, Rounding::Stochastic { seed }).map_err(encoding_error)?;
+        Ok((encoded, clipped))
+    })
+}
+
+/// Encodes a model (real weights) in the model encoding, rounded to nearest; a weight beyond
+/// its range (±8) is an error, not clipped.
+#[pyfunction]
+fn encode_model(py: Python<'_>, values: Vec<f64>) -> PyResult<Vec<i64>> {
+    py.allow_threads(|| encodings().1.encode(&values, Rounding::Nearest).map_err(encoding_error))
+}
+
+/// Decodes a model from the model encoding to real weights.
+#[pyfunction]
+fn decode_model(values: Vec<i64>) -> Vec<f64> {
+    encodings().1.decode(&values)
+}
+
+fn address(text: &str) -> PyResult<[u8; 20]> {
+    let bytes = hex::decode(text.trim_start_matches("0x"))
+        .map_err(|e| AddressError::new_err(format!("{text:?} is not hex: {e}")))?;
+    bytes.try_into().map_err(|b: Vec<u8>| AddressError::new_err(format!("{text:?} has {} bytes, not 20", b.len())))
+}
+
+/// A job's domain (public input 1): chain id, market address, job id and the slot owners in
+/// slot order.
+#[pyfunction]
+fn job_domain(chain_id: u64, market: &str, job_id: u64, roster: Vec<String>) -> PyResult<BigUint> {
+    let roster = roster.iter().map(|a| address(a)).collect::<PyResult<Vec<_>>>()?;
+    let domain = JobDomain { chain_id, market: address(market)?, job_id, roster_hash: roster_hash(&roster) };
+    Ok(to_int(domain.value()))
+}
+
+/// The commitment `C_i` a trainer posts for its encoded update in `round` from `slot`.
+#[pyfunction]
+fn commit_update(py: Python<'_>, domain: BigUint, round: u32, slot: usize, values: Vec<i64>) -> PyResult<BigUint> {
+    let domain = ark_bn254::Fr::from(domain);
+    py.allow_threads(|| {
+        fedproof_prover::commitment::commit_update(domain, round, slot, &values).map(to_int).map_err(encoding_error)
+    })
+}
+
+/// The commitment to an encoded model of `job_id` starting `round` (round 0: the job's
+/// `initialModel`).
+#[pyfunction]
+fn commit_model(py: Python<'_>, job_id: u64, round: u32, values: Vec<i64>) -> PyResult<BigUint> {
+    py.allow_threads(|| {
+        fedproof_prover::commitment::commit_model(job_id, round, &values).map(to_int).map_err(encoding_error)
+    })
+}
+
+fn checked_blob(job_id: u64, round: u32, slot: u32, values: Vec<i64>) -> PyResult<UpdateBlob> {
+    encodings().0.check(&values).map_err(encoding_error)?;
+    Ok(UpdateBlob { job_id, round, slot, values })
+}
+
+/// The update blob's bytes (a safetensors file, `fedproof-update-v2`): what is sealed, and what
+/// the aggregator opens.
+#[pyfunction]
+fn update_blob<'py>(
+    py: Python<'py>,
+    job_id: u64,
+    round: u32,
+    slot: u32,
+    values: Vec<i64>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let blob = checked_blob(job_id, round, slot, values)?;
+    Ok(PyBytes::new(py, &py.allow_threads(|| blob.encode())))
+}
+
+/// The update blob sealed to the aggregator's age `recipient` (`age1…`): what a trainer
+/// uploads.
+#[pyfunction]
+fn seal_update<'py>(
+    py: Python<'py>,
+    recipient: &str,
+    job_id: u64,
+    round: u32,
+    slot: u32,
+    values: Vec<i64>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let blob = checked_blob(job_id, round, slot, values)?;
+    let sealed = py
+        .allow_threads(|| fedproof_storage::seal_update(recipient, &blob))
+        .map_err(|e| SealError::new_err(e.to_string()))?;
+    Ok(PyBytes::new(py, &sealed))
+}
+
+/// The `fedproof` Python module.
+#[pymodule(name = "fedproof")]
+fn fedproof_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("UPDATE_CLIP_BOUND", encodings().0.clip_bound())?;
+    m.add("MODEL_BOUND", encodings().1.clip_bound())?;
+    m.add("EncodingError", m.py().get_type::<EncodingError>())?;
+    m.add("SealError", m.py().get_type::<SealError>())?;
+    m.add("AddressError", m.py().get_type::<AddressError>())?;
+    m.add_function(wrap_pyfunction!(encode_update, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_model, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_model, m)?)?;
+    m.add_function(wrap_pyfunction!(job_domain, m)?)?;
+    m.add_function(wrap_pyfunction!(commit_update, m)?)?;
+    m.add_function(wrap_pyfunction!(commit_model, m)?)?;
+    m.add_function(wrap_pyfunction!(update_blob, m)?)?;
+    m.add_function(wrap_pyfunction!(seal_update, m)?)?;
+    Ok(())
+}
