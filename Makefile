@@ -132,9 +132,12 @@ test-browser: dashboard-deps chromium
 # cargo's target directory with the workspace).
 python:
 	test -x $(PYENV)/bin/python || python3 -m venv $(PYENV)
-	$(PYENV)/bin/pip install --quiet --disable-pip-version-check "maturin>=1.8,<2" "pytest>=8" "numpy>=1.24"
+	$(PYENV)/bin/pip install --quiet --disable-pip-version-check "maturin>=1.8,<2" "pytest>=8" "numpy>=1.24" "safetensors>=0.4"
 	cd node/python && VIRTUAL_ENV=$(PYENV_ABS) $(PYENV_ABS)/bin/maturin develop --quiet
 
-# The pytest suite of the Python package (commitments against prover/test-vectors, exceptions).
-test-python: python
+# The pytest suite of the Python package: commitments against prover/test-vectors, exceptions,
+# and Python trainers in a job on anvil (with the `fedproof` binary as deployer, owner and
+# aggregator).
+test-python: python contracts-deps
+	$(CARGO) build -p fedproof
 	$(PYENV)/bin/pytest -q node/python/tests

@@ -55,3 +55,50 @@ def seal_update(recipient: str, job_id: int, round: int, slot: int, values: Sequ
     """The update blob sealed to the aggregator's age recipient (`age1…`): what is uploaded.
 
     Raises SealError for a malformed recipient, EncodingError for values out of range."""
+
+class UpdateError(ValueError):
+    """An update file that does not fit the job's model: a missing, extra or reshaped tensor, a
+    non-float dtype, NaN (the message names the tensor and index)."""
+
+class UnknownJobError(LookupError):
+    """No job with that id on the market."""
+
+class WrongNetworkError(RuntimeError):
+    """The RPC node serves another chain than `chain_id`."""
+
+class ChainFailure(RuntimeError):
+    """The chain refused or could not carry out a call or transaction (the message says which
+    and why, e.g. the contract's custom error)."""
+
+class Trainer:
+    """A trainer's seat in one job: its key, the chain, the job's blob storage and, with `api`,
+    the aggregator's intake (receipts kept under `receipts`). Calls block until the chain has
+    answered; the GIL is released meanwhile.
+
+    Raises UnknownJobError, WrongNetworkError, AddressError, ValueError (key) or ChainFailure."""
+
+    def __init__(
+        self,
+        rpc: str,
+        market: str,
+        job: int,
+        private_key: str,
+        storage: str = ".fedproof/storage",
+        api: str | None = None,
+        receipts: str = ".fedproof/receipts",
+        chain_id: int | None = None,
+    ) -> None: ...
+    @property
+    def job_id(self) -> int: ...
+    @property
+    def layout(self) -> list[tuple[str, list[int], str]]:
+        """The job's model tensors in order: (name, shape, dtype)."""
+    def join(self) -> int:
+        """Joins with the job's stake (once; before round 0 opens); returns the slot."""
+    def submit(self, update: bytes, round: int | None = None, seed: int = 1) -> dict:
+        """Submits Δ, the bytes of a safetensors file of the job's tensors (e.g.
+        `safetensors.numpy.save({name: array})`), to `round` (default: the one open now): clips
+        and encodes it, commits on chain and, through the intake, delivers it and keeps the
+        receipt. Returns {"round", "commitment", "tx", "receipt", "clipped"}.
+
+        Raises UpdateError for a file that does not fit, ChainFailure if the chain refuses."""

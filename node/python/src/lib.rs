@@ -9,30 +9,28 @@
 //! - [`encode_update`], [`encode_model`], [`decode_model`]: the fixed-point encodings.
 //! - [`job_domain`], [`commit_update`], [`commit_model`]: the statement's commitments.
 //! - [`update_blob`], [`seal_update`]: the update blob and its sealed form.
+//! - [`trainer::Trainer`]: join a job and submit updates through the chain and the intake.
 //!
-//! Errors are Python exceptions: [`EncodingError`] for values that do not fit, [`SealError`] for
-//! a bad recipient. Heavy work runs without the GIL.
+//! Errors are Python exceptions ([`errors`]): values that do not fit, a bad recipient or address,
+//! an update file that does not fit the job, an unknown job, the wrong network, a chain failure.
+//! Heavy work and waiting on the chain run without the GIL.
 #![forbid(unsafe_code)]
+
+mod errors;
+mod trainer;
+
+pub use errors::{
+    AddressError, ChainFailure, EncodingError, SealError, UnknownJobError, UpdateError, WrongNetworkError,
+};
 
 use fedproof_prover::domain::{roster_hash, JobDomain};
 use fedproof_prover::fixed_point::{Encoding, Rounding};
 use fedproof_storage::UpdateBlob;
 use num_bigint::BigUint;
-use pyo3::create_exception;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use ark_ff::{BigInteger, PrimeField};
-
-create_exception!(
-    fedproof,
-    EncodingError,
-    PyValueError,
-    "Values that do not fit fedproof's encodings: NaN or infinite, beyond the range, or not integers of the encoding."
-);
-create_exception!(fedproof, SealError, PyValueError, "An update that cannot be sealed: a malformed age recipient.");
-create_exception!(fedproof, AddressError, PyValueError, "A malformed Ethereum address (20 bytes as 0x-hex).");
 
 fn encodings() -> (Encoding, Encoding) {
     fedproof_prover::round::default_encodings()
@@ -160,6 +158,11 @@ fn fedproof_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("EncodingError", m.py().get_type::<EncodingError>())?;
     m.add("SealError", m.py().get_type::<SealError>())?;
     m.add("AddressError", m.py().get_type::<AddressError>())?;
+    m.add("UpdateError", m.py().get_type::<UpdateError>())?;
+    m.add("UnknownJobError", m.py().get_type::<UnknownJobError>())?;
+    m.add("WrongNetworkError", m.py().get_type::<WrongNetworkError>())?;
+    m.add("ChainFailure", m.py().get_type::<ChainFailure>())?;
+    m.add_class::<trainer::Trainer>()?;
     m.add_function(wrap_pyfunction!(encode_update, m)?)?;
     m.add_function(wrap_pyfunction!(encode_model, m)?)?;
     m.add_function(wrap_pyfunction!(decode_model, m)?)?;

@@ -96,7 +96,9 @@ impl JobView {
             chain.chain_id
         );
         let state = instance.jobState(U256::from(id)).call().await.map_err(|e| call_error("reading the job", e))?;
-        anyhow::ensure!(state.status != 0, "job {id} does not exist on market {market} (check --job)");
+        if state.status == 0 {
+            return Err(UnknownJob { id, market }.into());
+        }
         let config = instance.jobConfig(U256::from(id)).call().await.map_err(|e| call_error("reading the job", e))?;
         let created = instance
             .JobCreated_filter()
@@ -295,4 +297,15 @@ pub fn outcome_of(ev: &JobMarket::RoundFinalized) -> JobMarket::RoundOutcome {
         aggregateNormSq: ev.aggregateNormSq,
         scoreWords: ev.scoreWords.clone(),
     }
+}
+
+/// A job id the market does not know (`JobView::load`): its own type, so that callers (the
+/// Python package) can tell it from other failures.
+#[derive(Debug, thiserror::Error)]
+#[error("job {id} does not exist on market {market} (check --job)")]
+pub struct UnknownJob {
+    /// The job id asked for.
+    pub id: u64,
+    /// The market asked.
+    pub market: Address,
 }

@@ -144,6 +144,8 @@ pub struct JobStatus {
     pub joined: u16,
     /// Slots.
     pub trainers: u16,
+    /// Whether the aggregator has posted its bond (the job runs only once it has).
+    pub bond_posted: bool,
     /// Submissions in the current round.
     pub submitted: u16,
     /// Budget not yet allocated (wei): the rounds to come, the rounding dust, and the shares of
@@ -169,6 +171,7 @@ pub async fn status(job: &JobView) -> anyhow::Result<JobStatus> {
         rounds: job.config.rounds,
         joined: s.joinedCount,
         trainers: job.config.n,
+        bond_posted: s.bondPosted,
         submitted: s.submittedCount,
         escrow: s.escrow.to_string(),
         unclaimed: s.unclaimed.to_string(),

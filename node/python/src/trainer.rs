@@ -1,0 +1,125 @@
+//! `fedproof.Trainer`: a trainer who trains with its own code and submits through the chain and
+//! the aggregator's intake, by the node's own roles (`fedproof::roles::trainer`).
+
+use std::path::PathBuf;
+
+use alloy::signers::local::PrivateKeySigner;
+use fedproof::chain::{Chain, ChainError};
+use fedproof::roles::intake::Intake;
+use fedproof::roles::job::UnknownJob;
+use fedproof::roles::{trainer, JobView};
+use fedproof::training::model_file::{job_layout, read_update};
+use fedproof_storage::Storage;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::errors::{ChainFailure, UnknownJobError, UpdateError, WrongNetworkError};
+
+/// A trainer's seat in one job: its key, the chain, the job's storage and (optionally) the
+/// aggregator's intake. Each call blocks until the chain has answered; the GIL is released.
+#[pyclass(module = "fedproof")]
+pub struct Trainer {
+    runtime: tokio::runtime::Runtime,
+    job: JobView,
+    storage: Storage,
+    intake: Option<Intake>,
+}
+
+/// A node error as the Python exception that says what went wrong.
+fn to_py(e: anyhow::Error) -> PyErr {
+    let message = format!("{e:#}");
+    if e.downcast_ref::<UnknownJob>().is_some() {
+        return UnknownJobError::new_err(message);
+    }
+    match e.downcast_ref::<ChainError>() {
+        Some(ChainError::WrongChain { .. }) => WrongNetworkError::new_err(message),
+        _ => ChainFailure::new_err(message),
+    }
+}
+
+#[pymethods]
+impl Trainer {
+    /// Connects `private_key` (0x-hex) to the node at `rpc` and loads job `job` of `market`.
+    #[new]
+    #[pyo3(signature = (rpc, market, job, private_key, storage = ".fedproof/storage", api = None, receipts = ".fedproof/receipts", chain_id = None))]
+    #[allow(clippy::too_many_arguments)] // the Python constructor's keyword arguments
+    fn new(
+        py: Python<'_>,
+        rpc: &str,
+        market: &str,
+        job: u64,
+        private_key: &str,
+        storage: &str,
+        api: Option<&str>,
+        receipts: &str,
+        chain_id: Option<u64>,
+    ) -> PyResult<Self> {
+        let signer: PrivateKeySigner =
+            private_key.parse().map_err(|_| PyValueError::new_err("private_key is not a 32-byte hex key"))?;
+        let market = market.parse().map_err(|e| crate::AddressError::new_err(format!("market {market:?}: {e}")))?;
+        let api =
+            api.map(|a| a.parse::<url::Url>()).transpose().map_err(|e| PyValueError::new_err(format!("api: {e}")))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        let storage = Storage::open(storage).map_err(|e| PyValueError::new_err(format!("storage: {e}")))?;
+        let intake = api.map(|api| Intake::new(api, PathBuf::from(receipts))).transpose().map_err(to_py)?;
+        let job = py.allow_threads(|| {
+            runtime.block_on(async {
+                let chain = Chain::connect(rpc, chain_id, signer).await?;
+                JobView::load(&chain, market, job, &storage).await
+            })
+        });
+        Ok(Trainer { job: job.map_err(to_py)?, runtime, storage, intake })
+    }
+
+    /// The job's id.
+    #[getter]
+    fn job_id(&self) -> u64 {
+        self.job.id
+    }
+
+    /// The job's model tensors in order, as (name, shape, dtype) tuples.
+    #[getter]
+    fn layout(&self) -> PyResult<Vec<(String, Vec<usize>, String)>> {
+        let layout = job_layout(&self.job.spec).map_err(to_py)?;
+        Ok(layout.tensors.into_iter().map(|t| (t.name, t.shape, format!("{:?}", t.dtype))).collect())
+    }
+
+    /// Joins the job with its stake (once; before round 0 opens) and returns the slot.
+    fn join(&self, py: Python<'_>) -> PyResult<u32> {
+        py.allow_threads(|| self.runtime.block_on(trainer::join(&self.job, &self.storage))).map_err(to_py)
+    }
+
+    /// Submits an update Δ (the bytes of a safetensors file of the job's tensors, e.g.
+    /// `safetensors.numpy.save({...})`) to `round` (default: the round open now): clips and
+    /// encodes it, commits on chain, and through the intake delivers it and keeps the receipt.
+    /// Returns a dict with the round, commitment, transaction, receipt and clipped count.
+    #[pyo3(signature = (update, round = None, seed = 1))]
+    fn submit<'py>(
+        &self,
+        py: Python<'py>,
+        update: &[u8],
+        round: Option<u32>,
+        seed: u64,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let layout = job_layout(&self.job.spec).map_err(to_py)?;
+        let (values, clipped) =
+            read_update(&layout, update, seed).map_err(|e| UpdateError::new_err(format!("{e:#}")))?;
+        let submission = py
+            .allow_threads(|| {
+                self.runtime.block_on(trainer::submit(&self.job, &self.storage, self.intake.as_ref(), round, values))
+            })
+            .map_err(to_py)?;
+        let out = PyDict::new(py);
+        out.set_item("round", submission.round)?;
+        out.set_item("commitment", submission.commitment)?;
+        out.set_item("tx", submission.tx)?;
+        out.set_item("receipt", submission.receipt.map(|r| r.signature))?;
+        out.set_item("clipped", clipped)?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,148 @@
+"""fedproof.Trainer on a real anvil: a job posted from a model file with the `fedproof` binary,
+four Python trainers who join and submit safetensors updates (one reversed and amplified), the
+binary's aggregator proving and settling the round; and the documented exceptions."""
+
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+from safetensors.numpy import save
+
+import fedproof
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+ANVIL = ROOT / "contracts" / "node_modules" / ".bin" / "anvil"
+FEDPROOF = ROOT / "target" / "debug" / "fedproof"
+SHAPES = {"conv.weight": (2, 1, 2, 2), "fc.bias": (2,), "fc.weight": (2, 3)}  # 16 parameters
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rpc(url, method, params):
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())["result"]
+
+
+def run(args, key=""):
+    """Runs the fedproof binary with `--json` and returns what it printed."""
+    env = {**os.environ, "FEDPROOF_PRIVATE_KEY": key}
+    done = subprocess.run([str(FEDPROOF), *args, "--json"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"fedproof {args[:2]} failed: {done.stderr}"
+    return json.loads(done.stdout)
+
+
+def tensors(seed, scale):
+    rng = np.random.default_rng(seed)
+    return {name: rng.uniform(-scale, scale, shape).astype(np.float32) for name, shape in SHAPES.items()}
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory):
+    """A one-round job for 4 trainers on a fresh anvil, and its aggregator running."""
+    tmp = tmp_path_factory.mktemp("job")
+    port = free_port()
+    config = tmp / "anvil.json"
+    anvil = subprocess.Popen([str(ANVIL), "--port", str(port), "--config-out", str(config)], stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    aggregator = None
+    try:
+        deadline = time.time() + 30
+        while not config.exists() or not config.read_text().strip().endswith("}"):
+            assert time.time() < deadline, "anvil did not start"
+            time.sleep(0.1)
+        keys = json.loads(config.read_text())["private_keys"]
+        addresses = json.loads(config.read_text())["available_accounts"]
+        blobs, keys_dir, sealing = str(tmp / "blobs"), str(tmp / "keys"), str(tmp / "agg.age")
+        stack = run(["deploy", "--rpc", url, "--trainers", "4", "--params", "16", "--keys", keys_dir], keys[0])
+        recipient = run(["aggregator", "keygen", "--out", sealing])["recipient"]
+        model = tmp / "init.safetensors"
+        model.write_bytes(save(tensors(1, 0.5)))
+        market = stack["market"]
+        created = run(
+            ["owner", "create-job", "--rpc", url, "--market", market, "--storage", blobs, "--aggregator", addresses[1],
+             "--aggregator-recipient", recipient, "--verifier", stack["verifier"], "--trainers", "4",
+             "--budget", "1000000000000000000", "--model", str(model), "--rounds", "1", "--max-malicious", "1",
+             "--start-delay", "3600"],
+            keys[0],
+        )
+        job_id = created["job_id"]
+        env = {**os.environ, "FEDPROOF_PRIVATE_KEY": keys[1]}
+        aggregator = subprocess.Popen(
+            [str(FEDPROOF), "aggregator", "run", "--rpc", url, "--market", market, "--job", str(job_id),
+             "--storage", blobs, "--keys", keys_dir, "--sealing-key", sealing, "--upload-grace", "5", "--json"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        yield {"url": url, "market": market, "job": job_id, "keys": keys, "blobs": blobs, "aggregator": aggregator}
+    finally:
+        if aggregator is not None:
+            aggregator.kill()
+            aggregator.wait()
+        anvil.kill()
+        anvil.wait()
+
+
+def test_python_trainers_submit_and_the_attacker_is_flagged(job):
+    trainers = [
+        fedproof.Trainer(job["url"], job["market"], job["job"], job["keys"][2 + i], storage=job["blobs"])
+        for i in range(4)
+    ]
+    assert trainers[0].layout == [(n, list(s), "F32") for n, s in SHAPES.items()]
+    slots = [t.join() for t in trainers]
+    # Round 0 opens once the aggregator has posted its bond: then move chain time to the start.
+    status = ["owner", "status", "--rpc", job["url"], "--market", job["market"], "--job", str(job["job"]),
+              "--storage", job["blobs"]]
+    deadline = time.time() + 120
+    while not run(status, job["keys"][0])["bond_posted"]:
+        assert time.time() < deadline and job["aggregator"].poll() is None, "the aggregator posted no bond"
+        time.sleep(0.2)
+    rpc(job["url"], "evm_increaseTime", [3600])
+    rpc(job["url"], "evm_mine", [])
+    direction = tensors(42, 0.15)
+    for i, t in enumerate(trainers):
+        if i == 3:
+            update = {n: -4 * d for n, d in direction.items()}
+        else:
+            noise = tensors(100 + i, 0.04)
+            update = {n: d + noise[n] for n, d in direction.items()}
+        done = t.submit(save(update), round=0)
+        assert done["round"] == 0 and done["tx"] and (done["clipped"] > 0) == (i == 3)
+    out, err = job["aggregator"].communicate(timeout=600)
+    assert job["aggregator"].returncode == 0, err
+    (report,) = json.loads(out)
+    assert [report["inliers"][s] for s in slots] == [True, True, True, False]
+    assert report["scores"][slots[3]] == 0
+
+
+def test_bad_input_raises_the_documented_exceptions(job):
+    with pytest.raises(fedproof.UnknownJobError, match="job 99 does not exist"):
+        fedproof.Trainer(job["url"], job["market"], 99, job["keys"][2], storage=job["blobs"])
+    with pytest.raises(fedproof.WrongNetworkError, match="wrong network"):
+        fedproof.Trainer(job["url"], job["market"], job["job"], job["keys"][2], storage=job["blobs"], chain_id=1)
+    with pytest.raises(fedproof.AddressError):
+        fedproof.Trainer(job["url"], "0x12", job["job"], job["keys"][2])
+    with pytest.raises(ValueError, match="private_key"):
+        fedproof.Trainer(job["url"], job["market"], job["job"], "not-a-key")
+    t = fedproof.Trainer(job["url"], job["market"], job["job"], job["keys"][6], storage=job["blobs"])
+    with pytest.raises(fedproof.UpdateError, match="not a safetensors file"):
+        t.submit(b"garbage")
+    reshaped = {**tensors(1, 0.1), "fc.bias": np.zeros(3, np.float32)}
+    with pytest.raises(fedproof.UpdateError, match=r'tensor "fc.bias" has shape \[3\]'):
+        t.submit(save(reshaped))
+    nan = tensors(1, 0.1)
+    nan["fc.weight"][1, 2] = np.nan
+    with pytest.raises(fedproof.UpdateError, match=r'"fc.weight" holds NaN at flat index 5'):
+        t.submit(save(nan))
+    with pytest.raises(fedproof.UpdateError, match="has dtype I32"):
+        t.submit(save({**tensors(1, 0.1), "fc.bias": np.zeros(2, np.int32)}))
