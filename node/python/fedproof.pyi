@@ -56,9 +56,10 @@ def seal_update(recipient: str, job_id: int, round: int, slot: int, values: Sequ
 
     Raises SealError for a malformed recipient, EncodingError for values out of range."""
 
-class UpdateError(ValueError):
-    """An update file that does not fit the job's model: a missing, extra or reshaped tensor, a
-    non-float dtype, NaN (the message names the tensor and index)."""
+class ModelFileError(ValueError):
+    """A model or update file that does not fit: not safetensors, a missing, extra or reshaped
+    tensor, a non-float dtype, NaN, a weight beyond ±MODEL_BOUND (the message names the tensor
+    and index)."""
 
 class UnknownJobError(LookupError):
     """No job with that id on the market."""
@@ -101,4 +102,52 @@ class Trainer:
         and encodes it, commits on chain and, through the intake, delivers it and keeps the
         receipt. Returns {"round", "commitment", "tx", "receipt", "clipped"}.
 
-        Raises UpdateError for a file that does not fit, ChainFailure if the chain refuses."""
+        Raises ModelFileError for a file that does not fit, ChainFailure if the chain refuses."""
+
+class Owner:
+    """A project owner's key on a JobMarket, with the market's blob storage. Calls block until
+    the chain has answered; the GIL is released meanwhile.
+
+    Raises WrongNetworkError, AddressError, ValueError (key) or ChainFailure."""
+
+    def __init__(
+        self,
+        rpc: str,
+        market: str,
+        private_key: str,
+        storage: str = ".fedproof/storage",
+        chain_id: int | None = None,
+    ) -> None: ...
+    def create_job(
+        self,
+        model: bytes,
+        *,
+        aggregator: str,
+        aggregator_recipient: str,
+        verifier: str,
+        trainers: int,
+        rounds: int,
+        budget: int,
+        stake: int = 0,
+        bond: int | None = None,
+        max_malicious: int = 1,
+        tau: float = 1.5,
+        lr: float = 1.0,
+        start_delay: int = 60,
+        submit_window: int = 600,
+        finalize_window: int = 600,
+        architecture: str = "custom",
+        recipe: tuple[str, str] | None = None,
+    ) -> int:
+        """Escrows `budget` wei and posts a job training `model` (the bytes of a safetensors file
+        of float tensors, weights within ±MODEL_BOUND; its tensors become the job's layout).
+        `recipe` is an optional (uri, sha256) of the training recipe. Returns the job id.
+
+        Raises ModelFileError for a model that does not fit, ValueError for bad terms (tau in
+        [1, 65536), lr in (0, 1024)), ChainFailure if the contract refuses."""
+    def status(self, job: int) -> dict:
+        """The job's state: status, round, rounds, joined, trainers, bond_posted, submitted,
+        escrow, unclaimed, unrecorded, model. Raises UnknownJobError."""
+    def download_model(self, job: int) -> tuple[int, bytes]:
+        """The latest model, checked against the chain: (the round it starts, the bytes of a
+        safetensors file of the job's tensors; `safetensors.numpy.load` reads it)."""

@@ -14,9 +14,9 @@ create_exception!(fedproof, SealError, PyValueError, "An update that cannot be s
 create_exception!(fedproof, AddressError, PyValueError, "A malformed Ethereum address (20 bytes as 0x-hex).");
 create_exception!(
     fedproof,
-    UpdateError,
+    ModelFileError,
     PyValueError,
-    "An update file that does not fit the job's model: a missing, extra or reshaped tensor, a non-float dtype, NaN."
+    "A model or update file that does not fit: not safetensors, a missing, extra or reshaped tensor, a non-float dtype, NaN, a weight out of range."
 );
 create_exception!(fedproof, UnknownJobError, PyLookupError, "No job with that id on the market.");
 create_exception!(

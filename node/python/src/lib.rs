@@ -10,6 +10,7 @@
 //! - [`job_domain`], [`commit_update`], [`commit_model`]: the statement's commitments.
 //! - [`update_blob`], [`seal_update`]: the update blob and its sealed form.
 //! - [`trainer::Trainer`]: join a job and submit updates through the chain and the intake.
+//! - [`owner::Owner`]: post a job for a model file, follow it, download the trained model.
 //!
 //! Errors are Python exceptions ([`errors`]): values that do not fit, a bad recipient or address,
 //! an update file that does not fit the job, an unknown job, the wrong network, a chain failure.
@@ -17,10 +18,12 @@
 #![forbid(unsafe_code)]
 
 mod errors;
+mod owner;
+mod session;
 mod trainer;
 
 pub use errors::{
-    AddressError, ChainFailure, EncodingError, SealError, UnknownJobError, UpdateError, WrongNetworkError,
+    AddressError, ChainFailure, EncodingError, ModelFileError, SealError, UnknownJobError, WrongNetworkError,
 };
 
 use fedproof_prover::domain::{roster_hash, JobDomain};
@@ -79,18 +82,14 @@ fn decode_model(values: Vec<i64>) -> Vec<f64> {
     encodings().1.decode(&values)
 }
 
-fn address(text: &str) -> PyResult<[u8; 20]> {
-    let bytes = hex::decode(text.trim_start_matches("0x"))
-        .map_err(|e| AddressError::new_err(format!("{text:?} is not hex: {e}")))?;
-    bytes.try_into().map_err(|b: Vec<u8>| AddressError::new_err(format!("{text:?} has {} bytes, not 20", b.len())))
-}
-
 /// A job's domain (public input 1): chain id, market address, job id and the slot owners in
 /// slot order.
 #[pyfunction]
 fn job_domain(chain_id: u64, market: &str, job_id: u64, roster: Vec<String>) -> PyResult<BigUint> {
-    let roster = roster.iter().map(|a| address(a)).collect::<PyResult<Vec<_>>>()?;
-    let domain = JobDomain { chain_id, market: address(market)?, job_id, roster_hash: roster_hash(&roster) };
+    let roster =
+        roster.iter().map(|a| Ok(session::address("roster", a)?.into_array())).collect::<PyResult<Vec<_>>>()?;
+    let market = session::address("market", market)?.into_array();
+    let domain = JobDomain { chain_id, market, job_id, roster_hash: roster_hash(&roster) };
     Ok(to_int(domain.value()))
 }
 
@@ -158,11 +157,12 @@ fn fedproof_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("EncodingError", m.py().get_type::<EncodingError>())?;
     m.add("SealError", m.py().get_type::<SealError>())?;
     m.add("AddressError", m.py().get_type::<AddressError>())?;
-    m.add("UpdateError", m.py().get_type::<UpdateError>())?;
+    m.add("ModelFileError", m.py().get_type::<ModelFileError>())?;
     m.add("UnknownJobError", m.py().get_type::<UnknownJobError>())?;
     m.add("WrongNetworkError", m.py().get_type::<WrongNetworkError>())?;
     m.add("ChainFailure", m.py().get_type::<ChainFailure>())?;
     m.add_class::<trainer::Trainer>()?;
+    m.add_class::<owner::Owner>()?;
     m.add_function(wrap_pyfunction!(encode_update, m)?)?;
     m.add_function(wrap_pyfunction!(encode_model, m)?)?;
     m.add_function(wrap_pyfunction!(decode_model, m)?)?;

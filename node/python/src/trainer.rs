@@ -3,18 +3,17 @@
 
 use std::path::PathBuf;
 
-use alloy::signers::local::PrivateKeySigner;
-use fedproof::chain::{Chain, ChainError};
+use fedproof::chain::Chain;
 use fedproof::roles::intake::Intake;
-use fedproof::roles::job::UnknownJob;
 use fedproof::roles::{trainer, JobView};
 use fedproof::training::model_file::{job_layout, read_update};
 use fedproof_storage::Storage;
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::errors::{ChainFailure, UnknownJobError, UpdateError, WrongNetworkError};
+use crate::errors::ModelFileError;
+use crate::session::{address, block_on, runtime, signer, to_py};
 
 /// A trainer's seat in one job: its key, the chain, the job's storage and (optionally) the
 /// aggregator's intake. Each call blocks until the chain has answered; the GIL is released.
@@ -24,18 +23,6 @@ pub struct Trainer {
     job: JobView,
     storage: Storage,
     intake: Option<Intake>,
-}
-
-/// A node error as the Python exception that says what went wrong.
-fn to_py(e: anyhow::Error) -> PyErr {
-    let message = format!("{e:#}");
-    if e.downcast_ref::<UnknownJob>().is_some() {
-        return UnknownJobError::new_err(message);
-    }
-    match e.downcast_ref::<ChainError>() {
-        Some(ChainError::WrongChain { .. }) => WrongNetworkError::new_err(message),
-        _ => ChainFailure::new_err(message),
-    }
 }
 
 #[pymethods]
@@ -55,25 +42,18 @@ impl Trainer {
         receipts: &str,
         chain_id: Option<u64>,
     ) -> PyResult<Self> {
-        let signer: PrivateKeySigner =
-            private_key.parse().map_err(|_| PyValueError::new_err("private_key is not a 32-byte hex key"))?;
-        let market = market.parse().map_err(|e| crate::AddressError::new_err(format!("market {market:?}: {e}")))?;
+        let signer = signer(private_key)?;
+        let market = address("market", market)?;
         let api =
             api.map(|a| a.parse::<url::Url>()).transpose().map_err(|e| PyValueError::new_err(format!("api: {e}")))?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        let runtime = runtime()?;
         let storage = Storage::open(storage).map_err(|e| PyValueError::new_err(format!("storage: {e}")))?;
         let intake = api.map(|api| Intake::new(api, PathBuf::from(receipts))).transpose().map_err(to_py)?;
-        let job = py.allow_threads(|| {
-            runtime.block_on(async {
-                let chain = Chain::connect(rpc, chain_id, signer).await?;
-                JobView::load(&chain, market, job, &storage).await
-            })
-        });
-        Ok(Trainer { job: job.map_err(to_py)?, runtime, storage, intake })
+        let job = block_on(py, &runtime, async {
+            let chain = Chain::connect(rpc, chain_id, signer).await?;
+            JobView::load(&chain, market, job, &storage).await
+        })?;
+        Ok(Trainer { job, runtime, storage, intake })
     }
 
     /// The job's id.
@@ -91,7 +71,7 @@ impl Trainer {
 
     /// Joins the job with its stake (once; before round 0 opens) and returns the slot.
     fn join(&self, py: Python<'_>) -> PyResult<u32> {
-        py.allow_threads(|| self.runtime.block_on(trainer::join(&self.job, &self.storage))).map_err(to_py)
+        block_on(py, &self.runtime, trainer::join(&self.job, &self.storage))
     }
 
     /// Submits an update Δ (the bytes of a safetensors file of the job's tensors, e.g.
@@ -108,12 +88,12 @@ impl Trainer {
     ) -> PyResult<Bound<'py, PyDict>> {
         let layout = job_layout(&self.job.spec).map_err(to_py)?;
         let (values, clipped) =
-            read_update(&layout, update, seed).map_err(|e| UpdateError::new_err(format!("{e:#}")))?;
-        let submission = py
-            .allow_threads(|| {
-                self.runtime.block_on(trainer::submit(&self.job, &self.storage, self.intake.as_ref(), round, values))
-            })
-            .map_err(to_py)?;
+            read_update(&layout, update, seed).map_err(|e| ModelFileError::new_err(format!("{e:#}")))?;
+        let submission = block_on(
+            py,
+            &self.runtime,
+            trainer::submit(&self.job, &self.storage, self.intake.as_ref(), round, values),
+        )?;
         let out = PyDict::new(py);
         out.set_item("round", submission.round)?;
         out.set_item("commitment", submission.commitment)?;

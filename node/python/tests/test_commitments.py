@@ -59,7 +59,7 @@ def test_bad_input_raises_the_documented_exceptions():
         fedproof.commit_update(1, 0, 0, [200])
     with pytest.raises(fedproof.SealError):
         fedproof.seal_update("not-an-age-key", 1, 0, 0, [1, 2])
-    with pytest.raises(fedproof.AddressError, match="not 20"):
+    with pytest.raises(fedproof.AddressError, match="market"):
         fedproof.job_domain(1, "0x1234", 1, [])
     with pytest.raises(TypeError):
         fedproof.encode_update(["a"])

@@ -12,7 +12,7 @@ import urllib.request
 
 import numpy as np
 import pytest
-from safetensors.numpy import save
+from safetensors.numpy import load, save
 
 import fedproof
 
@@ -84,7 +84,10 @@ def job(tmp_path_factory):
              "--storage", blobs, "--keys", keys_dir, "--sealing-key", sealing, "--upload-grace", "5", "--json"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        yield {"url": url, "market": market, "job": job_id, "keys": keys, "blobs": blobs, "aggregator": aggregator}
+        yield {
+            "url": url, "market": market, "job": job_id, "keys": keys, "addresses": addresses, "blobs": blobs,
+            "aggregator": aggregator, "recipient": recipient, "verifier": stack["verifier"],
+        }
     finally:
         if aggregator is not None:
             aggregator.kill()
@@ -135,14 +138,48 @@ def test_bad_input_raises_the_documented_exceptions(job):
     with pytest.raises(ValueError, match="private_key"):
         fedproof.Trainer(job["url"], job["market"], job["job"], "not-a-key")
     t = fedproof.Trainer(job["url"], job["market"], job["job"], job["keys"][6], storage=job["blobs"])
-    with pytest.raises(fedproof.UpdateError, match="not a safetensors file"):
+    with pytest.raises(fedproof.ModelFileError, match="not a safetensors file"):
         t.submit(b"garbage")
     reshaped = {**tensors(1, 0.1), "fc.bias": np.zeros(3, np.float32)}
-    with pytest.raises(fedproof.UpdateError, match=r'tensor "fc.bias" has shape \[3\]'):
+    with pytest.raises(fedproof.ModelFileError, match=r'tensor "fc.bias" has shape \[3\]'):
         t.submit(save(reshaped))
     nan = tensors(1, 0.1)
     nan["fc.weight"][1, 2] = np.nan
-    with pytest.raises(fedproof.UpdateError, match=r'"fc.weight" holds NaN at flat index 5'):
+    with pytest.raises(fedproof.ModelFileError, match=r'"fc.weight" holds NaN at flat index 5'):
         t.submit(save(nan))
-    with pytest.raises(fedproof.UpdateError, match="has dtype I32"):
+    with pytest.raises(fedproof.ModelFileError, match="has dtype I32"):
         t.submit(save({**tensors(1, 0.1), "fc.bias": np.zeros(2, np.int32)}))
+
+
+def test_an_owner_posts_a_job_from_python_and_downloads_its_model(job):
+    owner = fedproof.Owner(job["url"], job["market"], job["keys"][0], storage=job["blobs"])
+    model = tensors(5, 0.5)
+    created = owner.create_job(
+        save(model), aggregator=first_aggregator(job), aggregator_recipient=job["recipient"],
+        verifier=job["verifier"], trainers=4, rounds=2, budget=10**18, architecture="tiny-cnn",
+        recipe=("ipfs://recipe", "ab" * 32),
+    )
+    assert created == job["job"] + 1
+    status = owner.status(created)
+    assert (status["status"], status["round"], status["rounds"], status["trainers"]) == ("Active", 0, 2, 4)
+    round_, data = owner.download_model(created)
+    downloaded = load(data)
+    assert round_ == 0 and set(downloaded) == set(SHAPES)
+    for name, values in model.items():
+        assert np.allclose(downloaded[name], values, atol=2**-20)
+    with pytest.raises(fedproof.ModelFileError, match=r'tensor "fc.bias", flat index 0'):
+        owner.create_job(
+            save({**model, "fc.bias": np.array([100.0, 0.0], np.float32)}), aggregator=first_aggregator(job),
+            aggregator_recipient=job["recipient"], verifier=job["verifier"], trainers=4, rounds=1, budget=10**18,
+        )
+    with pytest.raises(ValueError, match="tau must be"):
+        owner.create_job(
+            save(model), aggregator=first_aggregator(job), aggregator_recipient=job["recipient"],
+            verifier=job["verifier"], trainers=4, rounds=1, budget=10**18, tau=0.5,
+        )
+    with pytest.raises(fedproof.UnknownJobError):
+        owner.status(99)
+
+
+def first_aggregator(job):
+    return job["addresses"][1]

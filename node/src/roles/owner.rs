@@ -6,6 +6,7 @@ use alloy::primitives::{Address, B256, U256};
 use anyhow::Context;
 use fedproof_contracts::JobMarket;
 use fedproof_prover::commitment::commit_model;
+use fedproof_prover::params::{encode_lr, encode_tau};
 use fedproof_prover::shape::Shape;
 use serde::Serialize;
 
@@ -13,6 +14,7 @@ use crate::chain::client::call_error;
 use crate::chain::words::to_u256;
 use crate::chain::Chain;
 use crate::roles::job::{outcome_of, JobView};
+use crate::training::federated::FixedPointConfig;
 use fedproof_storage::{JobSpecBlob, ModelBlob, ModelLayout, Recipe, Storage};
 
 /// Everything a job fixes, in the units the contract takes.
@@ -60,6 +62,87 @@ pub struct JobSpec {
     pub layout: Option<ModelLayout>,
     /// Where the owner's training recipe is, if it says.
     pub recipe: Option<Recipe>,
+}
+
+/// What an owner asks for, in everyday units (`owner create-job`'s options, the Python
+/// `Owner.create_job`'s arguments): [`JobRequest::spec`] turns it into the contract's units.
+#[derive(Debug, Clone)]
+pub struct JobRequest {
+    /// Trainer slots.
+    pub trainers: u16,
+    /// Rounds.
+    pub rounds: u32,
+    /// Whole budget in wei.
+    pub budget: u128,
+    /// Stake per trainer in wei.
+    pub stake: u128,
+    /// Aggregator bond in wei (default and minimum: a round's budget).
+    pub bond: Option<u128>,
+    /// The aggregator's address.
+    pub aggregator: Address,
+    /// An approved verifier for (trainers × the model's parameters).
+    pub verifier: Address,
+    /// The aggregator's age recipient (`age1…`).
+    pub aggregator_recipient: String,
+    /// Bound on malicious trainers.
+    pub max_malicious: u8,
+    /// Outlier threshold τ (Krum score relative to the median), in [1, 65536).
+    pub tau: f64,
+    /// Server learning rate η of round 0, in (0, 1024).
+    pub lr: f64,
+    /// Seconds until round 0 opens.
+    pub start_delay: u64,
+    /// Submission window per round (seconds).
+    pub submit_window: u32,
+    /// Finalization window per round (seconds).
+    pub finalize_window: u32,
+}
+
+/// The model a job trains.
+#[derive(Debug, Clone)]
+pub struct JobModel {
+    /// The initial model in the model encoding.
+    pub initial: Vec<i64>,
+    /// Its tensors (None: the built-in MLP).
+    pub layout: Option<ModelLayout>,
+    /// Its name in the spec.
+    pub architecture: String,
+    /// Where the training recipe is, if the owner says.
+    pub recipe: Option<Recipe>,
+}
+
+impl JobRequest {
+    /// The job spec training `model` (the model encoding fixes lr's units; the duplicate
+    /// tolerance is one squared update unit per parameter).
+    pub fn spec(&self, model: JobModel) -> anyhow::Result<JobSpec> {
+        let fp = FixedPointConfig::default();
+        anyhow::ensure!(self.tau >= 1.0 && self.tau < 65_536.0, "tau must be in [1, 65536), got {}", self.tau);
+        anyhow::ensure!(self.lr > 0.0 && self.lr < 1024.0, "lr must be in (0, 1024), got {}", self.lr);
+        Ok(JobSpec {
+            trainers: self.trainers,
+            rounds: self.rounds,
+            budget: self.budget,
+            stake: self.stake,
+            bond: self.bond.unwrap_or(self.budget / u128::from(self.rounds.max(1))),
+            aggregator: self.aggregator,
+            verifier: self.verifier,
+            max_malicious: self.max_malicious,
+            tau: encode_tau(self.tau)?,
+            lr: encode_lr(self.lr, &fp.update(), &fp.model())?,
+            lr_decay: 0,
+            dup_tol: model.initial.len() as u32,
+            start_delay: self.start_delay,
+            submit_window: self.submit_window,
+            finalize_window: self.finalize_window,
+            // At most a round's submit + finalize windows (JobMarket refuses longer).
+            dispute_window: self.submit_window.saturating_add(self.finalize_window).min(3600),
+            initial_model: model.initial,
+            architecture: model.architecture,
+            aggregator_recipient: self.aggregator_recipient.clone(),
+            layout: model.layout,
+            recipe: model.recipe,
+        })
+    }
 }
 
 /// Creates a job: stores the initial model and the spec blob (which names the model and the

@@ -6,13 +6,12 @@ use std::path::PathBuf;
 use alloy::primitives::Address;
 use anyhow::Context;
 use clap::Args;
-use fedproof::roles::owner::{create_job, JobSpec};
+use fedproof::roles::owner::{create_job, JobModel, JobRequest, JobSpec};
 use fedproof::training::federated::FixedPointConfig;
 use fedproof::training::mlp::{Mlp, MLP_ARCHITECTURE};
 use fedproof::training::model_file::read_model;
 use fedproof_prover::fixed_point::Rounding;
-use fedproof_prover::params::{encode_lr, encode_tau};
-use fedproof_storage::{ModelLayout, Recipe};
+use fedproof_storage::Recipe;
 
 use crate::commands::args::{MarketArgs, OutputArgs};
 
@@ -94,51 +93,40 @@ impl CreateJobArgs {
     }
 }
 
-/// The initial model (encoded), its layout (None for the built-in MLP) and architecture name.
-fn initial_model(a: &CreateJobArgs) -> anyhow::Result<(Vec<i64>, Option<ModelLayout>, String)> {
+/// The model the job trains: the `--model` file, or the built-in MLP from `--seed`.
+fn job_model(a: &CreateJobArgs) -> anyhow::Result<JobModel> {
+    let recipe = match (&a.recipe, &a.recipe_sha256) {
+        (Some(uri), Some(sha256)) => Some(Recipe::new(uri, sha256)?),
+        _ => None,
+    };
     let Some(path) = &a.model else {
         let initial = FixedPointConfig::default().model().encode(&Mlp::init(a.seed).to_flat(), Rounding::Nearest)?;
-        return Ok((initial, None, MLP_ARCHITECTURE.into()));
+        return Ok(JobModel { initial, layout: None, architecture: MLP_ARCHITECTURE.into(), recipe });
     };
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let (layout, initial) = read_model(&bytes).with_context(|| format!("reading {}", path.display()))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
     let architecture = a.architecture.clone().or(name).unwrap_or_else(|| "custom".into());
-    Ok((initial, Some(layout), architecture))
+    Ok(JobModel { initial, layout: Some(layout), architecture, recipe })
 }
 
-/// The job spec from the command line (the model encoding fixes lr's units).
+/// The job spec from the command line.
 fn job_spec(a: &CreateJobArgs) -> anyhow::Result<JobSpec> {
-    let fp = FixedPointConfig::default();
-    anyhow::ensure!(a.tau >= 1.0 && a.tau < 65_536.0, "--tau must be in [1, 65536), got {}", a.tau);
-    anyhow::ensure!(a.lr > 0.0 && a.lr < 1024.0, "--lr must be in (0, 1024), got {}", a.lr);
-    let (initial, layout, architecture) = initial_model(a)?;
-    let recipe = match (&a.recipe, &a.recipe_sha256) {
-        (Some(uri), Some(sha256)) => Some(Recipe::new(uri, sha256)?),
-        _ => None,
-    };
-    Ok(JobSpec {
+    let request = JobRequest {
         trainers: a.trainers,
         rounds: a.rounds,
         budget: a.budget,
         stake: a.stake,
-        bond: a.bond.unwrap_or(a.budget / u128::from(a.rounds.max(1))),
+        bond: a.bond,
         aggregator: a.aggregator,
         verifier: a.verifier,
+        aggregator_recipient: a.aggregator_recipient.clone(),
         max_malicious: a.max_malicious,
-        tau: encode_tau(a.tau)?,
-        lr: encode_lr(a.lr, &fp.update(), &fp.model())?,
-        lr_decay: 0,
-        dup_tol: initial.len() as u32,
+        tau: a.tau,
+        lr: a.lr,
         start_delay: a.start_delay,
         submit_window: a.submit_window,
         finalize_window: a.finalize_window,
-        // At most a round's submit + finalize windows (JobMarket refuses longer).
-        dispute_window: a.submit_window.saturating_add(a.finalize_window).min(3600),
-        initial_model: initial,
-        architecture,
-        aggregator_recipient: a.aggregator_recipient.clone(),
-        layout,
-        recipe,
-    })
+    };
+    request.spec(job_model(a)?)
 }
