@@ -5,6 +5,7 @@ binary's aggregator proving and settling the round; and the documented exception
 import json
 import os
 import pathlib
+import signal
 import socket
 import subprocess
 import time
@@ -54,7 +55,12 @@ def job(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("job")
     port = free_port()
     config = tmp / "anvil.json"
-    anvil = subprocess.Popen([str(ANVIL), "--port", str(port), "--config-out", str(config)], stdout=subprocess.DEVNULL)
+    # npm's `anvil` is a node script that starts the binary: a session of its own lets the
+    # teardown stop both.
+    anvil = subprocess.Popen(
+        [str(ANVIL), "--port", str(port), "--config-out", str(config)], stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     aggregator = None
     try:
@@ -92,7 +98,7 @@ def job(tmp_path_factory):
         if aggregator is not None:
             aggregator.kill()
             aggregator.wait()
-        anvil.kill()
+        os.killpg(anvil.pid, signal.SIGKILL)
         anvil.wait()
 
 
