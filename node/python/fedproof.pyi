@@ -148,6 +148,10 @@ class Owner:
     def status(self, job: int) -> dict:
         """The job's state: status, round, rounds, joined, trainers, bond_posted, submitted,
         escrow, unclaimed, unrecorded, model. Raises UnknownJobError."""
+    def rounds(self, job: int) -> list[dict]:
+        """The job's finalized rounds from the chain: for each, "round", "tx", "proof" (the
+        Groth16 proof the contract verified, eight 0x words), "inliers" and "unavailable" (a bool
+        per slot) and "scores" (payouts are pro rata to them)."""
     def download_model(self, job: int) -> tuple[int, bytes]:
         """The latest model, checked against the chain: (the round it starts, the bytes of a
         safetensors file of the job's tensors; `safetensors.numpy.load` reads it)."""

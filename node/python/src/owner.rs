@@ -5,13 +5,13 @@
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use fedproof::chain::Chain;
-use fedproof::roles::owner::{create_job, latest_model, status, JobModel, JobRequest};
+use fedproof::roles::owner::{create_job, finalized_rounds, latest_model, status, JobModel, JobRequest};
 use fedproof::roles::JobView;
 use fedproof::training::model_file::{job_layout, read_model, write_model};
 use fedproof_storage::{Recipe, Storage};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::PyBytes;
 
 use crate::errors::ModelFileError;
 use crate::session::{address, block_on, runtime, signer, to_py};
@@ -106,11 +106,16 @@ impl Owner {
 
     /// A job's state: status, round, rounds, joined, trainers, bond_posted, submitted, escrow,
     /// unclaimed, unrecorded, model.
-    fn status<'py>(&self, py: Python<'py>, job: u64) -> PyResult<Bound<'py, PyDict>> {
+    fn status<'py>(&self, py: Python<'py>, job: u64) -> PyResult<Bound<'py, PyAny>> {
         let view = self.job(py, job)?;
-        let s = block_on(py, &self.runtime, status(&view))?;
-        let value = serde_json::to_string(&s).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        py.import("json")?.call_method1("loads", (value,))?.downcast_into::<PyDict>().map_err(Into::into)
+        to_python(py, &block_on(py, &self.runtime, status(&view))?)
+    }
+
+    /// The job's finalized rounds from the chain: for each, round, tx, proof (eight 0x words),
+    /// inliers, unavailable, scores.
+    fn rounds<'py>(&self, py: Python<'py>, job: u64) -> PyResult<Bound<'py, PyAny>> {
+        let view = self.job(py, job)?;
+        to_python(py, &block_on(py, &self.runtime, finalized_rounds(&view))?)
     }
 
     /// The latest model of a job, checked against the chain: (the round it starts, the bytes of
@@ -121,4 +126,10 @@ impl Owner {
         let bytes = job_layout(&view.spec).and_then(|layout| write_model(&layout, &model.values)).map_err(to_py)?;
         Ok((model.round, PyBytes::new(py, &bytes)))
     }
+}
+
+/// A report the node serializes, as the Python dicts and lists `json.loads` makes of it.
+fn to_python<'py>(py: Python<'py>, value: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
+    let text = serde_json::to_string(value).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    py.import("json")?.call_method1("loads", (text,))
 }

@@ -132,6 +132,12 @@ def test_python_trainers_submit_and_the_attacker_is_flagged(job):
     (report,) = json.loads(out)
     assert [report["inliers"][s] for s in slots] == [True, True, True, False]
     assert report["scores"][slots[3]] == 0
+    # What the chain has of the round, read from Python, is what the aggregator proved.
+    owner = fedproof.Owner(job["url"], job["market"], job["keys"][0], storage=job["blobs"])
+    (settled,) = owner.rounds(job["job"])
+    assert (settled["round"], settled["tx"]) == (0, report["tx"])
+    assert (settled["inliers"], settled["scores"]) == (report["inliers"], report["scores"])
+    assert settled["unavailable"] == [False] * 4 and len(settled["proof"]) == 8
 
 
 def test_bad_input_raises_the_documented_exceptions(job):

@@ -7,12 +7,15 @@ use anyhow::Context;
 use fedproof_contracts::JobMarket;
 use fedproof_prover::commitment::commit_model;
 use fedproof_prover::params::{encode_lr, encode_tau};
+use fedproof_prover::round::public_inputs::unpack_scores;
 use fedproof_prover::shape::Shape;
+use fedproof_web_api::format;
 use serde::Serialize;
 
 use crate::chain::client::call_error;
-use crate::chain::words::to_u256;
+use crate::chain::words::{to_u256, to_word};
 use crate::chain::Chain;
+use crate::roles::audit::OnChainRound;
 use crate::roles::job::{outcome_of, JobView};
 use crate::training::federated::FixedPointConfig;
 use fedproof_storage::{JobSpecBlob, ModelBlob, ModelLayout, Recipe, Storage};
@@ -269,6 +272,43 @@ pub async fn latest_model(job: &JobView, storage: &Storage) -> anyhow::Result<Mo
     job.checked_model(storage, s.round, s.model)
         .await?
         .with_context(|| format!("the model of job {} round {} is not in storage yet", job.id, s.round))
+}
+
+/// A finalized round as the chain has it (`Owner.rounds` in Python): what a project owner or an
+/// auditor reads to see who was kept and who earned what.
+#[derive(Debug, Clone, Serialize)]
+pub struct FinalizedRound {
+    /// The round.
+    pub round: u32,
+    /// The `finalizeRound` transaction.
+    pub tx: String,
+    /// The Groth16 proof the contract verified, as its eight EVM words (0x-hex).
+    pub proof: Vec<String>,
+    /// Each slot's inlier bit.
+    pub inliers: Vec<bool>,
+    /// Each slot the aggregator declared unavailable.
+    pub unavailable: Vec<bool>,
+    /// Each slot's contribution score (payouts are pro rata to them).
+    pub scores: Vec<u64>,
+}
+
+/// Every finalized round of `job`, from its events and `finalizeRound` calldata.
+pub async fn finalized_rounds(job: &JobView) -> anyhow::Result<Vec<FinalizedRound>> {
+    let n = job.shape.trainers;
+    let mut rounds = Vec::new();
+    for (ev, log) in job.finalized_events().await? {
+        let onchain = OnChainRound::read(job, &ev, &log).await?;
+        let words: Vec<_> = ev.scoreWords.iter().copied().map(to_word).collect();
+        rounds.push(FinalizedRound {
+            round: onchain.round,
+            tx: onchain.tx,
+            proof: onchain.proof.iter().map(format::word).collect(),
+            inliers: format::slots(&ev.inlierBits, n),
+            unavailable: format::slots(&ev.unavailableBits, n),
+            scores: unpack_scores(&words, n),
+        });
+    }
+    Ok(rounds)
 }
 
 /// What `recover` did for the owner.
