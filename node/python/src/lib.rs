@@ -26,18 +26,15 @@ pub use errors::{
     AddressError, ChainFailure, EncodingError, ModelFileError, SealError, UnknownJobError, WrongNetworkError,
 };
 
+use fedproof::training::federated::FixedPointConfig;
 use fedproof_prover::domain::{roster_hash, JobDomain};
-use fedproof_prover::fixed_point::{Encoding, Rounding};
+use fedproof_prover::fixed_point::Rounding;
 use fedproof_storage::UpdateBlob;
 use num_bigint::BigUint;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use ark_ff::{BigInteger, PrimeField};
-
-fn encodings() -> (Encoding, Encoding) {
-    fedproof_prover::round::default_encodings()
-}
 
 fn encoding_error(e: impl std::fmt::Display) -> PyErr {
     EncodingError::new_err(e.to_string())
@@ -53,19 +50,12 @@ fn to_int(x: ark_bn254::Fr) -> BigUint {
 #[pyo3(signature = (values, seed = 1))]
 fn encode_update(py: Python<'_>, values: Vec<f64>, seed: u64) -> PyResult<(Vec<i64>, usize)> {
     py.allow_threads(|| {
-        let (update, _) = encodings();
-        let mut values = values;
-        let bound = update.clip_bound();
-        let clipped = values.iter().filter(|v| v.is_finite() && v.abs() > bound).count();
+        // Infinite values are refused here, not clipped: a Python caller's inf is a bug upstream.
         if let Some(index) = values.iter().position(|v| !v.is_finite()) {
-            return Err(EncodingError::new_err(format!(
-                "value at index {index} is {} (values must be finite)",
-                values[index]
-            )));
+            let value = values[index];
+            return Err(EncodingError::new_err(format!("value at index {index} is {value} (values must be finite)")));
         }
-        update.clip(&mut values);
-        let encoded = update.encode(&values, Rounding::Stochastic { seed }).map_err(encoding_error)?;
-        Ok((encoded, clipped))
+        FixedPointConfig::default().quantize_update(values, seed).map_err(encoding_error)
     })
 }
 
@@ -73,13 +63,13 @@ fn encode_update(py: Python<'_>, values: Vec<f64>, seed: u64) -> PyResult<(Vec<i
 /// its range (±8) is an error, not clipped.
 #[pyfunction]
 fn encode_model(py: Python<'_>, values: Vec<f64>) -> PyResult<Vec<i64>> {
-    py.allow_threads(|| encodings().1.encode(&values, Rounding::Nearest).map_err(encoding_error))
+    py.allow_threads(|| FixedPointConfig::default().model().encode(&values, Rounding::Nearest).map_err(encoding_error))
 }
 
 /// Decodes a model from the model encoding to real weights.
 #[pyfunction]
 fn decode_model(values: Vec<i64>) -> Vec<f64> {
-    encodings().1.decode(&values)
+    FixedPointConfig::default().model().decode(&values)
 }
 
 /// A job's domain (public input 1): chain id, market address, job id and the slot owners in
@@ -112,7 +102,7 @@ fn commit_model(py: Python<'_>, job_id: u64, round: u32, values: Vec<i64>) -> Py
 }
 
 fn checked_blob(job_id: u64, round: u32, slot: u32, values: Vec<i64>) -> PyResult<UpdateBlob> {
-    encodings().0.check(&values).map_err(encoding_error)?;
+    FixedPointConfig::default().update().check(&values).map_err(encoding_error)?;
     Ok(UpdateBlob { job_id, round, slot, values })
 }
 
@@ -152,8 +142,8 @@ fn seal_update<'py>(
 #[pymodule(name = "fedproof")]
 fn fedproof_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add("UPDATE_CLIP_BOUND", encodings().0.clip_bound())?;
-    m.add("MODEL_BOUND", encodings().1.clip_bound())?;
+    m.add("UPDATE_CLIP_BOUND", FixedPointConfig::default().update().clip_bound())?;
+    m.add("MODEL_BOUND", FixedPointConfig::default().model().clip_bound())?;
     m.add("EncodingError", m.py().get_type::<EncodingError>())?;
     m.add("SealError", m.py().get_type::<SealError>())?;
     m.add("AddressError", m.py().get_type::<AddressError>())?;

@@ -7,7 +7,7 @@ use alloy::signers::local::PrivateKeySigner;
 use fedproof::chain::Chain;
 use fedproof::roles::owner::{create_job, finalized_rounds, latest_model, status, JobModel, JobRequest};
 use fedproof::roles::JobView;
-use fedproof::training::model_file::{job_layout, read_model, write_model};
+use fedproof::training::model_file::{read_model, write_model};
 use fedproof_storage::{Recipe, Storage};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -123,7 +123,7 @@ impl Owner {
     fn download_model<'py>(&self, py: Python<'py>, job: u64) -> PyResult<(u32, Bound<'py, PyBytes>)> {
         let view = self.job(py, job)?;
         let model = block_on(py, &self.runtime, latest_model(&view, &self.storage))?;
-        let bytes = job_layout(&view.spec).and_then(|layout| write_model(&layout, &model.values)).map_err(to_py)?;
+        let bytes = write_model(&view.spec, &model.values).map_err(to_py)?;
         Ok((model.round, PyBytes::new(py, &bytes)))
     }
 }

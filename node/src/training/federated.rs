@@ -3,7 +3,7 @@
 //! fedproof's round statement.
 
 use anyhow::{ensure, Context};
-use fedproof_prover::fixed_point::{Encoding, Rounding};
+use fedproof_prover::fixed_point::{Encoding, EncodingError, Rounding};
 
 use super::data::Dataset;
 use super::local::train_local;
@@ -44,6 +44,17 @@ impl FixedPointConfig {
     /// The trainers' update encoding.
     pub fn update(&self) -> Encoding {
         Encoding::update(self.update_frac_bits)
+    }
+
+    /// Quantizes a trainer's update Δ as every trainer does: values beyond the update
+    /// encoding's bound are clipped (returns how many), then each is rounded stochastically with
+    /// `seed`. A NaN is an error.
+    pub fn quantize_update(&self, mut delta: Vec<f64>, seed: u64) -> Result<(Vec<i64>, usize), EncodingError> {
+        let encoding = self.update();
+        let bound = encoding.clip_bound();
+        let clipped = delta.iter().filter(|d| d.abs() > bound).count();
+        encoding.clip(&mut delta);
+        Ok((encoding.encode(&delta, Rounding::Stochastic { seed })?, clipped))
     }
 
     /// The global model's encoding.
@@ -202,16 +213,12 @@ pub fn run_federated(
         match (&mut global, aggregation) {
             (GlobalModel::Float(w), _) => fedavg_step(w, &updates, config.server_lr),
             (GlobalModel::Fixed { ints, encoding }, Aggregation::FixedPoint(fp)) => {
-                let update_enc = fp.update();
-                let bound = update_enc.clip_bound();
                 let mut sum = vec![0i64; ints.len()];
-                for (trainer, mut delta) in updates.into_iter().enumerate() {
-                    outcome.clipped += delta.iter().filter(|d| d.abs() > bound).count();
-                    update_enc.clip(&mut delta);
-                    let rounding = Rounding::Stochastic { seed: derive_seed(seed, SeedUse::Rounding, round, trainer) };
-                    let q = update_enc
-                        .encode(&delta, rounding)
+                for (trainer, delta) in updates.into_iter().enumerate() {
+                    let (q, clipped) = fp
+                        .quantize_update(delta, derive_seed(seed, SeedUse::Rounding, round, trainer))
                         .with_context(|| format!("encoding trainer {trainer}'s update in round {round}"))?;
+                    outcome.clipped += clipped;
                     for (s, qi) in sum.iter_mut().zip(q) {
                         *s += qi;
                     }

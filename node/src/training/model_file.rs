@@ -58,18 +58,13 @@ pub fn read_model(bytes: &[u8]) -> anyhow::Result<(ModelLayout, Vec<i64>)> {
 /// An update file of `layout`'s tensors in the update encoding: clipped to the encoding's bound
 /// (returns how many values were), then stochastically rounded with `seed`.
 pub fn read_update(layout: &ModelLayout, bytes: &[u8], seed: u64) -> anyhow::Result<(Vec<i64>, usize)> {
-    let mut values = layout.flatten(bytes)?;
-    let encoding = FixedPointConfig::default().update();
-    let bound = encoding.clip_bound();
-    let clipped = values.iter().filter(|v| v.abs() > bound).count();
-    encoding.clip(&mut values);
-    let encoded = encoding.encode(&values, Rounding::Stochastic { seed }).map_err(|e| located(layout, e))?;
-    Ok((encoded, clipped))
+    let values = layout.flatten(bytes)?;
+    FixedPointConfig::default().quantize_update(values, seed).map_err(|e| located(layout, e))
 }
 
-/// A model in the model encoding as a file of `layout`'s tensors.
-pub fn write_model(layout: &ModelLayout, values: &[i64]) -> anyhow::Result<Vec<u8>> {
-    Ok(layout.write(&FixedPointConfig::default().model().decode(values))?)
+/// A model of the job `spec` describes (in the model encoding) as a file of its tensors.
+pub fn write_model(spec: &JobSpecBlob, values: &[i64]) -> anyhow::Result<Vec<u8>> {
+    Ok(job_layout(spec)?.write(&FixedPointConfig::default().model().decode(values))?)
 }
 
 /// An encoding error about flat index `i`, told as the tensor and the index inside it.

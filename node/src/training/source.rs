@@ -2,7 +2,6 @@
 //! (for an adversary) corrupt the update, clip and quantize it for submission.
 
 use anyhow::Context;
-use fedproof_prover::fixed_point::Rounding;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use rand_distr::{Distribution, Normal};
@@ -79,10 +78,7 @@ impl UpdateSource for MlpSource {
         if self.attack == Some(Attack::SignFlip) {
             delta.iter_mut().for_each(|d| *d *= -4.0);
         }
-        let encoding = self.encoding.update();
-        encoding.clip(&mut delta);
-        let update =
-            encoding.encode(&delta, Rounding::Stochastic { seed: round_seed }).context("quantizing the update")?;
+        let (update, _) = self.encoding.quantize_update(delta, round_seed).context("quantizing the update")?;
         if self.attack == Some(Attack::Stale) {
             self.stale = Some(update.clone());
         }
@@ -95,6 +91,7 @@ mod tests {
     use super::*;
     use crate::training::data::load_digits;
     use crate::training::mlp::Mlp;
+    use fedproof_prover::fixed_point::Rounding;
 
     #[test]
     fn a_stale_trainer_resubmits_its_first_update_and_an_honest_one_does_not() {

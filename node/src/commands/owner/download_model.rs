@@ -10,7 +10,7 @@ use fedproof::roles::owner::latest_model;
 use fedproof::training::data::{load_csv, Dataset};
 use fedproof::training::federated::FixedPointConfig;
 use fedproof::training::mlp::Mlp;
-use fedproof::training::model_file::{job_layout, write_model};
+use fedproof::training::model_file::write_model;
 
 use crate::commands::args::{JobArgs, OutputArgs};
 
@@ -39,7 +39,7 @@ impl DownloadModelArgs {
         let model = latest_model(&job, &storage).await?;
         let out = &self.out;
         let bytes = if out.extension().is_some_and(|e| e == "safetensors") {
-            write_model(&job_layout(&job.spec)?, &model.values)?
+            write_model(&job.spec, &model.values)?
         } else {
             serde_json::to_vec(&model)?
         };
