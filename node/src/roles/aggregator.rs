@@ -22,6 +22,7 @@ use fedproof_prover::snark;
 use fedproof_web_api::format::bitmap;
 use serde::Serialize;
 
+use crate::chain::client::call_error;
 use crate::chain::words::to_u256;
 use crate::proving::{ProofTask, Prover};
 use crate::roles::chunked::challenges;
@@ -30,7 +31,7 @@ use crate::roles::job::{JobView, POLL};
 use crate::roles::replay;
 use fedproof_contracts::JobStatus;
 use fedproof_storage::sealed::AggregatorKey;
-use fedproof_storage::Storage;
+use fedproof_storage::{blob_ref_of, Storage};
 
 /// What happened in one finalized round.
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +87,18 @@ pub async fn run(
     settings: &Settings,
     mut on_round: impl FnMut(&RoundReport) + Send,
 ) -> anyhow::Result<Vec<RoundReport>> {
+    let mut reports = Vec::new();
+    while let Some(report) = next_round(job, storage, settings).await? {
+        on_round(&report);
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+/// Runs the aggregator until it has finalized one more round (its report), or until the job has
+/// ended (`None`): posts or restores the bond, waits for the submissions, proves and finalizes.
+/// The Flower strategy calls it once per Flower round; `run` calls it until the job ends.
+pub async fn next_round(job: &JobView, storage: &Storage, settings: &Settings) -> anyhow::Result<Option<RoundReport>> {
     let sealing = &settings.sealing;
     anyhow::ensure!(
         sealing.recipient() == job.spec.aggregator_recipient,
@@ -94,8 +107,6 @@ pub async fn run(
         job.id,
         job.spec.aggregator_recipient
     );
-    let id = U256::from(job.id);
-    let mut reports = Vec::new();
     // When the current round was first seen with every commitment in but some blob missing.
     let mut waiting_since: Option<(u32, Instant)> = None;
     let chunked = job.layout()?.chunking().is_some();
@@ -114,18 +125,9 @@ pub async fn run(
                 tokio::time::sleep(POLL).await;
                 continue;
             }
-            return Ok(reports);
+            return Ok(None);
         }
-        if !s.bondPosted {
-            job.check_terms(storage).await.context("not posting the bond")?;
-            let call = job.market.postBond(id).value(U256::from(job.config.bond));
-            job.chain.send("postBond", call).await?;
-            continue;
-        }
-        if s.bondShort {
-            // A dispute took part of the bond: JobMarket finalizes no round until it is restored.
-            let short = U256::from(job.config.bond) - U256::from(s.bondHeld);
-            job.chain.send("topUpBond", job.market.topUpBond(id).value(short)).await?;
+        if keep_bond(job, storage, &s).await? {
             continue;
         }
         let now = job.chain_time().await?;
@@ -153,12 +155,62 @@ pub async fn run(
                 continue;
             }
         }
-        let report = finalize(job, storage, settings, s.round, s.model).await?;
-        if let Some(report) = report {
-            on_round(&report);
-            reports.push(report);
+        if let Some(report) = finalize(job, storage, settings, s.round, s.model).await? {
+            return Ok(Some(report));
         }
     }
+}
+
+/// Posts the bond of an active job that has none yet (round 0 opens only then), once its terms
+/// check out. Does nothing when the bond is in.
+pub async fn post_bond(job: &JobView, storage: &Storage) -> anyhow::Result<()> {
+    let s = job.state().await?;
+    anyhow::ensure!(s.status == JobStatus::Active as u8, "job {} is not running (status {})", job.id, s.status);
+    keep_bond(job, storage, &s).await?;
+    Ok(())
+}
+
+/// Posts the bond, or restores it after a dispute took part of it (JobMarket finalizes no round
+/// while it is short); true when it sent a transaction.
+async fn keep_bond(job: &JobView, storage: &Storage, s: &JobMarket::State) -> anyhow::Result<bool> {
+    let id = U256::from(job.id);
+    if !s.bondPosted {
+        job.check_terms(storage).await.context("not posting the bond")?;
+        let call = job.market.postBond(id).value(U256::from(job.config.bond));
+        job.chain.send("postBond", call).await?;
+        return Ok(true);
+    }
+    if s.bondShort {
+        let short = U256::from(job.config.bond) - U256::from(s.bondHeld);
+        job.chain.send("topUpBond", job.market.topUpBond(id).value(short)).await?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Takes a sealed update delivered outside the intake (a Flower reply) into the store, once its
+/// reference is the `blobRef` that `slot` committed to for `round` on-chain; returns its CID.
+/// Anything else is refused, so a client cannot fill the store with blobs nobody committed to.
+pub async fn accept_sealed(
+    job: &JobView,
+    storage: &Storage,
+    round: u32,
+    slot: u32,
+    sealed: Vec<u8>,
+) -> anyhow::Result<String> {
+    let (id, r, s) = (U256::from(job.id), U256::from(round), U256::from(slot));
+    let committed = job.market.blobRefs(id, r, s).call().await.map_err(|e| call_error("blobRefs", e))?;
+    let sent = blob_ref_of(&sealed);
+    anyhow::ensure!(
+        committed != B256::ZERO,
+        "slot {slot} has not committed to an update in round {round} of job {}",
+        job.id
+    );
+    anyhow::ensure!(
+        sent == committed,
+        "the update delivered for slot {slot} of round {round} is not the one it committed to (blobRef {committed}, delivered {sent})"
+    );
+    Ok(storage.put_sealed(sealed).await?.to_string())
 }
 
 /// Whether a completed chunked job can take no more challenges: its last round's challenge

@@ -311,6 +311,26 @@ pub async fn finalized_rounds(job: &JobView) -> anyhow::Result<Vec<FinalizedRoun
     Ok(rounds)
 }
 
+/// What each slot of `job` has been paid so far (wei or token units): the sum of its `Claimed`
+/// shares over all rounds (a share counts once its trainer, or anyone, has claimed it).
+pub async fn payouts(job: &JobView) -> anyhow::Result<Vec<U256>> {
+    let events = job
+        .market
+        .Claimed_filter()
+        .topic1(U256::from(job.id))
+        .from_block(0)
+        .query()
+        .await
+        .map_err(|e| call_error("reading Claimed events", e))?;
+    let mut paid = vec![U256::ZERO; job.shape.trainers];
+    for (ev, _) in events {
+        let slot = usize::try_from(ev.slot).ok().filter(|s| *s < paid.len());
+        let slot = slot.with_context(|| format!("a Claimed event of job {} names slot {}", job.id, ev.slot))?;
+        paid[slot] += ev.amount;
+    }
+    Ok(paid)
+}
+
 /// What `recover` did for the owner.
 #[derive(Debug, Clone, Serialize)]
 pub struct Recovery {

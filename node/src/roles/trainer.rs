@@ -29,6 +29,8 @@ pub enum Upload {
     Never,
     /// Uploads a different update than the one it committed to.
     Mismatched,
+    /// Leaves the delivery to the caller, who gets the sealed update back ([`commit_sealed`]).
+    ByCaller,
 }
 
 /// One submitted round.
@@ -120,7 +122,7 @@ pub async fn run(
             continue;
         };
         let values = source.update(round, &model.values)?;
-        done.push(commit(job, storage, intake, (round, slot), values, upload).await?);
+        done.push(commit(job, storage, intake, (round, slot), values, upload).await?.0);
     }
 }
 
@@ -153,7 +155,7 @@ pub async fn submit(
         let commitment = commitment.map_err(|e| call_error("reading the commitment", e))?;
         Submission { round, commitment: fedproof_web_api::format::word(&commitment), tx: None, receipt }
     } else {
-        commit(job, storage, intake, (round, slot), values, Upload::Honest).await?
+        commit(job, storage, intake, (round, slot), values, Upload::Honest).await?.0
     };
     if let Some(intake) = intake {
         while submission.receipt.is_none() {
@@ -188,8 +190,31 @@ async fn open_round(job: &JobView, round: Option<u32>) -> anyhow::Result<u32> {
     }
 }
 
+/// Commits an update computed elsewhere to `round` (or the round open now), joining first if the
+/// slot has not, and returns the slot, the submission and the sealed update, which the caller
+/// delivers itself (the Flower mod puts it in its reply; the aggregator takes it only if its
+/// reference is the `blobRef` committed on-chain: `aggregator::accept_sealed`). Refuses a round
+/// the slot has already submitted to.
+pub async fn commit_sealed(
+    job: &JobView,
+    storage: &Storage,
+    round: Option<u32>,
+    values: Vec<i64>,
+) -> anyhow::Result<(u32, Submission, Vec<u8>)> {
+    let slot = join(job, storage).await?;
+    let round = open_round(job, round).await?;
+    let submitted = job.market.submittedBits(U256::from(job.id), U256::from(round)).call().await;
+    anyhow::ensure!(
+        !submitted.map_err(|e| call_error("submittedBits", e))?.bit(slot as usize),
+        "slot {slot} has already submitted to round {round} of job {}",
+        job.id
+    );
+    let (submission, sealed) = commit(job, storage, None, (round, slot), values, Upload::ByCaller).await?;
+    Ok((slot, submission, sealed))
+}
+
 /// Seals `values` to the aggregator, keeps or stores the sealed blob, then commits to the
-/// update on-chain for `round` from `slot`.
+/// update on-chain for `round` from `slot`. Returns the submission and the sealed update.
 async fn commit(
     job: &JobView,
     storage: &Storage,
@@ -197,7 +222,7 @@ async fn commit(
     (round, slot): (u32, u32),
     values: Vec<i64>,
     upload: Upload,
-) -> anyhow::Result<Submission> {
+) -> anyhow::Result<(Submission, Vec<u8>)> {
     anyhow::ensure!(
         values.len() == job.shape.params,
         "the update has {} values but job {} has {} parameters",
@@ -216,19 +241,20 @@ async fn commit(
     // Stored before the commitment goes on-chain, so a committed update is never missing
     // because the trainer stopped in between.
     match (upload, intake) {
-        (Upload::Never, _) => {}
+        (Upload::Never | Upload::ByCaller, _) => {}
         (_, Some(intake)) => intake.keep_pending(job, round, &sealed)?,
-        (_, None) => drop(storage.put_sealed(sealed).await?),
+        (_, None) => drop(storage.put_sealed(sealed.clone()).await?),
     }
     let call = job.market.submitUpdate(U256::from(job.id), round, commitment, blob_ref);
     let receipt = job.chain.send(&format!("submitUpdate for round {round}"), call).await?;
     tracing::info!(job = job.id, round, slot, tx = %receipt.transaction_hash, "update submitted");
-    Ok(Submission {
+    let submission = Submission {
         round,
         commitment: fedproof_web_api::format::word(&commitment),
         tx: Some(receipt.transaction_hash.to_string()),
         receipt: None,
-    })
+    };
+    Ok((submission, sealed))
 }
 
 /// Delivers a committed update through the intake. A refusal is logged, not fatal: the update is
