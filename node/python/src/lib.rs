@@ -3,20 +3,23 @@
 //! The node's own code for what a Python trainer or owner does before anything reaches the
 //! chain, so its bytes are the node's: encoding real values into the round statement's
 //! fixed-point formats, the job's domain, update and model commitments, the update blob and
-//! sealing it to the aggregator. Built with maturin (`node/python/pyproject.toml`); the type
-//! stubs are `fedproof.pyi`, the tests `tests/` (pytest, against `prover/test-vectors`).
+//! sealing it to the aggregator. Built with maturin (`node/python/pyproject.toml`) as
+//! `fedproof._native`, inside the package `python/fedproof` (which adds `fedproof.flower`); the
+//! type stubs are `python/fedproof/_native.pyi`, the tests `tests/` (pytest).
 //!
 //! - [`encode_update`], [`encode_model`], [`decode_model`]: the fixed-point encodings.
 //! - [`job_domain`], [`commit_update`], [`commit_model`]: the statement's commitments.
 //! - [`update_blob`], [`seal_update`]: the update blob and its sealed form.
 //! - [`trainer::Trainer`]: join a job and submit updates through the chain and the intake.
-//! - [`owner::Owner`]: post a job for a model file, follow it, download the trained model.
+//! - [`owner::Owner`]: post a job for a model file, follow it, read payouts, download the model.
+//! - [`aggregator::Aggregator`]: take delivered updates, prove and settle one round at a time.
 //!
 //! Errors are Python exceptions ([`errors`]): values that do not fit, a bad recipient or address,
 //! an update file that does not fit the job, an unknown job, the wrong network, a chain failure.
 //! Heavy work and waiting on the chain run without the GIL.
 #![forbid(unsafe_code)]
 
+mod aggregator;
 mod errors;
 mod owner;
 mod session;
@@ -138,8 +141,8 @@ fn seal_update<'py>(
     Ok(PyBytes::new(py, &sealed))
 }
 
-/// The `fedproof` Python module.
-#[pymodule(name = "fedproof")]
+/// The extension module `fedproof._native` (the package `fedproof` re-exports it).
+#[pymodule(name = "_native")]
 fn fedproof_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("UPDATE_CLIP_BOUND", FixedPointConfig::default().update().clip_bound())?;
@@ -153,6 +156,7 @@ fn fedproof_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ChainFailure", m.py().get_type::<ChainFailure>())?;
     m.add_class::<trainer::Trainer>()?;
     m.add_class::<owner::Owner>()?;
+    m.add_class::<aggregator::Aggregator>()?;
     m.add_function(wrap_pyfunction!(encode_update, m)?)?;
     m.add_function(wrap_pyfunction!(encode_model, m)?)?;
     m.add_function(wrap_pyfunction!(decode_model, m)?)?;

@@ -5,7 +5,7 @@
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use fedproof::chain::Chain;
-use fedproof::roles::owner::{create_job, finalized_rounds, latest_model, status, JobModel, JobRequest};
+use fedproof::roles::owner::{create_job, finalized_rounds, latest_model, payouts, status, JobModel, JobRequest};
 use fedproof::roles::JobView;
 use fedproof::training::model_file::{read_model, write_model};
 use fedproof_storage::{Recipe, Storage};
@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::errors::ModelFileError;
-use crate::session::{address, block_on, runtime, signer, to_py};
+use crate::session::{address, block_on, runtime, signer, to_py, to_python};
 
 /// An owner's key on a market, with the market's blob storage.
 #[pyclass(module = "fedproof")]
@@ -126,10 +126,13 @@ impl Owner {
         let bytes = write_model(&view.spec, &model.values).map_err(to_py)?;
         Ok((model.round, PyBytes::new(py, &bytes)))
     }
-}
 
-/// A report the node serializes, as the Python dicts and lists `json.loads` makes of it.
-fn to_python<'py>(py: Python<'py>, value: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
-    let text = serde_json::to_string(value).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    py.import("json")?.call_method1("loads", (text,))
+    /// What each slot of the job has been paid so far (wei, in slot order): its claimed shares.
+    fn payouts(&self, py: Python<'_>, job: u64) -> PyResult<Vec<u128>> {
+        let view = self.job(py, job)?;
+        let paid = block_on(py, &self.runtime, payouts(&view))?;
+        paid.iter()
+            .map(|p| u128::try_from(*p).map_err(|_| PyValueError::new_err(format!("{p} wei does not fit 128 bits"))))
+            .collect()
+    }
 }

@@ -51,3 +51,9 @@ pub fn signer(private_key: &str) -> PyResult<PrivateKeySigner> {
 pub fn address(what: &str, text: &str) -> PyResult<Address> {
     text.parse().map_err(|e| AddressError::new_err(format!("{what} {text:?} is not a 20-byte hex address: {e}")))
 }
+
+/// A report the node serializes, as the Python dicts and lists `json.loads` makes of it.
+pub fn to_python<'py>(py: Python<'py>, value: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
+    let text = serde_json::to_string(value).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    py.import("json")?.call_method1("loads", (text,))
+}

@@ -10,7 +10,7 @@ use fedproof::training::model_file::{job_layout, read_update};
 use fedproof_storage::Storage;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 
 use crate::errors::ModelFileError;
 use crate::session::{address, block_on, runtime, signer, to_py};
@@ -101,5 +101,41 @@ impl Trainer {
         out.set_item("receipt", submission.receipt.map(|r| r.signature))?;
         out.set_item("clipped", clipped)?;
         Ok(out)
+    }
+
+    /// Commits an update Δ (safetensors bytes, as for `submit`) to `round` (default: the round
+    /// open now) on chain, joining first if needed, and returns the sealed update for the caller
+    /// to deliver (the Flower mod sends it in its reply; `Aggregator.accept` takes it only if it
+    /// is the blob committed on chain). Returns a dict with the round, slot, commitment,
+    /// transaction, clipped count and `sealed` bytes.
+    #[pyo3(signature = (update, round = None, seed = 1))]
+    fn commit<'py>(
+        &self,
+        py: Python<'py>,
+        update: &[u8],
+        round: Option<u32>,
+        seed: u64,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let layout = job_layout(&self.job.spec).map_err(to_py)?;
+        let (values, clipped) =
+            read_update(&layout, update, seed).map_err(|e| ModelFileError::new_err(format!("{e:#}")))?;
+        let (slot, submission, sealed) =
+            block_on(py, &self.runtime, trainer::commit_sealed(&self.job, &self.storage, round, values))?;
+        let out = PyDict::new(py);
+        out.set_item("round", submission.round)?;
+        out.set_item("slot", slot)?;
+        out.set_item("commitment", submission.commitment)?;
+        out.set_item("tx", submission.tx)?;
+        out.set_item("clipped", clipped)?;
+        out.set_item("sealed", PyBytes::new(py, &sealed))?;
+        Ok(out)
+    }
+
+    /// Claims this trainer's share of every finalized round (disputing, with kept receipts, a
+    /// round that called its receipted update unavailable) and withdraws what the market owes
+    /// it; returns the amount withdrawn (wei).
+    fn withdraw(&self, py: Python<'_>) -> PyResult<u128> {
+        let owed = block_on(py, &self.runtime, trainer::withdraw(&self.job, self.intake.as_ref()))?;
+        owed.try_into().map_err(|_| PyValueError::new_err(format!("{owed} wei does not fit 128 bits")))
     }
 }

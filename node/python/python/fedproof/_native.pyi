@@ -103,6 +103,18 @@ class Trainer:
         receipt. Returns {"round", "commitment", "tx", "receipt", "clipped"}.
 
         Raises ModelFileError for a file that does not fit, ChainFailure if the chain refuses."""
+    def commit(self, update: bytes, round: int | None = None, seed: int = 1) -> dict:
+        """Commits Δ (as for `submit`) to `round` (default: the one open now) on chain, joining
+        first if needed, and returns the sealed update for the caller to deliver (the Flower mod
+        puts it in its reply; `Aggregator.accept` takes it only if it is the blob committed on
+        chain). Returns {"round", "slot", "commitment", "tx", "clipped", "sealed"}.
+
+        Raises ModelFileError for a file that does not fit, ChainFailure if the chain refuses
+        (e.g. the slot already submitted to that round)."""
+    def withdraw(self) -> int:
+        """Claims this trainer's share of every finalized round (disputing, with kept receipts, a
+        round that called its receipted update unavailable) and withdraws what the market owes
+        it; returns the amount withdrawn (wei)."""
 
 class Owner:
     """A project owner's key on a JobMarket, with the market's blob storage. Calls block until
@@ -155,3 +167,49 @@ class Owner:
     def download_model(self, job: int) -> tuple[int, bytes]:
         """The latest model, checked against the chain: (the round it starts, the bytes of a
         safetensors file of the job's tensors; `safetensors.numpy.load` reads it)."""
+    def payouts(self, job: int) -> list[int]:
+        """What each slot has been paid so far (wei, in slot order): its claimed shares."""
+
+class Aggregator:
+    """The aggregator of one job, driven one round at a time (the Flower strategy does): its key
+    on the chain, its age identity `sealing_key` (`fedproof aggregator keygen`), the Groth16
+    keys of the job's shape under `keys` (the directory `fedproof deploy --keys` used for the
+    job's verifier) and the job's blob storage. Calls block until done; the GIL is released
+    meanwhile (proving runs on all cores).
+
+    Raises UnknownJobError, WrongNetworkError, AddressError, ValueError (key, sealing key,
+    missing proving key, a chunked job) or ChainFailure."""
+
+    def __init__(
+        self,
+        rpc: str,
+        market: str,
+        job: int,
+        private_key: str,
+        sealing_key: str,
+        keys: str,
+        storage: str = ".fedproof/storage",
+        chain_id: int | None = None,
+        upload_grace: float = 5.0,
+    ) -> None: ...
+    @property
+    def job_id(self) -> int: ...
+    @property
+    def trainers(self) -> int:
+        """The job's trainer slots."""
+    def status(self) -> dict:
+        """The job's state, as `Owner.status` gives it."""
+    def post_bond(self) -> None:
+        """Posts the bond if the job has none yet (round 0 opens only then)."""
+    def model(self) -> tuple[int, bytes]:
+        """The model the current round starts from, checked against the chain: (round,
+        safetensors bytes)."""
+    def accept(self, round: int, slot: int, sealed: bytes) -> str:
+        """Takes a sealed update `slot` delivered for `round` into storage if it is the blob the
+        slot committed to on chain; returns its CID. Raises ChainFailure otherwise."""
+    def finalize_round(self) -> dict | None:
+        """Waits for the current round's submissions (every joined slot, or the submit window's
+        end; an update not delivered within `upload_grace` makes its slot unavailable), proves
+        the round and finalizes it on chain. Returns {"round", "submitted", "unavailable"
+        [(slot, reason)], "inliers", "scores", "prove_seconds", "finalize_gas", "tx", "model"
+        (safetensors bytes of the new model)}; None once the job has ended."""
