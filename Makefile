@@ -10,7 +10,8 @@ FORGE := cd $(CONTRACTS) && ./node_modules/.bin/forge
 FORGE_FLAGS := --offline --use ./solc.js
 
 # The Python package (node/python, PyO3 + maturin) in a virtual environment of its own, with
-# maturin, pytest and numpy from PyPI. Override PYENV to install it into yours.
+# maturin, pytest, numpy, scikit-learn and Flower (with its Ray simulation runtime) from PyPI.
+# Override PYENV to install it into yours.
 PYENV ?= target/pyenv
 PYENV_ABS = $(abspath $(PYENV))
 
@@ -132,12 +133,13 @@ test-browser: dashboard-deps chromium
 # cargo's target directory with the workspace).
 python:
 	test -x $(PYENV)/bin/python || python3 -m venv $(PYENV)
-	$(PYENV)/bin/pip install --quiet --disable-pip-version-check "maturin>=1.8,<2" "pytest>=8" "numpy>=1.24" "safetensors>=0.4"
+	$(PYENV)/bin/pip install --quiet --disable-pip-version-check "maturin>=1.8,<2" "pytest>=8" "numpy>=1.24" \
+	  "safetensors>=0.4" "scikit-learn>=1.3" "flwr[simulation]==1.42.0"
 	cd node/python && VIRTUAL_ENV=$(PYENV_ABS) $(PYENV_ABS)/bin/maturin develop --quiet
 
 # The pytest suite of the Python package: commitments against prover/test-vectors, exceptions,
-# and Python trainers in a job on anvil (with the `fedproof` binary as deployer, owner and
-# aggregator).
+# Python trainers in a job on anvil (with the `fedproof` binary as deployer, owner and
+# aggregator), and the Flower example (node/python/examples/flower_digits) on anvil.
 test-python: python contracts-deps
 	$(CARGO) build -p fedproof
 	$(PYENV)/bin/pytest -q node/python/tests

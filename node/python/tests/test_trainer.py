@@ -5,11 +5,9 @@ binary's aggregator proving and settling the round; and the documented exception
 import json
 import os
 import pathlib
-import signal
-import socket
 import subprocess
+import sys
 import time
-import urllib.request
 
 import numpy as np
 import pytest
@@ -17,31 +15,11 @@ from safetensors.numpy import load, save
 
 import fedproof
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
-ANVIL = ROOT / "contracts" / "node_modules" / ".bin" / "anvil"
-FEDPROOF = ROOT / "target" / "debug" / "fedproof"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "examples" / "flower_digits"))
+from devchain import anvil, cli, deploy, fedproof_binary, rpc  # noqa: E402
+
 SHAPES = {"conv.weight": (2, 1, 2, 2), "fc.bias": (2,), "fc.weight": (2, 3)}  # 16 parameters
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rpc(url, method, params):
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        return json.loads(answer.read())["result"]
-
-
-def run(args, key=""):
-    """Runs the fedproof binary with `--json` and returns what it printed."""
-    env = {**os.environ, "FEDPROOF_PRIVATE_KEY": key}
-    done = subprocess.run([str(FEDPROOF), *args, "--json"], env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"fedproof {args[:2]} failed: {done.stderr}"
-    return json.loads(done.stdout)
+run = cli
 
 
 def tensors(seed, scale):
@@ -53,53 +31,36 @@ def tensors(seed, scale):
 def job(tmp_path_factory):
     """A one-round job for 4 trainers on a fresh anvil, and its aggregator running."""
     tmp = tmp_path_factory.mktemp("job")
-    port = free_port()
-    config = tmp / "anvil.json"
-    # npm's `anvil` is a node script that starts the binary: a session of its own lets the
-    # teardown stop both.
-    anvil = subprocess.Popen(
-        [str(ANVIL), "--port", str(port), "--config-out", str(config)], stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    aggregator = None
-    try:
-        deadline = time.time() + 30
-        while not config.exists() or not config.read_text().strip().endswith("}"):
-            assert time.time() < deadline, "anvil did not start"
-            time.sleep(0.1)
-        keys = json.loads(config.read_text())["private_keys"]
-        addresses = json.loads(config.read_text())["available_accounts"]
-        blobs, keys_dir, sealing = str(tmp / "blobs"), str(tmp / "keys"), str(tmp / "agg.age")
-        stack = run(["deploy", "--rpc", url, "--trainers", "4", "--params", "16", "--keys", keys_dir], keys[0])
-        recipient = run(["aggregator", "keygen", "--out", sealing])["recipient"]
+    with anvil() as chain:
+        url, keys, addresses = chain.url, chain.keys, chain.addresses
+        market = deploy(chain, 4, 16, tmp)
+        blobs = str(tmp / "blobs")
         model = tmp / "init.safetensors"
         model.write_bytes(save(tensors(1, 0.5)))
-        market = stack["market"]
         created = run(
-            ["owner", "create-job", "--rpc", url, "--market", market, "--storage", blobs, "--aggregator", addresses[1],
-             "--aggregator-recipient", recipient, "--verifier", stack["verifier"], "--trainers", "4",
-             "--budget", "1000000000000000000", "--model", str(model), "--rounds", "1", "--max-malicious", "1",
+            ["owner", "create-job", "--rpc", url, "--market", market.market, "--storage", blobs, "--aggregator",
+             addresses[1], "--aggregator-recipient", market.recipient, "--verifier", market.verifier, "--trainers",
+             "4", "--budget", "1000000000000000000", "--model", str(model), "--rounds", "1", "--max-malicious", "1",
              "--start-delay", "3600"],
             keys[0],
         )
         job_id = created["job_id"]
-        env = {**os.environ, "FEDPROOF_PRIVATE_KEY": keys[1]}
         aggregator = subprocess.Popen(
-            [str(FEDPROOF), "aggregator", "run", "--rpc", url, "--market", market, "--job", str(job_id),
-             "--storage", blobs, "--keys", keys_dir, "--sealing-key", sealing, "--upload-grace", "5", "--json"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [str(fedproof_binary()), "aggregator", "run", "--rpc", url, "--market", market.market, "--job",
+             str(job_id), "--storage", blobs, "--keys", market.keys, "--sealing-key", market.sealing_key,
+             "--upload-grace", "5", "--json"],
+            env={**os.environ, "FEDPROOF_PRIVATE_KEY": keys[1]},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        yield {
-            "url": url, "market": market, "job": job_id, "keys": keys, "addresses": addresses, "blobs": blobs,
-            "aggregator": aggregator, "recipient": recipient, "verifier": stack["verifier"],
-        }
-    finally:
-        if aggregator is not None:
+        try:
+            yield {
+                "url": url, "market": market.market, "job": job_id, "keys": keys, "addresses": addresses,
+                "blobs": blobs, "aggregator": aggregator, "recipient": market.recipient,
+                "verifier": market.verifier, "sealing_key": market.sealing_key, "keys_dir": market.keys,
+            }
+        finally:
             aggregator.kill()
             aggregator.wait()
-        os.killpg(anvil.pid, signal.SIGKILL)
-        anvil.wait()
 
 
 def test_python_trainers_submit_and_the_attacker_is_flagged(job):
@@ -195,3 +156,21 @@ def test_an_owner_posts_a_job_from_python_and_downloads_its_model(job):
 
 def first_aggregator(job):
     return job["addresses"][1]
+
+
+def test_an_aggregator_refuses_bad_keys_and_updates_nobody_committed(job, tmp_path):
+    args = (job["url"], job["market"], job["job"], job["keys"][1])
+    with pytest.raises(ValueError, match="no proving key for"):
+        fedproof.Aggregator(*args, job["sealing_key"], str(tmp_path / "no-keys"), storage=job["blobs"])
+    with pytest.raises(ValueError, match="sealing_key"):
+        fedproof.Aggregator(*args, str(tmp_path / "missing.age"), job["keys_dir"], storage=job["blobs"])
+    with pytest.raises(ValueError, match="upload_grace"):
+        fedproof.Aggregator(*args, job["sealing_key"], job["keys_dir"], storage=job["blobs"], upload_grace=-1)
+    aggregator = fedproof.Aggregator(*args, job["sealing_key"], job["keys_dir"], storage=job["blobs"])
+    assert (aggregator.job_id, aggregator.trainers) == (job["job"], 4)
+    # A blob nobody committed to is not stored (a client cannot fill the aggregator's disk).
+    with pytest.raises(fedproof.ChainFailure, match="has not committed to an update in round 5"):
+        aggregator.accept(5, 0, b"junk")
+    # Nor one other than the committed blob (a copied or altered update).
+    with pytest.raises(fedproof.ChainFailure, match="is not the one it committed to"):
+        aggregator.accept(0, 0, b"junk")
