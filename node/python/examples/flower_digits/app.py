@@ -1,10 +1,11 @@
-"""The Flower apps of the example: a `ClientApp` training the NumPy CNN of `task.py` on its digits
-partition (some clients flip the sign of their update), and `ServerApp`s running either the
-fedproof strategy or Flower's plain FedAvg. Built by functions of a `Settings`, so one script can
-run both on the same data."""
+"""The Flower apps of the example: a `ClientApp` training the CNN of `task.py` (NumPy) or
+`task_torch.py` (PyTorch) on its digits partition (some clients flip the sign of their update),
+and `ServerApp`s running either the fedproof strategy or Flower's plain FedAvg. Built by
+functions of a `Settings`, so one script can run both on the same data."""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,9 @@ class Settings:
     rounds: int = 3
     sign_flippers: tuple[int, ...] = (4,)
     seed: int = 0
+    # The module with the model code: "task" (NumPy) or "task_torch" (PyTorch). Named rather than
+    # imported so that the NumPy path never imports torch, and each Ray worker imports it itself.
+    task: str = "task"
     # LocalDpMod's (clipping norm, sensitivity, epsilon, delta), or None.
     local_dp: tuple[float, float, float, float] | None = None
     # For fedproof: rpc, market, job, the trainers' keys by partition, the aggregator's key,
@@ -39,7 +43,8 @@ class Settings:
 
 def to_arrays(params: dict[str, np.ndarray], order=task.TENSORS) -> ArrayRecord:
     """The model as Flower's ArrayRecord, its arrays in `order` (a reply keeps the order of the
-    arrays it received: mods such as LocalDpMod compare the keys in order)."""
+    arrays it received: mods such as LocalDpMod compare the keys in order). The default order is
+    the NumPy module's; task_torch has the same tensor names in the same order."""
     return ArrayRecord({name: Array(np.asarray(params[name], dtype=np.float32)) for name in order})
 
 
@@ -68,12 +73,15 @@ def client_app(settings: Settings) -> ClientApp:
 
     @app.train()
     def train(msg: Message, context: Context) -> Message:
+        model = importlib.import_module(settings.task)
         partition = int(context.node_config["partition-id"])
-        x, y = task.load_data(partition, settings.partitions, settings.seed)
+        x, y = model.load_data(partition, settings.partitions, settings.seed)
         arrays = msg.content["arrays"]
         received = to_params(arrays)
         round_ = int(msg.content["config"]["server-round"])
-        trained, loss = task.train(received, x, y, task.EPOCHS, task.LR, task.BATCH_SIZE, seed=1000 * round_ + partition)
+        trained, loss = model.train(
+            received, x, y, model.EPOCHS, model.LR, model.BATCH_SIZE, seed=1000 * round_ + partition
+        )
         if partition in settings.sign_flippers:
             trained = {name: received[name] - (trained[name] - received[name]) for name in received}
         metrics = MetricRecord({"train_loss": float(loss), "num-examples": len(x)})
@@ -85,10 +93,11 @@ def client_app(settings: Settings) -> ClientApp:
 
 def evaluate_fn(settings: Settings):
     """Centralized evaluation on the held-out digits, kept in `settings.results`."""
-    x, y = task.test_data(settings.seed)
+    model = importlib.import_module(settings.task)
+    x, y = model.test_data(settings.seed)
 
     def evaluate(server_round: int, arrays: ArrayRecord) -> MetricRecord:
-        loss, accuracy = task.evaluate(to_params(arrays), x, y)
+        loss, accuracy = model.evaluate(to_params(arrays), x, y)
         settings.results.setdefault("accuracy", {})[server_round] = float(accuracy)
         return MetricRecord({"loss": float(loss), "accuracy": float(accuracy)})
 
@@ -124,7 +133,7 @@ def fedavg_server_app(settings: Settings) -> ServerApp:
     @app.main()
     def main(grid: Grid, context: Context) -> None:
         strategy = FedAvg(fraction_evaluate=0.0, min_train_nodes=settings.clients, min_available_nodes=settings.clients)
-        initial = to_arrays(task.init_model(settings.seed))
+        initial = to_arrays(importlib.import_module(settings.task).init_model(settings.seed))
         result = strategy.start(
             grid=grid, initial_arrays=initial, num_rounds=settings.rounds, train_config=ConfigRecord(),
             evaluate_fn=evaluate_fn(settings),

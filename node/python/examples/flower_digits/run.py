@@ -2,13 +2,16 @@
 the CNN's parameters, posts a job for the CNN's initial weights, runs Flower's simulation with
 the fedproof strategy (one client flipping signs), lets every trainer withdraw, and compares
 with Flower's plain FedAvg over the honest clients. Prints a summary, or JSON with --json.
+With --torch the clients train and the server evaluates with the PyTorch model (task_torch.py,
+needs `pip install torch`) instead of the NumPy one: same tensors, same data, same job.
 
-    target/pyenv/bin/python node/python/examples/flower_digits/run.py [--rounds 3] [--local-dp] [--json]
+    target/pyenv/bin/python node/python/examples/flower_digits/run.py [--rounds 3] [--local-dp] [--torch] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import pathlib
@@ -23,12 +26,13 @@ from flwr.simulation import run_simulation  # noqa: E402
 
 import app  # noqa: E402
 import devchain  # noqa: E402
-import task  # noqa: E402
 from app import Settings  # noqa: E402
 
 BUDGET = 10**18
 # Ray runs at most this many clients at once (2 cores here): each takes one CPU.
 BACKEND = {"client_resources": {"num_cpus": 1, "num_gpus": 0.0}}
+# The job's architecture label names the code that trains it; the model format is the same.
+ARCHITECTURES = {"task": "digits-cnn-numpy", "task_torch": "digits-cnn-torch"}
 
 
 def simulate(server, client, clients: int) -> None:
@@ -43,7 +47,7 @@ def run_fedavg(settings: Settings) -> dict:
     """Flower's plain FedAvg over the honest clients only (the attackers left out, no DP)."""
     honest = Settings(
         clients=settings.partitions - len(settings.sign_flippers), partitions=settings.partitions,
-        rounds=settings.rounds, sign_flippers=(), seed=settings.seed,
+        rounds=settings.rounds, sign_flippers=(), seed=settings.seed, task=settings.task,
     )
     started = time.time()
     simulate(app.fedavg_server_app(honest), app.client_app(honest), honest.clients)
@@ -55,15 +59,16 @@ def run_fedproof(settings: Settings, workdir: pathlib.Path) -> dict:
     import fedproof
     from fedproof.flower import to_safetensors
 
+    model = importlib.import_module(settings.task)
     with devchain.anvil() as chain:
-        n, d = settings.clients, sum(int(np.prod(s)) for s in task.TENSORS.values())
+        n, d = settings.clients, sum(int(np.prod(s)) for s in model.TENSORS.values())
         market = devchain.deploy(chain, n, d, workdir)
         storage = str(workdir / "storage")
         owner = fedproof.Owner(chain.url, market.market, chain.keys[0], storage=storage)
         job = owner.create_job(
-            to_safetensors(app.to_arrays(task.init_model(settings.seed))), aggregator=chain.addresses[1],
+            to_safetensors(app.to_arrays(model.init_model(settings.seed))), aggregator=chain.addresses[1],
             aggregator_recipient=market.recipient, verifier=market.verifier, trainers=n, rounds=settings.rounds,
-            budget=BUDGET, architecture="digits-cnn-numpy", start_delay=3600,
+            budget=BUDGET, architecture=ARCHITECTURES[settings.task], start_delay=3600,
         )
         settings.chain = {
             "rpc": chain.url, "market": market.market, "job": job, "trainer_keys": chain.keys[2 : 2 + n],
@@ -122,9 +127,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--local-dp", action="store_true", help="clients run Flower's LocalDpMod inside fedproof's mod")
     parser.add_argument("--noise", type=float, default=0.01, help="with --local-dp: the noise's standard deviation")
+    parser.add_argument("--torch", action="store_true", help="the PyTorch model (task_torch.py) instead of NumPy's")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    settings = Settings(rounds=args.rounds, local_dp=local_dp(args.noise) if args.local_dp else None)
+    settings = Settings(
+        rounds=args.rounds, local_dp=local_dp(args.noise) if args.local_dp else None,
+        task="task_torch" if args.torch else "task",
+    )
     with tempfile.TemporaryDirectory() as tmp:
         proven = run_fedproof(settings, pathlib.Path(tmp))
     baseline = run_fedavg(settings)
