@@ -7,4 +7,5 @@ pub mod demo;
 pub mod progress;
 pub mod proving;
 pub mod roles;
+pub mod shutdown;
 pub mod training;

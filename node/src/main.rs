@@ -30,9 +30,15 @@ fn main() -> std::process::ExitCode {
         .init();
     match Cli::parse().command.run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            std::process::ExitCode::FAILURE
-        }
+        Err(err) => match err.downcast_ref::<fedproof::shutdown::Stopped>() {
+            Some(stopped) => {
+                eprintln!("{stopped}");
+                std::process::ExitCode::from(stopped.exit_code)
+            }
+            None => {
+                eprintln!("error: {err:#}");
+                std::process::ExitCode::FAILURE
+            }
+        },
     }
 }

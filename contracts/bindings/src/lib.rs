@@ -10,6 +10,8 @@
 #![allow(missing_docs)] // the items are generated from the ABI; the contracts' NatSpec documents them
 #![allow(clippy::too_many_arguments)] // generated constructors of wide events
 
+pub mod anvil;
+
 alloy::sol!(
     #[sol(rpc, all_derives)]
     JobMarket,

@@ -65,7 +65,12 @@ impl Command {
     }
 }
 
-/// Runs an async command on a fresh runtime.
-pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(f)
+/// Runs an async command on a fresh runtime until it ends or SIGINT/SIGTERM stops it
+/// ([`fedproof::shutdown`]). The runtime is then shut down without waiting for blocking work (a
+/// proof in progress), so a stopped command exits at once.
+pub fn block_on<T, F: std::future::Future<Output = anyhow::Result<T>>>(f: F) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let done = runtime.block_on(fedproof::shutdown::run_until_stopped(f));
+    runtime.shutdown_background();
+    done
 }

@@ -1,4 +1,4 @@
-//! `fedproof serve`: the REST API, indexer and dashboard of `fedproof-web-api`, until Ctrl-C.
+//! `fedproof serve`: the REST API, indexer and dashboard of `fedproof-web-api`, until SIGINT (Ctrl-C) or SIGTERM.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -58,17 +58,17 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// Runs the service until Ctrl-C, then shuts down gracefully.
+    /// Runs the service until SIGINT (Ctrl-C) or SIGTERM, then shuts down gracefully.
     pub fn run(self) -> anyhow::Result<()> {
         let output = self.output;
         let config = self.config()?;
-        tokio::runtime::Runtime::new()?.block_on(async move {
+        crate::commands::block_on(async move {
             let server = serve::start(config).await?;
             let addr = server.addr.to_string();
             output.print(&serde_json::json!({ "listen": addr }), || format!("serving on http://{addr}"))?;
             server
                 .run_until(async {
-                    let _ = tokio::signal::ctrl_c().await;
+                    fedproof::shutdown::requested().await;
                 })
                 .await;
             Ok(())

@@ -12,10 +12,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alloy::node_bindings::{Anvil, AnvilInstance};
+use alloy::node_bindings::AnvilInstance;
 use alloy::primitives::{B256, U256};
 use alloy::signers::local::PrivateKeySigner;
-use anyhow::Context;
 use fedproof_prover::fixed_point::Rounding;
 use fedproof_prover::keys::{KeyStore, Keys};
 use fedproof_prover::params::{encode_lr, encode_tau};
@@ -81,8 +80,12 @@ pub async fn run(config: &DemoConfig) -> anyhow::Result<Finished> {
     let clock = Instant::now();
     check(config)?;
     let people = Participants::new(config)?;
+    // Anvil first: it boots while the keys load, and a stop signal during the setup already
+    // finds it to stop (its handle kills it when dropped).
+    // An account for the owner, the aggregator and each trainer.
+    let anvil = crate::chain::anvil::spawn(&config.anvil, config.trainers + 2)?;
     let keys = load_keys(Shape::new(config.trainers, PARAM_COUNT)?, config.keys.clone()).await?;
-    let net = LocalChain::start(config, &keys).await?;
+    let net = LocalChain::start(anvil, &keys).await?;
     // The aggregator's age key: trainers seal their updates to its public half (in the job spec).
     let sealing = Arc::new(AggregatorKey::generate());
     let spec = job_spec(config, &net, &people, &sealing)?;
@@ -207,12 +210,8 @@ struct LocalChain {
 }
 
 impl LocalChain {
-    /// Account 0 owns the job, account 1 aggregates, accounts 2.. train.
-    async fn start(config: &DemoConfig, keys: &Keys) -> anyhow::Result<Self> {
-        let anvil = Anvil::at(&config.anvil)
-            .args(["--accounts", &(config.trainers + 2).to_string(), "--balance", "1000"])
-            .try_spawn()
-            .with_context(|| format!("starting anvil from {} (run `make contracts-deps`)", config.anvil.display()))?;
+    /// Deploys on `anvil`: account 0 owns the job, account 1 aggregates, accounts 2.. train.
+    async fn start(anvil: AnvilInstance, keys: &Keys) -> anyhow::Result<Self> {
         let owner = connect(&anvil, 0).await?;
         let aggregator = connect(&anvil, 1).await?;
         let stack = deploy_stack(&owner, &keys.vk).await?;

@@ -34,7 +34,7 @@ pub struct DemoService<'a> {
 }
 
 /// Starts the service, waits until it has indexed the whole demo, posts the accuracy per round,
-/// prints the dashboard's URL and serves until Ctrl-C.
+/// prints the dashboard's URL and serves until SIGINT (Ctrl-C) or SIGTERM.
 pub async fn serve_until_interrupted(demo: DemoService<'_>) -> anyhow::Result<()> {
     let dashboard = Path::new("web-api/dashboard");
     let config = ServeConfig {
@@ -65,10 +65,10 @@ pub async fn serve_until_interrupted(demo: DemoService<'_>) -> anyhow::Result<()
         let res = client.post(&url).json(&body).send().await?;
         anyhow::ensure!(res.status().is_success(), "posting round {round}'s accuracy: {}", res.text().await?);
     }
-    eprintln!("\ndashboard: {base}/jobs.html?id={}   API: {base}/api/jobs   (Ctrl-C to stop)", demo.job_id);
+    eprintln!("\ndashboard: {base}/jobs.html?id={}   API: {base}/api/jobs   (Ctrl-C or SIGTERM to stop)", demo.job_id);
     server
         .run_until(async {
-            let _ = tokio::signal::ctrl_c().await;
+            crate::shutdown::requested().await;
         })
         .await;
     Ok(())

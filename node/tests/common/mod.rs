@@ -220,17 +220,33 @@ impl Running {
         self.child.wait().expect("wait");
     }
 
-    /// Waits for the process to exit (bounded, so a hang fails instead of stalling CI) and
-    /// parses the JSON it printed.
-    pub fn finish(mut self) -> serde_json::Value {
-        let deadline = Instant::now() + Duration::from_secs(900);
-        let status = loop {
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends it SIGTERM, as systemd, Docker and Kubernetes stop a service (by the `kill`
+    /// command: the node forbids unsafe code, and std sends only SIGKILL).
+    pub fn terminate(&self) {
+        let sent = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status().expect("run kill");
+        assert!(sent.success(), "kill -TERM {} failed", self.pid());
+    }
+
+    /// Waits up to `limit` for the process to exit, so a hang fails instead of stalling CI.
+    pub fn wait_for_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
+                return status;
             }
-            assert!(Instant::now() < deadline, "{} did not finish: {}", self.what, self.stderr());
+            assert!(Instant::now() < deadline, "{} did not exit: {}", self.what, self.stderr());
             std::thread::sleep(Duration::from_millis(100));
-        };
+        }
+    }
+
+    /// Waits for the process to exit (bounded) and parses the JSON it printed.
+    pub fn finish(mut self) -> serde_json::Value {
+        let status = self.wait_for_exit(Duration::from_secs(900));
         assert!(status.success(), "{} failed: {}", self.what, self.stderr());
         let out = std::fs::read(&self.stdout).expect("stdout");
         serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{} printed no JSON ({e})", self.what))
@@ -296,7 +312,8 @@ impl CliJob<'_> {
 
 /// anvil from the npm toolchain in `contracts/node_modules`.
 pub fn anvil_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts/node_modules/.bin/anvil")
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts/node_modules/.bin/anvil");
+    fedproof_contracts::anvil::native_anvil(&script)
 }
 
 /// A seeded synthetic trainer: honest updates are a shared direction plus small noise; a

@@ -60,8 +60,11 @@ impl Stack {
 
     /// [`Stack::start`] with `accounts` funded accounts (trainer slot i is account 2 + i).
     pub async fn start_with_accounts(accounts: usize) -> Self {
-        let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/node_modules/.bin/anvil");
-        let anvil = Anvil::at(bin).arg("--accounts").arg(accounts.to_string()).spawn();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/node_modules/.bin/anvil");
+        let anvil = Anvil::at(fedproof_contracts::anvil::native_anvil(std::path::Path::new(script)))
+            .arg("--accounts")
+            .arg(accounts.to_string())
+            .spawn();
         let signers: Vec<PrivateKeySigner> = anvil.keys().iter().map(|k| PrivateKeySigner::from(k.clone())).collect();
         let mut wallet = EthereumWallet::from(signers[0].clone());
         for s in &signers[1..] {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use alloy::eips::BlockId;
 use alloy::network::EthereumWallet;
-use alloy::node_bindings::{Anvil, AnvilInstance};
+use alloy::node_bindings::AnvilInstance;
 use alloy::primitives::{aliases::U40, Address, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
@@ -77,7 +77,7 @@ struct Figures {
 impl ApiArgs {
     /// Runs the benchmark and prints (and writes) its figures.
     pub fn run(self) -> anyhow::Result<()> {
-        let figures = tokio::runtime::Runtime::new()?.block_on(self.measure())?;
+        let figures = crate::commands::block_on(self.measure())?;
         self.output.print(&figures, || figures.text())?;
         self.report.write(&figures)
     }
@@ -130,10 +130,7 @@ impl BenchChain {
     /// Spawns anvil and deploys registry, market and the demo verifier (approved).
     async fn start(anvil: &Path) -> anyhow::Result<Self> {
         // The demo verifier is for 10 trainers: owner, aggregator and 10 trainers need 12 accounts.
-        let instance = Anvil::at(anvil)
-            .args(["--accounts", "12"])
-            .try_spawn()
-            .with_context(|| format!("spawning {}", anvil.display()))?;
+        let instance = fedproof::chain::anvil::spawn(anvil, 12)?;
         let signers: Vec<PrivateKeySigner> =
             instance.keys().iter().map(|k| PrivateKeySigner::from(k.clone())).collect();
         let mut wallet = EthereumWallet::from(signers[0].clone());

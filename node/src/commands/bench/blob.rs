@@ -82,7 +82,7 @@ impl BlobArgs {
     pub fn run(self) -> anyhow::Result<()> {
         anyhow::ensure!(self.params > 0, "--params must be at least 1");
         anyhow::ensure!(self.repeats > 0, "--repeats must be at least 1");
-        let report = tokio::runtime::Runtime::new()?.block_on(self.measure())?;
+        let report = crate::commands::block_on(self.measure())?;
         self.output.print(&report, || table(&report))?;
         self.report.write(&report)
     }

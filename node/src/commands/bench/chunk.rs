@@ -165,8 +165,7 @@ pub(super) fn prove_chunked_on_workers(
     tasks.push(Task::Final(FinalTask { input, chunk_params: run.chunk_params, unavailable: Vec::new() }));
 
     bar.set_message(format!("{shape}: {} tasks on {workers} worker(s) over NATS", tasks.len()));
-    let runtime = tokio::runtime::Runtime::new()?;
-    let (proofs, figures) = runtime.block_on(prove_on_workers(url, workers, run.store, &tasks))?;
+    let (proofs, figures) = crate::commands::block_on(prove_on_workers(url, workers, run.store, &tasks))?;
     let start = Instant::now();
     let mut verified = true;
     for (c, proof) in proofs[..k].iter().enumerate() {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alloy::node_bindings::{Anvil, AnvilInstance};
+use alloy::node_bindings::AnvilInstance;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use clap::Args;
@@ -103,7 +103,7 @@ pub struct ChunkedJobReport {
 impl ChunkedJobArgs {
     /// Runs the job and prints the report.
     pub fn run(self) -> anyhow::Result<()> {
-        let report = tokio::runtime::Runtime::new()?.block_on(self.measure())?;
+        let report = crate::commands::block_on(self.measure())?;
         self.output.print(&report, || table(&report))?;
         self.report.write(&report)
     }
@@ -221,10 +221,7 @@ struct Net {
 
 impl Net {
     async fn start(anvil: &std::path::Path, trainers: usize) -> anyhow::Result<Self> {
-        let anvil = Anvil::at(anvil)
-            .args(["--accounts", &(trainers + 2).to_string(), "--balance", "1000"])
-            .try_spawn()
-            .with_context(|| format!("starting anvil from {} (run `make contracts-deps`)", anvil.display()))?;
+        let anvil = fedproof::chain::anvil::spawn(anvil, trainers + 2)?;
         let endpoint = anvil.endpoint();
         let connect = |i: usize| {
             let signer = PrivateKeySigner::from(anvil.keys()[i].clone());

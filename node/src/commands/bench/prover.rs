@@ -253,8 +253,8 @@ fn prove(
         Some(url) => {
             bar.set_message(format!("{shape}: proving on {} worker(s) over NATS", args.workers));
             let task = Task::Round(ProofTask { input: sample.input.clone(), unavailable: Vec::new() });
-            let runtime = tokio::runtime::Runtime::new()?;
-            let (mut proofs, figures) = runtime.block_on(prove_on_workers(url, args.workers, &store, &[task]))?;
+            let (mut proofs, figures) =
+                crate::commands::block_on(prove_on_workers(url, args.workers, &store, &[task]))?;
             (proofs.remove(0), figures.worker_prove_s, Some(figures))
         }
     };

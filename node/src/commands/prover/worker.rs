@@ -39,7 +39,7 @@ pub struct WorkerArgs {
 }
 
 impl WorkerArgs {
-    /// Runs the worker until it is stopped (Ctrl-C) or has done `--max-tasks`.
+    /// Runs the worker until it is stopped (SIGINT or SIGTERM) or has done `--max-tasks`.
     pub async fn run(self) -> anyhow::Result<()> {
         let sealing = AggregatorKey::load(&self.sealing_key).context("reading --sealing-key")?;
         let queue = self.queue.connect().await?.context("prover worker needs --nats URL")?;
@@ -68,7 +68,7 @@ impl WorkerArgs {
                 }
                 Ok(())
             }
-            _ = tokio::signal::ctrl_c() => Ok(()),
+            _ = fedproof::shutdown::requested() => Ok(()),
         }
     }
 }
