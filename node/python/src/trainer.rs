@@ -25,6 +25,14 @@ pub struct Trainer {
     intake: Option<Intake>,
 }
 
+impl Trainer {
+    /// An update file's values in the job's layout, clipped and rounded with `seed`.
+    fn encode(&self, update: &[u8], seed: u64) -> PyResult<(Vec<i64>, usize)> {
+        let layout = job_layout(&self.job.spec).map_err(to_py)?;
+        read_update(&layout, update, seed).map_err(|e| ModelFileError::new_err(format!("{e:#}")))
+    }
+}
+
 #[pymethods]
 impl Trainer {
     /// Connects `private_key` (0x-hex) to the node at `rpc` and loads job `job` of `market`.
@@ -86,9 +94,7 @@ impl Trainer {
         round: Option<u32>,
         seed: u64,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let layout = job_layout(&self.job.spec).map_err(to_py)?;
-        let (values, clipped) =
-            read_update(&layout, update, seed).map_err(|e| ModelFileError::new_err(format!("{e:#}")))?;
+        let (values, clipped) = self.encode(update, seed)?;
         let submission = block_on(
             py,
             &self.runtime,
@@ -116,9 +122,7 @@ impl Trainer {
         round: Option<u32>,
         seed: u64,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let layout = job_layout(&self.job.spec).map_err(to_py)?;
-        let (values, clipped) =
-            read_update(&layout, update, seed).map_err(|e| ModelFileError::new_err(format!("{e:#}")))?;
+        let (values, clipped) = self.encode(update, seed)?;
         let (slot, submission, sealed) =
             block_on(py, &self.runtime, trainer::commit_sealed(&self.job, &self.storage, round, values))?;
         let out = PyDict::new(py);
