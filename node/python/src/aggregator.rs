@@ -7,7 +7,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fedproof::chain::Chain;
 use fedproof::proving::Prover;
 use fedproof::roles::{aggregator, JobView};
 use fedproof::training::model_file::write_model;
@@ -18,7 +17,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::session::{address, block_on, runtime, signer, to_py, to_python};
+use crate::session::{block_on, open_job, to_py, to_python};
 
 /// The aggregator of one job: its key on the chain, its sealing identity, the Groth16 keys of
 /// the job's shape and the job's blob storage. Each call blocks until done; the GIL is released.
@@ -51,18 +50,11 @@ impl Aggregator {
         chain_id: Option<u64>,
         upload_grace: f64,
     ) -> PyResult<Self> {
-        let signer = signer(private_key)?;
-        let market = address("market", market)?;
         let sealing = AggregatorKey::load(Path::new(sealing_key))
             .map_err(|e| PyValueError::new_err(format!("sealing_key: {e:#}")))?;
         let grace = Duration::try_from_secs_f64(upload_grace)
             .map_err(|_| PyValueError::new_err(format!("upload_grace must be seconds ≥ 0, not {upload_grace}")))?;
-        let storage = Storage::open(storage).map_err(|e| PyValueError::new_err(format!("storage: {e}")))?;
-        let runtime = runtime()?;
-        let job = block_on(py, &runtime, async {
-            let chain = Chain::connect(rpc, chain_id, signer).await?;
-            JobView::load(&chain, market, job, &storage).await
-        })?;
+        let (runtime, storage, job) = open_job(py, (rpc, chain_id), (market, job), private_key, storage)?;
         if job.layout().map_err(to_py)?.chunking().is_some() {
             return Err(PyValueError::new_err(format!(
                 "job {} is chunked: run `fedproof aggregator run` for it (chunk proofs and challenges)",

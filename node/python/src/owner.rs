@@ -46,7 +46,7 @@ impl Owner {
     ) -> PyResult<Self> {
         let signer: PrivateKeySigner = signer(private_key)?;
         let market = address("market", market)?;
-        let storage = Storage::open(storage).map_err(|e| PyValueError::new_err(format!("storage: {e}")))?;
+        let storage = crate::session::storage(storage)?;
         let runtime = runtime()?;
         let chain = block_on(py, &runtime, async { Ok(Chain::connect(rpc, chain_id, signer).await?) })?;
         Ok(Owner { runtime, chain, market, storage })

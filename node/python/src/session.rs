@@ -5,8 +5,10 @@ use std::future::Future;
 
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
-use fedproof::chain::ChainError;
+use fedproof::chain::{Chain, ChainError};
 use fedproof::roles::job::UnknownJob;
+use fedproof::roles::JobView;
+use fedproof_storage::Storage;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -40,6 +42,32 @@ pub fn to_py(e: anyhow::Error) -> PyErr {
         Some(ChainError::WrongChain { .. }) => WrongNetworkError::new_err(message),
         _ => ChainFailure::new_err(message),
     }
+}
+
+/// The blob storage at `path` (a directory, file:// or s3:// URL).
+pub fn storage(path: &str) -> PyResult<Storage> {
+    Storage::open(path).map_err(|e| PyValueError::new_err(format!("storage: {e}")))
+}
+
+/// Connects `private_key` (0x-hex) to the node at `rpc` (refusing another chain than
+/// `chain_id`) and loads job `job` of `market` with its blob storage: what `Trainer` and
+/// `Aggregator` are bound to.
+pub fn open_job(
+    py: Python<'_>,
+    (rpc, chain_id): (&str, Option<u64>),
+    (market, job): (&str, u64),
+    private_key: &str,
+    storage_path: &str,
+) -> PyResult<(tokio::runtime::Runtime, Storage, JobView)> {
+    let signer = signer(private_key)?;
+    let market = address("market", market)?;
+    let storage = storage(storage_path)?;
+    let runtime = runtime()?;
+    let job = block_on(py, &runtime, async {
+        let chain = Chain::connect(rpc, chain_id, signer).await?;
+        JobView::load(&chain, market, job, &storage).await
+    })?;
+    Ok((runtime, storage, job))
 }
 
 /// A private key (0x-hex); the message never echoes it.

@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use fedproof::chain::Chain;
 use fedproof::roles::intake::Intake;
-use fedproof::roles::{trainer, JobView};
+use fedproof::roles::trainer::{self, Submission};
+use fedproof::roles::JobView;
 use fedproof::training::model_file::{job_layout, read_update};
 use fedproof_storage::Storage;
 use pyo3::exceptions::PyValueError;
@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use crate::errors::ModelFileError;
-use crate::session::{address, block_on, runtime, signer, to_py};
+use crate::session::{block_on, open_job, to_py};
 
 /// A trainer's seat in one job: its key, the chain, the job's storage and (optionally) the
 /// aggregator's intake. Each call blocks until the chain has answered; the GIL is released.
@@ -50,17 +50,10 @@ impl Trainer {
         receipts: &str,
         chain_id: Option<u64>,
     ) -> PyResult<Self> {
-        let signer = signer(private_key)?;
-        let market = address("market", market)?;
         let api =
             api.map(|a| a.parse::<url::Url>()).transpose().map_err(|e| PyValueError::new_err(format!("api: {e}")))?;
-        let runtime = runtime()?;
-        let storage = Storage::open(storage).map_err(|e| PyValueError::new_err(format!("storage: {e}")))?;
+        let (runtime, storage, job) = open_job(py, (rpc, chain_id), (market, job), private_key, storage)?;
         let intake = api.map(|api| Intake::new(api, PathBuf::from(receipts))).transpose().map_err(to_py)?;
-        let job = block_on(py, &runtime, async {
-            let chain = Chain::connect(rpc, chain_id, signer).await?;
-            JobView::load(&chain, market, job, &storage).await
-        })?;
         Ok(Trainer { job, runtime, storage, intake })
     }
 
@@ -100,12 +93,9 @@ impl Trainer {
             &self.runtime,
             trainer::submit(&self.job, &self.storage, self.intake.as_ref(), round, values),
         )?;
-        let out = PyDict::new(py);
-        out.set_item("round", submission.round)?;
-        out.set_item("commitment", submission.commitment)?;
-        out.set_item("tx", submission.tx)?;
-        out.set_item("receipt", submission.receipt.map(|r| r.signature))?;
-        out.set_item("clipped", clipped)?;
+        let receipt = submission.receipt.as_ref().map(|r| r.signature.clone());
+        let out = submission_dict(py, &submission, clipped)?;
+        out.set_item("receipt", receipt)?;
         Ok(out)
     }
 
@@ -125,12 +115,8 @@ impl Trainer {
         let (values, clipped) = self.encode(update, seed)?;
         let (slot, submission, sealed) =
             block_on(py, &self.runtime, trainer::commit_sealed(&self.job, &self.storage, round, values))?;
-        let out = PyDict::new(py);
-        out.set_item("round", submission.round)?;
+        let out = submission_dict(py, &submission, clipped)?;
         out.set_item("slot", slot)?;
-        out.set_item("commitment", submission.commitment)?;
-        out.set_item("tx", submission.tx)?;
-        out.set_item("clipped", clipped)?;
         out.set_item("sealed", PyBytes::new(py, &sealed))?;
         Ok(out)
     }
@@ -142,4 +128,14 @@ impl Trainer {
         let owed = block_on(py, &self.runtime, trainer::withdraw(&self.job, self.intake.as_ref()))?;
         owed.try_into().map_err(|_| PyValueError::new_err(format!("{owed} wei does not fit 128 bits")))
     }
+}
+
+/// What `submit` and `commit` both return of a submission: round, commitment, tx, clipped.
+fn submission_dict<'py>(py: Python<'py>, submission: &Submission, clipped: usize) -> PyResult<Bound<'py, PyDict>> {
+    let out = PyDict::new(py);
+    out.set_item("round", submission.round)?;
+    out.set_item("commitment", &submission.commitment)?;
+    out.set_item("tx", &submission.tx)?;
+    out.set_item("clipped", clipped)?;
+    Ok(out)
 }
