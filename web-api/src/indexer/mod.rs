@@ -1,9 +1,12 @@
 //! Follows JobMarket and ReliabilityRegistry into the database with `eth_getLogs` over block
 //! ranges. Each range is stored in one transaction together with the cursor (the last stored
 //! block), so a killed indexer resumes exactly where it stopped; it only reads blocks that have
-//! `confirmations` blocks on top of them; every write is idempotent.
+//! `confirmations` blocks on top of them; every write is idempotent. It keeps the hashes of the
+//! blocks it indexed and, before each catch-up, checks them against the chain: a reorg below the
+//! cursor is rolled back and re-indexed ([`reorg`]).
 
 pub mod events;
+pub mod reorg;
 mod store;
 
 use crate::db::{Db, DbError};
@@ -31,6 +34,13 @@ pub enum IndexerError {
     /// A log without its block or transaction (pending): never stored.
     #[error("the node returned a pending log for a mined range")]
     Pending,
+    /// The chain changed at `block` while a range was being read: nothing was stored, and the
+    /// next catch-up checks the stored blocks against the chain (and rolls back if needed).
+    #[error("the chain reorganized at block {block} while the indexer read it")]
+    Reorged {
+        /// The block whose hash changed.
+        block: u64,
+    },
 }
 
 impl From<sqlx::Error> for IndexerError {
@@ -83,8 +93,31 @@ impl Indexer {
         Self { chain, db, config }
     }
 
-    /// Indexes every confirmed block not indexed yet; returns the cursor afterwards.
+    /// Indexes every confirmed block not indexed yet; returns the cursor afterwards. First checks
+    /// the indexed blocks against the chain and rolls back a reorg below the cursor
+    /// ([`Indexer::check_reorg`]); a reorg racing a range is checked for again and retried.
     pub async fn catch_up(&self) -> Result<Option<u64>, IndexerError> {
+        let mut attempts = 0;
+        loop {
+            self.check_reorg().await?;
+            match self.index_confirmed().await {
+                Err(IndexerError::Reorged { block }) if attempts < 3 => {
+                    attempts += 1;
+                    tracing::info!(block, "the chain moved while indexing; checking for a reorg");
+                }
+                done => return done,
+            }
+        }
+    }
+
+    /// Compares the stored hash of the cursor block with the chain; after a reorg below the
+    /// cursor, rolls the index back (the next catch-up re-indexes) and returns what it found.
+    pub async fn check_reorg(&self) -> Result<Option<reorg::Reorg>, IndexerError> {
+        reorg::check(&self.chain, &self.db, self.cursor().await?).await
+    }
+
+    /// Indexes the blocks from the cursor (or the start block) to the head less the confirmations.
+    async fn index_confirmed(&self) -> Result<Option<u64>, IndexerError> {
         let head = self.chain.provider.get_block_number().await?;
         let Some(safe) = head.checked_sub(self.config.confirmations) else {
             return self.cursor().await;
@@ -102,8 +135,11 @@ impl Indexer {
     }
 
     /// Indexes blocks `from..=to` in one transaction and moves the cursor to `to` if it is behind.
-    /// Re-indexing a stored range is harmless: it changes no row.
+    /// Re-indexing a stored range is harmless: it changes no row. The range's block hashes are
+    /// read first and stored with it; it fails with [`IndexerError::Reorged`], storing nothing,
+    /// when the chain moved under it.
     pub async fn index_range(&self, from: u64, to: u64) -> Result<(), IndexerError> {
+        let blocks = reorg::Blocks::read(&self.chain, &self.db, from, to).await?;
         let filter = Filter::new().address(vec![self.chain.market, self.chain.registry]).from_block(from).to_block(to);
         let mut logs = self.chain.provider.get_logs(&filter).await?;
         logs.sort_by_key(|l| (l.block_number, l.log_index));
@@ -117,6 +153,8 @@ impl Indexer {
                 decoded.push((events::position(log)?, event));
             }
         }
+        // The logs and what was read with them are this chain's: its blocks did not change since.
+        blocks.check(&self.chain, &logs).await?;
         events::attach_digests(&mut decoded);
         let mut tx = self.db.pool().begin().await?;
         for (at, event) in &decoded {
@@ -130,6 +168,7 @@ impl Indexer {
         .bind(to as i64)
         .execute(&mut *tx)
         .await?;
+        blocks.store(&mut tx).await?;
         tx.commit().await?;
         tracing::debug!(from, to, events = decoded.len(), "indexed");
         Ok(())

@@ -9,8 +9,11 @@ pub const INVARIANTS: i64 = 20261129000001;
 /// Statement v2: submission ranks and round domains.
 pub const STATEMENT_V2: i64 = 20261129000002;
 
-/// The latest migration (256 slots: 0x hex bitmaps, ‖S‖² and H columns, no flags).
+/// 256 slots: 0x hex bitmaps, ‖S‖² and H columns, no flags.
 pub const SLOTS_256: i64 = 20261201000001;
+
+/// The latest migration (reorgs: indexed block hashes, metrics without a reference to jobs).
+pub const REORGS: i64 = 20261201000100;
 
 /// Every table with its columns (as the first migration created them).
 pub const TABLES: &[(&str, &str)] = &[
