@@ -8,11 +8,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use alloy::primitives::{Signature, U256};
+use alloy::primitives::U256;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::signers::SignerSync;
 use anyhow::Context;
 use base64::Engine as _;
+use fedproof_storage::upload::receipt_signer;
 use fedproof_web_api::format::word;
 use fedproof_web_api::http::schema::{upload_digest, UploadAnswer, UploadBody};
 use serde::{Deserialize, Serialize};
@@ -141,7 +142,6 @@ impl Intake {
         let body = upload_body(&job.chain.signer, job.id, round, commitment, &sealed)?;
         let answer = self.post(job.id, round, &body).await?;
         let receipt = answer.receipt;
-        let signature: Signature = receipt.signature.parse().context("the intake's receipt signature is malformed")?;
         // The receipt covers the blob the slot named on-chain: a receipt for any other blob
         // would not win a dispute, so it is checked here, not trusted.
         let blob_ref = job
@@ -156,8 +156,7 @@ impl Intake {
             .call()
             .await
             .map_err(|e| call_error("reading the receipt digest", e))?;
-        let signer =
-            signature.recover_address_from_prehash(&digest).context("the receipt's signature does not recover")?;
+        let signer = receipt_signer(&receipt.signature, &digest).context("the intake's receipt")?;
         anyhow::ensure!(
             signer == job.config.aggregator,
             "the intake at {} answered with a receipt signed by {signer}, not by job {}'s aggregator {}",

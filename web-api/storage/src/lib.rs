@@ -8,6 +8,8 @@
 //! - [`sealed`]: update blobs encrypted to the aggregator (age X25519).
 //! - [`store`]: the typed view the roles use: specs by `specHash`, models by name, sealed updates.
 //! - [`check`]: the one check that an update blob is what a slot committed to on-chain.
+//! - [`upload`]: a signed upload's fields and a receipt's signature, checked as the intake and a
+//!   trainer receive them.
 #![forbid(unsafe_code)]
 
 pub mod blobs;
@@ -16,6 +18,7 @@ pub mod codec;
 pub mod layout;
 pub mod sealed;
 pub mod store;
+pub mod upload;
 
 pub use check::{check_update, SlotCommitment, UpdateMismatch};
 pub use codec::{AggregateBlob, ChunkedRoundBlob, JobSpecBlob, ModelBlob, UpdateBlob};
