@@ -12,7 +12,8 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use ark_bn254::Bn254;
+use ark_bn254::{Bn254, G1Affine, G2Affine};
+use ark_ec::AffineRepr;
 use ark_groth16::{ProvingKey, VerifyingKey};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use rand::{CryptoRng, RngCore};
@@ -28,8 +29,9 @@ pub use crate::snark::Circuit;
 /// slots and the circuit derives presence, 9-bit ranks, a chunk's mask in 64-slot words).
 pub const CIRCUIT_VERSION: u32 = 9;
 const MAGIC: &[u8; 8] = b"FEDPROOF";
-/// Magic, kind, circuit tag, version, the circuit's three sizes, SHA-256 of the body.
-const HEADER_LEN: usize = 8 + 1 + 1 + 4 + 3 * 4 + 32;
+/// Bytes of a key file's header: magic, kind, circuit tag, version, the circuit's three sizes,
+/// SHA-256 of the body (its last 32 bytes).
+pub const HEADER_LEN: usize = 8 + 1 + 1 + 4 + 3 * 4 + 32;
 
 /// Which key a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,7 +133,9 @@ impl KeyStore {
     /// Loads the verifying key of a circuit.
     pub fn load_verifying_key(&self, circuit: impl Into<Circuit>) -> Result<VerifyingKey<Bn254>> {
         let circuit = circuit.into();
-        read_key(&self.path(circuit, KeyKind::Verifying), KeyKind::Verifying, circuit, Compress::Yes, Validate::Yes)
+        let path = self.path(circuit, KeyKind::Verifying);
+        let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        decode_verifying_key(&bytes, &path.display().to_string(), circuit)
     }
 }
 
@@ -189,6 +193,12 @@ pub fn decode_proving_key(bytes: &[u8], origin: &str, circuit: impl Into<Circuit
     decode_key(bytes, origin, KeyKind::Proving, circuit.into(), Compress::No, Validate::No)
 }
 
+/// Reads a verifying key from the bytes of its file, checking the header and every point (as
+/// [`KeyStore::load_verifying_key`] does); `origin` names the bytes in errors.
+pub fn decode_verifying_key(bytes: &[u8], origin: &str, circuit: impl Into<Circuit>) -> Result<VerifyingKey<Bn254>> {
+    decode_key(bytes, origin, KeyKind::Verifying, circuit.into(), Compress::Yes, Validate::Yes)
+}
+
 /// Checks a key file's header against the expected kind, version and circuit, then its digest,
 /// and deserializes the body.
 fn decode_key<T: CanonicalDeserialize>(
@@ -218,7 +228,57 @@ fn decode_key<T: CanonicalDeserialize>(
     if Sha256::digest(body).as_slice() != &bytes[26..HEADER_LEN] {
         return Err(corrupt("SHA-256 of the key does not match its header; delete it to regenerate".into()));
     }
+    check_list_lengths(body, kind, compress).map_err(corrupt)?;
     T::deserialize_with_mode(body, compress, validate).map_err(|e| corrupt(e.to_string()))
+}
+
+/// One part of a Groth16 key's serialization: a point, or a list of points (a `u64` count, then
+/// the points).
+#[derive(Clone, Copy)]
+enum Part {
+    G1,
+    G2,
+    G1List,
+    G2List,
+}
+
+/// A verifying key's parts in ark-groth16's order: alpha, beta, gamma, delta, IC.
+const VERIFYING_PARTS: [Part; 5] = [Part::G1, Part::G2, Part::G2, Part::G2, Part::G1List];
+/// What follows the verifying key in a proving key: beta, delta, then the A, B (G1 and G2), H and
+/// L queries.
+const PROVING_PARTS: [Part; 7] =
+    [Part::G1, Part::G1, Part::G1List, Part::G1List, Part::G2List, Part::G1List, Part::G1List];
+
+/// Checks that every list a key body announces fits in the bytes that follow its count, before
+/// arkworks reserves memory for it: a count from a damaged or hostile file (the digest in the
+/// header vouches for integrity, not for who wrote it) would otherwise abort the process with
+/// a capacity overflow or an allocation of exabytes.
+fn check_list_lengths(body: &[u8], kind: KeyKind, compress: Compress) -> std::result::Result<(), String> {
+    let g1 = G1Affine::zero().serialized_size(compress);
+    let g2 = G2Affine::zero().serialized_size(compress);
+    let proving = [&VERIFYING_PARTS[..], &PROVING_PARTS[..]].concat();
+    let parts = match kind {
+        KeyKind::Verifying => &VERIFYING_PARTS[..],
+        KeyKind::Proving => &proving[..],
+    };
+    let mut rest = body;
+    for &part in parts {
+        let (count, size) = match part {
+            Part::G1 => (1, g1),
+            Part::G2 => (1, g2),
+            Part::G1List | Part::G2List => {
+                let (count, after) = rest.split_first_chunk::<8>().ok_or("the key ends inside a list's length")?;
+                rest = after;
+                (u64::from_le_bytes(*count), if matches!(part, Part::G1List) { g1 } else { g2 })
+            }
+        };
+        let bytes = usize::try_from(count).ok().and_then(|count| count.checked_mul(size));
+        match bytes {
+            Some(bytes) if bytes <= rest.len() => rest = &rest[bytes..],
+            _ => return Err(format!("{count} points do not fit in the {} bytes left", rest.len())),
+        }
+    }
+    Ok(())
 }
 
 fn kind_name(kind: u8) -> &'static str {
@@ -226,5 +286,31 @@ fn kind_name(kind: u8) -> &'static str {
         1 => "proving",
         2 => "verifying",
         _ => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shape::Shape;
+
+    /// A key file whose IC list claims `u64::MAX` points (with its digest made right) is a clear
+    /// error, not a capacity overflow (found by the `key_file` fuzz target, `node/fuzz`).
+    #[test]
+    fn a_list_longer_than_the_file_is_refused() {
+        let circuit = Circuit::Round { shape: Shape { trainers: 4, params: 8 } };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("verifying_key.bin");
+        let vk = crate::export::toy::toy_proof(1).vk;
+        write_key(&path, KeyKind::Verifying, circuit, &vk, Compress::Yes).unwrap();
+        let mut bytes = fs::read(&path).unwrap();
+        assert_eq!(decode_verifying_key(&bytes, "vk", circuit).unwrap(), vk);
+        // alpha (G1) and beta, gamma, delta (G2), then the IC count.
+        let at = HEADER_LEN + G1Affine::zero().compressed_size() + 3 * G2Affine::zero().compressed_size();
+        bytes[at..at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+        let digest = Sha256::digest(&bytes[HEADER_LEN..]);
+        bytes[HEADER_LEN - 32..HEADER_LEN].copy_from_slice(&digest);
+        let err = decode_verifying_key(&bytes, "vk", circuit).unwrap_err().to_string();
+        assert!(err.contains("points do not fit"), "{err}");
     }
 }
