@@ -222,9 +222,13 @@ impl JobSpecBlob {
         serde_json::to_vec(&Tagged { format: SPEC_FORMAT.to_string(), body: self }).unwrap_or_default()
     }
 
-    /// Parses a blob's bytes.
+    /// Parses a blob's bytes; a layout whose parameter count overflows is refused.
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        decode_json(SPEC_FORMAT, SPEC_FORMAT, bytes)
+        let spec: JobSpecBlob = decode_json(SPEC_FORMAT, SPEC_FORMAT, bytes)?;
+        if spec.layout.as_ref().is_some_and(|layout| layout.checked_params().is_none()) {
+            return Err(malformed(SPEC_FORMAT, "the layout's tensors hold more values than a usize counts"));
+        }
+        Ok(spec)
     }
 }
 
@@ -363,6 +367,18 @@ mod tests {
             ..spec()
         };
         assert_eq!(JobSpecBlob::decode(&custom.encode()).unwrap(), custom);
+    }
+
+    /// A layout whose shape overflows is refused, not a panic when counted (the blob_codec
+    /// fuzz target's input `crash-spec-layout-overflow`, `node/fuzz`).
+    #[test]
+    fn a_spec_whose_layout_overflows_is_refused() {
+        let tensor = crate::TensorSpec { name: "w".into(), shape: vec![usize::MAX, 2], dtype: Dtype::F32 };
+        let layout = ModelLayout { tensors: vec![tensor] };
+        assert_eq!(layout.params(), usize::MAX);
+        let spec = JobSpecBlob { layout: Some(layout), ..spec() };
+        let err = JobSpecBlob::decode(&spec.encode()).unwrap_err().to_string();
+        assert!(err.contains("more values than a usize counts"), "{err}");
     }
 
     #[test]

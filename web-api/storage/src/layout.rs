@@ -28,9 +28,10 @@ pub struct TensorSpec {
 }
 
 impl TensorSpec {
-    /// Number of values.
+    /// Number of values (`usize::MAX` for a shape whose product does not fit, which no file
+    /// has: see [`ModelLayout::checked_params`]).
     pub fn len(&self) -> usize {
-        self.shape.iter().product()
+        self.shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d)).unwrap_or(usize::MAX)
     }
 
     /// Whether it holds no value (a zero in its shape).
@@ -156,9 +157,19 @@ impl ModelLayout {
         Ok((ModelLayout { tensors }, values))
     }
 
-    /// Number of parameters.
+    /// Number of parameters (`usize::MAX` when they do not fit in one, as for
+    /// [`TensorSpec::len`]).
     pub fn params(&self) -> usize {
-        self.tensors.iter().map(TensorSpec::len).sum()
+        self.checked_params().unwrap_or(usize::MAX)
+    }
+
+    /// Number of parameters, or None when a tensor's shape or their sum overflows `usize` (a
+    /// layout no model file has, refused when a spec is decoded).
+    pub fn checked_params(&self) -> Option<usize> {
+        self.tensors.iter().try_fold(0usize, |sum, t| {
+            let len = t.shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d))?;
+            sum.checked_add(len)
+        })
     }
 
     /// The tensor names, in order.
@@ -186,7 +197,8 @@ impl ModelLayout {
         if let Some(extra) = file.names().into_iter().find(|n| !self.tensors.iter().any(|t| t.name == *n)) {
             return Err(LayoutError::Unexpected { name: extra.to_string(), expected: self.names() });
         }
-        let mut values = Vec::with_capacity(self.params());
+        // Every value takes at least 2 bytes of the file (F16, BF16).
+        let mut values = Vec::with_capacity(self.params().min(bytes.len() / 2));
         for spec in &self.tensors {
             let view = file
                 .tensor(&spec.name)
