@@ -17,7 +17,7 @@ PYENV_ABS = $(abspath $(PYENV))
 
 .PHONY: demo test build build-demo build-release test-rust contracts-deps test-contracts contracts-fixtures \
 	contracts-build contracts-abi contracts-abi-check bench-gas dashboard-deps chromium test-browser \
-	python test-python
+	python test-python schemathesis
 
 # The whole marketplace on a local anvil, then its chain, API and dashboard stay up (Ctrl-C ends).
 DEMO_LISTEN ?= 127.0.0.1:8080
@@ -39,7 +39,7 @@ build-release:
 
 # The snarkjs interop test runs the npm snarkjs, and the dashboard's browser test (a cargo test of
 # web-api) runs node with the dashboard's npm packages and Debian's chromium.
-test-rust: contracts-deps dashboard-deps chromium
+test-rust: contracts-deps dashboard-deps chromium schemathesis
 	$(CARGO) test --workspace
 
 # npm's hidden lockfile in node_modules is rewritten by every install: when it is older than
@@ -128,6 +128,13 @@ chromium:
 # web-api/dashboard/test/browser.mjs in headless chromium (screenshots in target/screenshots/).
 test-browser: dashboard-deps chromium
 	$(CARGO) test -p fedproof-web-api --test dashboard_browser
+
+# schemathesis (PyPI) in $(PYENV) for web-api/tests/openapi_conformance.rs, which runs every
+# check of it against /api/openapi.json; pinned, so a new release cannot change what passes.
+SCHEMATHESIS_VERSION ?= 4.32.5
+schemathesis:
+	test -x $(PYENV)/bin/python || python3 -m venv $(PYENV)
+	$(PYENV)/bin/pip install --quiet --disable-pip-version-check "schemathesis==$(SCHEMATHESIS_VERSION)"
 
 # `import fedproof` in $(PYENV): built from node/python by maturin (debug profile, sharing
 # cargo's target directory with the workspace).

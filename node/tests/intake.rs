@@ -34,6 +34,7 @@ async fn start_intake(h: &Harness, blobs: String, db: &std::path::Path) -> Serve
         sealing_key: Some(h.sealing.clone()),
         blobs: Some(blobs),
         keys: HashMap::new(),
+        limits: Default::default(),
     };
     serve::start(config).await.expect("server starts")
 }

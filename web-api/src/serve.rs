@@ -2,7 +2,8 @@
 //! shutdown. Used by `fedproof serve`, the demo, the tests and the API benchmark.
 
 use crate::db::{Db, DbError};
-use crate::http::{router, AppState};
+use crate::http::limits::UploadGate;
+use crate::http::{router, AppState, Limits};
 use crate::indexer::{Chain, Indexer, IndexerConfig};
 use alloy::primitives::Address;
 use alloy::providers::{Provider, ProviderBuilder};
@@ -43,6 +44,8 @@ pub struct ServeConfig {
     pub blobs: Option<String>,
     /// Verifying keys by verifier address.
     pub keys: HashMap<Address, VerifyingKey<Bn254>>,
+    /// Concurrency, rate and time limits.
+    pub limits: Limits,
 }
 
 /// Errors starting the service.
@@ -78,7 +81,7 @@ pub struct Server {
     /// The database it serves from.
     pub db: Db,
     stop: watch::Sender<bool>,
-    http: JoinHandle<std::io::Result<()>>,
+    http: JoinHandle<()>,
     indexer: JoinHandle<()>,
 }
 
@@ -99,6 +102,7 @@ pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
         aggregator: config.aggregator.clone(),
         sealing_key: config.sealing_key.clone(),
         blobs: config.blobs.as_deref().map(Storage::open).transpose()?,
+        uploads: UploadGate::new(&config.limits),
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -106,15 +110,11 @@ pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
     let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: config.listen, source })?;
     let (stop, stopped) = watch::channel(false);
     let indexer = tokio::spawn(Indexer::new(chain, db.clone(), config.indexer.clone()).run(stopped.clone()));
-    let app = router(state, config.dashboard.as_deref());
+    let app = router(state, config.dashboard.as_deref(), config.limits.request_timeout);
     let mut stopped_http = stopped;
-    let http = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped_http.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    let http = tokio::spawn(crate::http::serve(listener, app, config.limits.header_timeout, async move {
+        let _ = stopped_http.wait_for(|s| *s).await;
+    }));
     tracing::info!(%addr, "serving");
     Ok(Server { addr, db, stop, http, indexer })
 }
@@ -123,8 +123,8 @@ impl Server {
     /// Stops accepting requests, lets in-flight ones finish, stops the indexer.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        if let Ok(Err(e)) = self.http.await {
-            tracing::warn!(error = %e, "HTTP server ended with an error");
+        if let Err(e) = self.http.await {
+            tracing::warn!(error = %e, "HTTP server task failed");
         }
         let _ = self.indexer.await;
         self.db.close().await;

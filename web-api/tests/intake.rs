@@ -6,10 +6,7 @@
 
 mod support;
 
-use alloy::primitives::{Address, Signature, U256};
-use alloy::signers::local::PrivateKeySigner;
-use alloy::signers::SignerSync;
-use base64::Engine as _;
+use alloy::primitives::{Signature, U256};
 use fedproof_storage::codec::UpdateBlob;
 use fedproof_storage::sealed;
 use fedproof_storage::Storage;
@@ -17,6 +14,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use support::chain::{field_to_u256, Stack, SubmittedRound};
 use support::server::{start_server, wait_indexed};
+use support::upload::body;
 use support::{Engine, TestDb};
 
 /// An update of (job 1, `round`, `slot`) sealed to `recipient`: fresh bytes every time (age
@@ -24,18 +22,6 @@ use support::{Engine, TestDb};
 fn seal(round: u32, slot: u32, values: &[i64], recipient: &str) -> Vec<u8> {
     let blob = UpdateBlob { job_id: 1, round, slot, values: values.to_vec() };
     sealed::seal(recipient, &blob.encode()).expect("sealed")
-}
-
-/// The body a trainer sends: its sealed update, signed over (job, round, commitment).
-fn body(signer: &PrivateKeySigner, trainer: Address, round: u32, commitment: U256, sealed: &[u8]) -> Value {
-    let digest = fedproof_web_api::http::schema::upload_digest(1, round, commitment);
-    let sig = signer.sign_message_sync(digest.as_slice()).expect("signed");
-    json!({
-        "trainer": format!("{trainer:#x}"),
-        "commitment": fedproof_web_api::format::word(&commitment),
-        "blob": base64::engine::general_purpose::STANDARD.encode(sealed),
-        "signature": sig.to_string(),
-    })
 }
 
 #[tokio::test(flavor = "multi_thread")]

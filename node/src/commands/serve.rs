@@ -4,12 +4,14 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use clap::Args;
 use fedproof_storage::sealed::AggregatorKey;
+use fedproof_web_api::http::Limits;
 use fedproof_web_api::indexer::IndexerConfig;
 use fedproof_web_api::serve::{self, ServeConfig};
 
@@ -52,6 +54,8 @@ pub struct ServeArgs {
     /// Where accepted update blobs are stored (path, file:// or s3://).
     #[arg(long)]
     blobs: Option<String>,
+    #[command(flatten)]
+    limits: LimitArgs,
     // With --json, where it listens as one JSON document: `{"listen": "host:port"}`.
     #[command(flatten)]
     output: OutputArgs,
@@ -113,6 +117,39 @@ impl ServeArgs {
             sealing_key,
             blobs: args.blobs,
             keys: HashMap::new(),
+            limits: args.limits.into(),
         })
+    }
+}
+
+/// The server's limits (defaults: `fedproof_web_api::http::Limits::default`).
+#[derive(Args)]
+struct LimitArgs {
+    /// Uploads the intake handles at once; more are answered 429 with Retry-After.
+    #[arg(long, default_value_t = Limits::default().concurrent_uploads)]
+    max_concurrent_uploads: usize,
+    /// Uploads one trainer address may send at once after being idle.
+    #[arg(long, default_value_t = Limits::default().uploads_per_address_burst)]
+    upload_burst: u32,
+    /// Uploads one trainer address may send per minute, steadily.
+    #[arg(long, default_value_t = Limits::default().uploads_per_address_per_minute)]
+    uploads_per_minute: u32,
+    /// Seconds a client has to send its request headers.
+    #[arg(long, default_value_t = Limits::default().header_timeout.as_secs())]
+    header_timeout: u64,
+    /// Seconds a request may take, its body included (then 408).
+    #[arg(long, default_value_t = Limits::default().request_timeout.as_secs())]
+    request_timeout: u64,
+}
+
+impl From<LimitArgs> for Limits {
+    fn from(a: LimitArgs) -> Self {
+        Self {
+            concurrent_uploads: a.max_concurrent_uploads,
+            uploads_per_address_burst: a.upload_burst,
+            uploads_per_address_per_minute: a.uploads_per_minute,
+            header_timeout: Duration::from_secs(a.header_timeout),
+            request_timeout: Duration::from_secs(a.request_timeout),
+        }
     }
 }

@@ -49,6 +49,7 @@ pub async fn serve_until_interrupted(demo: DemoService<'_>) -> anyhow::Result<()
         sealing_key: None,
         blobs: None,
         keys: HashMap::new(), // read from the job's verifier contract
+        limits: Default::default(),
     };
     let server = serve::start(config).await.with_context(|| format!("starting the API on {}", demo.listen))?;
     let head = ProviderBuilder::new().connect_http(demo.rpc).get_block_number().await? as i64;

@@ -12,6 +12,7 @@ pub use writes::{Upload, UploadOutcome};
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
+use std::time::Duration;
 
 /// Errors of the database layer.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +30,27 @@ pub enum DbError {
     #[error("migrations failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
+
+impl DbError {
+    /// Whether the database could not be reached (connection refused or lost, the pool empty for
+    /// [`ACQUIRE_TIMEOUT`], PostgreSQL shutting down or starting up): worth retrying, unlike a
+    /// failed statement.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Sqlx(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_)) => true,
+            // SQLSTATE classes 08 (connection exception) and 57P (operator intervention: admin
+            // shutdown, crash shutdown, cannot connect now).
+            Self::Sqlx(sqlx::Error::Database(db)) => {
+                db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// How long a request waits for a database connection before it is answered 503: well inside
+/// the request timeout, so a database that went away gives a clear answer, not a 408.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Result of database operations.
 pub type DbResult<T> = Result<T, DbError>;
@@ -58,6 +80,7 @@ impl Db {
         let sqlite = url.starts_with("sqlite:");
         let pool = AnyPoolOptions::new()
             .max_connections(max)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if sqlite {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 /// Seconds a client should wait before retrying a 503.
-const RETRY_AFTER_SECONDS: u32 = 2;
+const RETRY_AFTER_SECONDS: u64 = 2;
 
 /// An API failure.
 #[derive(Debug, thiserror::Error)]
@@ -42,10 +42,20 @@ pub enum ApiError {
     /// The body is larger than the limit.
     #[error("request body too large (limit {0} bytes)")]
     PayloadTooLarge(usize),
+    /// The client asked more than its limit allows; it may retry after `retry_after` seconds.
+    #[error("{message}")]
+    TooManyRequests {
+        /// snake_case code.
+        code: &'static str,
+        /// Which limit and when to retry.
+        message: String,
+        /// Seconds to wait (the `Retry-After` header).
+        retry_after: u64,
+    },
     /// A dependency is not ready yet (the index lags, a blob is not reachable); retry later.
     #[error("{0}")]
     Unavailable(String),
-    /// The chain node could not be reached or failed.
+    /// The chain node could not be reached or failed (503 with a Retry-After, like `Unavailable`).
     #[error("chain node unavailable")]
     Upstream(String),
     /// Anything else: logged, not shown.
@@ -82,8 +92,9 @@ impl ApiError {
             Self::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::TooManyRequests { code, .. } => (StatusCode::TOO_MANY_REQUESTS, code),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            Self::Upstream(_) => (StatusCode::BAD_GATEWAY, "chain_unavailable"),
+            Self::Upstream(_) => (StatusCode::SERVICE_UNAVAILABLE, "chain_unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -98,8 +109,13 @@ impl IntoResponse for ApiError {
         }
         let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message: self.to_string() } };
         let mut response = (status, Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        let retry_after = match &self {
+            Self::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            Self::Unavailable(_) | Self::Upstream(_) => Some(RETRY_AFTER_SECONDS),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -109,6 +125,10 @@ impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::Conflict(m) => Self::Conflict(m),
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::Unavailable("the database is unavailable; retry shortly".into())
+            }
             other => Self::Internal(other.to_string()),
         }
     }

@@ -26,10 +26,11 @@ use fedproof_storage::{blob_ref_of, check_update, SlotCommitment, Storage, Updat
 
 /// Accepts a trainer's sealed update and answers with the aggregator's signed receipt.
 #[utoipa::path(post, path = "/api/jobs/{id}/rounds/{r}/updates", request_body = super::schema::UploadBody,
-    params(("id" = i64, Path, description = "job id"), ("r" = i64, Path, description = "round")),
-    responses((status = 201, body = UploadAnswer), (status = 400, body = super::error::ErrorBody),
-        (status = 403, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody),
-        (status = 413, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody)))]
+    params(("id" = i64, Path, minimum = 0, description = "job id"), ("r" = u32, Path, description = "round")),
+    responses((status = 201, body = UploadAnswer), (status = 400, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody),
+        (status = 404, body = super::error::ErrorBody), (status = 408, description = "the body took longer than the request timeout"), (status = 409, body = super::error::ErrorBody),
+        (status = 413, body = super::error::ErrorBody), (status = 429, body = super::error::ErrorBody, description = "the intake is full or the trainer over its rate: retry after Retry-After seconds"),
+        (status = 503, body = super::error::ErrorBody)))]
 pub async fn upload(
     State(s): State<AppState>,
     upload: SignedUpload,
@@ -66,7 +67,12 @@ async fn accept(s: &AppState, upload: SignedUpload) -> Result<UploadAnswer, ApiE
     let (job, round, slot) = (U256::from(upload.job), U256::from(upload.round), U256::from(expected.slot));
     let digest = market.receiptDigest(job, round, slot, commitment, blob_ref).call().await?;
     let signature = intake.aggregator.sign_hash(&digest).await.map_err(|e| ApiError::Internal(e.to_string()))?;
-    let cid = intake.storage.put_sealed(upload.sealed).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    // Stored before its row: a blob store that fails leaves no row and no receipt, and the
+    // trainer retries after the 503.
+    let cid = intake.storage.put_sealed(upload.sealed).await.map_err(|e| {
+        tracing::warn!(error = %e, "the blob store refused an upload");
+        ApiError::Unavailable("the blob store is failing; retry shortly".into())
+    })?;
     let row = Upload {
         job_id: upload.job as i64,
         round: i64::from(upload.round),

@@ -1,7 +1,7 @@
 //! Job endpoints: the list and a job's page.
 
 use super::error::ApiError;
-use super::schema::{JobDetail, JobPage, JobSummary, JobTrainer, JobsQuery, ModelSpec, RoundSummary};
+use super::schema::{JobDetail, JobPage, JobSummary, JobTrainer, JobsQuery, ModelSpec, RoundSummary, MAX_PAGE};
 use super::{parse_address, reliability_fraction, AppState};
 use crate::db::{JobFilter, JobRow};
 use crate::format::parse_amount;
@@ -15,7 +15,7 @@ const STATUSES: [&str; 5] = ["open", "active", "completed", "expired", "cancelle
 
 /// Lists jobs, newest first, filtered by status and owner.
 #[utoipa::path(get, path = "/api/jobs", params(JobsQuery),
-    responses((status = 200, body = JobPage), (status = 400, body = super::error::ErrorBody)))]
+    responses((status = 200, body = JobPage), (status = 400, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody)))]
 pub async fn list(
     State(s): State<AppState>,
     q: Result<Query<JobsQuery>, QueryRejection>,
@@ -29,8 +29,8 @@ pub async fn list(
     let owner = q.owner.as_deref().map(|o| parse_address("owner", o)).transpose()?;
     let page = q.page.unwrap_or(1);
     let per_page = q.per_page.unwrap_or(20);
-    if page < 1 || !(1..=100).contains(&per_page) {
-        return Err(ApiError::bad("invalid_page", "page must be >= 1 and per_page in 1..=100"));
+    if !(1..=MAX_PAGE).contains(&page) || !(1..=100).contains(&per_page) {
+        return Err(ApiError::bad("invalid_page", format!("page must be in 1..={MAX_PAGE} and per_page in 1..=100")));
     }
     let filter =
         JobFilter { status: q.status.clone(), owner: owner.map(|a| crate::format::address(&a)), page, per_page };
@@ -39,8 +39,9 @@ pub async fn list(
 }
 
 /// A job with its rounds and trainers.
-#[utoipa::path(get, path = "/api/jobs/{id}", params(("id" = i64, Path, description = "job id")),
-    responses((status = 200, body = JobDetail), (status = 404, body = super::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/jobs/{id}", params(("id" = i64, Path, minimum = 0, description = "job id")),
+    responses((status = 200, body = JobDetail), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody),
+        (status = 503, body = super::error::ErrorBody)))]
 pub async fn detail(
     State(s): State<AppState>,
     id: Result<Path<i64>, PathRejection>,

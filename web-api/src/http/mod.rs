@@ -1,10 +1,12 @@
 //! The HTTP API (axum). This file is the route table; handlers live in one module per resource,
 //! the JSON bodies in [`schema`], errors in [`error`].
 
+mod connections;
 pub mod error;
 mod extract;
 mod intake;
 mod jobs;
+pub mod limits;
 mod meta;
 mod rounds;
 pub mod schema;
@@ -12,6 +14,8 @@ mod state;
 mod trainers;
 mod verifying_keys;
 
+pub use connections::serve;
+pub use limits::Limits;
 pub use state::AppState;
 pub use verifying_keys::VerifyingKeys;
 
@@ -35,12 +39,9 @@ pub const BODY_LIMIT: usize = 1 << 20;
 /// sent sealed and base64-encoded (4/3), so 16 MiB carries updates of up to ~12M parameters.
 /// The demo shape's is ~3 KB.
 pub const UPLOAD_LIMIT: usize = 16 << 20;
-/// A request that takes longer is answered with 408.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// The API routes, with request ids, tracing, timeouts and the body limit; the dashboard's static
-/// files (if `dashboard` is given) answer every other path.
-pub fn router(state: AppState, dashboard: Option<&Path>) -> Router {
+/// The API routes, with request ids, tracing, the body limit and `request_timeout` (then 408);
+/// the dashboard's static files (if `dashboard` is given) answer every other path.
+pub fn router(state: AppState, dashboard: Option<&Path>, request_timeout: Duration) -> Router {
     let api = Router::new()
         .route("/api/config", get(meta::config))
         .route("/api/openapi.json", get(meta::openapi))
@@ -71,7 +72,7 @@ pub fn router(state: AppState, dashboard: Option<&Path>) -> Router {
                 tracing::info_span!("request", request_id = %id, method = %req.method(), uri = %req.uri())
             }))
             .layer(PropagateRequestIdLayer::new(request_id))
-            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
             .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT)),
     )
 }

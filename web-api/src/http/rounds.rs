@@ -21,8 +21,9 @@ use fedproof_prover::round::{public_inputs, InputWords, PublicInputs};
 
 /// A settled round: presence, outliers, scores, payouts, public inputs, proof.
 #[utoipa::path(get, path = "/api/jobs/{id}/rounds/{r}",
-    params(("id" = i64, Path, description = "job id"), ("r" = i64, Path, description = "round")),
-    responses((status = 200, body = RoundDetail), (status = 404, body = super::error::ErrorBody)))]
+    params(("id" = i64, Path, minimum = 0, description = "job id"), ("r" = u32, Path, description = "round")),
+    responses((status = 200, body = RoundDetail), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody),
+        (status = 503, body = super::error::ErrorBody)))]
 pub async fn detail(
     State(s): State<AppState>,
     p: Result<Path<(i64, i64)>, PathRejection>,
@@ -81,8 +82,9 @@ pub async fn detail(
 
 /// Verifies the round's proof on the server with arkworks against the job's verifying key.
 #[utoipa::path(get, path = "/api/jobs/{id}/rounds/{r}/audit",
-    params(("id" = i64, Path, description = "job id"), ("r" = i64, Path, description = "round")),
-    responses((status = 200, body = Audit), (status = 404, body = super::error::ErrorBody)))]
+    params(("id" = i64, Path, minimum = 0, description = "job id"), ("r" = u32, Path, description = "round")),
+    responses((status = 200, body = Audit), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody),
+        (status = 503, body = super::error::ErrorBody)))]
 pub async fn audit(
     State(s): State<AppState>,
     p: Result<Path<(i64, i64)>, PathRejection>,
@@ -134,8 +136,9 @@ pub async fn audit(
 
 /// The job owner publishes its held-out accuracy for a round (EIP-191 signed).
 #[utoipa::path(post, path = "/api/jobs/{id}/rounds/{r}/metrics", request_body = MetricsBody,
-    params(("id" = i64, Path, description = "job id"), ("r" = i64, Path, description = "round")),
-    responses((status = 204), (status = 400, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody)))]
+    params(("id" = i64, Path, minimum = 0, description = "job id"), ("r" = u32, Path, description = "round")),
+    responses((status = 204), (status = 400, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody),
+        (status = 503, body = super::error::ErrorBody)))]
 pub async fn metrics(
     State(s): State<AppState>,
     p: Result<Path<(i64, i64)>, PathRejection>,
@@ -148,7 +151,7 @@ pub async fn metrics(
         return Err(ApiError::bad("invalid_accuracy", format!("accuracy {} is not in [0, 1]", body.accuracy)));
     }
     if r < 0 || r >= job.rounds {
-        return Err(ApiError::bad("invalid_round", format!("job {id} has rounds 0..{}", job.rounds)));
+        return Err(ApiError::NotFound(format!("job {id} has no round {r}: its rounds are 0..{}", job.rounds)));
     }
     let message = metrics_message(id, r, body.accuracy);
     let signer = recover(&body.signature, message.as_bytes())?;
@@ -163,8 +166,9 @@ pub async fn metrics(
 }
 
 /// The verifying key of the job's shape, in snarkjs's `verification_key.json` format.
-#[utoipa::path(get, path = "/api/jobs/{id}/verifying-key", params(("id" = i64, Path, description = "job id")),
-    responses((status = 200, description = "snarkjs verification_key.json"), (status = 404, body = super::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/jobs/{id}/verifying-key", params(("id" = i64, Path, minimum = 0, description = "job id")),
+    responses((status = 200, description = "snarkjs verification_key.json"), (status = 400, body = super::error::ErrorBody),
+        (status = 404, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody)))]
 pub async fn verifying_key(
     State(s): State<AppState>,
     id: Result<Path<i64>, PathRejection>,

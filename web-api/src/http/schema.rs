@@ -20,16 +20,24 @@ pub struct Config {
 
 /// Query of `GET /api/jobs`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobsQuery {
     /// open | active | completed | expired | cancelled.
+    #[param(pattern = "^(open|active|completed|expired|cancelled)$")]
     pub status: Option<String>,
     /// Owner address.
+    #[param(pattern = "^0x[0-9a-fA-F]{40}$")]
     pub owner: Option<String>,
     /// 1-based page (default 1).
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<i64>,
     /// Page size, 1..=100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<i64>,
 }
+
+/// The last page `GET /api/jobs` serves (keeps the row offset far from overflow).
+pub const MAX_PAGE: i64 = 1_000_000;
 
 /// A job in lists.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -255,8 +263,10 @@ pub struct Audit {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MetricsBody {
     /// Held-out accuracy in [0, 1].
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub accuracy: f64,
     /// EIP-191 signature of the owner over [`metrics_message`]: "fedproof metrics {id} {r} {accuracy}".
+    #[schema(pattern = "^(0x)?[0-9a-fA-F]{130}$")]
     pub signature: String,
 }
 
@@ -332,12 +342,16 @@ pub struct SourceReliability {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UploadBody {
     /// Trainer address.
+    #[schema(pattern = "^0x[0-9a-fA-F]{40}$")]
     pub trainer: String,
     /// Commitment (0x field element).
+    #[schema(pattern = "^0x[0-9a-fA-F]{64}$")]
     pub commitment: String,
     /// Base64 of the sealed blob.
+    #[schema(pattern = "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")]
     pub blob: String,
     /// EIP-191 signature over keccak256(abi.encode(jobId, round, commitment)).
+    #[schema(pattern = "^(0x)?[0-9a-fA-F]{130}$")]
     pub signature: String,
 }
 

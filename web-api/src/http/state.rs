@@ -1,5 +1,6 @@
 //! The state every handler shares.
 
+use super::limits::UploadGate;
 use super::verifying_keys::VerifyingKeys;
 use crate::db::Db;
 use crate::indexer::Chain;
@@ -27,4 +28,6 @@ pub struct AppState {
     pub sealing_key: Option<Arc<AggregatorKey>>,
     /// Where accepted blobs are stored.
     pub blobs: Option<Storage>,
+    /// The intake's concurrency and per-address limits.
+    pub uploads: UploadGate,
 }

@@ -10,8 +10,9 @@ use axum::extract::{Path, State};
 use axum::Json;
 
 /// A trainer's earnings per job and its reliability history.
-#[utoipa::path(get, path = "/api/trainers/{address}", params(("address" = String, Path, description = "0x address")),
-    responses((status = 200, body = Trainer), (status = 400, body = super::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/trainers/{address}",
+    params(("address" = String, Path, pattern = "^0x[0-9a-fA-F]{40}$", description = "0x address")),
+    responses((status = 200, body = Trainer), (status = 400, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody)))]
 pub async fn trainer(
     State(s): State<AppState>,
     a: Result<Path<String>, PathRejection>,
@@ -54,8 +55,10 @@ pub async fn trainer(
 }
 
 /// A source's latest reliability record (id: bytes32, or an address for a trainer).
-#[utoipa::path(get, path = "/api/sources/{id}/reliability", params(("id" = String, Path, description = "bytes32 id or address")),
-    responses((status = 200, body = SourceReliability), (status = 404, body = super::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/sources/{id}/reliability",
+    params(("id" = String, Path, pattern = "^0x([0-9a-fA-F]{40}|[0-9a-fA-F]{64})$", description = "bytes32 id or address")),
+    responses((status = 200, body = SourceReliability), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody),
+        (status = 503, body = super::error::ErrorBody)))]
 pub async fn source(
     State(s): State<AppState>,
     id: Result<Path<String>, PathRejection>,

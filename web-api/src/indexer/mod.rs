@@ -182,14 +182,38 @@ impl Indexer {
     /// Follows the chain until `shutdown` turns true. Errors are logged and retried at the next
     /// poll (the cursor only moves with committed rows).
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut failures = 0u32;
         loop {
-            if let Err(e) = self.catch_up().await {
-                tracing::warn!(error = %e, "indexing failed; retrying");
-            }
+            let wait = match self.catch_up().await {
+                Ok(_) => {
+                    if failures > 0 {
+                        tracing::info!(failures, "indexing recovered");
+                    }
+                    failures = 0;
+                    self.config.poll
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    let wait = backoff(self.config.poll, failures);
+                    tracing::warn!(error = %e, failures, retry_in = ?wait, "indexing failed; retrying");
+                    wait
+                }
+            };
             tokio::select! {
-                _ = tokio::time::sleep(self.config.poll) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.wait_for(|stop| *stop) => return,
             }
         }
     }
+}
+
+/// The longest wait between two attempts while the chain node or the database is failing: a
+/// dependency that comes back is noticed within this long.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// The wait after `failures` failed attempts in a row: the poll interval doubled per failure, at
+/// most [`MAX_BACKOFF`], so a node that is down is not hammered and one that is back is found
+/// soon.
+pub fn backoff(poll: Duration, failures: u32) -> Duration {
+    poll.saturating_mul(1u32 << failures.min(16)).min(MAX_BACKOFF).max(poll)
 }

@@ -5,8 +5,10 @@
 
 pub mod chain;
 pub mod migrations;
+pub mod proxy;
 pub mod rows;
 pub mod server;
+pub mod upload;
 pub mod verifier;
 
 use fedproof_web_api::db::Db;

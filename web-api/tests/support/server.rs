@@ -46,6 +46,7 @@ pub fn config(
         sealing_key,
         blobs,
         keys,
+        limits: Default::default(),
     }
 }
 

@@ -222,6 +222,7 @@ impl Service {
             sealing_key: Some(sealing_key),
             blobs: Some(dir.path().join("blobs").display().to_string()),
             keys: Default::default(),
+            limits: Default::default(),
         })
         .await?;
         let head = net.provider.get_block_number().await? as i64;
