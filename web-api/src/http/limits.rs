@@ -1,7 +1,7 @@
 //! What clients may ask of the server at once. The intake reads, checks and stores at most
 //! `concurrent_uploads` updates at a time and refuses the next with 429 and a `Retry-After`
-//! before reading its body, so memory stays bounded by `concurrent_uploads × UPLOAD_LIMIT`
-//! instead of growing with a queue; each trainer address may upload a burst, then at a steady
+//! before reading its body, so memory stays bounded by `concurrent_uploads × UPLOAD_LIMIT` (times
+//! the few copies decoding a body holds: JSON text, base64, bytes) instead of growing with a queue; each trainer address may upload a burst, then at a steady
 //! rate; and slow clients are cut off by timeouts (see [`super::connections`]).
 
 use super::error::ApiError;
@@ -38,8 +38,8 @@ pub struct Limits {
 
 impl Default for Limits {
     /// A trainer uploads once per round and retries a few times on errors: a burst of 10 and 30 a
-    /// minute leave honest clients untouched; 64 uploads at once keep memory under 64 × 16 MiB of
-    /// bodies even for the largest models.
+    /// minute leave honest clients untouched; 64 uploads at once hold at most 64 × 16 MiB of
+    /// bodies (plus their decoded copies) even for the largest models.
     fn default() -> Self {
         Self {
             concurrent_uploads: 64,
