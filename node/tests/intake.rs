@@ -1,6 +1,7 @@
 //! Trainers delivering through the aggregator's intake (`fedproof serve` in-process on a free
-//! port over a real anvil): every update is receipted and reaches the aggregator, and a trainer
-//! whose receipted update is then called unavailable wins the dispute with its kept receipt.
+//! port over a real anvil): every update is receipted and reaches the aggregator, a trainer
+//! answered 429 by a full intake waits its Retry-After and delivers, and a trainer whose
+//! receipted update is then called unavailable wins the dispute with its kept receipt.
 
 mod common;
 
@@ -15,6 +16,7 @@ use fedproof::roles::intake::Intake;
 use fedproof::roles::trainer::{self, Submission, Upload};
 use fedproof::roles::{audit, JobView};
 use fedproof_storage::Storage;
+use fedproof_web_api::http::Limits;
 use fedproof_web_api::indexer::IndexerConfig;
 use fedproof_web_api::serve::{self, ServeConfig, Server};
 use tokio::task::JoinHandle;
@@ -22,6 +24,11 @@ use tokio::task::JoinHandle;
 /// Starts the web API as job's aggregator: it signs receipts with the aggregator's chain key,
 /// opens updates with its sealing key and stores them in `blobs`.
 async fn start_intake(h: &Harness, blobs: String, db: &std::path::Path) -> Server {
+    start_intake_with(h, blobs, db, Limits::default()).await
+}
+
+/// [`start_intake`] with other limits.
+async fn start_intake_with(h: &Harness, blobs: String, db: &std::path::Path, limits: Limits) -> Server {
     let config = ServeConfig {
         db_url: format!("sqlite://{}", db.join("fedproof.db").display()),
         rpc_url: h.anvil.endpoint_url(),
@@ -34,7 +41,7 @@ async fn start_intake(h: &Harness, blobs: String, db: &std::path::Path) -> Serve
         sealing_key: Some(h.sealing.clone()),
         blobs: Some(blobs),
         keys: HashMap::new(),
-        limits: Default::default(),
+        limits,
     };
     serve::start(config).await.expect("server starts")
 }
@@ -192,5 +199,60 @@ async fn updates_submitted_one_by_one_are_delivered_and_receipted_also_after_a_s
         let kept = s.receipt.as_ref().unwrap_or_else(|| panic!("trainer {i} has no receipt"));
         assert_eq!((kept.round, kept.slot as usize, &kept.commitment), (0, i, &s.commitment));
     }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trainers_wait_out_a_full_intake_and_deliver() {
+    use fedproof::roles::trainer::UpdateSource;
+    use tokio::io::AsyncWriteExt;
+    let h = Harness::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let limits = Limits { concurrent_uploads: 1, ..Limits::default() };
+    let server = start_intake_with(&h, h.storage_dir(), dir.path(), limits).await;
+    let api: url::Url = format!("http://{}", server.addr).parse().expect("url");
+    let job = h.create_job(1).await;
+    let agg_view = h.view(&h.aggregator, job).await;
+    let aggregator = {
+        let (view, storage, settings) =
+            (agg_view.clone(), h.storage.clone(), h.aggregator_settings(Duration::from_secs(120)));
+        tokio::spawn(async move { aggregator::run(&view, &storage, &settings, |_| {}).await })
+    };
+    for chain in &h.trainers {
+        trainer::join(&h.view(chain, job).await, &h.storage).await.expect("join");
+    }
+    // A client holds the intake's only permit by never finishing its upload's body.
+    let mut stalled = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    let head = format!(
+        "POST /api/jobs/{job}/rounds/0/updates HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: 100000\r\n\r\n{{"
+    );
+    stalled.write_all(head.as_bytes()).await.expect("write");
+    let handles: Vec<_> = (0..TRAINERS)
+        .map(|i| {
+            let (storage, chain) = (h.storage.clone(), h.trainers[i].clone());
+            let intake = Intake::new(api.clone(), dir.path().join(format!("receipts-{i}"))).expect("intake");
+            let market = h.stack.market;
+            let values = Synthetic::new(i, false).update(0, &[0; common::PARAMS]).expect("update");
+            tokio::spawn(async move {
+                let view = JobView::load(&chain, market, job, &storage).await?;
+                trainer::submit(&view, &storage, Some(&intake), Some(0), values).await
+            })
+        })
+        .collect();
+    // Once every slot committed, the trainers upload and are answered 429 with a Retry-After;
+    // two seconds later the stalled client goes away.
+    while agg_view.market.jobState(U256::from(job)).call().await.expect("state").submittedCount < TRAINERS as u16 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    drop(stalled);
+    for (i, t) in handles.into_iter().enumerate() {
+        let s = t.await.expect("task").unwrap_or_else(|e| panic!("trainer {i} gave up on a full intake: {e:#}"));
+        let kept = s.receipt.as_ref().unwrap_or_else(|| panic!("trainer {i} has no receipt"));
+        assert_eq!((kept.round, kept.slot as usize), (0, i));
+    }
+    let reports = aggregator.await.expect("task").expect("aggregator");
+    assert!(reports[0].unavailable.is_empty(), "{:?}", reports[0].unavailable);
     server.shutdown().await;
 }

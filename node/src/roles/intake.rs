@@ -16,6 +16,7 @@ use base64::Engine as _;
 use fedproof_storage::upload::receipt_signer;
 use fedproof_web_api::format::word;
 use fedproof_web_api::http::schema::{upload_digest, UploadAnswer, UploadBody};
+use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::chain::client::call_error;
@@ -23,6 +24,9 @@ use crate::roles::job::JobView;
 
 /// Attempts per upload when the server cannot be reached or answers 5xx.
 const ATTEMPTS: u32 = 5;
+
+/// The longest `Retry-After` a trainer honours (a server asking for more is retried sooner).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// A receipt as the trainer keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -179,32 +183,39 @@ impl Intake {
         Ok(Some(kept))
     }
 
-    /// Posts an upload, retrying unreachable servers and 5xx answers with backoff; a 4xx answer is
-    /// the server's reason, returned as the error.
+    /// Posts an upload, retrying unreachable servers, 429 (a full intake, this trainer over its
+    /// rate) and 5xx answers with backoff, waiting at least what a `Retry-After` asks; another
+    /// 4xx answer is the server's reason, returned as the error.
     async fn post(&self, job_id: u64, round: u32, body: &UploadBody) -> anyhow::Result<UploadAnswer> {
         let url = self.api.join(&format!("api/jobs/{job_id}/rounds/{round}/updates"))?;
         let mut delay = Duration::from_millis(200);
         for attempt in 1..=ATTEMPTS {
-            let failure = match self.http.post(url.clone()).json(body).send().await {
+            let (failure, wait) = match self.http.post(url.clone()).json(body).send().await {
                 Ok(res) if res.status().is_success() => {
                     return res.json().await.with_context(|| format!("the intake at {url} answered with no receipt"))
                 }
-                Ok(res) if res.status().is_client_error() => {
+                Ok(res) if res.status().is_client_error() && res.status() != StatusCode::TOO_MANY_REQUESTS => {
                     let status = res.status();
                     let text = res.text().await.unwrap_or_default();
                     anyhow::bail!("the intake at {url} refused the update of round {round} ({status}): {text}");
                 }
-                Ok(res) => format!("{}", res.status()),
-                Err(e) => e.to_string(),
+                Ok(res) => (res.status().to_string(), retry_after(&res).map_or(delay, |asked| asked.max(delay))),
+                Err(e) => (e.to_string(), delay),
             };
-            tracing::warn!(attempt, %url, %failure, "upload failed, retrying");
+            tracing::warn!(attempt, %url, %failure, retry_in = ?wait, "upload failed, retrying");
             if attempt < ATTEMPTS {
-                tokio::time::sleep(delay).await;
+                tokio::time::sleep(wait).await;
                 delay *= 2;
             }
         }
         anyhow::bail!("cannot deliver the update of round {round} to the intake at {url} after {ATTEMPTS} attempts (is `fedproof serve` running? check --api)")
     }
+}
+
+/// The wait a `Retry-After` header asks for (seconds; at most [`MAX_RETRY_AFTER`]).
+fn retry_after(res: &reqwest::Response) -> Option<Duration> {
+    let seconds: u64 = res.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
 }
 
 /// Whether `round`'s commit phase is over: every trainer with a live stake committed, or the
