@@ -3,7 +3,8 @@
 //! with `--chunk` for one chunk and the final proof of a chunked round), `bench prover --chunk`
 //! (one chunk and the final proof proven, the wall time projected), `bench prover --nats
 //! --workers` (a round's proof, or with `--chunk` every chunk's and the final one, made by worker
-//! processes over NATS JetStream) and `bench blob` (one update blob's round trip, phase by phase).
+//! processes over NATS JetStream), `bench blob` (one update blob's round trip, phase by phase) and
+//! `bench api` (reads and concurrent intake uploads on anvil, 2 jobs instead of 100).
 
 use std::process::{Command, Output};
 
@@ -164,6 +165,34 @@ fn prover_bench_proves_every_chunk_and_the_final_proof_on_workers() {
     assert!(seconds.len() == 5 && seconds.iter().all(|s| s.as_f64().is_some_and(|s| s > 0.0)), "{json}");
     assert_eq!(json["planted"], serde_json::json!([3]), "{json}");
     assert_eq!(json["flagged"], serde_json::json!([3]), "{json}");
+}
+
+/// `bench api` in small: 20 uploads at once against an intake that takes 4 at a time. Refusals
+/// come with `Retry-After` and are retried; every upload ends accepted, receipted (the receipt
+/// recovers to the aggregator over the contract's digest) and stored, none lost, no 5xx.
+#[test]
+fn api_bench_stores_every_upload_and_retries_refusals() {
+    let anvil = concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/node_modules/.bin/anvil");
+    let args = ["--jobs", "2", "--requests", "200", "--concurrency", "4", "--max-concurrent-uploads", "4"];
+    let out = run("api", &[&args[..], &["--anvil", anvil, "--json"]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let intake = &json["intake"];
+    for (figure, expected) in [("uploads", 20), ("accepted", 20), ("receipts_verified", 20), ("stored", 20)] {
+        assert_eq!(intake[figure].as_u64(), Some(expected), "{figure}: {json}");
+    }
+    for figure in ["lost", "server_errors_5xx", "other_errors"] {
+        assert_eq!(intake[figure].as_u64(), Some(0), "{figure}: {json}");
+    }
+    assert_eq!(intake["concurrent_uploads_limit"].as_u64(), Some(4), "{json}");
+    let refused = intake["refused_429"].as_u64().expect("refused_429") + intake["refused_503"].as_u64().expect("503");
+    assert!(refused > 0, "20 uploads at once against 4 permits: some are refused: {json}");
+    assert_eq!(intake["retries"].as_u64(), Some(refused), "every refusal is retried: {json}");
+    for reads in ["read", "read_under_upload"] {
+        assert!(json[reads]["requests"].as_u64().is_some_and(|n| n > 0), "{reads}: {json}");
+        assert_eq!(json[reads]["errors"].as_u64(), Some(0), "{reads}: {json}");
+    }
+    assert!(json["peak_rss_bytes_server_and_clients"].as_u64().is_some_and(|b| b > 1_000_000), "{json}");
 }
 
 /// The NATS server the tests use (`NATS_URL`, default the local one).
