@@ -1,7 +1,9 @@
-//! A signing connection to an Ethereum node: key loading, chain-id check, RPC retries, one nonce
-//! manager per signer, and typed send helpers that await receipts and name revert reasons.
+//! A signing connection to an Ethereum node: key loading, chain-id check, RPC retries, nonces
+//! read from the node for each transaction, and typed send helpers that await receipts and name
+//! revert reasons.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use alloy::contract::{CallBuilder, CallDecoder};
 use alloy::eips::BlockNumberOrTag;
@@ -99,7 +101,8 @@ pub struct Connection {
 /// A connected signer.
 #[derive(Clone)]
 pub struct Chain {
-    /// The provider: signing wallet, cached nonces, gas and chain-id fillers, retrying transport.
+    /// The provider: signing wallet, the node's nonces, gas and chain-id fillers, retrying
+    /// transport.
     pub provider: DynProvider,
     /// The signer's address.
     pub address: Address,
@@ -107,6 +110,9 @@ pub struct Chain {
     pub chain_id: u64,
     /// The signer itself, for off-chain signatures (intake uploads).
     pub signer: PrivateKeySigner,
+    /// Held from reading the signer's nonce until the node has the transaction, so the clones of
+    /// one connection never send two transactions with the same nonce.
+    sending: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Loads the signing key: a keystore file if given (password from [`KEYSTORE_PASSWORD_ENV`]),
@@ -138,9 +144,18 @@ impl Chain {
         // Retries rate limits and transient node errors with exponential backoff (alloy's layer).
         let client = RpcClient::builder().layer(RetryBackoffLayer::new(5, 200, 10_000)).http(url);
         let address = signer.address();
-        // The recommended fillers include a cached nonce manager: one per signer, since every
-        // role connects with its own key.
-        let provider = ProviderBuilder::new().wallet(signer.clone()).connect_client(client).erased();
+        // The recommended fillers but for the nonce: alloy's cached nonce manager does not follow
+        // the chain back after a reorg dropped a transaction of this signer (every later one
+        // would wait in the pool for the missing nonce), so each transaction takes the node's
+        // pending count instead (and `send` serialises this connection's sends).
+        let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id()
+            .wallet(signer.clone())
+            .connect_client(client)
+            .erased();
         let found = provider
             .get_chain_id()
             .await
@@ -148,7 +163,7 @@ impl Chain {
         if let Some(expected) = expected.filter(|&e| e != found) {
             return Err(ChainError::WrongChain { url: rpc.to_string(), expected, found });
         }
-        Ok(Chain { provider, address, chain_id: found, signer })
+        Ok(Chain { provider, address, chain_id: found, signer, sending: Arc::default() })
     }
 
     /// A JobMarket instance at `address`.
@@ -171,10 +186,9 @@ impl Chain {
         P: Provider<Ethereum>,
         D: CallDecoder,
     {
-        // Estimating first (which takes no nonce) keeps a refused transaction from consuming a
-        // nonce in the cached nonce manager: alloy's fillers take the nonce before they estimate,
-        // so a revert there would leave a gap that stalls every later transaction of this signer.
-        // Against the pending block: its timestamp is the one the transaction will see.
+        // Estimating first (which takes no nonce) refuses a reverting transaction, with the
+        // contract's error, before the fillers take a nonce for it. Against the pending block: its
+        // timestamp is the one the transaction will see.
         let call = call.block(BlockNumberOrTag::Pending.into());
         let gas = match call.estimate_gas().await {
             Ok(gas) => gas,
@@ -187,7 +201,12 @@ impl Chain {
         // Headroom: the estimate is for the state it ran on, and concurrent transactions (other
         // trainers joining, say) can make this one cost a little more (a cold slot, a first write).
         let gas = gas + gas / 4 + 10_000;
+        // The nonce is the node's pending count (see `connect`), so a transaction a reorg dropped
+        // is sent again with the chain's nonce; one send of this connection at a time until the
+        // node has it, so two never take the same nonce.
+        let turn = self.sending.lock().await;
         let pending = call.gas(gas).send().await.map_err(|e| call_error(what, e))?;
+        drop(turn);
         let receipt =
             pending.get_receipt().await.map_err(|e| ChainError::Call { what: what.into(), reason: e.to_string() })?;
         if !receipt.status() {
