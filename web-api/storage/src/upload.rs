@@ -11,8 +11,16 @@
 use alloy_primitives::{keccak256, Address, Signature, B256, U256};
 use base64::Engine as _;
 
+/// Standard base64 with padding that also takes non-zero bits after the last symbol (as many
+/// encoders' output and the API's documented pattern do): the blob's bytes are checked later.
+const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+);
+
 /// Why an upload's fields or a receipt's signature are refused; [`UploadError::code`] is the
-/// intake's error code for each.
+/// intake's error code for each and [`UploadError::is_forbidden`] says whether it answers 403
+/// (a signature that proves nothing) rather than 400 (a malformed field).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UploadError {
     /// The trainer is not an address.
@@ -24,12 +32,12 @@ pub enum UploadError {
     /// The sealed blob is not base64.
     #[error("blob is not base64: {0}")]
     Blob(String),
-    /// The signature is not a 65-byte hex signature.
-    #[error("signature is not a 65-byte hex signature: {0}")]
-    Signature(String),
-    /// The signature recovers no public key.
-    #[error("signature does not recover: {0}")]
-    Recover(String),
+    /// The signature is not 65 bytes of hex.
+    #[error("signature is not 65 bytes of hex (130 digits, 0x optional)")]
+    Signature,
+    /// 65 bytes that are no valid signature (a bad `v`, no curve point): they prove nothing.
+    #[error("signature is not valid: {0}")]
+    Invalid(String),
     /// A well-formed signature by someone other than the trainer named.
     #[error("the signature over (job {job}, round {round}, commitment) is by {signer}, not by {trainer}")]
     WrongSigner {
@@ -52,9 +60,14 @@ impl UploadError {
             UploadError::Trainer(_) => "invalid_address",
             UploadError::Commitment => "invalid_commitment",
             UploadError::Blob(_) => "invalid_blob",
-            UploadError::Signature(_) | UploadError::Recover(_) => "invalid_signature",
-            UploadError::WrongSigner { .. } => "bad_signature",
+            UploadError::Signature => "invalid_signature",
+            UploadError::Invalid(_) | UploadError::WrongSigner { .. } => "bad_signature",
         }
+    }
+
+    /// Whether the signature is well-formed but proves nothing (403), not a malformed field (400).
+    pub fn is_forbidden(&self) -> bool {
+        matches!(self, UploadError::Invalid(_) | UploadError::WrongSigner { .. })
     }
 }
 
@@ -96,9 +109,7 @@ pub fn upload_digest(job_id: u64, round: u32, commitment: U256) -> B256 {
 pub fn check_upload(job: u64, round: u32, fields: UploadFields<'_>) -> Result<CheckedUpload, UploadError> {
     let trainer: Address = fields.trainer.parse().map_err(|_| UploadError::Trainer(fields.trainer.to_string()))?;
     let commitment: B256 = fields.commitment.parse().map_err(|_| UploadError::Commitment)?;
-    let sealed = base64::engine::general_purpose::STANDARD
-        .decode(fields.blob.as_bytes())
-        .map_err(|e| UploadError::Blob(e.to_string()))?;
+    let sealed = BASE64.decode(fields.blob.as_bytes()).map_err(|e| UploadError::Blob(e.to_string()))?;
     let digest = upload_digest(job, round, U256::from_be_bytes(commitment.0));
     let signer = message_signer(fields.signature, digest.as_slice())?;
     if signer != trainer {
@@ -107,19 +118,24 @@ pub fn check_upload(job: u64, round: u32, fields: UploadFields<'_>) -> Result<Ch
     Ok(CheckedUpload { trainer, commitment, sealed })
 }
 
-/// Parses a 65-byte hex signature.
+/// Parses a signature: 65 bytes of hex (`0x` optional), else [`UploadError::Signature`]; 65
+/// bytes that are no signature are [`UploadError::Invalid`].
 pub fn parse_signature(signature: &str) -> Result<Signature, UploadError> {
-    signature.parse().map_err(|e: alloy_primitives::SignatureError| UploadError::Signature(e.to_string()))
+    let hex = signature.strip_prefix("0x").unwrap_or(signature);
+    if hex.len() != 130 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(UploadError::Signature);
+    }
+    signature.parse().map_err(|e: alloy_primitives::SignatureError| UploadError::Invalid(e.to_string()))
 }
 
 /// The EIP-191 (`personal_sign`) signer of `message`.
 pub fn message_signer(signature: &str, message: &[u8]) -> Result<Address, UploadError> {
-    parse_signature(signature)?.recover_address_from_msg(message).map_err(|e| UploadError::Recover(e.to_string()))
+    parse_signature(signature)?.recover_address_from_msg(message).map_err(|e| UploadError::Invalid(e.to_string()))
 }
 
 /// The signer of an EIP-712 receipt: `signature` over `digest` (`JobMarket.receiptDigest`).
 pub fn receipt_signer(signature: &str, digest: &B256) -> Result<Address, UploadError> {
-    parse_signature(signature)?.recover_address_from_prehash(digest).map_err(|e| UploadError::Recover(e.to_string()))
+    parse_signature(signature)?.recover_address_from_prehash(digest).map_err(|e| UploadError::Invalid(e.to_string()))
 }
 
 #[cfg(test)]
@@ -146,10 +162,12 @@ mod tests {
         assert_eq!(check_upload(1, 0, fields).unwrap_err().code(), "invalid_commitment");
         let fields = UploadFields { trainer: &trainer, commitment: &word, blob: "!!", signature: "" };
         assert_eq!(check_upload(1, 0, fields).unwrap_err().code(), "invalid_blob");
-        let fields = UploadFields { trainer: &trainer, commitment: &word, blob: "AA==", signature: "0x00" };
+        let fields = UploadFields { trainer: &trainer, commitment: &word, blob: "AB==", signature: "0x00" };
         let err = check_upload(1, 0, fields).unwrap_err();
-        assert_eq!(err.code(), "invalid_signature");
-        assert!(err.to_string().starts_with("signature is not a 65-byte hex signature"), "{err}");
-        assert!(receipt_signer("zz", &B256::ZERO).is_err());
+        assert_eq!((err.code(), err.is_forbidden()), ("invalid_signature", false));
+        // 65 bytes of hex whose `v` is no parity: well-formed, but it proves nothing.
+        let bad_v = format!("0x{}05", "11".repeat(64));
+        let err = receipt_signer(&bad_v, &B256::ZERO).unwrap_err();
+        assert_eq!((err.code(), err.is_forbidden()), ("bad_signature", true), "{err}");
     }
 }
