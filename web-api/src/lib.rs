@@ -5,10 +5,12 @@
 //! - [`indexer`]: follows the contracts' events into the database.
 //! - [`format`]: how chain values are written in the database and JSON.
 //! - [`http`]: the REST API; [`serve`]: starts database, indexer and server together.
+//! - [`pause`]: pause points where crash tests kill a process.
 #![forbid(unsafe_code)]
 
 pub mod db;
 pub mod format;
 pub mod http;
 pub mod indexer;
+pub mod pause;
 pub mod serve;

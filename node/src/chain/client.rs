@@ -207,6 +207,7 @@ impl Chain {
         let turn = self.sending.lock().await;
         let pending = call.gas(gas).send().await.map_err(|e| call_error(what, e))?;
         drop(turn);
+        fedproof_web_api::pause::point(&format!("sent {what}"));
         let receipt =
             pending.get_receipt().await.map_err(|e| ChainError::Call { what: what.into(), reason: e.to_string() })?;
         if !receipt.status() {

@@ -291,6 +291,7 @@ async fn finalize(
     anyhow::ensure!(snark::verify_inputs(&keys.vk, &inputs, &proof)?, "the round's proof does not verify off-chain");
     replay::publish_outcome(job, storage, round, sums, output.new_model.clone()).await?;
 
+    fedproof_web_api::pause::point(&format!("proved round {round}"));
     if job.state().await?.round != round {
         tracing::info!(job = job.id, round, "round already finalized (resumed run)");
         return Ok(None);

@@ -220,6 +220,11 @@ impl Running {
         self.child.wait().expect("wait");
     }
 
+    /// Its exit status if it has exited (reaped), `None` while it runs.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("try_wait")
+    }
+
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -73,6 +73,7 @@ async fn accept(s: &AppState, upload: SignedUpload) -> Result<UploadAnswer, ApiE
         tracing::warn!(error = %e, "the blob store refused an upload");
         ApiError::Unavailable("the blob store is failing; retry shortly".into())
     })?;
+    crate::pause::point("upload: blob stored");
     let row = Upload {
         job_id: upload.job as i64,
         round: i64::from(upload.round),
@@ -82,7 +83,9 @@ async fn accept(s: &AppState, upload: SignedUpload) -> Result<UploadAnswer, ApiE
         cid: cid.to_string(),
         receipt_signature: signature.to_string(),
     };
-    let signature = match s.db.store_upload(&row).await? {
+    let stored = s.db.store_upload(&row).await?;
+    crate::pause::point("upload: row stored");
+    let signature = match stored {
         UploadOutcome::Stored => row.receipt_signature.clone(),
         UploadOutcome::AlreadyStored(sig) => sig,
         UploadOutcome::Conflict => {

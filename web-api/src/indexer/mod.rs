@@ -169,6 +169,7 @@ impl Indexer {
         .execute(&mut *tx)
         .await?;
         blocks.store(&mut tx).await?;
+        crate::pause::point("indexer: range written");
         tx.commit().await?;
         tracing::debug!(from, to, events = decoded.len(), "indexed");
         Ok(())

@@ -1,0 +1,368 @@
+//! Kill -9 anywhere: a whole 2-round job through the `fedproof` binary (deploy, `serve` as the
+//! aggregator's intake and indexer, `aggregator run`, four `trainer run --api`), while the
+//! aggregator and the server are SIGKILLed at seeded points of their work and restarted with
+//! the same arguments. Each life of a process is started with `FEDPROOF_PAUSE_AT` naming the
+//! point where it stops (`fedproof_web_api::pause`): between proving and sending
+//! `finalizeRound`, after sending and before the receipt, between an upload's blob and its row,
+//! after its row and before the answer, inside an indexer transaction. Then: the job settles,
+//! every round is settled once, every receipt a trainer kept is an upload row with the same
+//! signature and a stored blob, and the server's database equals a fresh index of the chain.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use alloy::node_bindings::Anvil;
+use alloy::primitives::{Address, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::rpc::types::Filter;
+use alloy::sol_types::SolEvent;
+use common::{fedproof, Running};
+use fedproof_contracts::JobMarket;
+use rand::seq::SliceRandom as _;
+use rand::SeedableRng;
+use sqlx::Row;
+
+const TRAINERS: usize = 4;
+const ROUNDS: u32 = 2;
+/// The kills the schedule must reach across the job.
+const MIN_KILLS: usize = 20;
+
+/// Runs to completion and parses the JSON it prints.
+fn json(args: &[&str], key: &str) -> serde_json::Value {
+    let out = fedproof(args, key).output().expect("run fedproof");
+    assert!(out.status.success(), "fedproof {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn path(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// A process the test kills at its scheduled points and starts again: its arguments, its key,
+/// and the points left for its next lives.
+struct Victim {
+    name: &'static str,
+    args: Vec<String>,
+    key: String,
+    env: Vec<(String, String)>,
+    points: Vec<String>,
+    life: usize,
+    running: Option<(Running, Option<String>)>,
+    kills: Vec<String>,
+}
+
+impl Victim {
+    /// Starts its next life, paused at its next scheduled point (if any remains).
+    fn start(&mut self, logs: &Path) {
+        let point = (!self.points.is_empty()).then(|| self.points.remove(0));
+        let mut cmd = fedproof(&self.args, &self.key);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        if let Some(p) = &point {
+            cmd.env(fedproof_web_api::pause::PAUSE_AT_ENV, p);
+        }
+        self.life += 1;
+        self.running = Some((Running::spawn(cmd, &format!("{}-{}", self.name, self.life), logs), point));
+    }
+
+    /// Kills and restarts it if it paused at its point; fails the test if it died on its own.
+    /// Returns whether it has exited successfully (a finished aggregator).
+    fn tend(&mut self, logs: &Path) -> bool {
+        let Some((running, point)) = self.running.as_mut() else { return true };
+        if let Some(status) = running.exited() {
+            assert!(status.success(), "{} died on its own: {}", self.name, running.stderr());
+            return true;
+        }
+        // The process names the point without the arrival count (`point#n`).
+        let paused = point.as_ref().is_some_and(|p| {
+            let name = p.split('#').next().unwrap_or(p);
+            running.stderr().contains(&format!("{{\"paused\":\"{name}\"}}"))
+        });
+        if paused {
+            running.kill();
+            self.kills.push(point.clone().unwrap_or_default());
+            self.start(logs);
+        }
+        false
+    }
+}
+
+/// The seeded schedule: the aggregator at each of its points once (the bond, then each round
+/// proved but not sent and sent but no receipt); each trainer after sending its join and each
+/// round's commitment; the server alternately inside an indexer transaction (its first, which
+/// comes with the next block) and at a seeded choice of upload point.
+fn schedule(seed: u64) -> (Vec<String>, Vec<Vec<String>>, Vec<String>) {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut aggregator = vec!["sent postBond".to_owned()];
+    for r in 0..ROUNDS {
+        aggregator.push(format!("proved round {r}"));
+        aggregator.push(format!("sent finalizeRound {r}"));
+    }
+    let mut trainer = vec!["sent join".to_owned()];
+    trainer.extend((0..ROUNDS).map(|r| format!("sent submitUpdate for round {r}")));
+    let server = (0..8)
+        .flat_map(|_| {
+            let upload = ["upload: blob stored", "upload: row stored"].choose(&mut rng).copied().unwrap_or_default();
+            ["indexer: range written#1".to_owned(), upload.to_owned()]
+        })
+        .collect();
+    (aggregator, vec![trainer; TRAINERS], server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_survives_kill_9_of_the_aggregator_and_the_server_at_seeded_points() {
+    let anvil = Anvil::at(common::anvil_path()).try_spawn().expect("spawn anvil");
+    let rpc = anvil.endpoint();
+    let key = |i: usize| format!("0x{}", hex::encode(anvil.keys()[i].to_bytes()));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path();
+    let (storage, data, sealing) = (dir.path().join("blobs"), dir.path().join("data"), dir.path().join("agg.age"));
+    let keys = path(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-keys"));
+    let stack =
+        json(&["deploy", "--rpc", &rpc, "--trainers", "4", "--params", "2410", "--keys", &keys, "--json"], &key(0));
+    let market = stack["market"].as_str().expect("market").to_string();
+    let verifier = stack["verifier"].as_str().expect("verifier").to_string();
+    json(&["data", "split", "--trainers", "4", "--alpha", "1.0", "--out", &path(&data), "--json"], "");
+    let recipient = json(&["aggregator", "keygen", "--out", &path(&sealing), "--json"], "")["recipient"]
+        .as_str()
+        .expect("recipient")
+        .to_string();
+    let aggregator_address = format!("{:#x}", anvil.addresses()[1]);
+    let (storage_s, sealing_s) = (path(&storage), path(&sealing));
+    let job_cli = common::CliJob {
+        rpc: &rpc,
+        market: &market,
+        storage: &storage_s,
+        aggregator: &aggregator_address,
+        recipient: &recipient,
+        verifier: &verifier,
+    };
+    let rounds = ROUNDS.to_string();
+    let extra = ["--rounds", rounds.as_str(), "--max-malicious", "1", "--start-delay", "3600", "--json"];
+    let create = job_cli.create_args("1000000000000000000", &extra);
+    let created = json(&create.iter().map(String::as_str).collect::<Vec<_>>(), &key(0));
+    let job = created["job_id"].as_u64().expect("job id").to_string();
+    let job_args: Vec<String> =
+        ["--rpc", &rpc, "--market", &market, "--job", &job, "--storage", &storage_s].map(str::to_owned).to_vec();
+
+    // The server on a fixed port of its own, so the trainers find every life of it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let api = format!("http://127.0.0.1:{port}");
+    let db = format!("sqlite://{}", path(&dir.path().join("api.db")));
+    let serve_args = |db: &str, listen: &str| -> Vec<String> {
+        ["serve", "--rpc", &rpc, "--market", &market, "--db", db, "--listen", listen, "--confirmations", "0"]
+            .into_iter()
+            .chain(["--sealing-key", &sealing_s, "--blobs", &storage_s, "--json"])
+            .map(str::to_owned)
+            .collect()
+    };
+    let (aggregator_points, trainer_points, server_points) = schedule(9);
+    let mut server = Victim {
+        name: "serve",
+        args: serve_args(&db, &format!("127.0.0.1:{port}")),
+        key: String::new(),
+        env: vec![("FEDPROOF_AGGREGATOR_KEY".into(), key(1))],
+        points: server_points,
+        life: 0,
+        running: None,
+        kills: Vec::new(),
+    };
+    let mut aggregator_args = vec!["aggregator".to_owned(), "run".to_owned()];
+    aggregator_args.extend(job_args.iter().cloned());
+    aggregator_args
+        .extend(["--keys", &keys, "--sealing-key", &sealing_s, "--upload-grace", "300", "--json"].map(str::to_owned));
+    let mut aggregator = Victim {
+        name: "aggregator",
+        args: aggregator_args,
+        key: key(1),
+        env: Vec::new(),
+        points: aggregator_points,
+        life: 0,
+        running: None,
+        kills: Vec::new(),
+    };
+    server.start(logs);
+    aggregator.start(logs);
+    let receipts = dir.path().join("receipts");
+    let mut trainers: Vec<Victim> = trainer_points
+        .into_iter()
+        .enumerate()
+        .map(|(i, points)| {
+            let csv = path(&data.join(format!("trainer-{i}.csv")));
+            let mut args = vec!["trainer".to_owned(), "run".to_owned()];
+            args.extend(job_args.iter().cloned());
+            args.extend(
+                ["--data", &csv, "--seed", &i.to_string(), "--api", &api, "--receipts", &path(&receipts), "--json"]
+                    .map(str::to_owned),
+            );
+            let name: &'static str = ["trainer-0", "trainer-1", "trainer-2", "trainer-3"][i];
+            Victim { name, args, key: key(2 + i), env: Vec::new(), points, life: 0, running: None, kills: Vec::new() }
+        })
+        .collect();
+    for t in &mut trainers {
+        t.start(logs);
+    }
+
+    // Round 0 opens once everyone has joined (the aggregator's bond included).
+    let provider = ProviderBuilder::new().connect_http(anvil.endpoint_url());
+    let market_addr: Address = market.parse().expect("address");
+    let contract = JobMarket::new(market_addr, &provider);
+    let id = U256::from(job.parse::<u64>().expect("id"));
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut opened = false;
+    loop {
+        let mut done = aggregator.tend(logs);
+        server.tend(logs);
+        for t in &mut trainers {
+            done &= t.tend(logs);
+        }
+        if done {
+            break;
+        }
+        if !opened {
+            let state = contract.jobState(id).call().await.expect("state");
+            if state.bondPosted && state.joinedCount == TRAINERS as u16 {
+                let _: serde_json::Value =
+                    provider.raw_request("evm_increaseTime".into(), (3600u64,)).await.expect("time");
+                let _: serde_json::Value = provider.raw_request("evm_mine".into(), ()).await.expect("mine");
+                opened = true;
+            }
+        }
+        assert!(Instant::now() < deadline, "the job did not settle: {:?}, {:?}", aggregator.kills, server.kills);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for v in trainers.iter().chain([&aggregator, &server]) {
+        let tail = v.running.as_ref().map(|(r, _)| r.stderr()).unwrap_or_default();
+        println!("{} lives {}: {}", v.name, v.life, &tail[tail.len().saturating_sub(600)..]);
+    }
+    let victims = trainers.iter().chain([&aggregator, &server]);
+    let kills: Vec<String> = victims.flat_map(|v| v.kills.iter().map(move |k| format!("{}: {k}", v.name))).collect();
+    println!("{} kills: {kills:#?}", kills.len());
+    assert!(kills.len() >= MIN_KILLS, "only {} kills reached: {kills:?}", kills.len());
+
+    // The job settled, each round exactly once.
+    let state = contract.jobState(id).call().await.expect("state");
+    assert_eq!(JobStatus::from_u8(state.status), Some(JobStatus::Completed));
+    let filter =
+        Filter::new().address(market_addr).event_signature(JobMarket::RoundFinalized::SIGNATURE_HASH).from_block(0);
+    let mut settled: Vec<u32> = provider
+        .get_logs(&filter)
+        .await
+        .expect("logs")
+        .iter()
+        .map(|l| JobMarket::RoundFinalized::decode_log_data(l.data()).expect("event").round.to::<u32>())
+        .collect();
+    settled.sort_unstable();
+    assert_eq!(settled, (0..ROUNDS).collect::<Vec<_>>(), "every round settled once");
+
+    // Every trainer kept a receipt for every round, and each is an upload the server stored,
+    // with the same signature and its blob.
+    let uploads = upload_rows(&db).await;
+    let blobs = fedproof_storage::Storage::open(&storage_s).expect("store");
+    let kept = kept_receipts(&receipts);
+    assert_eq!(kept.len(), TRAINERS * ROUNDS as usize, "a receipt per trainer and round: {kept:?}");
+    for receipt in &kept {
+        let key = (receipt["round"].as_i64().expect("round"), receipt["slot"].as_i64().expect("slot"));
+        let row = uploads.iter().find(|u| (u.0, u.1) == key).unwrap_or_else(|| panic!("receipt {receipt} has no row"));
+        assert_eq!(row.2, receipt["signature"].as_str().expect("signature"), "the kept receipt is the stored one");
+        let cid = fedproof_storage::blobs::parse_cid(&row.3).expect("cid");
+        assert!(blobs.blobs().contains(&cid).await.expect("store"), "the receipted blob is stored");
+    }
+
+    // The server's last life may still wait for its point: it is killed once more and started
+    // with no point left, to catch up like any restarted server.
+    server.points.clear();
+    if let Some((running, _)) = server.running.as_mut() {
+        running.kill();
+    }
+    server.start(logs);
+
+    // The database of the killed server equals a fresh index of the chain.
+    let fresh_db = format!("sqlite://{}", path(&dir.path().join("fresh.db")));
+    let head = provider.get_block_number().await.expect("head") as i64;
+    let fresh = Running::spawn(fedproof(&serve_args(&fresh_db, "127.0.0.1:0"), ""), "serve-fresh", logs);
+    wait_cursor(&fresh_db, head).await;
+    wait_cursor(&db, head).await;
+    assert_eq!(chain_rows(&db).await, chain_rows(&fresh_db).await, "the killed server's index is a fresh one's");
+    drop(fresh);
+}
+
+use fedproof_contracts::JobStatus;
+
+/// Every receipt file the trainers kept under `dir`.
+fn kept_receipts(dir: &Path) -> Vec<serde_json::Value> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("dir").flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with(".receipt.json") {
+                found.push(serde_json::from_slice(&std::fs::read(&p).expect("read")).expect("receipt JSON"));
+            }
+        }
+    }
+    found
+}
+
+/// (round, slot, receipt signature, cid) of every stored upload.
+async fn upload_rows(db: &str) -> Vec<(i64, i64, String, String)> {
+    let pool = pool(db).await;
+    let rows =
+        sqlx::query("SELECT round, slot, receipt_signature, cid FROM uploads").fetch_all(&pool).await.expect("uploads");
+    rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect()
+}
+
+async fn pool(db: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyPool::connect(db).await.expect("database")
+}
+
+/// Waits (bounded) until the database's indexer cursor reaches `head`.
+async fn wait_cursor(db: &str, head: i64) {
+    for _ in 0..1200 {
+        if Path::new(db.trim_start_matches("sqlite://")).exists() {
+            let pool = pool(db).await;
+            let cursor: Option<i64> = sqlx::query_scalar("SELECT last_block FROM indexer_cursor WHERE name = 'chain'")
+                .fetch_optional(&pool)
+                .await
+                .ok()
+                .flatten();
+            pool.close().await;
+            if cursor.is_some_and(|c| c >= head) {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{db} never indexed block {head}");
+}
+
+/// Every chain-derived table's rows, as text, sorted.
+async fn chain_rows(db: &str) -> Vec<(String, Vec<String>)> {
+    let pool = pool(db).await;
+    let mut tables = Vec::new();
+    for table in fedproof_web_api::indexer::reorg::CHAIN_TABLES {
+        let rows = sqlx::query(&format!("SELECT * FROM {table}")).fetch_all(&pool).await.expect("rows");
+        let mut text: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| {
+                        r.try_get::<String, _>(i)
+                            .or_else(|_| r.try_get::<i64, _>(i).map(|v| v.to_string()))
+                            .or_else(|_| r.try_get::<f64, _>(i).map(|v| v.to_string()))
+                            .unwrap_or_else(|_| "NULL".into())
+                    })
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect();
+        text.sort();
+        tables.push((table.to_owned(), text));
+    }
+    pool.close().await;
+    tables
+}
