@@ -6,9 +6,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
-
+use common::cli::{json, path, CliStack};
 use common::{fedproof, Running};
 use std::time::{Duration, Instant};
 
@@ -19,38 +17,13 @@ use fedproof_contracts::JobMarket;
 
 const TRAINERS: usize = 4;
 
-/// Runs to completion and parses the JSON it prints.
-fn json(args: &[&str], key: &str) -> serde_json::Value {
-    let out: Output = fedproof(args, key).output().expect("run fedproof");
-    assert!(out.status.success(), "fedproof {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("fedproof {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-fn path(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_runs_end_to_end_through_the_command_line() {
     let anvil = Anvil::at(common::anvil_path()).try_spawn().expect("spawn anvil");
     let rpc = anvil.endpoint();
-    let key = |i: usize| format!("0x{}", hex::encode(anvil.keys()[i].to_bytes()));
+    let key = |i: usize| common::cli::key(&anvil, i);
     let dir = tempfile::tempdir().expect("tempdir");
-    let (storage, data, sealing) = (dir.path().join("blobs"), dir.path().join("data"), dir.path().join("agg.age"));
-    // Keys of the 4 x 2410 shape, cached across runs of this test.
-    let keys = path(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-keys"));
-
-    let stack =
-        json(&["deploy", "--rpc", &rpc, "--trainers", "4", "--params", "2410", "--keys", &keys, "--json"], &key(0));
-    let market = stack["market"].as_str().expect("market").to_string();
-    let verifier = stack["verifier"].as_str().expect("verifier").to_string();
-    let split = json(&["data", "split", "--trainers", "4", "--alpha", "1.0", "--out", &path(&data), "--json"], "");
-    assert_eq!(split["trainer_samples"].as_array().map(Vec::len), Some(TRAINERS));
-    let recipient = json(&["aggregator", "keygen", "--out", &path(&sealing), "--json"], "")["recipient"]
-        .as_str()
-        .expect("recipient")
-        .to_string();
+    let CliStack { market, verifier, recipient, keys, storage, data, sealing } = CliStack::deploy(&anvil, dir.path());
     let aggregator = format!("{:#x}", anvil.addresses()[1]);
     let (storage_s, sealing_s) = (path(&storage), path(&sealing));
     let job_cli = common::CliJob {

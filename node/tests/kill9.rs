@@ -10,7 +10,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use alloy::node_bindings::Anvil;
@@ -18,6 +18,7 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
+use common::cli::{json, path, CliStack};
 use common::{fedproof, Running};
 use fedproof_contracts::JobMarket;
 use rand::seq::SliceRandom as _;
@@ -28,17 +29,6 @@ const TRAINERS: usize = 4;
 const ROUNDS: u32 = 2;
 /// The kills the schedule must reach across the job.
 const MIN_KILLS: usize = 20;
-
-/// Runs to completion and parses the JSON it prints.
-fn json(args: &[&str], key: &str) -> serde_json::Value {
-    let out = fedproof(args, key).output().expect("run fedproof");
-    assert!(out.status.success(), "fedproof {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("JSON")
-}
-
-fn path(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
 
 /// A process the test kills at its scheduled points and starts again: its arguments, its key,
 /// and the points left for its next lives.
@@ -114,20 +104,10 @@ fn schedule(seed: u64) -> (Vec<String>, Vec<Vec<String>>, Vec<String>) {
 async fn a_job_survives_kill_9_of_the_aggregator_and_the_server_at_seeded_points() {
     let anvil = Anvil::at(common::anvil_path()).try_spawn().expect("spawn anvil");
     let rpc = anvil.endpoint();
-    let key = |i: usize| format!("0x{}", hex::encode(anvil.keys()[i].to_bytes()));
+    let key = |i: usize| common::cli::key(&anvil, i);
     let dir = tempfile::tempdir().expect("tempdir");
     let logs = dir.path();
-    let (storage, data, sealing) = (dir.path().join("blobs"), dir.path().join("data"), dir.path().join("agg.age"));
-    let keys = path(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-keys"));
-    let stack =
-        json(&["deploy", "--rpc", &rpc, "--trainers", "4", "--params", "2410", "--keys", &keys, "--json"], &key(0));
-    let market = stack["market"].as_str().expect("market").to_string();
-    let verifier = stack["verifier"].as_str().expect("verifier").to_string();
-    json(&["data", "split", "--trainers", "4", "--alpha", "1.0", "--out", &path(&data), "--json"], "");
-    let recipient = json(&["aggregator", "keygen", "--out", &path(&sealing), "--json"], "")["recipient"]
-        .as_str()
-        .expect("recipient")
-        .to_string();
+    let CliStack { market, verifier, recipient, keys, storage, data, sealing } = CliStack::deploy(&anvil, dir.path());
     let aggregator_address = format!("{:#x}", anvil.addresses()[1]);
     let (storage_s, sealing_s) = (path(&storage), path(&sealing));
     let job_cli = common::CliJob {

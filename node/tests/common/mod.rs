@@ -2,6 +2,8 @@
 //! job shape with keys cached under the test target directory, and seeded synthetic trainers.
 #![allow(dead_code)] // each test binary uses part of the harness
 
+pub mod cli;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::{Arc, OnceLock};
