@@ -46,11 +46,8 @@ fn run_browser_script(url: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn dashboard_shows_a_proven_round_and_verifies_it_on_chain() {
     let stack = Stack::start().await;
-    let SubmittedRound { verifier, input, job, .. } = stack.submitted_round().await;
-    let (_, fin) = stack.finalize(&verifier, &input).await;
     // The round's first claim records its reliability, which the trainer page charts.
-    let finalized_at = stack.finalized_event().await.finalizedAt;
-    stack.claim_all(job, input.shape.trainers, &fin, finalized_at).await;
+    let (SubmittedRound { verifier, job, .. }, _) = stack.claimed_round().await;
 
     let test_db = TestDb::new(Engine::Sqlite).await;
     let keys = HashMap::from([(verifier.address, verifier.vk.clone())]);

@@ -102,6 +102,17 @@ impl Stack {
         SubmittedRound { verifier, input, job, sealed }
     }
 
+    /// [`Stack::submitted_round`] proven, finalized and claimed by every slot (the first claim
+    /// records the round's allocation and reliability, which JobMarket does not write at
+    /// finalization), with the round's output.
+    pub async fn claimed_round(&self) -> (SubmittedRound, RoundOutput) {
+        let round = self.submitted_round().await;
+        let (output, fin) = self.finalize(&round.verifier, &round.input).await;
+        let finalized_at = self.finalized_event().await.finalizedAt;
+        self.claim_all(round.job, round.input.shape.trainers, &fin, finalized_at).await;
+        (round, output)
+    }
+
     /// The spec blob of the job `input` describes; its digest is the job's `specHash`.
     pub fn spec(&self, input: &RoundInput) -> JobSpecBlob {
         let model = ModelBlob { job_id: input.params.job_id, round: 0, values: input.model.clone() };
