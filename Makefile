@@ -42,6 +42,26 @@ build-release:
 test-rust: contracts-deps dashboard-deps chromium schemathesis
 	$(CARGO) test --workspace
 
+# Fuzzing (node/fuzz, README "Fuzzing"): each cargo-fuzz target in turn for FUZZ_SECONDS, at the
+# lowest priority, on nightly and in a target directory of its own (never the workspace's), from
+# its corpus node/fuzz/corpus/<target> and its former crashes node/fuzz/crashes/<target>; then
+# the corpus minimised in place to the fewest inputs that cover the same edges. `make test`
+# replays both (cargo test -p fedproof-fuzz). libFuzzer's summary of each run goes to
+# target/fuzz/<target>.log, a crashing input to node/fuzz/cargo-fuzz/artifacts/<target>/. Needs
+# `cargo install cargo-fuzz --locked` and `rustup toolchain install nightly`.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= blob_codec sealed_blob snarkjs_json key_file signed_upload cid
+FUZZ := CARGO_TARGET_DIR=$(abspath target/fuzz) nice -n 19 $(CARGO) +nightly fuzz
+FUZZ_FLAGS := --fuzz-dir node/fuzz/cargo-fuzz --sanitizer none
+.PHONY: fuzz
+fuzz:
+	mkdir -p target/fuzz
+	set -eo pipefail; for t in $(FUZZ_TARGETS); do \
+	  $(FUZZ) run $(FUZZ_FLAGS) $$t node/fuzz/corpus/$$t $$(test -d node/fuzz/crashes/$$t && echo node/fuzz/crashes/$$t) \
+	    -- -max_total_time=$(FUZZ_SECONDS) 2>&1 | tee target/fuzz/$$t.log; \
+	  $(FUZZ) cmin $(FUZZ_FLAGS) $$t node/fuzz/corpus/$$t -- -set_cover_merge=1 -use_counters=0; \
+	done
+
 # npm's hidden lockfile in node_modules is rewritten by every install: when it is older than
 # package-lock.json (or missing), node_modules is out of date.
 contracts-deps: $(CONTRACTS)/node_modules/.package-lock.json
