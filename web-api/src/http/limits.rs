@@ -6,7 +6,7 @@
 
 use super::error::ApiError;
 use alloy::primitives::Address;
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -91,7 +91,7 @@ impl UploadGate {
             self.per_address.retain_recent();
         }
         self.per_address.check_key(&trainer).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let wait = not_until.wait_time_from(self.per_address.clock().now());
             ApiError::TooManyRequests {
                 code: "upload_rate_limited",
                 message: format!("{trainer} sent more uploads than its rate allows; retry in {} s", secs(wait)),

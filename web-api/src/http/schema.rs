@@ -1,7 +1,5 @@
 //! JSON bodies of the API (the contract shared with the dashboard; extend only by adding fields).
 
-use alloy::primitives::{keccak256, B256, U256};
-use alloy::sol_types::SolValue;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -355,10 +353,9 @@ pub struct UploadBody {
     pub signature: String,
 }
 
-/// What a trainer signs (EIP-191) to upload: `keccak256(abi.encode(jobId, round, commitment))`.
-pub fn upload_digest(job_id: u64, round: u32, commitment: U256) -> B256 {
-    keccak256((U256::from(job_id), U256::from(round), commitment).abi_encode())
-}
+/// What a trainer signs (EIP-191) to upload: `keccak256(abi.encode(jobId, round, commitment))`,
+/// defined beside the upload's other checks in `fedproof-storage`.
+pub use fedproof_storage::upload::upload_digest;
 
 /// The aggregator's receipt.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
