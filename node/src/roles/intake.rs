@@ -16,6 +16,7 @@ use base64::Engine as _;
 use fedproof_storage::upload::receipt_signer;
 use fedproof_web_api::format::word;
 use fedproof_web_api::http::schema::{upload_digest, UploadAnswer, UploadBody};
+use rand::Rng;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +28,10 @@ const ATTEMPTS: u32 = 5;
 
 /// The longest `Retry-After` a trainer honours (a server asking for more is retried sooner).
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// How long in all a trainer waits out 429 answers for one upload: a full intake frees a slot
+/// within milliseconds, so this only ends a wait on an intake that never takes the update.
+const BUSY_BUDGET: Duration = Duration::from_secs(300);
 
 /// A receipt as the trainer keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,18 +188,33 @@ impl Intake {
         Ok(Some(kept))
     }
 
-    /// Posts an upload, retrying unreachable servers, 429 (a full intake, this trainer over its
-    /// rate) and 5xx answers with backoff, waiting at least what a `Retry-After` asks; another
-    /// 4xx answer is the server's reason, returned as the error.
+    /// Posts an upload. A 429 (a full intake, this trainer over its rate) is waited out as its
+    /// `Retry-After` asks, plus up to half a second of jitter so refused trainers do not return
+    /// together, for up to [`BUSY_BUDGET`] in all; an unreachable server or a 5xx is retried
+    /// [`ATTEMPTS`] times with a doubling delay (at least what a `Retry-After` asks); another 4xx
+    /// is the server's reason, returned as the error.
     async fn post(&self, job_id: u64, round: u32, body: &UploadBody) -> anyhow::Result<UploadAnswer> {
         let url = self.api.join(&format!("api/jobs/{job_id}/rounds/{round}/updates"))?;
         let mut delay = Duration::from_millis(200);
-        for attempt in 1..=ATTEMPTS {
+        let (mut attempt, mut busy) = (0, Duration::ZERO);
+        loop {
             let (failure, wait) = match self.http.post(url.clone()).json(body).send().await {
                 Ok(res) if res.status().is_success() => {
                     return res.json().await.with_context(|| format!("the intake at {url} answered with no receipt"))
                 }
-                Ok(res) if res.status().is_client_error() && res.status() != StatusCode::TOO_MANY_REQUESTS => {
+                Ok(res) if res.status() == StatusCode::TOO_MANY_REQUESTS => {
+                    let jitter = Duration::from_millis(rand::thread_rng().gen_range(0..500));
+                    let wait = retry_after(&res).unwrap_or(Duration::from_secs(1)) + jitter;
+                    busy += wait;
+                    anyhow::ensure!(
+                        busy <= BUSY_BUDGET,
+                        "the intake at {url} stayed too busy for the update of round {round} ({} s of 429s)",
+                        BUSY_BUDGET.as_secs()
+                    );
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                Ok(res) if res.status().is_client_error() => {
                     let status = res.status();
                     let text = res.text().await.unwrap_or_default();
                     anyhow::bail!("the intake at {url} refused the update of round {round} ({status}): {text}");
@@ -202,13 +222,15 @@ impl Intake {
                 Ok(res) => (res.status().to_string(), retry_after(&res).map_or(delay, |asked| asked.max(delay))),
                 Err(e) => (e.to_string(), delay),
             };
+            attempt += 1;
+            anyhow::ensure!(
+                attempt < ATTEMPTS,
+                "cannot deliver the update of round {round} to the intake at {url} after {ATTEMPTS} attempts ({failure}; is `fedproof serve` running? check --api)"
+            );
             tracing::warn!(attempt, %url, %failure, retry_in = ?wait, "upload failed, retrying");
-            if attempt < ATTEMPTS {
-                tokio::time::sleep(wait).await;
-                delay *= 2;
-            }
+            tokio::time::sleep(wait).await;
+            delay *= 2;
         }
-        anyhow::bail!("cannot deliver the update of round {round} to the intake at {url} after {ATTEMPTS} attempts (is `fedproof serve` running? check --api)")
     }
 }
 
