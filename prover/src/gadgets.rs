@@ -73,6 +73,15 @@ pub fn enforce_range(x: &FpVar<Fr>, bits: u32) -> Result<(), SynthesisError> {
     packed.enforce_equal(x)
 }
 
+/// Enforces `0 ≤ a·b < 2^bits` and returns `a·b` (the sum of its bits), with the product's own
+/// constraint tying it to the bits: one constraint fewer than [`enforce_range`] on a product.
+pub fn product_in_range(a: &FpVar<Fr>, b: &FpVar<Fr>, bits: u32) -> Result<FpVar<Fr>, SynthesisError> {
+    let value = a.value().and_then(|a| Ok(a * b.value()?)).map(Into::into);
+    let packed = alloc_uint(&a.cs().or(b.cs()), value, bits)?;
+    a.mul_equals(b, &packed)?;
+    Ok(packed)
+}
+
 /// `x ≤ y` for `x, y ∈ [0, 2^bits)`.
 pub fn is_le(x: &FpVar<Fr>, y: &FpVar<Fr>, bits: u32) -> Result<Boolean<Fr>, SynthesisError> {
     // t = y − x + 2^bits lies in [1, 2^(bits+1)); its top bit says whether y ≥ x.

@@ -26,8 +26,10 @@ pub use crate::snark::Circuit;
 /// Bumped whenever a circuit or this file format changes, so stale cached keys are regenerated,
 /// never misused (v6: the header names the circuit and its three sizes; v8: a whole round
 /// commits to its aggregate C(S), not to the models; v9: 256 slots, flags state unavailable
-/// slots and the circuit derives presence, 9-bit ranks, a chunk's mask in 64-slot words).
-pub const CIRCUIT_VERSION: u32 = 9;
+/// slots and the circuit derives presence, 9-bit ranks, a chunk's mask in 64-slot words; v10: the
+/// Gram witnesses are the diagonal and per-pair distance offsets, submission order by one bit per
+/// pair).
+pub const CIRCUIT_VERSION: u32 = 10;
 const MAGIC: &[u8; 8] = b"FEDPROOF";
 /// Bytes of a key file's header: magic, kind, circuit tag, version, the circuit's three sizes,
 /// SHA-256 of the body (its last 32 bytes).

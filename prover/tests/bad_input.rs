@@ -127,3 +127,22 @@ fn encoding_with_an_unusable_width_is_rejected() {
     let enc = Encoding { bits: 0, frac_bits: 4 };
     assert!(enc.encode(&[0.0], Rounding::Nearest).unwrap_err().to_string().contains("bits must be"));
 }
+
+#[test]
+fn submission_ranks_with_a_gap_are_refused() {
+    // The contract ranks a round's submitters 1, 2, ..., m; the circuit's order step relies on it.
+    let (update, model) = default_encodings();
+    let input = RoundInput::from_real(
+        Shape::new(3, 2).unwrap(),
+        params(),
+        sample_domain(),
+        vec![1, 3, 0],
+        &[0.0, 0.0],
+        model,
+        &[Some(vec![0.1, 0.1]), Some(vec![0.2, 0.1]), None],
+        update,
+        Rounding::Stochastic { seed: 1 },
+    );
+    let err = input.unwrap_err().to_string();
+    assert!(err.contains("rank 2 is missing"), "{err}");
+}

@@ -106,15 +106,15 @@ impl FinalSynth<'_> {
         let slots = step!(self, "presence", self.round.presence(&inputs.updates))?;
         let presence = slots.presence;
         let chunks = step!(self, "chunk commitments", self.chunk_commitments(&inputs, &params.round, &presence))?;
-        let ranks = step!(self, "order", self.round.order(&inputs.order_words))?;
-        let gram = step!(self, "gram matrix", self.round.gram_matrix(&presence))?;
+        let order = step!(self, "order", self.round.order(&inputs.order_words))?;
+        let gram = step!(self, "gram matrix", self.round.gram_matrix(&params.dup_tol))?;
         let seed = step!(self, "gram check", {
             let (seed, weights) =
                 self.round.challenge(&inputs.domain, &params.round, &inputs.updates, &presence, &gram)?;
             quadratic_form(&weights, &gram)?.enforce_equal(&sum(chunks.partial_norms.iter().cloned()))?;
             Ok::<_, SynthesisError>(seed)
         })?;
-        let unique = step!(self, "duplicates", self.round.duplicates(&gram, &presence, &ranks, &params.dup_tol))?;
+        let unique = step!(self, "duplicates", self.round.duplicates(&gram, &presence, &order))?;
         let krum = step!(self, "krum", self.round.krum(&gram, &unique, &params.max_malicious))?;
         let krum_inliers = step!(self, "median", self.round.median(&unique, &krum, &params.tau))?;
         let inliers = step!(self, "alignment", self.round.alignment(&gram, &krum_inliers))?;

@@ -220,7 +220,7 @@ pub fn split_with_unavailable(
     let mut updates = updates;
     let unavailable = input.declare_unavailable(&mut updates, unavailable)?;
     // 3. The challenge seed over the round commitments and G; each chunk's own inputs.
-    let seed = gram_check::seed(input.shape, domain, round, &updates, &output.trace.gram);
+    let seed = gram_check::seed(input.shape, input.params.dup_tol, domain, round, &updates, &output.trace.gram);
     let chunk_inputs: Vec<ChunkInput> = (0..chunking.count())
         .map(|c| ChunkInput {
             domain,

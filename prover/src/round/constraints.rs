@@ -7,6 +7,7 @@
 //! circuit: the new model is public arithmetic on the committed aggregate (section 4).
 
 use ark_bn254::Fr;
+use ark_ff::Field;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::prelude::*;
 use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
@@ -19,7 +20,9 @@ use crate::chunked::{aggregate, AGGREGATE_TAG};
 use crate::commitment::{constraints::commit_packed, UPDATE_TAG, UPDATE_VALUES_PER_ELEMENT};
 use crate::error::Result;
 use crate::fixed_point::UPDATE_BITS;
-use crate::gadgets::{alloc_uint, big, enforce_range, fr, is_le, is_positive, pack, pow2, sum};
+use crate::gadgets::{
+    alloc_uint, big, enforce_range, fr, is_le, is_positive, materialize, pack, pow2, product_in_range, sum,
+};
 use crate::layout::Layout;
 use crate::params::{CONTEXT_LAYOUT, LR_BITS, TAU_FRAC_BITS};
 use crate::shape::{Shape, ORDER_RANK_BITS, RANKS_PER_WORD, SCORES_PER_WORD, SCORE_BITS};
@@ -181,20 +184,39 @@ pub(crate) struct SlotVars {
     pub(crate) unavailable: Vec<Boolean<Fr>>,
 }
 
-/// The Gram matrix `G_ij = ⟨Δ_i, Δ_j⟩` of all slots, materialised.
-pub(crate) struct Gram(pub(crate) Vec<Vec<Var>>);
+/// The Gram matrix `G_ij = ⟨Δ_i, Δ_j⟩` of all slots and the distances
+/// `D_ij = G_ii + G_jj − 2G_ij = ‖Δ_i − Δ_j‖²`, linear in the "gram matrix" step's witnesses:
+/// the diagonal and one offset `t_ij = tol + 2^B − D_ij` per pair `i < j`
+/// ([`super::gram_check::constraints`]).
+pub(crate) struct Gram {
+    /// `G_ij`, every i and j.
+    pub(crate) entries: Vec<Vec<Var>>,
+    /// `D_ij`, every i and j (0 on the diagonal).
+    pub(crate) distances: Vec<Vec<Var>>,
+    /// `close[i][j − i − 1]` for `i < j`: `D_ij ≤ tol`, the offset's top bit.
+    pub(crate) close: Vec<Vec<Boolean<Fr>>>,
+    /// The diagonal `G_ii`, range-checked.
+    pub(crate) diagonal: Vec<Var>,
+    /// The offsets `t_ij`, `i < j` row by row, as their bits' sums.
+    pub(crate) offsets: Vec<Var>,
+}
 
 impl Gram {
-    /// `D_ij = G_ii + G_jj − 2G_ij = ‖Δ_i − Δ_j‖²` (linear, no constraints).
-    fn distance(&self, i: usize, j: usize) -> Var {
-        let g = &self.0;
-        &g[i][i] + &g[j][j] - g[i][j].double().expect("doubling is linear")
+    /// `D_ij` (linear, no constraints).
+    fn distance(&self, i: usize, j: usize) -> &Var {
+        &self.distances[i][j]
     }
 
     /// `⟨Δ_i, Σ_{j ∈ mask} Δ_j⟩ = Σ_{j ∈ mask} G_ij` (one product per slot).
     fn inner_with_sum(&self, i: usize, mask: &[Boolean<Fr>]) -> Var {
-        sum(mask.iter().zip(&self.0[i]).map(|(in_mask, g)| FpVar::from(in_mask.clone()) * g))
+        sum(mask.iter().zip(&self.entries[i]).map(|(in_mask, g)| FpVar::from(in_mask.clone()) * g))
     }
+}
+
+/// The submission order: per pair `i < j`, `earlier[i][j − i − 1]` says that j submitted
+/// before i. The ranks pin these bits down on every pair of slots that submitted (step "order").
+pub(crate) struct OrderVars {
+    earlier: Vec<Vec<Boolean<Fr>>>,
 }
 
 /// The Krum step's result: the candidate count `u` and each slot's Krum score.
@@ -240,10 +262,10 @@ impl<'a> Synth<'a> {
         let params = step!(self, "context", self.context(&inputs.context))?;
         let slots = step!(self, "presence", self.presence(&inputs.update_commitments))?;
         let updates = step!(self, "update commitments", self.update_commitments(&params, &inputs, slots.presence))?;
-        let ranks = step!(self, "order", self.order(&inputs.order_words))?;
-        let gram = step!(self, "gram matrix", self.gram_matrix(&updates.presence))?;
+        let order = step!(self, "order", self.order(&inputs.order_words))?;
+        let gram = step!(self, "gram matrix", self.gram_matrix(&params.dup_tol))?;
         step!(self, "gram check", self.gram_check(&inputs, &params, &updates, &gram))?;
-        let unique = step!(self, "duplicates", self.duplicates(&gram, &updates.presence, &ranks, &params.dup_tol))?;
+        let unique = step!(self, "duplicates", self.duplicates(&gram, &updates.presence, &order))?;
         let krum = step!(self, "krum", self.krum(&gram, &unique, &params.max_malicious))?;
         let krum_inliers = step!(self, "median", self.median(&unique, &krum, &params.tau))?;
         let inliers = step!(self, "alignment", self.alignment(&gram, &krum_inliers))?;
@@ -343,50 +365,59 @@ impl<'a> Synth<'a> {
         Ok(slots)
     }
 
-    /// Order: each slot's submission rank, ORDER_RANK_BITS bits, packed into the order words.
-    pub(crate) fn order(&self, order_words: &[Var]) -> Result<Vec<Var>, SynthesisError> {
-        let ranks = (0..self.shape.trainers)
-            .map(|i| self.uint(ORDER_RANK_BITS, |w| big(w.input.order[i])))
-            .collect::<Result<Vec<_>, _>>()?;
+    /// Order: each slot's submission rank, ORDER_RANK_BITS bits, packed into the order words;
+    /// and who submitted first, one bit per pair, pinned down by the ranks: a slot with rank
+    /// `r ≥ 1` has exactly `r − 1` slots before it. The contract gives the submitters the ranks
+    /// 1..m, so by induction on r the slot of rank r is before every slot but those of lower rank
+    /// (one constraint per slot and a bit per pair, instead of a rank comparison per pair).
+    pub(crate) fn order(&self, order_words: &[Var]) -> Result<OrderVars, SynthesisError> {
+        let n = self.shape.trainers;
+        let ranks =
+            (0..n).map(|i| self.uint(ORDER_RANK_BITS, |w| big(w.input.order[i]))).collect::<Result<Vec<_>, _>>()?;
         for (word, chunk) in order_words.iter().zip(ranks.chunks(RANKS_PER_WORD)) {
             sum(chunk.iter().enumerate().map(|(t, r)| r * pow2(ORDER_RANK_BITS * t as u32))).enforce_equal(word)?;
         }
-        Ok(ranks)
+        let mut earlier = vec![Vec::new(); n];
+        let mut ahead: Vec<Vec<Var>> = vec![Vec::new(); n];
+        for i in 0..n {
+            for j in i + 1..n {
+                let j_first = self.boolean(|w| w.input.submitted_before(j, i))?;
+                ahead[i].push(FpVar::from(j_first.clone()));
+                ahead[j].push(FpVar::one() - FpVar::from(j_first.clone()));
+                earlier[i].push(j_first);
+            }
+        }
+        for (rank, ahead) in ranks.iter().zip(ahead) {
+            rank.mul_equals(&(sum(ahead) - rank + FpVar::one()), &FpVar::zero())?;
+        }
+        Ok(OrderVars { earlier })
     }
 
-    /// 1. Duplicates: a present slot within dup_tol of a present slot submitted earlier (a lower
-    ///    rank). Returns the candidates `U` (present, not a duplicate).
+    /// 1. Duplicates: a present slot within dup_tol of a present slot submitted earlier. Returns
+    ///    the candidates `U` (present, not a duplicate).
     ///
-    /// Each unordered pair is compared once: the distance is symmetric, and of two present
-    /// slots exactly one committed first (the contract gives distinct ranks), so "i before j" is
-    /// the negation of "j before i" wherever it matters (an absent slot's presence bit masks
-    /// the pair, and an absent slot is never a candidate).
+    /// Each unordered pair is looked at once: the distance is symmetric, `D_ij ≤ tol` is the
+    /// Gram step's bit, and of two slots exactly one submitted first (step "order"). A slot
+    /// counts its earlier present copies; the count is below n, so it is 0 exactly when there
+    /// are none.
     pub(crate) fn duplicates(
         &self,
         gram: &Gram,
         presence: &[Boolean<Fr>],
-        ranks: &[Var],
-        dup_tol: &Var,
+        order: &OrderVars,
     ) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
         let n = presence.len();
-        let distance_bits = self.shape.distance_bits().max(32);
-        let mut copies: Vec<Vec<Boolean<Fr>>> = vec![Vec::new(); n];
+        let mut copies: Vec<Vec<Var>> = vec![Vec::new(); n];
         for i in 0..n {
             for j in i + 1..n {
-                let close = is_le(&gram.distance(i, j), dup_tol, distance_bits)?;
-                let j_first = is_le(&(&ranks[j] + FpVar::one()), &ranks[i], ORDER_RANK_BITS + 1)?;
-                copies[i].push(&(&presence[j] & &j_first) & &close);
-                copies[j].push(&(&presence[i] & &!&j_first) & &close);
+                let close = &gram.close[i][j - i - 1];
+                let close_j_first = close & &order.earlier[i][j - i - 1];
+                copies[i].push(FpVar::from(&close_j_first & &presence[j]));
+                copies[j]
+                    .push((FpVar::from(close.clone()) - FpVar::from(close_j_first)) * FpVar::from(presence[i].clone()));
             }
         }
-        presence
-            .iter()
-            .zip(&copies)
-            .map(|(present, copies)| {
-                let duplicate = if copies.is_empty() { Boolean::FALSE } else { present & &Boolean::kary_or(copies)? };
-                Ok(present & &!duplicate)
-            })
-            .collect()
+        presence.iter().zip(copies).map(|(present, copies)| Ok(present & &sum(copies).is_zero()?)).collect()
     }
 
     /// 2. Krum: `k = max(1, u − f − 2)` (0 for u ≤ 1) nearest candidates selected by the hinted
@@ -409,27 +440,48 @@ impl<'a> Synth<'a> {
         let k = FpVar::from(more_than_f_plus_2) * (&candidates - &f_plus_3) + FpVar::from(at_least_two);
 
         let distance_bits = self.shape.distance_bits();
-        let pairs: Vec<Vec<Boolean<Fr>>> = (0..n)
-            .map(|i| (0..n).map(|j| if i == j { Boolean::FALSE } else { &unique[i] & &unique[j] }).collect())
-            .collect();
+        // Both candidates, once per pair, and the pair's distance when they are (`P_ij`).
+        let mut both = vec![vec![FpVar::zero(); n]; n];
+        let mut candidate_distances: Vec<Vec<Var>> = vec![Vec::new(); n];
+        for i in 0..n {
+            for j in i + 1..n {
+                let pair = FpVar::from(&unique[i] & &unique[j]);
+                let pair_distance = &pair * gram.distance(i, j);
+                candidate_distances[i].push(pair_distance.clone());
+                candidate_distances[j].push(pair_distance);
+                (both[i][j], both[j][i]) = (pair.clone(), pair);
+            }
+        }
+        let half = Fr::from(2u8).inverse().expect("2 is invertible");
+        let mut columns: Vec<Vec<Var>> = vec![Vec::new(); n];
         let mut scores = Vec::with_capacity(n);
-        for (i, both_candidates) in pairs.iter().enumerate() {
+        for i in 0..n {
             let threshold = self.witness(|w| fr(w.output.trace.threshold[i]))?;
             let mut selected_count = Vec::new();
-            let mut selected_distances = Vec::new();
+            let mut signed = Vec::new();
             for j in (0..n).filter(|&j| j != i) {
                 let selected = FpVar::from(self.boolean(|w| w.output.trace.selected[i][j])?);
-                let pair_f = FpVar::from(both_candidates[j].clone());
-                selected.mul_equals(&(FpVar::one() - &pair_f), &FpVar::zero())?;
-                let distance = gram.distance(i, j);
-                // Selected: threshold − d ≥ 0; not selected (but a candidate): d − threshold ≥ 0.
-                let signed = (&threshold - &distance) * (selected.double()? - FpVar::one());
-                enforce_range(&(pair_f * signed), distance_bits)?;
-                selected_distances.push(&selected * &distance);
+                // v_ij = (2s − pair)(τ_i − D_ij) ≥ 0: selected, D ≤ τ; a candidate not selected,
+                // D ≥ τ; otherwise (never selected, below) 0.
+                let sign = selected.double()? - &both[i][j];
+                signed.push(product_in_range(&sign, &(&threshold - gram.distance(i, j)), distance_bits)?);
+                columns[j].push(selected.clone());
                 selected_count.push(selected);
             }
             unique_f[i].mul_equals(&k, &sum(selected_count))?;
-            scores.push(sum(selected_distances));
+            // Σ_j v_ij = (2k − m)τ_i + P_i − 2K_i, with m = u − 1 the other candidates and
+            // P_i = Σ_j P_ij, so the score K_i = Σ_selected D_ij needs no product per pair. A
+            // non-candidate has every term 0.
+            let other_candidates = &candidates - FpVar::one();
+            let coefficient = &unique_f[i] * (k.double()? - other_candidates);
+            let doubled = coefficient * &threshold + sum(candidate_distances[i].drain(..)) - sum(signed);
+            // Materialised: the median step compares it three times.
+            scores.push(materialize(&(doubled * half))?);
+        }
+        // Only candidates are selected: a non-candidate's row sums to k · 0, and its column
+        // (selections are booleans, the sum below n) to 0. One constraint per slot, not per pair.
+        for (candidate, column) in unique_f.iter().zip(columns) {
+            (FpVar::one() - candidate).mul_equals(&sum(column), &FpVar::zero())?;
         }
         Ok(KrumVars { candidates, scores })
     }
@@ -523,7 +575,7 @@ impl<'a> Synth<'a> {
             norm_terms.push(inlier * &contribution);
             let positive = FpVar::from(is_positive(&contribution, alignment_bits)?) * contribution;
             let numerator = positive.square()?;
-            let norm_sq = &gram.0[i][i];
+            let norm_sq = &gram.entries[i][i];
             let quotient = self.uint(SCORE_BITS, |w| big(w.output.scores[i]))?;
             let remainder = self.witness(|w| fr(w.output.trace.score_rem[i]))?;
             enforce_range(&(inlier * &remainder), gram_bits)?;
@@ -560,4 +612,82 @@ impl<'a> Synth<'a> {
 /// Number of candidates (present, non-duplicate slots) in the reference outcome.
 fn unique_count(w: &Assignment<'_>) -> usize {
     w.output.trace.unique.iter().filter(|b| **b).count()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use ark_relations::r1cs::ConstraintSystem;
+
+    use super::*;
+    use crate::round::sample::synthetic;
+
+    /// The step of the first constraint `w` breaks (`None` when it satisfies every one).
+    pub(crate) fn first_unsatisfied_step(w: RoundWitness) -> Option<&'static str> {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let steps = RoundCircuit { shape: w.input.shape, witness: Some(w) }.synthesize(cs.clone()).unwrap();
+        let first: usize = cs.which_is_unsatisfied().unwrap()?.parse().unwrap();
+        let mut end = 0;
+        steps
+            .iter()
+            .find(|s| {
+                end += s.constraints;
+                first < end
+            })
+            .map(|s| s.step)
+    }
+
+    /// A round where slot 0 copies slot 3, which submitted first: slot 0 is the duplicate.
+    fn copied_round() -> RoundWitness {
+        let mut input = synthetic(Shape::new(5, 6).unwrap(), 0, 22).input;
+        input.updates[0] = input.updates[3].clone();
+        input.order = vec![5, 2, 3, 1, 4];
+        RoundWitness::new(input).unwrap()
+    }
+
+    /// The copier claims it submitted first: its witness's order bits (and the outcome that
+    /// follows from them) say slot 0 came before slot 3, but the public order words carry the
+    /// contract's ranks, which the "order" step pins the bits to.
+    #[test]
+    fn attack_a_copy_claiming_to_have_submitted_first_fails_the_order_step() {
+        let honest = copied_round();
+        assert!(honest.output.trace.duplicate[0] && !honest.output.trace.duplicate[3]);
+        assert_eq!(first_unsatisfied_step(honest.clone()), None);
+        let mut claimed = honest.input.clone();
+        claimed.order = vec![1, 2, 3, 5, 4];
+        let mut forged = RoundWitness::new(claimed).unwrap();
+        assert!(forged.output.trace.duplicate[3] && !forged.output.trace.duplicate[0]);
+        forged.public.order = honest.public.order.clone();
+        assert_eq!(first_unsatisfied_step(forged), Some("order"));
+    }
+
+    /// Krum selects among candidates only: an aggregator that swaps one of slot i's selected
+    /// neighbours for a duplicate (nearer, so the score drops) keeps the row's count and its
+    /// threshold, and is refused by the column of the non-candidate.
+    #[test]
+    fn attack_krum_selecting_a_duplicate_fails_the_krum_step() {
+        let honest = copied_round();
+        let i = 3;
+        let mut forged = honest.clone();
+        let trace = &mut forged.output.trace;
+        let dropped = (0..5).rfind(|&j| trace.selected[i][j]).unwrap();
+        trace.selected[i][dropped] = false;
+        trace.selected[i][0] = true;
+        assert!(!trace.unique[0]);
+        assert_eq!(first_unsatisfied_step(forged), Some("krum"));
+    }
+
+    /// A tolerance beyond every distance (dup_tol ≥ 2^B) compares as 2^B − 1: every present slot
+    /// after the first submission is a duplicate, and the round proves.
+    #[test]
+    fn a_duplicate_tolerance_beyond_the_distance_width_is_clamped() {
+        let mut input = synthetic(Shape::new(5, 4).unwrap(), 0, 5).input;
+        assert!(input.shape.distance_bits() < 32);
+        for dup_tol in [u32::MAX, (1 << input.shape.distance_bits()) - 1, 0] {
+            input.params.dup_tol = dup_tol;
+            let w = RoundWitness::new(input.clone()).unwrap();
+            let unique = w.output.trace.unique.iter().filter(|u| **u).count();
+            assert_eq!(unique == 1, dup_tol != 0, "dup_tol {dup_tol}");
+            assert_eq!(first_unsatisfied_step(w), None, "dup_tol {dup_tol}");
+        }
+    }
 }

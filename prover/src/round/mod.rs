@@ -102,7 +102,7 @@ impl RoundInput {
         Ok(())
     }
 
-    /// Submission ranks: every present slot has one, ranks are distinct and at most n.
+    /// Submission ranks: every present slot has one, ranks are distinct, at most n and without gaps.
     fn validate_order(&self) -> Result<()> {
         let n = self.shape.trainers;
         let invalid = |reason: String| Err(Error::InvalidParameter { name: "order", reason });
@@ -119,7 +119,19 @@ impl RoundInput {
                 return invalid(format!("rank {rank} appears twice (slot {slot})"));
             }
         }
+        // The contract ranks a round's submitters 1, 2, ..., m; the circuit relies on it.
+        if let Some(gap) = (1..=n).find(|&r| !seen[r] && seen[r + 1..].contains(&true)) {
+            return invalid(format!("rank {gap} is missing below a higher rank: submitters are ranked 1, 2, ..."));
+        }
         Ok(())
+    }
+
+    /// Whether slot `a` submitted before slot `b`: by rank among the slots that submitted, which
+    /// all come before those that did not, and those by slot (the circuit's "order" step reads
+    /// one such bit per pair).
+    pub fn submitted_before(&self, a: usize, b: usize) -> bool {
+        let key = |slot: usize| (self.order[slot] == 0, self.order[slot], slot);
+        key(a) < key(b)
     }
 
     /// Ranks for slots that submitted in slot order (1, 2, ... over the present slots), for

@@ -1,44 +1,74 @@
 //! The Gram matrix's steps as R1CS, beside their native reference ([`super`]): "gram matrix"
-//! (the prover's entries, range-checked, absent rows zero) and "gram check" (the randomized
+//! (the prover's diagonal and pair offsets, range-checked) and "gram check" (the randomized
 //! check `rᵀ G r = ‖Σ_i r_i Δ_i‖²`). They are steps of the round circuit
 //! ([`crate::round::constraints`]), run under its namespaces, so their constraint counts show
 //! up by name in `fedproof bench prover --count-only`.
 
 use ark_bn254::Fr;
+use ark_ff::Field;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::prelude::*;
 use ark_relations::r1cs::SynthesisError;
 
 use crate::commitment::constraints::commit_packed;
 use crate::fixed_point::UPDATE_BITS;
-use crate::gadgets::{big, materialize, pack, pow2, sum};
+use crate::gadgets::{alloc_bits, big, is_le, materialize, pack, pow2, sum};
 use crate::poseidon::constraints::hash as poseidon_hash;
-use crate::round::constraints::{Gram, InputVars, ParamVars, Synth, UpdateVars, Var};
+use crate::round::constraints::{hint, Gram, InputVars, ParamVars, Synth, UpdateVars, Var};
 
 impl Synth<'_> {
-    /// Gram matrix: the prover's `G_ij = ⟨Δ_i, Δ_j⟩` (i ≤ j, mirrored), checked by the next
-    /// step rather than computed (n(n+1)/2 products per parameter). An absent slot is the zero
-    /// vector: its row is constrained to 0, as the reference has it.
-    pub(crate) fn gram_matrix(&self, presence: &[Boolean<Fr>]) -> Result<Gram, SynthesisError> {
-        let n = self.shape.trainers;
-        let bits = super::entry_bits(self.shape);
-        let offset = 1i128 << (bits - 1);
-        let mut gram = vec![vec![FpVar::zero(); n]; n];
+    /// Gram matrix: the prover's `G`, checked by the next step rather than computed (n(n+1)/2
+    /// products per parameter). The witnesses are the diagonal `G_ii` (range-checked) and, per
+    /// pair `i < j`, the offset `t_ij = tol + 2^B − D_ij` as B + 1 bits; `D_ij` and
+    /// `G_ij = (G_ii + G_jj − D_ij)/2` are linear in them, and `D_ij ≤ tol` is the offset's top
+    /// bit (the duplicate test's comparison, for free). Absent slots' entries are left free:
+    /// they weigh 0 in the check and every later step masks them.
+    pub(crate) fn gram_matrix(&self, dup_tol: &Var) -> Result<Gram, SynthesisError> {
+        let shape = self.shape;
+        let n = shape.trainers;
+        let (b, offset_bits) = (shape.distance_bits(), super::offset_bits(shape));
+        let tolerance = self.tolerance(dup_tol)?;
+        let diagonal = (0..n)
+            .map(|i| self.uint(super::diagonal_bits(shape), |w| big(w.output.trace.gram[i][i].max(0) as u128)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let half = Fr::from(2u8).inverse().expect("2 is invertible");
+        let mut gram = Gram {
+            entries: vec![vec![FpVar::zero(); n]; n],
+            distances: vec![vec![FpVar::zero(); n]; n],
+            close: vec![Vec::new(); n],
+            diagonal: Vec::new(),
+            offsets: Vec::new(),
+        };
         for i in 0..n {
-            for j in i..n {
-                // Range-checked (offset to be non-negative) so that the gram check's packing
-                // of the entries is injective; materialised so that no constraint inlines bits.
-                let shifted = self.uint(bits, |w| big((w.output.trace.gram[i][j] + offset).max(0) as u128))?;
-                let entry = materialize(&(shifted - FpVar::constant(pow2(bits - 1))))?;
-                entry.mul_equals(&FpVar::from(!&presence[i]), &FpVar::zero())?;
-                if j != i {
-                    entry.mul_equals(&FpVar::from(!&presence[j]), &FpVar::zero())?;
-                }
-                gram[i][j] = entry.clone();
-                gram[j][i] = entry;
+            gram.entries[i][i] = diagonal[i].clone();
+            for j in i + 1..n {
+                let top = (1i128 << offset_bits) - 1;
+                let value = hint(self.w, |w| {
+                    big(super::pair_offset(shape, w.input.params.dup_tol, &w.output.trace.gram, i, j).clamp(0, top)
+                        as u128)
+                });
+                let bits = alloc_bits(&self.cs, value, offset_bits)?;
+                let offset = Boolean::le_bits_to_fp(&bits)?;
+                let distance = &tolerance + pow2(b) - &offset;
+                let entry = (&diagonal[i] + &diagonal[j] - &distance) * half;
+                gram.close[i].push(bits[b as usize].clone());
+                gram.offsets.push(offset);
+                (gram.distances[i][j], gram.distances[j][i]) = (distance.clone(), distance);
+                (gram.entries[i][j], gram.entries[j][i]) = (entry.clone(), entry);
             }
         }
-        Ok(Gram(gram))
+        gram.diagonal = diagonal;
+        Ok(gram)
+    }
+
+    /// `tol = min(dup_tol, 2^B − 1)` ([`super::tolerance`]); dup_tol has 32 bits.
+    fn tolerance(&self, dup_tol: &Var) -> Result<Var, SynthesisError> {
+        let b = self.shape.distance_bits();
+        if b >= 32 {
+            return Ok(dup_tol.clone());
+        }
+        let max = FpVar::constant(pow2(b) - Fr::from(1u8));
+        is_le(dup_tol, &max, 32)?.select(dup_tol, &max)
     }
 
     /// Gram check (Freivalds): `r_i = Poseidon(ρ, i)` with ρ hashed from the update commitments
@@ -66,8 +96,9 @@ impl Synth<'_> {
         quadratic_form(&weights, gram)?.enforce_equal(&norm_sq)
     }
 
-    /// The challenge: the seed ρ, hashed from the update commitments and the packed upper
-    /// triangle of G, and the weights `r_i = Poseidon(ρ, i)` on present slots (0 on absent ones).
+    /// The challenge: the seed ρ, hashed from the update commitments and G's witnesses (the
+    /// diagonal and the pair offsets, packed: [`super::packed_gram`]), and the weights
+    /// `r_i = Poseidon(ρ, i)` on present slots (0 on absent ones).
     pub(crate) fn challenge(
         &self,
         domain: &Var,
@@ -76,59 +107,46 @@ impl Synth<'_> {
         presence: &[Boolean<Fr>],
         gram: &Gram,
     ) -> Result<(Var, Vec<Var>), SynthesisError> {
-        let n = self.shape.trainers;
         let header = [FpVar::constant(Fr::from(super::GRAM_TAG)), domain.clone(), round.clone()];
-        let bits = super::entry_bits(self.shape);
-        let offset = FpVar::constant(pow2(bits - 1));
-        let offset = &offset;
-        let entries: Vec<Var> = (0..n).flat_map(|i| (i..n).map(move |j| &gram.0[i][j] + offset)).collect();
+        let (diagonal_bits, offset_bits) = (super::diagonal_bits(self.shape), super::offset_bits(self.shape));
         let mut elements = commitments.to_vec();
-        elements.extend(pack(&entries, super::entries_per_element(bits), bits));
+        elements.extend(pack(&gram.diagonal, super::entries_per_element(diagonal_bits), diagonal_bits));
+        elements.extend(pack(&gram.offsets, super::entries_per_element(offset_bits), offset_bits));
         let seed = commit_packed(&header, &elements)?;
-        let weights = (0..n)
-            .map(|i| {
-                Ok(poseidon_hash(&[seed.clone(), FpVar::constant(Fr::from(i as u64))])?
-                    * FpVar::from(presence[i].clone()))
+        let weights = presence
+            .iter()
+            .enumerate()
+            .map(|(i, present)| {
+                Ok(poseidon_hash(&[seed.clone(), FpVar::constant(Fr::from(i as u64))])? * FpVar::from(present.clone()))
             })
             .collect::<Result<Vec<_>, SynthesisError>>()?;
         Ok((seed, weights))
     }
 }
 
-/// `rᵀ G r`, with each row's weighted sum materialised (n + n² / 2 constraints, none per
-/// parameter).
+/// `rᵀ G r = Σ_i r_i (r_i G_ii + 2 Σ_{j>i} r_j G_ij)`: G is symmetric, so one product per pair
+/// and two per slot (n(n+1)/2 + 2n constraints, none per parameter).
 pub(crate) fn quadratic_form(weights: &[Var], gram: &Gram) -> Result<Var, SynthesisError> {
-    let weighted_rows = gram
-        .0
-        .iter()
-        .map(|row| materialize(&sum(weights.iter().zip(row).map(|(r, g)| r * g))))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(sum(weights.iter().zip(&weighted_rows).map(|(r, gr)| r * gr)))
+    let n = weights.len();
+    let mut terms = Vec::with_capacity(n);
+    for (i, r_i) in weights.iter().enumerate() {
+        let later = sum((i + 1..n).map(|j| &weights[j] * &gram.entries[i][j]));
+        terms.push(r_i * (r_i * &gram.entries[i][i] + later.double()?));
+    }
+    Ok(sum(terms))
 }
 
 #[cfg(test)]
 mod tests {
     use ark_relations::r1cs::ConstraintSystem;
 
-    use crate::round::constraints::{RoundCircuit, RoundWitness, StepConstraints};
+    use crate::round::constraints::tests::first_unsatisfied_step;
+    use crate::round::constraints::{RoundCircuit, RoundWitness};
     use crate::round::gram_check;
     use crate::round::reference::run_with_gram;
     use crate::round::sample::synthetic;
     use crate::shape::Shape;
     use ark_bn254::Fr;
-
-    /// The constraint index range of each step, from the counts `synthesize` returns.
-    fn step_ranges(steps: &[StepConstraints]) -> Vec<(&'static str, std::ops::Range<usize>)> {
-        let mut start = 0;
-        steps
-            .iter()
-            .map(|s| {
-                let range = start..start + s.constraints;
-                start = range.end;
-                (s.step, range)
-            })
-            .collect()
-    }
 
     /// An aggregator that wants its own (planted, outlying) update kept forges the Gram matrix:
     /// the attacker's row copies an honest slot's, so every later step, run consistently on
@@ -156,17 +174,14 @@ mod tests {
 
         let r = gram_check::coefficients(
             forged.input.shape,
+            forged.input.params.dup_tol,
             forged.input.domain,
             forged.input.params.round,
             &forged.public.updates,
             &gram,
         );
         assert!(!gram_check::holds(&gram, &forged.input.updates, &r));
-        let cs = ConstraintSystem::<Fr>::new_ref();
-        let steps = RoundCircuit { shape: forged.input.shape, witness: Some(forged) }.synthesize(cs.clone()).unwrap();
-        let first: usize = cs.which_is_unsatisfied().unwrap().expect("the forgery is refused").parse().unwrap();
-        let (step, _) = step_ranges(&steps).into_iter().find(|(_, range)| range.contains(&first)).unwrap();
-        assert_eq!(step, "gram check");
+        assert_eq!(first_unsatisfied_step(forged), Some("gram check"));
     }
 
     /// The circuit's challenge is the native one, and the honest round passes the check.
@@ -175,6 +190,7 @@ mod tests {
         let w = RoundWitness::new(synthetic(Shape::new(5, 33).unwrap(), 1, 3).input).unwrap();
         let r = gram_check::coefficients(
             w.input.shape,
+            w.input.params.dup_tol,
             w.input.domain,
             w.input.params.round,
             &w.public.updates,

@@ -27,10 +27,29 @@ pub fn challenge_header(domain: Fr, round: u32) -> Vec<Fr> {
     vec![Fr::from(GRAM_TAG), domain, Fr::from(round)]
 }
 
-/// Width of a Gram entry offset to be non-negative, `G_ij + 2^gram_bits < 2^(gram_bits + 1)`:
-/// the circuit range-checks each entry to it, so that packing the entries is injective.
-pub fn entry_bits(shape: Shape) -> u32 {
-    shape.gram_bits() + 1
+/// Width of a diagonal entry `G_ii = ‖Δ_i‖² ≥ 0`: the circuit range-checks it to this, so that
+/// packing the diagonal is injective.
+pub fn diagonal_bits(shape: Shape) -> u32 {
+    shape.gram_bits()
+}
+
+/// Width of a pair offset `t_ij = tol + 2^B − D_ij` (B = [`Shape::distance_bits`]): with
+/// `0 ≤ D_ij < 2^B` and `tol < 2^B` it lies in `[1, 2^(B+1))`, and its top bit is `D_ij ≤ tol`.
+pub fn offset_bits(shape: Shape) -> u32 {
+    shape.distance_bits() + 1
+}
+
+/// The duplicate tolerance the pairs are compared with: `min(dup_tol, 2^B − 1)`. A distance is
+/// below 2^B, so `D_ij ≤ dup_tol` and `D_ij ≤ tol` agree, and the offset keeps its B + 1 bits.
+pub fn tolerance(shape: Shape, dup_tol: u32) -> u128 {
+    (dup_tol as u128).min((1u128 << shape.distance_bits()) - 1)
+}
+
+/// Slot pair `i < j`'s offset `t_ij = tol + 2^B − D_ij`, `D_ij = G_ii + G_jj − 2G_ij` (negative or
+/// beyond B + 1 bits only for a Gram matrix that is not one; the circuit then has no witness).
+pub fn pair_offset(shape: Shape, dup_tol: u32, gram: &[Vec<i128>], i: usize, j: usize) -> i128 {
+    let distance = gram[i][i] + gram[j][j] - 2 * gram[i][j];
+    (tolerance(shape, dup_tol) + (1u128 << shape.distance_bits())) as i128 - distance
 }
 
 /// Offset entries per packed field element.
@@ -38,29 +57,47 @@ pub fn entries_per_element(bits: u32) -> usize {
     (252 / bits) as usize
 }
 
-/// What the challenge hashes of `gram`: the upper triangle `G_ij, i ≤ j`, row by row, each
-/// offset by `2^(bits−1)` and packed little-endian in `bits`-wide slots (hashing packed
-/// elements costs about a ninth of hashing the entries one by one).
-pub fn packed_upper_triangle(gram: &[Vec<i128>], bits: u32) -> Vec<Fr> {
-    let offset = fr(1i128 << (bits - 1));
-    let entries: Vec<Fr> = (0..gram.len()).flat_map(|i| (i..gram.len()).map(move |j| fr(gram[i][j]))).collect();
-    entries
+/// Packs values little-endian in `bits`-wide slots, [`entries_per_element`] per field element.
+fn packed(values: impl Iterator<Item = i128>, bits: u32) -> Vec<Fr> {
+    let values: Vec<Fr> = values.map(fr).collect();
+    values
         .chunks(entries_per_element(bits))
-        .map(|chunk| chunk.iter().enumerate().map(|(t, g)| (*g + offset) * pow2(bits * t as u32)).sum())
+        .map(|c| c.iter().enumerate().map(|(t, v)| *v * pow2(bits * t as u32)).sum())
         .collect()
 }
 
-/// The seed ρ: the Poseidon chain over the header, then every slot's commitment, then the
-/// packed upper triangle of `gram`.
-pub fn seed(shape: Shape, domain: Fr, round: u32, commitments: &[Fr], gram: &[Vec<i128>]) -> Fr {
+/// What the challenge hashes of `gram`: the diagonal `G_ii`, then the pair offsets `t_ij`,
+/// `i < j` row by row, each packed little-endian in its own width. `G` is linear in them
+/// (`G_ij = (G_ii + G_jj − tol − 2^B + t_ij) / 2`), so they fix it; and hashing the offsets
+/// rather than the entries lets the duplicate test read `D_ij ≤ tol` off the offset's top bit:
+/// one range check per pair serves both.
+pub fn packed_gram(shape: Shape, dup_tol: u32, gram: &[Vec<i128>]) -> Vec<Fr> {
+    let n = gram.len();
+    let mut elements = packed((0..n).map(|i| gram[i][i]), diagonal_bits(shape));
+    let offsets =
+        (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))).map(|(i, j)| pair_offset(shape, dup_tol, gram, i, j));
+    elements.extend(packed(offsets, offset_bits(shape)));
+    elements
+}
+
+/// The seed ρ: the Poseidon chain over the header, then every slot's commitment, then
+/// [`packed_gram`].
+pub fn seed(shape: Shape, dup_tol: u32, domain: Fr, round: u32, commitments: &[Fr], gram: &[Vec<i128>]) -> Fr {
     let mut elements = commitments.to_vec();
-    elements.extend(packed_upper_triangle(gram, entry_bits(shape)));
+    elements.extend(packed_gram(shape, dup_tol, gram));
     commit_packed(&challenge_header(domain, round), &elements)
 }
 
 /// The coefficients `r_i = Poseidon(ρ, i)` under the [`seed`] of these commitments and `gram`.
-pub fn coefficients(shape: Shape, domain: Fr, round: u32, commitments: &[Fr], gram: &[Vec<i128>]) -> Vec<Fr> {
-    let seed = seed(shape, domain, round, commitments, gram);
+pub fn coefficients(
+    shape: Shape,
+    dup_tol: u32,
+    domain: Fr,
+    round: u32,
+    commitments: &[Fr],
+    gram: &[Vec<i128>],
+) -> Vec<Fr> {
+    let seed = seed(shape, dup_tol, domain, round, commitments, gram);
     (0..commitments.len()).map(|i| coefficient(seed, i)).collect()
 }
 
@@ -89,6 +126,8 @@ pub fn holds(gram: &[Vec<i128>], updates: &[Option<Vec<i64>>], r: &[Fr]) -> bool
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const TOL: u32 = 5;
 
     fn shape() -> Shape {
         Shape::new(4, 3).unwrap()
@@ -119,7 +158,7 @@ mod tests {
         let updates = updates();
         let commitments: Vec<Fr> = (0..4u64).map(|i| Fr::from(100 + i)).collect();
         let g = gram(&updates);
-        let r = coefficients(shape(), Fr::from(7u8), 2, &commitments, &g);
+        let r = coefficients(shape(), TOL, Fr::from(7u8), 2, &commitments, &g);
         Round { updates, commitments, g, r }
     }
 
@@ -131,21 +170,22 @@ mod tests {
         let mut forged = g.clone();
         forged[0][2] += 1;
         forged[2][0] += 1;
-        let r = coefficients(shape(), Fr::from(7u8), 2, &commitments, &forged);
+        let r = coefficients(shape(), TOL, Fr::from(7u8), 2, &commitments, &forged);
         assert!(!holds(&forged, &updates, &r));
     }
 
     #[test]
     fn the_coefficients_depend_on_every_bound_value() {
         let Round { commitments, g, r, .. } = round();
-        assert_ne!(r, coefficients(shape(), Fr::from(8u8), 2, &commitments, &g), "domain");
-        assert_ne!(r, coefficients(shape(), Fr::from(7u8), 3, &commitments, &g), "round");
+        assert_ne!(r, coefficients(shape(), TOL, Fr::from(8u8), 2, &commitments, &g), "domain");
+        assert_ne!(r, coefficients(shape(), TOL, Fr::from(7u8), 3, &commitments, &g), "round");
+        assert_ne!(r, coefficients(shape(), TOL + 1, Fr::from(7u8), 2, &commitments, &g), "tolerance");
         let mut other = commitments.clone();
         other[3] += Fr::from(1u8);
-        assert_ne!(r, coefficients(shape(), Fr::from(7u8), 2, &other, &g), "commitments");
+        assert_ne!(r, coefficients(shape(), TOL, Fr::from(7u8), 2, &other, &g), "commitments");
         let mut forged = g.clone();
         forged[3][3] += 1;
-        assert_ne!(r, coefficients(shape(), Fr::from(7u8), 2, &commitments, &forged), "gram");
+        assert_ne!(r, coefficients(shape(), TOL, Fr::from(7u8), 2, &commitments, &forged), "gram");
         assert!(r.windows(2).all(|w| w[0] != w[1]), "independent per slot");
     }
 }
