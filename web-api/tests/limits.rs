@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
 use support::chain::{field_to_u256, Stack, SubmittedRound};
-use support::upload::body;
+use support::upload::{body, post};
 use support::{server, Engine, TestDb};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -36,15 +36,6 @@ async fn intake_with(
     let server = serve::start(fedproof_web_api::serve::ServeConfig { limits, ..config }).await.expect("server starts");
     server::wait_indexed(stack, &server).await;
     (server, dir)
-}
-
-/// Posts `body` and returns (status, Retry-After, error code).
-async fn post(url: &str, body: &Value) -> (u16, Option<String>, String) {
-    let res = reqwest::Client::new().post(url).json(body).send().await.expect("post");
-    let status = res.status().as_u16();
-    let retry = res.headers().get("retry-after").map(|v| v.to_str().unwrap_or_default().to_owned());
-    let answer: Value = res.json().await.unwrap_or_default();
-    (status, retry, answer["error"]["code"].as_str().unwrap_or_default().to_owned())
 }
 
 /// Opens a connection and sends the headers of an upload whose body never comes.
@@ -75,23 +66,23 @@ async fn a_full_intake_answers_429_with_retry_after_and_recovers() {
     let mut busy = None;
     for _ in 0..200 {
         let answer = post(&url, &probe).await;
-        if answer.0 == 429 {
+        if answer.status == 429 {
             busy = Some(answer);
             break;
         }
-        assert_eq!(answer.0, 403, "before the stalled upload holds the permit: {answer:?}");
+        assert_eq!(answer.status, 403, "before the stalled upload holds the permit: {answer:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let (_, retry_after, code) = busy.expect("the second upload is refused while the first holds the intake");
-    assert_eq!(code, "intake_busy");
-    assert_eq!(retry_after.as_deref(), Some("1"));
+    let busy = busy.expect("the second upload is refused while the first holds the intake");
+    assert_eq!(busy.code, "intake_busy");
+    assert_eq!(busy.retry_after.as_deref(), Some("1"));
 
     // The stalled client goes away: its permit comes back and a valid upload is stored.
     drop(stalled);
     let valid = body(t0, t0.address(), 0, commitments[0], &slot0);
     let mut status = 0;
     for _ in 0..200 {
-        status = post(&url, &valid).await.0;
+        status = post(&url, &valid).await.status;
         if status != 429 {
             break;
         }
@@ -117,22 +108,22 @@ async fn a_trainer_over_its_upload_rate_gets_429_and_cannot_be_rate_limited_by_o
     // comes back (one a minute).
     let wrong_round = body(t0, t0.address(), 1, commitments[0], &slot(0));
     for _ in 0..2 {
-        assert_eq!(post(&url(1), &wrong_round).await.0, 400);
+        assert_eq!(post(&url(1), &wrong_round).await.status, 400);
     }
-    let (status, retry_after, code) = post(&url(1), &wrong_round).await;
-    assert_eq!((status, code.as_str()), (429, "upload_rate_limited"));
-    let wait: u64 = retry_after.expect("Retry-After").parse().expect("seconds");
+    let limited = post(&url(1), &wrong_round).await;
+    assert_eq!((limited.status, limited.code.as_str()), (429, "upload_rate_limited"));
+    let wait: u64 = limited.retry_after.expect("Retry-After").parse().expect("seconds");
     assert!((1..=60).contains(&wait), "Retry-After {wait} s");
     // Even t0's valid upload waits for its rate.
-    assert_eq!(post(&url(0), &body(t0, t0.address(), 0, commitments[0], &slot(0))).await.0, 429);
+    assert_eq!(post(&url(0), &body(t0, t0.address(), 0, commitments[0], &slot(0))).await.status, 429);
 
     // Griefing: an outsider naming t1 with its own signature is refused (403) without charging
     // t1, whose own upload is still taken.
     let forged = body(outsider, t1.address(), 0, commitments[1], &slot(1));
     for _ in 0..5 {
-        assert_eq!(post(&url(0), &forged).await.0, 403);
+        assert_eq!(post(&url(0), &forged).await.status, 403);
     }
-    assert_eq!(post(&url(0), &body(t1, t1.address(), 0, commitments[1], &slot(1))).await.0, 201);
+    assert_eq!(post(&url(0), &body(t1, t1.address(), 0, commitments[1], &slot(1))).await.status, 201);
     server.shutdown().await;
 }
 

@@ -1,49 +1,32 @@
-//! The service while its dependencies go away, each behind a TCP proxy the test takes down and
-//! brings back: PostgreSQL (as in a restart), the chain node for 30 s, and the blob store failing.
-//! Each shows a clear 503 with a Retry-After, the indexer retries with backoff, and the service
-//! recovers without a restart.
+//! The service while its dependencies go away: PostgreSQL restarted (a private server the test
+//! really stops and starts), the chain node down for 30 s (behind a TCP proxy the test takes
+//! down), and the blob store failing. Each shows a clear 503 with a Retry-After, the indexer
+//! retries with backoff, and the same server process recovers without a restart.
 
 mod support;
 
 use alloy::primitives::U256;
 use fedproof_storage::Storage;
-use serde_json::Value;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use support::chain::{field_to_u256, Stack, SubmittedRound};
+use support::postgres::PrivatePostgres;
 use support::proxy::Proxy;
 use support::server::{start_server, wait_indexed};
-use support::upload::body;
+use support::upload::{body, get, post, Answer};
 use support::{Engine, TestDb};
 
-/// (status, Retry-After, error code) of a GET.
-async fn get(url: &str) -> (u16, Option<String>, String) {
-    answer(reqwest::get(url).await.expect("get")).await
-}
-
-/// (status, Retry-After, error code) of an upload.
-async fn upload(url: &str, body: &Value) -> (u16, Option<String>, String) {
-    answer(reqwest::Client::new().post(url).json(body).send().await.expect("post")).await
-}
-
-async fn answer(res: reqwest::Response) -> (u16, Option<String>, String) {
-    let status = res.status().as_u16();
-    let retry = res.headers().get("retry-after").map(|v| v.to_str().unwrap_or_default().to_owned());
-    let body: Value = res.json().await.unwrap_or_default();
-    (status, retry, body["error"]["code"].as_str().unwrap_or_default().to_owned())
-}
-
 /// Calls `probe` until it gives `status` (bounded: the recovery must happen, not be fast).
-async fn eventually<F, Fut>(what: &str, status: u16, mut probe: F) -> (u16, Option<String>, String)
+async fn eventually<F, Fut>(what: &str, status: u16, mut probe: F) -> Answer
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = (u16, Option<String>, String)>,
+    Fut: std::future::Future<Output = Answer>,
 {
-    let mut last = (0, None, String::new());
+    let mut last = Answer::default();
     for _ in 0..600 {
         last = probe().await;
-        if last.0 == status {
+        if last.status == status {
             return last;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -57,31 +40,65 @@ fn socket(url: &url::Url) -> SocketAddr {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn postgres_going_away_is_a_503_and_the_service_recovers() {
+async fn postgres_restarted_is_a_503_and_the_same_server_recovers() {
+    // A private PostgreSQL that this test stops and starts (the shared one is never touched).
+    let pg = match tokio::task::block_in_place(PrivatePostgres::start) {
+        Ok(pg) => pg,
+        Err(reason) => {
+            eprintln!("SKIPPED postgres_restarted_is_a_503_and_the_same_server_recovers: {reason}");
+            return;
+        }
+    };
     let stack = Stack::start().await;
-    let SubmittedRound { verifier, input, .. } = stack.submitted_round().await;
-    let test_db = TestDb::new(Engine::Postgres).await;
-    let mut url = url::Url::parse(&test_db.url).expect("url");
-    let proxy = Proxy::start(socket(&url)).await;
-    url.set_port(Some(proxy.addr.port())).expect("port");
-    let server = start_server(&stack, url.as_str(), HashMap::new(), None).await;
+    let SubmittedRound { verifier, input, sealed, .. } = stack.submitted_round().await;
+    let commitments: Vec<U256> = input.update_commitments().iter().map(field_to_u256).collect();
+    let blobs = tempfile::tempdir().expect("dir");
+    let store = blobs.path().display().to_string();
+    Storage::open(&store).expect("store").put_spec(&stack.spec(&input)).await.expect("spec");
+    let server = start_server(&stack, &pg.url(), HashMap::new(), Some((stack.sealing.clone(), store))).await;
     wait_indexed(&stack, &server).await;
     let base = format!("http://{}", server.addr);
-    assert_eq!(get(&format!("{base}/api/jobs/1")).await.0, 200);
+    let (job, round) = (format!("{base}/api/jobs/1"), format!("{base}/api/jobs/1/rounds/0"));
+    let uploads = format!("{base}/api/jobs/1/rounds/0/updates");
+    assert_eq!(get(&job).await.status, 200);
+    let t0 = &stack.signers[2];
+    let valid = body(t0, t0.address(), 0, commitments[0], &sealed[0].clone().expect("sealed"));
 
-    // PostgreSQL goes away: reads are answered 503 with a Retry-After, not 500 or a hang.
-    proxy.down();
-    let job = format!("{base}/api/jobs/1");
-    let (_, retry_after, code) = eventually("reads while the database is down", 503, || get(&job)).await;
-    assert_eq!(code, "unavailable");
-    assert!(retry_after.is_some(), "a 503 says when to retry");
-    // Meanwhile the round settles on-chain.
+    // PostgreSQL stops (fast: every session is ended). Reads are a 503 with a Retry-After and a
+    // body that says what is wrong, not a 500 or a hang; an upload is a 503 that stores nothing.
+    let outage = Instant::now();
+    tokio::task::block_in_place(|| pg.stop());
+    let down = eventually("reads while PostgreSQL is stopped", 503, || get(&job)).await;
+    assert_eq!(down.code, "unavailable", "{down:?}");
+    assert!(down.message.contains("database is unavailable"), "a clear message: {down:?}");
+    assert!(down.retry_after.is_some(), "a 503 says when to retry");
+    let refused = post(&uploads, &valid).await;
+    assert_eq!((refused.status, refused.code.as_str()), (503, "unavailable"), "{refused:?}");
+    assert!(refused.retry_after.is_some());
+    // The chain moves on meanwhile: the indexer fails to store the new blocks and backs off.
+    stack.mine(3).await;
+    tokio::time::sleep(Duration::from_secs(8).saturating_sub(outage.elapsed())).await;
+
+    // PostgreSQL starts again: the same server process answers reads, takes the upload and its
+    // indexer goes on from where it stopped (the blocks mined during the outage, then the
+    // settlement sent after it).
+    tokio::task::block_in_place(|| pg.start_again());
+    let stopped_for = outage.elapsed();
+    let back = Instant::now();
+    eventually("reads after PostgreSQL is back", 200, || get(&job)).await;
+    let reads_back = back.elapsed();
+    let taken = eventually("the upload after PostgreSQL is back", 201, || post(&uploads, &valid)).await;
+    assert!(taken.retry_after.is_none());
+    assert_eq!(server.db.uploads(1, 0).await.expect("uploads").len(), 1, "the upload is stored once");
+    wait_indexed(&stack, &server).await;
     stack.finalize(&verifier, &input).await;
-
-    // It comes back: the same server answers and its indexer stores the settlement it missed.
-    proxy.up();
-    let round = format!("{base}/api/jobs/1/rounds/0");
-    eventually("the settled round after the database is back", 200, || get(&round)).await;
+    eventually("the round settled after PostgreSQL is back", 200, || get(&round)).await;
+    eprintln!(
+        "PostgreSQL stopped for {:.1} s; reads 200 again {:.2} s after it started; round indexed {:.2} s after",
+        stopped_for.as_secs_f64(),
+        reads_back.as_secs_f64(),
+        back.elapsed().as_secs_f64()
+    );
     server.shutdown().await;
 }
 
@@ -109,10 +126,10 @@ async fn the_chain_node_down_for_30_s_is_a_503_the_indexer_backs_off_and_recover
     let before = proxy.accepted();
     let outage = Instant::now();
     // Uploads need the chain: 503 with a Retry-After. Reads come from the database: 200.
-    let (status, retry_after, code) = upload(&url, &valid).await;
-    assert_eq!((status, code.as_str()), (503, "chain_unavailable"));
-    assert!(retry_after.is_some());
-    assert_eq!(get(&format!("{base}/api/jobs/1")).await.0, 200);
+    let refused = post(&url, &valid).await;
+    assert_eq!((refused.status, refused.code.as_str()), (503, "chain_unavailable"), "{refused:?}");
+    assert!(refused.retry_after.is_some());
+    assert_eq!(get(&format!("{base}/api/jobs/1")).await.status, 200);
     // The round settles while the server cannot see the chain.
     stack.finalize(&verifier, &input).await;
     tokio::time::sleep(Duration::from_secs(30).saturating_sub(outage.elapsed())).await;
@@ -146,14 +163,14 @@ async fn a_failing_blob_store_is_a_503_that_stores_nothing_and_recovers() {
     let aside = dir.path().join("blobs.aside");
     std::fs::rename(&store, &aside).expect("moved aside");
     std::fs::write(&store, b"not a directory").expect("file");
-    let (status, retry_after, code) = upload(&url, &valid).await;
-    assert_eq!((status, code.as_str()), (503, "unavailable"));
-    assert!(retry_after.is_some());
+    let refused = post(&url, &valid).await;
+    assert_eq!((refused.status, refused.code.as_str()), (503, "unavailable"), "{refused:?}");
+    assert!(refused.retry_after.is_some());
     assert!(server.db.uploads(1, 0).await.expect("uploads").is_empty(), "nothing is recorded for a failed store");
 
     std::fs::remove_file(&store).expect("file removed");
     std::fs::rename(&aside, &store).expect("moved back");
-    assert_eq!(upload(&url, &valid).await.0, 201, "the same upload is taken once the store works again");
+    assert_eq!(post(&url, &valid).await.status, 201, "the same upload is taken once the store works again");
     assert_eq!(server.db.uploads(1, 0).await.expect("uploads").len(), 1);
     server.shutdown().await;
 }

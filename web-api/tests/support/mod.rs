@@ -5,6 +5,7 @@
 
 pub mod chain;
 pub mod migrations;
+pub mod postgres;
 pub mod proxy;
 pub mod rows;
 pub mod server;

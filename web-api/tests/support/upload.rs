@@ -1,4 +1,4 @@
-//! What a trainer sends to the intake.
+//! What a trainer sends to the intake, and reading what the service answers.
 
 use alloy::primitives::{Address, U256};
 use alloy::signers::local::PrivateKeySigner;
@@ -17,4 +17,33 @@ pub fn body(signer: &PrivateKeySigner, trainer: Address, round: u32, commitment:
         "blob": base64::engine::general_purpose::STANDARD.encode(sealed),
         "signature": sig.to_string(),
     })
+}
+
+/// What the service answered: the status, its Retry-After, and the error body's code and
+/// message (empty for a success).
+#[derive(Debug, Clone, Default)]
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub code: String,
+    pub message: String,
+}
+
+/// Reads an answer.
+pub async fn answer(res: reqwest::Response) -> Answer {
+    let status = res.status().as_u16();
+    let retry_after = res.headers().get("retry-after").map(|v| v.to_str().unwrap_or_default().to_owned());
+    let body: Value = res.json().await.unwrap_or_default();
+    let field = |name: &str| body["error"][name].as_str().unwrap_or_default().to_owned();
+    Answer { status, retry_after, code: field("code"), message: field("message") }
+}
+
+/// Posts `body` as JSON to `url` (an upload) and reads the answer.
+pub async fn post(url: &str, body: &Value) -> Answer {
+    answer(reqwest::Client::new().post(url).json(body).send().await.expect("post")).await
+}
+
+/// GETs `url` and reads the answer.
+pub async fn get(url: &str) -> Answer {
+    answer(reqwest::get(url).await.expect("get")).await
 }
