@@ -3,7 +3,7 @@
 
 use crate::db::{Db, DbError};
 use crate::http::limits::UploadGate;
-use crate::http::{router, AppState, Limits};
+use crate::http::{router, AppState, JobReads, Limits};
 use crate::indexer::{Chain, Indexer, IndexerConfig};
 use alloy::primitives::Address;
 use alloy::providers::{Provider, ProviderBuilder};
@@ -93,6 +93,7 @@ pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
     let registry = fedproof_contracts::JobMarket::new(config.market, &provider).registry().call().await?;
     let chain = Chain { provider, market: config.market, registry };
     let keys = config.keys.iter().map(|(a, vk)| (crate::format::address(a), vk.clone())).collect();
+    let job_reads = JobReads::default();
     let state = AppState {
         db: db.clone(),
         chain: chain.clone(),
@@ -103,13 +104,15 @@ pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
         sealing_key: config.sealing_key.clone(),
         blobs: config.blobs.as_deref().map(Storage::open).transpose()?,
         uploads: UploadGate::new(&config.limits),
+        job_reads: job_reads.clone(),
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Bind { addr: config.listen, source })?;
     let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: config.listen, source })?;
     let (stop, stopped) = watch::channel(false);
-    let indexer = tokio::spawn(Indexer::new(chain, db.clone(), config.indexer.clone()).run(stopped.clone()));
+    let indexer = Indexer::new(chain, db.clone(), config.indexer.clone()).invalidating(job_reads);
+    let indexer = tokio::spawn(indexer.run(stopped.clone()));
     let app = router(state, config.dashboard.as_deref(), config.limits.request_timeout);
     let mut stopped_http = stopped;
     let http = tokio::spawn(crate::http::serve(listener, app, config.limits.header_timeout, async move {

@@ -9,9 +9,10 @@
 
 use super::error::ApiError;
 use super::extract::SignedUpload;
+use super::job_reads::{JobFacts, JobKey};
 use super::schema::{Receipt, UploadAnswer};
 use super::AppState;
-use crate::db::{Upload, UploadOutcome};
+use crate::db::{JobRow, Upload, UploadOutcome};
 use crate::format::{address, word};
 use alloy::primitives::{B256, U256};
 use alloy::providers::{DynProvider, Provider};
@@ -152,11 +153,53 @@ async fn committed_slot(
             format!("commitment {} differs from the one on-chain for slot {slot}: {on_chain}", upload.commitment),
         ));
     }
-    let params = job_params(s, intake, job).await?;
-    let chunks = usize::from(market.jobConfig(jid).call().await?.chunks);
-    let domain = B256::from(market.domain(jid).call().await?);
+    let (params, chunks, domain) = job_facts(s, intake, &market, job).await?;
     let blob_ref = market.blobRefs(jid, U256::from(round), U256::from(slot)).call().await?;
     Ok((SlotCommitment { job_id: job, domain, round, slot, params, chunks, commitment: on_chain }, blob_ref))
+}
+
+/// The job's parameter count, chunk count and domain: from the cache of immutable reads
+/// ([`super::job_reads`], which says why each cannot change and how reorgs are handled), or read
+/// and cached. The domain is cached only once the index holds a submission of the job (its
+/// roster is then final at a confirmed block); until then it is read live.
+async fn job_facts(
+    s: &AppState,
+    intake: &Intake<'_>,
+    market: &JobMarket::JobMarketInstance<&DynProvider>,
+    job: u64,
+) -> Result<(usize, usize, B256), ApiError> {
+    let key = JobKey { chain_id: s.chain_id, market: s.chain.market, job };
+    // Taken before the first read, the cache's included: a rollback after it drops this fill
+    // (see job_reads), so facts of a rolled-back job are never stored again.
+    let ticket = s.job_reads.ticket();
+    let cached = s.job_reads.get(&key);
+    if let Some(JobFacts { params, chunks, domain: Some(domain), .. }) = cached {
+        return Ok((params, chunks, domain));
+    }
+    let jid = U256::from(job);
+    let (facts, consistent) = match cached {
+        Some(facts) => (facts, true),
+        None => {
+            let row = indexed_job(s, job).await?;
+            let params = job_params(intake, job, &row).await?;
+            let config = market.jobConfig(jid).call().await?;
+            // The index and the chain disagree only in a reorg the indexer has yet to roll back:
+            // serve this upload from what was read, but remember none of it.
+            let consistent = row.aggregator == address(&config.aggregator)
+                && row.verifier == address(&config.verifier)
+                && row.start_time == config.startTime.to::<i64>()
+                && row.submit_window == i64::from(config.submitWindow);
+            let facts =
+                JobFacts { params, chunks: usize::from(config.chunks), submit_window: config.submitWindow, domain: None };
+            (facts, consistent)
+        }
+    };
+    let roster_final = indexed_submission(s, job).await?;
+    let domain = B256::from(market.domain(jid).call().await?);
+    if consistent {
+        s.job_reads.insert(ticket, key, JobFacts { domain: roster_final.then_some(domain), ..facts });
+    }
+    Ok((facts.params, facts.chunks, domain))
 }
 
 /// Refuses plaintext while the round's commit phase is open: every trainer with a live stake
@@ -171,8 +214,12 @@ async fn check_commit_phase_closed(
     if state.submittedCount >= state.joinedCount {
         return Ok(());
     }
-    let config = market.jobConfig(job).call().await?;
-    let deadline = state.roundStart.to::<u64>() + u64::from(config.submitWindow);
+    let key = JobKey { chain_id: s.chain_id, market: s.chain.market, job: job.saturating_to() };
+    let window = match s.job_reads.get(&key) {
+        Some(facts) => facts.submit_window,
+        None => market.jobConfig(job).call().await?.submitWindow,
+    };
+    let deadline = state.roundStart.to::<u64>() + u64::from(window);
     if chain_time(s).await? > deadline {
         return Ok(());
     }
@@ -199,11 +246,25 @@ async fn chain_time(s: &AppState) -> Result<u64, ApiError> {
     Ok(block.max(wall))
 }
 
-/// The job's parameter count, from the spec blob its `specHash` names.
-async fn job_params(s: &AppState, intake: &Intake<'_>, job: u64) -> Result<usize, ApiError> {
-    let row = s.db.job(job as i64).await?.ok_or_else(|| {
+/// The job's row in the index: it exists once `JobCreated` has the indexer's confirmations.
+async fn indexed_job(s: &AppState, job: u64) -> Result<JobRow, ApiError> {
+    s.db.job(job as i64).await?.ok_or_else(|| {
         ApiError::Unavailable(format!("job {job} is not indexed yet; retry once its JobCreated event is"))
-    })?;
+    })
+}
+
+/// Whether the index holds a submission of the job (so one at a confirmed block).
+async fn indexed_submission(s: &AppState, job: u64) -> Result<bool, ApiError> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT job_id FROM submissions WHERE job_id = $1 LIMIT 1")
+        .bind(job as i64)
+        .fetch_optional(s.db.pool())
+        .await
+        .map_err(crate::db::DbError::from)?;
+    Ok(found.is_some())
+}
+
+/// The job's parameter count, from the spec blob its `specHash` names.
+async fn job_params(intake: &Intake<'_>, job: u64, row: &JobRow) -> Result<usize, ApiError> {
     let spec_hash: B256 =
         row.spec_hash.parse().map_err(|_| ApiError::Internal(format!("job {job} has a malformed spec hash")))?;
     let spec = intake.storage.spec(spec_hash).await.map_err(|e| {

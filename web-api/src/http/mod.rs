@@ -5,6 +5,7 @@ mod connections;
 pub mod error;
 mod extract;
 mod intake;
+pub mod job_reads;
 mod jobs;
 pub mod limits;
 mod meta;
@@ -15,6 +16,7 @@ mod trainers;
 mod verifying_keys;
 
 pub use connections::serve;
+pub use job_reads::JobReads;
 pub use limits::Limits;
 pub use state::AppState;
 pub use verifying_keys::VerifyingKeys;

@@ -1,5 +1,6 @@
 //! The state every handler shares.
 
+use super::job_reads::JobReads;
 use super::limits::UploadGate;
 use super::verifying_keys::VerifyingKeys;
 use crate::db::Db;
@@ -30,4 +31,7 @@ pub struct AppState {
     pub blobs: Option<Storage>,
     /// The intake's concurrency and per-address limits.
     pub uploads: UploadGate,
+    /// What the chain says of a job that cannot change (the intake's cache; the indexer empties
+    /// it when it rolls back a reorg).
+    pub job_reads: JobReads,
 }

@@ -10,6 +10,7 @@ pub mod reorg;
 mod store;
 
 use crate::db::{Db, DbError};
+use crate::http::JobReads;
 use alloy::primitives::Address;
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::Filter;
@@ -85,12 +86,20 @@ pub struct Indexer {
     chain: Chain,
     db: Db,
     config: IndexerConfig,
+    /// Emptied after each rollback (the intake's cache of immutable job reads).
+    job_reads: Option<JobReads>,
 }
 
 impl Indexer {
     /// An indexer of `chain` into `db`.
     pub fn new(chain: Chain, db: Db, config: IndexerConfig) -> Self {
-        Self { chain, db, config }
+        Self { chain, db, config, job_reads: None }
+    }
+
+    /// Empties `job_reads` right after each rollback commits, so nothing read of a job the
+    /// rolled-back index held outlives it (see [`crate::http::job_reads`]).
+    pub fn invalidating(self, job_reads: JobReads) -> Self {
+        Self { job_reads: Some(job_reads), ..self }
     }
 
     /// Indexes every confirmed block not indexed yet; returns the cursor afterwards. First checks
@@ -113,7 +122,11 @@ impl Indexer {
     /// Compares the stored hash of the cursor block with the chain; after a reorg below the
     /// cursor, rolls the index back (the next catch-up re-indexes) and returns what it found.
     pub async fn check_reorg(&self) -> Result<Option<reorg::Reorg>, IndexerError> {
-        reorg::check(&self.chain, &self.db, self.cursor().await?).await
+        let found = reorg::check(&self.chain, &self.db, self.cursor().await?).await?;
+        if let (Some(_), Some(job_reads)) = (&found, &self.job_reads) {
+            job_reads.invalidate();
+        }
+        Ok(found)
     }
 
     /// Indexes the blocks from the cursor (or the start block) to the head less the confirmations.
