@@ -6,9 +6,8 @@
 
 mod support;
 
-use alloy::network::EthereumWallet;
 use alloy::primitives::U256;
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::providers::Provider;
 use fedproof_contracts::JobMarket;
 use fedproof_prover::shape::Shape;
 use fedproof_web_api::db::{Db, Upload};
@@ -79,21 +78,6 @@ async fn reorg(stack: &Stack, depth: u64) {
 /// Mines `blocks` empty blocks at once.
 async fn mine_many(stack: &Stack, blocks: u64) {
     let _: serde_json::Value = stack.provider.raw_request("anvil_mine".into(), (blocks,)).await.expect("anvil_mine");
-}
-
-async fn snapshot(stack: &Stack) -> U256 {
-    stack.provider.raw_request("evm_snapshot".into(), ()).await.expect("evm_snapshot")
-}
-
-/// Reverts the chain to `id` and reconnects (the provider's cached nonces are past the chain's).
-async fn revert(stack: &mut Stack, id: U256) {
-    let reverted: bool = stack.provider.raw_request("evm_revert".into(), (id,)).await.expect("evm_revert");
-    assert!(reverted, "snapshot {id} reverted");
-    let mut wallet = EthereumWallet::from(stack.signers[0].clone());
-    for s in &stack.signers[1..] {
-        wallet.register_signer(s.clone());
-    }
-    stack.provider = ProviderBuilder::new().wallet(wallet).connect_http(stack.anvil.endpoint_url()).erased();
 }
 
 async fn count(db: &Db, table: &str) -> i64 {
@@ -183,7 +167,7 @@ async fn reorg_below_cursor(engine: Engine) {
     let input = round_input(shape(), 1, 5);
     let t = TestDb::new(engine).await;
     let fork = head(&stack).await;
-    let snap = snapshot(&stack).await;
+    let snap = stack.snapshot().await;
 
     stack.open_job(verifier.address, &input).await;
     stack.mine(2).await;
@@ -192,7 +176,7 @@ async fn reorg_below_cursor(engine: Engine) {
     own_rows(&t.db).await;
     let own = snapshot_of(t.db.pool(), OWN_TABLES).await;
 
-    revert(&mut stack, snap).await;
+    stack.revert(snap).await;
     let job = stack.create_job_with(verifier.address, &input, 3, 2).await;
     send(stack.market().join(job).value(U256::from(STAKE)).from(stack.trainer(0))).await;
     stack.mine(cursor + 4 - head(&stack).await).await;
@@ -231,7 +215,7 @@ async fn reorg_deeper_than_window(engine: Engine) {
     let verifier = stack.verifier(shape()).await;
     let input = round_input(shape(), 1, 5);
     let t = TestDb::new(engine).await;
-    let snap = snapshot(&stack).await;
+    let snap = stack.snapshot().await;
 
     stack.create_job(verifier.address, &input).await;
     mine_many(&stack, WINDOW + 10).await;
@@ -244,7 +228,7 @@ async fn reorg_deeper_than_window(engine: Engine) {
     let cursor = wide(&stack, &t.db).catch_up().await.expect("indexed").expect("cursor");
     assert_eq!(t.db.job(1).await.expect("job").expect("history A's job").rounds, 1);
 
-    revert(&mut stack, snap).await;
+    stack.revert(snap).await;
     stack.create_job_with(verifier.address, &input, 3, 2).await;
     mine_many(&stack, WINDOW + 20).await;
 

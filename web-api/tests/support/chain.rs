@@ -157,6 +157,23 @@ impl Stack {
         }
     }
 
+    /// `evm_snapshot`: the id [`Stack::revert`] goes back to.
+    pub async fn snapshot(&self) -> U256 {
+        self.provider.raw_request("evm_snapshot".into(), ()).await.expect("evm_snapshot")
+    }
+
+    /// Reverts the chain to snapshot `id` (the blocks since are replaced by whatever comes next:
+    /// a reorg) and reconnects (the provider's cached nonces are past the chain's).
+    pub async fn revert(&mut self, id: U256) {
+        let reverted: bool = self.provider.raw_request("evm_revert".into(), (id,)).await.expect("evm_revert");
+        assert!(reverted, "snapshot {id} reverted");
+        let mut wallet = EthereumWallet::from(self.signers[0].clone());
+        for s in &self.signers[1..] {
+            wallet.register_signer(s.clone());
+        }
+        self.provider = ProviderBuilder::new().wallet(wallet).connect_http(self.anvil.endpoint_url()).erased();
+    }
+
     /// Deploys and approves a verifier for `shape`.
     pub async fn verifier(&self, shape: Shape) -> Verifier {
         let v = verifier::deploy(&self.provider, shape, 7).await;
