@@ -1,21 +1,30 @@
-//! A signing connection to an Ethereum node: key loading, chain-id check, RPC retries, nonces
-//! read from the node for each transaction, and typed send helpers that await receipts and name
-//! revert reasons.
+//! A signing connection to an Ethereum node: key loading, chain-id check, RPC retries (a node
+//! that stops answering is waited out: [`super::outage`]), nonces read from the node for each
+//! transaction, and typed send helpers that sign once, send, await receipts and name revert
+//! reasons.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
+use alloy::consensus::{Transaction as _, TxEnvelope};
 use alloy::contract::{CallBuilder, CallDecoder};
-use alloy::eips::BlockNumberOrTag;
+use alloy::eips::{BlockNumberOrTag, Encodable2718};
 use alloy::network::Ethereum;
 use alloy::primitives::{Address, B256};
+use alloy::providers::fillers::{FillProvider, TxFiller};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::client::RpcClient;
-use alloy::rpc::types::TransactionReceipt;
+use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest::Url;
 use alloy::transports::layers::RetryBackoffLayer;
+use alloy::transports::{RpcError, TransportResult};
 use fedproof_contracts::{JobMarket, ReliabilityRegistry};
+
+use super::outage::{NodeHealth, OutageLayer, MAX_OUTAGE};
 
 /// Environment variable holding a hex private key.
 pub const KEY_ENV: &str = "FEDPROOF_PRIVATE_KEY";
@@ -113,6 +122,30 @@ pub struct Chain {
     /// Held from reading the signer's nonce until the node has the transaction, so the clones of
     /// one connection never send two transactions with the same nonce.
     sending: Arc<tokio::sync::Mutex<()>>,
+    /// Fills (nonce, fees, chain id) and signs a transaction without sending it.
+    signing: Arc<dyn Sign>,
+    /// What the connection has seen of its node (retries while it did not answer).
+    health: Arc<NodeHealth>,
+}
+
+/// Fills a transaction with the connection's fillers and signs it with its wallet, without
+/// sending it: `send` then holds the signed bytes and can send exactly those again.
+trait Sign: Send + Sync {
+    fn sign(&self, tx: TransactionRequest) -> Pin<Box<dyn Future<Output = TransportResult<TxEnvelope>> + Send + '_>>;
+}
+
+impl<F, P> Sign for FillProvider<F, P, Ethereum>
+where
+    F: TxFiller<Ethereum>,
+    P: Provider<Ethereum>,
+{
+    fn sign(&self, tx: TransactionRequest) -> Pin<Box<dyn Future<Output = TransportResult<TxEnvelope>> + Send + '_>> {
+        Box::pin(async move {
+            self.fill(tx).await?.try_into_envelope().map_err(|e| {
+                RpcError::local_usage_str(&format!("the transaction could not be filled and signed: {e}"))
+            })
+        })
+    }
 }
 
 /// Loads the signing key: a keystore file if given (password from [`KEYSTORE_PASSWORD_ENV`]),
@@ -141,21 +174,25 @@ impl Chain {
     /// Connects `signer` to the node at `rpc`, checking the chain id when `expected` is given.
     pub async fn connect(rpc: &str, expected: Option<u64>, signer: PrivateKeySigner) -> Result<Chain, ChainError> {
         let url = rpc.parse::<Url>().map_err(|e| ChainError::BadUrl { url: rpc.to_string(), reason: e.to_string() })?;
-        // Retries rate limits and transient node errors with exponential backoff (alloy's layer).
-        let client = RpcClient::builder().layer(RetryBackoffLayer::new(5, 200, 10_000)).http(url);
+        // A node that stops answering is waited out with exponential backoff (outermost), rate
+        // limits and a node's 503 are retried by alloy's layer.
+        let outage = OutageLayer::new(rpc, MAX_OUTAGE);
+        let health = outage.health();
+        let client = RpcClient::builder().layer(outage).layer(RetryBackoffLayer::new(5, 200, 10_000)).http(url);
         let address = signer.address();
         // The recommended fillers but for the nonce: alloy's cached nonce manager does not follow
         // the chain back after a reorg dropped a transaction of this signer (every later one
         // would wait in the pool for the missing nonce), so each transaction takes the node's
         // pending count instead (and `send` serialises this connection's sends).
-        let provider = ProviderBuilder::new()
+        let filled = ProviderBuilder::new()
             .disable_recommended_fillers()
             .with_gas_estimation()
             .with_simple_nonce_management()
             .fetch_chain_id()
             .wallet(signer.clone())
-            .connect_client(client)
-            .erased();
+            .connect_client(client);
+        let signing: Arc<dyn Sign> = Arc::new(filled.clone());
+        let provider = filled.erased();
         let found = provider
             .get_chain_id()
             .await
@@ -163,7 +200,12 @@ impl Chain {
         if let Some(expected) = expected.filter(|&e| e != found) {
             return Err(ChainError::WrongChain { url: rpc.to_string(), expected, found });
         }
-        Ok(Chain { provider, address, chain_id: found, signer, sending: Arc::default() })
+        Ok(Chain { provider, address, chain_id: found, signer, sending: Arc::default(), signing, health })
+    }
+
+    /// How many requests this connection has retried because the node did not answer.
+    pub fn rpc_retries(&self) -> u64 {
+        self.health.retries()
     }
 
     /// A JobMarket instance at `address`.
@@ -203,13 +245,18 @@ impl Chain {
         let gas = gas + gas / 4 + 10_000;
         // The nonce is the node's pending count (see `connect`), so a transaction a reorg dropped
         // is sent again with the chain's nonce; one send of this connection at a time until the
-        // node has it, so two never take the same nonce.
+        // node has it, so two never take the same nonce. Signed once: if the node stops answering
+        // meanwhile, what is sent again is this very transaction (same nonce, same hash), never a
+        // second one with the next nonce.
         let turn = self.sending.lock().await;
-        let pending = call.gas(gas).send().await.map_err(|e| call_error(what, e))?;
+        let signed = self.signing.sign(call.gas(gas).into_transaction_request()).await;
+        let signed = signed.map_err(|e| ChainError::Call { what: what.into(), reason: e.to_string() })?;
+        let hash = *signed.tx_hash();
+        let raw = signed.encoded_2718();
+        self.broadcast(what, hash, &raw).await?;
         drop(turn);
         fedproof_web_api::pause::point(&format!("sent {what}"));
-        let receipt =
-            pending.get_receipt().await.map_err(|e| ChainError::Call { what: what.into(), reason: e.to_string() })?;
+        let receipt = self.receipt(what, hash, signed.nonce(), &raw).await?;
         if !receipt.status() {
             return Err(ChainError::Call {
                 what: what.into(),
@@ -218,6 +265,62 @@ impl Chain {
         }
         tracing::debug!(what, tx = %receipt.transaction_hash, gas = receipt.gas_used, "mined");
         Ok(receipt)
+    }
+
+    /// Sends a signed transaction. An error after the node may have taken it (the outage layer
+    /// replays a send whose answer was lost, and the node answers "already known" or "nonce too
+    /// low") is no error when the node has this transaction.
+    async fn broadcast(&self, what: &str, hash: B256, raw: &[u8]) -> Result<(), ChainError> {
+        let Err(e) = self.provider.send_raw_transaction(raw).await else { return Ok(()) };
+        if self.node_has(what, hash).await? {
+            tracing::info!(what, tx = %hash, answer = %e, "the node already has the transaction");
+            return Ok(());
+        }
+        Err(ChainError::Call { what: what.into(), reason: e.to_string() })
+    }
+
+    /// Whether the node knows transaction `hash` (pending or mined).
+    async fn node_has(&self, what: &str, hash: B256) -> Result<bool, ChainError> {
+        let tx = self.provider.get_transaction_by_hash(hash).await;
+        Ok(tx.map_err(|e| ChainError::Call { what: what.into(), reason: e.to_string() })?.is_some())
+    }
+
+    /// Waits for the receipt of transaction `hash` (nonce `nonce`, signed bytes `raw`). A node
+    /// that lost it (restarted with an empty pool, a reorg before it was mined) is sent the same
+    /// bytes again, which can land at most once; if its nonce went to another transaction of
+    /// this signer meanwhile, that is the error.
+    async fn receipt(&self, what: &str, hash: B256, nonce: u64, raw: &[u8]) -> Result<TransactionReceipt, ChainError> {
+        let failed = |e: alloy::transports::TransportError| ChainError::Call {
+            what: what.into(),
+            reason: format!("waiting for the receipt of {hash}: {e}"),
+        };
+        let mut wait = Duration::from_millis(20);
+        loop {
+            if let Some(receipt) = self.provider.get_transaction_receipt(hash).await.map_err(failed)? {
+                return Ok(receipt);
+            }
+            if !self.node_has(what, hash).await? {
+                let used = self.provider.get_transaction_count(self.address).await.map_err(failed)?;
+                if used > nonce {
+                    if let Some(receipt) = self.provider.get_transaction_receipt(hash).await.map_err(failed)? {
+                        return Ok(receipt);
+                    }
+                    return Err(ChainError::Call {
+                        what: what.into(),
+                        reason: format!(
+                            "transaction {hash} was dropped and its nonce {nonce} went to another transaction of {}",
+                            self.address
+                        ),
+                    });
+                }
+                tracing::warn!(what, tx = %hash, nonce, "the node no longer has the transaction; sending it again");
+                if let Err(e) = self.provider.send_raw_transaction(raw).await {
+                    tracing::warn!(what, tx = %hash, error = %e, "sending the transaction again failed");
+                }
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(1));
+        }
     }
 
     /// The latest block's timestamp (contract deadlines are in chain time, not wall time).

@@ -1,6 +1,9 @@
-//! A TCP proxy in front of a real dependency (PostgreSQL, the chain node) that a test can take
+//! A TCP proxy in front of a real dependency (the chain node, a database) that a test can take
 //! down and bring back: while down it drops every open connection and closes each new one at
 //! once, as a restarting database or an unreachable node looks to its clients.
+//!
+//! Shared with the node's tests (`node/tests/rpc_outage.rs` includes this file by `#[path]`), so
+//! it needs nothing but tokio.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
