@@ -8,17 +8,14 @@ mod support;
 
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
-use alloy::signers::local::PrivateKeySigner;
-use alloy::signers::SignerSync;
-use base64::Engine as _;
 use fedproof_prover::round::RoundInput;
 use fedproof_prover::shape::Shape;
 use fedproof_storage::{blob_ref_of, Storage};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use support::chain::{field_to_u256, round_input, Stack};
 use support::server::{start_server, wait_indexed};
-use support::upload::body;
+use support::upload::{body, body_for};
 use support::{Engine, TestDb};
 
 fn narrow() -> Shape {
@@ -27,18 +24,6 @@ fn narrow() -> Shape {
 
 fn wide() -> Shape {
     Shape::new(3, 16).expect("shape")
-}
-
-/// `support::upload::body` for another job than job 1.
-fn body_for(job: u64, signer: &PrivateKeySigner, trainer: Address, commitment: U256, sealed: &[u8]) -> Value {
-    let digest = fedproof_web_api::http::schema::upload_digest(job, 0, commitment);
-    let sig = signer.sign_message_sync(digest.as_slice()).expect("signed");
-    json!({
-        "trainer": format!("{trainer:#x}"),
-        "commitment": fedproof_web_api::format::word(&commitment),
-        "blob": base64::engine::general_purpose::STANDARD.encode(sealed),
-        "signature": sig.to_string(),
-    })
 }
 
 /// Opens job `input.params.job_id` with `verifier` and commits every slot; returns the bound
@@ -80,7 +65,7 @@ async fn two_jobs_of_different_shapes_each_get_their_own_parameter_count() {
         let t = &stack.signers[2 + slot];
         let answer = post(&url(1), &body(t, t.address(), 0, c1[slot], &s1[slot])).await;
         assert_eq!(answer, (201, String::new()), "job 1 (8 parameters), slot {slot}");
-        let answer = post(&url(2), &body_for(2, t, t.address(), c2[slot], &s2[slot])).await;
+        let answer = post(&url(2), &body_for(2, t, t.address(), 0, c2[slot], &s2[slot])).await;
         assert_eq!(answer, (201, String::new()), "job 2 (16 parameters), slot {slot}");
     }
     for job in [1, 2] {

@@ -9,7 +9,19 @@ use serde_json::{json, Value};
 /// The body of `POST /api/jobs/1/rounds/{round}/updates`: the sealed update, signed by `signer`
 /// over (job 1, round, commitment) on behalf of `trainer`.
 pub fn body(signer: &PrivateKeySigner, trainer: Address, round: u32, commitment: U256, sealed: &[u8]) -> Value {
-    let digest = fedproof_web_api::http::schema::upload_digest(1, round, commitment);
+    body_for(1, signer, trainer, round, commitment, sealed)
+}
+
+/// [`body`] for job `job`.
+pub fn body_for(
+    job: u64,
+    signer: &PrivateKeySigner,
+    trainer: Address,
+    round: u32,
+    commitment: U256,
+    sealed: &[u8],
+) -> Value {
+    let digest = fedproof_web_api::http::schema::upload_digest(job, round, commitment);
     let sig = signer.sign_message_sync(digest.as_slice()).expect("signed");
     json!({
         "trainer": format!("{trainer:#x}"),
