@@ -81,6 +81,41 @@ async fn run_job(
     (agg_view, reports, submissions)
 }
 
+/// A one-round job with its aggregator running (waiting up to 120 s for uploads) and every
+/// trainer joined, so that round 0 opens with all slots taken.
+async fn one_round_job(h: &Harness) -> (u64, JobView, JoinHandle<anyhow::Result<Vec<RoundReport>>>) {
+    let job = h.create_job(1).await;
+    let agg_view = h.view(&h.aggregator, job).await;
+    let aggregator = {
+        let (view, storage, settings) =
+            (agg_view.clone(), h.storage.clone(), h.aggregator_settings(Duration::from_secs(120)));
+        tokio::spawn(async move { aggregator::run(&view, &storage, &settings, |_| {}).await })
+    };
+    for chain in &h.trainers {
+        trainer::join(&h.view(chain, job).await, &h.storage).await.expect("join");
+    }
+    (job, agg_view, aggregator)
+}
+
+/// Trainer i's `trainer submit` of its synthetic round-0 update through the intake at `api`,
+/// keeping its receipts under `dir/receipts-i`.
+fn submit(
+    h: &Harness,
+    api: &url::Url,
+    dir: &std::path::Path,
+    job: u64,
+    i: usize,
+) -> JoinHandle<anyhow::Result<Submission>> {
+    use fedproof::roles::trainer::UpdateSource;
+    let (storage, chain, market) = (h.storage.clone(), h.trainers[i].clone(), h.stack.market);
+    let intake = Intake::new(api.clone(), dir.join(format!("receipts-{i}"))).expect("intake");
+    let values = Synthetic::new(i, false).update(0, &[0; common::PARAMS]).expect("update");
+    tokio::spawn(async move {
+        let view = JobView::load(&chain, market, job, &storage).await?;
+        trainer::submit(&view, &storage, Some(&intake), Some(0), values).await
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trainers_deliver_through_the_intake_and_keep_receipts() {
     let h = Harness::start().await;
@@ -154,32 +189,13 @@ async fn a_receipted_update_called_unavailable_wins_the_dispute() {
 /// run again delivers what it committed instead of committing twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn updates_submitted_one_by_one_are_delivered_and_receipted_also_after_a_stop() {
-    use fedproof::roles::trainer::UpdateSource;
     let h = Harness::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let server = start_intake(&h, h.storage_dir(), dir.path()).await;
     let api: url::Url = format!("http://{}", server.addr).parse().expect("url");
-    let job = h.create_job(1).await;
-    let agg_view = h.view(&h.aggregator, job).await;
-    let aggregator = {
-        let (view, storage, settings) =
-            (agg_view.clone(), h.storage.clone(), h.aggregator_settings(Duration::from_secs(120)));
-        tokio::spawn(async move { aggregator::run(&view, &storage, &settings, |_| {}).await })
-    };
     // Everyone joins before round 0 opens (else the commit phase would close with the first).
-    for chain in &h.trainers {
-        trainer::join(&h.view(chain, job).await, &h.storage).await.expect("join");
-    }
-    let submit = |i: usize| {
-        let (storage, chain) = (h.storage.clone(), h.trainers[i].clone());
-        let intake = Intake::new(api.clone(), dir.path().join(format!("receipts-{i}"))).expect("intake");
-        let market = h.stack.market;
-        let values = Synthetic::new(i, false).update(0, &[0; common::PARAMS]).expect("update");
-        tokio::spawn(async move {
-            let view = JobView::load(&chain, market, job, &storage).await?;
-            trainer::submit(&view, &storage, Some(&intake), Some(0), values).await
-        })
-    };
+    let (job, agg_view, aggregator) = one_round_job(&h).await;
+    let submit = |i: usize| submit(&h, &api, dir.path(), job, i);
     // Trainer 0 commits, then stops while it waits for the others.
     let first = submit(0);
     while !agg_view.market.submittedBits(U256::from(job), U256::ZERO).call().await.expect("bits").bit(0) {
@@ -204,23 +220,13 @@ async fn updates_submitted_one_by_one_are_delivered_and_receipted_also_after_a_s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trainers_wait_out_a_full_intake_and_deliver() {
-    use fedproof::roles::trainer::UpdateSource;
     use tokio::io::AsyncWriteExt;
     let h = Harness::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let limits = Limits { concurrent_uploads: 1, ..Limits::default() };
     let server = start_intake_with(&h, h.storage_dir(), dir.path(), limits).await;
     let api: url::Url = format!("http://{}", server.addr).parse().expect("url");
-    let job = h.create_job(1).await;
-    let agg_view = h.view(&h.aggregator, job).await;
-    let aggregator = {
-        let (view, storage, settings) =
-            (agg_view.clone(), h.storage.clone(), h.aggregator_settings(Duration::from_secs(120)));
-        tokio::spawn(async move { aggregator::run(&view, &storage, &settings, |_| {}).await })
-    };
-    for chain in &h.trainers {
-        trainer::join(&h.view(chain, job).await, &h.storage).await.expect("join");
-    }
+    let (job, agg_view, aggregator) = one_round_job(&h).await;
     // A client holds the intake's only permit by never finishing its upload's body.
     let mut stalled = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
     let head = format!(
@@ -228,18 +234,7 @@ async fn trainers_wait_out_a_full_intake_and_deliver() {
          Content-Length: 100000\r\n\r\n{{"
     );
     stalled.write_all(head.as_bytes()).await.expect("write");
-    let handles: Vec<_> = (0..TRAINERS)
-        .map(|i| {
-            let (storage, chain) = (h.storage.clone(), h.trainers[i].clone());
-            let intake = Intake::new(api.clone(), dir.path().join(format!("receipts-{i}"))).expect("intake");
-            let market = h.stack.market;
-            let values = Synthetic::new(i, false).update(0, &[0; common::PARAMS]).expect("update");
-            tokio::spawn(async move {
-                let view = JobView::load(&chain, market, job, &storage).await?;
-                trainer::submit(&view, &storage, Some(&intake), Some(0), values).await
-            })
-        })
-        .collect();
+    let handles: Vec<_> = (0..TRAINERS).map(|i| submit(&h, &api, dir.path(), job, i)).collect();
     // Once every slot committed, the trainers upload and are answered 429 with a Retry-After;
     // two seconds later the stalled client goes away.
     while agg_view.market.jobState(U256::from(job)).call().await.expect("state").submittedCount < TRAINERS as u16 {
