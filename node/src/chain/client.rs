@@ -141,9 +141,10 @@ where
 {
     fn sign(&self, tx: TransactionRequest) -> Pin<Box<dyn Future<Output = TransportResult<TxEnvelope>> + Send + '_>> {
         Box::pin(async move {
-            self.fill(tx).await?.try_into_envelope().map_err(|e| {
-                RpcError::local_usage_str(&format!("the transaction could not be filled and signed: {e}"))
-            })
+            self.fill(tx)
+                .await?
+                .try_into_envelope()
+                .map_err(|e| RpcError::local_usage_str(&format!("the transaction could not be filled and signed: {e}")))
         })
     }
 }

@@ -189,8 +189,12 @@ async fn job_facts(
                 && row.verifier == address(&config.verifier)
                 && row.start_time == config.startTime.to::<i64>()
                 && row.submit_window == i64::from(config.submitWindow);
-            let facts =
-                JobFacts { params, chunks: usize::from(config.chunks), submit_window: config.submitWindow, domain: None };
+            let facts = JobFacts {
+                params,
+                chunks: usize::from(config.chunks),
+                submit_window: config.submitWindow,
+                domain: None,
+            };
             (facts, consistent)
         }
     };
