@@ -21,32 +21,57 @@ pub struct Stopped {
     pub exit_code: u8,
 }
 
-/// Resolves when SIGINT or SIGTERM arrives.
-pub async fn requested() -> Stopped {
-    let interrupt = Stopped { name: "SIGINT", exit_code: 130 };
+/// The stop signals, listened for from the moment they are made. A signal that arrives before
+/// (a command's first poll can run for a while: the demo waits for its anvil) would otherwise
+/// take its default action: the process dies at once and leaves its children.
+pub struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        // Without a SIGTERM handler the process would die at once and leave its children.
-        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+    unix: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl StopSignals {
+    /// Installs the handlers (inside a Tokio runtime).
+    pub fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let unix = signal(SignalKind::interrupt()).and_then(|i| Ok((i, signal(SignalKind::terminate())?))).ok();
+            StopSignals { unix }
+        }
+        #[cfg(not(unix))]
+        StopSignals {}
+    }
+
+    /// Resolves when SIGINT or SIGTERM arrives (or arrived since [`StopSignals::listen`]).
+    pub async fn recv(&mut self) -> Stopped {
+        let interrupt = Stopped { name: "SIGINT", exit_code: 130 };
+        #[cfg(unix)]
+        if let Some((sigint, sigterm)) = self.unix.as_mut() {
             return tokio::select! {
-                _ = tokio::signal::ctrl_c() => interrupt,
-                _ = terminate.recv() => Stopped { name: "SIGTERM", exit_code: 143 },
+                _ = sigint.recv() => interrupt,
+                _ = sigterm.recv() => Stopped { name: "SIGTERM", exit_code: 143 },
             };
         }
+        let _ = tokio::signal::ctrl_c().await;
+        interrupt
     }
-    let _ = tokio::signal::ctrl_c().await;
-    interrupt
+}
+
+/// Resolves when SIGINT or SIGTERM arrives.
+pub async fn requested() -> Stopped {
+    StopSignals::listen().recv().await
 }
 
 /// Runs `command` until it ends or a stop signal arrives. After a signal it gets [`GRACE`] to
 /// end by itself (servers listen for the same signal and drain); then it is dropped and the
 /// result is [`Stopped`].
 pub async fn run_until_stopped<T, F: Future<Output = anyhow::Result<T>>>(command: F) -> anyhow::Result<T> {
+    // Listening before the command's first poll, which may not return for a while.
+    let mut signals = StopSignals::listen();
     let mut command = std::pin::pin!(command);
     tokio::select! {
         done = &mut command => done,
-        stopped = requested() => match tokio::time::timeout(GRACE, &mut command).await {
+        stopped = signals.recv() => match tokio::time::timeout(GRACE, &mut command).await {
             Ok(done) => done,
             Err(_) => Err(stopped.into()),
         },
