@@ -4,6 +4,8 @@
 //! [`reference::run`] is the specification in plain integer arithmetic; [`constraints`] proves
 //! the same computation and is tested against it.
 
+#[cfg(test)]
+pub(crate) mod constraint_tests;
 pub mod constraints;
 pub mod gram_check;
 pub mod public_inputs;

@@ -140,7 +140,7 @@ pub(crate) fn quadratic_form(weights: &[Var], gram: &Gram) -> Result<Var, Synthe
 mod tests {
     use ark_relations::r1cs::ConstraintSystem;
 
-    use crate::round::constraints::tests::first_unsatisfied_step;
+    use crate::round::constraint_tests::first_unsatisfied_step;
     use crate::round::constraints::{RoundCircuit, RoundWitness};
     use crate::round::gram_check;
     use crate::round::reference::run_with_gram;
