@@ -16,6 +16,11 @@ pub fn pow2(k: u32) -> Fr {
     Fr::from(2u8).pow([k as u64])
 }
 
+/// `1/2` in the field: halving an even integer embedded in it.
+pub fn half() -> Fr {
+    Fr::from(2u8).inverse().expect("2 is invertible")
+}
+
 /// Sum of variables; zero for none (arkworks' `Sum` panics on an empty iterator).
 pub fn sum(vars: impl IntoIterator<Item = FpVar<Fr>>) -> FpVar<Fr> {
     let vars: Vec<_> = vars.into_iter().collect();

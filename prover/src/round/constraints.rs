@@ -7,7 +7,6 @@
 //! circuit: the new model is public arithmetic on the committed aggregate (section 4).
 
 use ark_bn254::Fr;
-use ark_ff::Field;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::prelude::*;
 use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
@@ -21,7 +20,7 @@ use crate::commitment::{constraints::commit_packed, UPDATE_TAG, UPDATE_VALUES_PE
 use crate::error::Result;
 use crate::fixed_point::UPDATE_BITS;
 use crate::gadgets::{
-    alloc_uint, big, enforce_range, fr, is_le, is_positive, materialize, pack, pow2, product_in_range, sum,
+    alloc_uint, big, enforce_range, fr, half, is_le, is_positive, materialize, pack, pow2, product_in_range, sum,
 };
 use crate::layout::Layout;
 use crate::params::{CONTEXT_LAYOUT, LR_BITS, TAU_FRAC_BITS};
@@ -452,7 +451,7 @@ impl<'a> Synth<'a> {
                 (both[i][j], both[j][i]) = (pair.clone(), pair);
             }
         }
-        let half = Fr::from(2u8).inverse().expect("2 is invertible");
+        let half = half();
         let mut columns: Vec<Vec<Var>> = vec![Vec::new(); n];
         let mut scores = Vec::with_capacity(n);
         for i in 0..n {

@@ -5,14 +5,13 @@
 //! up by name in `fedproof bench prover --count-only`.
 
 use ark_bn254::Fr;
-use ark_ff::Field;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::prelude::*;
 use ark_relations::r1cs::SynthesisError;
 
 use crate::commitment::constraints::commit_packed;
 use crate::fixed_point::UPDATE_BITS;
-use crate::gadgets::{alloc_bits, big, is_le, materialize, pack, pow2, sum};
+use crate::gadgets::{alloc_bits, big, half, is_le, materialize, pack, pow2, sum};
 use crate::poseidon::constraints::hash as poseidon_hash;
 use crate::round::constraints::{hint, Gram, InputVars, ParamVars, Synth, UpdateVars, Var};
 
@@ -31,7 +30,7 @@ impl Synth<'_> {
         let diagonal = (0..n)
             .map(|i| self.uint(super::diagonal_bits(shape), |w| big(w.output.trace.gram[i][i].max(0) as u128)))
             .collect::<Result<Vec<_>, _>>()?;
-        let half = Fr::from(2u8).inverse().expect("2 is invertible");
+        let half = half();
         let mut gram = Gram {
             entries: vec![vec![FpVar::zero(); n]; n],
             distances: vec![vec![FpVar::zero(); n]; n],
