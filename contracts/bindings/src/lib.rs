@@ -11,6 +11,7 @@
 #![allow(clippy::too_many_arguments)] // generated constructors of wide events
 
 pub mod anvil;
+pub mod receipt;
 
 alloy::sol!(
     #[sol(rpc, all_derives)]
