@@ -7,6 +7,7 @@
 //! The answer carries the aggregator's EIP-712 `UploadReceipt` over the commitment *and* the
 //! `blobRef`, which `JobMarket.dispute` accepts.
 
+use super::chain_reads::read_two;
 use super::error::ApiError;
 use super::extract::SignedUpload;
 use super::job_reads::{JobFacts, JobKey};
@@ -21,6 +22,7 @@ use alloy::signers::Signer;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use fedproof_contracts::receipt::{receipt_digest, UploadReceipt};
 use fedproof_contracts::{JobMarket, JobStatus};
 use fedproof_storage::sealed::{self, AggregatorKey};
 use fedproof_storage::{blob_ref_of, check_update, SlotCommitment, Storage, UpdateBlob};
@@ -61,21 +63,25 @@ async fn accept(s: &AppState, upload: SignedUpload) -> Result<UploadAnswer, ApiE
         ));
     }
     // Opening the blob and committing to its values is CPU work (age, then Poseidon over every
-    // parameter: ~1.4 ms for the demo shape): off the async workers, so reads wait for none of it.
+    // parameter): on the low-priority check pool, so reads wait for none of it.
     let opener = Arc::clone(key);
-    let (sealed, checked) = tokio::task::spawn_blocking(move || {
-        let checked = check_blob(&opener, &upload.sealed, &expected);
-        (upload.sealed, checked)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("checking the blob: {e}")))?;
+    let (sealed, checked) = s
+        .checks
+        .run(move || {
+            let checked = check_blob(&opener, &upload.sealed, &expected);
+            (upload.sealed, checked)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("checking the blob: {e}")))?;
     checked?;
 
-    // The receipt is the contract's own EIP-712 digest, signed by the aggregator.
-    let market = JobMarket::new(s.chain.market, &s.chain.provider);
+    // The receipt is the contract's EIP-712 digest (`JobMarket.receiptDigest`, computed here: one
+    // node round trip fewer per upload), signed by the aggregator.
     let commitment = U256::from_be_bytes(upload.commitment.0);
-    let (job, round, slot) = (U256::from(upload.job), U256::from(upload.round), U256::from(expected.slot));
-    let digest = market.receiptDigest(job, round, slot, commitment, blob_ref).call().await?;
+    let slot = u8::try_from(expected.slot)
+        .map_err(|_| ApiError::Internal(format!("slot {} does not fit a receipt's uint8", expected.slot)))?;
+    let terms = UploadReceipt::new(upload.job, upload.round, slot, commitment, blob_ref);
+    let digest = receipt_digest(s.chain_id, s.chain.market, &terms);
     let signature = intake.aggregator.sign_hash(&digest).await.map_err(|e| ApiError::Internal(e.to_string()))?;
     // Stored before its row: a blob store that fails leaves no row and no receipt, and the
     // trainer retries after the 503.
@@ -121,7 +127,7 @@ async fn committed_slot(
     let (job, round) = (upload.job, upload.round);
     let market = JobMarket::new(s.chain.market, &s.chain.provider);
     let jid = U256::from(job);
-    let staked = market.slotOf(jid, upload.trainer).call().await?;
+    let (staked, state) = read_two(&s.chain.provider, market.slotOf(jid, upload.trainer), market.jobState(jid)).await?;
     if !staked.staked {
         return Err(ApiError::Forbidden {
             code: "not_a_trainer",
@@ -129,7 +135,6 @@ async fn committed_slot(
         });
     }
     let slot: u32 = staked.slot.to();
-    let state = market.jobState(jid).call().await?;
     if JobStatus::from_u8(state.status) != Some(JobStatus::Active) {
         return Err(ApiError::bad("round_closed", format!("job {job} is not active")));
     }
@@ -140,7 +145,10 @@ async fn committed_slot(
         ));
     }
     check_commit_phase_closed(s, &market, jid, &state).await?;
-    let on_chain = B256::from(market.commitments(jid, U256::from(round), U256::from(slot)).call().await?);
+    let (r, i) = (U256::from(round), U256::from(slot));
+    let (on_chain, blob_ref) =
+        read_two(&s.chain.provider, market.commitments(jid, r, i), market.blobRefs(jid, r, i)).await?;
+    let on_chain = B256::from(on_chain);
     if on_chain.is_zero() {
         return Err(ApiError::bad(
             "not_submitted",
@@ -154,7 +162,6 @@ async fn committed_slot(
         ));
     }
     let (params, chunks, domain) = job_facts(s, intake, &market, job).await?;
-    let blob_ref = market.blobRefs(jid, U256::from(round), U256::from(slot)).call().await?;
     Ok((SlotCommitment { job_id: job, domain, round, slot, params, chunks, commitment: on_chain }, blob_ref))
 }
 
