@@ -2,8 +2,9 @@
 //! shutdown. Used by `fedproof serve`, the demo, the tests and the API benchmark.
 
 use crate::db::{Db, DbError};
+use crate::http::check_pool::CheckPool;
 use crate::http::limits::UploadGate;
-use crate::http::{router, AppState, JobReads, Limits};
+use crate::http::{router, AppState, JobPages, JobReads, Limits};
 use crate::indexer::{Chain, Indexer, IndexerConfig};
 use alloy::primitives::Address;
 use alloy::providers::{Provider, ProviderBuilder};
@@ -63,6 +64,9 @@ pub enum ServeError {
     /// The blob store could not be opened.
     #[error("blob store: {0}")]
     Blobs(#[from] fedproof_storage::StorageError),
+    /// The intake's check threads could not be started.
+    #[error("starting the intake's check threads: {0}")]
+    Threads(std::io::Error),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -105,6 +109,8 @@ pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
         blobs: config.blobs.as_deref().map(Storage::open).transpose()?,
         uploads: UploadGate::new(&config.limits),
         job_reads: job_reads.clone(),
+        job_pages: JobPages::default(),
+        checks: CheckPool::new().map_err(ServeError::Threads)?,
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

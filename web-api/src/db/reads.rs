@@ -2,6 +2,7 @@
 
 use super::{Db, DbResult};
 use crate::format::parse_bits;
+use crate::http::job_pages::PageVersion;
 use alloy::primitives::U256;
 use sqlx::FromRow;
 
@@ -391,5 +392,24 @@ impl Db {
             .bind(name)
             .fetch_optional(self.pool())
             .await?)
+    }
+
+    /// What job `job`'s page is made from, named: cursor `name`'s block and that block's stored
+    /// hash (the index's state), and the owner's metrics of the job's rounds (the one part of a
+    /// page the service writes itself), in one query. None before the first range is indexed,
+    /// or right after a rollback.
+    pub async fn page_version(&self, name: &str, job: i64) -> DbResult<Option<PageVersion>> {
+        let rows: Vec<(i64, String, Option<i64>, Option<f64>)> = sqlx::query_as(
+            "SELECT c.last_block, b.hash, m.round, m.accuracy FROM indexer_cursor c \
+             JOIN indexed_blocks b ON b.number = c.last_block \
+             LEFT JOIN round_metrics m ON m.job_id = $2 WHERE c.name = $1 ORDER BY m.round",
+        )
+        .bind(name)
+        .bind(job)
+        .fetch_all(self.pool())
+        .await?;
+        let Some((block, hash, ..)) = rows.first().cloned() else { return Ok(None) };
+        let metrics = rows.into_iter().filter_map(|(_, _, round, accuracy)| round.zip(accuracy)).collect();
+        Ok(Some(PageVersion { block, hash, metrics }))
     }
 }

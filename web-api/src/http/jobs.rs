@@ -8,7 +8,10 @@ use crate::format::parse_amount;
 use alloy::primitives::U256;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
+use bytes::Bytes;
 use std::collections::BTreeMap;
 
 const STATUSES: [&str; 5] = ["open", "active", "completed", "expired", "cancelled"];
@@ -42,12 +45,32 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/jobs/{id}", params(("id" = i64, Path, minimum = 0, description = "job id")),
     responses((status = 200, body = JobDetail), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody),
         (status = 503, body = super::error::ErrorBody)))]
-pub async fn detail(
-    State(s): State<AppState>,
-    id: Result<Path<i64>, PathRejection>,
-) -> Result<Json<JobDetail>, ApiError> {
+pub async fn detail(State(s): State<AppState>, id: Result<Path<i64>, PathRejection>) -> Result<Response, ApiError> {
     let Path(id) = id?;
-    let job = find(&s, id).await?;
+    let page = cached_page(&s, id).await?;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], page).into_response())
+}
+
+/// Job `id`'s page from [`super::job_pages`] if it was made at its current version (index state
+/// and metrics), else made and kept.
+async fn cached_page(s: &AppState, id: i64) -> Result<Bytes, ApiError> {
+    // Read before the rows, so a kept page is never older than its version.
+    let version = s.db.page_version(crate::indexer::CURSOR, id).await?;
+    if let Some(page) = version.as_ref().and_then(|v| s.job_pages.get(id, v)) {
+        return Ok(page);
+    }
+    let page = serde_json::to_vec(&job_detail(s, id).await?)
+        .map_err(|e| ApiError::Internal(format!("serialising job {id}'s page: {e}")))?;
+    let page = Bytes::from(page);
+    if let Some(version) = version {
+        s.job_pages.insert(id, version, page.clone());
+    }
+    Ok(page)
+}
+
+/// Job `id` with its rounds and trainers, from the index.
+async fn job_detail(s: &AppState, id: i64) -> Result<JobDetail, ApiError> {
+    let job = find(s, id).await?;
     let rounds = s.db.rounds(id).await?;
     let slots = s.db.round_slots(id, None).await?;
     let mut earned: BTreeMap<i64, U256> = BTreeMap::new();
@@ -79,7 +102,7 @@ pub async fn detail(
             address: t.trainer,
         });
     }
-    Ok(Json(JobDetail {
+    Ok(JobDetail {
         id: job.id,
         owner: job.owner.clone(),
         aggregator: job.aggregator.clone(),
@@ -97,7 +120,7 @@ pub async fn detail(
         model_spec: ModelSpec { hash: job.spec_hash.clone(), uri: job.spec_uri.clone() },
         rounds_detail,
         trainers,
-    }))
+    })
 }
 
 /// The job or a 404.

@@ -1,10 +1,13 @@
 //! The HTTP API (axum). This file is the route table; handlers live in one module per resource,
 //! the JSON bodies in [`schema`], errors in [`error`].
 
+mod chain_reads;
+pub mod check_pool;
 mod connections;
 pub mod error;
 mod extract;
 mod intake;
+pub mod job_pages;
 pub mod job_reads;
 mod jobs;
 pub mod limits;
@@ -16,6 +19,7 @@ mod trainers;
 mod verifying_keys;
 
 pub use connections::serve;
+pub use job_pages::JobPages;
 pub use job_reads::JobReads;
 pub use limits::Limits;
 pub use state::AppState;

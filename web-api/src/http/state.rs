@@ -1,5 +1,7 @@
 //! The state every handler shares.
 
+use super::check_pool::CheckPool;
+use super::job_pages::JobPages;
 use super::job_reads::JobReads;
 use super::limits::UploadGate;
 use super::verifying_keys::VerifyingKeys;
@@ -34,4 +36,8 @@ pub struct AppState {
     /// What the chain says of a job that cannot change (the intake's cache; the indexer empties
     /// it when it rolls back a reorg).
     pub job_reads: JobReads,
+    /// Job pages kept at the index version they were made at.
+    pub job_pages: JobPages,
+    /// Low-priority threads for the intake's blob checks.
+    pub checks: CheckPool,
 }

@@ -17,8 +17,8 @@ use alloy::rpc::types::Filter;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// Name of the cursor row this indexer owns.
-const CURSOR: &str = "chain";
+/// Name of the cursor row this indexer owns (also the index version job pages are cached at).
+pub const CURSOR: &str = "chain";
 
 /// Errors of the indexer.
 #[derive(Debug, thiserror::Error)]
