@@ -2,7 +2,8 @@
 //! public inputs that state it, and the circuit that proves it.
 //!
 //! [`reference::run`] is the specification in plain integer arithmetic; [`constraints`] proves
-//! the same computation and is tested against it.
+//! the same computation and is tested against it: the circuit, its inputs and the steps around
+//! the rule there, the Gram matrix's in [`gram_check`], the rule's in [`rule`].
 
 #[cfg(test)]
 pub(crate) mod constraint_tests;
@@ -10,6 +11,7 @@ pub mod constraints;
 pub mod gram_check;
 pub mod public_inputs;
 pub mod reference;
+mod rule;
 pub mod sample;
 
 use ark_bn254::Fr;
