@@ -5,8 +5,8 @@ mod reads;
 mod writes;
 
 pub use reads::{
-    JobFilter, JobRow, ReliabilityEventRow, ReliabilityRow, RoundRow, RoundSlotRow, SubmissionRow, TrainerRow,
-    UploadRow,
+    JobFilter, JobRow, PageVersion, ReliabilityEventRow, ReliabilityRow, RoundRow, RoundSlotRow, SubmissionRow,
+    TrainerRow, UploadRow,
 };
 pub use writes::{Upload, UploadOutcome};
 

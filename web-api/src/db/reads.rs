@@ -2,9 +2,20 @@
 
 use super::{Db, DbResult};
 use crate::format::parse_bits;
-use crate::http::job_pages::PageVersion;
 use alloy::primitives::U256;
 use sqlx::FromRow;
+
+/// What a job page is made of, named: the index's state (the cursor block and its hash) and the
+/// owner's metrics of the job's rounds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageVersion {
+    /// The last indexed block.
+    pub block: i64,
+    /// Its hash (`0x…`).
+    pub hash: String,
+    /// (round, accuracy) of each round with metrics, by round.
+    pub metrics: Vec<(i64, f64)>,
+}
 
 /// A job as indexed from `JobCreated` and the events that followed.
 #[derive(Debug, Clone, FromRow)]

@@ -4,7 +4,7 @@
 //! intake's bottleneck (anvil answers on the cores the server shares), and each request costs
 //! it an HTTP exchange besides the call.
 //!
-//! By hand because alloy batches raw JSON-RPC (`RpcClient::new_batch`) but not contract calls:
+//! By hand because alloy batches raw JSON-RPC (`BatchRequest`) but not contract calls:
 //! its `CallBatchLayer` needs a Multicall3 contract, which a local chain does not have.
 
 use super::error::ApiError;

@@ -18,6 +18,7 @@
 //!
 //! At most [`CAPACITY`] pages, least recently used evicted first (`lru`, as in [`super::job_reads`]).
 
+use crate::db::PageVersion;
 use bytes::Bytes;
 use lru::LruCache;
 use std::num::NonZeroUsize;
@@ -25,18 +26,6 @@ use std::sync::{Arc, Mutex};
 
 /// Pages kept at most (a 10-trainer page is ~2 KB, a 256-trainer one ~40 KB).
 pub const CAPACITY: usize = 512;
-
-/// What a job page is made of, named: the index's state (the cursor block and its hash) and the
-/// owner's metrics of the job's rounds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PageVersion {
-    /// The last indexed block.
-    pub block: i64,
-    /// Its hash (`0x…`).
-    pub hash: String,
-    /// (round, accuracy) of each round with metrics, by round.
-    pub metrics: Vec<(i64, f64)>,
-}
 
 /// Serialised job pages by job id, each with the index version it was made at.
 #[derive(Clone)]
