@@ -16,7 +16,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 
-use super::export::{roster, seeded_witness, write, ExportArgs, RoundFixture};
+use super::export::{seeded_witness, write, ExportArgs, RoundFixture};
 
 /// The chunked round's fixture: `round.json`'s keys, where the public inputs and proof are the
 /// final proof's, plus the chunks'.
@@ -75,33 +75,10 @@ pub fn export(args: &ExportArgs, chunk_params: usize) -> anyhow::Result<()> {
     let public = round.witness.public.clone();
     let (inputs, order) = (public.to_vec(), round.witness.input.order.clone());
     let (output, presence) = (round.witness.output.clone(), round.witness.input.presence());
-    let unavailable = public.flags(shape.trainers).unavailable;
     let proof = snark::prove_final(&final_keys.pk, round.witness, &mut rng)?;
     anyhow::ensure!(snark::verify_inputs(&final_keys.vk, &inputs, &proof)?, "the final proof does not verify");
 
-    let round_fixture = RoundFixture {
-        trainers: shape.trainers,
-        params: shape.params,
-        job_id: args.job,
-        round: args.round,
-        context: to_decimal(&public.context),
-        chain_id: args.chain_id,
-        market: args.market,
-        roster: roster(args, shape),
-        domain: to_decimal(&public.domain),
-        order,
-        aggregate_norm_sq: output.aggregate_norm_sq,
-        model_commitment: to_decimal(&model),
-        aggregate_commitment: to_decimal(&public.aggregate),
-        update_commitments: public.updates.iter().map(to_decimal).collect(),
-        presence,
-        unavailable,
-        inliers: output.inliers,
-        scores: output.scores,
-        flags: public.flags.iter().map(to_decimal).collect(),
-        public_inputs: inputs.iter().map(to_decimal).collect(),
-        proof: SolidityCalldata::new(&proof, &inputs).proof_words().iter().map(|w| w.to_decimal()).collect(),
-    };
+    let round_fixture = RoundFixture::proven(args, shape, &public, output, order, presence, model, &proof);
     let fixture = ChunkedFixture {
         round: round_fixture,
         chunk_params,

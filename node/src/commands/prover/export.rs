@@ -6,14 +6,15 @@ use std::path::{Path, PathBuf};
 
 use alloy::primitives::Address;
 use anyhow::Context;
-use ark_bn254::Fr;
+use ark_bn254::{Bn254, Fr};
+use ark_groth16::Proof;
 use clap::Args;
 use fedproof_prover::commitment;
 use fedproof_prover::domain::{roster_hash, JobDomain};
 use fedproof_prover::export::calldata::{verifier_constructor_args, SolidityCalldata};
 use fedproof_prover::export::{field::to_decimal, snarkjs, solidity};
 use fedproof_prover::round::sample::synthetic;
-use fedproof_prover::round::RoundWitness;
+use fedproof_prover::round::{PublicInputs, RoundOutput, RoundWitness};
 use fedproof_prover::shape::Shape;
 use fedproof_prover::snark;
 use rand::rngs::OsRng;
@@ -128,6 +129,47 @@ impl ExportArgs {
     }
 }
 
+impl RoundFixture {
+    /// The fixture of round `args.round` of the seeded job: its statement `public`, the
+    /// reference's `output`, the model it starts from (`model`, its commitment) and `proof`.
+    #[allow(clippy::too_many_arguments)] // the round's parts, each from the caller's own witness
+    pub(super) fn proven(
+        args: &ExportArgs,
+        shape: Shape,
+        public: &PublicInputs,
+        output: RoundOutput,
+        order: Vec<u16>,
+        presence: Vec<bool>,
+        model: Fr,
+        proof: &Proof<Bn254>,
+    ) -> Self {
+        let inputs = public.to_vec();
+        RoundFixture {
+            trainers: shape.trainers,
+            params: shape.params,
+            job_id: args.job,
+            round: args.round,
+            context: to_decimal(&public.context),
+            chain_id: args.chain_id,
+            market: args.market,
+            roster: roster(args, shape),
+            domain: to_decimal(&public.domain),
+            order,
+            aggregate_norm_sq: output.aggregate_norm_sq,
+            model_commitment: to_decimal(&model),
+            aggregate_commitment: to_decimal(&public.aggregate),
+            update_commitments: public.updates.iter().map(to_decimal).collect(),
+            presence,
+            unavailable: public.flags(shape.trainers).unavailable,
+            inliers: output.inliers,
+            scores: output.scores,
+            flags: public.flags.iter().map(to_decimal).collect(),
+            public_inputs: inputs.iter().map(to_decimal).collect(),
+            proof: SolidityCalldata::new(proof, &inputs).proof_words().iter().map(|w| w.to_decimal()).collect(),
+        }
+    }
+}
+
 /// Proves the fixture round (checking the proof) and writes the files.
 fn export(args: &ExportArgs) -> anyhow::Result<()> {
     let (store, shape) = (args.keys.store(), args.shape.shape()?);
@@ -152,7 +194,6 @@ fn export(args: &ExportArgs) -> anyhow::Result<()> {
     let starting_model = witness.input.model.clone();
     let inputs = witness.public.to_vec();
     let fixture_base = (witness.input.params, witness.input.presence(), witness.output.clone(), witness.public.clone());
-    let unavailable = witness.public.flags(shape.trainers).unavailable;
     let order = witness.input.order.clone();
     let proof = snark::prove(&keys.pk, witness, &mut rand_chacha::ChaCha20Rng::seed_from_u64(args.seed))?;
     anyhow::ensure!(snark::verify_inputs(&keys.vk, &inputs, &proof)?, "the exported proof does not verify");
@@ -160,29 +201,7 @@ fn export(args: &ExportArgs) -> anyhow::Result<()> {
     let (params, presence, output, public) = fixture_base;
     let model_commitment = commitment::commit_model(params.job_id, params.round, &starting_model)?;
     let calldata = SolidityCalldata::new(&proof, &inputs);
-    let fixture = RoundFixture {
-        trainers: shape.trainers,
-        params: shape.params,
-        job_id: params.job_id,
-        round: params.round,
-        context: to_decimal(&public.context),
-        chain_id: args.chain_id,
-        market: args.market,
-        roster: roster(args, shape),
-        domain: to_decimal(&public.domain),
-        order,
-        aggregate_norm_sq: output.aggregate_norm_sq,
-        model_commitment: to_decimal(&model_commitment),
-        aggregate_commitment: to_decimal(&public.aggregate),
-        update_commitments: public.updates.iter().map(to_decimal).collect(),
-        presence,
-        unavailable,
-        inliers: output.inliers,
-        scores: output.scores,
-        flags: public.flags.iter().map(to_decimal).collect(),
-        public_inputs: inputs.iter().map(to_decimal).collect(),
-        proof: calldata.proof_words().iter().map(|w| w.to_decimal()).collect(),
-    };
+    let fixture = RoundFixture::proven(args, shape, &public, output, order, presence, model_commitment, &proof);
     let out = &args.out;
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     write(out, &format!("{}.sol", args.contract), solidity::render_verifier(&keys.vk, &args.contract)?)?;
