@@ -287,3 +287,33 @@ async fn an_aggregator_restarted_mid_round_settles_with_the_workers_proof() {
     assert_eq!(events(&worker, "taken").len(), 1, "proven once: {:?}", worker.json_lines());
     fx.delete().await;
 }
+
+/// An aggregator whose runtime is starved past the server's idle heartbeats (workers proving on
+/// the same cores, a long synchronous step) finds its watch of the results bucket broken: it
+/// watches again and still gets the result, instead of failing the round.
+#[tokio::test(flavor = "current_thread")]
+async fn a_broken_results_watch_is_made_again() {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos();
+    let name = format!("test-rewatch-{}-{nanos}", std::process::id());
+    let queue = Queue::connect(&common::nats_url(), &name).await.expect("connect to NATS (is NATS_URL up?)");
+    let waiting = tokio::spawn({
+        let queue = queue.clone();
+        async move { queue.wait_result("task-1").await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // One thread, blocked for longer than twice the watch's 5 s idle heartbeat: when it runs
+    // again, the watch reports the heartbeats it missed.
+    std::thread::sleep(Duration::from_secs(11));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!waiting.is_finished(), "the wait ended with the broken watch: {:?}", waiting.await);
+
+    let result = TaskResult::Failed { reason: "written after the watch broke".into() };
+    queue.put_result("task-1", &result).await.expect("write the result");
+    let got = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the result arrives through the new watch")
+        .expect("task")
+        .expect("no error");
+    assert!(matches!(got, TaskResult::Failed { ref reason } if reason == "written after the watch broke"), "{got:?}");
+    common::delete_queue(&name).await;
+}

@@ -198,20 +198,35 @@ impl Queue {
     }
 
     /// Waits until task `id` has a result (one already there is returned at once).
+    ///
+    /// A watch that breaks (its consumer missed the server's idle heartbeats: a client starved
+    /// of CPU while workers prove on the same cores, a server restart) is made again rather than
+    /// failing the round: the watch delivers the current value first, so a result written before
+    /// it started, or while it was being replaced, is not missed. The caller bounds the wait.
     pub async fn wait_result(&self, id: &str) -> anyhow::Result<TaskResult> {
         use futures::StreamExt;
-        // The watch delivers the current value first, so a result written before it started is
-        // not missed.
-        let mut watch = self.results.watch_with_history(id).await.context("watching the results bucket")?;
-        while let Some(entry) = watch.next().await {
-            let entry = entry.context("reading the results bucket")?;
-            if entry.operation == kv::Operation::Put {
-                return decode_result(id, &entry.value);
-            }
+        loop {
+            let mut watch = self.results.watch_with_history(id).await.context("watching the results bucket")?;
+            let broken = loop {
+                match watch.next().await {
+                    Some(Ok(entry)) if entry.operation == kv::Operation::Put => {
+                        return decode_result(id, &entry.value);
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => break e,
+                    None => {
+                        anyhow::bail!("the results bucket {} closed while waiting for task {id}", self.names.bucket)
+                    }
+                }
+            };
+            tracing::warn!(task = %id, error = %broken, "the watch of the results bucket broke: watching again");
+            tokio::time::sleep(REWATCH_DELAY).await;
         }
-        anyhow::bail!("the results bucket {} closed while waiting for task {id}", self.names.bucket)
     }
 }
+
+/// The pause before a broken watch of the results bucket is made again.
+const REWATCH_DELAY: Duration = Duration::from_millis(500);
 
 /// The stream behind a key-value bucket holding the latest value per key (async-nats'
 /// `kv_to_stream_config` for history 1, file storage, [`RESULT_TTL`]).
