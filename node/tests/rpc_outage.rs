@@ -7,17 +7,23 @@
 //! backoff (not a hot loop), no process or task is restarted, and the job settles once the node is
 //! back, each transaction sent once: every signer's nonce ends at exactly the transactions the
 //! job needs.
+//!
+//! And the answer to a send lost after the node took the transaction (a gateway's 502): the
+//! send is replayed and counted once.
 
 mod common;
 #[path = "../../web-api/tests/support/proxy.rs"]
 mod proxy;
 
 use std::io::Write;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::U256;
 use alloy::signers::local::PrivateKeySigner;
+use axum::http::StatusCode;
 use common::{Harness, Synthetic, TRAINERS};
 use fedproof::chain::Chain;
 use fedproof::roles::aggregator;
@@ -194,4 +200,78 @@ async fn the_node_down_for_30_s_mid_round_is_waited_out_and_the_job_settles() {
     if let Some(line) = log.lines().find(|l| l.contains("the Ethereum node does not answer")) {
         eprintln!("first retry logged: {line}");
     }
+}
+
+/// A JSON-RPC gateway in front of anvil that loses answers to sends on request: it forwards the
+/// request, so the node takes the transaction, and answers the client 502 instead of the node's
+/// answer (a gateway whose upstream connection dropped after the request went out).
+struct LossyGateway {
+    url: String,
+    lose: Arc<AtomicUsize>,
+    lost: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LossyGateway {
+    async fn start(node: url::Url) -> Self {
+        let (lose, lost) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (lose_, lost_, client) = (lose.clone(), lost.clone(), reqwest::Client::new());
+        let forward = move |body: String| {
+            let (lose, lost, client, node) = (lose_.clone(), lost_.clone(), client.clone(), node.clone());
+            async move {
+                let answer = client.post(node).header("content-type", "application/json").body(body.clone()).send();
+                let answer = answer.await.expect("anvil answers").text().await.expect("answer body");
+                let is_send = body.contains("\"eth_sendRawTransaction\"");
+                if is_send && lose.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok() {
+                    lost.fetch_add(1, SeqCst);
+                    return (StatusCode::BAD_GATEWAY, String::new());
+                }
+                (StatusCode::OK, answer)
+            }
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let app = axum::Router::new().route("/", axum::routing::post(forward));
+        let task = tokio::spawn(async move { axum::serve(listener, app).await.expect("gateway") });
+        LossyGateway { url, lose, lost, task }
+    }
+}
+
+impl Drop for LossyGateway {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A trainer's `join` whose answer is lost after the node took it: the client sends the same
+/// signed bytes again, the node refuses them (it has the transaction), and the client finds the
+/// node has that very transaction, so the join is done, once: not an error, not a second
+/// transaction, not a second stake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_whose_answer_is_lost_is_sent_once() {
+    let h = Harness::start().await;
+    let gateway = LossyGateway::start(h.anvil.endpoint_url()).await;
+    let signer = PrivateKeySigner::from(h.anvil.keys()[2].clone());
+    let chain = Chain::connect(&gateway.url, Some(h.anvil.chain_id()), signer).await.expect("connect");
+    let job = h.create_job(1).await;
+    let view = h.view(&chain, job).await;
+    let (nonce, balance) = (h.nonce(&chain).await, h.balance(&chain).await);
+
+    gateway.lose.store(1, SeqCst);
+    let slot = tokio::time::timeout(Duration::from_secs(60), trainer::join(&view, &h.storage))
+        .await
+        .expect("join returns")
+        .expect("a join whose answer was lost is done, not an error");
+
+    assert_eq!(gateway.lost.load(SeqCst), 1, "the gateway lost the answer to the join");
+    assert!(chain.rpc_retries() >= 1, "the send was sent again");
+    assert_eq!(h.nonce(&chain).await, nonce + 1, "one transaction, not two");
+    let (staked, on_chain_slot) = {
+        let r = h.owner.market(h.stack.market).slotOf(U256::from(job), chain.address).call().await.expect("slotOf");
+        (r.staked, r.slot)
+    };
+    assert!(staked && on_chain_slot == U256::from(slot), "the trainer holds slot {slot}");
+    let stake = U256::from(view.config.stake);
+    let spent = balance - h.balance(&chain).await;
+    assert!(spent >= stake && spent < stake * U256::from(2), "one stake paid: {spent} wei for a stake of {stake}");
 }
