@@ -85,10 +85,16 @@ impl RemoteProver {
         for attempt in 0..ATTEMPTS {
             let result = self.result(storage, &encoded, &id, attempt).await?;
             let (proof, seconds) = result.proof()?;
-            // Computed once a proof is in: a task the workers refuse keeps their reason.
+            // Computed once a proof is in: a task the workers refuse keeps their reason. Off the
+            // runtime: a final task's statement replays the whole round (seconds at 32 × 100,000),
+            // and the other tasks' waits share this runtime.
             let inputs = match &mut inputs {
                 Some(inputs) => inputs,
-                None => inputs.insert(task.statement()?.public_inputs()),
+                None => {
+                    let task = task.clone();
+                    let statement = tokio::task::spawn_blocking(move || task.statement()).await;
+                    inputs.insert(statement.context("computing the task's statement")??.public_inputs())
+                }
             };
             let worker = match &result {
                 TaskResult::Proved { worker, .. } => worker.as_str(),
