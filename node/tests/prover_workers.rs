@@ -300,7 +300,14 @@ async fn a_broken_results_watch_is_made_again() {
         let queue = queue.clone();
         async move { queue.wait_result("task-1").await }
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The watch is on the server (its consumer exists) and being polled.
+    let mut results = queue.js.get_stream(format!("KV_{}", queue.names.bucket)).await.expect("the results stream");
+    let begun = Instant::now();
+    while results.info().await.expect("stream info").state.consumer_count == 0 {
+        assert!(begun.elapsed() < Duration::from_secs(30), "the watch was never made");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
     // One thread, blocked for longer than twice the watch's 5 s idle heartbeat: when it runs
     // again, the watch reports the heartbeats it missed.
     std::thread::sleep(Duration::from_secs(11));
